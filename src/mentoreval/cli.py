@@ -1,0 +1,169 @@
+"""The ``mentoreval`` command line (typer).
+
+Every command is a thin call into the library. User-caused failures (a
+:class:`~mentoreval.errors.MentorevalError`) print one headline — plus the list of located
+problems when there are several — and exit with code 2; tracebacks appear only with
+``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+try:  # typer >= 0.20 vendors click and raises its own copies of click's exceptions
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer on plain click
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+from mentoreval import __version__
+from mentoreval.errors import MentorevalError
+
+app = typer.Typer(
+    name="mentoreval",
+    help=(
+        "Evaluate a mentorship programme from its pre/post survey exports: read and link the "
+        "exports, score the scales, compare them the way a methodologist would and write a "
+        "report a committee can read."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+instruments_app = typer.Typer(
+    help="List, show, score and export the instrument definitions (questionnaires).",
+    no_args_is_help=True,
+)
+app.add_typer(instruments_app, name="instruments")
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mentoreval {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks for errors (for bug reports).")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+# --------------------------------------------------------------------------- instruments
+
+
+@instruments_app.command("list")
+def instruments_list(
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Option("--dir", help="Extra folder of instrument YAML files (repeatable)."),
+    ] = None,
+) -> None:
+    """List the available instruments: domain, items, scales and licence."""
+    from mentoreval.instruments import list_instruments
+
+    table = list_instruments(dirs=dirs)
+    table["text"] = table.pop("item_text_shipped").map({True: "shipped", False: "not shipped"})
+    typer.echo(table.drop(columns=["licence"]).to_string(index=False))
+
+
+@instruments_app.command("show")
+def instruments_show(
+    instrument: Annotated[str, typer.Argument(help="Instrument id (e.g. who5) or a YAML path.")],
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Option("--dir", help="Extra folder of instrument YAML files (repeatable)."),
+    ] = None,
+) -> None:
+    """Show one instrument: citation, licence, response scale, items and scoring rules."""
+    from mentoreval.instruments import load_instrument
+
+    inst = load_instrument(instrument, dirs=dirs)
+    typer.echo(f"{inst.title} ({inst.id}, version {inst.version}) — domain: {inst.domain}")
+    typer.echo(f"Citation: {inst.citation}")
+    text = "item text shipped" if inst.licence.ship_item_text else "item text NOT shipped"
+    typer.echo(f"Licence: {inst.licence.name} [{text}]")
+    if inst.recall_period:
+        typer.echo(f"Recall period: {inst.recall_period}")
+    for name, rs in inst.response_scales.items():
+        options = ", ".join(f"{c:g} = {lab}" for c, lab in zip(rs.codes, rs.labels, strict=True))
+        missing = "".join(f"; {m.code:g} = missing ({m.reason})" for m in rs.missing)
+        typer.echo(f"Response scale {name!r}: {options}{missing}")
+    typer.echo("\nItems:")
+    items = inst.items_frame()
+    items["text"] = items["text"].fillna("(text not shipped)")
+    items["reverse"] = items["reverse"].map({True: "reversed", False: ""})
+    typer.echo(items[["item", "reverse", "scales", "text"]].to_string(index=False))
+    typer.echo("\nScales:")
+    typer.echo(inst.scales_frame().to_string(index=False))
+    if inst.notes:
+        typer.echo(f"\nNotes: {inst.notes}")
+
+
+@instruments_app.command("score")
+def instruments_score(
+    instrument: Annotated[str, typer.Argument(help="Instrument id (e.g. who5) or a YAML path.")],
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input", help="Wide CSV: participant_id, wave, then one column per item id."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the scores CSV.")],
+) -> None:
+    """Score a clean wide CSV of item answers and write the scores table."""
+    from mentoreval.scoring import read_wide_csv, score_wide
+
+    scores = score_wide(read_wide_csv(input), instrument, source=str(input))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scores.to_csv(out, index=False)
+    n_missing = int(scores["score"].isna().sum())
+    typer.echo(
+        f"Wrote {len(scores)} scores ({n_missing} not scorable, "
+        f"{int(scores['prorated'].sum())} prorated) to {out}"
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; exit 2 with a readable message on bad input."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = app(args=args, prog_name="mentoreval", standalone_mode=False)
+    except MentorevalError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click_exceptions.UsageError as exc:
+        exc.show()
+        sys.exit(2)
+    except click_exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,441 @@
+"""Scoring: item answers → validated scale scores (the ``score`` stage of the data flow).
+
+Input is either the ``responses`` table (long: participant_id · wave · instrument · item ·
+value · …) or a wide table with one column per item. Output is the ``scores`` table (long):
+
+=================  ==========================================================================
+column             meaning
+=================  ==========================================================================
+participant_id     the (pseudonymised) participant
+wave               survey wave, e.g. ``pre`` / ``post``
+instrument         instrument id (``who5``)
+scale              scale id (``total``)
+score              reported score after transform (NaN when not scorable)
+raw_score          mean or (prorated) sum of the keyed items, before any transform
+n_answered         items answered
+n_items            items in the scale
+prorated           True when the score was computed from fewer than all items
+band               band label from the instrument's cut-offs (NA when no bands or no score)
+missing_reason     why ``score`` is NaN (NA when there is a score)
+=================  ==========================================================================
+
+Rules, all from the instrument definition:
+
+- missing codes become missing (their reason stays in ``responses``);
+- reverse-keyed items are reflected within their response scale: ``low + high - x``;
+- a scale is scored when at least ``min_answered`` items are answered; a sum is prorated as
+  ``mean(answered) × n_items`` (flagged ``prorated``); otherwise the score is missing with a
+  reason;
+- a lookup table needs a whole raw score, so a prorated raw sum is rounded half up first;
+- bands follow the ordered cut-offs: the first band whose upper limit holds.
+
+Everything is vectorised over respondents: one array pass per scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import union_categoricals
+
+from mentoreval.errors import DataError, Problem, raise_problems
+from mentoreval.instruments import Instrument, Scale, load_instrument
+
+__all__ = ["SCORE_COLUMNS", "score_matrix", "score_responses", "score_wide"]
+
+SCORE_COLUMNS = [
+    "participant_id",
+    "wave",
+    "instrument",
+    "scale",
+    "score",
+    "raw_score",
+    "n_answered",
+    "n_items",
+    "prorated",
+    "band",
+    "missing_reason",
+]
+_MAX_LISTED = 20
+
+
+def _invalid_mask(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> np.ndarray:
+    """True where a non-missing value is neither an answer code nor a missing code."""
+    bad = np.zeros(values.shape, dtype=bool)
+    for name, rs in inst.response_scales.items():
+        cols = [j for j, i in enumerate(items) if inst.item(i).response_scale == name]
+        if not cols:
+            continue
+        block = values[:, cols]
+        codes = np.sort(np.array(rs.codes, dtype=float))
+        steps = np.diff(codes)
+        with np.errstate(invalid="ignore"):
+            if np.allclose(steps, steps[0]):
+                # Evenly spaced codes (nearly always): one arithmetic test, no search.
+                k = (block - codes[0]) / steps[0]
+                ok = (k == np.round(k)) & (k >= 0) & (k <= len(codes) - 1)
+            else:
+                pos = np.clip(np.searchsorted(codes, block), 0, len(codes) - 1)
+                ok = codes[pos] == block
+        for m in rs.missing:
+            ok |= block == m.code
+        bad[:, cols] = ~ok & ~np.isnan(block)
+    return bad
+
+
+def _keyed(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> np.ndarray:
+    """Missing codes → NaN, then reverse-keyed items reflected (returns a new array)."""
+    out = values.astype(float, copy=True)
+    for j, item_id in enumerate(items):
+        item = inst.item(item_id)
+        rs = inst.response_scales[item.response_scale]
+        if rs.missing:
+            out[np.isin(out[:, j], [m.code for m in rs.missing]), j] = np.nan
+        if item.reverse:
+            out[:, j] = rs.low + rs.high - out[:, j]
+    return out
+
+
+def _apply_transform(scale: Scale, raw: np.ndarray) -> np.ndarray:
+    tr = scale.transform
+    if tr is None:
+        return raw
+    if tr.linear is not None:
+        return raw * tr.linear.multiply + tr.linear.add
+    assert tr.lookup is not None  # guaranteed by instrument validation
+    keys = np.array(sorted(tr.lookup), dtype=float)
+    table = np.array([tr.lookup[int(k)] for k in keys], dtype=float)
+    whole = np.floor(raw + 0.5)  # round half up, not to even
+    pos = np.clip(np.searchsorted(keys, whole), 0, len(keys) - 1)
+    return np.where(~np.isnan(raw) & (keys[pos] == whole), table[pos], np.nan)
+
+
+def _bands(scale: Scale, score: np.ndarray) -> np.ndarray:
+    out = np.full(score.shape, None, dtype=object)
+    if scale.bands is None:
+        return out
+    assigned = np.isnan(score)
+    for band in scale.bands.cuts:
+        hit = (score <= band.upper) if band.include_upper else (score < band.upper)
+        take = hit & ~assigned
+        out[take] = band.label
+        assigned |= take
+    return out
+
+
+def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> pd.DataFrame:
+    """Score a respondents × items array for every scale of ``inst``.
+
+    Parameters
+    ----------
+    values
+        Float array, one row per respondent, one column per entry of ``items``; codes as
+        stored (before reverse keying), NaN or a missing code where unanswered.
+    inst
+        The instrument definition.
+    items
+        The item id of each column; every item of every scale must be present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per respondent × scale (respondent-major order), with the columns ``row``
+        (row index into ``values``), ``scale``, ``score``, ``raw_score``, ``n_answered``,
+        ``n_items``, ``prorated``, ``band`` and ``missing_reason`` (the last three
+        categorical, NA where not applicable).
+
+    Examples
+    --------
+    >>> who5 = load_instrument("who5")
+    >>> x = np.array([[5, 5, 5, 5, 5], [3, 2, 4, 1, 0], [3, 2, np.nan, 1, 0]])
+    >>> score_matrix(x, who5, who5.item_ids)[["score", "band", "missing_reason"]]
+       score                band                   missing_reason
+    0  100.0  adequate wellbeing                              NaN
+    1   40.0      poor wellbeing                              NaN
+    2    NaN                 NaN  4 of 5 items answered; 5 needed
+    """
+    col = {item: j for j, item in enumerate(items)}
+    keyed = _keyed(np.asarray(values, dtype=float), inst, items)
+    answered_all = ~np.isnan(keyed)
+    filled = np.where(answered_all, keyed, 0.0)
+    n, n_scales = keyed.shape[0], len(inst.scales)
+    shape = (n, n_scales)
+    score = np.empty(shape)
+    raw_score = np.empty(shape)
+    n_answered = np.empty(shape, dtype="int64")
+    n_items = np.empty(shape, dtype="int64")
+    prorated = np.empty(shape, dtype=bool)
+    band_code = np.full(shape, -1, dtype="int64")
+    reason_code = np.full(shape, -1, dtype="int64")
+    band_labels: list[str] = []
+    reasons: list[str] = []
+    for k, scale in enumerate(inst.scales):
+        idx = [col[i] for i in scale.items]
+        n_ans = answered_all[:, idx].sum(axis=1)
+        size = len(idx)
+        total = filled[:, idx].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / n_ans
+        ok = n_ans >= scale.min_answered
+        if scale.method == "sum":
+            # Complete answers keep the exact sum; only prorated sums are mean × n_items.
+            raw = np.where(n_ans == size, total, mean * size)
+        else:
+            raw = mean
+        raw = np.where(ok, raw, np.nan)
+        raw_score[:, k] = raw
+        score[:, k] = _apply_transform(scale, raw)
+        n_answered[:, k] = n_ans
+        n_items[:, k] = size
+        prorated[:, k] = ok & (n_ans < size)
+        if scale.bands is not None:
+            assigned = np.isnan(score[:, k])
+            for band in scale.bands.cuts:
+                upper = score[:, k] <= band.upper if band.include_upper else score[:, k] < band.upper
+                take = upper & ~assigned
+                if band.label not in band_labels:
+                    band_labels.append(band.label)
+                band_code[take, k] = band_labels.index(band.label)
+                assigned |= take
+        # One reason per possible answered count below the minimum: a small category list.
+        offset = len(reasons)
+        reasons += [
+            f"{m} of {size} items answered; {scale.min_answered} needed"
+            for m in range(scale.min_answered)
+        ]
+        reason_code[~ok, k] = offset + n_ans[~ok]
+    scale_ids = [s.id for s in inst.scales]
+    unique_reasons = list(dict.fromkeys(reasons))
+    remap = np.array([unique_reasons.index(r) for r in reasons] or [0], dtype="int64")
+    reason_code = np.where(reason_code >= 0, remap[np.maximum(reason_code, 0)], -1)
+    return pd.DataFrame(
+        {
+            "row": np.repeat(np.arange(n), n_scales),
+            "scale": pd.Categorical.from_codes(np.tile(np.arange(n_scales), n), scale_ids),
+            "score": score.ravel(),
+            "raw_score": raw_score.ravel(),
+            "n_answered": n_answered.ravel(),
+            "n_items": n_items.ravel(),
+            "prorated": prorated.ravel(),
+            "band": pd.Categorical.from_codes(band_code.ravel(), band_labels),
+            "missing_reason": pd.Categorical.from_codes(reason_code.ravel(), unique_reasons),
+        }
+    )
+
+
+def _finish(ids: pd.DataFrame, scored: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
+    """Attach participant_id, wave and instrument (categorical) to ``score_matrix`` output."""
+    rows = scored.pop("row").to_numpy()
+    out = {}
+    for name in ("participant_id", "wave"):
+        codes, uniques = pd.factorize(ids[name])
+        out[name] = pd.Categorical.from_codes(codes[rows], uniques)
+    out["instrument"] = pd.Categorical.from_codes(np.zeros(len(rows), dtype="int64"), [inst.id])
+    return pd.concat([pd.DataFrame(out), scored], axis=1)[SCORE_COLUMNS]
+
+
+def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate scores tables, keeping the label columns categorical."""
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    for name in ("participant_id", "wave", "instrument", "scale", "band", "missing_reason"):
+        out[name] = union_categoricals([f[name] for f in frames], ignore_order=True)
+    return out
+
+
+def score_wide(
+    wide: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    source: str = "<table>",
+    first_row: int = 2,
+) -> pd.DataFrame:
+    """Score a wide table: ``participant_id``, ``wave``, then one column per item id.
+
+    Parameters
+    ----------
+    wide
+        The table; item columns hold codes on the instrument's response scale (numbers or
+        numeric text; empty cells are unanswered).
+    instrument
+        An :class:`~mentoreval.instruments.Instrument` or its id.
+    source
+        File name used in error messages.
+    first_row
+        The file row number of the table's first data row (2 for a CSV with one header row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``scores`` table (see the module docstring).
+
+    Raises
+    ------
+    DataError
+        Naming row and column for every value that is not a code of the response scale
+        (up to 20 listed) and for missing id/item columns.
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"participant_id": ["a", "b"], "wave": ["pre", "pre"],
+    ...     **{f"pss_{i}": [2, 2] for i in range(1, 11)}})
+    >>> wide.loc[1, "pss_4"] = 0   # a reverse-keyed item: 0 counts as 4
+    >>> score_wide(wide, "pss10")[["participant_id", "score", "band"]]
+      participant_id  score             band
+    0              a   20.0  moderate stress
+    1              b   22.0  moderate stress
+    """
+    inst = load_instrument(instrument) if isinstance(instrument, str) else instrument
+    needed = ["participant_id", "wave", *inst.item_ids]
+    absent = [c for c in needed if c not in wide.columns]
+    if absent:
+        raise DataError(
+            f"{source}: missing column(s) {absent} (fix: the table needs participant_id, wave "
+            f"and one column per item of {inst.id}: {inst.item_ids})"
+        )
+    items = wide[inst.item_ids]
+    if all(pd.api.types.is_numeric_dtype(t) for t in items.dtypes):
+        text = items
+        values = items.to_numpy(dtype=float, na_value=np.nan)
+        not_number = np.zeros(values.shape, dtype=bool)
+    else:
+        text = items.astype("string").apply(lambda s: s.str.strip())
+        values = text.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        not_number = (text.notna() & (text != "")).to_numpy() & np.isnan(values)
+    bad = not_number | _invalid_mask(values, inst, inst.item_ids)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        problems = []
+        for r, c in zip(rows[:_MAX_LISTED], cols[:_MAX_LISTED], strict=True):
+            item = inst.item_ids[c]
+            rs = inst.item_response_scale(item)
+            problems.append(
+                Problem(
+                    f"value {text.iat[r, c]!r} is not a code of the response scale",
+                    file=source,
+                    row=int(r) + first_row,
+                    column=item,
+                    fix=f"use one of {[f'{x:g}' for x in rs.codes]} or leave it empty",
+                )
+            )
+        more = f" (first {_MAX_LISTED} listed)" if len(rows) > _MAX_LISTED else ""
+        raise DataError(f"{len(rows)} invalid value(s) in {source}{more}", tuple(problems))
+    return _finish(wide, score_matrix(values, inst, inst.item_ids), inst)
+
+
+def score_responses(
+    responses: pd.DataFrame,
+    instruments: Mapping[str, Instrument] | None = None,
+) -> pd.DataFrame:
+    """Score the long ``responses`` table for every instrument it contains.
+
+    Parameters
+    ----------
+    responses
+        The ``responses`` contract table (participant_id, wave, instrument, item, value, …).
+        Each participant × wave × instrument gets one row per scale, even when some or all
+        answers are missing.
+    instruments
+        Definitions by id; missing ones are loaded with
+        :func:`~mentoreval.instruments.load_instrument`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``scores`` table, ordered by instrument, then participant and wave as they first
+        appear.
+
+    Raises
+    ------
+    DataError
+        For unknown items, repeated participant × wave × item rows, or values that are not
+        codes of the response scale (with source and source_row when present).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"participant_id": "p1", "wave": "pre", "instrument": "who5",
+    ...                   "item": [f"who5_{i}" for i in range(1, 6)], "value": [3, 3, 4, 2, 3]})
+    >>> score_responses(r)[["instrument", "scale", "score", "raw_score", "band"]]
+      instrument  scale  score  raw_score                band
+    0       who5  total   60.0       15.0  adequate wellbeing
+    """
+    needed = {"participant_id", "wave", "instrument", "item", "value"}
+    absent = sorted(needed - set(responses.columns))
+    if absent:
+        raise DataError(f"responses table lacks column(s) {absent} (fix: see docs/architecture.md)")
+    known = dict(instruments or {})
+    outputs = []
+    problems: list[Problem] = []
+    for inst_id, part in responses.groupby("instrument", sort=True, observed=True):
+        inst = known.get(str(inst_id)) or load_instrument(str(inst_id))
+        item_pos = {item: j for j, item in enumerate(inst.item_ids)}
+        item_codes = part["item"].map(item_pos)
+        unknown = part.loc[item_codes.isna(), "item"].unique()
+        if len(unknown):
+            problems.append(
+                Problem(
+                    f"{inst.id}: unknown item(s) {sorted(map(str, unknown))[:10]}",
+                    fix=f"use the item ids of {inst.id}: {inst.item_ids}",
+                )
+            )
+            continue
+        keys = part[["participant_id", "wave"]].astype("string")
+        row_codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+        uniques = cast(pd.MultiIndex, uniques)
+        cols = item_codes.to_numpy(dtype="int64")
+        flat = row_codes.astype("int64") * len(inst.item_ids) + cols
+        if len(np.unique(flat)) != len(flat):
+            dup = pd.Series(flat).duplicated(keep=False).to_numpy()
+            first = part.loc[dup].head(3)
+            problems.append(
+                Problem(
+                    f"{inst.id}: {int(dup.sum())} rows repeat a participant × wave × item, e.g. "
+                    f"items {first['item'].tolist()}",
+                    fix="resolve duplicate submissions (linkage does this) before scoring",
+                )
+            )
+            continue
+        values = np.full((len(uniques), len(inst.item_ids)), np.nan)
+        values[row_codes, cols] = pd.to_numeric(part["value"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        bad = _invalid_mask(values, inst, inst.item_ids)
+        if bad.any():
+            r, c = np.nonzero(bad)
+            problems.append(
+                Problem(
+                    f"{inst.id}: {len(r)} value(s) are not codes of the response scale, e.g. "
+                    f"{values[r[0], c[0]]:g} for item {inst.item_ids[c[0]]}",
+                    fix="recode answers to the instrument's codes before scoring",
+                )
+            )
+            continue
+        ids = pd.DataFrame(
+            {
+                "participant_id": uniques.get_level_values(0),
+                "wave": uniques.get_level_values(1),
+            }
+        )
+        outputs.append(_finish(ids, score_matrix(values, inst, inst.item_ids), inst))
+    raise_problems(problems, error=DataError, what="in the responses table")
+    if not outputs:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in SCORE_COLUMNS})
+    return _concat_scores(outputs)
+
+
+def read_wide_csv(path: str | Path) -> pd.DataFrame:
+    """Read a wide item CSV as text (ids keep leading zeros; nothing is guessed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (fix: check the path)")
+    try:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+        )
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot read as CSV: {exc} (fix: save it as UTF-8 CSV)") from None
