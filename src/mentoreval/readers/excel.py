@@ -1,0 +1,389 @@
+"""Excel ``.xlsx`` workbooks and Microsoft Forms exports (stage: read).
+
+Only ``.xlsx`` is read. ``.xlsm`` (macros), ``.xls`` (binary BIFF) and ``.xlsb`` are
+refused, by extension and by content. Before openpyxl opens anything the zip directory is
+checked against a zip bomb (entry count, total declared size, compression ratio); openpyxl
+parses XML through defusedxml.
+
+Cells become text: integers and integral floats without ``.0``, other floats in their
+shortest round-trip form, dates in ISO 8601, booleans ``TRUE``/``FALSE``. Formula cells are
+never read as blank: by default they are an error listing every one (a survey export has no
+formulas, so someone edited the file); ``formulas="cached"`` reads the value Excel last
+calculated and still refuses formulas without one.
+
+Microsoft Forms exports (``ID, Start time, Completion time, Email, Name, ...``) are detected
+from the header row and returned with format ``"msforms"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.errors import Problem
+
+from .base import (
+    TEXT_DTYPE,
+    RawTable,
+    assemble,
+    check_choice,
+    fail,
+    file_digest,
+    new_meta,
+    raise_read,
+)
+from .text import read_bytes
+
+__all__ = ["check_zip", "is_msforms", "read_xlsx"]
+
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_RATIO = 100.0
+MAX_ENTRIES = 10_000
+_MSFORMS = ("ID", "Start time", "Completion time")
+_REFUSED = {
+    ".xlsm": "a macro-enabled workbook (.xlsm)",
+    ".xls": "an old binary Excel workbook (.xls)",
+    ".xlsb": "a binary Excel workbook (.xlsb)",
+}
+_FIX_SAVE = "open it in Excel and 'Save As' Excel Workbook (.xlsx), or export as CSV UTF-8"
+
+
+def is_msforms(header: list[str]) -> bool:
+    """Whether a header row is a Microsoft Forms export's.
+
+    Examples
+    --------
+    >>> is_msforms(["ID", "Start time", "Completion time", "Email", "Name", "Q1"])
+    True
+    """
+    return tuple(h.strip() for h in header[:3]) == _MSFORMS
+
+
+def check_zip(
+    raw: bytes,
+    path: Path,
+    *,
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+    max_ratio: float = MAX_RATIO,
+) -> zipfile.ZipFile:
+    """Open ``raw`` as a zip and refuse zip bombs and macro/binary workbooks.
+
+    Examples
+    --------
+    >>> import io, zipfile
+    >>> from pathlib import Path
+    >>> buf = io.BytesIO()
+    >>> with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    ...     z.writestr("xl/worksheets/sheet1.xml", "0" * 5_000_000)
+    >>> check_zip(buf.getvalue(), Path("bomb.xlsx"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mentoreval.errors.ReadError: bomb.xlsx: entry 'xl/worksheets/sheet1.xml' is compressed ... (fix: ...)
+    """
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise fail("is " + _REFUSED[".xls"] + " or an encrypted workbook", path=path, fix=_FIX_SAVE)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise fail(
+            f"is not a valid .xlsx workbook (damaged or truncated zip: {exc})",
+            path=path,
+            fix="download or export the file again",
+        ) from None
+    if len(infos) > MAX_ENTRIES:
+        raise fail(f"has {len(infos)} zip entries (limit {MAX_ENTRIES})", path=path)
+    total = sum(i.file_size for i in infos)
+    if total > max_uncompressed:
+        raise fail(
+            f"would expand to {total / 2**20:.0f} MiB (limit {max_uncompressed / 2**20:.0f} MiB)",
+            path=path,
+            fix="export as CSV instead, or split the workbook",
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1 << 20 and ratio > max_ratio:
+            raise fail(
+                f"entry {info.filename!r} is compressed {ratio:.0f}:1 (limit {max_ratio:.0f}:1), "
+                "which looks like a zip bomb",
+                path=path,
+                fix="do not open this file; export the survey again",
+            )
+    names = {i.filename for i in infos}
+    if "xl/workbook.bin" in names:
+        raise fail("is " + _REFUSED[".xlsb"], path=path, fix=_FIX_SAVE)
+    if any(n.endswith("vbaProject.bin") for n in names):
+        raise fail("is " + _REFUSED[".xlsm"] + " (it contains macros)", path=path, fix=_FIX_SAVE)
+    if "xl/workbook.xml" not in names:
+        raise fail("is a zip file but not an Excel workbook", path=path)
+    return archive
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(float(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def _column_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i)
+
+
+def _load(raw: bytes, *, data_only: bool) -> Any:
+    import openpyxl
+
+    return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
+
+
+def _grid(ws: Any) -> tuple[list[list[Any]], list[tuple[int, int]]]:
+    """All rows as raw values (row 1 first) and the (row, col) of formula cells."""
+    rows: list[list[Any]] = []
+    formulas: list[tuple[int, int]] = []
+    for r, row in enumerate(ws.iter_rows(min_row=1), start=1):
+        values = []
+        for c, cell in enumerate(row, start=1):
+            if getattr(cell, "data_type", None) == "f":
+                formulas.append((r, c))
+            values.append(cell.value)
+        rows.append(values)
+    return rows, formulas
+
+
+def read_xlsx(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    header_row: int = 1,
+    formulas: Literal["error", "cached"] = "error",
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+    max_ratio: float = MAX_RATIO,
+    raw: bytes | None = None,
+) -> RawTable:
+    """Read one sheet of an ``.xlsx`` workbook (or a Microsoft Forms export) as text.
+
+    Parameters
+    ----------
+    path
+        The workbook.
+    sheet
+        Sheet name or 0-based index; the first sheet by default (a note names it when the
+        workbook has several).
+    header_row
+        The 1-based row holding the column names; rows above it are ignored (counted in
+        ``header_rows``).
+    formulas
+        ``"error"`` (default): any formula cell is an error listing every one.
+        ``"cached"``: use Excel's cached result; formulas without one are an error.
+    max_uncompressed, max_ratio
+        Zip-bomb limits: total expanded size in bytes, and compression ratio of any entry
+        over 1 MiB.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import openpyxl
+    >>> p = Path(tempfile.mkdtemp()) / "forms.xlsx"
+    >>> wb = openpyxl.Workbook()
+    >>> wb.active.append(["ID", "Start time", "Completion time", "Email", "Name", "Mood"])
+    >>> wb.active.append([1, "2024-01-02 10:00", "2024-01-02 10:05", "anonymous", None, 4])
+    >>> wb.save(p)
+    >>> t = read_xlsx(p)
+    >>> t.format, t.data.loc[2, "Mood"], t.data.loc[2, "Name"] is pd.NA
+    ('msforms', '4', True)
+    """
+    path = Path(path)
+    check_choice("formulas", formulas, ("error", "cached"))
+    suffix = path.suffix.lower()
+    if suffix in _REFUSED:
+        raise fail("is " + _REFUSED[suffix] + ", which is not read", path=path, fix=_FIX_SAVE)
+    if raw is None:
+        raw = read_bytes(path)
+    if not raw:
+        raise fail("is empty", path=path, fix="export the survey again")
+    check_zip(raw, path, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
+    notes: list[str] = []
+    try:
+        wb = _load(raw, data_only=False)
+        try:
+            names = list(wb.sheetnames)
+            if sheet is None:
+                ws = wb.worksheets[0]
+                if len(names) > 1:
+                    notes.append(f"read the first of {len(names)} sheets: {names[0]!r}")
+            elif isinstance(sheet, int):
+                if not 0 <= sheet < len(names):
+                    raise fail(f"has no sheet number {sheet}", path=path, fix=f"sheets: {names}")
+                ws = wb.worksheets[sheet]
+            else:
+                if sheet not in names:
+                    raise fail(f"has no sheet {sheet!r}", path=path, fix=f"sheets: {names}")
+                ws = wb[sheet]
+            sheet_name = ws.title
+            rows, formula_cells = _grid(ws)
+        finally:
+            wb.close()
+        if formula_cells and formulas == "cached":
+            wb2 = _load(raw, data_only=True)
+            try:
+                cached, _ = _grid(wb2[sheet_name])
+            finally:
+                wb2.close()
+            still = []
+            for r, c in formula_cells:
+                value = cached[r - 1][c - 1] if c - 1 < len(cached[r - 1]) else None
+                rows[r - 1][c - 1] = value
+                if value is None:
+                    still.append((r, c))
+            notes.append(f"{len(formula_cells)} formula cell(s) read from cached values")
+            formula_cells = still
+    except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise fail(
+            f"cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})",
+            path=path,
+            fix="open and re-save it in Excel, or export as CSV UTF-8",
+        ) from None
+    except Exception as exc:
+        # defusedxml raises its own exception types on hostile XML; lxml/expat on broken XML.
+        if type(exc).__module__.split(".")[0] in ("defusedxml", "xml", "lxml", "openpyxl"):
+            raise fail(
+                f"has damaged or unsafe XML ({type(exc).__name__})",
+                path=path,
+                fix="export the survey again",
+            ) from None
+        raise
+    if len(rows) < header_row:
+        raise fail(
+            f"sheet {sheet_name!r} has no header row (row {header_row} is empty)",
+            path=path,
+            row=header_row,
+            fix="check the sheet and header_row",
+        )
+    header_cells = rows[header_row - 1]
+    while header_cells and header_cells[-1] in (None, ""):
+        header_cells = header_cells[:-1]
+    width = len(header_cells)
+    headers = ["" if v is None else (_cell_text(v) or "") for v in header_cells]
+    meta = new_meta(headers)
+    if formula_cells:
+        problems = []
+        for r, c in formula_cells:
+            column = headers[c - 1] if c - 1 < width and r != header_row else None
+            problems.append(
+                Problem(
+                    f"cell {_column_letter(c)}{r} is a formula"
+                    + (" without a cached value" if formulas == "cached" else ""),
+                    file=path.name,
+                    row=r,
+                    column=column,
+                    fix="paste values only (Paste Special → Values) and save, or export the "
+                    "survey again" + ("; or pass formulas='cached'" if formulas == "error" else ""),
+                )
+            )
+        raise_read(problems, path=path, what="contains formula cells")
+    body_rows = rows[header_row:]
+    overflow = [
+        (header_row + 1 + i, j + 1)
+        for i, r in enumerate(body_rows)
+        for j in range(width, len(r))
+        if r[j] not in (None, "")
+    ]
+    if overflow:
+        raise_read(
+            [
+                Problem(
+                    f"cell {_column_letter(c)}{r} has a value but no column header",
+                    file=path.name,
+                    row=r,
+                    fix="give the column a header or delete the stray value",
+                )
+                for r, c in overflow
+            ],
+            path=path,
+            what="has values outside the header's columns",
+        )
+    cells = {
+        name: pd.array(
+            [_cell_text(r[j]) if j < len(r) else None for r in body_rows], dtype=TEXT_DTYPE
+        )
+        for j, name in enumerate(meta["column"])
+    }
+    index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(body_rows)), name="source_row")
+    body = pd.DataFrame(cells, index=index)
+    fmt = "msforms" if is_msforms(headers) else "xlsx"
+    if fmt == "msforms":
+        meta["role"] = [_msforms_role(h) for h in headers]
+        meta["question"] = [_msforms_question(h) for h in headers]
+    return assemble(
+        path=path,
+        sha256=file_digest(raw),
+        size_bytes=len(raw),
+        format=fmt,
+        encoding="binary",
+        delimiter=None,
+        header_rows=header_row,
+        body=body,
+        meta=meta,
+        records=len(body_rows),
+        notes=notes,
+    )
+
+
+_MS_META = {
+    "ID": "id",
+    "Start time": "start_time",
+    "Completion time": "completion_time",
+    "Email": "email",
+    "Name": "name",
+    "Last modified time": "last_modified_time",
+    "Total points": "total_points",
+    "Quiz feedback": "quiz_feedback",
+    "Grade posted time": "grade_posted_time",
+}
+
+
+def _msforms_role(header: str) -> str:
+    if header in _MS_META:
+        return _MS_META[header]
+    if header.startswith("Points - "):
+        return "points"
+    if header.startswith("Feedback - "):
+        return "feedback"
+    return "field"
+
+
+def _msforms_question(header: str) -> str | None:
+    for prefix in ("Points - ", "Feedback - "):
+        if header.startswith(prefix):
+            return header[len(prefix) :]
+    return None if header in _MS_META else header
+
+
+def iter_refused() -> Iterable[str]:
+    """Extensions refused by :func:`read_xlsx`."""
+    return iter(_REFUSED)

@@ -1,0 +1,489 @@
+"""Safe reading of delimited text exports (stage: read).
+
+Everything is read as text: no type inference, no ``NA``/``None`` → missing, leading zeros
+kept, quoted newlines kept, blank lines reported (never silently skipped). The encoding is
+detected from the bytes (UTF-8 with or without BOM, UTF-16 with BOM as in Qualtrics TSV,
+cp1252 as a recorded fallback) and the separator from the header row.
+
+Records are parsed with pyarrow's CSV reader and counted a second time, independently, by a
+vectorised quote-aware scan of the bytes (numpy); when the two disagree the standard
+library ``csv`` module arbitrates, and if it cannot confirm the pyarrow result the file is
+refused. The scan also gives every record its 1-based row number as a spreadsheet shows it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from mentoreval.errors import Problem
+
+from .base import TEXT_DTYPE, RawTable, Rule, assemble, fail, file_digest, raise_read
+
+__all__ = [
+    "DelimitedText",
+    "count_records",
+    "detect_encoding",
+    "read_bytes",
+    "read_delimited",
+    "sniff_delimiter",
+    "split_header",
+    "table_from_text",
+]
+
+_DELIMITERS = (",", "\t", ";", "|")
+_BLOCK = 8 << 20
+
+
+@dataclass(frozen=True)
+class RecordIndex:
+    """Record positions found by the independent count.
+
+    Attributes
+    ----------
+    rows
+        1-based row numbers (as a spreadsheet shows them) of the non-blank records.
+    blank_rows
+        Row numbers of blank records (empty lines).
+    method
+        ``"numpy-quote-scan"`` or ``"python-csv"``.
+    """
+
+    rows: np.ndarray
+    blank_rows: np.ndarray
+    method: str
+
+    @property
+    def total(self) -> int:
+        """All records, blank ones included."""
+        return len(self.rows) + len(self.blank_rows)
+
+
+@dataclass(frozen=True)
+class DelimitedText:
+    """A delimited file parsed into text cells, before any format-specific handling.
+
+    Attributes
+    ----------
+    cells
+        Every non-blank record (header rows included), columns ``0..k-1``, dtype
+        ``string[pyarrow]``, index ``source_row``.
+    blank_rows
+        Row numbers of blank lines.
+    """
+
+    path: Path
+    sha256: str
+    size_bytes: int
+    encoding: str
+    delimiter: str
+    cells: pd.DataFrame
+    blank_rows: np.ndarray
+    count_method: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a file's bytes (read-only), turning OS errors into a :class:`ReadError`."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise fail("file not found", path=path, fix="check the path in the study config") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not an export file", path=path) from None
+    except OSError as exc:
+        raise fail(f"cannot be opened: {exc.strerror}", path=path) from None
+
+
+def detect_encoding(raw: bytes) -> tuple[str, str | None]:
+    """Detect the text encoding of an export from its bytes.
+
+    Returns
+    -------
+    encoding, note
+        A Python codec name (``utf-8-sig``, ``utf-16``, ``utf-8``, ``cp1252``) and, when
+        the choice was a fallback rather than certain, a note saying so (else ``None``).
+        Returns ``("binary", None)`` when the bytes are not text.
+
+    Examples
+    --------
+    >>> detect_encoding("\\ufeffid,name\\n1,Zoë\\n".encode("utf-8"))
+    ('utf-8-sig', None)
+    >>> detect_encoding("id\\tname\\n".encode("utf-16"))
+    ('utf-16', None)
+    >>> detect_encoding("id,name\\n1,Zoë\\n".encode("cp1252"))[0]
+    'cp1252'
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", None
+    head = raw[:4096]
+    if head.count(0) > len(head) // 4:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+            return "utf-16-le", "no byte-order mark; NUL pattern says UTF-16 little-endian"
+        if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+            return "utf-16-be", "no byte-order mark; NUL pattern says UTF-16 big-endian"
+        return "binary", None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8", None
+    try:
+        raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return "binary", None
+    return "cp1252", "not valid UTF-8; decoded as Windows-1252 (cp1252)"
+
+
+def _bad_byte_row(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _to_utf8(raw: bytes, encoding: str, path: Path) -> bytes:
+    """Transcode ``raw`` to UTF-8 without a BOM, or raise with the row of the first bad byte."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise fail(
+                f"byte 0x{body[exc.start]:02x} at offset {exc.start} is not valid {encoding}",
+                path=path,
+                row=_bad_byte_row(body, exc.start),
+                fix="re-export as UTF-8, or pass the file's real encoding (e.g. encoding='cp1252')",
+            ) from None
+        return body
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise fail(
+            f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid {encoding}",
+            path=path,
+            fix="re-export the file, or pass its real encoding",
+        ) from None
+    except LookupError:
+        raise fail(f"unknown encoding {encoding!r}", path=path) from None
+    return text.removeprefix("\ufeff").encode("utf-8")
+
+
+def _check_not_binary(buf: np.ndarray, path: Path, raw: bytes) -> None:
+    ctrl = buf < 32
+    if not ctrl.any():
+        return
+    bad = np.flatnonzero(ctrl & (buf != 9) & (buf != 10) & (buf != 13))
+    if bad.size:
+        first = int(bad[0])
+        raise fail(
+            f"contains binary data (control byte 0x{int(buf[first]):02x} at offset {first}); "
+            "this is not a text export",
+            path=path,
+            row=_bad_byte_row(raw, first),
+            fix="export the survey again as CSV, or give the right file",
+        )
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """Pick the field separator from the header line (the most frequent unquoted one).
+
+    Examples
+    --------
+    >>> sniff_delimiter('"id";"submitdate";"lastpage"')
+    ';'
+    >>> sniff_delimiter("StartDate\\tEndDate\\tStatus")
+    '\\t'
+    >>> sniff_delimiter('"Q1, with comma",Q2')
+    ','
+    """
+    outside = []
+    quoted = False
+    for ch in header_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted:
+            outside.append(ch)
+    text = "".join(outside)
+    counts = {d: text.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def count_records(utf8: bytes) -> RecordIndex | None:
+    """Count records with a vectorised quote-aware scan (independent of pyarrow).
+
+    A line break ends a record when an even number of ``"`` precede it. Returns ``None``
+    when the quotes do not balance (stray or unterminated quotes), so that a stricter
+    parser decides.
+
+    Examples
+    --------
+    >>> idx = count_records(b'id,q\\n1,"two\\nlines"\\n\\n3,x\\n')
+    >>> idx.rows.tolist(), idx.blank_rows.tolist()
+    ([1, 2, 4], [3])
+    """
+    buf = np.frombuffer(utf8, dtype=np.uint8)
+    n = buf.size
+    if n == 0:
+        return RecordIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), "numpy-quote-scan")
+    quotes = np.flatnonzero(buf == 34)
+    if quotes.size % 2:
+        return None
+    nl = np.flatnonzero(buf == 10)
+    cr = np.flatnonzero(buf == 13)
+    if cr.size:
+        nxt = np.minimum(cr + 1, n - 1)
+        bare = cr[(cr + 1 >= n) | (buf[nxt] != 10)]
+        if bare.size:
+            nl = np.union1d(nl, bare)
+    ends = nl[(np.searchsorted(quotes, nl) & 1) == 0]
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [n]))
+    if starts[-1] >= n:  # file ends with a line break: no record after it
+        starts, stops = starts[:-1], stops[:-1]
+    length = stops - starts
+    last = buf[np.maximum(stops - 1, 0)]
+    blank = (length == 0) | ((length == 1) & (last == 13))
+    numbers = np.arange(1, len(starts) + 1, dtype=np.int64)
+    return RecordIndex(numbers[~blank], numbers[blank], "numpy-quote-scan")
+
+
+def _csv_records(text: str, delimiter: str, path: Path) -> tuple[RecordIndex, list[int]]:
+    """Count records with the standard library (the arbiter); also return field counts."""
+    rows: list[int] = []
+    blanks: list[int] = []
+    widths: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    number = 0
+    try:
+        for number, record in enumerate(reader, start=1):
+            if record:
+                rows.append(number)
+                widths.append(len(record))
+            else:
+                blanks.append(number)
+    except csv.Error as exc:
+        raise fail(
+            f"cannot be parsed as CSV ({exc})",
+            path=path,
+            row=number + 1,
+            fix="a quoted field is never closed or has text after its closing quote: the "
+            "file may be truncated or hand-edited; export it again",
+        ) from None
+    index = RecordIndex(np.asarray(rows, np.int64), np.asarray(blanks, np.int64), "python-csv")
+    return index, widths
+
+
+def _ragged(path: Path, text: str, delimiter: str, header: Sequence[str]) -> None:
+    index, widths = _csv_records(text, delimiter, path)
+    expected = widths[0] if widths else 0
+    problems = []
+    for row, width in zip(index.rows.tolist(), widths, strict=True):
+        if width == expected:
+            continue
+        if width < expected:
+            column = header[width] if width < len(header) else None
+            msg = f"has {width} fields but the header has {expected} (first missing column)"
+            fix = "the row is short: the file may be truncated or a quote was lost"
+        else:
+            column = None
+            msg = f"has {width} fields but the header has {expected}"
+            fix = "an unquoted separator or an extra value: fix the row or export again"
+        problems.append(Problem(msg, file=path.name, row=row, column=column, fix=fix))
+    raise_read(problems, path=path, what="has rows of the wrong length")
+
+
+def read_delimited(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    raw: bytes | None = None,
+) -> DelimitedText:
+    """Parse a delimited text file into text cells with source rows.
+
+    Parameters
+    ----------
+    path
+        The file.
+    encoding
+        Force an encoding instead of detecting it.
+    delimiter
+        Force a separator instead of sniffing it from the header row.
+    raw
+        The file's bytes, if already read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(b'id,answer\\n007,NA\\n\\n008,"None"\\n')
+    >>> t = read_delimited(p)
+    >>> t.cells.index.tolist(), t.cells[0].tolist(), t.cells[1].tolist(), t.blank_rows.tolist()
+    ([1, 2, 4], ['id', '007', '008'], ['answer', 'NA', 'None'], [3])
+    """
+    if raw is None:
+        raw = read_bytes(path)
+    notes: list[str] = []
+    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise fail(
+            "is empty (no header row, no data)",
+            path=path,
+            fix="export the survey again; the download may have failed",
+        )
+    if encoding is None:
+        encoding, note = detect_encoding(raw)
+        if encoding == "binary":
+            raise fail(
+                "is not a text export (binary data or an unknown encoding)",
+                path=path,
+                fix="give the CSV/TSV export, or pass the encoding explicitly",
+            )
+        if note:
+            notes.append(f"encoding: {note}")
+    utf8 = _to_utf8(raw, encoding, path)
+    buf = np.frombuffer(utf8, dtype=np.uint8)
+    _check_not_binary(buf, path, utf8)
+
+    first_end = utf8.find(b"\n")
+    first_line = utf8[: first_end if first_end >= 0 else len(utf8)].decode("utf-8")
+    if delimiter is None:
+        delimiter = sniff_delimiter(first_line)
+    # pyarrow needs the column count for explicit string types; the first record may span
+    # lines (a quoted newline), so parse it with the csv module from the file's start.
+    head = utf8[: 1 << 20].decode("utf-8", "ignore")
+    try:
+        text_first = next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        text_first = first_line.split(delimiter)
+    ncols = max(len(text_first), 1)
+
+    index = count_records(utf8)
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(
+                autogenerate_column_names=True, block_size=_BLOCK, use_threads=True
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(ncols)},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
+        text = utf8.decode("utf-8")
+        _ragged(path, text, delimiter, text_first)
+        raise fail(
+            f"cannot be parsed as delimited text: {exc}",
+            path=path,
+            fix="export the survey again; if it was edited by hand, check quotes",
+        ) from None
+    if table.num_columns != ncols:
+        _ragged(path, utf8.decode("utf-8"), delimiter, text_first)
+        raise fail(f"has {table.num_columns} columns, expected {ncols}", path=path)
+
+    if index is None or len(index.rows) != table.num_rows:
+        checked, _ = _csv_records(utf8.decode("utf-8"), delimiter, path)
+        if len(checked.rows) != table.num_rows:
+            raise fail(
+                f"record counts disagree: pyarrow read {table.num_rows} records, the "
+                f"independent csv parse found {len(checked.rows)}",
+                path=path,
+                fix="the file has stray quotes or line breaks; open it in a text editor "
+                "or export it again",
+            )
+        if index is not None:
+            notes.append(
+                "record count: quote scan disagreed, python csv confirmed the pyarrow count"
+            )
+        index = checked
+
+    cells = table.to_pandas(types_mapper={pa.string(): TEXT_DTYPE}.get)
+    cells.columns = pd.RangeIndex(ncols)
+    cells.index = pd.Index(index.rows, name="source_row")
+    return DelimitedText(
+        path=path,
+        sha256=file_digest(raw),
+        size_bytes=len(raw),
+        encoding=encoding,
+        delimiter=delimiter,
+        cells=cells,
+        blank_rows=index.blank_rows,
+        count_method=index.method,
+        notes=tuple(notes),
+    )
+
+
+def split_header(
+    text: DelimitedText, header_rows: int, *, what: str = "header"
+) -> tuple[list[list[str]], pd.DataFrame, list[str]]:
+    """Split the first ``header_rows`` records off as header text.
+
+    Returns the header rows (lists of strings, ``""`` for empty cells), the body (columns
+    still positional) and notes. An empty unnamed last column (a trailing separator, as in
+    legacy Qualtrics) is dropped with a note.
+    """
+    cells = text.cells
+    if len(cells) < header_rows:
+        raise fail(
+            f"has {len(cells)} non-blank row(s) but a {what} needs {header_rows} header rows",
+            path=text.path,
+            row=len(cells) + 1,
+            fix="the file is truncated or is not this format: export it again or pass format=",
+        )
+    head = cells.iloc[:header_rows]
+    headers = [["" if pd.isna(v) else str(v) for v in head.iloc[i]] for i in range(header_rows)]
+    body = cells.iloc[header_rows:]
+    notes: list[str] = []
+    last = cells.shape[1] - 1
+    if last > 0 and all(h[last] == "" for h in headers) and body[last].isna().all():
+        body = body.drop(columns=last)
+        headers = [h[:last] for h in headers]
+        notes.append("dropped an empty unnamed last column (trailing separator)")
+    return headers, body, notes
+
+
+def table_from_text(
+    text: DelimitedText,
+    *,
+    header_rows: int,
+    body: pd.DataFrame,
+    meta: pd.DataFrame,
+    format: str,
+    rules: Sequence[Rule] = (),
+    notes: Sequence[str] = (),
+) -> RawTable:
+    """Name the body's columns from ``meta`` and build the reconciled :class:`RawTable`."""
+    body = body.set_axis(list(meta["column"]), axis=1)
+    return assemble(
+        path=text.path,
+        sha256=text.sha256,
+        size_bytes=text.size_bytes,
+        format=format,
+        encoding=text.encoding,
+        delimiter=text.delimiter,
+        header_rows=header_rows,
+        body=body,
+        meta=meta,
+        rules=rules,
+        blank_rows=text.blank_rows,
+        records=len(text.cells) + len(text.blank_rows) - header_rows,
+        notes=[*text.notes, *notes],
+    )
