@@ -1,0 +1,469 @@
+"""Rendering an executed report notebook to HTML and PDF, then scanning every output.
+
+Report stage, after :mod:`mentoreval.report` has executed the template. The HTML comes
+from nbconvert's ``HTMLExporter`` with no code (``exclude_input``), sanitised outputs and
+the ``mentoreval`` template shipped in this package, which loads nothing from the network
+(no require.js, MathJax or Mermaid from a CDN) and carries print CSS (A4, a page break
+before each ``h2``). The PDF is made from that HTML by WeasyPrint with a URL fetcher that
+refuses anything but ``data:`` and files next to the HTML.
+
+:func:`egress_scan` is the last gate: it reads every output (HTML, PDF text, notebook,
+CSV, JSON, SVG) and fails if a pseudonym, raw identifier or free-text answer appears, or
+a traceback, warning or ``<Axes …>`` repr slipped into the report.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from mentoreval.errors import DisclosureError, Problem, ReportError
+
+__all__ = [
+    "REMOVED_TAGS",
+    "TEMPLATE_DIR",
+    "egress_scan",
+    "render_html",
+    "render_pdf",
+]
+
+#: Cells with these tags never reach the report.
+REMOVED_TAGS: tuple[str, ...] = ("injected-parameters", "parameters", "remove-cell", "remove_cell")
+
+#: Folder holding the ``mentoreval`` nbconvert template.
+TEMPLATE_DIR = Path(str(files("mentoreval") / "templates" / "nbconvert"))
+
+_SCANNED_SUFFIXES = (".html", ".htm", ".pdf", ".ipynb", ".csv", ".json", ".svg", ".txt", ".md")
+
+# Generic leaks: text that must never appear in a rendered output.
+_GENERIC: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Python traceback", re.compile(r"Traceback \(most recent call last\)")),
+    ("Python traceback", re.compile(r"^\s*File \"[^\"]+\", line \d+", re.MULTILINE)),
+    ("matplotlib repr", re.compile(r"<(?:Axes|AxesSubplot|Figure size|matplotlib\.)")),
+    ("Python warning", re.compile(r"\b[A-Z]\w*Warning: ")),
+    ("object repr", re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")),
+)
+
+
+_STYLE = re.compile(r"<style[^>]*>.*?</style>", re.DOTALL | re.IGNORECASE)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+_ALLOWED_TAGS = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
+    ]
+)
+_ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
+    "*": ["class", "id", "title"],
+    "a": ["href"],
+    "img": ["src", "alt", "width", "height"],
+    "td": ["colspan", "rowspan"],
+    "th": ["colspan", "rowspan", "scope"],
+}
+_EXECUTABLE = re.compile(r"<(script|style|iframe|object|embed)\b[^>]*>.*?</\1\s*>", re.S | re.I)
+
+
+def _clean_html(element: object) -> str:
+    """Sanitise HTML from markdown cells and outputs, keeping what a report needs.
+
+    nbconvert's own ``clean_html`` escapes headings, paragraphs and table headers, which
+    turns a report into visible markup. This allow-list keeps document structure,
+    tables and ``data:`` images, removes scripts, styles and frames with their content,
+    drops every other tag and every link that leaves the page.
+
+    Examples
+    --------
+    >>> _clean_html('<h2 onclick="x()">Summary</h2><script>alert(1)</script>')
+    '<h2>Summary</h2>'
+    >>> _clean_html('<a href="https://example.org/x">cite</a> <img src="https://t.co/p.png">')
+    '<a>cite</a> <img>'
+    """
+    import bleach
+
+    text = element.decode() if isinstance(element, bytes) else str(element)
+    text = _EXECUTABLE.sub("", text)
+    return str(
+        bleach.clean(
+            text,
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            protocols=["data"],
+            strip=True,
+            strip_comments=True,
+        )
+    )
+
+
+def _fail(message: str, *, file: str | None = None, fix: str | None = None) -> ReportError:
+    problem = Problem(message, file=file, fix=fix)
+    return ReportError(str(problem), (problem,))
+
+
+# ------------------------------------------------------------------------- HTML
+
+
+def render_html(
+    executed_ipynb: str | os.PathLike[str],
+    out_html: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Render an executed notebook as a code-free, offline, sanitised HTML report.
+
+    Parameters
+    ----------
+    executed_ipynb
+        The notebook written by :func:`mentoreval.report.run_notebook`.
+    out_html
+        Where to write the HTML; parent folders are created.
+    title
+        The HTML ``<title>``; defaults to the notebook's ``metadata.title`` or file name.
+
+    Returns
+    -------
+    pathlib.Path
+        The HTML written. It contains no input cells, no ``parameters`` or
+        ``injected-parameters`` cells, no stderr output and no external URL to load.
+
+    Raises
+    ------
+    ReportError
+        If the notebook cannot be read or still holds an error output.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    source = Path(executed_ipynb)
+    try:
+        nb = nbformat.read(source, as_version=4)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read the notebook: {exc}", file=str(source)) from exc
+    for index, cell in enumerate(nb.cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            raise _fail(
+                f"cell {index} holds an error; a failed run is never rendered",
+                file=str(source),
+                fix="fix the failing section and run the report again",
+            )
+    if title is not None:
+        nb.metadata["title"] = title
+
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = set(REMOVED_TAGS)
+    config.HTMLExporter.exclude_input = True
+    config.HTMLExporter.exclude_input_prompt = True
+    config.HTMLExporter.exclude_output_prompt = True
+    config.HTMLExporter.sanitize_html = True
+    config.HTMLExporter.embed_images = False
+    config.HTMLExporter.extra_template_basedirs = [str(TEMPLATE_DIR)]
+    config.HTMLExporter.template_name = "mentoreval"
+    exporter = HTMLExporter(config=config)
+    exporter.register_filter("clean_html", _clean_html)
+    body, _resources = exporter.from_notebook_node(
+        nb, resources={"metadata": {"name": source.stem}}
+    )
+    # the lab CSS credits its sources in comments; drop them so no URL is left at all
+    body = _STYLE.sub(lambda m: _CSS_COMMENT.sub("", m.group(0)), body)
+    # the first section follows the title on page 1; later h2s start a new page in print
+    body = body.replace("<h2", "<h2 data-first-section", 1)
+    target = Path(out_html)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+# -------------------------------------------------------------------------- PDF
+
+
+def render_pdf(
+    html: str | os.PathLike[str],
+    out_pdf: str | os.PathLike[str],
+) -> Path:
+    """Print the HTML report to an A4 PDF with WeasyPrint, offline.
+
+    Only ``data:`` URLs and files inside the HTML's folder may be loaded; any other
+    resource (``http(s):``, ``ftp:``, files elsewhere) stops the rendering.
+
+    Parameters
+    ----------
+    html
+        The HTML written by :func:`render_html`.
+    out_pdf
+        Where to write the PDF; parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF written.
+
+    Raises
+    ------
+    ReportError
+        If the HTML is missing or tries to load a resource from elsewhere.
+    """
+    import weasyprint
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    source = Path(html).resolve()
+    if not source.is_file():
+        raise _fail("HTML report not found", file=str(source), fix="run render_html first")
+    root = source.parent
+    refused: list[str] = []
+
+    class _OfflineFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = urlparse(url).scheme.lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if path.is_relative_to(root):
+                    return super().fetch(url, headers)
+            refused.append(url[:120])
+            raise FatalURLFetchingError(f"refused to load {url[:120]!r}: reports are offline")
+
+    target = Path(out_pdf)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        document = weasyprint.HTML(
+            filename=str(source), url_fetcher=_OfflineFetcher(allowed_protocols=("data", "file"))
+        )
+        document.write_pdf(target)
+    except FatalURLFetchingError as exc:
+        raise _fail(
+            f"the report tries to load {refused[0] if refused else 'a remote resource'}",
+            file=str(source),
+            fix="embed the resource; reports must not load anything from the network",
+        ) from exc
+    return target
+
+
+# ------------------------------------------------------------------ egress scan
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def _notebook_texts(raw: str) -> tuple[str, str]:
+    """(all text, visible text) of a notebook: visible skips fallback reprs of images."""
+    nb = json.loads(raw)
+    everything = json.dumps(nb, ensure_ascii=False)
+    visible: list[str] = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            visible.append("".join(cell.get("source", "")))
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "error":
+                visible.append("Traceback (most recent call last) [error output]")
+                visible.extend(output.get("traceback", []))
+            elif kind == "stream":
+                visible.append("".join(output.get("text", "")))
+            elif kind in ("display_data", "execute_result"):
+                data = output.get("data", {})
+                for mime, value in data.items():
+                    if mime == "text/plain" and len(data) > 1:
+                        continue  # the fallback of an image or HTML table, never shown
+                    if mime.startswith("text/") or mime.endswith("+xml") or mime.endswith("json"):
+                        visible.append(value if isinstance(value, str) else "".join(value))
+    return everything, "\n".join(visible)
+
+
+def _texts(path: Path) -> tuple[str, str]:
+    """(text searched for forbidden strings, text searched for generic leaks)."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        from pypdf import PdfReader
+
+        text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+        return text, text
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if suffix == ".ipynb":
+        return _notebook_texts(raw)
+    if suffix == ".json":
+        try:
+            decoded = json.dumps(json.loads(raw), ensure_ascii=False)
+        except json.JSONDecodeError:
+            decoded = raw
+        return raw + "\n" + decoded, raw
+    if suffix in (".html", ".htm", ".svg"):
+        unescaped = html_lib.unescape(raw)
+        return raw + "\n" + unescaped, unescaped
+    return raw, raw
+
+
+def _collect(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    found: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix.lower() in _SCANNED_SUFFIXES)
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise _fail("output to scan not found", file=str(path))
+    return found
+
+
+def _patterns(
+    forbidden: Iterable[str] | Mapping[str, Iterable[str]],
+) -> list[tuple[str, int, re.Pattern[str]]]:
+    groups: Mapping[str, Iterable[str]] = (
+        forbidden if isinstance(forbidden, Mapping) else {"forbidden string": forbidden}
+    )
+    compiled = []
+    for kind, values in groups.items():
+        for index, value in enumerate(values):
+            text = _normalise(str(value)).strip()
+            if not text:
+                continue
+            # word boundaries only where the token itself starts/ends with a word character
+            left = r"(?<![0-9A-Za-z])" if text[0].isalnum() else ""
+            right = r"(?![0-9A-Za-z])" if text[-1].isalnum() else ""
+            compiled.append(
+                (kind, index, re.compile(left + re.escape(text) + right, re.IGNORECASE))
+            )
+    return compiled
+
+
+def egress_scan(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    forbidden: Iterable[str] | Mapping[str, Iterable[str]] = (),
+) -> list[Path]:
+    """Fail if any output contains a forbidden string, a traceback or a repr.
+
+    Parameters
+    ----------
+    paths
+        Files or folders (searched recursively) to scan: ``.html``, ``.pdf`` (its text,
+        via pypdf), ``.ipynb``, ``.csv``, ``.json``, ``.svg`` (plus ``.txt``/``.md``).
+        Other files in a folder (PNG) are skipped; a named file is always scanned.
+    forbidden
+        Strings that must not appear (case-insensitive, whitespace-normalised, not
+        inside a longer word): pseudonyms, raw identifiers, free-text answers. Either a
+        plain list, or a mapping from the kind of string (``"pseudonym"``, ``"raw id"``,
+        ``"free text"``) to a list, so the error names the kind of leak.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files scanned.
+
+    Raises
+    ------
+    DisclosureError
+        Listing each file and the kind of leak; the forbidden value itself is not
+        repeated (only its kind and position in the list).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "t.csv").write_text("scale,n\\ntotal,40\\n")
+    ...     [p.name for p in egress_scan([d], forbidden={"pseudonym": ["p-7f3a9c"]})]
+    ['t.csv']
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "t.csv").write_text("id,n\\nP-7F3A9C,1\\n")
+    ...     egress_scan([d], forbidden={"pseudonym": ["p-7f3a9c"]})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mentoreval.errors.DisclosureError: egress scan failed: 1 leak in 1 file
+      - ...t.csv: pseudonym #1 found (fix: remove it from the output and rerun)
+    """
+    scanned = _collect(paths)
+    patterns = _patterns(forbidden)
+    problems: list[Problem] = []
+    leaky: set[Path] = set()
+    for path in scanned:
+        try:
+            search_text, generic_text = _texts(path)
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(f"cannot be read for scanning: {exc}", file=str(path)))
+            leaky.add(path)
+            continue
+        search_text = _normalise(search_text)
+        for kind, index, pattern in patterns:
+            if pattern.search(search_text):
+                problems.append(
+                    Problem(
+                        f"{kind} #{index + 1} found",
+                        file=str(path),
+                        fix="remove it from the output and rerun",
+                    )
+                )
+                leaky.add(path)
+        seen: set[str] = set()
+        for kind, pattern in _GENERIC:
+            if kind not in seen and pattern.search(generic_text):
+                seen.add(kind)
+                problems.append(
+                    Problem(
+                        f"{kind} found",
+                        file=str(path),
+                        fix="end plot cells with ';' and let no error or warning reach the report",
+                    )
+                )
+                leaky.add(path)
+    if problems:
+        noun = "leak" if len(problems) == 1 else "leaks"
+        files_noun = "file" if len(leaky) == 1 else "files"
+        raise DisclosureError(
+            f"egress scan failed: {len(problems)} {noun} in {len(leaky)} {files_noun}", problems
+        )
+    return scanned

@@ -1,0 +1,162 @@
+"""Figures: deterministic files, no individual values, suppressed groups, direct labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.lines import Line2D
+
+from mentoreval.errors import ReportError
+from mentoreval.plots import (
+    OKABE_ITO,
+    plot_bands,
+    plot_change_forest,
+    plot_consort,
+    plot_likert_diverging,
+    plot_prepost,
+    save_figure,
+    style,
+)
+
+
+def scores(n: int = 40, outlier: float | None = None) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    pre = rng.normal(50, 8, n)
+    post = pre + rng.normal(5, 5, n)
+    if outlier is not None:
+        pre[0] = outlier
+    return pd.DataFrame({"wave": ["pre"] * n + ["post"] * n, "score": np.r_[pre, post]})
+
+
+def all_y(fig) -> np.ndarray:
+    values = []
+    for ax in fig.axes:
+        for line in ax.lines:
+            values.append(np.asarray(line.get_ydata(), dtype=float).ravel())
+        for collection in ax.collections:
+            for path in collection.get_paths():
+                values.append(path.vertices[:, 1])
+    return np.concatenate(values)
+
+
+def test_prepost_hides_extremes_and_points() -> None:
+    data = scores(outlier=400.0)
+    fig = plot_prepost(data, title="WHO-5")
+    ys = all_y(fig)
+    assert ys.max() < 100  # neither the outlier nor the maximum is drawn
+    pre = data.loc[data.wave == "pre", "score"]
+    assert ys.min() > pre.min()  # the minimum is not drawn either
+    ax = fig.axes[0]
+    assert not [c for c in ax.collections if isinstance(c, PathCollection)]  # no scatter
+    markers = [ln for ln in ax.lines if ln.get_marker() not in (None, "None", "", " ")]
+    assert all(len(ln.get_xdata()) <= 2 for ln in markers)  # only the two mean markers
+    labels = [t.get_text() for t in ax.texts]
+    assert any(t.startswith("mean ") and "n = 40" in t for t in labels)  # direct labels
+    assert plt.get_fignums() == []  # not registered with pyplot
+
+
+def test_prepost_small_wave_not_drawn() -> None:
+    data = pd.concat([scores(30).query("wave == 'pre'"), scores(6).query("wave == 'post'")])
+    fig = plot_prepost(data)
+    assert any("not shown" in t.get_text() for t in fig.axes[0].texts)
+    assert sum(1 for t in fig.axes[0].texts if t.get_text().startswith("mean")) == 1
+
+
+def test_prepost_missing_column() -> None:
+    with pytest.raises(ReportError, match="missing column"):
+        plot_prepost(pd.DataFrame({"x": [1]}))
+
+
+def test_forest_suppressed_and_pooled() -> None:
+    effects = pd.DataFrame(
+        {
+            "scale": ["a", "b", "c"],
+            "g_av": [0.2, np.nan, -0.1],
+            "ci_low": [0.0, np.nan, -0.4],
+            "ci_high": [0.4, np.nan, 0.2],
+        }
+    )
+    fig = plot_change_forest(effects, pooled={"estimate": 0.1, "ci_low": -0.1, "ci_high": 0.3})
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "n < 10" in texts
+    assert "0.20 [0.00, 0.40]" in texts
+    assert "0.10 [-0.10, 0.30]" in texts
+
+
+def test_likert_centred_on_neutral() -> None:
+    counts = pd.DataFrame(
+        [[10, 10, 10, 10, 10], [0, 0, 10, 20, 20], [5, 5, np.nan, 5, 5]],
+        index=["balanced", "positive", "suppressed"],
+        columns=["SD", "D", "N", "A", "SA"],
+    )
+    fig = plot_likert_diverging(counts)
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[0].startswith("positive")  # sorted by net agreement
+    assert ticks[-1] == "suppressed"
+    bars = [p for p in ax.patches if p.get_height() > 0]
+    # the balanced item: neutral bar centred on zero, extending 10 % to each side
+    neutral = [p for p in bars if abs(p.get_width() - 20) < 1e-9 and abs(p.get_x() + 10) < 1e-9]
+    assert neutral
+    assert any("not shown" in t.get_text() for t in ax.texts)
+
+
+def test_likert_needs_levels() -> None:
+    with pytest.raises(ReportError):
+        plot_likert_diverging(pd.DataFrame({"only": [3]}))
+    with pytest.raises(ReportError, match="neutral"):
+        plot_likert_diverging(pd.DataFrame({"a": [3], "b": [4]}), neutral="c")
+
+
+def test_consort_and_bands_labels() -> None:
+    flow = pd.DataFrame(
+        {
+            "stage": ["Pre", "Pairs"],
+            "n": [50, np.nan],
+            "excluded": [np.nan, np.nan],
+            "reasons": ["no post: < 10", None],
+        }
+    )
+    fig = plot_consort(flow)
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "Pre\nn = 50" in texts
+    assert "Pairs\nn = < 10" in texts
+    assert "no post" in texts
+    bands = plot_bands(pd.DataFrame({"low": [5, np.nan], "high": [20, 9]}, index=["pre", "post"]))
+    ticks = [t.get_text() for t in bands.axes[0].get_yticklabels()]
+    assert ticks == ["Pre (n = 25)", "Post"]
+
+
+def test_style_palette() -> None:
+    style()
+    assert matplotlib.rcParams["svg.hashsalt"] == "mentoreval"
+    assert OKABE_ITO[0] == "#0072B2"
+    matplotlib.rcdefaults()
+
+
+def test_save_figure_is_deterministic(tmp_path: Path) -> None:
+    first = save_figure(plot_prepost(scores(), title="X"), tmp_path / "a" / "fig")
+    second = save_figure(plot_prepost(scores(), title="X"), tmp_path / "b" / "fig")
+    for one, two in zip(first, second, strict=True):
+        assert one.read_bytes() == two.read_bytes(), one.name
+    svg = first[1].read_text()
+    assert "<dc:date>" not in svg
+    assert ">X<" in svg or "X</text>" in svg  # text kept as text for the egress scan
+    with pytest.raises(ReportError):
+        save_figure(plot_bands(pd.DataFrame({"a": [20]})), tmp_path / "c", formats=("gif",))  # type: ignore[arg-type]
+
+
+def test_repr_is_safe() -> None:
+    fig = plot_bands(pd.DataFrame({"a": [20]}), title="Bands")
+    assert repr(fig) == "[figure: Bands]"
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not isinstance(fig.axes[0].lines, Line2D)
