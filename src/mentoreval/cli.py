@@ -139,6 +139,120 @@ def instruments_score(
     )
 
 
+@instruments_app.command("export")
+def instruments_export(
+    ids: Annotated[list[str], typer.Argument(help="Instrument ids (e.g. who5 cbi, or who5,cbi).")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="redcap (data dictionary CSV) or qualtrics (Advanced Format TXT)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+) -> None:
+    """Write a REDCap data dictionary or a Qualtrics TXT survey for the instruments."""
+    from mentoreval.export import export_instruments
+
+    names = [part for i in ids for part in i.split(",") if part]
+    path = export_instruments(names, to=to, out=out)  # type: ignore[arg-type]
+    typer.echo(f"Wrote {to} survey for {', '.join(names)} to {path}")
+
+
+# --------------------------------------------------------------------------- ingestion
+
+
+@app.command("validate")
+def validate(
+    study: Annotated[Path, typer.Argument(help="The study config (study.yaml).")],
+    lenient: Annotated[
+        bool,
+        typer.Option("--lenient", help="Exit 0 when only rows/answers would be quarantined."),
+    ] = False,
+) -> None:
+    """Read every export of a study, write nothing, and list every problem.
+
+    Exit 2 when ingest would stop (config, file, id column, item column, event, key), or when
+    rows or answers would be quarantined (unknown answers, bad ids, duplicates) unless
+    --lenient. Warnings (identifying or unmapped columns that will be dropped) exit 0.
+    """
+    from mentoreval.ingest import check_study
+
+    report = check_study(study)
+    for label, problems in (
+        ("error", report.fatal),
+        ("quarantine", report.data),
+        ("warning", report.warnings),
+    ):
+        for p in problems:
+            typer.echo(f"{label}: {p}", err=label != "warning")
+    if report.fatal or (report.data and not lenient):
+        n = len(report.fatal) + len(report.data)
+        raise MentorevalError(f"{study}: {n} problem(s) found (see above); nothing was written")
+    typer.echo(f"{study}: OK ({len(report.warnings)} warning(s))")
+
+
+@app.command("ingest")
+def ingest(
+    study: Annotated[Path, typer.Argument(help="The study config (study.yaml).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output folder (default: data/processed/<study> in the project)."
+        ),
+    ] = None,
+) -> None:
+    """Read, map, recode, pseudonymise, link, check and score a study's exports."""
+    from mentoreval.ingest import ingest_study
+
+    result = ingest_study(study, out_dir=out)
+    s = result.summary
+    typer.echo(
+        f"Read {s['rows_read']} rows: kept {s['rows_kept']}, quarantined {s['rows_quarantined']} "
+        f"(+{s['answers_quarantined']} single answers); {s['participants']} participants, "
+        f"{s['linked_pairs']} linked pre/post pairs ({s['pre_only']} pre only, "
+        f"{s['post_only']} post only, {s['duplicates_removed']} duplicates removed); "
+        f"{s['quality_flagged']} quality flags."
+    )
+    for src in result.manifest["inputs"].values():
+        if src["identifying_columns"]:
+            typer.echo(
+                f"note: {src['file']}: dropped identifying-looking columns with no role: "
+                f"{src['identifying_columns']} (declare them under columns.drop)"
+            )
+    typer.echo(f"Wrote {result.out_dir}")
+
+
+@app.command("report")
+def report(
+    study: Annotated[Path, typer.Argument(help="The study config (study.yaml).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default: reports/<study> in the project)."),
+    ] = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
+) -> None:
+    """Ingest, analyse and render a study's cohort report (HTML + PDF, tables, figures)."""
+    from mentoreval.cohort import run_cohort_report
+
+    html = run_cohort_report(study, out_dir=out, pdf=not no_pdf, progress=True)
+    typer.echo(f"Wrote {html}" + ("" if no_pdf else f" and {html.with_suffix('.pdf')}"))
+
+
+@app.command("keygen")
+def keygen(
+    path: Annotated[
+        Path, typer.Argument(help="Where to write the key (outside the repo and data/).")
+    ],
+) -> None:
+    """Write a new random pseudonymisation key (owner-only permissions)."""
+    from mentoreval.protect import keygen as write_key
+
+    fingerprint = write_key(path)
+    typer.echo(
+        f"Wrote key {path} (fingerprint {fingerprint}); back it up: losing it breaks linkage."
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,28 @@ def _invalid_mask(values: np.ndarray, inst: Instrument, items: Sequence[str]) ->
     return bad
 
 
+def _all_valid(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> bool:
+    """Fast check with column reductions only; False means: compute :func:`_invalid_mask`."""
+    for name, rs in inst.response_scales.items():
+        cols = [j for j, i in enumerate(items) if inst.item(i).response_scale == name]
+        if not cols:
+            continue
+        codes = np.sort(np.array(rs.codes, dtype=float))
+        steps = np.diff(codes)
+        if rs.missing or not np.allclose(steps, steps[0]):
+            return False
+        block = values[:, cols]
+        with np.errstate(invalid="ignore"):
+            if np.any(np.nanmin(block, axis=0, initial=np.inf) < codes[0]) or np.any(
+                np.nanmax(block, axis=0, initial=-np.inf) > codes[-1]
+            ):
+                return False
+            scaled = (block - codes[0]) / steps[0]
+            if np.any(np.abs(scaled - np.rint(scaled)) > 0):  # NaN compares False
+                return False
+    return True
+
+
 def _keyed(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> np.ndarray:
     """Missing codes → NaN, then reverse-keyed items reflected (returns a new array)."""
     out = values.astype(float, copy=True)
@@ -112,19 +134,6 @@ def _apply_transform(scale: Scale, raw: np.ndarray) -> np.ndarray:
     whole = np.floor(raw + 0.5)  # round half up, not to even
     pos = np.clip(np.searchsorted(keys, whole), 0, len(keys) - 1)
     return np.where(~np.isnan(raw) & (keys[pos] == whole), table[pos], np.nan)
-
-
-def _bands(scale: Scale, score: np.ndarray) -> np.ndarray:
-    out = np.full(score.shape, None, dtype=object)
-    if scale.bands is None:
-        return out
-    assigned = np.isnan(score)
-    for band in scale.bands.cuts:
-        hit = (score <= band.upper) if band.include_upper else (score < band.upper)
-        take = hit & ~assigned
-        out[take] = band.label
-        assigned |= take
-    return out
 
 
 def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> pd.DataFrame:
@@ -158,6 +167,11 @@ def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> 
     1   40.0      poor wellbeing                              NaN
     2    NaN                 NaN  4 of 5 items answered; 5 needed
     """
+    return pd.DataFrame(_score_arrays(values, inst, items))
+
+
+def _score_arrays(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> dict[str, Any]:
+    """The columns of :func:`score_matrix`, as arrays (respondent-major)."""
     col = {item: j for j, item in enumerate(items)}
     keyed = _keyed(np.asarray(values, dtype=float), inst, items)
     answered_all = ~np.isnan(keyed)
@@ -212,30 +226,29 @@ def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> 
     unique_reasons = list(dict.fromkeys(reasons))
     remap = np.array([unique_reasons.index(r) for r in reasons] or [0], dtype="int64")
     reason_code = np.where(reason_code >= 0, remap[np.maximum(reason_code, 0)], -1)
-    return pd.DataFrame(
-        {
-            "row": np.repeat(np.arange(n), n_scales),
-            "scale": pd.Categorical.from_codes(np.tile(np.arange(n_scales), n), scale_ids),
-            "score": score.ravel(),
-            "raw_score": raw_score.ravel(),
-            "n_answered": n_answered.ravel(),
-            "n_items": n_items.ravel(),
-            "prorated": prorated.ravel(),
-            "band": pd.Categorical.from_codes(band_code.ravel(), band_labels),
-            "missing_reason": pd.Categorical.from_codes(reason_code.ravel(), unique_reasons),
-        }
-    )
+    return {
+        "row": np.repeat(np.arange(n), n_scales),
+        "scale": pd.Categorical.from_codes(np.tile(np.arange(n_scales), n), pd.Index(scale_ids)),
+        "score": score.ravel(),
+        "raw_score": raw_score.ravel(),
+        "n_answered": n_answered.ravel(),
+        "n_items": n_items.ravel(),
+        "prorated": prorated.ravel(),
+        "band": pd.Categorical.from_codes(band_code.ravel(), pd.Index(band_labels, dtype=str)),
+        "missing_reason": pd.Categorical.from_codes(reason_code.ravel(), pd.Index(unique_reasons, dtype=str)),
+    }
 
 
-def _finish(ids: pd.DataFrame, scored: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
-    """Attach participant_id, wave and instrument (categorical) to ``score_matrix`` output."""
-    rows = scored.pop("row").to_numpy()
-    out = {}
+def _finish(ids: pd.DataFrame, scored: dict[str, Any], inst: Instrument) -> pd.DataFrame:
+    """Attach participant_id, wave and instrument (categorical) to the scored arrays."""
+    rows = scored.pop("row")
+    out: dict[str, Any] = {}
     for name in ("participant_id", "wave"):
         codes, uniques = pd.factorize(ids[name])
         out[name] = pd.Categorical.from_codes(codes[rows], uniques)
-    out["instrument"] = pd.Categorical.from_codes(np.zeros(len(rows), dtype="int64"), [inst.id])
-    return pd.concat([pd.DataFrame(out), scored], axis=1)[SCORE_COLUMNS]
+    out["instrument"] = pd.Categorical.from_codes(np.zeros(len(rows), dtype="int64"), pd.Index([inst.id]))
+    out.update(scored)
+    return pd.DataFrame(out, columns=SCORE_COLUMNS)
 
 
 def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -307,7 +320,9 @@ def score_wide(
         text = items.astype("string").apply(lambda s: s.str.strip())
         values = text.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         not_number = (text.notna() & (text != "")).to_numpy() & np.isnan(values)
-    bad = not_number | _invalid_mask(values, inst, inst.item_ids)
+    bad = not_number
+    if not _all_valid(values, inst, inst.item_ids):
+        bad = bad | _invalid_mask(values, inst, inst.item_ids)
     if bad.any():
         rows, cols = np.nonzero(bad)
         problems = []
@@ -325,7 +340,7 @@ def score_wide(
             )
         more = f" (first {_MAX_LISTED} listed)" if len(rows) > _MAX_LISTED else ""
         raise DataError(f"{len(rows)} invalid value(s) in {source}{more}", tuple(problems))
-    return _finish(wide, score_matrix(values, inst, inst.item_ids), inst)
+    return _finish(wide, _score_arrays(values, inst, inst.item_ids), inst)
 
 
 def score_responses(
@@ -404,7 +419,11 @@ def score_responses(
         values[row_codes, cols] = pd.to_numeric(part["value"], errors="coerce").to_numpy(
             dtype=float, na_value=np.nan
         )
-        bad = _invalid_mask(values, inst, inst.item_ids)
+        bad = (
+            np.zeros(values.shape, dtype=bool)
+            if _all_valid(values, inst, inst.item_ids)
+            else _invalid_mask(values, inst, inst.item_ids)
+        )
         if bad.any():
             r, c = np.nonzero(bad)
             problems.append(
@@ -421,7 +440,7 @@ def score_responses(
                 "wave": uniques.get_level_values(1),
             }
         )
-        outputs.append(_finish(ids, score_matrix(values, inst, inst.item_ids), inst))
+        outputs.append(_finish(ids, _score_arrays(values, inst, inst.item_ids), inst))
     raise_problems(problems, error=DataError, what="in the responses table")
     if not outputs:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in SCORE_COLUMNS})

@@ -1,0 +1,1046 @@
+"""The ingest pipeline: exports → linked, pseudonymised, quality-checked tables (map → link).
+
+:func:`ingest_study` ties the stages together for one ``study.yaml``:
+
+1. **read** every source with :func:`mentoreval.readers.read_export` (text only; hash, size,
+   record count from an independent parse; reader exclusions → quarantine);
+2. **map** columns to roles: the participant id, items (by the config's item map, default
+   the item id), group, covariates, meta, duration, submission time; ``drop`` columns and
+   unmapped columns never reach the outputs, and unmapped columns that look identifying are
+   reported by name; a REDCap ``redcap_event_name`` gives the wave through ``events``;
+3. **check ids**: an empty id, or one not matching ``participant_id.pattern`` → the row is
+   quarantined (``missing_id`` / ``invalid_id``; the id itself is never written);
+4. **recode** answers (:mod:`mentoreval.recode`); an unknown answer quarantines that *cell*
+   and the record is kept;
+5. **protect**: ids → HMAC-SHA256 pseudonyms (:mod:`mentoreval.protect`);
+6. **link**: duplicates per participant × wave resolved by the declared rule
+   (:mod:`mentoreval.linkage`), pre/post pairing, link report;
+7. **check quality** (:mod:`mentoreval.quality`) — flags only;
+8. **score** (:func:`mentoreval.scoring.score_matrix`) and **reconcile** every source.
+
+What stops a run (fatal, :class:`~mentoreval.errors.MentorevalError`, all problems at once):
+config errors, unreadable files, an absent id column, an item column absent from a source
+that has the instrument's other items, an unmapped REDCap event, a missing key file, a key
+that differs from the one recorded by an earlier ingest in the same output folder
+(:class:`~mentoreval.errors.KeyMismatchError`). What does not (quarantined, ingest goes on,
+``validate`` reports it): unknown or out-of-range answers, empty or invalid ids, duplicate
+submissions, reader exclusions.
+
+Outputs (``data/processed/<study>/``): ``responses.parquet``, ``scores.parquet``,
+``participants.parquet``, ``quarantine.csv``, ``quality.csv``, ``linkage.csv``,
+``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
+from mentoreval.linkage import link_waves, linkage_summary, resolve_duplicates
+from mentoreval.protect import (
+    detect_identifying,
+    key_fingerprint,
+    load_key,
+    pseudonymise,
+    resolve_key_file,
+)
+from mentoreval.quality import QUALITY_COLUMNS, flag_quality
+from mentoreval.quarantine import (
+    CELL_RULES,
+    QUARANTINE_COLUMNS,
+    empty_quarantine,
+    quarantine_frame,
+    reconcile,
+)
+from mentoreval.recode import ReasonTable, normalise_label, recode_items
+from mentoreval.scoring import SCORE_COLUMNS, score_matrix
+from mentoreval.study import Source, Study, load_study
+
+__all__ = [
+    "RESPONSE_COLUMNS",
+    "IngestResult",
+    "ValidationReport",
+    "check_study",
+    "default_out_dir",
+    "ingest_study",
+    "project_root",
+    "validate_study",
+]
+
+RESPONSE_COLUMNS = [
+    "participant_id",
+    "wave",
+    "instrument",
+    "item",
+    "value",
+    "missing_reason",
+    "source",
+    "source_row",
+]
+_EVENT = "redcap_event_name"
+_REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
+_LISTED = 50
+_DUMMY_KEY = b"\x00" * 32  # validate without a key: pseudonyms only pair rows, never written
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Everything one ingest produced.
+
+    Attributes
+    ----------
+    responses, scores, participants, quarantine, quality, linkage
+        The tables written to the output folder (see ``docs/architecture.md``).
+    manifest
+        Provenance: inputs (sha256, size, records), key fingerprint, versions, config hash,
+        counts per stage and source.
+    summary
+        Headline counts: rows read, kept, quarantined, participants, linked pairs, ...
+    out_dir
+        Where the files were written (None for a dry run).
+    """
+
+    responses: pd.DataFrame
+    scores: pd.DataFrame
+    participants: pd.DataFrame
+    quarantine: pd.DataFrame
+    quality: pd.DataFrame
+    linkage: pd.DataFrame
+    manifest: dict[str, Any]
+    summary: dict[str, int]
+    out_dir: Path | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The summary as a two-column table (``measure``, ``count``)."""
+        return pd.DataFrame({"measure": list(self.summary), "count": list(self.summary.values())})
+
+    def _repr_html_(self) -> str:
+        return "<p><b>mentoreval ingest</b></p>" + self.to_frame().to_html(index=False)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.summary.items())
+        return f"IngestResult({inner})"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What :func:`check_study` found.
+
+    Attributes
+    ----------
+    fatal
+        Problems that stop ``ingest``.
+    data
+        Rows or answers ``ingest`` would quarantine (unknown values, invalid ids, duplicates).
+    warnings
+        Worth knowing, harmless: identifying columns without a role (dropped), unmapped
+        columns (dropped), reader notes.
+    """
+
+    fatal: tuple[Problem, ...] = ()
+    data: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Fatal problems, then data problems, then warnings."""
+        return [*self.fatal, *self.data, *self.warnings]
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def project_root(study_path: str | Path) -> Path:
+    """The nearest ancestor of the study file holding ``pyproject.toml`` or ``data/``.
+
+    Falls back to the study file's folder.
+    """
+    start = Path(study_path).resolve().parent
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / "data").is_dir():
+            return folder
+    return start
+
+
+def default_out_dir(study: Study) -> Path:
+    """``<project root>/data/processed/<study name>``."""
+    return project_root(study.path) / "data" / "processed" / study.name
+
+
+# --------------------------------------------------------------------------- per source
+
+
+@dataclass
+class _Block:
+    rows: np.ndarray  # positions into the source's kept records
+    answers: np.ndarray
+    reasons: np.ndarray
+
+
+@dataclass
+class _SourceOut:
+    name: str
+    order: int
+    entry: dict[str, Any]
+    records: pd.DataFrame  # raw_id, wave, source, source_order, source_row, ...
+    blocks: dict[str, _Block]
+    quarantine: list[pd.DataFrame]
+    n_records: int
+    dropped: list[str] = field(default_factory=list)
+    identifying: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _clean_id(text: str) -> str:
+    """The id as compared with ``participant_id.pattern``: normalised but not case-folded."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFKC", text)
+    t = re.sub("[\u200b-\u200d\ufeff]", "", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def _choices(meta: pd.DataFrame, column: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "column" not in meta:
+        return out
+    for name in ("choices", "missing_values"):
+        if name in meta:
+            pairs = dict(zip(meta["column"], meta[name], strict=False))
+            out[name] = {c: v for c, v in pairs.items() if isinstance(v, list | tuple) and len(v)}
+    return out
+
+
+def _read_source(
+    study: Study, order: int, src: Source, fatal: list[Problem], reasons: ReasonTable
+) -> _SourceOut | None:
+    from mentoreval.readers import read_export
+
+    cfg = study.config
+    path = study.resolve(src.path)
+    try:
+        table = read_export(
+            path,
+            format=src.format,
+            encoding=src.encoding,
+            dictionary=study.resolve(src.dictionary) if src.dictionary else None,
+            sheet=src.sheet,
+            exclude=tuple(src.exclude),
+            unfinished=src.unfinished,
+            formulas=src.formulas,
+        )
+    except MentorevalError as exc:
+        fatal.extend(exc.problems or [Problem(str(exc), file=path.name)])
+        return None
+    name = path.name
+    data = table.data
+    key = f"sources[{order}]"
+    quarantine: list[pd.DataFrame] = []
+    if len(table.excluded):
+        ex = table.excluded
+        quarantine.append(
+            quarantine_frame(
+                ex["source_row"].to_numpy(),
+                source=name,
+                stage="read",
+                rule=ex["rule"].astype(str).tolist(),
+                reason=ex["reason"].astype(str).tolist(),
+                column=[None if pd.isna(c) else str(c) for c in ex["column"]],
+                value=[None if pd.isna(v) else str(v) for v in ex["value"]],
+            )
+        )
+    columns = list(data.columns)
+    id_col = src.id_column or cfg.participant_id.column
+    if id_col not in columns:
+        similar = [
+            c
+            for c in columns
+            if normalise_label(c).replace(" ", "_")
+            in {"id", "record_id", "student_id", normalise_label(id_col)}
+        ]
+        fatal.append(
+            Problem(
+                f"the participant id column {id_col!r} is absent",
+                file=name,
+                column=id_col,
+                fix=(
+                    f"set participant_id.column (or {key}.id_column) to one of the export's "
+                    f"columns{' such as ' + repr(similar[0]) if similar else ''}; the first ones are "
+                    f"{columns[:8]}"
+                ),
+            )
+        )
+        return None
+    rows = table.source_row
+    n = len(data)
+    set_aside = np.zeros(n, dtype=bool)
+
+    # Waves.
+    if src.wave is not None:
+        wave = pd.Series(src.wave, index=data.index, dtype="string")
+    else:
+        events = src.events or {}
+        if _EVENT not in columns:
+            fatal.append(
+                Problem(
+                    f"events: given but the export has no {_EVENT!r} column",
+                    file=name,
+                    key=f"{key}.events",
+                    fix="export the data with event names (longitudinal project), or use wave:",
+                )
+            )
+            return None
+        ev = data[_EVENT].astype("string")
+        unmapped = sorted({str(e) for e in ev.dropna().unique()} - set(events))
+        if unmapped:
+            counts = ev.value_counts()
+            listed = ", ".join(f"{e!r} ({int(counts[e])} rows)" for e in unmapped)
+            fatal.append(
+                Problem(
+                    f"event(s) not mapped to a wave: {listed}",
+                    file=study.path.name,
+                    key=f"{key}.events",
+                    column=_EVENT,
+                    fix="add each event under events: (map it to a wave, or to null to set its rows aside)",
+                )
+            )
+            return None
+        wave = ev.map({k: v for k, v in events.items()}).astype("string")
+        ignored = (ev.isna() | wave.isna()).to_numpy()
+        if ignored.any():
+            quarantine.append(
+                quarantine_frame(
+                    rows[ignored],
+                    source=name,
+                    stage="map",
+                    rule="event_ignored",
+                    reason="the event is mapped to null (or empty) in the study config",
+                    column=_EVENT,
+                    value=[None if pd.isna(v) else str(v) for v in ev[ignored]],
+                )
+            )
+            set_aside |= ignored
+    repeat_cols = [c for c in _REPEAT if c in columns]
+    if repeat_cols:
+        repeat = data[repeat_cols].notna().any(axis=1).to_numpy() & ~set_aside
+        if repeat.any():
+            quarantine.append(
+                quarantine_frame(
+                    rows[repeat],
+                    source=name,
+                    stage="map",
+                    rule="repeating_instance",
+                    reason="a REDCap repeating instrument/event row is not a survey wave",
+                    column=repeat_cols[0],
+                )
+            )
+            set_aside |= repeat
+
+    # Ids.
+    raw_ids = data[id_col].astype("string")
+    codes, uniques = pd.factorize(raw_ids, use_na_sentinel=True)
+    cleaned = [_clean_id(str(u)) for u in uniques]
+    u_empty = np.array([c == "" for c in cleaned] + [True])
+    pattern = re.compile(cfg.participant_id.pattern) if cfg.participant_id.pattern else None
+    u_bad = np.array([bool(pattern and c and not pattern.fullmatch(c)) for c in cleaned] + [False])
+    empty = u_empty[codes] & ~set_aside
+    bad = u_bad[codes] & ~set_aside & ~empty
+    for mask, rule, reason in (
+        (empty, "missing_id", "the participant id cell is empty"),
+        (
+            bad,
+            "invalid_id",
+            f"the participant id does not match participant_id.pattern {cfg.participant_id.pattern!r}",
+        ),
+    ):
+        if mask.any():
+            quarantine.append(
+                quarantine_frame(
+                    rows[mask], source=name, stage="map", rule=rule, reason=reason, column=id_col
+                )
+            )
+            set_aside |= mask
+
+    keep = ~set_aside
+    kept = data.loc[keep]
+    records = pd.DataFrame(
+        {
+            "raw_id": raw_ids[keep].to_numpy(),
+            "wave": wave[keep].to_numpy(),
+            "source": name,
+            "source_order": order,
+            "source_row": rows[keep],
+        }
+    )
+
+    # Roles.
+    roles = cfg.columns
+    used = {id_col, _EVENT, *repeat_cols}
+    for role_col in [
+        roles.group,
+        *roles.covariates,
+        *roles.meta,
+        roles.duration,
+        roles.submitted_at,
+    ]:
+        if role_col and role_col in columns:
+            used.add(role_col)
+            records[f"col:{role_col}"] = kept[role_col].to_numpy()
+    for check in cfg.quality.attention_checks:
+        if check.column in columns:
+            used.add(check.column)
+    dropped_declared = [c for c in roles.drop if c in columns]
+    used |= set(dropped_declared)
+
+    # Items.
+    meta = table.columns_meta
+    lists = _choices(meta, "")
+    blocks: dict[str, _Block] = {}
+    n_shown = np.zeros(len(kept), dtype=np.int64)
+    for inst_id, inst in study.instruments.items():
+        mapping = study.item_columns(inst_id)
+        present = [i for i, c in mapping.items() if c in columns]
+        if not present:
+            continue
+        absent = [i for i in mapping if i not in present]
+        if absent:
+            for item in absent:
+                fatal.append(
+                    Problem(
+                        f"item column for {inst_id}.{item} is absent",
+                        file=name,
+                        column=mapping[item],
+                        key=f"instruments.{inst_id}.items.{item}",
+                        fix=(
+                            f"map {item} to the export's column under instruments.{inst_id}.items "
+                            "(or re-export with every item)"
+                        ),
+                    )
+                )
+            continue
+        cols = [mapping[i] for i in inst.item_ids]
+        used |= set(cols)
+        imap = study.instrument_map(inst_id)
+        rec = recode_items(
+            kept,
+            cols,
+            inst,
+            inst.item_ids,
+            reasons=reasons,
+            values=imap.values,
+            synonyms=imap.synonyms,
+            choices=lists.get("choices"),
+            source_missing=lists.get("missing_values"),
+            platform=table.format,
+        )
+        blocks[inst_id] = _Block(rows=np.arange(len(kept)), answers=rec.values, reasons=rec.reasons)
+        n_shown += len(cols)
+        if len(rec.quarantine):
+            q = rec.quarantine
+            quarantine.append(
+                quarantine_frame(
+                    rows[keep][q["position"].to_numpy(dtype=np.int64)],
+                    source=name,
+                    stage="recode",
+                    rule="unknown_value",
+                    reason=q["reason"].tolist(),
+                    column=q["column"].tolist(),
+                    value=[str(v) for v in q["value"]],
+                )
+            )
+    if not blocks and not any(p.file == name for p in fatal):
+        fatal.append(
+            Problem(
+                "none of the study's instruments has its item columns in this export",
+                file=name,
+                key=key,
+                fix="map items to the export's columns under instruments.<id>.items",
+            )
+        )
+    records["n_items"] = n_shown
+
+    # Attention checks (failures counted per record).
+    failed = np.zeros(len(kept), dtype=np.int64)
+    for check in cfg.quality.attention_checks:
+        if check.column not in columns:
+            continue
+        cells = kept[check.column].astype("string")
+        expected = normalise_label(str(check.expected))
+        norm = cells.fillna("").map(normalise_label)
+        num = pd.to_numeric(norm, errors="coerce")
+        exp_num = pd.to_numeric(pd.Series([expected]), errors="coerce").iloc[0]
+        same = (norm == expected) | (num == exp_num if not pd.isna(exp_num) else False)
+        failed += ((norm != "") & ~same).to_numpy(dtype=bool)
+    records["attention_failed"] = failed
+
+    unmapped = [c for c in columns if c not in used]
+    ident = detect_identifying(data, columns=unmapped)
+    flagged: list[dict[str, str]] = [
+        {"column": str(c), "reason": str(r)}
+        for c, r in zip(ident["column"], ident["reason"], strict=True)
+    ]
+    if "identifier" in meta and "column" in meta:
+        for c, flag in zip(meta["column"], meta["identifier"], strict=False):
+            if (
+                c in unmapped
+                and str(flag).strip().lower() in {"y", "yes", "true", "1"}
+                and c not in set(ident["column"])
+            ):
+                flagged.append(
+                    {"column": c, "reason": "flagged Identifier? in the REDCap dictionary"}
+                )
+    entry = table.manifest_entry()
+    return _SourceOut(
+        name=name,
+        order=order,
+        entry=entry,
+        records=records,
+        blocks=blocks,
+        quarantine=quarantine,
+        n_records=table.record_count_check,
+        dropped=[*dropped_declared, *unmapped],
+        identifying=flagged,
+        notes=list(table.notes),
+    )
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class _Run:
+    study: Study
+    report: ValidationReport
+    result: IngestResult | None
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in (
+        "mentoreval",
+        "pandas",
+        "numpy",
+        "pyarrow",
+        "pydantic",
+        "scipy",
+        "pyreadstat",
+        "openpyxl",
+    ):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _numeric_or_text(values: pd.Series) -> pd.Series:
+    text = values.astype("string")
+    filled = text.dropna()
+    num = pd.to_numeric(filled.str.strip(), errors="coerce")
+    if len(filled) and num.notna().all():
+        return pd.to_numeric(text.str.strip(), errors="coerce").astype("Float64")
+    return text
+
+
+def _problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
+    out: list[Problem] = []
+    for rule, part in q.groupby("rule", sort=True):
+        if rule in {"empty_row", "blank_row"} or part["stage"].iloc[0] == "read":
+            continue
+        head = part.head(_LISTED)
+        for src, row, col, val, why in zip(
+            head["source"],
+            head["source_row"],
+            head["column"],
+            head["value"],
+            head["reason"],
+            strict=True,
+        ):
+            value = f" {val!r}" if isinstance(val, str) and rule in CELL_RULES else ""
+            out.append(
+                Problem(
+                    f"{rule}:{value} {why}",
+                    file=str(src),
+                    row=int(row),
+                    column=None if col is None or col is pd.NA else str(col),
+                )
+            )
+        if len(part) > _LISTED:
+            out.append(Problem(f"{rule}: ... and {len(part) - _LISTED} more (see quarantine.csv)"))
+    return out
+
+
+def _run(
+    config_path: str | Path, *, key: bytes | None, out_dir: Path | None, strict_key: bool
+) -> _Run:
+    t0 = time.perf_counter()
+    study = load_study(config_path)
+    cfg = study.config
+    fatal: list[Problem] = []
+    warnings: list[Problem] = []
+    if key is None:
+        key_path = resolve_key_file(cfg.key_file, base=study.base)
+        try:
+            key = load_key(key_path, study=study.path.name)
+        except MentorevalError as exc:
+            if strict_key:
+                raise
+            fatal.append(Problem(str(exc)))
+            key = _DUMMY_KEY
+    fingerprint = key_fingerprint(key)
+    target = out_dir if out_dir is not None else default_out_dir(study)
+    previous = target / "manifest.json"
+    if key is not _DUMMY_KEY and previous.is_file():
+        try:
+            old = json.loads(previous.read_text(encoding="utf-8")).get("key_fingerprint")
+        except (OSError, ValueError):
+            old = None
+        if old and old != fingerprint:
+            problem = Problem(
+                f"the pseudonymisation key (fingerprint {fingerprint}) differs from the one used "
+                f"for the earlier ingest in {target} (fingerprint {old}); pre and post would not link",
+                file=study.path.name,
+                key="key_file",
+                fix="use the key file of the earlier waves (check key_file and MENTOREVAL_KEY_FILE), "
+                "or write to a new output folder with --out for a new study",
+            )
+            if strict_key:
+                raise KeyMismatchError(str(problem), (problem,))
+            fatal.append(problem)
+
+    reasons = ReasonTable()
+    outs: list[_SourceOut] = []
+    for i, src in enumerate(cfg.sources):
+        out = _read_source(study, i, src, fatal, reasons)
+        if out is not None:
+            outs.append(out)
+    for check in cfg.quality.attention_checks:
+        if outs and not any(
+            check.column in o.entry.get("column_names", o.records.columns)
+            or f"col:{check.column}" in o.records
+            for o in outs
+        ):
+            pass  # presence is checked per source below
+    for inst_id in study.instruments:
+        if (
+            outs
+            and len(outs) == len(cfg.sources)
+            and not any(inst_id in o.blocks for o in outs)
+            and not fatal
+        ):
+            fatal.append(
+                Problem(
+                    f"no source has the item columns of {inst_id}",
+                    file=study.path.name,
+                    key=f"instruments.{inst_id}",
+                    fix=f"map {inst_id}'s items to export columns under instruments.{inst_id}.items",
+                )
+            )
+    for o in outs:
+        for ident in o.identifying:
+            warnings.append(
+                Problem(
+                    f"column looks identifying ({ident['reason']}) and has no role; it was dropped",
+                    file=o.name,
+                    column=ident["column"],
+                    fix="declare it under columns.drop (or give it a role) in the study config",
+                )
+            )
+        for note in o.notes:
+            warnings.append(Problem(note, file=o.name))
+    if fatal:
+        return _Run(study, ValidationReport(fatal=tuple(fatal), warnings=tuple(warnings)), None)
+
+    # ---- combine sources
+    records = pd.concat([o.records for o in outs], ignore_index=True)
+    offsets = np.cumsum([0, *[len(o.records) for o in outs]])
+    records["participant_id"] = pseudonymise(records["raw_id"], key)
+    records = records.drop(columns="raw_id")
+    q_parts = [q for o in outs for q in o.quarantine]
+
+    keep, removed = resolve_duplicates(
+        records.rename(columns={f"col:{cfg.columns.submitted_at}": "submitted_at"})
+        if cfg.columns.submitted_at
+        else records,
+        rule=cfg.quality.duplicates,
+    )
+    if len(removed):
+        q_parts.append(
+            quarantine_frame(
+                removed["source_row"].to_numpy(),
+                source="",
+                stage="link",
+                rule="duplicate",
+                reason=[
+                    f"another submission for the same participant and wave was kept ({cfg.quality.duplicates}): "
+                    f"{s} row {r}"
+                    for s, r in zip(removed["kept_source"], removed["kept_source_row"], strict=True)
+                ],
+            ).assign(source=removed["source"].astype("string").to_numpy())
+        )
+    dup_counts = records.loc[~keep, "participant_id"].value_counts()
+    kept_pos = np.flatnonzero(keep)
+    recs = records.iloc[kept_pos].reset_index(drop=True)
+    new_index = np.full(len(records), -1, dtype=np.int64)
+    new_index[kept_pos] = np.arange(len(kept_pos))
+    quarantine = pd.concat([empty_quarantine(), *q_parts], ignore_index=True)
+    quarantine = quarantine.sort_values(
+        ["source", "source_row", "stage"], kind="stable"
+    ).reset_index(drop=True)
+
+    pid_codes, pid_cats = pd.factorize(recs["participant_id"])
+    wave_codes, wave_cats = pd.factorize(recs["wave"])
+    src_codes, src_cats = pd.factorize(recs["source"])
+    src_rows = recs["source_row"].to_numpy(dtype=np.int64)
+
+    # ---- responses, scores, quality matrix
+    resp_parts: list[pd.DataFrame] = []
+    score_parts: list[pd.DataFrame] = []
+    all_items = [f"{i}.{item}" for i, inst in study.instruments.items() for item in inst.item_ids]
+    matrix = np.full((len(recs), len(all_items)), np.nan)
+    col0 = 0
+    reason_cat = None
+    for inst_id, inst in study.instruments.items():
+        k = len(inst.item_ids)
+        rows_g: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        whys: list[np.ndarray] = []
+        for o, off in zip(outs, offsets[:-1], strict=True):
+            b = o.blocks.get(inst_id)
+            if b is None:
+                continue
+            pos_new = new_index[off + b.rows]
+            ok = pos_new >= 0
+            rows_g.append(pos_new[ok])
+            vals.append(b.answers[ok])
+            whys.append(b.reasons[ok])
+        if not rows_g:
+            col0 += k
+            continue
+        r = np.concatenate(rows_g)
+        order = np.argsort(r, kind="stable")
+        r = r[order]
+        v = np.concatenate(vals)[order]
+        w = np.concatenate(whys)[order]
+        matrix[r, col0 : col0 + k] = v
+        col0 += k
+        m = len(r)
+        reason_cat = reasons.to_categorical(w.reshape(-1))
+        resp_parts.append(
+            pd.DataFrame(
+                {
+                    "participant_id": pd.Categorical.from_codes(
+                        np.repeat(pid_codes[r], k), categories=pid_cats
+                    ),
+                    "wave": pd.Categorical.from_codes(
+                        np.repeat(wave_codes[r], k), categories=wave_cats
+                    ),
+                    "instrument": pd.Categorical.from_codes(
+                        np.zeros(m * k, dtype=np.int8), categories=pd.Index([inst_id])
+                    ),
+                    "item": pd.Categorical.from_codes(
+                        np.tile(np.arange(k), m), categories=pd.Index(inst.item_ids)
+                    ),
+                    "value": v.reshape(-1),
+                    "missing_reason": reason_cat,
+                    "source": pd.Categorical.from_codes(
+                        np.repeat(src_codes[r], k), categories=src_cats
+                    ),
+                    "source_row": np.repeat(src_rows[r], k),
+                }
+            )
+        )
+        scored = score_matrix(v, inst, inst.item_ids)
+        rr = r[scored.pop("row").to_numpy()]
+        s = pd.DataFrame(
+            {
+                "participant_id": pd.array(pid_cats[pid_codes[rr]], dtype="string"),
+                "wave": pd.array(wave_cats[wave_codes[rr]], dtype="string"),
+                "instrument": pd.array([inst_id] * len(rr), dtype="string"),
+            }
+        )
+        s = pd.concat([s, scored.reset_index(drop=True)], axis=1)
+        s["scale"] = s["scale"].astype("string")
+        score_parts.append(s[SCORE_COLUMNS])
+    if resp_parts:
+        responses = _concat_categorical(resp_parts)
+    else:
+        responses = pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
+    scores = (
+        pd.concat(score_parts, ignore_index=True)
+        if score_parts
+        else pd.DataFrame(columns=SCORE_COLUMNS)
+    )
+
+    longest = max(
+        (len(s.items) for inst in study.instruments.values() for s in inst.scales), default=2
+    )
+    duration = (
+        pd.to_numeric(
+            recs[f"col:{cfg.columns.duration}"].astype("string").str.strip(), errors="coerce"
+        ).to_numpy(dtype=float, na_value=np.nan)
+        if cfg.columns.duration and f"col:{cfg.columns.duration}" in recs
+        else None
+    )
+    flags = flag_quality(
+        matrix,
+        groups=recs["wave"].to_numpy(),
+        duration=duration,
+        n_items=recs["n_items"].to_numpy(),
+        attention_failed=recs["attention_failed"].to_numpy(),
+        longstring_at=cfg.quality.longstring or max(longest, 2),
+        speeder_seconds_per_item=cfg.quality.speeder_seconds_per_item,
+        irv_min_items=cfg.quality.irv_min_items,
+        mahalanobis_alpha=cfg.quality.mahalanobis_alpha,
+    )
+    quality = pd.concat(
+        [
+            recs[["participant_id", "wave", "source", "source_row"]].astype(
+                {"participant_id": "string", "wave": "string", "source": "string"}
+            ),
+            flags,
+        ],
+        axis=1,
+    )[["participant_id", "wave", "source", "source_row", *QUALITY_COLUMNS]]
+
+    # ---- participants (pre first, then post, then other waves)
+    prio = recs["wave"].map({cfg.analysis.pre: 0, cfg.analysis.post: 1}).fillna(2).to_numpy()
+    person_cols = [c for c in [cfg.columns.group, *cfg.columns.covariates] if c]
+    first = recs.assign(_p=prio).sort_values(["_p", "source_order", "source_row"], kind="stable")
+    people = first.drop_duplicates("participant_id").sort_values("participant_id", kind="stable")
+    participants = pd.DataFrame(
+        {"participant_id": people["participant_id"].astype("string").to_numpy()}
+    )
+    for c in person_cols:
+        colname = f"col:{c}"
+        if colname in people:
+            # Fall back to any other wave when the preferred wave left it empty.
+            filled = (
+                first.dropna(subset=[colname])
+                .drop_duplicates("participant_id")
+                .set_index("participant_id")[colname]
+            )
+            participants["group" if c == cfg.columns.group else c] = _numeric_or_text(
+                filled.reindex(participants["participant_id"]).reset_index(drop=True)
+            )
+        else:
+            participants["group" if c == cfg.columns.group else c] = pd.array(
+                [pd.NA] * len(participants), dtype="string"
+            )
+
+    linkage = link_waves(recs, pre=cfg.analysis.pre, post=cfg.analysis.post, duplicates=dup_counts)
+    link_counts = linkage_summary(linkage)
+
+    # ---- reconcile every source
+    per_source: dict[str, Any] = {}
+    for o in outs:
+        kept_rows = recs.loc[recs["source"] == o.name, "source_row"].to_numpy()
+        per_source[o.name] = {
+            **o.entry,
+            "reconciliation": reconcile(
+                o.name, records=o.n_records, kept_rows=kept_rows, quarantine=quarantine
+            ),
+            "dropped_columns": o.dropped,
+            "identifying_columns": [d["column"] for d in o.identifying],
+        }
+    rows_read = sum(o.n_records for o in outs)
+    row_level = ~quarantine["rule"].isin(CELL_RULES)
+    summary = {
+        "rows_read": int(rows_read),
+        "rows_kept": len(recs),
+        "rows_quarantined": int(row_level.sum()),
+        "answers_quarantined": int((~row_level).sum()),
+        "participants": link_counts["participants"],
+        "linked_pairs": link_counts["matched"],
+        "pre_only": link_counts["pre_only"],
+        "post_only": link_counts["post_only"],
+        "duplicates_removed": link_counts["duplicates_removed"],
+        "quality_flagged": int(flags["any_flag"].sum()),
+    }
+    manifest = {
+        "study": study.name,
+        "title": cfg.title,
+        "config": {"file": study.path.name, "sha256": study.sha256},
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "key_fingerprint": fingerprint,
+        "versions": _versions(),
+        "instruments": {
+            i: {"version": inst.version, "items": len(inst.item_ids)}
+            for i, inst in study.instruments.items()
+        },
+        "inputs": per_source,
+        "counts": {
+            "read": int(rows_read),
+            "quarantined_by_stage": {
+                str(k): int(v)
+                for k, v in quarantine.loc[row_level, "stage"].value_counts().sort_index().items()
+            },
+            "quarantined_by_rule": {
+                str(k): int(v) for k, v in quarantine["rule"].value_counts().sort_index().items()
+            },
+            "kept": len(recs),
+            "responses": len(responses),
+            "scores": len(scores),
+            "linkage": link_counts,
+        },
+        "summary": summary,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    data_problems = _problems_from_quarantine(quarantine)
+    report = ValidationReport(fatal=(), data=tuple(data_problems), warnings=tuple(warnings))
+    result = IngestResult(
+        responses=responses,
+        scores=scores,
+        participants=participants,
+        quarantine=quarantine[QUARANTINE_COLUMNS],
+        quality=quality,
+        linkage=linkage,
+        manifest=manifest,
+        summary=summary,
+        out_dir=target,
+    )
+    return _Run(study, report, result)
+
+
+def _concat_categorical(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames whose categorical columns have different categories, keeping
+    them categorical (union of categories)."""
+    from pandas.api.types import union_categoricals
+
+    out: dict[str, Any] = {}
+    for c in parts[0].columns:
+        cols = [p[c] for p in parts]
+        if isinstance(cols[0].dtype, pd.CategoricalDtype):
+            out[c] = union_categoricals([pd.Categorical(x) for x in cols])
+        else:
+            out[c] = np.concatenate([x.to_numpy() for x in cols])
+    return pd.DataFrame(out)
+
+
+def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
+    raw_dirs = {study.resolve(s.path).resolve().parent for s in study.config.sources}
+    if out_dir.resolve() in raw_dirs:
+        raise MentorevalError(
+            f"{out_dir}: refusing to write outputs into the folder of the raw exports "
+            "(fix: choose another --out folder; raw files are never written)"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.responses.to_parquet(out_dir / "responses.parquet", index=False)
+    result.scores.to_parquet(out_dir / "scores.parquet", index=False)
+    result.participants.to_parquet(out_dir / "participants.parquet", index=False)
+    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    result.quality.to_csv(out_dir / "quality.csv", index=False)
+    result.linkage.to_csv(out_dir / "linkage.csv", index=False)
+    (out_dir / "manifest.json").write_text(
+        json.dumps(result.manifest, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+
+
+def ingest_study(
+    config_path: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    key: bytes | None = None,
+    write: bool = True,
+) -> IngestResult:
+    """Run the whole ingest for one study config and write the processed tables.
+
+    Parameters
+    ----------
+    config_path
+        The ``study.yaml``.
+    out_dir
+        Output folder (default ``<project root>/data/processed/<study name>``).
+    key
+        The pseudonymisation key (default: read from ``key_file`` /
+        ``$MENTOREVAL_KEY_FILE``).
+    write
+        False for a dry run (nothing written; ``out_dir`` of the result is still set).
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    MentorevalError
+        Every fatal problem at once (see the module docstring);
+        :class:`~mentoreval.errors.KeyMismatchError` when the key changed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "pre.csv").write_text("sid,who5_1,who5_2,who5_3,who5_4,who5_5\\n"
+    ...     "A1,3,3,4,2,3\\nA2,5,5,5,5,five\\n,1,1,1,1,1\\n")
+    >>> _ = (folder / "study.yaml").write_text("title: Demo\\nparticipant_id: {column: sid}\\n"
+    ...     "sources: [{path: pre.csv, wave: pre}]\\ninstruments: {who5: {}}\\n"
+    ...     "analysis: {pre: pre, post: pre}\\n")
+    >>> res = ingest_study(folder / "study.yaml", key=bytes(32), out_dir=folder / "out")
+    >>> res.summary["rows_read"], res.summary["rows_kept"], res.summary["rows_quarantined"]
+    (3, 2, 1)
+    >>> res.quarantine[["source_row", "rule", "column", "value"]].values.tolist()
+    [[3, 'unknown_value', 'who5_5', 'five'], [4, 'missing_id', 'sid', <NA>]]
+    >>> res.scores["score"].tolist()
+    [60.0, nan]
+    """
+    run = _run(
+        config_path,
+        key=key,
+        out_dir=Path(out_dir) if out_dir is not None else None,
+        strict_key=True,
+    )
+    if run.result is None:
+        raise_problems(run.report.fatal, what=f"in {Path(config_path).name}; nothing was written")
+        raise AssertionError("unreachable")  # pragma: no cover
+    if write and run.result.out_dir is not None:
+        _write(run.result, run.result.out_dir, run.study)
+    return run.result
+
+
+def check_study(config_path: str | Path, *, out_dir: str | Path | None = None) -> ValidationReport:
+    """Read everything, write nothing, and sort what was found into fatal, data and warnings.
+
+    Config errors are returned as fatal problems too (never raised).
+    """
+    try:
+        run = _run(
+            config_path,
+            key=None,
+            out_dir=Path(out_dir) if out_dir is not None else None,
+            strict_key=False,
+        )
+    except MentorevalError as exc:
+        return ValidationReport(fatal=tuple(exc.problems) or (Problem(str(exc)),))
+    return run.report
+
+
+def validate_study(config_path: str | Path) -> list[Problem]:
+    """Every problem in a study: fatal ones, then rows/answers that would be quarantined,
+    then warnings. Reads everything, writes nothing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "study.yaml").write_text("title: Demo\\nparticipant_id: {column: sid}\\n"
+    ...     "sources: [{path: pre.csv, wave: pre}]\\ninstruments: {who5: {}}\\n")
+    >>> [p.key for p in validate_study(folder / "study.yaml")]
+    ['sources[0].path', 'analysis.post']
+    """
+    return check_study(config_path).problems

@@ -1,0 +1,344 @@
+"""Recoding: export answers (codes or labels, as text) → instrument codes (stage: recode).
+
+Every distinct answer text in an item column is looked up once (the lookup is mapped back
+to the rows, so cost grows with distinct answers, not with cells), in this order:
+
+1. the study config's value map (``instruments.<id>.values``: export code/label → code);
+2. the export's own choice list where it has one (REDCap dictionary choices, SPSS value
+   labels): an export code whose *label* is a label of the response scale takes that
+   label's code, so an export that numbers ``Never … Always`` as 1–5 is read right for a
+   0–4 scale;
+3. a number that is a code of the item's response scale passes through;
+4. a missing code of the instrument (or an SPSS user-missing value) → missing, with its
+   reason;
+5. a label of the response scale (case- and whitespace-insensitive) or a configured synonym
+   → its code; a missing-code label → missing with its reason;
+6. platform missing codes — REDCap's project missing-data codes (``UNK``, ``NASK``, …) and
+   Qualtrics' seen-but-unanswered ``-99`` — → missing with a reason naming the code;
+7. an empty cell → missing, reason ``not answered``.
+
+Anything else is **quarantined**: the answer becomes missing with reason
+``quarantined: unknown value`` and a quarantine entry names the row, column and value. It
+is never silently turned into a missing value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.instruments import Instrument, ResponseScale
+
+__all__ = [
+    "NOT_ANSWERED",
+    "QUARANTINED",
+    "REDCAP_MISSING_CODES",
+    "ReasonTable",
+    "Recoded",
+    "normalise_label",
+    "recode_items",
+]
+
+NOT_ANSWERED = "not answered"
+QUARANTINED = "quarantined: unknown value"
+
+REDCAP_MISSING_CODES: dict[str, str] = {
+    "NI": "no information",
+    "INV": "invalid",
+    "UNK": "unknown",
+    "NASK": "not asked",
+    "ASKU": "asked but unknown",
+    "NAV": "temporarily unavailable",
+    "MSK": "masked",
+    "NA": "not applicable",
+    "NAVU": "not available",
+    "NP": "not present",
+    "QS": "sufficient quantity",
+    "QI": "insufficient quantity",
+    "TRC": "trace",
+    "UNC": "unencoded",
+    "DER": "derived",
+    "PINF": "positive infinity",
+    "NINF": "negative infinity",
+    "OTH": "other",
+    "-99": "missing",
+}
+"""REDCap project-level missing-data codes (they appear as literal text in any field)."""
+
+_QUALTRICS_MISSING = {"-99": "seen but not answered"}
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_label(text: str) -> str:
+    """The form labels are compared in: trimmed, whitespace collapsed, case-folded.
+
+    Examples
+    --------
+    >>> normalise_label("  Some  of the\\u00a0TIME ")
+    'some of the time'
+    """
+    return _SPACES.sub(" ", str(text)).strip().casefold()
+
+
+def _number_key(text: str) -> float | None:
+    try:
+        x = float(text.strip().replace(",", ".")) if text.strip() else None
+    except ValueError:
+        return None
+    return None if x is None or math.isnan(x) else x
+
+
+class ReasonTable:
+    """A small vocabulary of missing reasons; code 0 means 'no reason' (answered).
+
+    Examples
+    --------
+    >>> r = ReasonTable()
+    >>> r.code("not answered"), r.code("x"), r.code("not answered"), r.labels
+    (1, 2, 1, ['not answered', 'x'])
+    """
+
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def code(self, reason: str) -> int:
+        """The code of ``reason`` (added when new)."""
+        if reason not in self._index:
+            self.labels.append(reason)
+            self._index[reason] = len(self.labels)
+        return self._index[reason]
+
+    def to_categorical(self, codes: np.ndarray) -> pd.Categorical:
+        """Reason codes → a categorical (NaN where the code is 0)."""
+        return pd.Categorical.from_codes(  # type: ignore[return-value]
+            np.asarray(codes, dtype=np.int32) - 1, categories=pd.Index(self.labels or ["_"])
+        )
+
+
+@dataclass
+class Recoded:
+    """Recoded answers for one instrument in one source.
+
+    Attributes
+    ----------
+    values
+        Float array, rows × items: codes as stored on the response scale; NaN when missing.
+    reasons
+        Int array of the same shape: :class:`ReasonTable` codes (0 where answered).
+    quarantine
+        One row per quarantined cell: ``position`` (row position in the input), ``column``,
+        ``item``, ``value``, ``reason``.
+    """
+
+    values: np.ndarray
+    reasons: np.ndarray
+    quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _scale_lookup(
+    rs: ResponseScale, synonyms: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, float], dict[str, str], dict[float, float], dict[float, str]]:
+    """Label → code, missing label → reason, code → code, missing code → reason."""
+    labels = {normalise_label(lab): float(c) for c, lab in zip(rs.codes, rs.labels, strict=True)}
+    missing_labels = {normalise_label(m.label): m.reason for m in rs.missing if m.label}
+    for label, alternatives in synonyms.items():
+        key = normalise_label(label)
+        for alt in alternatives:
+            if key in labels:
+                labels.setdefault(normalise_label(alt), labels[key])
+            elif key in missing_labels:
+                missing_labels.setdefault(normalise_label(alt), missing_labels[key])
+    codes = {float(c): float(c) for c in rs.codes}
+    missing_codes = {float(m.code): m.reason for m in rs.missing}
+    return labels, missing_labels, codes, missing_codes
+
+
+def recode_items(
+    data: pd.DataFrame,
+    columns: Sequence[str],
+    instrument: Instrument,
+    items: Sequence[str],
+    *,
+    reasons: ReasonTable,
+    values: Mapping[str | int | float, float] | None = None,
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    choices: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    source_missing: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    platform: str | None = None,
+) -> Recoded:
+    """Recode the answer columns of one instrument (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    data
+        Text cells (``pd.NA`` when empty), one row per record.
+    columns
+        The export column of each item, in the order of ``items``.
+    instrument
+        The instrument definition.
+    items
+        Item ids, one per column.
+    reasons
+        The shared missing-reason vocabulary.
+    values
+        The study config's value map (export code or label → instrument code).
+    synonyms
+        Extra labels per response-scale label.
+    choices
+        Per export column, the export's own ``(code, label)`` list (REDCap dictionary
+        choices, SPSS value labels).
+    source_missing
+        Per export column, ``(code, label)`` pairs the export declares missing (SPSS
+        user-missing values).
+    platform
+        The export format (``"redcap"`` enables REDCap missing-data codes, ``"qualtrics"``
+        the seen-but-unanswered ``-99``).
+
+    Returns
+    -------
+    Recoded
+
+    Examples
+    --------
+    >>> from mentoreval.instruments import load_instrument
+    >>> who5 = load_instrument("who5")
+    >>> df = pd.DataFrame({"q1": ["3", " all of the TIME", None, "Sometimes", "often"]},
+    ...                   dtype="string")
+    >>> r = ReasonTable()
+    >>> out = recode_items(df, ["q1"], who5, ["who5_1"], reasons=r,
+    ...                    synonyms={"Some of the time": ["Sometimes"]})
+    >>> out.values[:, 0].tolist()
+    [3.0, 5.0, nan, 1.0, nan]
+    >>> [r.labels[c - 1] if c else None for c in out.reasons[:, 0]]
+    [None, None, 'not answered', None, 'quarantined: unknown value']
+    >>> out.quarantine[["position", "column", "value"]].values.tolist()
+    [[4, 'q1', 'often']]
+    """
+    n = len(data)
+    out = np.full((n, len(items)), np.nan)
+    why = np.zeros((n, len(items)), dtype=np.int32)
+    not_answered = reasons.code(NOT_ANSWERED)
+    quarantined = reasons.code(QUARANTINED)
+    platform_missing = (
+        REDCAP_MISSING_CODES
+        if platform and platform.startswith("redcap")
+        else _QUALTRICS_MISSING
+        if platform and platform.startswith("qualtrics")
+        else {}
+    )
+    value_map: dict[str, float] = {}
+    value_num: dict[float, float] = {}
+    for k, v in (values or {}).items():
+        if isinstance(k, int | float) and not isinstance(k, bool):
+            value_num[float(k)] = float(v)
+        else:
+            num = _number_key(str(k))
+            if num is not None:
+                value_num[num] = float(v)
+            value_map[normalise_label(str(k))] = float(v)
+    q_parts: list[pd.DataFrame] = []
+    lookups: dict[
+        str, tuple[dict[str, float], dict[str, str], dict[float, float], dict[float, str]]
+    ] = {}
+    for j, (col, item) in enumerate(zip(columns, items, strict=True)):
+        rs_name = instrument.item(item).response_scale
+        if rs_name not in lookups:
+            lookups[rs_name] = _scale_lookup(instrument.response_scales[rs_name], synonyms or {})
+        labels, missing_labels, codes, missing_codes = lookups[rs_name]
+        # The export's own choice list: export code -> label -> instrument code.
+        own: dict[float, float] = {}
+        own_missing: dict[str, str] = {}
+        for code_text, label in (choices or {}).get(col, ()) or ():
+            num = _number_key(str(code_text))
+            mapped = labels.get(normalise_label(label))
+            if num is not None and mapped is not None:
+                own[num] = mapped
+            elif num is not None and normalise_label(label) in missing_labels:
+                own_missing[str(num)] = missing_labels[normalise_label(label)]
+        for code_text, label in (source_missing or {}).get(col, ()) or ():
+            num = _number_key(str(code_text))
+            if num is not None:
+                own_missing[str(num)] = (
+                    f"missing: {label}" if label else "missing (declared in export)"
+                )
+
+        cells = data[col]
+        codes_idx, uniques = pd.factorize(cells, use_na_sentinel=True)
+        u_val = np.full(len(uniques) + 1, np.nan)
+        u_why = np.zeros(len(uniques) + 1, dtype=np.int32)
+        u_why[-1] = not_answered  # index -1: empty cell
+        bad: list[int] = []
+        value_mapped = set()
+        for u, raw in enumerate(uniques):
+            text = str(raw)
+            key = normalise_label(text)
+            num = _number_key(text)
+            if key == "":
+                u_why[u] = not_answered
+                continue
+            target: float | None = None
+            reason: str | None = None
+            if key in value_map:
+                target = value_map[key]
+            elif num is not None and num in value_num:
+                target = value_num[num]
+            if target is not None:
+                value_mapped.add(u)
+            elif num is not None and num in own:
+                target = own[num]
+            elif num is not None and str(num) in own_missing:
+                reason = own_missing[str(num)]
+            elif num is not None and num in codes:
+                target = codes[num]
+            elif num is not None and num in missing_codes:
+                reason = missing_codes[num]
+            elif key in labels:
+                target = labels[key]
+            elif key in missing_labels:
+                reason = missing_labels[key]
+            elif text.strip() in platform_missing or key.upper() in platform_missing:
+                code_text = text.strip() if text.strip() in platform_missing else key.upper()
+                reason = f"{platform_missing[code_text]} ({code_text})"
+            if target is not None and target in missing_codes:
+                reason, target = missing_codes[target], None
+            if target is not None:
+                u_val[u] = target
+            elif reason is not None:
+                u_why[u] = reasons.code(reason)
+            else:
+                u_why[u] = quarantined
+                bad.append(u)
+        out[:, j] = u_val[codes_idx]
+        why[:, j] = u_why[codes_idx]
+        if bad:
+            hit = np.isin(codes_idx, bad)
+            pos = np.flatnonzero(hit)
+            q_parts.append(
+                pd.DataFrame(
+                    {
+                        "position": pos,
+                        "column": col,
+                        "item": item,
+                        "value": np.asarray(uniques, dtype=object)[codes_idx[pos]],
+                        "reason": (
+                            f"{item}: answer is neither a code nor a label of the response "
+                            "scale; add it to instruments."
+                            f"{instrument.id}.values or .synonyms in the study config"
+                        ),
+                    }
+                )
+            )
+    quarantine = (
+        pd.concat(q_parts, ignore_index=True)
+        if q_parts
+        else pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("position", "column", "item", "value", "reason")}
+        )
+    )
+    return Recoded(values=out, reasons=why, quarantine=quarantine)

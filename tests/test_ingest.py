@@ -1,0 +1,319 @@
+"""End-to-end ingest: Qualtrics-style and REDCap exports → processed tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mentoreval.errors import KeyMismatchError
+from mentoreval.ingest import check_study, ingest_study, validate_study
+from mentoreval.protect import keygen, pseudonymise
+
+WHO5 = [f"who5_{i}" for i in range(1, 6)]
+LABELS = [
+    "At no time",
+    "Some of the time",
+    "Less than half of the time",
+    "More than half of the time",
+    "Most of the time",
+    "All of the time",
+]
+
+
+def qualtrics_csv(path: Path, rows: list[dict[str, str]], items: list[str] = WHO5) -> None:
+    """A current-layout Qualtrics export (3 header rows) with the given answers."""
+    meta = [
+        "StartDate",
+        "EndDate",
+        "Status",
+        "IPAddress",
+        "Duration (in seconds)",
+        "Finished",
+        "ResponseId",
+        "RecipientEmail",
+        "student_id",
+        "group",
+        "year_of_study",
+    ]
+    cols = meta + items
+    head2 = cols
+    head3 = [f'{{"ImportId":"{c}"}}' for c in cols]
+    lines = [cols, head2, head3]
+    for k, r in enumerate(rows):
+        base = {
+            "StartDate": "2025-01-01 10:00:00",
+            "EndDate": f"2025-01-01 10:{k % 60:02d}:00",
+            "Status": "0",
+            "IPAddress": f"10.0.0.{k % 250}",
+            "Duration (in seconds)": "300",
+            "Finished": "1",
+            "ResponseId": f"R_{k}",
+            "RecipientEmail": f"s{k}@uni.ac.uk",
+            "group": "mentored",
+            "year_of_study": "2",
+        }
+        base.update(r)
+        lines.append([base.get(c, "") for c in cols])
+
+    def q(v: str) -> str:
+        return '"' + v.replace('"', '""') + '"' if any(ch in v for ch in ',"\n') else v
+
+    path.write_text(
+        "\n".join(",".join(q(v) for v in line) for line in lines) + "\n", encoding="utf-8"
+    )
+
+
+def write_study(folder: Path, body: str) -> Path:
+    p = folder / "study.yaml"
+    p.write_text(body, encoding="utf-8")
+    return p
+
+
+STUDY = """title: Test study
+id: teststudy
+participant_id: {column: student_id}
+sources:
+  - {path: pre.csv, wave: pre}
+  - {path: post.csv, wave: post}
+columns:
+  group: group
+  covariates: [year_of_study]
+  meta: [StartDate, EndDate, Status, Finished, ResponseId]
+  drop: [RecipientEmail]
+  duration: "Duration (in seconds)"
+  submitted_at: EndDate
+instruments:
+  who5: {}
+"""
+
+
+@pytest.fixture
+def key_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    key_file = tmp_path / "keys" / "k.key"
+    keygen(key_file)
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key_file))
+    return bytes.fromhex(key_file.read_text().strip())
+
+
+@pytest.fixture
+def study(tmp_path: Path, key_env: bytes) -> Path:
+    pre = [
+        {"student_id": f"S{i:03d}", **{it: str((i + j) % 6) for j, it in enumerate(WHO5)}}
+        for i in range(12)
+    ]
+    pre[3]["who5_2"] = "Most of the time"  # label → 4
+    pre[4]["who5_3"] = "sometimes"  # unknown → quarantined cell
+    pre[5]["student_id"] = ""  # missing id → quarantined row
+    pre.append(
+        {"student_id": "s000 ", **dict.fromkeys(WHO5, "5"), "EndDate": "2025-01-02 09:00:00"}
+    )  # dup, later
+    post = [
+        {"student_id": f"S{i:03d}", "year_of_study": "3", **dict.fromkeys(WHO5, "3")}
+        for i in range(8)
+    ]
+    post.append({"student_id": "S100", "Status": "1", **dict.fromkeys(WHO5, "3")})  # preview
+    qualtrics_csv(tmp_path / "pre.csv", pre)
+    qualtrics_csv(tmp_path / "post.csv", post)
+    return write_study(tmp_path, STUDY)
+
+
+def test_ingest_writes_every_output(study: Path, tmp_path: Path, key_env: bytes) -> None:
+    res = ingest_study(study)
+    out = tmp_path / "data" / "processed" / "teststudy"
+    assert res.out_dir == out
+    for name in (
+        "responses.parquet",
+        "scores.parquet",
+        "participants.parquet",
+        "quarantine.csv",
+        "quality.csv",
+        "linkage.csv",
+        "manifest.json",
+    ):
+        assert (out / name).is_file(), name
+    s = res.summary
+    assert s["rows_read"] == 13 + 9
+    assert s["rows_kept"] + s["rows_quarantined"] == s["rows_read"]
+    assert s["linked_pairs"] == 7  # S000..S007 minus S005 (no id in pre)
+    rules = res.quarantine.groupby("rule").size().to_dict()
+    assert rules == {
+        "duplicate": 1,
+        "missing_id": 1,
+        "qualtrics_preview": 1,
+        "unknown_value": 1,
+    } or (rules["duplicate"] == 1 and rules["missing_id"] == 1 and rules["unknown_value"] == 1)
+    cell = res.quarantine[res.quarantine["rule"] == "unknown_value"].iloc[0]
+    assert (cell["source"], int(cell["source_row"]), cell["column"], cell["value"]) == (
+        "pre.csv",
+        8,
+        "who5_3",
+        "sometimes",
+    )
+    # The cell is missing with a reason; the person is kept.
+    r = res.responses
+    pid4 = pseudonymise(pd.Series(["S004"]), key_env).iloc[0]
+    row = r[(r["participant_id"] == pid4) & (r["wave"] == "pre") & (r["item"] == "who5_3")]
+    assert (
+        np.isnan(row["value"].iloc[0])
+        and row["missing_reason"].iloc[0] == "quarantined: unknown value"
+    )
+    pid3 = pseudonymise(pd.Series(["S003"]), key_env).iloc[0]
+    assert (
+        r[(r["participant_id"] == pid3) & (r["wave"] == "pre") & (r["item"] == "who5_2")][
+            "value"
+        ].iloc[0]
+        == 4
+    )
+    # keep_last by EndDate: the later " s000 " submission (all 5s) wins for S000.
+    pid0 = pseudonymise(pd.Series(["S000"]), key_env).iloc[0]
+    sc = res.scores[(res.scores["participant_id"] == pid0) & (res.scores["wave"] == "pre")]
+    assert sc["score"].iloc[0] == 100
+    # Nothing identifying in the outputs.
+    text = "".join(
+        (out / n).read_text()
+        for n in ("quarantine.csv", "quality.csv", "linkage.csv", "manifest.json")
+    )
+    assert "S001" not in text and "@uni.ac.uk" not in text and "10.0.0." not in text
+    assert "RecipientEmail" in res.manifest["inputs"]["pre.csv"]["dropped_columns"]
+    assert "IPAddress" in res.manifest["inputs"]["pre.csv"]["identifying_columns"]
+    # Contract columns.
+    assert list(r.columns) == [
+        "participant_id",
+        "wave",
+        "instrument",
+        "item",
+        "value",
+        "missing_reason",
+        "source",
+        "source_row",
+    ]
+    back = pd.read_parquet(out / "responses.parquet")
+    assert len(back) == len(r)
+    people = pd.read_parquet(out / "participants.parquet")
+    assert people["participant_id"].is_unique
+    assert set(people.columns) == {"participant_id", "group", "year_of_study"}
+    # Covariates from the pre wave.
+    assert people.set_index("participant_id").loc[pid3, "year_of_study"] == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["pre.csv"]["reconciliation"]["records"] == 13
+    assert len(manifest["key_fingerprint"]) == 16
+    assert len(manifest["inputs"]["pre.csv"]["sha256"]) == 64
+    assert res.to_frame().shape[1] == 2 and "<table" in res._repr_html_()
+
+
+def test_changed_key_stops_the_run(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_study(study)
+    other = tmp_path / "keys" / "other.key"
+    keygen(other)
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(other))
+    with pytest.raises(KeyMismatchError, match="fingerprint"):
+        ingest_study(study)
+
+
+def test_validate_writes_nothing_and_reports(study: Path, tmp_path: Path) -> None:
+    report = check_study(study)
+    assert not report.fatal
+    rules = {p.message.split(":")[0] for p in report.data}
+    assert {"unknown_value", "missing_id", "duplicate"} <= rules
+    assert any(p.column == "IPAddress" for p in report.warnings)
+    assert not (tmp_path / "data").exists()
+    assert validate_study(study)
+
+
+def test_redcap_longitudinal_events(tmp_path: Path, key_env: bytes) -> None:
+    lines = [
+        "record_id,redcap_event_name,redcap_repeat_instrument,redcap_repeat_instance,"
+        + ",".join(WHO5)
+        + ",wellbeing_complete"
+    ]
+    for i in range(6):
+        lines.append(f"{i},baseline_arm_1,,," + ",".join(["3"] * 5) + ",2")
+        if i < 4:
+            lines.append(f"{i},followup_arm_1,,," + ",".join(["UNK", "4", "4", "4", "4"]) + ",2")
+    lines.append("1,enrolment_arm_1,,," + ",,,," + ",0")
+    (tmp_path / "rc.csv").write_text("\n".join(lines) + "\n")
+    study = write_study(
+        tmp_path,
+        """title: R
+participant_id: {column: record_id}
+sources:
+  - path: rc.csv
+    format: redcap
+    events: {baseline_arm_1: pre, followup_arm_1: post, enrolment_arm_1: null}
+instruments: {who5: {}}
+""",
+    )
+    res = ingest_study(study, out_dir=tmp_path / "out")
+    assert res.summary["linked_pairs"] == 4
+    assert res.summary["rows_quarantined"] == 1
+    reasons = res.responses["missing_reason"].dropna().unique().tolist()
+    assert reasons == ["unknown (UNK)"]
+    assert res.scores["score"].notna().sum() == 6  # WHO-5 needs all 5 items
+
+
+def _dirty_value(draw: st.DrawFn) -> str:
+    return draw(
+        st.sampled_from(
+            [
+                "0",
+                "1",
+                "5",
+                " 3 ",
+                "Most of the time",
+                "ALL OF THE TIME",
+                "",
+                "7",
+                "x,y",
+                'say "hi"',
+                "a\nb",
+                "NA",
+            ]
+        )
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_reconciliation_holds_on_dirty_csv(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    folder = tmp_path_factory.mktemp("dirty")
+    n = data.draw(st.integers(0, 12))
+    ids = data.draw(
+        st.lists(
+            st.sampled_from(["A1", "a1 ", "B2", "", "C3", "Ｃ3", "D\u200b4"]),
+            min_size=n,
+            max_size=n,
+        )
+    )
+
+    def q(v: str) -> str:
+        return '"' + v.replace('"', '""') + '"' if any(ch in v for ch in ',"\n') else v
+
+    lines = ["sid," + ",".join(WHO5)]
+    for i in range(n):
+        lines.append(",".join([q(ids[i]), *(q(_dirty_value(data.draw)) for _ in WHO5)]))
+        if data.draw(st.booleans()) and data.draw(st.booleans()):
+            lines.append("")  # blank line
+    bom = "\ufeff" if data.draw(st.booleans()) else ""
+    (folder / "pre.csv").write_text(bom + "\n".join(lines) + "\n", encoding="utf-8")
+    study = write_study(
+        folder,
+        "title: D\nparticipant_id: {column: sid}\nsources: [{path: pre.csv, wave: pre}]\n"
+        "instruments: {who5: {}}\nanalysis: {pre: pre, post: pre}\n",
+    )
+    res = ingest_study(study, key=bytes(32), write=False)
+    rec = res.manifest["inputs"]["pre.csv"]["reconciliation"]
+    assert rec["records"] == rec["kept"] + rec["quarantined"]
+    assert res.summary["rows_kept"] == len(res.responses) // 5
+    assert res.summary["rows_read"] >= n

@@ -1,0 +1,63 @@
+"""Recoding labels and export codes to instrument codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.instruments import load_instrument
+from mentoreval.recode import QUARANTINED, ReasonTable, recode_items
+
+
+def run(
+    cells: list[str | None], **kw: object
+) -> tuple[list[float], list[str | None], pd.DataFrame, ReasonTable]:
+    inst = load_instrument(kw.pop("inst", "who5"))  # type: ignore[arg-type]
+    item = kw.pop("item", inst.item_ids[0])
+    r = ReasonTable()
+    out = recode_items(
+        pd.DataFrame({"c": pd.array(cells, dtype="string")}), ["c"], inst, [item], reasons=r, **kw
+    )  # type: ignore[arg-type]
+    reasons = [r.labels[c - 1] if c else None for c in out.reasons[:, 0]]
+    return out.values[:, 0].tolist(), reasons, out.quarantine, r  # noqa: PD011
+
+
+def test_codes_labels_and_unknowns() -> None:
+    vals, why, q, _ = run(["0", "5.0", " most of  the TIME ", "", None, "6", "-1", "Often"])
+    assert vals[:3] == [0, 5, 4] and all(np.isnan(vals[3:]))
+    assert why[3:5] == ["not answered", "not answered"]
+    assert why[5:] == [QUARANTINED] * 3
+    assert q["position"].tolist() == [5, 6, 7] and q["value"].tolist() == ["6", "-1", "Often"]
+
+
+def test_value_map_and_synonyms() -> None:
+    vals, _, q, _ = run(
+        ["1", "6", "Sometimes"], values={1: 0, 6: 5}, synonyms={"Some of the time": ["Sometimes"]}
+    )
+    assert vals == [0, 5, 1] and q.empty
+
+
+def test_missing_codes_and_platform_codes() -> None:
+    vals, why, q, _ = run(["9", "N/A", "2"], inst="mes")
+    assert why[:2] == ["not applicable", "not applicable"] and vals[2] == 2
+    vals, why, q, _ = run(["UNK", "NASK", "3"], platform="redcap")
+    assert why[:2] == ["unknown (UNK)", "not asked (NASK)"] and q.empty
+    vals, why, q, _ = run(["-99"], platform="qualtrics")
+    assert why == ["seen but not answered (-99)"]
+
+
+def test_export_choice_list_translates_codes() -> None:
+    # The export numbers WHO-5's labels 1..6; its choice list says which label each is.
+    labels = [
+        "At no time",
+        "Some of the time",
+        "Less than half of the time",
+        "More than half of the time",
+        "Most of the time",
+        "All of the time",
+    ]
+    choices = {"c": [(str(i + 1), lab) for i, lab in enumerate(labels)]}
+    vals, _, q, _ = run(["1", "6", "3"], choices=choices)
+    assert vals == [0, 5, 2] and q.empty
+    vals, why, _, _ = run(["-9"], source_missing={"c": [("-9", "Refused")]})
+    assert why == ["missing: Refused"]

@@ -1,0 +1,81 @@
+"""Study config: strict loading, every problem at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mentoreval.errors import ConfigError
+from mentoreval.study import load_study
+
+GOOD = """title: Peer mentoring
+programme: peer
+cohort: "2025"
+year: 2025
+key_file: ../keys/peer.key
+disclosure: {threshold: 10, profile: default}
+participant_id: {column: student_id, pattern: "^[0-9]{7}$"}
+sources:
+  - {path: pre.csv, format: qualtrics, wave: pre, unfinished: exclude}
+  - {path: rc.csv, format: redcap, dictionary: dict.csv, events: {baseline_arm_1: pre, followup_arm_1: post}, id_column: record_id}
+columns: {group: group, covariates: [year_of_study], meta: [StartDate], drop: [RecipientEmail], duration: "Duration (in seconds)", submitted_at: EndDate}
+instruments:
+  who5:
+    items: {who5_1: Q1_1}
+    values: {"No": 0, 5: 5}
+    synonyms: {"Some of the time": ["Sometimes"]}
+  cbi: {}
+analysis: {pre: pre, post: post, group: {column: group, treated: mentored, control: comparison}, primary: [who5.total, cbi.personal], multiplicity: holm, confidence: 0.95}
+quality: {duplicates: keep_first, attention_checks: [{column: attn_1, expected: Agree}]}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    for f in ("pre.csv", "rc.csv", "dict.csv"):
+        (tmp_path / f).write_text("x\n1\n")
+    return tmp_path
+
+
+def test_agreed_shape_loads(folder: Path) -> None:
+    (folder / "study.yaml").write_text(GOOD)
+    s = load_study(folder / "study.yaml")
+    assert s.config.cohort == "2025" and s.name == folder.name
+    assert (
+        s.item_columns("who5")["who5_1"] == "Q1_1" and s.item_columns("who5")["who5_2"] == "who5_2"
+    )
+    assert s.instrument_map("who5").values == {"No": 0.0, 5: 5.0}  # "No" stays text
+    assert s.waves() == ["pre", "post"]
+    assert s.resolve("pre.csv") == folder / "pre.csv"
+
+
+def test_every_problem_at_once(folder: Path) -> None:
+    bad = (
+        GOOD.replace("cbi.personal", "cbi.nope")
+        .replace("pre.csv, format", "gone.csv, format")
+        .replace("cbi: {}", "cbi: {items: {cbi_x: A}}")
+        .replace("post: post,", "post: later,")
+        .replace("drop: [RecipientEmail]", "drop: [group]")
+    )
+    (folder / "study.yaml").write_text(bad)
+    with pytest.raises(ConfigError) as info:
+        load_study(folder / "study.yaml")
+    keys = [p.key for p in info.value.problems]
+    assert keys == [
+        "sources[0].path",
+        "instruments.cbi.items",
+        "analysis.post",
+        "analysis.primary[1]",
+        "columns.drop",
+    ]
+    assert all(p.fix for p in info.value.problems)
+
+
+def test_types_are_strict(folder: Path) -> None:
+    (folder / "study.yaml").write_text(
+        GOOD.replace('cohort: "2025"', "cohort: 2025").replace("threshold: 10", "threshold: ten")
+    )
+    with pytest.raises(ConfigError, match="2 problems") as info:
+        load_study(folder / "study.yaml")
+    assert {p.key for p in info.value.problems} == {"cohort", "disclosure.threshold"}
