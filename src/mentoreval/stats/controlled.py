@@ -1,0 +1,350 @@
+"""Controlled comparisons (mentored vs comparison): baseline balance and ANCOVA.
+
+ANCOVA ``post ~ pre + group (+ covariates + site/cohort fixed effects)`` is fitted by OLS
+(statsmodels) and reported as R does it: Type II tables as ``car::Anova`` (statsmodels'
+``anova_lm`` default is Type I), Type III with sum-to-zero coding as ``car::Anova(type = 3)``
+under ``contr.sum``, and adjusted means, their difference and CI as ``emmeans`` (numeric
+covariates at their mean, equal weights over the levels of factors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import patsy
+import statsmodels.api as sm
+from scipy import stats
+
+from mentoreval.errors import DataError, Problem
+from mentoreval.stats._common import check_choice, check_columns, check_confidence
+
+__all__ = ["Ancova", "compare_balance", "fit_ancova", "group_levels"]
+
+AnovaType = Literal[2, 3]
+
+
+def group_levels(values: pd.Series, *, treated: str, what: str = "group") -> tuple[str, str]:
+    """Return ``(treated, control)`` for a two-level group column, or raise DataError."""
+    levels = sorted(pd.Series(values).dropna().astype(str).unique())
+    if treated not in levels or len(levels) != 2:
+        raise DataError(
+            f"{what} must have exactly two levels including {treated!r}; found {levels}",
+            (Problem(f"levels {levels}", column=what, fix="pass treated= the mentored level"),),
+        )
+    control = next(lv for lv in levels if lv != treated)
+    return treated, control
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
+def compare_balance(
+    data: pd.DataFrame,
+    *,
+    group: str = "group",
+    treated: str = "mentored",
+    covariates: Sequence[str] = (),
+    weights: np.ndarray | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Baseline balance: standardised mean differences between two groups.
+
+    SMD = (mean_T − mean_C) / √((s²_T + s²_C) / 2) for numeric variables and
+    (p_T − p_C) / √((p_T(1 − p_T) + p_C(1 − p_C)) / 2) for each level of a categorical
+    one (Austin 2009). With ``weights`` the means and proportions are weighted while the
+    denominator keeps the unweighted SDs (``cobalt``'s convention), so SMDs before and after
+    weighting are comparable. |SMD| < 0.1 is the usual balance target.
+
+    Parameters
+    ----------
+    data
+        One row per participant.
+    group, treated
+        Group column and its treated level.
+    covariates
+        Columns to compare (numeric, or categorical: text, category, bool).
+    weights
+        Optional per-row weights (e.g. inverse-probability weights).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per numeric variable or categorical level: ``variable``, ``level`` (NA for
+        numeric), ``type``, ``n_treated``, ``n_control``, ``mean_treated``,
+        ``mean_control`` (proportions for levels), ``sd_treated``, ``sd_control``,
+        ``smd``, ``balanced`` (|smd| < 0.1).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"group": ["mentored"] * 3 + ["comparison"] * 3,
+    ...                   "pre": [40.0, 50, 60, 45, 55, 65], "site": list("aabbba")})
+    >>> compare_balance(d, covariates=["pre", "site"])[["variable", "level", "smd"]].round(3)
+    ... # doctest: +NORMALIZE_WHITESPACE
+      variable level    smd
+    0      pre   NaN -0.500
+    1     site     a  0.707
+    2     site     b -0.707
+    """
+    check_columns(data, [group, *covariates], what="data")
+    treated, _ = group_levels(data[group], treated=treated, what=group)
+    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
+    is_t = (data[group].astype(str) == treated).to_numpy()
+    is_c = data[group].notna().to_numpy() & ~is_t
+    rows = []
+
+    def wmean(v: np.ndarray, m: np.ndarray) -> float:
+        ok = m & ~np.isnan(v)
+        return float(np.sum(w[ok] * v[ok]) / np.sum(w[ok])) if ok.any() else np.nan
+
+    for var in covariates:
+        s = data[var]
+        if _is_categorical(s):
+            for level in sorted(s.dropna().astype(str).unique()):
+                v = np.where(s.isna(), np.nan, (s.astype(str) == level).astype(float))
+                pt, pc = wmean(v, is_t), wmean(v, is_c)
+                ut, uc = np.nanmean(v[is_t]), np.nanmean(v[is_c])
+                den = np.sqrt((ut * (1 - ut) + uc * (1 - uc)) / 2)
+                rows.append((var, level, "categorical", pt, pc, np.nan, np.nan, (pt - pc) / den if den > 0 else np.nan,
+                             int((~np.isnan(v) & is_t).sum()), int((~np.isnan(v) & is_c).sum())))  # fmt: skip
+        else:
+            v = s.to_numpy(dtype=float)
+            st, sc = np.nanstd(v[is_t], ddof=1), np.nanstd(v[is_c], ddof=1)
+            mt, mc = wmean(v, is_t), wmean(v, is_c)
+            den = np.sqrt((st**2 + sc**2) / 2)
+            rows.append((var, pd.NA, "numeric", mt, mc, st, sc, (mt - mc) / den if den > 0 else np.nan,
+                         int((~np.isnan(v) & is_t).sum()), int((~np.isnan(v) & is_c).sum())))  # fmt: skip
+    out = pd.DataFrame(
+        rows,
+        columns=["variable", "level", "type", "mean_treated", "mean_control", "sd_treated",
+                 "sd_control", "smd", "n_treated", "n_control"],
+    )  # fmt: skip
+    out["balanced"] = out["smd"].abs() < 0.1
+    cols = ["variable", "level", "type", "n_treated", "n_control", "mean_treated", "mean_control",
+            "sd_treated", "sd_control", "smd", "balanced"]  # fmt: skip
+    return out[cols]
+
+
+@dataclass(frozen=True)
+class Ancova:
+    """An ANCOVA fit reported as R reports it.
+
+    Attributes
+    ----------
+    anova
+        ``term``, ``sum_sq``, ``df``, ``f``, ``p_value``, ``type`` (``"II"``/``"III"``);
+        the last row is ``Residuals``.
+    coefficients
+        ``term``, ``estimate``, ``se``, ``t``, ``df``, ``p_value``, ``ci_low``, ``ci_high``.
+    adjusted_means
+        ``group``, ``emmean``, ``se``, ``df``, ``ci_low``, ``ci_high`` (as ``emmeans``).
+    contrast
+        One row: ``contrast`` (``"treated - control"``), ``estimate``, ``se``, ``df``,
+        ``t``, ``p_value``, ``ci_low``, ``ci_high``, ``n``, ``formula``.
+    """
+
+    anova: pd.DataFrame
+    coefficients: pd.DataFrame
+    adjusted_means: pd.DataFrame
+    contrast: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The adjusted group difference (one row)."""
+        return self.contrast.copy()
+
+    def _repr_html_(self) -> str:
+        return "".join(
+            t.to_html(index=False) for t in (self.contrast, self.adjusted_means, self.anova)
+        )
+
+
+def _q(name: str) -> str:
+    return f'Q("{name}")'
+
+
+def _label(term: str) -> str:
+    """Turn patsy term names back into readable names."""
+    out = term.replace('Q("', "").replace('")', "")
+    for wrap in ("C(", ", Sum)", ", Treatment)"):
+        out = out.replace(wrap, "")
+    return out.replace(")", "") if out.count(")") > out.count("(") else out
+
+
+def _rss(y: np.ndarray, x: np.ndarray) -> float:
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    r = y - x @ beta
+    return float(r @ r)
+
+
+def _anova_table(
+    y: np.ndarray, x: pd.DataFrame, *, drop_intercept: bool, label: str
+) -> pd.DataFrame:
+    """Sums of squares for each term given all the others (marginal, "drop one term").
+
+    For a model without interactions this is Type II and, under sum-to-zero coding, also
+    Type III (which adds the intercept row), as ``car::Anova`` reports them.
+    """
+    xm = x.to_numpy()
+    n, p = xm.shape
+    rss_full = _rss(y, xm)
+    df_res = n - np.linalg.matrix_rank(xm)
+    rows = []
+    for name, sl in x.design_info.term_slices.items():
+        if name.name() == "Intercept" and not drop_intercept:
+            continue
+        keep = np.ones(p, dtype=bool)
+        keep[sl] = False
+        ss = _rss(y, xm[:, keep]) - rss_full
+        df = sl.stop - sl.start
+        f = (ss / df) / (rss_full / df_res)
+        label_t = "(Intercept)" if name.name() == "Intercept" else _label(name.name())
+        rows.append((label_t, ss, float(df), f, float(stats.f.sf(f, df, df_res))))
+    rows.append(("Residuals", rss_full, float(df_res), np.nan, np.nan))
+    out = pd.DataFrame(rows, columns=["term", "sum_sq", "df", "f", "p_value"])
+    out["type"] = label
+    return out
+
+
+def _clean(name: str) -> str:
+    """Readable coefficient names: ``C(Q("site"))[T.west]`` → ``site[west]``."""
+    parts = []
+    for piece in name.split(":"):
+        if "[T." in piece:
+            var, level = piece.split("[T.", 1)
+            var = var.split(",")[0].removeprefix("C(")
+            parts.append(f"{_label(var)}[{level.rstrip(']')}]")
+        else:
+            parts.append(_label(piece))
+    return ":".join(parts)
+
+
+def fit_ancova(
+    data: pd.DataFrame,
+    *,
+    outcome: str = "post",
+    baseline: str = "pre",
+    group: str = "group",
+    treated: str = "mentored",
+    covariates: Sequence[str] = (),
+    fixed_effects: Sequence[str] = (),
+    anova_type: AnovaType = 2,
+    confidence: float = 0.95,
+) -> Ancova:
+    """ANCOVA of the follow-up score on baseline and group, with adjusted means.
+
+    Model: ``outcome ~ baseline + group + covariates + fixed_effects`` by OLS on complete
+    cases (listwise). Non-numeric covariates and every ``fixed_effects`` column (site,
+    cohort) enter as factors.
+
+    Parameters
+    ----------
+    data
+        One row per participant (e.g. one instrument × scale of :func:`to_prepost`
+        joined to the participant table).
+    outcome, baseline, group
+        Column names.
+    treated
+        The treated level of ``group``; the other level is the control.
+    covariates
+        Further adjustment variables.
+    fixed_effects
+        Clustering variables with few levels (site, cohort), as fixed effects.
+    anova_type
+        2 (``car::Anova`` default) or 3 (sum-to-zero coding, as ``car::Anova(type = 3)``
+        with ``options(contrasts = c("contr.sum", "contr.poly"))``).
+    confidence
+        Level of the CIs.
+
+    Returns
+    -------
+    Ancova
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"pre": [40.0, 50, 60, 45, 55, 65, 52, 48],
+    ...                   "post": [48.0, 55, 66, 46, 54, 66, 58, 47],
+    ...                   "group": ["mentored", "mentored", "mentored", "comparison",
+    ...                             "comparison", "comparison", "mentored", "comparison"]})
+    >>> fit = fit_ancova(d)
+    >>> fit.contrast[["contrast", "estimate", "df", "p_value"]].round(3)
+                    contrast  estimate   df  p_value
+    0  mentored - comparison     6.166  5.0    0.001
+    """
+    check_choice(str(anova_type), name="anova_type", choices=("2", "3"))
+    check_confidence(confidence)
+    cols = [outcome, baseline, group, *covariates, *fixed_effects]
+    check_columns(data, cols, what="data")
+    treated, control = group_levels(data[group], treated=treated, what=group)
+    d = data[cols].dropna().copy()
+    d[group] = pd.Categorical(d[group].astype(str), categories=[control, treated])
+    factors = [group] + [c for c in covariates if _is_categorical(d[c])] + list(fixed_effects)
+    for f in factors[1:]:
+        d[f] = d[f].astype(str)
+    n = len(d)
+    p_min = 3 + len(covariates) + len(fixed_effects)
+    if n <= p_min:
+        raise DataError(f"only {n} complete cases for an ANCOVA with {p_min} terms; need more data")
+
+    def rhs(coding: str) -> str:
+        terms = []
+        for c in [baseline, group, *covariates, *fixed_effects]:
+            terms.append(f"C({_q(c)}, {coding})" if c in factors else _q(c))
+        return " + ".join(terms)
+
+    y, x = patsy.dmatrices(f"{_q(outcome)} ~ {rhs('Treatment')}", d, return_type="dataframe")
+    fit = sm.OLS(y, x).fit()
+    if anova_type == 2:
+        anova = _anova_table(y.to_numpy().ravel(), x, drop_intercept=False, label="II")
+    else:
+        y3, x3 = patsy.dmatrices(f"{_q(outcome)} ~ {rhs('Sum')}", d, return_type="dataframe")
+        anova = _anova_table(y3.to_numpy().ravel(), x3, drop_intercept=True, label="III")
+    q = stats.t.ppf(1 - (1 - confidence) / 2, fit.df_resid)
+    coef = pd.DataFrame(
+        {
+            "term": [_clean(t) for t in fit.params.index],
+            "estimate": fit.params.to_numpy(),
+            "se": fit.bse.to_numpy(),
+            "t": fit.tvalues.to_numpy(),
+            "df": fit.df_resid,
+            "p_value": fit.pvalues.to_numpy(),
+        }
+    )
+    coef["ci_low"] = coef["estimate"] - q * coef["se"]
+    coef["ci_high"] = coef["estimate"] + q * coef["se"]
+    # emmeans reference grid: numeric covariates at their means, all factor combinations
+    grid_vars: dict[str, list[object]] = {}
+    for c in [baseline, *covariates, *fixed_effects]:
+        grid_vars[c] = sorted(d[c].unique()) if c in factors else [float(d[c].mean())]
+    grid_vars[group] = [control, treated]
+    mesh = pd.MultiIndex.from_product(list(grid_vars.values()), names=list(grid_vars)).to_frame(
+        index=False
+    )
+    mesh[group] = pd.Categorical(mesh[group], categories=[control, treated])
+    design_info = x.design_info
+    xg = np.asarray(patsy.build_design_matrices([design_info], mesh)[0])
+    lmat = np.vstack([xg[(mesh[group] == lv).to_numpy()].mean(axis=0) for lv in (control, treated)])
+    beta = fit.params.to_numpy()
+    vcov = fit.cov_params().to_numpy()
+    emm = lmat @ beta
+    emm_se = np.sqrt(np.einsum("ij,jk,ik->i", lmat, vcov, lmat))
+    means = pd.DataFrame(
+        {"group": [control, treated], "emmean": emm, "se": emm_se, "df": fit.df_resid,
+         "ci_low": emm - q * emm_se, "ci_high": emm + q * emm_se}
+    )  # fmt: skip
+    lc = lmat[1] - lmat[0]
+    est = float(lc @ beta)
+    se = float(np.sqrt(lc @ vcov @ lc))
+    t = est / se
+    formula = f"{outcome} ~ " + " + ".join([baseline, group, *covariates, *fixed_effects])
+    contrast = pd.DataFrame(
+        {
+            "contrast": [f"{treated} - {control}"], "estimate": [est], "se": [se],
+            "df": [float(fit.df_resid)], "t": [t],
+            "p_value": [float(2 * stats.t.sf(abs(t), fit.df_resid))],
+            "ci_low": [est - q * se], "ci_high": [est + q * se], "n": [n], "formula": [formula],
+        }
+    )  # fmt: skip
+    return Ancova(anova=anova, coefficients=coef, adjusted_means=means, contrast=contrast)
