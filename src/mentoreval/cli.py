@@ -200,8 +200,22 @@ def ingest(
             "--out", help="Output folder (default: data/processed/<study> in the project)."
         ),
     ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Multi-year store to add the cohort to (default: data/store in the project).",
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not add the cohort to the store.")
+    ] = False,
 ) -> None:
-    """Read, map, recode, pseudonymise, link, check and score a study's exports."""
+    """Read, map, recode, pseudonymise, link, check and score a study's exports.
+
+    The cohort is then added to the multi-year store (Parquet + DuckDB) when the study sets
+    programme, cohort and year: unchanged inputs change nothing, changed ones replace it.
+    """
     from mentoreval.ingest import ingest_study
 
     result = ingest_study(study, out_dir=out)
@@ -220,6 +234,23 @@ def ingest(
                 f"{src['identifying_columns']} (declare them under columns.drop)"
             )
     typer.echo(f"Wrote {result.out_dir}")
+    if not no_store:
+        _store_ingested(result, study, store)
+
+
+def _store_ingested(result: object, study: Path, store: Path | None) -> None:
+    from mentoreval.annual import default_store_root, store_cohort
+    from mentoreval.study import load_study
+
+    loaded = load_study(study)
+    missing = [k for k in ("programme", "cohort", "year") if getattr(loaded.config, k) is None]
+    if missing:
+        typer.echo(
+            f"note: not added to the store: the study does not set {', '.join(missing)} "
+            "(add them to study.yaml to keep this cohort for annual reports)"
+        )
+        return
+    store_cohort(result, loaded, store or default_store_root(study))  # type: ignore[arg-type]
 
 
 @app.command("report")
@@ -238,6 +269,97 @@ def report(
     typer.echo(f"Wrote {html}" + ("" if no_pdf else f" and {html.with_suffix('.pdf')}"))
 
 
+@app.command("annual")
+def annual(
+    config: Annotated[Path, typer.Argument(help="The annual report config (annual.yaml).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default: reports/<name> in the project)."),
+    ] = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
+) -> None:
+    """The annual report across cohorts, years and programmes, from the store."""
+    from mentoreval.annual import run_annual_report
+
+    outputs = run_annual_report(config, out_dir=out, pdf=not no_pdf, progress=True)
+    typer.echo(f"Wrote {outputs.html}" + (f" and {outputs.pdf}" if outputs.pdf else ""))
+
+
+@app.command("batch")
+def batch(
+    config: Annotated[Path, typer.Argument(help="The batch file (batch.yaml).")],
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", min=1, help="Parallel reports (default: n_jobs in the file)."),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option("--executor", help="local (processes on this machine) or dask."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://head:8786."),
+    ] = None,
+    log_dir: Annotated[
+        Path | None, typer.Option("--log-dir", help="Folder for one log per job.")
+    ] = None,
+) -> None:
+    """Run many cohort and annual reports in parallel; exit 1 if any failed."""
+    from mentoreval.batch import format_batch_summary, load_batch_config, run_batch
+    from mentoreval.errors import ConfigError, Problem
+
+    batch_config = load_batch_config(config)
+    chosen = executor or batch_config.executor
+    if chosen not in ("local", "dask"):
+        raise ConfigError(
+            f"unknown executor {chosen!r}",
+            (Problem(f"unknown executor {chosen!r}", key="--executor", fix="use local or dask"),),
+        )
+    summary = run_batch(
+        batch_config.jobs,
+        n_jobs=jobs or batch_config.n_jobs,
+        executor=chosen,  # type: ignore[arg-type]
+        scheduler=scheduler or batch_config.scheduler,
+        log_dir=log_dir or batch_config.log_dir,
+        progress=True,
+    )
+    typer.echo(format_batch_summary(summary))
+    if summary["status"].eq("failed").any():
+        raise typer.Exit(1)
+
+
+store_app = typer.Typer(
+    help="Look into the multi-year store of processed cohorts.", no_args_is_help=True
+)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("list")
+def store_list(
+    root: Annotated[Path, typer.Argument(help="The store folder (e.g. data/store).")],
+) -> None:
+    """List every cohort in the store: programme, cohort, year, tables, when added."""
+    from mentoreval.store import list_cohorts
+
+    cohorts = list_cohorts(root)
+    if cohorts.empty:
+        typer.echo(f"{root}: no cohorts")
+        return
+    shown = cohorts.drop(columns=["inputs_sha256"])
+    typer.echo(shown.to_string(index=False))
+
+
+@store_app.command("query")
+def store_query(
+    root: Annotated[Path, typer.Argument(help="The store folder (e.g. data/store).")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the stored tables.")],
+) -> None:
+    """Run SQL over the store (tables as views, plus a 'cohorts' view) and print it."""
+    from mentoreval.store import query
+
+    typer.echo(query(root, sql).to_string(index=False))
+
+
 @app.command("keygen")
 def keygen(
     path: Annotated[
@@ -251,6 +373,22 @@ def keygen(
     typer.echo(
         f"Wrote key {path} (fingerprint {fingerprint}); back it up: losing it breaks linkage."
     )
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Where the demo reports go.")
+    ] = Path("reports/demo"),
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Reports run in parallel.")] = 2,
+) -> None:
+    """Run the whole pipeline on the bundled synthetic demo data and list the reports."""
+    from mentoreval.demo import main_demo
+
+    main_demo(out=out, jobs=jobs)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,0 +1,2246 @@
+# mypy: disable-error-code="arg-type,index,misc,union-attr,call-overload,str-bytes-safe"
+# (pandas-stubs types itertuples()/groupby keys as any scalar; values here are checked at run time)
+"""The cohort report's analysis layer: one ingested study → disclosure-controlled results.
+
+Report stage, between ``stats`` and the papermill template. :func:`analyse_cohort` runs the
+whole analysis once (in the calling process, not in the report kernel), applies disclosure
+control to every table *before* anything is written, draws the figures, and returns a
+frozen :class:`CohortResults`. :func:`write_cohort_outputs` saves it as ``tables/*.csv``,
+``results.json`` and ``figures/*.png|svg``. The template
+(``notebooks/templates/cohort_report.ipynb``) then only loads those files with
+:func:`open_cohort_report` and shows them, one library call per cell, so the kernel does
+no statistics.
+
+Plain-language text comes from the ``format_*`` functions: :func:`format_finding` turns an
+effect size and its confidence interval into a calibrated judgement ("a small improvement,
+consistent with no change"); numbers stay numbers until then.
+
+:func:`run_cohort_report` is what ``mentoreval report`` runs: ingest → analyse → write →
+execute the template → HTML → PDF → manifest → egress scan (every pseudonym and raw id is
+a forbidden string), under one progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.disclosure import DisclosurePolicy, format_cell, format_table
+from mentoreval.errors import DataError, MentorevalError, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from mentoreval.ingest import IngestResult
+    from mentoreval.study import Study
+
+__all__ = [
+    "COMPARISON_TABLE_COLUMNS",
+    "TEMPLATE",
+    "CohortReport",
+    "CohortResults",
+    "Finding",
+    "analyse_cohort",
+    "format_change",
+    "format_finding",
+    "format_headline",
+    "open_cohort_report",
+    "policy_for_study",
+    "run_cohort_report",
+    "write_cohort_outputs",
+]
+
+#: Columns of ``tables/comparisons.csv`` (the report contract).
+COMPARISON_TABLE_COLUMNS: list[str] = [
+    "instrument", "scale", "pre", "post", "n_pairs", "mean_pre", "sd_pre", "mean_post",
+    "sd_post", "mean_diff", "ci_low", "ci_high", "t", "df", "p_value", "p_adj", "d_z",
+    "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "wilcoxon_p", "rank_biserial", "suppressed",
+]  # fmt: skip
+
+#: The papermill template of the cohort report.
+TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "cohort_report.ipynb"
+
+_THRESHOLDS = (0.2, 0.5, 0.8)
+_SIZE_WORDS = ("negligible", "small", "moderate", "large")
+_RESULTS_VERSION = 1
+_FORMULA_QUOTE = re.compile(r"^'(?=[=+\-@\t\r\0])")
+
+
+# ------------------------------------------------------------------------ findings
+
+
+def _size_word(value: float, thresholds: Sequence[float]) -> str:
+    size = abs(value)
+    for word, limit in zip(_SIZE_WORDS, thresholds, strict=False):
+        if size < limit:
+            return word
+    return _SIZE_WORDS[-1]
+
+
+def format_finding(
+    effect: float,
+    ci_low: float,
+    ci_high: float,
+    *,
+    higher_is_better: bool = True,
+    thresholds: Sequence[float] = _THRESHOLDS,
+) -> str:
+    """A calibrated judgement, in words, of a standardised change and its CI.
+
+    The size comes from the point estimate against Cohen's thresholds (0.2 small, 0.5
+    moderate, 0.8 large); the certainty from where the confidence interval lies: across
+    zero ("consistent with no change"), clear of zero but reaching a negligible size
+    ("probably real, but it could be negligible"), or clear of a threshold ("at least a
+    small one"). The direction is read against ``higher_is_better``, so a fall in burnout
+    is an improvement. It never uses a p-value.
+
+    Parameters
+    ----------
+    effect, ci_low, ci_high
+        The standardised change (e.g. d_z, post − pre) and its CI.
+    higher_is_better
+        Whether a higher score is the better outcome on this scale.
+    thresholds
+        Limits of small, moderate and large effects.
+
+    Returns
+    -------
+    str
+        E.g. ``"a small improvement, consistent with no change"``; ``"not reported"``
+        when the effect is missing (suppressed).
+
+    Examples
+    --------
+    >>> format_finding(0.30, -0.05, 0.65)
+    'a small improvement, consistent with no change'
+    >>> format_finding(0.62, 0.31, 0.93)
+    'a moderate improvement; at least a small one'
+    >>> format_finding(0.35, 0.05, 0.65, higher_is_better=False)
+    'a small worsening; probably real, but it could be negligible'
+    >>> format_finding(0.05, -0.12, 0.15)
+    'no meaningful change (the interval rules out even a small effect)'
+    >>> format_finding(-0.1, -0.45, 0.25)
+    'little or no change, but the interval is too wide to rule out a small improvement or worsening'
+    >>> format_finding(float("nan"), float("nan"), float("nan"))
+    'not reported'
+    """
+    values = [effect, ci_low, ci_high]
+    if any(v is None or not math.isfinite(float(v)) for v in values):
+        return "not reported"
+    sign = 1.0 if higher_is_better else -1.0
+    b = sign * float(effect)
+    lo, hi = sorted((sign * float(ci_low), sign * float(ci_high)))
+    small = thresholds[0]
+    if abs(b) < small:
+        if lo > -small and hi < small:
+            return "no meaningful change (the interval rules out even a small effect)"
+        sides = [w for w, on in (("improvement", hi >= small), ("worsening", lo <= -small)) if on]
+        return (
+            "little or no change, but the interval is too wide to rule out a small "
+            + " or ".join(sides)
+        )
+    direction = "improvement" if b > 0 else "worsening"
+    core = f"a {_size_word(b, thresholds)} {direction}"
+    if lo <= 0 <= hi:
+        return f"{core}, consistent with no change"
+    nearest = min(abs(lo), abs(hi))
+    if nearest < small:
+        return f"{core}; probably real, but it could be negligible"
+    return f"{core}; at least a {_size_word(nearest, thresholds)} one"
+
+
+def _num(value: float, decimals: int = 2, *, signed: bool = False) -> str:
+    text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+    return text.replace("-", "−")
+
+
+def format_change(
+    mean_diff: float,
+    ci_low: float,
+    ci_high: float,
+    *,
+    units: str = "points",
+    confidence: float = 0.95,
+    decimals: int = 1,
+) -> str:
+    """The mean change in scale units with its CI, e.g. ``"+6.2 points (95% CI 2.1 to 10.3)"``.
+
+    Examples
+    --------
+    >>> format_change(6.2, 2.1, 10.3)
+    '+6.2 points (95% CI 2.1 to 10.3)'
+    >>> format_change(-0.25, -0.5, 0.0, units="points on a 1–5 scale", decimals=2)
+    '−0.25 points on a 1–5 scale (95% CI −0.50 to 0.00)'
+    """
+    return (
+        f"{_num(mean_diff, decimals, signed=True)} {units} "
+        f"({confidence:.0%} CI {_num(ci_low, decimals)} to {_num(ci_high, decimals)})"
+    )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One headline finding of the executive summary (numbers, not text).
+
+    Attributes
+    ----------
+    instrument, scale, label
+        Which scale, and its display name.
+    primary
+        Whether the scale is a pre-specified primary outcome.
+    n_pairs
+        Students with both waves (NaN when suppressed).
+    mean_diff, ci_low, ci_high
+        Mean change (post − pre) in scale units and its CI.
+    d_z, d_z_ci_low, d_z_ci_high
+        The standardised change and its CI.
+    higher_is_better
+        The scale's direction.
+    units
+        The scale units in words (``"points on a 0–100 scale"``).
+    judgement
+        :func:`format_finding` of the effect.
+    suppressed
+        Whether disclosure control removed the numbers.
+    """
+
+    instrument: str
+    scale: str
+    label: str
+    primary: bool
+    n_pairs: float
+    mean_diff: float
+    ci_low: float
+    ci_high: float
+    d_z: float
+    d_z_ci_low: float
+    d_z_ci_high: float
+    higher_is_better: bool
+    units: str
+    judgement: str
+    suppressed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain JSON-able values (NaN → ``None``)."""
+        from mentoreval.tables import to_jsonable
+
+        return dict(to_jsonable(self.__dict__))
+
+
+def format_headline(
+    finding: Finding | Mapping[str, Any],
+    *,
+    confidence: float = 0.95,
+    policy: DisclosurePolicy | None = None,
+) -> str:
+    """One executive-summary bullet (Markdown): n, change, effect size with CI, judgement.
+
+    Examples
+    --------
+    >>> f = Finding("who5", "total", "WHO-5 wellbeing", True, 51, 6.2, 2.1, 10.3, 0.45,
+    ...             0.16, 0.73, True, "points on a 0–100 scale",
+    ...             "a small improvement; probably real, but it could be negligible", False)
+    >>> print(format_headline(f))  # doctest: +NORMALIZE_WHITESPACE
+    **WHO-5 wellbeing** (primary outcome): 51 students answered both surveys; mean change
+    +6.2 points on a 0–100 scale (95% CI 2.1 to 10.3); standardised change d_z = 0.45
+    (95% CI 0.16 to 0.73): a small improvement; probably real, but it could be negligible.
+    """
+    policy = policy or DisclosurePolicy()
+    f = finding if isinstance(finding, Mapping) else finding.to_dict()
+
+    def value(name: str) -> float:
+        v = f.get(name)
+        return float("nan") if v is None else float(v)
+
+    tag = " (primary outcome)" if f.get("primary") else ""
+    if f.get("suppressed") or not math.isfinite(value("d_z")):
+        return (
+            f"**{f['label']}**{tag}: not reported — fewer than {policy.threshold} students "
+            "answered both surveys, so every number is suppressed."
+        )
+    change = format_change(
+        value("mean_diff"),
+        value("ci_low"),
+        value("ci_high"),
+        units=str(f.get("units") or "points"),
+        confidence=confidence,
+    )
+    return (
+        f"**{f['label']}**{tag}: {format_cell(value('n_pairs'), kind='count')} students "
+        f"answered both surveys; mean change {change}; standardised change d_z = "
+        f"{_num(value('d_z'))} ({confidence:.0%} CI {_num(value('d_z_ci_low'))} to "
+        f"{_num(value('d_z_ci_high'))}): {f['judgement']}."
+    )
+
+
+# ------------------------------------------------------------------ disclosure helpers
+
+
+def policy_for_study(study: Study) -> DisclosurePolicy:
+    """The disclosure policy a study config asks for (``disclosure:`` in ``study.yaml``).
+
+    ``profile: default`` uses ``threshold`` as k; ``nhs`` and ``off`` use their profile.
+    """
+    spec = study.config.disclosure
+    if spec.profile == "default":
+        return DisclosurePolicy(profile="default", k=max(int(spec.threshold), 2))
+    return DisclosurePolicy(profile=spec.profile)
+
+
+def _protect_cells(
+    cells: Mapping[str, float],
+    lines: Iterable[tuple[str, Sequence[str]]],
+    policy: DisclosurePolicy,
+) -> dict[str, float]:
+    """Primary + complementary suppression over named counts linked by ``total = sum(parts)``.
+
+    A count in 1..k−1 is hidden; then every line (a total and its parts) must end with 0 or
+    ≥ 2 hidden cells, hiding the smallest visible part (else the total) until stable.
+    """
+    values = {k: float(v) for k, v in cells.items()}
+    hidden = {k for k, v in values.items() if policy.is_small(v)}
+    line_list = [(t, list(parts)) for t, parts in lines]
+    changed = policy.active
+    while changed:
+        changed = False
+        for total, parts in line_list:
+            members = [total, *parts]
+            if sum(m in hidden for m in members) != 1:
+                continue
+            visible = [p for p in parts if p not in hidden]
+            positive = [p for p in visible if values[p] > 0]
+            pool = positive or visible or [total]
+            hidden.add(min(pool, key=lambda p: (values[p], p)))
+            changed = True
+    out = {k: (float("nan") if k in hidden else v) for k, v in values.items()}
+    if policy.round_to is not None:
+        out = {k: policy.round_count(v) for k, v in out.items()}
+    return out
+
+
+def _suppress_rows(
+    df: pd.DataFrame,
+    policy: DisclosurePolicy,
+    *,
+    n_columns: Sequence[str],
+    value_columns: Sequence[str] | None = None,
+    count_columns: Sequence[str] = (),
+    blocks: Sequence[str] = (),
+) -> pd.DataFrame:
+    """:func:`suppress_table`, plus: within each block of rows that partition a total,
+    a lone suppressed row takes the smallest other row with it (no differencing)."""
+    from mentoreval.disclosure import suppress_table
+
+    if df.empty:
+        out = df.copy()
+        out["suppressed"] = pd.Series(dtype=bool)
+        return out
+    out = suppress_table(
+        df.reset_index(drop=True),
+        n_columns=list(n_columns),
+        value_columns=None if value_columns is None else list(value_columns),
+        count_columns=list(count_columns),
+        policy=policy,
+    )
+    if not blocks or not policy.active:
+        return out
+    numbers = [
+        c
+        for c in out.columns
+        if c not in (*blocks, "suppressed")
+        and pd.api.types.is_numeric_dtype(out[c].dtype)
+        and not pd.api.types.is_bool_dtype(out[c].dtype)
+    ]
+    first_n = n_columns[0]
+    for _, rows in out.groupby(list(blocks), sort=False, dropna=False):
+        flagged = rows.index[rows["suppressed"].to_numpy(dtype=bool)]
+        if len(flagged) == 1 and len(rows) > 1:
+            others = rows.drop(index=flagged)
+            raw = df.reset_index(drop=True).loc[others.index, first_n].astype(float)
+            pick = raw.idxmin()
+            out.loc[pick, numbers] = np.nan
+            out.loc[pick, "suppressed"] = True
+    return out
+
+
+# ------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class CohortResults:
+    """Everything the cohort report shows, already disclosure-controlled.
+
+    Attributes
+    ----------
+    study, title
+        The study's name and its title.
+    design
+        ``"comparison"`` when a comparison group was analysed, else ``"single_arm"``.
+    policy
+        The disclosure policy applied.
+    confidence
+        CI level.
+    tables
+        Tidy tables by name (``comparisons`` with :data:`COMPARISON_TABLE_COLUMNS`,
+        ``flow``, ``response_rates``, ``bands``, ``likert``, ``reliability``, ``balance``,
+        ``ancova``, ``adjusted_means``, ``mixed``, ``imputation``, ``ipw``, ``d_ppc2``,
+        ``attrition``, ``subgroups``, ``change``, ``multiplicity``, ``caveats``,
+        ``instruments``, ``scales``, ``quality_flags``, ``missingness``,
+        ``quarantine``, ``linkage``, ...). Every number resting on fewer than k students
+        is NaN and its row has ``suppressed = True``.
+    headline
+        3–5 :class:`Finding` for the executive summary.
+    notices
+        Plain-language notices the report must show (disclosure off, cohort below the
+        threshold, single-arm design, fits that failed).
+    figures
+        Figures by name (drawn from protected summaries; no individual points).
+    info
+        Study facts for the text: programme, cohort, waves, primary outcomes, options.
+    """
+
+    study: str
+    title: str
+    design: str
+    policy: DisclosurePolicy
+    confidence: float
+    tables: Mapping[str, pd.DataFrame]
+    headline: tuple[Finding, ...]
+    notices: tuple[str, ...]
+    figures: Mapping[str, Figure] = field(default_factory=dict, repr=False)
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def below_threshold(self) -> bool:
+        """Whether no outcome had k students with both waves (everything suppressed)."""
+        comp = self.tables.get("comparisons")
+        return comp is None or comp.empty or bool(comp["suppressed"].all())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ``comparisons`` table."""
+        return self.tables["comparisons"].copy()
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{format_headline(f, policy=self.policy)}</li>" for f in self.headline)
+        return f"<h4>{self.title}</h4><ul>{items}</ul>" + format_table(
+            self.tables["comparisons"], policy=self.policy
+        ).to_html(index=False)
+
+
+def _scale_meta(study: Study) -> pd.DataFrame:
+    rows = []
+    for inst_id, inst in study.instruments.items():
+        for s in inst.scales:
+            lo, hi = (float(s.range[0]), float(s.range[1]))
+            rows.append(
+                {
+                    "instrument": inst_id,
+                    "scale": s.id,
+                    "label": f"{inst.short_title or inst.title}: {s.title}",
+                    "instrument_title": inst.title,
+                    "scale_title": s.title,
+                    "domain": inst.domain,
+                    "higher_is_better": bool(s.higher_is_better),
+                    "range_low": lo,
+                    "range_high": hi,
+                    "method": s.method,
+                    "n_items": len(s.items),
+                    "min_answered": s.min_answered,
+                    "bands": (
+                        "; ".join(b.label for b in s.bands.cuts) if s.bands is not None else ""
+                    ),
+                    "bands_source": s.bands.source if s.bands is not None else "",
+                    "reliability": s.reliability.value if s.reliability is not None else np.nan,
+                    "mcid": s.mcid if s.mcid is not None else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _instrument_meta(study: Study) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "instrument": i,
+                "title": inst.title,
+                "version": inst.version,
+                "domain": inst.domain,
+                "items": len(inst.item_ids),
+                "citation": inst.citation,
+                "licence": inst.licence.name,
+                "recall_period": inst.recall_period or "",
+            }
+            for i, inst in study.instruments.items()
+        ]
+    )
+
+
+def _load_processed(source: IngestResult | str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
+    if not isinstance(source, str | os.PathLike):
+        return {
+            "responses": source.responses,
+            "scores": source.scores,
+            "participants": source.participants,
+            "quarantine": source.quarantine,
+            "quality": source.quality,
+            "linkage": source.linkage,
+            "manifest": source.manifest,  # type: ignore[dict-item]
+        }
+    folder = Path(source)
+    needed = ["scores.parquet", "responses.parquet", "participants.parquet", "linkage.csv"]
+    missing = [n for n in needed if not (folder / n).is_file()]
+    if missing:
+        raise DataError(
+            f"{folder}: not an ingested study folder",
+            tuple(
+                Problem(
+                    "file missing", file=str(folder / n), fix="run `mentoreval ingest STUDY` first"
+                )
+                for n in missing
+            ),
+        )
+    out: dict[str, Any] = {
+        "responses": pd.read_parquet(folder / "responses.parquet"),
+        "scores": pd.read_parquet(folder / "scores.parquet"),
+        "participants": pd.read_parquet(folder / "participants.parquet"),
+        "linkage": pd.read_csv(folder / "linkage.csv", dtype={"participant_id": str}),
+        "quarantine": (
+            pd.read_csv(folder / "quarantine.csv")
+            if (folder / "quarantine.csv").is_file()
+            else pd.DataFrame(columns=["source", "source_row", "stage", "rule", "reason"])
+        ),
+        "quality": (
+            pd.read_csv(folder / "quality.csv") if (folder / "quality.csv").is_file() else None
+        ),
+        "manifest": (
+            json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            if (folder / "manifest.json").is_file()
+            else {}
+        ),
+    }
+    return out
+
+
+def _check_waves(
+    scores: pd.DataFrame, linkage: pd.DataFrame, pre: str, post: str, file: str
+) -> None:
+    waves = set(scores["wave"].astype(str).unique()) if len(scores) else set()
+    missing = [w for w in (pre, post) if w not in waves]
+    if missing:
+        raise DataError(
+            f"{file}: no {' or '.join(repr(w) for w in missing)} wave in the scores, so there "
+            "is nothing to compare",
+            tuple(
+                Problem(
+                    f"no scored responses for wave {w!r}",
+                    file=file,
+                    key="analysis.post" if w == post else "analysis.pre",
+                    fix=f"add the {w} export under sources: with wave: {w}, or correct analysis.{'post' if w == post else 'pre'}",
+                )
+                for w in missing
+            ),
+        )
+    matched = int((linkage["status"] == "matched").sum()) if len(linkage) else 0
+    if matched == 0:
+        raise DataError(
+            f"{file}: no student answered both the {pre!r} and the {post!r} survey, so no "
+            "pre/post pair could be linked",
+            (
+                Problem(
+                    "0 linked pairs",
+                    file=file,
+                    key="participant_id",
+                    fix="check that both exports use the same participant id column and the "
+                    "same key file",
+                ),
+            ),
+        )
+
+
+def _wide_items(responses: pd.DataFrame, instrument: str, wave: str) -> pd.DataFrame:
+    sub = responses[
+        (responses["instrument"].astype(str) == instrument)
+        & (responses["wave"].astype(str) == wave)
+    ]
+    if sub.empty:
+        return pd.DataFrame()
+    wide = sub.pivot_table(
+        index=sub["participant_id"].astype(str),
+        columns=sub["item"].astype(str),
+        values="value",
+        aggfunc="first",
+        observed=True,
+        dropna=False,
+    )
+    wide.columns.name = None
+    return wide
+
+
+def _shorten(text: str, width: int = 38) -> str:
+    """Shorten an item text for a chart label.
+
+    Examples
+    --------
+    >>> _shorten("I have felt cheerful and in good spirits", width=20)
+    'I have felt cheerf…'
+    """
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 2].rstrip() + "…"
+
+
+def _likert_counts(
+    responses: pd.DataFrame,
+    study: Study,
+    instrument: str,
+    waves: Sequence[str],
+    policy: DisclosurePolicy,
+) -> tuple[pd.DataFrame, bool]:
+    """Items × answer levels per wave, protected; levels are merged into lower / middle /
+    upper when full detail would hide cells. Returns (long table, merged?)."""
+    from mentoreval.disclosure import suppress_counts
+
+    inst = study.instruments[instrument]
+    scale_ids = {i.response_scale for i in inst.items}
+    rs = inst.response_scales[sorted(scale_ids)[0]] if len(scale_ids) == 1 else None
+    if rs is None:
+        return pd.DataFrame(), False
+    codes = list(rs.codes)
+    labels = list(rs.labels)
+    sub = responses[responses["instrument"].astype(str) == instrument]
+    tables = []
+    for wave in waves:
+        w = sub[sub["wave"].astype(str) == wave]
+        if w.empty:
+            continue
+        counts = (
+            pd.crosstab(w["item"].astype(str), w["value"].astype(float))
+            .reindex(columns=codes, fill_value=0)
+            .reindex(index=inst.item_ids, fill_value=0)
+        )
+        counts.columns = labels
+        counts.index = [f"{i} · {wave}" for i in counts.index]
+        tables.append(counts)
+    if not tables:
+        return pd.DataFrame(), False
+    full = pd.concat(tables)
+
+    def protect(table: pd.DataFrame) -> pd.DataFrame:
+        t = table.copy()
+        cols = list(t.columns)
+        t["total"] = t[cols].sum(axis=1)
+        return suppress_counts(t, count_columns=cols, total_column="total", policy=policy)
+
+    merged = False
+    out = protect(full)
+    if policy.active and out["suppressed"].any():
+        k = len(labels)
+        mid = k // 2
+        groups: dict[str, list[str]] = {}
+        low_label = f"{labels[0]} – {labels[mid - 1]}" if mid > 1 else labels[0]
+        groups[low_label] = labels[:mid]
+        if k % 2 == 1:
+            groups[labels[mid]] = [labels[mid]]
+            high = labels[mid + 1 :]
+        else:
+            high = labels[mid:]
+        groups[f"{high[0]} – {high[-1]}" if len(high) > 1 else high[0]] = high
+        collapsed = pd.DataFrame({g: full[ls].sum(axis=1) for g, ls in groups.items()})
+        out = protect(collapsed)
+        merged = True
+    long = out.drop(columns=["total"]).reset_index(names="row")
+    long[["item", "wave"]] = long["row"].str.split(" · ", n=1, expand=True)
+    texts = {
+        i.id: _shorten(i.text) if inst.licence.ship_item_text and i.text else i.id
+        for i in inst.items
+    }
+    long["item_label"] = long["item"].map(texts)
+    long.insert(0, "instrument", instrument)
+    levels = [c for c in out.columns if c not in ("total", "suppressed")]
+    long = long.melt(
+        id_vars=["instrument", "item", "item_label", "wave", "suppressed"],
+        value_vars=levels,
+        var_name="level",
+        value_name="n",
+    )
+    long["level_order"] = long["level"].map({lv: i for i, lv in enumerate(levels)})
+    long = long.sort_values(["item", "wave", "level_order"], kind="stable").reset_index(drop=True)
+    return long[
+        ["instrument", "item", "item_label", "wave", "level_order", "level", "n", "suppressed"]
+    ], merged
+
+
+def _group_counts(wide: pd.DataFrame, group: str | None, treated: str) -> pd.DataFrame:
+    both = wide.dropna(subset=["pre", "post"])
+    if group is None:
+        return (
+            both.groupby(["instrument", "scale"]).size().rename("n_treated").reset_index()
+            .assign(n_control=np.nan)
+        )  # fmt: skip
+    is_t = both[group].astype(str) == treated
+    return (
+        both.assign(_t=is_t, _c=~is_t)
+        .groupby(["instrument", "scale"])[["_t", "_c"]]
+        .sum()
+        .rename(columns={"_t": "n_treated", "_c": "n_control"})
+        .reset_index()
+    )
+
+
+def analyse_cohort(
+    processed: IngestResult | str | os.PathLike[str],
+    study_config: Study | str | os.PathLike[str],
+    *,
+    policy: DisclosurePolicy | None = None,
+    imputations: int = 20,
+    seed: int = 0,
+) -> CohortResults:
+    """Analyse one ingested study and apply disclosure control to every table.
+
+    Parameters
+    ----------
+    processed
+        The :class:`~mentoreval.ingest.IngestResult`, or the folder ingest wrote
+        (``data/processed/<study>/``).
+    study_config
+        The ``study.yaml`` (or a loaded :class:`~mentoreval.study.Study`).
+    policy
+        Disclosure policy; default: the study's ``disclosure:`` setting.
+    imputations, seed
+        Multiple-imputation sensitivity analysis (comparison designs only).
+
+    Returns
+    -------
+    CohortResults
+
+    Raises
+    ------
+    DataError
+        When a wave is missing or no pre/post pair could be linked.
+
+    Examples
+    --------
+    >>> res = analyse_cohort("data/processed/demo", "data/demo/study.yaml")  # doctest: +SKIP
+    >>> res.headline[0].judgement  # doctest: +SKIP
+    'a small improvement; probably real, but it could be negligible'
+    """
+    from mentoreval.stats._common import to_prepost
+    from mentoreval.stats.analysis import run_analysis
+    from mentoreval.stats.controlled import fit_ancova
+    from mentoreval.stats.cutoffs import compare_bands
+    from mentoreval.stats.multiplicity import adjust_pvalues
+    from mentoreval.stats.paired import compare_pair
+    from mentoreval.stats.reliability import fit_reliability_many
+    from mentoreval.study import load_study
+
+    study = (
+        study_config
+        if not isinstance(study_config, str | os.PathLike)
+        else load_study(Path(study_config))
+    )
+    cfg = study.config
+    policy = policy or policy_for_study(study)
+    opts = cfg.analysis
+    pre, post, confidence = opts.pre, opts.post, float(opts.confidence)
+    data = _load_processed(processed)
+    scores = data["scores"].copy()
+    for c in ("participant_id", "wave", "instrument", "scale"):
+        scores[c] = scores[c].astype(str)
+    _check_waves(scores, data["linkage"], pre, post, str(study.path))
+    participants = data["participants"].copy()
+    participants["participant_id"] = participants["participant_id"].astype(str)
+    meta = _scale_meta(study)
+    meta_idx = meta.set_index(["instrument", "scale"])
+    notices: list[str] = []
+    if policy.warning:
+        notices.append(policy.warning)
+
+    # design
+    group_col: str | None = None
+    treated = "mentored"
+    if opts.group is not None and "group" in participants.columns:
+        levels = participants["group"].dropna().astype(str)
+        treated = opts.group.treated
+        if {opts.group.treated, opts.group.control} <= set(levels):
+            participants["group"] = participants["group"].astype("string")
+            participants = participants[
+                participants["group"].isna()
+                | participants["group"].isin([treated, opts.group.control])
+            ]
+            group_col = "group"
+    design = "comparison" if group_col else "single_arm"
+    covariates = [c for c in cfg.columns.covariates if c in participants.columns]
+    people = participants[["participant_id", *([group_col] if group_col else []), *covariates]]
+    primary = [p for p in opts.primary]
+    primary_keys = {tuple(p.split(".", 1)) for p in primary if "." in p}
+    reliability = {
+        (r.instrument, r.scale): float(r.reliability)
+        for r in meta.itertuples()
+        if not pd.isna(r.reliability)
+    }
+    hib = {(r.instrument, r.scale): bool(r.higher_is_better) for r in meta.itertuples()}
+    ranges = {(r.instrument, r.scale): (r.range_low, r.range_high) for r in meta.itertuples()}
+
+    with warnings.catch_warnings():
+        # stats emits numpy RuntimeWarnings on tiny groups (e.g. a one-student arm in
+        # compare_balance); those numbers are suppressed below anyway
+        for message in _TINY_GROUP_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=RuntimeWarning)
+        analysis = run_analysis(
+            scores,
+            people,
+            pre=pre,
+            post=post,
+            group=group_col,
+            treated=treated,
+            covariates=covariates if group_col else (),
+            primary=None,
+            reliability=reliability,
+            higher_is_better=hib,
+            score_range=ranges,
+            m=imputations,
+            seed=seed,
+            mixed=True,
+            confidence=confidence,
+        )
+    raw = dict(analysis.tables)
+    wide = to_prepost(scores, people, pre=pre, post=post)
+    ncount = _group_counts(wide, group_col, treated)
+
+    # comparisons with the study's multiplicity families
+    comp = raw["comparisons"].copy()
+    is_primary = np.array(
+        [(i, s) in primary_keys for i, s in zip(comp["instrument"], comp["scale"], strict=True)]
+    )
+    if not primary_keys:
+        is_primary = np.ones(len(comp), dtype=bool)
+    p = comp["p_value"].to_numpy(dtype=float)
+    p_adj = np.full(p.shape, np.nan)
+    method = opts.multiplicity
+    if is_primary.any():
+        p_adj[is_primary] = adjust_pvalues(p[is_primary], method=method)
+    if (~is_primary).any():
+        p_adj[~is_primary] = adjust_pvalues(p[~is_primary], method="bh")
+    comp["p_adj"] = p_adj
+    multiplicity = comp[["instrument", "scale"]].assign(
+        family=np.where(is_primary, "primary", "exploratory"),
+        method=np.where(is_primary, method, "bh"),
+        n_tests=np.where(is_primary, int(is_primary.sum()), int((~is_primary).sum())),
+    )
+    tables: dict[str, pd.DataFrame] = {}
+    comp_cols = [c for c in COMPARISON_TABLE_COLUMNS if c != "suppressed"]
+    tables["comparisons"] = _suppress_rows(comp[comp_cols], policy, n_columns=["n_pairs"])
+    tables["multiplicity"] = multiplicity
+    tables["scales"] = meta
+    tables["instruments"] = _instrument_meta(study)
+
+    # participation: flow and response rates
+    tables.update(_participation(data, study, comp, is_primary, group_col, treated, policy))
+
+    # outcome domains: bands, Likert, reliability, change classes
+    if "band" in scores.columns and scores["band"].notna().any():
+        bands = compare_bands(scores[scores["band"].notna()], pre=pre, post=post)
+        order = {
+            (r.instrument, r.scale): [b.strip() for b in r.bands.split(";")]
+            for r in meta.itertuples()
+            if r.bands
+        }
+        bands["band_order"] = [
+            order.get((i, s), []).index(b) if b in order.get((i, s), []) else 99
+            for i, s, b in zip(bands["instrument"], bands["scale"], bands["band"], strict=True)
+        ]
+        bands = bands.sort_values(["instrument", "scale", "band_order"], kind="stable")
+        bands = bands.drop(columns=["band_order", "statistic"]).reset_index(drop=True)
+        bands = _protect_bands(bands, policy)
+        tables["bands"] = bands
+    likert_parts = []
+    merged_any = False
+    for inst_id in study.instruments:
+        long, merged = _likert_counts(data["responses"], study, inst_id, [pre, post], policy)
+        merged_any |= merged
+        if len(long):
+            likert_parts.append(long)
+    if likert_parts:
+        tables["likert"] = pd.concat(likert_parts, ignore_index=True)
+    frames = {}
+    reverse = {}
+    ranges_items = {}
+    for inst_id, inst in study.instruments.items():
+        for wave in (pre, post):
+            items = _wide_items(data["responses"], inst_id, wave)
+            if items.empty:
+                continue
+            for s in inst.scales:
+                cols = [c for c in s.items if c in items.columns]
+                if len(cols) >= 2:
+                    frames[(inst_id, s.id, wave)] = items[cols]
+                    reverse[(inst_id, s.id)] = [i for i in cols if inst.item(i).reverse]
+        rs = next(iter(inst.response_scales.values()))
+        ranges_items[inst_id] = (rs.low, rs.high)
+    if frames:
+        rel = _attempt(
+            lambda: fit_reliability_many(
+                frames, reverse=reverse, response_range=ranges_items, confidence=confidence
+            )[0]
+        )
+        if rel is not None:
+            keep = [
+                c
+                for c in (
+                    "instrument",
+                    "scale",
+                    "wave",
+                    "n_complete",
+                    "n_items",
+                    "alpha",
+                    "alpha_ci_low",
+                    "alpha_ci_high",
+                    "omega_total",
+                )
+                if c in rel.columns
+            ]
+            tables["reliability"] = _suppress_rows(
+                rel[keep], policy, n_columns=["n_complete"],
+                value_columns=[c for c in keep[5:]],
+            )  # fmt: skip
+    if "change_summary" in raw:
+        tables["change"] = _protect_classes(raw["change_summary"], policy)
+
+    # comparison group
+    if group_col:
+        tables.update(_comparison_tables(raw, wide, ncount, group_col, treated, covariates,
+                                         confidence, policy, fit_ancova))  # fmt: skip
+    if "attrition" in raw:
+        att = raw["attrition"].copy()
+        tables["attrition"] = _suppress_rows(
+            att, policy, n_columns=["n_baseline"], count_columns=["n_completed"],
+            value_columns=["attrition"], blocks=["instrument", "scale"],
+        )  # fmt: skip
+
+    # exploratory subgroups
+    tables["subgroups"] = _subgroups(
+        wide, covariates, comp, is_primary, confidence, policy, compare_pair
+    )
+    if "dose" in raw:
+        tables["dose"] = _suppress_rows(raw["dose"], policy, n_columns=["n"])
+    if "moderation" in raw and "n" in raw["moderation"].columns:
+        tables["moderation"] = _suppress_rows(raw["moderation"], policy, n_columns=["n"])
+
+    # caveats and notes
+    cav = raw.get("caveats", pd.DataFrame())
+    if len(cav):
+        cav = cav[cav["applies"].astype(bool)].reset_index(drop=True)
+        cav["detail"] = cav["detail"].astype(str).map(lambda t: _scrub_numbers(t, policy))
+    tables["caveats"] = cav
+    notes = raw.get("fit_notes", pd.DataFrame())
+    tables["fit_notes"] = notes
+    if design == "single_arm":
+        notices.append(
+            "Single-arm design: there is no comparison group, so the changes shown cannot be "
+            "attributed to the programme. Students' wellbeing usually changes over an "
+            "academic year anyway (maturation, the calendar), and extreme baseline scores "
+            "drift back towards the average (regression to the mean)."
+        )
+    if merged_any:
+        notices.append(
+            "In the item charts, answer options were combined into lower / middle / upper "
+            "groups so that no answer count rests on fewer than "
+            f"{policy.threshold} students."
+        )
+
+    # data quality
+    tables.update(_data_quality(data, study, pre, post, policy))
+
+    comparisons = tables["comparisons"]
+    result_info = {
+        "programme": cfg.programme,
+        "cohort": cfg.cohort,
+        "year": cfg.year,
+        "pre": pre,
+        "post": post,
+        "primary": primary,
+        "multiplicity": method,
+        "covariates": covariates,
+        "group": (
+            {"treated": opts.group.treated, "control": opts.group.control}
+            if group_col and opts.group
+            else None
+        ),
+        "key_fingerprint": (data.get("manifest") or {}).get("key_fingerprint"),
+    }
+    if comparisons.empty or comparisons["suppressed"].all():
+        notices.insert(
+            0 if not policy.warning else 1,
+            f"Fewer than {policy.threshold} students answered both surveys on every outcome, "
+            f"so every number that rests on them is suppressed (shown as "
+            f"\u201c{policy.label}\u201d). The disclosure threshold protects individual "
+            "students in a small cohort; pool this cohort with another, or wait for more "
+            "responses, before reporting results.",
+        )
+    headline = _headline(comparisons, meta_idx, is_primary, policy)
+    figures = _draw_figures(tables, wide, meta_idx, study, pre, post, confidence, policy)
+    return CohortResults(
+        study=study.name,
+        title=cfg.title,
+        design=design,
+        policy=policy,
+        confidence=confidence,
+        tables=tables,
+        headline=headline,
+        notices=tuple(notices),
+        figures=figures,
+        info=result_info,
+    )
+
+
+_TINY_GROUP_WARNINGS = (
+    r"Degrees of freedom <= 0",
+    r"invalid value encountered",
+    r"Mean of empty slice",
+    r"divide by zero encountered",
+)
+
+
+def _attempt(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except (MentorevalError, ValueError, np.linalg.LinAlgError):
+        return None
+
+
+_NUMBER_IN_TEXT = re.compile(r"\b(\d+)\b(?= (?:participants|students|pairs|people))")
+
+
+def _scrub_numbers(text: str, policy: DisclosurePolicy) -> str:
+    """Replace small head-counts quoted in caveat text with the suppression label."""
+
+    def repl(m: re.Match[str]) -> str:
+        return policy.label if policy.is_small(float(m.group(1))) else m.group(1)
+
+    return _NUMBER_IN_TEXT.sub(repl, text)
+
+
+def _protect_bands(bands: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+    out = bands.copy()
+    for c in ("n_pairs", "n_pre", "n_post", "n_entered", "n_left"):
+        out[c] = out[c].astype(float)
+    for c in ("prop_pre", "prop_post", "p_value"):
+        out[c] = out[c].astype(float)
+    out["suppressed"] = False
+    if not policy.active:
+        return out
+    for (_, _), idx in out.groupby(["instrument", "scale"]).groups.items():
+        rows = out.loc[idx]
+        n = float(rows["n_pairs"].iloc[0])
+        if policy.is_small(n):
+            out.loc[idx, ["n_pairs", "n_pre", "n_post", "n_entered", "n_left",
+                          "prop_pre", "prop_post", "p_value"]] = np.nan  # fmt: skip
+            out.loc[idx, "suppressed"] = True
+            continue
+        for wave in ("pre", "post"):
+            cells = {str(i): float(rows.at[i, f"n_{wave}"]) for i in idx}
+            protected = _protect_cells({**cells, "total": n}, [("total", list(cells))], policy)
+            for i in idx:
+                if math.isnan(protected[str(i)]):
+                    out.loc[i, [f"n_{wave}", f"prop_{wave}", "p_value", "n_entered", "n_left"]] = (
+                        np.nan
+                    )
+                    out.loc[i, "suppressed"] = True
+        for i in idx:
+            if any(policy.is_small(out.at[i, c]) for c in ("n_entered", "n_left")):
+                out.loc[i, ["n_entered", "n_left", "p_value"]] = np.nan
+                out.loc[i, "suppressed"] = True
+        if policy.round_to is not None:
+            for c in ("n_pairs", "n_pre", "n_post", "n_entered", "n_left"):
+                out.loc[idx, c] = out.loc[idx, c].map(policy.round_count)
+    return out
+
+
+def _protect_classes(summary: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+    from mentoreval.disclosure import suppress_counts
+
+    wide = summary.pivot_table(
+        index=["instrument", "scale"], columns="classification", values="n", aggfunc="sum"
+    )
+    classes = [
+        c for c in ("improved", "unchanged", "deteriorated", "recovered") if c in wide.columns
+    ]
+    wide = wide[classes].fillna(0)
+    # "recovered" is a subset of "improved"; the partition is improved/unchanged/deteriorated
+    parts = [c for c in ("improved", "unchanged", "deteriorated") if c in classes]
+    wide["total"] = wide[parts].sum(axis=1)
+    wide.index = [f"{i}|{s}" for i, s in wide.index]
+    out = suppress_counts(wide, count_columns=parts, total_column="total", policy=policy)
+    if "recovered" in classes:
+        rec = wide["recovered"].astype(float)
+        out["recovered"] = [
+            np.nan if (policy.is_small(v) or math.isnan(out.at[i, "improved"])) else v
+            for i, v in rec.items()
+        ]
+    out = out.reset_index(names="key")
+    out[["instrument", "scale"]] = out["key"].str.split("|", n=1, expand=True)
+    cols = ["instrument", "scale", "total", *classes, "suppressed"]
+    return out[cols].rename(columns={"total": "n_pairs"})
+
+
+def _participation(
+    data: Mapping[str, Any],
+    study: Study,
+    comp: pd.DataFrame,
+    is_primary: np.ndarray,
+    group_col: str | None,
+    treated: str,
+    policy: DisclosurePolicy,
+) -> dict[str, pd.DataFrame]:
+    cfg = study.config
+    pre, post = cfg.analysis.pre, cfg.analysis.post
+    wave_of: dict[str, str] = {}
+    for src in cfg.sources:
+        if src.wave:
+            wave_of[Path(src.path).name] = src.wave
+    manifest = data.get("manifest") or {}
+    read: dict[str, float] = {pre: 0.0, post: 0.0}
+    for name, entry in (manifest.get("inputs") or {}).items():
+        w = wave_of.get(name)
+        if w in read:
+            read[w] += float(entry.get("records", 0))
+    q = data["quarantine"]
+    row_level = q[q["rule"].astype(str) != "unknown_value"] if len(q) else q
+    reasons: dict[str, dict[str, float]] = {pre: {}, post: {}}
+    for _, r in row_level.iterrows():
+        w = wave_of.get(Path(str(r["source"])).name)
+        if w in reasons:
+            reasons[w][str(r["rule"])] = reasons[w].get(str(r["rule"]), 0) + 1
+    link = data["linkage"]
+    status = link["status"].astype(str).value_counts()
+    linked = float(status.get("matched", 0))
+    pre_only = float(status.get("pre_only", 0))
+    post_only = float(status.get("post_only", 0))
+    kept_pre = linked + pre_only
+    kept_post = linked + post_only
+    for w, kept in ((pre, kept_pre), (post, kept_post)):
+        if read[w] < kept + sum(reasons[w].values()):
+            read[w] = kept + sum(reasons[w].values())
+    prim = comp.loc[is_primary] if is_primary.any() else comp
+    analysed = float(prim["n_pairs"].min()) if len(prim) else 0.0
+    analysed = min(analysed, linked)
+    cells: dict[str, float] = {
+        "read_pre": read[pre], "kept_pre": kept_pre, "excl_pre": read[pre] - kept_pre,
+        "read_post": read[post], "kept_post": kept_post, "excl_post": read[post] - kept_post,
+        "linked": linked, "pre_only": pre_only, "post_only": post_only,
+        "analysed": analysed, "not_analysed": linked - analysed,
+    }  # fmt: skip
+    lines: list[tuple[str, list[str]]] = [
+        ("read_pre", ["kept_pre", "excl_pre"]),
+        ("read_post", ["kept_post", "excl_post"]),
+        ("kept_pre", ["linked", "pre_only"]),
+        ("kept_post", ["linked", "post_only"]),
+        ("linked", ["analysed", "not_analysed"]),
+    ]
+    for w, tag in ((pre, "pre"), (post, "post")):
+        names = []
+        for rule, n in sorted(reasons[w].items()):
+            key = f"reason_{tag}_{rule}"
+            cells[key] = n
+            names.append(key)
+        if names:
+            lines.append((f"excl_{tag}", names))
+    safe = _protect_cells(cells, lines, policy)
+
+    def reason_text(tag: str, extra: str | None = None) -> str:
+        parts = [
+            f"{k.split('_', 2)[2].replace('_', ' ')}: {format_cell(v, suppressed=True, kind='count', policy=policy)}"
+            for k, v in safe.items()
+            if k.startswith(f"reason_{tag}_")
+        ]
+        if extra:
+            parts.append(extra)
+        return "; ".join(parts)
+
+    flow = pd.DataFrame(
+        {
+            "stage": [
+                f"Baseline ({pre}) responses received",
+                "Baseline responses kept",
+                f"Linked to a follow-up ({post}) response",
+                "Analysed (primary outcome scorable at both waves)",
+            ],
+            "n": [safe["read_pre"], safe["kept_pre"], safe["linked"], safe["analysed"]],
+            "excluded": [safe["excl_pre"], safe["pre_only"], safe["not_analysed"], np.nan],
+            "reasons": [
+                reason_text("pre") or "none",
+                "no follow-up response",
+                "too many items missing",
+                None,
+            ],
+        }
+    )
+    participation = pd.DataFrame(
+        {
+            "wave": [pre, post],
+            "received": [safe["read_pre"], safe["read_post"]],
+            "excluded": [safe["excl_pre"], safe["excl_post"]],
+            "kept": [safe["kept_pre"], safe["kept_post"]],
+            "reasons": [reason_text("pre") or "none", reason_text("post") or "none"],
+        }
+    )
+    linkage = pd.DataFrame(
+        {
+            "measure": ["participants", "linked pairs", "baseline only", "follow-up only"],
+            "n": [
+                _protect_cells(
+                    {
+                        "all": linked + pre_only + post_only,
+                        "a": linked,
+                        "b": pre_only,
+                        "c": post_only,
+                    },
+                    [("all", ["a", "b", "c"])],
+                    policy,
+                )[k]
+                for k in ("all", "a", "b", "c")
+            ],
+        }
+    )
+    total = linked + pre_only + post_only
+    rate = linked / total * 100 if total else np.nan
+    linkage["percent"] = [
+        np.nan,
+        rate
+        if not math.isnan(linkage.at[1, "n"]) and not math.isnan(linkage.at[0, "n"])
+        else np.nan,
+        np.nan,
+        np.nan,
+    ]
+    linkage["suppressed"] = linkage["n"].isna()
+
+    # response rates by group (baseline → linked follow-up)
+    people = data["participants"].copy()
+    people["participant_id"] = people["participant_id"].astype(str)
+    link2 = link.assign(participant_id=link["participant_id"].astype(str))
+    merged = link2.merge(people, on="participant_id", how="left")
+    merged = merged[merged["status"].astype(str).isin(["matched", "pre_only"])]
+    groups = (
+        merged["group"].astype("string").fillna("(not recorded)")
+        if "group" in merged.columns and group_col
+        else pd.Series("all students", index=merged.index)
+    )
+    rate_cells: dict[str, float] = {}
+    rate_lines: list[tuple[str, list[str]]] = []
+    labels = sorted(groups.unique()) if group_col else []
+    for g in labels:
+        sel = merged[groups == g]
+        n_base = float(len(sel))
+        n_link = float((sel["status"].astype(str) == "matched").sum())
+        rate_cells |= {f"{g}|base": n_base, f"{g}|link": n_link, f"{g}|drop": n_base - n_link}
+        rate_lines.append((f"{g}|base", [f"{g}|link", f"{g}|drop"]))
+    n_base_all = float(len(merged))
+    n_link_all = float((merged["status"].astype(str) == "matched").sum())
+    rate_cells |= {
+        "all|base": n_base_all,
+        "all|link": n_link_all,
+        "all|drop": n_base_all - n_link_all,
+    }
+    rate_lines.append(("all|base", ["all|link", "all|drop"]))
+    if labels:
+        for part in ("base", "link", "drop"):
+            rate_lines.append((f"all|{part}", [f"{g}|{part}" for g in labels]))
+    safe_rates = _protect_cells(rate_cells, rate_lines, policy)
+    rows = []
+    for g in [*labels, "all"]:
+        base, linkd, drop = (safe_rates[f"{g}|{p}"] for p in ("base", "link", "drop"))
+        pct = linkd / base * 100 if base and not (math.isnan(base) or math.isnan(linkd)) else np.nan
+        if policy.active and drop == 0:
+            pct = np.nan  # a 100 % group (class disclosure)
+        rows.append(
+            {
+                "group": "all students" if g == "all" else g,
+                "n_baseline": base,
+                "n_followed_up": linkd,
+                "followed_up_pct": pct,
+                "suppressed": any(math.isnan(v) for v in (base, linkd, drop)) or math.isnan(pct),
+            }
+        )
+    return {
+        "flow": flow,
+        "participation": participation,
+        "linkage": linkage,
+        "response_rates": pd.DataFrame(rows),
+    }
+
+
+def _comparison_tables(
+    raw: Mapping[str, pd.DataFrame],
+    wide: pd.DataFrame,
+    ncount: pd.DataFrame,
+    group_col: str,
+    treated: str,
+    covariates: Sequence[str],
+    confidence: float,
+    policy: DisclosurePolicy,
+    fit_ancova: Callable[..., Any],
+) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    ns = ["n_treated", "n_control"]
+
+    def with_n(name: str) -> pd.DataFrame | None:
+        if name not in raw or raw[name].empty:
+            return None
+        t = raw[name].drop(columns=[c for c in ns if c in raw[name].columns])
+        return t.merge(ncount, on=["instrument", "scale"], how="left")
+
+    for name in ("ancova", "mixed", "imputation", "ipw", "d_ppc2"):
+        t = with_n(name)
+        if t is None:
+            continue
+        t = t.drop(columns=[c for c in ("formula", "method") if c in t.columns])
+        n_cols = [c for c in ("n", "n_participants") if c in t.columns] + ns
+        values = [
+            c
+            for c in t.columns
+            if c not in (*n_cols, "instrument", "scale")
+            and pd.api.types.is_numeric_dtype(t[c].dtype)
+            and not pd.api.types.is_bool_dtype(t[c].dtype)
+        ]
+        protected = _suppress_rows(t, policy, n_columns=n_cols, value_columns=values)
+        for c in ("n_imputed", "n_single_wave"):
+            # head-counts of a subset: hidden when small, the estimate stays
+            if c in protected.columns:
+                protected[c] = protected[c].map(
+                    lambda v: np.nan if policy.is_small(v) else policy.round_count(v)
+                )
+        out[name] = protected
+    if "balance" in raw:
+        bal = raw["balance"].copy()
+        bal = bal.drop(columns=[c for c in ("balanced",) if c in bal.columns])
+        out["balance"] = _suppress_rows(bal, policy, n_columns=ns)
+    if "balance_participants" in raw:
+        out["balance_participants"] = _suppress_rows(
+            raw["balance_participants"], policy, n_columns=ns
+        )
+    rows = []
+    for (instrument, scale), g in wide.groupby(["instrument", "scale"], sort=True):
+        both = g.dropna(subset=["pre", "post", group_col])
+        if both[group_col].nunique() < 2:
+            continue
+        fit = _attempt(
+            lambda both=both: fit_ancova(
+                both, group=group_col, treated=treated, covariates=covariates, confidence=confidence
+            )
+        )
+        if fit is None:
+            fit = _attempt(
+                lambda both=both: fit_ancova(
+                    both, group=group_col, treated=treated, confidence=confidence
+                )
+            )
+        if fit is None:
+            continue
+        am = fit.adjusted_means.copy()
+        counts = both[group_col].astype(str).value_counts()
+        am["n"] = [float(counts.get(str(gr), 0)) for gr in am["group"]]
+        am.insert(0, "scale", scale)
+        am.insert(0, "instrument", instrument)
+        rows.append(am)
+    if rows:
+        am = pd.concat(rows, ignore_index=True)
+        am["group"] = am["group"].astype(str)
+        out["adjusted_means"] = _suppress_rows(
+            am, policy, n_columns=["n"], value_columns=["emmean", "se", "df", "ci_low", "ci_high"],
+            blocks=["instrument", "scale"],
+        )  # fmt: skip
+    return out
+
+
+def _subgroups(
+    wide: pd.DataFrame,
+    covariates: Sequence[str],
+    comp: pd.DataFrame,
+    is_primary: np.ndarray,
+    confidence: float,
+    policy: DisclosurePolicy,
+    compare_pair: Callable[..., dict[str, Any]],
+) -> pd.DataFrame:
+    keys = list(zip(comp.loc[is_primary, "instrument"], comp.loc[is_primary, "scale"], strict=True))
+    rows = []
+    for var in covariates:
+        if var not in wide.columns:
+            continue
+        levels = wide[var].dropna().astype(str)
+        if levels.nunique() < 2 or levels.nunique() > 8:
+            continue
+        for instrument, scale in keys:
+            g = wide[(wide["instrument"] == instrument) & (wide["scale"] == scale)]
+            g = g.dropna(subset=["pre", "post"])
+            for level, sub in g.groupby(
+                g[var].astype("string").fillna("(not recorded)"), sort=True
+            ):
+                if len(sub) < 2:
+                    r: dict[str, Any] = {"n_pairs": len(sub)}
+                else:
+                    r = compare_pair(
+                        sub["pre"].to_numpy(), sub["post"].to_numpy(), confidence=confidence
+                    )
+                rows.append(
+                    {
+                        "instrument": instrument,
+                        "scale": scale,
+                        "variable": var,
+                        "level": str(level),
+                        "n_pairs": float(r["n_pairs"]),
+                        "mean_diff": r.get("mean_diff", np.nan),
+                        "ci_low": r.get("ci_low", np.nan),
+                        "ci_high": r.get("ci_high", np.nan),
+                        "d_z": r.get("d_z", np.nan),
+                        "d_z_ci_low": r.get("d_z_ci_low", np.nan),
+                        "d_z_ci_high": r.get("d_z_ci_high", np.nan),
+                    }
+                )
+    cols = ["instrument", "scale", "variable", "level", "n_pairs", "mean_diff", "ci_low",
+            "ci_high", "d_z", "d_z_ci_low", "d_z_ci_high"]  # fmt: skip
+    table = pd.DataFrame(rows, columns=cols)
+    for c in cols[4:]:
+        table[c] = table[c].astype(float)
+    return _suppress_rows(
+        table, policy, n_columns=["n_pairs"], blocks=["instrument", "scale", "variable"]
+    )
+
+
+def _data_quality(
+    data: Mapping[str, Any], study: Study, pre: str, post: str, policy: DisclosurePolicy
+) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    quality = data.get("quality")
+    if quality is not None and len(quality):
+        rows = []
+        flags = [
+            ("speeder", "too fast"), ("longstring_flag", "same answer in a long run"),
+            ("irv_flag", "too little variation"), ("attention_flag", "failed an attention check"),
+            ("mahalanobis_flag", "unusual answer pattern"), ("any_flag", "any flag"),
+        ]  # fmt: skip
+        for wave, g in quality.groupby(quality["wave"].astype(str), sort=False):
+            n = float(len(g))
+            for col, label in flags:
+                if col not in g.columns:
+                    continue
+                k = float(g[col].astype(bool).sum())
+                hide = policy.is_small(n) or policy.is_small(k) or policy.is_small(n - k)
+                rows.append(
+                    {
+                        "wave": wave,
+                        "flag": label,
+                        "n_responses": np.nan if policy.is_small(n) else n,
+                        "n_flagged": np.nan if hide else k,
+                        "flagged_pct": np.nan if hide or n == 0 else k / n * 100,
+                        "suppressed": hide,
+                    }
+                )
+        out["quality_flags"] = pd.DataFrame(rows)
+    resp = data["responses"]
+    if len(resp):
+        r = resp.assign(
+            instrument=resp["instrument"].astype(str),
+            wave=resp["wave"].astype(str),
+            missing=resp["value"].isna(),
+        )
+        miss = (
+            r.groupby(["instrument", "wave"], sort=True)
+            .agg(
+                n_responses=("participant_id", "nunique"),
+                items_missing_pct=("missing", "mean"),
+            )
+            .reset_index()
+        )
+        miss["items_missing_pct"] *= 100
+        miss["n_responses"] = miss["n_responses"].astype(float)
+        out["missingness"] = _suppress_rows(miss, policy, n_columns=["n_responses"])
+    q = data["quarantine"]
+    if len(q):
+        counts = q["rule"].astype(str).value_counts().sort_index()
+        cells = {f"r|{k}": float(v) for k, v in counts.items()}
+        safe = _protect_cells(
+            {**cells, "total": float(counts.sum())}, [("total", list(cells))], policy
+        )
+        out["quarantine"] = pd.DataFrame(
+            {
+                "rule": [*(k.removeprefix("r|") for k in cells), "total"],
+                "n": [safe[k] for k in [*cells, "total"]],
+            }
+        ).assign(suppressed=lambda d: d["n"].isna())
+    else:
+        out["quarantine"] = pd.DataFrame({"rule": ["total"], "n": [0.0], "suppressed": [False]})
+    return out
+
+
+def _headline(
+    comp: pd.DataFrame, meta: pd.DataFrame, is_primary: np.ndarray, policy: DisclosurePolicy
+) -> tuple[Finding, ...]:
+    ranked = comp.assign(primary_=is_primary, size_=comp["d_z"].abs().fillna(-1.0))
+    ranked = ranked.sort_values(["primary_", "size_"], ascending=[False, False], kind="stable")
+    chosen = ranked.head(5) if is_primary.sum() <= 5 else ranked[ranked["primary_"]].head(5)
+    out = []
+    for r in chosen.itertuples():
+        m = meta.loc[(r.instrument, r.scale)]
+        hib = bool(m["higher_is_better"])
+        units = f"points on a {m['range_low']:g}–{m['range_high']:g} scale"
+        out.append(
+            Finding(
+                instrument=str(r.instrument),
+                scale=str(r.scale),
+                label=str(m["label"]),
+                primary=bool(r.primary_),
+                n_pairs=float(r.n_pairs),
+                mean_diff=float(r.mean_diff),
+                ci_low=float(r.ci_low),
+                ci_high=float(r.ci_high),
+                d_z=float(r.d_z),
+                d_z_ci_low=float(r.d_z_ci_low),
+                d_z_ci_high=float(r.d_z_ci_high),
+                higher_is_better=hib,
+                units=units,
+                judgement=format_finding(r.d_z, r.d_z_ci_low, r.d_z_ci_high, higher_is_better=hib),
+                suppressed=bool(r.suppressed),
+            )
+        )
+    return tuple(out)
+
+
+def _slug(*parts: str) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-").lower() for p in parts)
+
+
+def _draw_figures(
+    tables: Mapping[str, pd.DataFrame],
+    wide: pd.DataFrame,
+    meta: pd.DataFrame,
+    study: Study,
+    pre: str,
+    post: str,
+    confidence: float,
+    policy: DisclosurePolicy,
+) -> dict[str, Figure]:
+    from mentoreval.plots import (
+        plot_bands,
+        plot_change_forest,
+        plot_consort,
+        plot_likert_diverging,
+        plot_prepost,
+    )
+
+    figs: dict[str, Figure] = {}
+    figs["consort"] = plot_consort(tables["flow"], title="Participant flow", policy=policy)
+    comp = tables["comparisons"]
+    forest = comp.merge(meta.reset_index()[["instrument", "scale", "label", "higher_is_better"]],
+                        on=["instrument", "scale"], how="left")  # fmt: skip
+    sign = np.where(forest["higher_is_better"].astype(bool), 1.0, -1.0)
+    lo = forest["d_z_ci_low"] * sign
+    hi = forest["d_z_ci_high"] * sign
+    forest = forest.assign(
+        benefit=forest["d_z"] * sign,
+        benefit_low=np.minimum(lo, hi),
+        benefit_high=np.maximum(lo, hi),
+    )
+    figs["forest"] = plot_change_forest(
+        forest, label="label", estimate="benefit", ci_low="benefit_low", ci_high="benefit_high",
+        title="Standardised change per scale",
+        xlabel=f"d_z with {confidence:.0%} CI (positive = improvement)", policy=policy,
+    )  # fmt: skip
+    both = wide.dropna(subset=["pre", "post"])
+    for (instrument, scale), g in both.groupby(["instrument", "scale"], sort=True):
+        m = meta.loc[(instrument, scale)]
+        long = pd.DataFrame(
+            {"wave": [pre] * len(g) + [post] * len(g), "score": np.r_[g["pre"], g["post"]]}
+        )
+        figs[_slug("prepost", instrument, scale)] = plot_prepost(
+            long, order=(pre, post), title=str(m["label"]), ylabel="Score",
+            limits=(float(m["range_low"]), float(m["range_high"])), confidence=confidence,
+            policy=policy,
+        )  # fmt: skip
+    if "bands" in tables:
+        for (instrument, scale), g in tables["bands"].groupby(["instrument", "scale"], sort=False):
+            counts = pd.DataFrame(
+                [g["n_pre"].to_numpy(), g["n_post"].to_numpy()],
+                index=[pre, post],
+                columns=g["band"].astype(str).tolist(),
+            )
+            figs[_slug("bands", instrument, scale)] = plot_bands(
+                counts, title=f"{meta.loc[(instrument, scale), 'label']}: bands", policy=policy
+            )
+    if "likert" in tables:
+        for instrument, g in tables["likert"].groupby("instrument", sort=False):
+            g = g.assign(row=g["item_label"].astype(str) + " (" + g["wave"].astype(str) + ")")
+            counts = g.pivot_table(index="row", columns="level_order", values="n",
+                                   aggfunc="first", dropna=False, sort=False)  # fmt: skip
+            levels = g.drop_duplicates("level_order").sort_values("level_order")["level"].tolist()
+            counts.columns = levels
+            counts.index.name = None
+            figs[_slug("likert", str(instrument))] = plot_likert_diverging(
+                counts, title=study.instruments[str(instrument)].title, sort=False, policy=policy
+            )
+    return figs
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_cohort_outputs(
+    results: CohortResults, out_dir: str | os.PathLike[str]
+) -> dict[str, Path]:
+    """Write ``tables/*.csv``, ``figures/*.png|svg`` and ``results.json`` into ``out_dir``.
+
+    Parameters
+    ----------
+    results
+        From :func:`analyse_cohort` (already disclosure-controlled).
+    out_dir
+        The report folder.
+
+    Returns
+    -------
+    dict
+        Name → path of each file written (``results``, ``table:<name>``,
+        ``figure:<name>:png|svg``).
+    """
+    from mentoreval.plots import save_figure
+    from mentoreval.tables import to_jsonable, write_json, write_table
+
+    folder = Path(out_dir)
+    written: dict[str, Path] = {}
+    for name, table in results.tables.items():
+        frame = table
+        if name == "comparisons":
+            frame = table[COMPARISON_TABLE_COLUMNS]
+        written[f"table:{name}"] = write_table(frame, folder / "tables" / f"{name}.csv")
+    figures: dict[str, dict[str, str]] = {}
+    for name, fig in results.figures.items():
+        paths = save_figure(fig, folder / "figures" / name)
+        figures[name] = {p.suffix[1:]: str(p.relative_to(folder)) for p in paths}
+        for p in paths:
+            written[f"figure:{name}:{p.suffix[1:]}"] = p
+    comp = results.tables["comparisons"]
+    payload = {
+        "version": _RESULTS_VERSION,
+        "study": results.study,
+        "title": results.title,
+        "design": results.design,
+        "confidence": results.confidence,
+        "disclosure": {
+            "profile": results.policy.profile,
+            "k": results.policy.threshold,
+            "round_to": results.policy.round_to,
+            "label": results.policy.label,
+            "warning": results.policy.warning,
+        },
+        "below_threshold": results.below_threshold,
+        "notices": list(results.notices),
+        "headline": [f.to_dict() for f in results.headline],
+        "headline_text": [
+            format_headline(f, confidence=results.confidence, policy=results.policy)
+            for f in results.headline
+        ],
+        "comparisons": to_jsonable(comp[COMPARISON_TABLE_COLUMNS]),
+        "info": to_jsonable(dict(results.info)),
+        "tables": sorted(results.tables),
+        "figures": figures,
+    }
+    written["results"] = write_json(payload, folder / "results.json")
+    return written
+
+
+# ----------------------------------------------------------------- report (kernel side)
+
+_LABELS: dict[str, str] = {
+    "instrument": "Instrument", "scale": "Scale", "n_pairs": "n (pairs)", "mean_pre": "Mean pre",
+    "sd_pre": "SD pre", "mean_post": "Mean post", "sd_post": "SD post",
+    "mean_diff": "Change", "ci_low": "CI low", "ci_high": "CI high", "t": "t", "df": "df",
+    "p_value": "p", "p_adj": "p (adjusted)", "d_z": "d_z", "d_z_ci_low": "d_z CI low",
+    "d_z_ci_high": "d_z CI high", "d_av": "d_av", "g_av": "g_av", "wilcoxon_p": "Wilcoxon p",
+    "rank_biserial": "Rank-biserial r", "wave": "Wave", "n_complete": "n (complete)",
+    "n_items": "Items", "alpha": "Cronbach's α", "alpha_ci_low": "α CI low",
+    "alpha_ci_high": "α CI high", "omega_total": "ω total", "band": "Band",
+    "n_pre": "n pre", "prop_pre": "Share pre", "n_post": "n post", "prop_post": "Share post",
+    "n_entered": "Moved in", "n_left": "Moved out", "group": "Group",
+    "n_baseline": "n at baseline", "n_followed_up": "n followed up",
+    "followed_up_pct": "Followed up", "estimate": "Estimate", "se": "SE", "n": "n",
+    "n_treated": "n mentored", "n_control": "n comparison", "emmean": "Adjusted mean",
+    "variable": "Variable", "level": "Level", "smd": "Std. difference",
+    "mean_treated": "Mean mentored", "mean_control": "Mean comparison",
+    "sd_treated": "SD mentored", "sd_control": "SD comparison", "contrast": "Contrast",
+    "value": "Value", "effect_size": "Effect size", "attrition": "Attrition",
+    "n_completed": "n completed", "flag": "Flag", "n_responses": "Responses",
+    "n_flagged": "Flagged", "flagged_pct": "Flagged (%)", "items_missing_pct": "Items missing (%)",
+    "rule": "Reason", "received": "Received", "excluded": "Excluded", "kept": "Kept",
+    "reasons": "Reasons", "measure": "Measure", "percent": "%", "improved": "Improved",
+    "unchanged": "Unchanged", "deteriorated": "Deteriorated", "recovered": "Recovered",
+    "family": "Family", "method": "Method", "n_tests": "Tests", "title": "Title",
+    "citation": "Citation", "domain": "Domain", "version": "Version", "items": "Items",
+    "licence": "Licence", "min_answered": "Min. answered", "bands": "Bands",
+    "n_participants": "n participants", "riv": "RIV", "fmi": "FMI", "m": "Imputations",
+    "n_imputed": "n imputed", "ess_treated": "ESS mentored", "ess_control": "ESS comparison",
+    "z": "z", "estimand": "Estimand", "r_prepost": "r pre–post", "label": "Scale",
+}  # fmt: skip
+_PERCENT_COLS = {"followed_up_pct", "flagged_pct", "items_missing_pct", "percent", "attrition_pct"}
+_DOMAIN_TITLES = {
+    "wellbeing": "Wellbeing", "burnout": "Burnout", "career": "Career confidence",
+    "mentoring": "Mentoring quality", "other": "Other outcomes",
+}  # fmt: skip
+
+_METHODS_TEXT = """\
+**Paired comparisons.** For each scale, students with a score at both waves form the
+pairs. The mean change is post − pre with a t-based {conf} confidence interval (paired t
+test, as R's `t.test(post, pre, paired = TRUE)`); the Wilcoxon signed-rank test (R's
+`wilcox.test`, exact for n < 50 without ties) and the matched-pairs rank-biserial
+correlation are reported alongside.
+
+**Effect sizes.** d_z = mean change / SD of the changes, with a noncentral-t CI;
+d_av = mean change / mean of the pre and post SDs; g_av = d_av × J(n − 1) (Hedges'
+small-sample correction). The summary's judgements read d_z and its CI against 0.2
+(small), 0.5 (moderate) and 0.8 (large), in the direction in which the scale improves.
+
+**Bands.** Shares of students in each published band at both waves, compared with
+McNemar's test per band (continuity-corrected). **Reliability.** Cronbach's α (Feldt CI)
+and McDonald's ω total at each wave. **Reliable change.** Jacobson–Truax RCI with the
+published reliability of the scale.
+
+**Comparison group** (when present). Baseline balance as standardised mean differences;
+ANCOVA of the follow-up score on baseline, group and covariates with adjusted (estimated
+marginal) means; a linear mixed model (random intercept per student, Satterthwaite df)
+using every available score; sensitivity analyses: multiple imputation of missing
+follow-up scores (m imputations, Rubin's rules), inverse-probability weighting, and d_ppc2
+(Morris 2008).
+
+**Multiplicity.** Primary outcomes: {method} adjustment across the primary scales; all
+other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and dose are
+exploratory and unadjusted.
+
+**Disclosure control.** {disclosure}"""
+
+
+def _strip_quote(value: object) -> object:
+    if isinstance(value, str):
+        return _FORMULA_QUOTE.sub("", value)
+    return value
+
+
+class CohortReport:
+    """The saved results of one cohort, shown section by section in the report notebook.
+
+    Each ``show_*`` method displays Markdown, tables and figures in the notebook and
+    returns ``None``, so a cell calling it leaves no stray repr. Build it with
+    :func:`open_cohort_report`.
+    """
+
+    def __init__(
+        self, folder: Path, results: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]
+    ):
+        self.folder = folder
+        self.results = results
+        self.tables = tables
+        d = results["disclosure"]
+        self.policy = DisclosurePolicy(profile=d["profile"], k=d["k"], round_to=d.get("round_to"))
+        self.confidence = float(results["confidence"])
+
+    # -- building blocks
+    def _md(self, text: str) -> None:
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+
+    def _figure(self, name: str, caption: str | None = None) -> None:
+        from IPython.display import Image, display
+
+        entry = self.results["figures"].get(name)
+        if not entry:
+            return
+        display(Image(data=(self.folder / entry["png"]).read_bytes(), format="png", width=640))
+        if caption:
+            self._md(f"*{caption}*")
+
+    def _table(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        caption: str | None = None,
+        decimals: int = 2,
+    ) -> None:
+        from IPython.display import HTML, display
+
+        table = self.tables.get(name)
+        if table is None or table.empty:
+            return
+        t = table
+        for k, v in (where or {}).items():
+            t = t[t[k].astype(str) == str(v)]
+        if t.empty:
+            return
+        keep = [c for c in (columns or t.columns) if c in t.columns and c != "suppressed"]
+        shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]].copy()
+        kinds: dict[str, Any] = {c: "percent" for c in keep if c in _PERCENT_COLS}
+        for c in keep:
+            if c.startswith("prop_"):
+                shown[c] = shown[c] * 100
+                kinds[c] = "percent"
+            if c in ("p_value", "p_adj", "wilcoxon_p"):
+                kinds[c] = "p"
+            if c in ("df",):
+                kinds[c] = "number"
+        text = format_table(
+            shown.reset_index(drop=True), policy=self.policy, decimals=decimals, kinds=kinds
+        )
+        text.columns = [_LABELS.get(str(c), str(c).replace("_", " ")) for c in text.columns]
+        html = text.to_html(index=False, escape=True, border=0, classes="mentoreval-table")
+        if caption:
+            html = html.replace(">", f"><caption>{_escape(caption)}</caption>", 1)
+        display(HTML(html))
+
+    def _scale_label(self, instrument: str, scale: str) -> str:
+        s = self.tables["scales"]
+        row = s[(s["instrument"] == instrument) & (s["scale"] == scale)]
+        return str(row["label"].iloc[0]) if len(row) else f"{instrument} {scale}"
+
+    # -- sections
+    def show_title(self) -> None:
+        """Title, cohort, design and (loudly) any disclosure notice."""
+        r = self.results
+        info = r.get("info") or {}
+        design = (
+            "mentored vs comparison group"
+            if r["design"] == "comparison"
+            else "single group, pre/post"
+        )
+        lines = [f"# {r['title']}", ""]
+        facts = [
+            f"Programme: {info.get('programme') or '–'}",
+            f"cohort: {info.get('cohort') or '–'}",
+            f"design: {design}",
+            f"waves: {info.get('pre')} → {info.get('post')}",
+        ]
+        lines.append(" · ".join(facts))
+        for notice in r.get("notices", []):
+            lines += ["", f"> **Note.** {notice}"]
+        self._md("\n".join(lines))
+
+    def show_summary(self) -> None:
+        """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
+        r = self.results
+        bullets = [f"- {t}" for t in r.get("headline_text", [])]
+        if not bullets:
+            bullets = ["- No outcome could be analysed."]
+        intro = (
+            "What changed between the two surveys, for the students who answered both. "
+            "Each finding gives the number of students, the change in the scale's own units, "
+            "the standardised change with its confidence interval and what that means."
+        )
+        tail = []
+        if r["design"] == "single_arm":
+            tail.append(
+                "\n*Without a comparison group these are changes over time, not effects of the "
+                "programme (see the methods appendix).*"
+            )
+        self._md("\n".join([intro, "", *bullets, *tail]))
+        self._figure(
+            "forest",
+            "Standardised change per scale with its confidence interval; right of the dashed "
+            "line is an improvement.",
+        )
+
+    def show_participation(self) -> None:
+        """CONSORT-style flow, responses per wave and follow-up rates by group."""
+        self._figure("consort")
+        self._table("participation", caption="Responses per wave")
+        self._table(
+            "response_rates",
+            caption="Follow-up by group (baseline students who answered the follow-up)",
+        )
+
+    def show_outcomes(self) -> None:
+        """One subsection per outcome domain: figures, comparison table, bands, items, reliability."""
+        scales = self.tables["scales"]
+        comp = self.tables["comparisons"]
+        present = comp[["instrument", "scale"]].drop_duplicates()
+        scales = scales.merge(present, on=["instrument", "scale"])
+        cols = ["scale", "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff",
+                "ci_low", "ci_high", "p_value", "p_adj", "d_z", "d_z_ci_low", "d_z_ci_high",
+                "g_av", "wilcoxon_p", "rank_biserial"]  # fmt: skip
+        for domain in _DOMAIN_TITLES:
+            in_domain = scales[scales["domain"] == domain]
+            if in_domain.empty:
+                continue
+            self._md(f"### {_DOMAIN_TITLES[domain]}")
+            for instrument in dict.fromkeys(in_domain["instrument"]):
+                title = self.tables["instruments"].set_index("instrument").at[instrument, "title"]
+                self._md(f"#### {title}")
+                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
+                    self._figure(_slug("prepost", instrument, scale))
+                self._table("comparisons", columns=cols, where={"instrument": instrument},
+                            caption=f"{title}: paired pre/post comparison")  # fmt: skip
+                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
+                    name = _slug("bands", instrument, scale)
+                    if name in self.results["figures"]:
+                        self._figure(name)
+                        self._table("bands", where={"instrument": instrument, "scale": scale},
+                                    columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
+                                             "prop_post", "n_entered", "n_left", "p_value"],
+                                    caption="Band shifts (students with both waves; McNemar test per band)")  # fmt: skip
+                self._figure(
+                    _slug("likert", instrument),
+                    "Answers per item at each wave; disagreeing answers to the left.",
+                )
+                self._table("reliability", where={"instrument": instrument},
+                            columns=["scale", "wave", "n_complete", "n_items", "alpha",
+                                     "alpha_ci_low", "alpha_ci_high", "omega_total"],
+                            caption="Reliability at each wave")  # fmt: skip
+                self._table("change", where={"instrument": instrument},
+                            columns=["scale", "n_pairs", "improved", "unchanged", "deteriorated", "recovered"],
+                            caption="Reliable change (Jacobson–Truax)")  # fmt: skip
+
+    def show_comparison_group(self) -> None:
+        """Balance, ANCOVA adjusted means, mixed model and sensitivity analyses."""
+        if self.results["design"] != "comparison":
+            self._md(
+                "This evaluation has **no comparison group** (single-arm design), so no "
+                "between-group analysis is possible. The changes above may reflect the "
+                "programme, the passage of the academic year, or regression to the mean."
+            )
+            return
+        g = (self.results.get("info") or {}).get("group") or {}
+        self._md(
+            f"Mentored students (*{g.get('treated')}*) compared with the comparison group "
+            f"(*{g.get('control')}*). Differences are mentored minus comparison, at follow-up, "
+            "adjusted for the baseline score."
+        )
+        self._table("balance", columns=["instrument", "scale", "variable", "level", "n_treated",
+                                        "n_control", "mean_treated", "mean_control", "smd"],
+                    caption="Baseline balance (standardised differences above 0.1 deserve attention)")  # fmt: skip
+        self._table("adjusted_means", columns=["instrument", "scale", "group", "n", "emmean", "se",
+                                               "ci_low", "ci_high"],
+                    caption="ANCOVA adjusted means at follow-up")  # fmt: skip
+        base = [
+            "instrument",
+            "scale",
+            "n_treated",
+            "n_control",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "p_value",
+        ]
+        self._table("ancova", columns=base, caption="ANCOVA: adjusted difference at follow-up")
+        self._table(
+            "mixed",
+            columns=base,
+            caption="Linear mixed model: difference in change (Satterthwaite df)",
+        )
+        self._md("**Sensitivity analyses**")
+        self._table(
+            "imputation", columns=base, caption="Multiple imputation of missing follow-up scores"
+        )
+        self._table("ipw", columns=base, caption="Inverse-probability weighting")
+        self._table("d_ppc2", columns=["instrument", "scale", "n_treated", "n_control", "value",
+                                       "ci_low", "ci_high"],
+                    caption="d_ppc2: standardised difference in change (Morris 2008)")  # fmt: skip
+        self._table("attrition", columns=["instrument", "scale", "group", "n_baseline",
+                                          "n_completed", "attrition"],
+                    caption="Attrition by group")  # fmt: skip
+
+    def show_exploratory(self) -> None:
+        """Subgroups and dose, labelled exploratory."""
+        self._md(
+            "**Exploratory.** These analyses were not pre-specified as primary; they are "
+            "unadjusted for multiple testing and can suggest questions, not answer them."
+        )
+        shown = False
+        sub = self.tables.get("subgroups")
+        if sub is not None and len(sub):
+            self._table("subgroups", columns=["instrument", "scale", "variable", "level", "n_pairs",
+                                              "mean_diff", "ci_low", "ci_high", "d_z",
+                                              "d_z_ci_low", "d_z_ci_high"],
+                        caption="Change in the primary outcomes by subgroup")  # fmt: skip
+            shown = True
+        for name, caption in (("dose", "Dose (meetings) and follow-up score"),
+                              ("moderation", "Moderators of the group effect")):  # fmt: skip
+            if name in self.tables and len(self.tables[name]):
+                self._table(name, caption=caption)
+                shown = True
+        if not shown:
+            self._md("No subgroup or dose information was available for this study.")
+
+    def show_methods(self) -> None:
+        """Instruments and citations, scoring rules, tests and formulas, multiplicity, caveats."""
+        self._md("### Instruments")
+        self._table(
+            "instruments", columns=["title", "version", "domain", "items", "citation", "licence"]
+        )
+        self._md("### Scoring rules")
+        self._table("scales", columns=["label", "method", "n_items", "min_answered", "range_low",
+                                       "range_high", "bands"])  # fmt: skip
+        p = self.policy
+        disclosure = (
+            p.warning
+            if p.warning
+            else f"Every published number rests on at least {p.threshold} distinct students "
+            f"(profile '{p.profile}'); smaller cells, cells that would reveal them through a "
+            f"total, and 0 %/100 % groups are shown as \u201c{p.label}\u201d. Figures show "
+            "no individual points, lines, minima, maxima or outliers."
+        )
+        info = self.results.get("info") or {}
+        self._md("### Tests and effect sizes\n\n" + _METHODS_TEXT.format(
+            conf=f"{self.confidence:.0%}", method=info.get("multiplicity", "holm"),
+            disclosure=disclosure))  # fmt: skip
+        self._table("multiplicity", caption="Multiplicity families")
+        self._md("### Design caveats")
+        cav = self.tables.get("caveats")
+        lines = []
+        if self.results["design"] == "single_arm":
+            lines.append(
+                "- **Single-arm design.** Without a comparison group, change over time cannot "
+                "be separated from the programme's effect."
+            )
+        if cav is not None and len(cav):
+            for row in cav.drop_duplicates("detail").itertuples():
+                where = (
+                    f" ({row.instrument} {row.scale})"
+                    if isinstance(row.instrument, str) and row.instrument
+                    else ""
+                )
+                lines.append(
+                    f"- **{str(row.caveat).replace('_', ' ').capitalize()}**{where}: {row.detail}"
+                )
+        self._md("\n".join(lines) if lines else "No design caveat applies.")
+
+    def show_data_quality(self) -> None:
+        """Linkage, duplicates, quality flags, item missingness, quarantine by reason."""
+        self._table(
+            "linkage",
+            caption="Linkage of baseline and follow-up responses",
+            columns=["measure", "n", "percent"],
+        )
+        self._table("quality_flags", caption="Quality flags (flagged responses are kept)")
+        self._table("missingness", caption="Item missingness per instrument and wave")
+        self._table("quarantine", caption="Rows and answers set aside, by reason")
+
+    def show_provenance(self) -> None:
+        """Package versions, git commit, input sha256, parameters and key fingerprint."""
+        path = self.folder / "manifest.json"
+        manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        lines = [
+            f"- Created: {manifest.get('created_at', '–')}",
+            f"- Git commit: `{manifest.get('git_commit') or 'not in a git repository'}`",
+            f"- Key fingerprint: `{manifest.get('key_fingerprint') or '–'}`",
+            f"- Python {manifest.get('python', '–')}",
+        ]
+        pkgs = manifest.get("packages") or {}
+        if pkgs:
+            lines.append("- Packages: " + ", ".join(f"{k} {v}" for k, v in pkgs.items() if v))
+        lines.append("\n**Inputs**\n")
+        lines += [f"- `{i['name']}` sha256 `{i['sha256']}`" for i in manifest.get("inputs", [])]
+        params = manifest.get("parameters") or {}
+        if params:
+            lines.append("\n**Parameters**\n")
+            lines += [f"- {k}: `{v}`" for k, v in sorted(params.items())]
+        self._md("\n".join(lines))
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def open_cohort_report(output_dir: str | os.PathLike[str]) -> CohortReport:
+    """Load the results written by :func:`write_cohort_outputs` for display.
+
+    Examples
+    --------
+    >>> report = open_cohort_report("reports/demo")  # doctest: +SKIP
+    >>> report.show_summary()  # doctest: +SKIP
+    """
+    folder = Path(output_dir)
+    path = folder / "results.json"
+    if not path.is_file():
+        raise DataError(
+            f"{path}: results not found",
+            (Problem("no results.json", file=str(path), fix="run `mentoreval report STUDY`"),),
+        )
+    results = json.loads(path.read_text(encoding="utf-8"))
+    tables: dict[str, pd.DataFrame] = {}
+    for name in results.get("tables", []):
+        csv = folder / "tables" / f"{name}.csv"
+        if not csv.is_file():
+            continue
+        frame = pd.read_csv(csv, keep_default_na=True)
+        for c in frame.columns:
+            if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype):
+                frame[c] = frame[c].map(_strip_quote)
+        if "suppressed" in frame.columns:
+            frame["suppressed"] = frame["suppressed"].astype(bool)
+        tables[name] = frame
+    return CohortReport(folder, results, tables)
+
+
+# ------------------------------------------------------------------------ whole run
+
+
+def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every pseudonym and every raw id of the study's exports (short ids skipped)."""
+    from mentoreval.readers import read_export
+
+    pseudonyms: set[str] = set()
+    for name in ("participants", "linkage", "scores"):
+        frame = processed.get(name)
+        if frame is not None and len(frame):
+            pseudonyms |= set(frame["participant_id"].dropna().astype(str))
+    raw: set[str] = set()
+    cfg = study.config
+    for src in cfg.sources:
+        column = src.id_column or cfg.participant_id.column
+        table = read_export(
+            study.resolve(src.path),
+            format=src.format,
+            encoding=src.encoding,
+            dictionary=study.resolve(src.dictionary) if src.dictionary else None,
+            sheet=src.sheet,
+        )
+        if column in table.data.columns:
+            raw |= {v.strip() for v in table.data[column].dropna().astype(str) if v.strip()}
+    # a one- or two-character id would match ordinary text; they are not searched for
+    return {
+        "pseudonym": sorted(p for p in pseudonyms if len(p) >= 6),
+        "raw id": sorted(r for r in raw if len(r) >= 3),
+    }
+
+
+def run_cohort_report(
+    study_config: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
+    progress: bool = True,
+    policy: DisclosurePolicy | None = None,
+    processed_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Turn a study config into its cohort report: HTML (+ PDF), tables, figures, JSON.
+
+    Stages (one progress bar): ingest, analyse, write results, execute the template
+    (papermill, kernel ``python3``, parameters checked and cast), HTML, PDF, manifest,
+    egress scan. The report is built in a staging folder next to ``out_dir`` and moved
+    into place only when the egress scan finds no pseudonym, raw id, traceback or repr.
+
+    Parameters
+    ----------
+    study_config
+        The ``study.yaml``.
+    out_dir
+        Report folder (default ``<project>/reports/<study>``).
+    pdf
+        Also print the HTML to PDF (WeasyPrint).
+    progress
+        Show the progress bar.
+    policy
+        Disclosure policy; default from the study config.
+    processed_dir
+        Where ingest writes (default ``<project>/data/processed/<study>``).
+
+    Returns
+    -------
+    pathlib.Path
+        The HTML report.
+
+    Raises
+    ------
+    MentorevalError
+        Bad config or data (missing post wave, no linked pairs), a failing section
+        (:class:`~mentoreval.errors.ReportError` naming it), or a leak
+        (:class:`~mentoreval.errors.DisclosureError`).
+    """
+    from tqdm.auto import tqdm
+
+    from mentoreval.ingest import default_out_dir, ingest_study, project_root
+    from mentoreval.render import egress_scan, render_html, render_pdf
+    from mentoreval.report import cast_parameters, run_notebook
+    from mentoreval.study import load_study
+    from mentoreval.tables import build_manifest, write_json
+
+    config = Path(study_config).resolve()
+    stages = ["ingest", "analyse", "write", "execute", "HTML", *(["PDF"] if pdf else []),
+              "manifest", "egress scan"]  # fmt: skip
+    with tqdm(total=len(stages), desc="report", unit="stage", disable=not progress) as bar:
+
+        def stage(name: str) -> None:
+            bar.set_postfix_str(name)
+
+        stage("ingest")
+        study = load_study(config)
+        processed = Path(processed_dir) if processed_dir else default_out_dir(study)
+        ingested = ingest_study(config, out_dir=processed)
+        bar.update()
+        stage("analyse")
+        results = analyse_cohort(ingested, study, policy=policy)
+        bar.update()
+        stage("write")
+        final = Path(out_dir) if out_dir else project_root(config) / "reports" / study.name
+        staging = final.parent / f".{final.name}.staging"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        write_cohort_outputs(results, staging)
+        parameters = {
+            "study_config": str(config),
+            "processed_dir": str(processed),
+            "output_dir": str(staging),
+            "title": results.title,
+        }
+        cast_parameters(TEMPLATE, parameters)
+        bar.update()
+        stage("execute")
+        fingerprint = ingested.manifest.get("key_fingerprint")
+        inputs = [config, *(study.resolve(s.path) for s in study.config.sources)]
+        manifest = build_manifest(
+            inputs=[p for p in inputs if p.is_file()],
+            parameters={k: v for k, v in parameters.items() if k != "output_dir"},
+            key_fingerprint=fingerprint,
+            extra={
+                "study": study.name,
+                "disclosure": {"profile": results.policy.profile, "k": results.policy.threshold},
+                "design": results.design,
+            },
+            repo=Path(__file__).parent,
+        )
+        write_json(manifest, staging / "manifest.json")
+        notebook = run_notebook(
+            TEMPLATE, staging / "cohort_report.ipynb", parameters=parameters, progress=False
+        )
+        bar.update()
+        stage("HTML")
+        html = render_html(notebook, staging / "cohort_report.html", title=results.title)
+        bar.update()
+        if pdf:
+            stage("PDF")
+            render_pdf(html, staging / "cohort_report.pdf")
+            bar.update()
+        stage("manifest")
+        manifest["outputs"] = sorted(
+            str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()
+        )
+        write_json(manifest, staging / "manifest.json")
+        bar.update()
+        stage("egress scan")
+        egress_scan([staging], forbidden=_forbidden(study, _load_processed(ingested)))
+        bar.update()
+    if final.exists():
+        shutil.rmtree(final)
+    staging.replace(final)
+    return final / "cohort_report.html"

@@ -1,0 +1,153 @@
+"""Tests of the cohort analysis layer: judgements, disclosure control, result tables."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cohort_study import write_study
+from mentoreval.cohort import (
+    COMPARISON_TABLE_COLUMNS,
+    _protect_cells,
+    analyse_cohort,
+    format_finding,
+    format_headline,
+    open_cohort_report,
+    write_cohort_outputs,
+)
+from mentoreval.disclosure import DisclosurePolicy
+from mentoreval.errors import DataError, MentorevalError
+from mentoreval.ingest import ingest_study
+
+
+@pytest.mark.parametrize(
+    ("d", "lo", "hi", "hib", "expected"),
+    [
+        (0.3, -0.05, 0.65, True, "a small improvement, consistent with no change"),
+        (-0.3, -0.65, 0.05, False, "a small improvement, consistent with no change"),
+        (0.9, 0.55, 1.25, True, "a large improvement; at least a moderate one"),
+        (-0.6, -0.9, -0.3, True, "a moderate worsening; at least a small one"),
+        (0.45, 0.1, 0.8, True, "a small improvement; probably real, but it could be negligible"),
+        (0.0, -0.1, 0.1, True, "no meaningful change (the interval rules out even a small effect)"),
+    ],
+)
+def test_format_finding_reads_effect_and_ci(d, lo, hi, hib, expected):
+    assert format_finding(d, lo, hi, higher_is_better=hib) == expected
+
+
+def test_format_finding_never_mentions_p():
+    for d in np.linspace(-1.2, 1.2, 13):
+        text = format_finding(d, d - 0.3, d + 0.3)
+        assert "p =" not in text and "signific" not in text
+
+
+def test_protect_cells_complements_a_lone_small_cell():
+    policy = DisclosurePolicy()
+    out = _protect_cells(
+        {"total": 60, "kept": 51, "dropped": 9}, [("total", ["kept", "dropped"])], policy
+    )
+    assert math.isnan(out["dropped"]) and math.isnan(out["kept"]) and out["total"] == 60
+    off = _protect_cells({"total": 60, "kept": 51, "dropped": 9}, [("total", ["kept", "dropped"])],
+                         DisclosurePolicy(profile="off"))  # fmt: skip
+    assert off == {"total": 60, "kept": 51, "dropped": 9}
+
+
+@pytest.fixture(scope="module")
+def comparison_study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cmp")
+    config = write_study(folder, n_students=70, design="comparison", seed=5)
+    ingested = ingest_study(config, out_dir=folder / "processed")
+    return config, ingested
+
+
+@pytest.fixture(scope="module")
+def comparison_results(comparison_study):
+    config, ingested = comparison_study
+    return analyse_cohort(ingested, config, imputations=5)
+
+
+def _numbers_ok(table: pd.DataFrame, policy: DisclosurePolicy) -> None:
+    for c in table.columns:
+        if (c == "n" or c.startswith("n_")) and c not in ("n_tests", "n_items", "n_obs"):
+            values = pd.to_numeric(table[c], errors="coerce").dropna()
+            assert not any(policy.is_small(v) for v in values), c
+
+
+def test_comparisons_table_contract(comparison_results):
+    comp = comparison_results.tables["comparisons"]
+    assert list(comp.columns) == COMPARISON_TABLE_COLUMNS
+    assert comparison_results.design == "comparison"
+    assert 3 <= len(comparison_results.headline) <= 5
+    assert comparison_results.headline[0].primary  # who5.total is the primary outcome
+    for name, table in comparison_results.tables.items():
+        _numbers_ok(table, comparison_results.policy), name
+    assert {"ancova", "adjusted_means", "mixed", "balance", "flow"} <= set(
+        comparison_results.tables
+    )
+
+
+def test_headline_text_has_n_change_effect_and_no_p(comparison_results):
+    text = format_headline(comparison_results.headline[0])
+    f = comparison_results.headline[0]
+    assert f"{int(f.n_pairs)} students" in text
+    assert "d_z =" in text and "CI" in text and f.judgement in text
+    assert "p =" not in text and "p-value" not in text
+
+
+def test_written_outputs_round_trip(comparison_results, tmp_path):
+    written = write_cohort_outputs(comparison_results, tmp_path)
+    assert (tmp_path / "results.json").is_file()
+    header = (tmp_path / "tables" / "comparisons.csv").read_text().splitlines()[0]
+    assert header.split(",") == COMPARISON_TABLE_COLUMNS
+    assert any(k.endswith(":svg") for k in written) and any(k.endswith(":png") for k in written)
+    report = open_cohort_report(tmp_path)
+    comp = report.tables["comparisons"]
+    assert comp["n_pairs"].tolist() == comparison_results.tables["comparisons"]["n_pairs"].tolist()
+
+
+def test_below_threshold_suppresses_everything(tmp_path):
+    config = write_study(tmp_path, n_students=14, design="single_arm", attrition=0.3, seed=2)
+    res = analyse_cohort(ingest_study(config, out_dir=tmp_path / "p"), config)
+    comp = res.tables["comparisons"]
+    assert res.below_threshold and comp["suppressed"].all()
+    assert comp[["n_pairs", "mean_diff", "d_z", "p_value"]].isna().all().all()
+    assert any("Fewer than 10 students" in n for n in res.notices)
+    assert all(f.suppressed for f in res.headline)
+    assert "not reported" in format_headline(res.headline[0])
+    flow = res.tables["flow"]
+    assert not any(DisclosurePolicy().is_small(v) for v in flow["n"].dropna())
+
+
+def test_disclosure_off_is_loud(comparison_study):
+    config, ingested = comparison_study
+    res = analyse_cohort(ingested, config, policy=DisclosurePolicy(profile="off"), imputations=2)
+    assert res.notices[0].startswith("DISCLOSURE CONTROL IS OFF")
+    assert not res.tables["comparisons"]["suppressed"].any()
+
+
+def test_missing_post_wave_is_a_clear_error(tmp_path):
+    config = write_study(tmp_path, n_students=20, waves=("pre",))
+    with pytest.raises(MentorevalError, match="post"):
+        ingested = ingest_study(config, out_dir=tmp_path / "p")
+        analyse_cohort(ingested, config)
+
+
+def test_no_linked_pairs_is_a_clear_error(tmp_path):
+    config = write_study(tmp_path, n_students=30)
+    post = tmp_path / "exports" / "post.csv"
+    frame = pd.read_csv(post, dtype=str)
+    frame["student_id"] = ["9" + s[1:] + "x" for s in frame["student_id"]]
+    frame.to_csv(post, index=False)
+    ingested = ingest_study(config, out_dir=tmp_path / "p")
+    with pytest.raises(DataError, match="no student answered both"):
+        analyse_cohort(ingested, config)
+
+
+def test_processed_folder_is_accepted(comparison_study):
+    config, ingested = comparison_study
+    res = analyse_cohort(Path(ingested.out_dir), config, imputations=2)
+    assert list(res.tables["comparisons"].columns) == COMPARISON_TABLE_COLUMNS

@@ -1,0 +1,215 @@
+"""End-to-end tests of the cohort report: study config → HTML + PDF + tables + JSON.
+
+Each report executes the papermill template in a fresh kernel and renders HTML (and PDF),
+so these take 10–30 s each on a small synthetic study.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cohort_study import raw_ids, write_study
+from mentoreval.cli import main
+from mentoreval.cohort import COMPARISON_TABLE_COLUMNS, run_cohort_report
+
+SECTIONS = [
+    "1. Executive summary",
+    "2. Participation",
+    "3. Outcomes by domain",
+    "4. Comparison-group results",
+    "5. Exploratory subgroups and dose",
+    "6. Methods appendix",
+    "7. Data-quality appendix",
+    "8. Provenance",
+]
+ARTEFACTS = Path(__file__).resolve().parents[1] / "reports" / "test-artefacts"
+
+
+def _cli(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return int(exit_info.value.code or 0)
+
+
+def _texts(folder: Path) -> dict[Path, str]:
+    from pypdf import PdfReader
+
+    out = {}
+    for path in folder.rglob("*"):
+        if path.suffix == ".pdf":
+            out[path] = "\n".join(p.extract_text() or "" for p in PdfReader(path).pages)
+        elif path.suffix in (".html", ".ipynb", ".csv", ".json", ".svg"):
+            out[path] = path.read_text(encoding="utf-8")
+    return out
+
+
+def _pseudonyms(processed: Path) -> list[str]:
+    return (
+        pd.read_parquet(processed / "participants.parquet")["participant_id"].astype(str).tolist()
+    )
+
+
+def _assert_clean(folder: Path, forbidden: list[str]) -> None:
+    texts = _texts(folder)
+    assert texts
+    for path, text in texts.items():
+        assert "Traceback" not in text, path
+        assert "<Axes" not in text and "<Figure size" not in text, path
+        for value in forbidden:
+            assert not re.search(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", text), (
+                path,
+                "leak",
+            )
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    """A comparison-group study reported through the CLI, with the PDF."""
+    folder = tmp_path_factory.mktemp("demo")
+    config = write_study(folder, n_students=80, design="comparison", seed=11)
+    out = folder / "reports" / "demo"
+    assert _cli(["report", str(config), "--out", str(out)]) == 0
+    (processed,) = (folder / "data" / "processed").iterdir()
+    return config, out, processed
+
+
+def test_report_outputs_exist(demo_report):
+    _, out, _ = demo_report
+    for name in ("cohort_report.html", "cohort_report.pdf", "cohort_report.ipynb",
+                 "results.json", "manifest.json", "tables/comparisons.csv"):  # fmt: skip
+        assert (out / name).is_file(), name
+    header = (out / "tables" / "comparisons.csv").read_text().splitlines()[0]
+    assert header.split(",") == COMPARISON_TABLE_COLUMNS
+    assert list((out / "figures").glob("*.svg")) and list((out / "figures").glob("*.png"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["key_fingerprint"] and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert not list(out.parent.glob(".*.staging"))
+
+
+def test_report_is_code_free_and_leak_free(demo_report):
+    config, out, processed = demo_report
+    html = (out / "cohort_report.html").read_text()
+    assert "<script" not in html.lower() and "def " not in html and "import " not in html
+    for section in SECTIONS:
+        assert section in html
+    _assert_clean(out, _pseudonyms(processed) + raw_ids(config))
+
+
+def test_pdf_has_sections_and_headline_numbers(demo_report):
+    from pypdf import PdfReader
+
+    _, out, _ = demo_report
+    text = " ".join(
+        " ".join((p.extract_text() or "").split())
+        for p in PdfReader(out / "cohort_report.pdf").pages
+    )
+    for section in SECTIONS:
+        assert section in text, section
+    results = json.loads((out / "results.json").read_text())
+    shown = [f for f in results["headline"] if not f["suppressed"]]
+    assert shown
+    for f in shown:
+        assert f"{int(f['n_pairs'])} students" in text
+        assert f"{f['d_z']:.2f}".replace("-", "−") in text
+        assert f["judgement"].split(";")[0].split(",")[0] in text
+
+
+@pytest.mark.browser
+def test_html_in_headless_chromium(demo_report):
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.is_file():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    _, out, _ = demo_report
+    html = (out / "cohort_report.html").resolve()
+    errors: list[str] = []
+    requests: list[str] = []
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(chromium),
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(html.as_uri(), wait_until="load")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.complete, e.naturalWidth])"
+        )
+        page.screenshot(path=str(ARTEFACTS / "cohort_report.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert all(u == html.as_uri() or u.startswith("data:") for u in requests), requests
+    assert images and all(done and width > 0 for done, width in images)
+
+
+def test_single_arm_report_states_the_caveat(tmp_path):
+    config = write_study(tmp_path, n_students=40, design="single_arm", seed=4)
+    html = run_cohort_report(config, out_dir=tmp_path / "out", pdf=False, progress=False)
+    text = html.read_text()
+    assert "Single-arm design" in text and "no comparison group" in text
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["design"] == "single_arm"
+    _assert_clean(tmp_path / "out", _pseudonyms(tmp_path / "data" / "processed" / tmp_path.name)
+                  + raw_ids(config))  # fmt: skip
+
+
+def test_below_threshold_renders_suppressed_and_says_why(tmp_path):
+    config = write_study(tmp_path, n_students=11, design="comparison", attrition=0.3, seed=8)
+    html = run_cohort_report(config, out_dir=tmp_path / "out", pdf=False, progress=False)
+    text = html.read_text()
+    assert "Fewer than 10 students answered both surveys" in text
+    assert "&lt; 10" in text or "< 10" in text
+    comp = pd.read_csv(tmp_path / "out" / "tables" / "comparisons.csv")
+    assert comp["suppressed"].all() and comp[["n_pairs", "d_z", "p_value"]].isna().all().all()
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["below_threshold"]
+
+
+def test_missing_post_wave_exits_2(tmp_path, capsys):
+    config = write_study(tmp_path, n_students=20, waves=("pre",))
+    assert _cli(["report", str(config), "--out", str(tmp_path / "out"), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "post" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_linked_pairs_exits_2(tmp_path, capsys):
+    config = write_study(tmp_path, n_students=20)
+    post = tmp_path / "exports" / "post.csv"
+    frame = pd.read_csv(post, dtype=str)
+    frame["student_id"] = ["8" + s[1:] + "z" for s in frame["student_id"]]
+    frame.to_csv(post, index=False)
+    assert _cli(["report", str(config), "--out", str(tmp_path / "out"), "--no-pdf"]) == 2
+    assert "no student answered both" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_study_report(tmp_path, monkeypatch):
+    """The shipped demo study (mentored vs comparison, Qualtrics exports)."""
+    from mentoreval.protect import keygen
+
+    config = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer" / "2025" / "study.yaml"
+    if not config.is_file():
+        pytest.skip("demo data not present")
+    keygen(tmp_path / "demo.key")
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(tmp_path / "demo.key"))
+    html = run_cohort_report(
+        config,
+        out_dir=tmp_path / "out",
+        pdf=False,
+        progress=False,
+        processed_dir=tmp_path / "processed",
+    )
+    text = html.read_text()
+    for section in SECTIONS:
+        assert section in text
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["design"] == "comparison" and 3 <= len(results["headline"]) <= 5
+    _assert_clean(tmp_path / "out", _pseudonyms(tmp_path / "processed"))
