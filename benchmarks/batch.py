@@ -1,15 +1,16 @@
-"""Benchmark the batch runner: N small papermill reports serially and with --jobs N.
+"""Benchmark the batch runner: 20 real cohort reports serially and with --jobs 2.
 
-Until the cohort report exists this runs a registered job kind that executes a tiny
-papermill notebook (tests/fixtures/notebooks/tiny_report.ipynb), so it measures what the
-batch runner adds: kernel start-up, papermill and process-pool overhead. Swap in the
-``cohort`` kind with ``--kind cohort --config STUDY.yaml`` once ``mentoreval report`` is
-in place.
+Each run is a full ``mentoreval report`` (ingest, analysis, papermill template, HTML,
+PDF, egress scan) of one of the six demo studies, copied to its own folder (so every
+report has its own processed data) and repeated until ``--runs`` reports exist. A
+throw-away pseudonymisation key is generated for the run.
 
 Usage::
 
-    python benchmarks/batch.py                 # 20 runs, serial vs --jobs 2
-    python benchmarks/batch.py --runs 8 --jobs 2 --executor dask
+    python benchmarks/batch.py                      # 20 cohort reports, serial vs --jobs 2
+    python benchmarks/batch.py --runs 6 --executor dask
+    python benchmarks/batch.py --kind annual        # annual reports of the peer demo years
+    python benchmarks/batch.py --kind tiny-notebook # the runner's own overhead only
 
 Prints the serial and parallel wall times, their ratio (target ≤ 0.6 on 2 cores), the
 time per report and the batch runner's own overhead per report (wall time not spent
@@ -19,6 +20,8 @@ inside the jobs).
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +32,31 @@ from mentoreval.batch import Job, register_job_kind, run_batch
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "tests" / "fixtures" / "notebooks" / "tiny_report.ipynb"
+DEMO = REPO / "data" / "demo"
+STUDIES = [f"{p}/{y}" for p in ("peer", "faculty") for y in (2023, 2024, 2025)]
+
+
+def job_configs(kind: str, runs: int, base: Path, mode: str) -> list[Path]:
+    """One config per run: copies of the demo studies (cohort), annual configs over the
+    peer demo years with their own store (annual), or the tiny notebook."""
+    configs = []
+    for i in range(runs):
+        folder = base / mode / "configs" / f"r{i:03d}"
+        if kind == "cohort":
+            shutil.copytree(DEMO / STUDIES[i % len(STUDIES)], folder)
+            configs.append(folder / "study.yaml")
+        elif kind == "annual":
+            folder.mkdir(parents=True)
+            studies = "".join(
+                f"  - {DEMO / 'peer' / str(y) / 'study.yaml'}\n" for y in (2023, 2024, 2025)
+            )
+            (folder / "annual.yaml").write_text(
+                f"title: Peer annual\nprogramme: peer\nstore: store\nstudies:\n{studies}"
+            )
+            configs.append(folder / "annual.yaml")
+        else:
+            configs.append(NOTEBOOK)
+    return configs
 
 
 def tiny_notebook_job(job: Job) -> None:
@@ -62,18 +90,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="reports per mode (default 20)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument("--executor", choices=["local", "dask"], default="local")
-    parser.add_argument("--kind", default="tiny-notebook", help="job kind to run")
-    parser.add_argument("--config", type=Path, default=NOTEBOOK, help="config for --kind")
+    parser.add_argument(
+        "--kind", default="cohort", help="cohort (default), annual or tiny-notebook"
+    )
     args = parser.parse_args()
 
     register_job_kind("tiny-notebook", tiny_notebook_job)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
+        from mentoreval.protect import keygen
+
+        keygen(base / "keys" / "bench.key")
+        os.environ["MENTOREVAL_KEY_FILE"] = str(base / "keys" / "bench.key")
 
         def jobs(mode: str) -> list[Job]:
+            configs = job_configs(args.kind, args.runs, base, mode)
             return [
-                Job(f"{mode}-{i:03d}", args.kind, args.config, base / mode / f"r{i:03d}")
-                for i in range(args.runs)
+                Job(f"{mode}-{i:03d}", args.kind, config, base / mode / "out" / f"r{i:03d}")
+                for i, config in enumerate(configs)
             ]
 
         serial, serial_busy = timed(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import traceback
 from pathlib import Path
 
@@ -359,3 +360,94 @@ def test_batch_config_round_trip_runs(tmp_path: Path) -> None:
     assert summary["status"].tolist() == ["ok"]
     assert json.loads((tmp_path / "reports" / "a" / "result.json").read_text())["total"] == 4
     assert (tmp_path / "reports" / "logs" / "a.log").is_file()
+
+
+# --- real reports through the CLI ------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer"
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from mentoreval.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    return int(info.value.code or 0), capsys.readouterr().out
+
+
+def _broken_study(folder: Path) -> Path:
+    """A copy of a demo study whose follow-up export was never delivered."""
+    shutil.copytree(DEMO / "2023", folder)
+    (folder / "exports" / "post_qualtrics.csv").unlink()
+    return folder / "study.yaml"
+
+
+def _annual(folder: Path, store: Path, years: tuple[int, ...]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    studies = "".join(f"  - {DEMO / str(y) / 'study.yaml'}\n" for y in years)
+    path = folder / f"annual-{years[0]}-{years[-1]}.yaml"
+    path.write_text(
+        f"title: Peer annual report\nprogramme: peer\nstore: {store}\nstudies:\n{studies}"
+    )
+    return path
+
+
+def test_cli_batch_of_demo_reports_with_one_broken_study(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mentoreval.protect import keygen
+
+    key = tmp_path / "keys" / "demo.key"
+    keygen(key)
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key))
+    store = tmp_path / "store"
+    batch = {
+        "out_dir": "reports",
+        "jobs": [
+            {"name": "peer-2023-2025", "kind": "annual",
+             "config": str(_annual(tmp_path / "a", store, (2023, 2024, 2025)))},
+            {"name": "peer-2023-2024", "kind": "annual",
+             "config": str(_annual(tmp_path / "b", store, (2023, 2024)))},
+            {"name": "school-broken", "kind": "cohort",
+             "config": str(_broken_study(tmp_path / "school-broken"))},
+        ],
+    }  # fmt: skip
+    (tmp_path / "batch.yaml").write_text(yaml.safe_dump(batch, sort_keys=False))
+    code, out = _cli([
+        "batch", str(tmp_path / "batch.yaml"), "--jobs", "2", "--log-dir", str(tmp_path / "logs")
+    ], capsys)  # fmt: skip
+    assert code == 1, out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert " ok " in lines["peer-2023-2025"] and " ok " in lines["peer-2023-2024"], out
+    assert "failed" in lines["school-broken"] and "ConfigError" in lines["school-broken"]
+    assert "1 of 3 jobs failed" in out
+    for name in ("peer-2023-2025", "peer-2023-2024"):
+        assert (tmp_path / "reports" / name / "annual_report.html").is_file()
+        assert (tmp_path / "reports" / name / "annual_report.pdf").is_file()
+    summary = pd.read_csv(tmp_path / "logs" / "summary.csv")
+    assert summary.set_index("job").loc["school-broken", "status"] == "failed"
+    log = (tmp_path / "logs" / "school-broken.log").read_text()
+    assert "Traceback" in log and "post_qualtrics.csv" in log
+
+
+@pytest.mark.slow
+def test_cli_batch_of_demo_cohort_reports_with_one_broken_study(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mentoreval.protect import keygen
+
+    key = tmp_path / "keys" / "demo.key"
+    keygen(key)
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key))
+    jobs = []
+    for year in (2023, 2024):
+        shutil.copytree(DEMO / str(year), tmp_path / f"peer-{year}")
+        jobs.append({"name": f"peer-{year}", "kind": "cohort",
+                     "config": f"peer-{year}/study.yaml"})  # fmt: skip
+    _broken_study(tmp_path / "school-broken")
+    jobs.append({"name": "school-broken", "kind": "cohort", "config": "school-broken/study.yaml"})
+    (tmp_path / "batch.yaml").write_text(yaml.safe_dump({"jobs": jobs}, sort_keys=False))
+    code, out = _cli(["batch", str(tmp_path / "batch.yaml"), "--jobs", "2"], capsys)
+    assert code == 1 and "1 of 3 jobs failed" in out, out
+    for year in (2023, 2024):
+        assert (tmp_path / "reports" / f"peer-{year}" / "cohort_report.html").is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -237,3 +238,74 @@ def test_live_lock_times_out(tmp_path: Path) -> None:
     (tmp_path / ".lock").write_text(str(os.getpid()))
     with pytest.raises(MentorevalError, match="locked"):
         add(tmp_path, lock_timeout=0.1)
+
+
+# --- ingest → store (the CLI and mentoreval.annual.store_cohort) -------------------------
+
+DEMO_2023 = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer" / "2023"
+
+
+def _ingest(study: Path, out: Path, store: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    from mentoreval.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["ingest", str(study), "--out", str(out), "--store", str(store)])
+    output = capsys.readouterr().out
+    assert info.value.code == 0, output
+    return output
+
+
+def test_ingest_adds_to_store_idempotently_and_replaces_a_changed_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mentoreval.protect import keygen
+
+    keygen(tmp_path / "keys" / "demo.key")
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(tmp_path / "keys" / "demo.key"))
+    study_dir = tmp_path / "peer-2023"
+    shutil.copytree(DEMO_2023, study_dir)
+    study, out, store = study_dir / "study.yaml", tmp_path / "processed", tmp_path / "store"
+
+    first = _ingest(study, out, store, capsys)
+    assert "added cohort peer/2023/2023" in first
+    stored = list_cohorts(store)
+    assert stored[["programme", "cohort", "year", "n_inputs"]].to_numpy().tolist() == [
+        ["peer", "2023", 2023, 4]  # two exports, the meeting log, the study config
+    ]
+    assert {"scores", "participants", "meetings", "dose", "instruments"} <= set(
+        stored["tables"].iloc[0].split(", ")
+    )
+    before = snapshot(store / "tables")
+
+    again = _ingest(study, out, store, capsys)
+    assert "cohort peer/2023/2023 unchanged (same inputs already stored)" in again
+    assert snapshot(store / "tables") == before
+
+    # A corrected export arrives: one late response removed from the follow-up file.
+    post = study_dir / "exports" / "post_qualtrics.csv"
+    lines = post.read_text(encoding="utf-8").splitlines(keepends=True)
+    post.write_text("".join(lines[:-1]), encoding="utf-8")
+    changed = _ingest(study, out, store, capsys)
+    assert "replaced cohort peer/2023/2023: inputs changed (1 new, 1 no longer used)" in changed
+    assert len(list_cohorts(store)) == 1
+    dose = load_table(store, "dose")
+    scores_table = load_table(store, "scores")
+    # meetings were pseudonymised with the survey key, so mentees link to their scores
+    assert set(dose["mentee_id"]) & set(scores_table["participant_id"])
+
+
+def test_store_cohort_needs_the_partition(tmp_path: Path) -> None:
+    from mentoreval.annual import store_cohort
+    from mentoreval.ingest import ingest_study
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "pre.csv").write_text("sid,who5_1,who5_2,who5_3,who5_4,who5_5\nA1,3,3,4,2,3\n")
+    (folder / "study.yaml").write_text(
+        "title: Demo\nparticipant_id: {column: sid}\n"
+        "sources: [{path: pre.csv, wave: pre}]\ninstruments: {who5: {}}\n"
+        "analysis: {pre: pre, post: pre}\n"
+    )
+    result = ingest_study(folder / "study.yaml", key=bytes(32), write=False)
+    with pytest.raises(ConfigError, match="programme, cohort, year"):
+        store_cohort(result, folder / "study.yaml", tmp_path / "store")

@@ -66,6 +66,7 @@ __all__ = [
     "load_batch_config",
     "register_job_kind",
     "run_batch",
+    "run_cohort_job",
     "run_job",
 ]
 
@@ -81,7 +82,7 @@ Runner = Callable[["Job"], object]
 # kind → runner, or "module:function" resolved when a job of that kind runs (so worker
 # processes import only what they need, and the report modules can register later).
 _REGISTRY: dict[str, Runner | str] = {
-    "cohort": "mentoreval.report:run_cohort_job",
+    "cohort": "mentoreval.batch:run_cohort_job",
     "annual": "mentoreval.annual:run_annual_job",
 }
 
@@ -174,7 +175,7 @@ def register_job_kind(kind: str, runner: Runner | str) -> None:
 
     Examples
     --------
-    >>> register_job_kind("cohort", "mentoreval.report:run_cohort_job")
+    >>> register_job_kind("cohort", "mentoreval.batch:run_cohort_job")
     >>> "cohort" in job_kinds()
     True
     """
@@ -206,6 +207,13 @@ def register_job_kind(kind: str, runner: Runner | str) -> None:
         )
     raise_problems(problems, error=ConfigError, what="in register_job_kind")
     _REGISTRY[kind] = runner
+
+
+def run_cohort_job(job: Job) -> None:
+    """Runner for ``kind: cohort``: the cohort report of ``job.config`` into ``job.out_dir``."""
+    from mentoreval.cohort import run_cohort_report
+
+    run_cohort_report(job.config, out_dir=job.out_dir, pdf=True, progress=False)
 
 
 def job_kinds() -> tuple[str, ...]:

@@ -27,7 +27,6 @@ import math
 import os
 import re
 import shutil
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -738,7 +737,6 @@ def analyse_cohort(
     from mentoreval.stats.analysis import run_analysis
     from mentoreval.stats.controlled import fit_ancova
     from mentoreval.stats.cutoffs import compare_bands
-    from mentoreval.stats.multiplicity import adjust_pvalues
     from mentoreval.stats.paired import compare_pair
     from mentoreval.stats.reliability import fit_reliability_many
     from mentoreval.study import load_study
@@ -781,8 +779,7 @@ def analyse_cohort(
     design = "comparison" if group_col else "single_arm"
     covariates = [c for c in cfg.columns.covariates if c in participants.columns]
     people = participants[["participant_id", *([group_col] if group_col else []), *covariates]]
-    primary = [p for p in opts.primary]
-    primary_keys = {tuple(p.split(".", 1)) for p in primary if "." in p}
+    primary = list(opts.primary)
     reliability = {
         (r.instrument, r.scale): float(r.reliability)
         for r in meta.itertuples()
@@ -791,52 +788,31 @@ def analyse_cohort(
     hib = {(r.instrument, r.scale): bool(r.higher_is_better) for r in meta.itertuples()}
     ranges = {(r.instrument, r.scale): (r.range_low, r.range_high) for r in meta.itertuples()}
 
-    with warnings.catch_warnings():
-        # stats emits numpy RuntimeWarnings on tiny groups (e.g. a one-student arm in
-        # compare_balance); those numbers are suppressed below anyway
-        for message in _TINY_GROUP_WARNINGS:
-            warnings.filterwarnings("ignore", message=message, category=RuntimeWarning)
-        analysis = run_analysis(
-            scores,
-            people,
-            pre=pre,
-            post=post,
-            group=group_col,
-            treated=treated,
-            covariates=covariates if group_col else (),
-            primary=None,
-            reliability=reliability,
-            higher_is_better=hib,
-            score_range=ranges,
-            m=imputations,
-            seed=seed,
-            mixed=True,
-            confidence=confidence,
-        )
+    analysis = run_analysis(
+        scores,
+        people,
+        pre=pre,
+        post=post,
+        group=group_col,
+        treated=treated,
+        covariates=covariates if group_col else (),
+        primary=list(opts.primary) or None,
+        multiplicity=opts.multiplicity,
+        reliability=reliability,
+        higher_is_better=hib,
+        score_range=ranges,
+        m=imputations,
+        seed=seed,
+        mixed=True,
+        confidence=confidence,
+    )
     raw = dict(analysis.tables)
     wide = to_prepost(scores, people, pre=pre, post=post)
     ncount = _group_counts(wide, group_col, treated)
 
-    # comparisons with the study's multiplicity families
     comp = raw["comparisons"].copy()
-    is_primary = np.array(
-        [(i, s) in primary_keys for i, s in zip(comp["instrument"], comp["scale"], strict=True)]
-    )
-    if not primary_keys:
-        is_primary = np.ones(len(comp), dtype=bool)
-    p = comp["p_value"].to_numpy(dtype=float)
-    p_adj = np.full(p.shape, np.nan)
-    method = opts.multiplicity
-    if is_primary.any():
-        p_adj[is_primary] = adjust_pvalues(p[is_primary], method=method)
-    if (~is_primary).any():
-        p_adj[~is_primary] = adjust_pvalues(p[~is_primary], method="bh")
-    comp["p_adj"] = p_adj
-    multiplicity = comp[["instrument", "scale"]].assign(
-        family=np.where(is_primary, "primary", "exploratory"),
-        method=np.where(is_primary, method, "bh"),
-        n_tests=np.where(is_primary, int(is_primary.sum()), int((~is_primary).sum())),
-    )
+    multiplicity = raw["multiplicity"]
+    is_primary = (multiplicity["family"] == "primary").to_numpy()
     tables: dict[str, pd.DataFrame] = {}
     comp_cols = [c for c in COMPARISON_TABLE_COLUMNS if c != "suppressed"]
     tables["comparisons"] = _suppress_rows(comp[comp_cols], policy, n_columns=["n_pairs"])
@@ -969,7 +945,7 @@ def analyse_cohort(
         "pre": pre,
         "post": post,
         "primary": primary,
-        "multiplicity": method,
+        "multiplicity": opts.multiplicity,
         "covariates": covariates,
         "group": (
             {"treated": opts.group.treated, "control": opts.group.control}
@@ -1003,12 +979,6 @@ def analyse_cohort(
     )
 
 
-_TINY_GROUP_WARNINGS = (
-    r"Degrees of freedom <= 0",
-    r"invalid value encountered",
-    r"Mean of empty slice",
-    r"divide by zero encountered",
-)
 
 
 def _attempt(fn: Callable[[], Any]) -> Any:

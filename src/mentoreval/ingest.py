@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
 from mentoreval.linkage import link_waves, linkage_summary, resolve_duplicates
@@ -65,7 +66,7 @@ from mentoreval.quarantine import (
     reconcile,
 )
 from mentoreval.recode import ReasonTable, normalise_label, recode_items
-from mentoreval.scoring import SCORE_COLUMNS, score_matrix
+from mentoreval.scoring import SCORE_COLUMNS, _score_arrays, _small_int
 from mentoreval.study import Source, Study, load_study
 
 __all__ = [
@@ -215,6 +216,16 @@ def _clean_id(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
+def _clean_ids(uniques: Any) -> list[str]:
+    """:func:`_clean_id` of every value; plain ASCII ids (no spaces) are already clean."""
+    text = pd.Series(pd.array(uniques, dtype="string"), copy=False)
+    plain = text.str.fullmatch(r"[!-~]+").fillna(False).to_numpy(dtype=bool)
+    out = [str(v) for v in text]
+    for i in np.flatnonzero(~plain):
+        out[i] = _clean_id(out[i])
+    return out
+
+
 def _choices(meta: pd.DataFrame, column: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "column" not in meta:
@@ -354,7 +365,7 @@ def _read_source(
     # Ids.
     raw_ids = data[id_col].astype("string")
     codes, uniques = pd.factorize(raw_ids, use_na_sentinel=True)
-    cleaned = [_clean_id(str(u)) for u in uniques]
+    cleaned = _clean_ids(uniques)
     u_empty = np.array([c == "" for c in cleaned] + [True])
     pattern = re.compile(cfg.participant_id.pattern) if cfg.participant_id.pattern else None
     u_bad = np.array([bool(pattern and c and not pattern.fullmatch(c)) for c in cleaned] + [False])
@@ -709,83 +720,64 @@ def _run(
     src_rows = recs["source_row"].to_numpy(dtype=np.int64)
 
     # ---- responses, scores, quality matrix
-    resp_parts: list[pd.DataFrame] = []
-    score_parts: list[pd.DataFrame] = []
+    # The long responses table is built once, column by column, straight from codes
+    # (instrument-major, then record, then item: the order of the former per-instrument
+    # concatenation); no per-instrument frames are made or concatenated.
     all_items = [f"{i}.{item}" for i, inst in study.instruments.items() for item in inst.item_ids]
     matrix = np.full((len(recs), len(all_items)), np.nan)
     col0 = 0
-    reason_cat = None
+    gathered: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
     for inst_id, inst in study.instruments.items():
         k = len(inst.item_ids)
         rows_g: list[np.ndarray] = []
         vals: list[np.ndarray] = []
         whys: list[np.ndarray] = []
         for o, off in zip(outs, offsets[:-1], strict=True):
-            b = o.blocks.get(inst_id)
+            b = o.blocks.pop(inst_id, None)
             if b is None:
                 continue
             pos_new = new_index[off + b.rows]
             ok = pos_new >= 0
-            rows_g.append(pos_new[ok])
-            vals.append(b.answers[ok])
-            whys.append(b.reasons[ok])
+            if ok.all():
+                rows_g.append(pos_new)
+                vals.append(b.answers)
+                whys.append(b.reasons)
+            else:
+                rows_g.append(pos_new[ok])
+                vals.append(b.answers[ok])
+                whys.append(b.reasons[ok])
+            del b
         if not rows_g:
             col0 += k
             continue
-        r = np.concatenate(rows_g)
-        order = np.argsort(r, kind="stable")
-        r = r[order]
-        v = np.concatenate(vals)[order]
-        w = np.concatenate(whys)[order]
+        if len(rows_g) == 1:
+            r, v, w = rows_g[0], vals[0], whys[0]
+        else:
+            r = np.concatenate(rows_g)
+            v = np.concatenate(vals)
+            w = np.concatenate(whys)
+        del rows_g, vals, whys
+        if len(r) > 1 and np.any(r[1:] < r[:-1]):
+            order = np.argsort(r, kind="stable")
+            r, v, w = r[order], v[order], w[order]
         matrix[r, col0 : col0 + k] = v
         col0 += k
-        m = len(r)
-        reason_cat = reasons.to_categorical(w.reshape(-1))
-        resp_parts.append(
-            pd.DataFrame(
-                {
-                    "participant_id": pd.Categorical.from_codes(
-                        np.repeat(pid_codes[r], k), categories=pid_cats
-                    ),
-                    "wave": pd.Categorical.from_codes(
-                        np.repeat(wave_codes[r], k), categories=wave_cats
-                    ),
-                    "instrument": pd.Categorical.from_codes(
-                        np.zeros(m * k, dtype=np.int8), categories=pd.Index([inst_id])
-                    ),
-                    "item": pd.Categorical.from_codes(
-                        np.tile(np.arange(k), m), categories=pd.Index(inst.item_ids)
-                    ),
-                    "value": v.reshape(-1),
-                    "missing_reason": reason_cat,
-                    "source": pd.Categorical.from_codes(
-                        np.repeat(src_codes[r], k), categories=src_cats
-                    ),
-                    "source_row": np.repeat(src_rows[r], k),
-                }
-            )
-        )
-        scored = score_matrix(v, inst, inst.item_ids)
-        rr = r[scored.pop("row").to_numpy()]
-        s = pd.DataFrame(
-            {
-                "participant_id": pd.array(pid_cats[pid_codes[rr]], dtype="string"),
-                "wave": pd.array(wave_cats[wave_codes[rr]], dtype="string"),
-                "instrument": pd.array([inst_id] * len(rr), dtype="string"),
-            }
-        )
-        s = pd.concat([s, scored.reset_index(drop=True)], axis=1)
-        s["scale"] = s["scale"].astype("string")
-        score_parts.append(s[SCORE_COLUMNS])
-    if resp_parts:
-        responses = _concat_categorical(resp_parts)
-    else:
-        responses = pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
-    scores = (
-        pd.concat(score_parts, ignore_index=True)
-        if score_parts
-        else pd.DataFrame(columns=SCORE_COLUMNS)
+        gathered.append((inst_id, r, v, w))
+
+    scores = _ingest_scores(gathered, study, pid_codes, pid_cats, wave_codes, wave_cats)
+    responses = _long_responses(
+        gathered,
+        study,
+        reasons,
+        pid_codes,
+        pid_cats,
+        wave_codes,
+        wave_cats,
+        src_codes,
+        src_cats,
+        src_rows,
     )
+    del gathered
 
     longest = max(
         (len(s.items) for inst in study.instruments.values() for s in inst.scales), default=2
@@ -917,19 +909,132 @@ def _run(
     return _Run(study, report, result)
 
 
-def _concat_categorical(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate frames whose categorical columns have different categories, keeping
-    them categorical (union of categories)."""
-    from pandas.api.types import union_categoricals
+def _from_codes(codes: np.ndarray, categories: Any) -> pd.Categorical:
+    """A categorical from codes already in the dtype pandas would choose (no copy)."""
+    return pd.Categorical.from_codes(codes, categories=categories, validate=False)
 
+
+def _long_responses(
+    gathered: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    study: Study,
+    reasons: ReasonTable,
+    pid_codes: np.ndarray,
+    pid_cats: pd.Index,
+    wave_codes: np.ndarray,
+    wave_cats: pd.Index,
+    src_codes: np.ndarray,
+    src_cats: pd.Index,
+    src_rows: np.ndarray,
+) -> pd.DataFrame:
+    """The long responses table from each instrument's (rows, answers, reasons) arrays.
+
+    Same rows, order, values and categories as concatenating one frame per instrument
+    (categories united in order of appearance), built in one pass per column.
+    """
+    if not gathered:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
+    sizes = [len(r) * v.shape[1] for _, r, v, _ in gathered]
+    total = int(sum(sizes))
+    inst_ids = [g[0] for g in gathered]
+    item_names = list(
+        dict.fromkeys(i for inst_id in inst_ids for i in study.instruments[inst_id].item_ids)
+    )
+    item_pos = {name: j for j, name in enumerate(item_names)}
+    reason_labels = pd.Index(reasons.labels or ["_"])
+    cols: dict[str, np.ndarray] = {
+        "participant_id": np.empty(total, dtype=_small_int(len(pid_cats))),
+        "wave": np.empty(total, dtype=_small_int(len(wave_cats))),
+        "instrument": np.empty(total, dtype=_small_int(len(inst_ids))),
+        "item": np.empty(total, dtype=_small_int(len(item_names))),
+        "value": np.empty(total, dtype=float),
+        "missing_reason": np.empty(total, dtype=_small_int(len(reason_labels))),
+        "source": np.empty(total, dtype=_small_int(len(src_cats))),
+        "source_row": np.empty(total, dtype=np.int64),
+    }
+    per_row = {
+        "participant_id": pid_codes,
+        "wave": wave_codes,
+        "source": src_codes,
+        "source_row": src_rows,
+    }
+    start = 0
+    for j, ((inst_id, r, v, w), size) in enumerate(zip(gathered, sizes, strict=True)):
+        m, k = v.shape
+        seg = slice(start, start + size)
+        start += size
+        for name, codes in per_row.items():
+            cols[name][seg].reshape(m, k)[:] = codes[r][:, None]
+        cols["instrument"][seg] = j
+        item_codes = np.array(
+            [item_pos[i] for i in study.instruments[inst_id].item_ids], dtype=cols["item"].dtype
+        )
+        cols["item"][seg].reshape(m, k)[:] = item_codes[None, :]
+        cols["value"][seg].reshape(m, k)[:] = v
+        np.subtract(w, 1, out=cols["missing_reason"][seg].reshape(m, k), casting="unsafe")
+    data = {
+        "participant_id": _from_codes(cols["participant_id"], pid_cats),
+        "wave": _from_codes(cols["wave"], wave_cats),
+        "instrument": _from_codes(cols["instrument"], pd.Index(inst_ids)),
+        "item": _from_codes(cols["item"], pd.Index(item_names)),
+        "value": cols["value"],
+        "missing_reason": _from_codes(cols["missing_reason"], reason_labels),
+        "source": _from_codes(cols["source"], src_cats),
+        "source_row": cols["source_row"],
+    }
+    return pd.DataFrame(data, copy=False)
+
+
+def _ingest_scores(
+    gathered: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    study: Study,
+    pid_codes: np.ndarray,
+    pid_cats: pd.Index,
+    wave_codes: np.ndarray,
+    wave_cats: pd.Index,
+) -> pd.DataFrame:
+    """Score every instrument's answer block (no validity checks: answers come recoded).
+
+    Identifiers are categorical, sharing one factorisation of the kept records.
+    """
+    parts: list[dict[str, Any]] = []
+    for inst_id, r, v, _ in gathered:
+        inst = study.instruments[inst_id]
+        scored = _score_arrays(None, inst, inst.item_ids, item_major=np.array(v.T, order="C"))
+        rr = r[scored.pop("row")]
+        parts.append(
+            {
+                "participant_id": pid_codes[rr],
+                "wave": wave_codes[rr],
+                "instrument": inst_id,
+                "n": len(rr),
+                **scored,
+            }
+        )
+    if not parts:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
     out: dict[str, Any] = {}
-    for c in parts[0].columns:
-        cols = [p[c] for p in parts]
-        if isinstance(cols[0].dtype, pd.CategoricalDtype):
-            out[c] = union_categoricals([pd.Categorical(x) for x in cols])
-        else:
-            out[c] = np.concatenate([x.to_numpy() for x in cols])
-    return pd.DataFrame(out)
+    out["participant_id"] = _from_codes(
+        np.concatenate([p["participant_id"] for p in parts]).astype(
+            _small_int(len(pid_cats)), copy=False
+        ),
+        pid_cats,
+    )
+    out["wave"] = _from_codes(
+        np.concatenate([p["wave"] for p in parts]).astype(_small_int(len(wave_cats)), copy=False),
+        wave_cats,
+    )
+    inst_ids = [p["instrument"] for p in parts]
+    out["instrument"] = _from_codes(
+        np.repeat(np.arange(len(parts), dtype=_small_int(len(parts))), [p["n"] for p in parts]),
+        pd.Index(inst_ids),
+    )
+    for name in ("scale", "band", "missing_reason"):
+        cats = [p[name] for p in parts]
+        out[name] = cats[0] if len(cats) == 1 else union_categoricals(cats)
+    for name in ("score", "raw_score", "n_answered", "n_items", "prorated"):
+        arrays = [p[name] for p in parts]
+        out[name] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
 
 def _write(result: IngestResult, out_dir: Path, study: Study) -> None:

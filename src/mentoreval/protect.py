@@ -28,6 +28,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,21 @@ def _hmac_hex(key: bytes, text: str) -> str:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+_PLAIN = r"[!-~]+"  # printable ASCII without spaces: NFKC, zero-width and spacing leave it as is
+
+
+def _normalise_many(uniques: Any) -> list[str]:
+    """:func:`normalise_id` of every value; plain ASCII ids are only lower-cased (the same
+    result: NFKC leaves them alone and ``casefold`` of ASCII is ``lower``), vectorised."""
+    text = pd.Series(pd.array(uniques, dtype="string"), copy=False)
+    plain = text.str.fullmatch(_PLAIN).fillna(False).to_numpy(dtype=bool)
+    lowered = text.str.lower()
+    out = [str(v) for v in lowered]
+    for i in np.flatnonzero(~plain):
+        out[i] = normalise_id(str(text.iat[int(i)]))
+    return out
+
+
 def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
     """Replace identifiers by their keyed pseudonyms (HMAC-SHA256 hex of the normalised id).
 
@@ -128,8 +144,11 @@ def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
     (2, 64, True)
     """
     codes, uniques = pd.factorize(ids.astype("string"), use_na_sentinel=True)
-    normal = [normalise_id(str(u)) for u in uniques]
-    digests = np.array([_hmac_hex(key, n) if n else None for n in normal], dtype=object)
+    normal = _normalise_many(uniques)
+    digests = np.array(
+        [hmac.digest(key, n.encode("utf-8"), "sha256").hex() if n else None for n in normal],
+        dtype=object,
+    )
     # Distinct normalised ids must keep distinct pseudonyms (full-length digest, checked).
     pairs = {d: n for d, n in zip(digests, normal, strict=True) if d is not None}
     if len(pairs) != len({n for n in normal if n}):

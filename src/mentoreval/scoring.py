@@ -88,7 +88,7 @@ def _invalid_mask(values: np.ndarray, inst: Instrument, items: Sequence[str]) ->
 
 
 def _all_valid(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> bool:
-    """Fast check with column reductions only; False means: compute :func:`_invalid_mask`."""
+    """Fast check with whole-block reductions only; False means: compute :func:`_invalid_mask`."""
     for name, rs in inst.response_scales.items():
         cols = [j for j, i in enumerate(items) if inst.item(i).response_scale == name]
         if not cols:
@@ -97,14 +97,20 @@ def _all_valid(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> bo
         steps = np.diff(codes)
         if rs.missing or not np.allclose(steps, steps[0]):
             return False
-        block = values[:, cols]
+        lo, hi = min(cols), max(cols) + 1
+        block = values[:, lo:hi] if hi - lo == len(cols) else values[:, cols]
+        if block.size == 0:
+            continue
+        low = np.fmin.reduce(block, axis=None)
+        if np.isnan(low):  # nothing answered
+            continue
+        if low < codes[0] or np.fmax.reduce(block, axis=None) > codes[-1]:
+            return False
         with np.errstate(invalid="ignore"):
-            if np.any(np.nanmin(block, axis=0, initial=np.inf) < codes[0]) or np.any(
-                np.nanmax(block, axis=0, initial=-np.inf) > codes[-1]
-            ):
-                return False
             scaled = (block - codes[0]) / steps[0]
-            if np.any(np.abs(scaled - np.rint(scaled)) > 0):  # NaN compares False
+            # A whole number equals its rounding; NaN never does (so count those back).
+            off = np.count_nonzero(scaled != np.rint(scaled))
+            if off and off != np.count_nonzero(np.isnan(scaled)):
                 return False
     return True
 
@@ -170,8 +176,177 @@ def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> 
     return pd.DataFrame(_score_arrays(values, inst, items))
 
 
-def _score_arrays(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> dict[str, Any]:
-    """The columns of :func:`score_matrix`, as arrays (respondent-major)."""
+def _integral_codes(inst: Instrument) -> bool:
+    """True when every code (answer or missing) is a whole number, so sums are exact."""
+    for rs in inst.response_scales.values():
+        for c in [*rs.codes, rs.low, rs.high, *(m.code for m in rs.missing)]:
+            if not float(c).is_integer() or abs(float(c)) > 2**20:
+                return False
+    return True
+
+
+def _small_int(size: int) -> type[np.signedinteger[Any]]:
+    """The smallest signed integer type holding codes ``-1 .. size`` (as pandas would pick)."""
+    for t in (np.int8, np.int16, np.int32):
+        if size < np.iinfo(t).max:
+            return t
+    return np.int64
+
+
+def _code_dtype(inst: Instrument) -> type[np.signedinteger[Any]]:
+    """A code type large enough for the band labels and missing reasons of ``inst``."""
+    bands = sum(len(s.bands.cuts) for s in inst.scales if s.bands is not None)
+    return _small_int(max(bands, sum(s.min_answered for s in inst.scales)) + 1)
+
+
+def _scale_rows(scale_items: Sequence[str], col: Mapping[str, int]) -> slice | list[int]:
+    """The item rows of a scale: a slice when they are contiguous (no copy), else a list."""
+    idx = [col[i] for i in scale_items]
+    if idx and idx == list(range(idx[0], idx[0] + len(idx))):
+        return slice(idx[0], idx[0] + len(idx))
+    return idx
+
+
+def _score_arrays(
+    values: np.ndarray | None,
+    inst: Instrument,
+    items: Sequence[str],
+    *,
+    item_major: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The columns of :func:`score_matrix`, as arrays (respondent-major).
+
+    ``item_major`` may give the answers as an items × respondents array that this function
+    may modify (no copy is then made); otherwise ``values`` (respondents × items) is copied.
+    With whole-number codes every sum is exact, so summing item by item (contiguous rows)
+    gives the same numbers as summing each respondent's answers.
+    """
+    if not _integral_codes(inst):
+        if values is None:
+            assert item_major is not None
+            values = item_major.T
+        return _score_arrays_rows(values, inst, items)
+    if item_major is None:
+        assert values is not None
+        kt = np.array(np.asarray(values, dtype=float).T, dtype=float, order="C")
+    else:
+        kt = item_major
+    col = {item: j for j, item in enumerate(items)}
+    for j, item_id in enumerate(items):
+        item = inst.item(item_id)
+        rs = inst.response_scales[item.response_scale]
+        row = kt[j]
+        if rs.missing:
+            row[np.isin(row, [m.code for m in rs.missing])] = np.nan
+        if item.reverse:
+            np.subtract(rs.low + rs.high, row, out=row)
+    missing = np.isnan(kt)
+    np.copyto(kt, 0.0, where=missing)  # kt now holds the filled (keyed) answers
+    answered_all = np.logical_not(missing, out=missing)
+    n, n_scales = kt.shape[1], len(inst.scales)
+    shape = (n, n_scales)
+    score = np.empty(shape)
+    raw_score = np.empty(shape)
+    n_answered = np.empty(shape, dtype="int64")
+    n_items = np.empty(shape, dtype="int64")
+    prorated = np.empty(shape, dtype=bool)
+    band_code = np.full(shape, -1, dtype=_code_dtype(inst))
+    reason_code = np.full(shape, -1, dtype=_code_dtype(inst))
+    band_labels: list[str] = []
+    reasons: list[str] = []
+    for k, scale in enumerate(inst.scales):
+        rows = _scale_rows(scale.items, col)
+        n_ans = answered_all[rows].sum(axis=0, dtype="int64")
+        size = len(scale.items)
+        total = kt[rows].sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / n_ans
+        ok = n_ans >= scale.min_answered
+        if scale.method == "sum":
+            raw = np.where(n_ans == size, total, mean * size)
+        else:
+            raw = mean
+        raw = np.where(ok, raw, np.nan)
+        sc = _apply_transform(scale, raw)
+        raw_score[:, k] = raw
+        score[:, k] = sc
+        n_answered[:, k] = n_ans
+        n_items[:, k] = size
+        prorated[:, k] = ok & (n_ans < size)
+        if scale.bands is not None:
+            assigned = np.isnan(sc)
+            codes_k = np.full(n, -1, dtype=band_code.dtype)
+            for band in scale.bands.cuts:
+                upper = sc <= band.upper if band.include_upper else sc < band.upper
+                take = upper & ~assigned
+                if band.label not in band_labels:
+                    band_labels.append(band.label)
+                codes_k[take] = band_labels.index(band.label)
+                assigned |= take
+            band_code[:, k] = codes_k
+        offset = len(reasons)
+        reasons += [
+            f"{m} of {size} items answered; {scale.min_answered} needed"
+            for m in range(scale.min_answered)
+        ]
+        if not ok.all():
+            reason_code[~ok, k] = offset + n_ans[~ok]
+    return _pack(
+        n,
+        inst,
+        score,
+        raw_score,
+        n_answered,
+        n_items,
+        prorated,
+        band_code,
+        band_labels,
+        reason_code,
+        reasons,
+    )
+
+
+def _pack(
+    n: int,
+    inst: Instrument,
+    score: np.ndarray,
+    raw_score: np.ndarray,
+    n_answered: np.ndarray,
+    n_items: np.ndarray,
+    prorated: np.ndarray,
+    band_code: np.ndarray,
+    band_labels: list[str],
+    reason_code: np.ndarray,
+    reasons: list[str],
+) -> dict[str, Any]:
+    n_scales = len(inst.scales)
+    scale_ids = [s.id for s in inst.scales]
+    unique_reasons = list(dict.fromkeys(reasons))
+    if unique_reasons != reasons:
+        # Map each reason code to its first occurrence; -1 (no reason) stays -1.
+        lut = np.array([unique_reasons.index(r) for r in reasons] + [-1])
+        reason_code = lut.astype(reason_code.dtype)[reason_code]
+    return {
+        "row": np.repeat(np.arange(n), n_scales),
+        "scale": pd.Categorical.from_codes(
+            np.tile(np.arange(n_scales, dtype=_small_int(n_scales)), n), pd.Index(scale_ids)
+        ),
+        "score": score.ravel(),
+        "raw_score": raw_score.ravel(),
+        "n_answered": n_answered.ravel(),
+        "n_items": n_items.ravel(),
+        "prorated": prorated.ravel(),
+        "band": pd.Categorical.from_codes(band_code.ravel(), pd.Index(band_labels, dtype=str)),
+        "missing_reason": pd.Categorical.from_codes(
+            reason_code.ravel(), pd.Index(unique_reasons, dtype=str)
+        ),
+    }
+
+
+def _score_arrays_rows(
+    values: np.ndarray, inst: Instrument, items: Sequence[str]
+) -> dict[str, Any]:
+    """Row-major scoring; used when codes are not whole numbers (summation order matters)."""
     col = {item: j for j, item in enumerate(items)}
     keyed = _keyed(np.asarray(values, dtype=float), inst, items)
     answered_all = ~np.isnan(keyed)
@@ -209,7 +384,9 @@ def _score_arrays(values: np.ndarray, inst: Instrument, items: Sequence[str]) ->
         if scale.bands is not None:
             assigned = np.isnan(score[:, k])
             for band in scale.bands.cuts:
-                upper = score[:, k] <= band.upper if band.include_upper else score[:, k] < band.upper
+                upper = (
+                    score[:, k] <= band.upper if band.include_upper else score[:, k] < band.upper
+                )
                 take = upper & ~assigned
                 if band.label not in band_labels:
                     band_labels.append(band.label)
@@ -222,33 +399,55 @@ def _score_arrays(values: np.ndarray, inst: Instrument, items: Sequence[str]) ->
             for m in range(scale.min_answered)
         ]
         reason_code[~ok, k] = offset + n_ans[~ok]
-    scale_ids = [s.id for s in inst.scales]
-    unique_reasons = list(dict.fromkeys(reasons))
-    remap = np.array([unique_reasons.index(r) for r in reasons] or [0], dtype="int64")
-    reason_code = np.where(reason_code >= 0, remap[np.maximum(reason_code, 0)], -1)
-    return {
-        "row": np.repeat(np.arange(n), n_scales),
-        "scale": pd.Categorical.from_codes(np.tile(np.arange(n_scales), n), pd.Index(scale_ids)),
-        "score": score.ravel(),
-        "raw_score": raw_score.ravel(),
-        "n_answered": n_answered.ravel(),
-        "n_items": n_items.ravel(),
-        "prorated": prorated.ravel(),
-        "band": pd.Categorical.from_codes(band_code.ravel(), pd.Index(band_labels, dtype=str)),
-        "missing_reason": pd.Categorical.from_codes(reason_code.ravel(), pd.Index(unique_reasons, dtype=str)),
-    }
+    return _pack(
+        n,
+        inst,
+        score,
+        raw_score,
+        n_answered,
+        n_items,
+        prorated,
+        band_code,
+        band_labels,
+        reason_code,
+        reasons,
+    )
+
+
+def _repeat_categorical(values: pd.Series, times: int, *, distinct: bool = False) -> pd.Categorical:
+    """``values`` as a categorical (categories in order of appearance), each row repeated.
+
+    ``distinct`` says the values are probably all different (participant ids).
+    """
+    n = len(values)
+    if distinct and n > 1000 and values.dtype != object:
+        # Distinct values (the usual participant ids): the values are the categories. The
+        # uniqueness check inside is the only hashing pass; NA or repeats fall through.
+        try:
+            dtype = pd.CategoricalDtype(pd.Index(values.array))
+        except ValueError:
+            pass
+        else:
+            codes = np.arange(n, dtype=_small_int(n))
+            return pd.Categorical.from_codes(np.repeat(codes, times), dtype=dtype, validate=False)
+    codes, uniques = pd.factorize(values)
+    codes = codes.astype(_small_int(len(uniques)), copy=False)
+    return pd.Categorical.from_codes(np.repeat(codes, times), uniques)
 
 
 def _finish(ids: pd.DataFrame, scored: dict[str, Any], inst: Instrument) -> pd.DataFrame:
     """Attach participant_id, wave and instrument (categorical) to the scored arrays."""
     rows = scored.pop("row")
+    n = len(ids)
+    per_row = len(rows) // n if n else 0
     out: dict[str, Any] = {}
     for name in ("participant_id", "wave"):
-        codes, uniques = pd.factorize(ids[name])
-        out[name] = pd.Categorical.from_codes(codes[rows], uniques)
-    out["instrument"] = pd.Categorical.from_codes(np.zeros(len(rows), dtype="int64"), pd.Index([inst.id]))
+        out[name] = _repeat_categorical(ids[name], per_row, distinct=name == "participant_id")
+    out["instrument"] = pd.Categorical.from_codes(
+        np.zeros(len(rows), dtype=np.int8), pd.Index([inst.id])
+    )
     out.update(scored)
-    return pd.DataFrame(out, columns=SCORE_COLUMNS)
+    return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
 
 def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:

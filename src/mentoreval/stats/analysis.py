@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,21 @@ def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return out[front + [c for c in out.columns if c not in front]]
 
 
+def _primary_mask(comp: pd.DataFrame, primary: Sequence[str] | None) -> np.ndarray:
+    """True for rows of ``comp`` named by ``primary`` (instrument or instrument.scale)."""
+    if primary is None:
+        return np.ones(len(comp), dtype=bool)
+    instruments = {p for p in primary if "." not in p}
+    scales = {tuple(p.split(".", 1)) for p in primary if "." in p}
+    return np.array(
+        [
+            i in instruments or (i, s) in scales
+            for i, s in zip(comp["instrument"], comp["scale"], strict=True)
+        ],
+        dtype=bool,
+    )
+
+
 def run_analysis(
     scores: pd.DataFrame,
     participants: pd.DataFrame | None = None,
@@ -78,6 +93,7 @@ def run_analysis(
     covariates: Sequence[str] = (),
     fixed_effects: Sequence[str] = (),
     primary: Sequence[str] | None = None,
+    multiplicity: Literal["holm", "bh", "bonferroni", "none"] = "holm",
     reliability: Mapping[Key, float] | None = None,
     higher_is_better: Mapping[Key, bool] | None = None,
     score_range: Mapping[Key, tuple[float, float]] | None = None,
@@ -106,8 +122,12 @@ def run_analysis(
     covariates, fixed_effects
         ANCOVA/LMM adjustment; ``fixed_effects`` are site/cohort-like factors.
     primary
-        Instruments whose scales are the pre-specified primary outcomes (Holm); other
-        scales are exploratory (Benjamini–Hochberg). Default: all primary.
+        The pre-specified primary outcomes, each an instrument (``"who5"``: all its scales)
+        or one scale (``"who5.total"``). Other scales are exploratory and adjusted by
+        Benjamini–Hochberg. Default: all primary.
+    multiplicity
+        Adjustment across the primary outcomes (R's ``p.adjust`` methods; Holm by
+        default).
     reliability
         Published reliability per ``(instrument, scale)`` for the RCI; scales without it
         are skipped in ``change`` (noted in ``fit_notes``).
@@ -157,20 +177,18 @@ def run_analysis(
     tables: dict[str, pd.DataFrame] = {}
 
     comp = compare_paired(scores, pre=pre, post=post, confidence=confidence, p_adjust="none")
-    is_primary = (
-        comp["instrument"].isin(primary)
-        if primary is not None
-        else pd.Series(True, index=comp.index)
-    )
+    is_primary = _primary_mask(comp, primary)
     p = comp["p_value"].to_numpy(dtype=float)
     p_adj = np.full(p.shape, np.nan)
-    p_adj[is_primary.to_numpy()] = adjust_pvalues(p[is_primary.to_numpy()], method="holm")
-    p_adj[~is_primary.to_numpy()] = adjust_pvalues(p[~is_primary.to_numpy()], method="bh")
+    if is_primary.any():
+        p_adj[is_primary] = adjust_pvalues(p[is_primary], method=multiplicity)
+    if (~is_primary).any():
+        p_adj[~is_primary] = adjust_pvalues(p[~is_primary], method="bh")
     comp["p_adj"] = p_adj
     tables["comparisons"] = comp
     tables["multiplicity"] = comp[["instrument", "scale"]].assign(
         family=np.where(is_primary, "primary", "exploratory"),
-        method=np.where(is_primary, "holm", "bh"),
+        method=np.where(is_primary, multiplicity, "bh"),
         n_tests=np.where(is_primary, int(is_primary.sum()), int((~is_primary).sum())),
     )
 

@@ -106,13 +106,13 @@ def compare_balance(
             for level in sorted(s.dropna().astype(str).unique()):
                 v = np.where(s.isna(), np.nan, (s.astype(str) == level).astype(float))
                 pt, pc = wmean(v, is_t), wmean(v, is_c)
-                ut, uc = np.nanmean(v[is_t]), np.nanmean(v[is_c])
+                ut, uc = _safe_mean(v[is_t]), _safe_mean(v[is_c])
                 den = np.sqrt((ut * (1 - ut) + uc * (1 - uc)) / 2)
                 rows.append((var, level, "categorical", pt, pc, np.nan, np.nan, (pt - pc) / den if den > 0 else np.nan,
                              int((~np.isnan(v) & is_t).sum()), int((~np.isnan(v) & is_c).sum())))  # fmt: skip
         else:
             v = s.to_numpy(dtype=float)
-            st, sc = np.nanstd(v[is_t], ddof=1), np.nanstd(v[is_c], ddof=1)
+            st, sc = _safe_sd(v[is_t]), _safe_sd(v[is_c])
             mt, mc = wmean(v, is_t), wmean(v, is_c)
             den = np.sqrt((st**2 + sc**2) / 2)
             rows.append((var, pd.NA, "numeric", mt, mc, st, sc, (mt - mc) / den if den > 0 else np.nan,
@@ -126,6 +126,18 @@ def compare_balance(
     cols = ["variable", "level", "type", "n_treated", "n_control", "mean_treated", "mean_control",
             "sd_treated", "sd_control", "smd", "balanced"]  # fmt: skip
     return out[cols]
+
+
+def _safe_mean(v: np.ndarray) -> float:
+    """Mean of the non-missing values; NaN (without a warning) when there are none."""
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else np.nan
+
+
+def _safe_sd(v: np.ndarray) -> float:
+    """Sample SD of the non-missing values; NaN (without a warning) below two values."""
+    v = v[~np.isnan(v)]
+    return float(v.std(ddof=1)) if v.size > 1 else np.nan
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1851 @@
+"""The annual report: cohorts, years and programme types compared from the store.
+
+Stage: *annual*. A programme lead's annual report reads every processed cohort it needs
+from the multi-year store (:mod:`mentoreval.store`) and compares them:
+
+- **participation and retention** per cohort (enrolled, pre and post responses, linked
+  pairs, retention %);
+- **outcome change** per cohort (paired, as in the cohort report) and per programme type,
+  with **random-effects pooled** estimates (DerSimonian–Laird: τ², I², prediction
+  interval) and forest-plot data;
+- **trends** across years, only for instruments whose version is the same in every
+  cohort (the others are listed with the reason);
+- **dose** (meetings and regularity thirds, dose–response slope) and **mentor type**
+  breakdowns, labelled exploratory.
+
+Every published number passes disclosure control (:mod:`mentoreval.disclosure`), and the
+release ledger in ``<store>/ledger/`` blocks a later report from being subtracted from an
+earlier one (a cohort re-ingested with a few students fewer is suppressed, not
+republished).
+
+``annual.yaml``::
+
+    title: Peer mentoring, annual report 2025   # shown on the report
+    id: peer-annual-2025         # optional; names the output folder
+    programme: peer              # or programmes: [peer, faculty]
+    years: [2023, 2024, 2025]    # optional; default every year of the studies/store
+    store: ../../store           # optional; default <project>/data/store
+    studies:                     # study configs (relative to this file), or "all":
+      - 2023/study.yaml          #   every cohort of the programme(s) in the store
+      - 2024/study.yaml
+    update_store: true           # ingest listed studies missing from (or changed in) the store
+    disclosure: {threshold: 10, profile: default}
+    primary: [who5.total, cbi.personal]   # optional; default: the studies' primary outcomes
+    confidence: 0.95
+
+Run it with ``mentoreval annual annual.yaml`` (:func:`run_annual_report`); the batch
+runner calls :func:`run_annual_job`. :func:`store_cohort` files one ingested cohort in
+the store (``mentoreval ingest`` calls it).
+"""
+
+# pandas-stubs types itertuples()/groupby() keys as a union of every scalar type, which
+# flags each use of a row attribute; the values here are the store's own typed columns.
+# mypy: disable-error-code="arg-type, operator, assignment, index, str-bytes-safe"
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy import stats
+
+from mentoreval.disclosure import (
+    DisclosurePolicy,
+    ReleaseLedger,
+    format_table,
+    suppress_counts,
+    suppress_table,
+)
+from mentoreval.errors import (
+    ConfigError,
+    DataError,
+    KeyMismatchError,
+    MentorevalError,
+    Problem,
+    raise_problems,
+)
+from mentoreval.store import StoreResult, add_cohort, ledger_dir, list_cohorts, load_table
+from mentoreval.yamlio import load_yaml, pydantic_problems
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from mentoreval.batch import Job
+    from mentoreval.ingest import IngestResult
+    from mentoreval.report import ReportOutputs
+    from mentoreval.study import Study
+
+__all__ = [
+    "AnnualAnalysis",
+    "AnnualConfig",
+    "analyse_annual",
+    "annual_forbidden",
+    "default_store_root",
+    "forest_figures",
+    "format_annual_methods",
+    "format_annual_summary",
+    "format_annual_table",
+    "format_provenance",
+    "load_annual_config",
+    "plot_annual_participation",
+    "plot_annual_trends",
+    "run_annual_job",
+    "run_annual_report",
+    "save_release_ledger",
+    "scan_pseudonyms",
+    "store_cohort",
+    "study_inputs_sha256",
+    "update_store",
+    "write_annual_outputs",
+]
+
+#: File of the release ledger inside ``<store>/ledger/``.
+LEDGER_FILE = "releases.json"
+EXPLORATORY = "exploratory"
+TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "annual_report.ipynb"
+
+_STATS = [
+    "mean_pre",
+    "sd_pre",
+    "mean_post",
+    "sd_post",
+    "mean_diff",
+    "ci_low",
+    "ci_high",
+    "se",
+    "p_value",
+    "d_z",
+    "d_z_ci_low",
+    "d_z_ci_high",
+    "g_av",
+]
+
+Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+
+
+# --------------------------------------------------------------------------- config
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Disclosure(_Strict):
+    threshold: int = Field(default=10, ge=1)
+    profile: Literal["default", "nhs", "off"] = "default"
+
+
+class _AnnualModel(_Strict):
+    title: str
+    id: Label | None = None
+    programme: Label | None = None
+    programmes: list[Label] = Field(default_factory=list)
+    years: list[int] = Field(default_factory=list)
+    store: str | None = None
+    studies: list[str] | Literal["all"] = "all"
+    update_store: bool = True
+    disclosure: _Disclosure = Field(default_factory=_Disclosure)
+    primary: list[str] = Field(default_factory=list)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+
+
+@dataclass(frozen=True)
+class AnnualConfig:
+    """A validated ``annual.yaml``.
+
+    Attributes
+    ----------
+    path
+        The config file.
+    title, name
+        Report title; ``name`` (the ``id`` or ``<programmes>-annual``) names the output.
+    store_root
+        The store folder.
+    programmes
+        Programmes in the report (from the config, else from the studies, else the store).
+    years
+        Years in the report; empty means every year found.
+    studies
+        The study config files listed, or ``None`` for every cohort in the store.
+    update_store
+        Whether listed studies missing from the store (or changed) are ingested first.
+    policy
+        The disclosure policy.
+    primary
+        Primary outcomes as ``instrument.scale``; empty means the studies' own.
+    confidence
+        Confidence level of every interval.
+    """
+
+    path: Path
+    title: str
+    name: str
+    store_root: Path
+    programmes: tuple[str, ...]
+    years: tuple[int, ...]
+    studies: tuple[Path, ...] | None
+    update_store: bool
+    policy: DisclosurePolicy
+    primary: tuple[str, ...]
+    confidence: float
+
+
+def default_store_root(config_path: str | os.PathLike[str]) -> Path:
+    """``<project root>/data/store`` for a config file (see ``ingest.project_root``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "pyproject.toml").write_text("")
+    ...     (Path(tmp) / "a").mkdir()
+    ...     print(default_store_root(Path(tmp) / "a" / "annual.yaml").relative_to(tmp))
+    data/store
+    """
+    from mentoreval.ingest import project_root
+
+    return project_root(Path(config_path)) / "data" / "store"
+
+
+def load_annual_config(path: str | os.PathLike[str]) -> AnnualConfig:
+    """Read and strictly validate ``annual.yaml``, reporting every problem at once.
+
+    Listed studies are loaded with :func:`mentoreval.study.load_study` and must name
+    their ``programme``, ``cohort`` and ``year`` (the store partition).
+
+    Raises
+    ------
+    ConfigError
+        Unknown keys, wrong types, ``programme`` and ``programmes`` both given, missing or
+        invalid study files, studies without a partition, years or programmes that
+        contradict the studies — each with its key and fix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "annual.yaml").write_text(
+    ...         "title: Annual\\nprogramme: peer\\nstore: store\\nyears: [2024, 2025]\\n")
+    ...     cfg = load_annual_config(Path(tmp) / "annual.yaml")
+    ...     print(cfg.programmes, cfg.years, cfg.studies, cfg.store_root.name, cfg.name)
+    ('peer',) (2024, 2025) None store peer-annual
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "annual.yaml").write_text("title: A\\nyear: 2025\\nstudies: [x.yaml]\\n")
+    ...     load_annual_config(Path(tmp) / "annual.yaml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mentoreval.errors.ConfigError: 2 problems in ...annual.yaml
+      - ...annual.yaml: year: Extra inputs are not permitted (fix: remove this key or correct its spelling)
+      - ...annual.yaml: studies[0]: study file not found: ...x.yaml (fix: paths are relative to ...)
+    """
+    from mentoreval.study import load_study
+
+    path = Path(path)
+    file = str(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: annual config not found",
+            (Problem("file not found", file=file, fix="check the path"),),
+        )
+    data: Any = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping (title:, programme:, studies:, ...)",
+            (Problem("not a mapping", file=file, fix="see the mentoreval.annual docs"),),
+        )
+    problems: list[Problem] = []
+    try:
+        model = _AnnualModel.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(exc, file=file))
+        # still check the study paths, so every problem is reported at once
+        raw = data.get("studies")
+        if isinstance(raw, list):
+            for i, item in enumerate(raw):
+                if isinstance(item, str) and not (path.parent / item).is_file():
+                    problems.append(_missing_study(file, i, path.parent / item, path.parent))
+        raise_problems(problems, error=ConfigError, what=f"in {file}")
+        raise  # pragma: no cover
+    base = path.parent
+    if model.programme and model.programmes:
+        problems.append(
+            Problem(
+                "both 'programme' and 'programmes' given",
+                file=file,
+                key="programmes",
+                fix="use one of them",
+            )
+        )
+    programmes = [model.programme] if model.programme else list(model.programmes)
+    studies: list[Path] | None = None
+    study_partitions: list[tuple[str, str, int]] = []
+    if model.studies != "all":
+        studies = []
+        for i, item in enumerate(model.studies):
+            study_path = base / item
+            if not study_path.is_file():
+                problems.append(_missing_study(file, i, study_path, base))
+                continue
+            try:
+                study = load_study(study_path)
+            except MentorevalError as exc:
+                problems.extend(
+                    Problem(f"{p}", file=file, key=f"studies[{i}]")
+                    for p in (exc.problems or [Problem(str(exc))])
+                )
+                continue
+            cfg = study.config
+            missing = [k for k in ("programme", "cohort", "year") if getattr(cfg, k) is None]
+            if missing:
+                problems.append(
+                    Problem(
+                        f"study {item!r} does not set {', '.join(missing)}",
+                        file=file,
+                        key=f"studies[{i}]",
+                        fix=f"add {', '.join(f'{k}:' for k in missing)} to {study_path}",
+                    )
+                )
+                continue
+            assert cfg.programme is not None and cfg.cohort is not None and cfg.year is not None
+            studies.append(study_path)
+            study_partitions.append((cfg.programme, cfg.cohort, int(cfg.year)))
+        if not model.studies:
+            problems.append(
+                Problem(
+                    "'studies' is an empty list",
+                    file=file,
+                    key="studies",
+                    fix="list study configs, or write 'studies: all'",
+                )
+            )
+    if programmes and study_partitions:
+        for i, (prog, _, _) in enumerate(study_partitions):
+            if prog not in programmes:
+                problems.append(
+                    Problem(
+                        f"study programme {prog!r} is not among {programmes}",
+                        file=file,
+                        key=f"studies[{i}]",
+                        fix="add it under programmes:, or drop the study",
+                    )
+                )
+    if not programmes:
+        programmes = sorted({p for p, _, _ in study_partitions})
+    years = sorted(set(model.years))
+    if model.years and study_partitions:
+        for i, (_, _, year) in enumerate(study_partitions):
+            if year not in years:
+                problems.append(
+                    Problem(
+                        f"study year {year} is not among years {years}",
+                        file=file,
+                        key=f"studies[{i}]",
+                        fix="add the year under years:, or drop the study",
+                    )
+                )
+    for key, value in (("primary", model.primary),):
+        problems.extend(
+            Problem(
+                f"{v!r} is not 'instrument.scale'",
+                file=file,
+                key=f"{key}[{i}]",
+                fix="e.g. who5.total",
+            )
+            for i, v in enumerate(value)
+            if v.count(".") != 1
+        )
+    policy = None
+    try:
+        policy = DisclosurePolicy(
+            profile=model.disclosure.profile,
+            k=model.disclosure.threshold if model.disclosure.profile != "off" else None,
+        )
+    except MentorevalError as exc:
+        problems.extend(
+            Problem(str(p.message), file=file, key="disclosure.threshold", fix=p.fix)
+            for p in exc.problems
+        )
+    raise_problems(problems, error=ConfigError, what=f"in {file}")
+    assert policy is not None
+    store_root = base / model.store if model.store else default_store_root(path)
+    name = model.id or f"{'-'.join(programmes) or 'all'}-annual"
+    return AnnualConfig(
+        path=path,
+        title=model.title,
+        name=name,
+        store_root=store_root,
+        programmes=tuple(programmes),
+        years=tuple(years),
+        studies=None if studies is None else tuple(studies),
+        update_store=model.update_store,
+        policy=policy,
+        primary=tuple(model.primary),
+        confidence=model.confidence,
+    )
+
+
+def _missing_study(file: str, i: int, path: Path, base: Path) -> Problem:
+    return Problem(
+        f"study file not found: {path}",
+        file=file,
+        key=f"studies[{i}]",
+        fix=f"paths are relative to {base}",
+    )
+
+
+# --------------------------------------------------------------------------- ingest → store
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def study_inputs_sha256(study: Study | str | os.PathLike[str]) -> tuple[str, ...]:
+    """The sha256 set that identifies a cohort version: exports, meeting log, config.
+
+    The same set :func:`store_cohort` records, computed from the files without ingesting,
+    so an unchanged cohort is recognised cheaply.
+
+    Examples
+    --------
+    >>> from mentoreval.ingest import project_root
+    >>> demo = project_root(__file__) / "data" / "demo" / "peer" / "2023" / "study.yaml"
+    >>> len(study_inputs_sha256(demo))  # two exports, the meeting log and the config
+    4
+    """
+    from mentoreval.study import load_study
+
+    if isinstance(study, str | os.PathLike):
+        study = load_study(Path(study))
+    shas = {_sha256_file(study.resolve(src.path)) for src in study.config.sources}
+    if study.config.meetings is not None:
+        shas.add(_sha256_file(study.resolve(study.config.meetings.path)))
+    shas.add(study.sha256)
+    return tuple(sorted(shas))
+
+
+def _read_processed(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    need = ["scores.parquet", "participants.parquet", "linkage.csv", "manifest.json"]
+    missing = [n for n in need if not (folder / n).is_file()]
+    if missing:
+        raise DataError(
+            f"{folder}: not an ingest output folder (missing {', '.join(missing)})",
+            (
+                Problem(
+                    f"missing {', '.join(missing)}",
+                    file=str(folder),
+                    fix="run 'mentoreval ingest STUDY' first, or pass the IngestResult",
+                ),
+            ),
+        )
+    tables = {
+        "scores": pd.read_parquet(folder / "scores.parquet"),
+        "participants": pd.read_parquet(folder / "participants.parquet"),
+        "linkage": pd.read_csv(folder / "linkage.csv", dtype={"participant_id": "string"}),
+    }
+    if (folder / "responses.parquet").is_file():
+        tables["responses"] = pd.read_parquet(folder / "responses.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return tables, manifest
+
+
+def _plain_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals → strings, so Parquet files of different cohorts union cleanly."""
+    out = df.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype("string")
+    return out
+
+
+def store_cohort(
+    ingested: IngestResult | str | os.PathLike[str],
+    study: Study | str | os.PathLike[str],
+    store_root: str | os.PathLike[str],
+    *,
+    key: bytes | None = None,
+    echo: bool = True,
+) -> StoreResult:
+    """Add an ingested cohort to the store (idempotently) and print what happened.
+
+    Parameters
+    ----------
+    ingested
+        The :class:`~mentoreval.ingest.IngestResult`, or its output folder
+        (``data/processed/<study>/``).
+    study
+        The study (or its ``study.yaml``); its ``programme``, ``cohort`` and ``year`` are
+        the partition. When it has a meeting log, the log is read, pseudonymised with the
+        study's key and stored with the dose measures per mentee.
+    store_root
+        The store folder.
+    key
+        The pseudonymisation key (default: the study's ``key_file`` or
+        ``$MENTOREVAL_KEY_FILE``); only needed for a meeting log.
+    echo
+        Print the :class:`~mentoreval.store.StoreResult` message.
+
+    Returns
+    -------
+    StoreResult
+        ``"added"``, ``"unchanged"`` (same exports, meeting log and config) or
+        ``"replaced"``.
+
+    Tables stored: ``scores``, ``participants``, ``linkage``, ``responses``, ``summary``
+    (the ingest counts), ``instruments`` (id and version), ``cohort_info`` (waves, group,
+    primary outcomes), and with a meeting log ``meetings`` and ``dose``.
+
+    Raises
+    ------
+    ConfigError
+        The study does not set ``programme``, ``cohort`` and ``year``.
+    KeyMismatchError
+        The key for the meeting log is not the one the surveys were pseudonymised with.
+
+    Examples
+    --------
+    >>> store_cohort("data/processed/peer-2025", "study.yaml", "data/store")  # doctest: +SKIP
+    added cohort peer/2025/2025 (10 tables)
+    """
+    from mentoreval.ingest import IngestResult
+    from mentoreval.process import dose_measures, read_meeting_log
+    from mentoreval.protect import key_fingerprint, load_key, make_pseudonymiser, resolve_key_file
+    from mentoreval.study import load_study
+
+    if isinstance(study, str | os.PathLike):
+        study = load_study(Path(study))
+    cfg = study.config
+    missing = [k for k in ("programme", "cohort", "year") if getattr(cfg, k) is None]
+    if missing:
+        raise ConfigError(
+            f"{study.path}: cannot add the cohort to the store without {', '.join(missing)}",
+            (
+                Problem(
+                    f"{', '.join(missing)} not set",
+                    file=str(study.path),
+                    key=missing[0],
+                    fix="add programme:, cohort: (quoted) and year: to the study config",
+                ),
+            ),
+        )
+    assert cfg.programme is not None and cfg.cohort is not None and cfg.year is not None
+    if isinstance(ingested, IngestResult):
+        tables: dict[str, pd.DataFrame] = {
+            "scores": ingested.scores,
+            "participants": ingested.participants,
+            "linkage": ingested.linkage,
+            "responses": ingested.responses,
+        }
+        manifest = ingested.manifest
+    else:
+        tables, manifest = _read_processed(Path(ingested))
+    shas = {str(src["sha256"]) for src in manifest["inputs"].values()}
+    shas.add(str(manifest["config"]["sha256"]))
+    tables["summary"] = pd.DataFrame([manifest["summary"]])
+    tables["instruments"] = pd.DataFrame(
+        [
+            {"instrument": k, "version": str(v.get("version")), "n_items": int(v.get("items", 0))}
+            for k, v in manifest["instruments"].items()
+        ],
+        columns=["instrument", "version", "n_items"],
+    )
+    group = cfg.analysis.group
+    treated = group.treated if group is not None else None
+    info: dict[str, Any] = {
+        "study": study.name,
+        "title": cfg.title,
+        "pre_wave": cfg.analysis.pre,
+        "post_wave": cfg.analysis.post,
+        "treated": treated,
+        "primary": ", ".join(cfg.analysis.primary),
+        "target_cadence_days": float(cfg.meetings.target_cadence_days) if cfg.meetings else None,
+        "key_fingerprint": manifest.get("key_fingerprint"),
+        "has_meetings": cfg.meetings is not None,
+    }
+    if cfg.meetings is not None:
+        if key is None:
+            key = load_key(resolve_key_file(cfg.key_file, base=study.base), study=study.path.name)
+        fingerprint = key_fingerprint(key)
+        if manifest.get("key_fingerprint") and fingerprint != manifest["key_fingerprint"]:
+            problem = Problem(
+                f"the key (fingerprint {fingerprint}) is not the one the surveys were "
+                f"pseudonymised with ({manifest['key_fingerprint']}); meetings would not link",
+                file=str(study.path),
+                key="key_file",
+                fix="use the study's key file (check key_file and MENTOREVAL_KEY_FILE)",
+            )
+            raise KeyMismatchError(str(problem), (problem,))
+        m = cfg.meetings
+        log = read_meeting_log(
+            study.resolve(m.path),
+            pseudonymise=make_pseudonymiser(key),
+            columns=m.columns or None,
+            format=m.format,
+            sheet=m.sheet,
+            instrument=m.instrument,
+        )
+        shas.add(log.sha256)
+        people = tables["participants"]
+        if treated is not None and "group" in people:
+            people = people[people["group"].astype("string") == treated]
+        tables["meetings"] = log.meetings.drop(columns=["source_row"], errors="ignore")
+        tables["dose"] = dose_measures(
+            log,
+            target_cadence_days=round(m.target_cadence_days),
+            mentees=people["participant_id"].astype(str).tolist(),
+        )
+        info["meetings_quarantined"] = len(log.quarantine)
+    tables["cohort_info"] = pd.DataFrame([info])
+    result = add_cohort(
+        store_root,
+        programme=cfg.programme,
+        cohort=cfg.cohort,
+        year=int(cfg.year),
+        tables={name: _plain_frame(df) for name, df in tables.items()},
+        inputs_sha256=sorted(shas),
+        metadata={
+            "study": study.name,
+            "config_sha256": manifest["config"]["sha256"],
+            "key_fingerprint": manifest.get("key_fingerprint"),
+            "ingested_at": manifest.get("created_at"),
+        },
+    )
+    if echo:
+        print(result.message)
+    return result
+
+
+def update_store(config: AnnualConfig, *, echo: bool = True) -> list[StoreResult]:
+    """Ingest and store every listed study that is missing from the store or changed.
+
+    Studies whose exports, meeting log and config hash to what the store holds are left
+    alone (nothing is read). Does nothing for ``studies: all`` or ``update_store: false``.
+
+    Returns
+    -------
+    list of StoreResult
+        One per study ingested (``"added"`` or ``"replaced"``).
+    """
+    from mentoreval.ingest import ingest_study
+    from mentoreval.study import load_study
+
+    if config.studies is None or not config.update_store:
+        return []
+    stored = list_cohorts(config.store_root)
+    current = {
+        (r.programme, r.cohort, int(r.year)): tuple(str(r.inputs_sha256).split())
+        for r in stored.itertuples(index=False)
+    }
+    results = []
+    for path in config.studies:
+        study = load_study(path)
+        cfg = study.config
+        where = (str(cfg.programme), str(cfg.cohort), int(cfg.year or 0))
+        if current.get(where) == study_inputs_sha256(study):
+            continue
+        ingested = ingest_study(path, write=False)
+        results.append(store_cohort(ingested, study, config.store_root, echo=echo))
+    return results
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class AnnualAnalysis:
+    """Every disclosure-controlled table of an annual report, by name.
+
+    ``tables``: ``cohorts`` (what was included), ``participation``, ``outcomes`` (per
+    cohort), ``pooled`` (random effects, with τ² and I²), ``forest`` (forest-plot rows),
+    ``trends``, ``trend_exclusions``, ``dose``, ``dose_models``, ``mentor_type``.
+    Numbers stay numbers (NaN where suppressed, with a ``suppressed`` flag);
+    :func:`format_annual_table` makes the strings.
+
+    Attributes
+    ----------
+    config
+        The annual config.
+    tables
+        Name → DataFrame.
+    primary
+        Primary outcomes as ``(instrument, scale)``.
+    notes
+        Plain-language notes (exclusions, suppression, ledger decisions).
+    ledger
+        The release ledger including this report's releases (saved by
+        :func:`save_release_ledger`).
+    """
+
+    config: AnnualConfig
+    tables: Mapping[str, pd.DataFrame]
+    primary: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...] = ()
+    ledger: ReleaseLedger = field(default_factory=ReleaseLedger)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ``pooled`` table."""
+        return self.tables["pooled"].copy()
+
+    def _repr_html_(self) -> str:
+        return "".join(f"<h4>{k}</h4>{v.to_html(index=False)}" for k, v in self.tables.items())
+
+
+def _ledger_path(store_root: Path) -> Path:
+    return ledger_dir(store_root) / LEDGER_FILE
+
+
+def _cohort_label(programme: str, cohort: str, year: int, *, with_programme: bool) -> str:
+    core = str(year) if cohort == str(year) else f"{cohort} ({year})"
+    return f"{programme} {core}" if with_programme else core
+
+
+def _t_ci(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    n = len(values)
+    if n < 2:
+        return (float(values.mean()) if n else math.nan, math.nan, math.nan)
+    mean = float(values.mean())
+    half = float(stats.t.ppf(1 - (1 - confidence) / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def _secondary_rows(df: pd.DataFrame, by: Sequence[str], values: Sequence[str]) -> pd.DataFrame:
+    """Within each breakdown, never leave exactly one row suppressed (it could be derived
+    from the others and the published total): suppress the next-smallest too."""
+    out = df.copy()
+    for _, idx in out.groupby(list(by), sort=False).groups.items():
+        rows = list(idx)
+        hidden = [r for r in rows if out.at[r, "suppressed"]]
+        shown = [r for r in rows if not out.at[r, "suppressed"]]
+        if len(hidden) == 1 and shown:
+            smallest = min(shown, key=lambda r: (out.at[r, "n_pairs"], r))
+            out.loc[smallest, [*values, "n_pairs"]] = np.nan
+            out.at[smallest, "suppressed"] = True
+    return out
+
+
+def _select_cohorts(config: AnnualConfig) -> pd.DataFrame:
+    from mentoreval.study import load_study
+
+    cohorts = list_cohorts(config.store_root)
+    if config.programmes:
+        cohorts = cohorts[cohorts["programme"].isin(config.programmes)]
+    if config.years:
+        cohorts = cohorts[cohorts["year"].isin(config.years)]
+    if config.studies is not None:
+        wanted = set()
+        for path in config.studies:
+            cfg = load_study(path).config
+            wanted.add((cfg.programme, cfg.cohort, int(cfg.year or 0)))
+        keys = list(zip(cohorts["programme"], cohorts["cohort"], cohorts["year"], strict=True))
+        cohorts = cohorts[np.array([k in wanted for k in keys], dtype=bool)]
+        found = set(zip(cohorts["programme"], cohorts["cohort"], cohorts["year"], strict=True))
+        absent = sorted(wanted - found)
+        if absent:
+            listed = ", ".join(f"{p}/{c}/{y}" for p, c, y in absent)
+            raise DataError(
+                f"{len(absent)} listed cohort(s) are not in the store {config.store_root}: "
+                f"{listed}",
+                (
+                    Problem(
+                        f"not in the store: {listed}",
+                        file=str(config.path),
+                        key="studies",
+                        fix="run 'mentoreval ingest STUDY' for each, or set update_store: true",
+                    ),
+                ),
+            )
+    if cohorts.empty:
+        raise DataError(
+            f"no cohorts in the store {config.store_root} match the annual config",
+            (
+                Problem(
+                    "no matching cohorts",
+                    file=str(config.path),
+                    key="programmes",
+                    fix="check programmes/years, or ingest the studies into this store",
+                ),
+            ),
+        )
+    return cohorts.reset_index(drop=True)
+
+
+def _table(config: AnnualConfig, name: str, cohorts: pd.DataFrame) -> pd.DataFrame:
+    """One store table restricted to the selected cohorts (empty if no cohort has it)."""
+    try:
+        df = load_table(
+            config.store_root,
+            name,
+            programme=sorted(set(cohorts["programme"])),
+            years=sorted({int(y) for y in cohorts["year"]}),
+        )
+    except DataError:
+        return pd.DataFrame(columns=["programme", "cohort", "year"])
+    keys = set(zip(cohorts["programme"], cohorts["cohort"], cohorts["year"], strict=True))
+    mask = [k in keys for k in zip(df["programme"], df["cohort"], df["year"], strict=True)]
+    return df[np.array(mask, dtype=bool)].reset_index(drop=True)
+
+
+def _mentored(info: pd.Series, participants: pd.DataFrame) -> pd.DataFrame:
+    treated = info.get("treated")
+    if isinstance(treated, str) and treated and "group" in participants:
+        return participants[participants["group"].astype("string") == treated]
+    return participants
+
+
+def _paired_rows(
+    scores: pd.DataFrame, *, pre: str, post: str, confidence: float, notes: list[str], where: str
+) -> pd.DataFrame:
+    from mentoreval.stats import compare_paired
+
+    rows = []
+    for (instrument, scale), sub in scores.groupby(["instrument", "scale"], sort=True):
+        waves = set(sub["wave"])
+        if pre not in waves or post not in waves:
+            continue  # measured at one wave only (e.g. mentoring quality at follow-up)
+        try:
+            out = compare_paired(
+                sub, pre=pre, post=post, confidence=confidence, p_adjust="none", details=True
+            )
+        except MentorevalError as exc:
+            notes.append(f"{where} {instrument}.{scale}: no paired comparison ({exc}).")
+            continue
+        rows.append(out[out["n_pairs"] >= 2])
+    if not rows:
+        return pd.DataFrame()
+    return pd.concat(rows, ignore_index=True)
+
+
+def analyse_annual(
+    config: AnnualConfig | str | os.PathLike[str],
+    *,
+    ledger: ReleaseLedger | None = None,
+) -> AnnualAnalysis:
+    """Build every disclosure-controlled table of the annual report from the store.
+
+    Parameters
+    ----------
+    config
+        The :class:`AnnualConfig` or the path of ``annual.yaml``.
+    ledger
+        The release ledger to check against and record into; default the store's own
+        (``<store>/ledger/releases.json``). Nothing is saved here: see
+        :func:`save_release_ledger` (called by :func:`write_annual_outputs`).
+
+    Returns
+    -------
+    AnnualAnalysis
+
+    Raises
+    ------
+    DataError
+        No cohort of the store matches, or listed cohorts are missing from it.
+
+    Notes
+    -----
+    Per-cohort change is the paired change of the mentored students (the treated group
+    when a cohort has a comparison group). Pooling uses each cohort's mean change and its
+    standard error (from the paired-t CI) in DerSimonian–Laird random effects, within a
+    programme and, for instruments shared by programmes, across them; only cohorts whose
+    estimate was published (not suppressed) are pooled, and only instruments whose
+    version is the same in every cohort involved. Dose thirds are thirds of the ranked
+    dose (ties split by mentee order) within a programme, over the report's years.
+
+    Examples
+    --------
+    >>> analysis = analyse_annual("data/demo/peer/annual.yaml")  # doctest: +SKIP
+    >>> analysis["pooled"][["programme", "instrument", "scale", "k", "estimate", "i2"]]  # doctest: +SKIP
+    """
+    if not isinstance(config, AnnualConfig):
+        config = load_annual_config(config)
+    policy = config.policy
+    conf = config.confidence
+    if ledger is None:
+        ledger = ReleaseLedger.load(_ledger_path(config.store_root))
+    notes: list[str] = []
+    cohorts = _select_cohorts(config)
+    cohorts = cohorts.sort_values(["programme", "year", "cohort"], ignore_index=True)
+    multi = len(set(cohorts["programme"])) > 1
+    info = _table(config, "cohort_info", cohorts)
+    participants = _table(config, "participants", cohorts)
+    linkage = _table(config, "linkage", cohorts)
+    scores = _table(config, "scores", cohorts)
+    versions = _table(config, "instruments", cohorts)
+    dose = _table(config, "dose", cohorts)
+    year_span = f"{cohorts['year'].min()}-{cohorts['year'].max()}"
+
+    # --- primary outcomes
+    if config.primary:
+        primary = [tuple(p.split(".", 1)) for p in config.primary]
+    else:
+        listed = [
+            p.strip() for text in info.get("primary", pd.Series(dtype=str)).dropna()
+            for p in str(text).split(",") if p.strip()
+        ]  # fmt: skip
+        primary = [tuple(p.split(".", 1)) for p in dict.fromkeys(listed)]
+    primary_set = {(str(a), str(b)) for a, b in primary}
+
+    # --- per cohort: participation, paired outcomes, per-person change
+    part_rows = []
+    outcome_parts = []
+    change_parts = []
+    for c in cohorts.itertuples(index=False):
+        key: tuple[Any, Any, Any] = (c.programme, c.cohort, c.year)
+
+        def of(df: pd.DataFrame, key: tuple[Any, Any, Any] = key) -> pd.DataFrame:
+            if df.empty:
+                return df
+            m = (df["programme"] == key[0]) & (df["cohort"] == key[1]) & (df["year"] == key[2])
+            return df[m]
+
+        ci = of(info)
+        row_info = ci.iloc[0] if len(ci) else pd.Series(dtype=object)
+        pre = str(row_info.get("pre_wave", "pre") or "pre")
+        post = str(row_info.get("post_wave", "post") or "post")
+        people = _mentored(row_info, of(participants))
+        ids = set(people["participant_id"].astype(str))
+        link = of(linkage)
+        link = link[link["participant_id"].astype(str).isin(ids)]
+        cohort_dose = of(dose)
+        enrolled_ids = ids | set(cohort_dose.get("mentee_id", pd.Series(dtype=str)).astype(str))
+        with_meetings = int((cohort_dose["n_meetings"] > 0).sum()) if len(cohort_dose) else math.nan
+        part_rows.append(
+            {
+                "programme": c.programme,
+                "cohort": c.cohort,
+                "year": int(c.year),
+                "enrolled": len(enrolled_ids),
+                "with_meetings": with_meetings,
+                "pre_responses": int(link["pre"].astype(bool).sum()),
+                "post_responses": int(link["post"].astype(bool).sum()),
+                "linked_pairs": int((link["status"] == "matched").sum()),
+            }
+        )
+        cohort_scores = of(scores)
+        cohort_scores = cohort_scores[cohort_scores["participant_id"].astype(str).isin(ids)]
+        where = f"{c.programme}/{c.cohort}/{c.year}"
+        paired = _paired_rows(
+            cohort_scores, pre=pre, post=post, confidence=conf, notes=notes, where=where
+        )
+        if len(paired):
+            paired.insert(0, "year", int(c.year))
+            paired.insert(0, "cohort", c.cohort)
+            paired.insert(0, "programme", c.programme)
+            outcome_parts.append(paired)
+        wide = (
+            cohort_scores[cohort_scores["wave"].isin([pre, post])]
+            .pivot_table(
+                index=["participant_id", "instrument", "scale"],
+                columns="wave",
+                values="score",
+                aggfunc="first",
+                observed=True,
+            )
+            .reset_index()
+        )
+        if pre in wide and post in wide:
+            wide = wide.dropna(subset=[pre, post])
+            change_parts.append(
+                pd.DataFrame(
+                    {
+                        "programme": c.programme,
+                        "cohort": c.cohort,
+                        "year": int(c.year),
+                        "participant_id": wide["participant_id"].astype(str),
+                        "instrument": wide["instrument"].astype(str),
+                        "scale": wide["scale"].astype(str),
+                        "pre": wide[pre].astype(float),
+                        "post": wide[post].astype(float),
+                    }
+                )
+            )
+
+    # --- participation (counts: small cells suppressed, ledger per cohort cell)
+    participation = pd.DataFrame(part_rows)
+    count_cols = ["enrolled", "with_meetings", "pre_responses", "post_responses", "linked_pairs"]
+    part_parts = []
+    for programme, g in participation.groupby("programme", sort=True):
+        labelled = g.set_index(
+            pd.Index([f"{r.cohort}/{r.year}" for r in g.itertuples()], name="cohort_key")
+        )
+        cells = [c for c in count_cols if labelled[c].notna().any()]
+        published = suppress_counts(
+            labelled,
+            count_columns=cells,
+            policy=policy,
+            ledger=ledger,
+            study=f"annual:{programme}",
+            table="participation",
+        )
+        part_parts.append(published.reset_index(drop=True))
+    participation = pd.concat(part_parts, ignore_index=True)
+    participation["retention_pct"] = (
+        100 * participation["linked_pairs"] / participation["pre_responses"]
+    )
+    participation = participation[
+        ["programme", "cohort", "year", *count_cols, "retention_pct", "suppressed"]
+    ]
+    if participation["suppressed"].any():
+        notes.append(
+            f"Participation: {int(participation['suppressed'].sum())} cohort row(s) have counts "
+            f"shown as '{policy.label}' (fewer than {policy.threshold} students, or a count "
+            "that would difference against an earlier report)."
+        )
+
+    # --- outcomes per cohort, with disclosure and ledger
+    version_of = {
+        (r.programme, r.cohort, int(r.year), str(r.instrument)): str(r.version)
+        for r in versions.itertuples(index=False)
+    }
+    if outcome_parts:
+        raw_outcomes = pd.concat(outcome_parts, ignore_index=True)
+    else:
+        raw_outcomes = pd.DataFrame(
+            columns=["programme", "cohort", "year", "instrument", "scale", "n_pairs", "df", "t"]
+            + [s for s in _STATS if s != "se"]
+        )
+    crit = stats.t.ppf(1 - (1 - conf) / 2, raw_outcomes["df"].astype(float).clip(lower=1))
+    raw_outcomes["se"] = (raw_outcomes["ci_high"] - raw_outcomes["ci_low"]) / (2 * crit)
+    raw_outcomes["version"] = [
+        version_of.get((r.programme, r.cohort, int(r.year), str(r.instrument)), "")
+        for r in raw_outcomes.itertuples(index=False)
+    ]
+    raw_outcomes["primary"] = [
+        (str(i), str(s)) in primary_set
+        for i, s in zip(raw_outcomes["instrument"], raw_outcomes["scale"], strict=True)
+    ]
+    out_cols = ["programme", "cohort", "year", "instrument", "scale", "version", "primary"]
+    out_parts = []
+    for (programme, cohort, year), g in raw_outcomes.groupby(
+        ["programme", "cohort", "year"], sort=False
+    ):
+        published = suppress_table(
+            g[[*out_cols, "n_pairs", *_STATS]],
+            n_columns="n_pairs",
+            value_columns=_STATS,
+            policy=policy,
+            ledger=ledger,
+            study=f"{programme}/{cohort}/{year}",
+            table="outcomes",
+            group_columns=["instrument", "scale"],
+        )
+        out_parts.append(published)
+    outcomes = (
+        pd.concat(out_parts, ignore_index=True)
+        if out_parts
+        else raw_outcomes.assign(suppressed=False)[[*out_cols, "n_pairs", *_STATS, "suppressed"]]
+    )
+    n_sup = int(outcomes["suppressed"].sum())
+    if n_sup:
+        notes.append(
+            f"Outcomes: {n_sup} cohort × scale row(s) suppressed ('{policy.label}'): fewer than "
+            f"{policy.threshold} linked pairs, or a number of pairs that differs by fewer than "
+            f"{policy.threshold} from one released in an earlier report (differencing)."
+        )
+
+    # --- instrument versions: which instruments may be trended and pooled
+    exclusions = []
+    consistent: dict[tuple[str, str], bool] = {}
+    for (programme, instrument), g in versions.groupby(["programme", "instrument"], sort=True):
+        per_year = g.sort_values(["year", "cohort"])
+        distinct = list(dict.fromkeys(per_year["version"].astype(str)))
+        consistent[(str(programme), str(instrument))] = len(distinct) == 1
+        listed = "; ".join(f"{r.year}: {r.version}" for r in per_year.itertuples(index=False))
+        if len(distinct) > 1:
+            exclusions.append(
+                {
+                    "programme": programme,
+                    "instrument": instrument,
+                    "versions": listed,
+                    "reason": (
+                        f"the instrument version changed ({' → '.join(distinct)}): scores are "
+                        "not comparable across years, so no trend or pooled estimate is shown"
+                    ),
+                }
+            )
+        elif g["year"].nunique() < 2:
+            exclusions.append(
+                {
+                    "programme": programme,
+                    "instrument": instrument,
+                    "versions": listed,
+                    "reason": "measured in one year only: no trend",
+                }
+            )
+    trend_exclusions = pd.DataFrame(
+        exclusions, columns=["programme", "instrument", "versions", "reason"]
+    )
+    for r in trend_exclusions.itertuples(index=False):
+        notes.append(f"Trends: {r.programme} {r.instrument} excluded — {r.reason}.")
+
+    def comparable(programmes: Iterable[str], instrument: str) -> bool:
+        progs = list(programmes)
+        if not all(consistent.get((p, instrument), False) for p in progs):
+            return False
+        sub = versions[versions["programme"].isin(progs) & (versions["instrument"] == instrument)]
+        return len(set(sub["version"].astype(str))) == 1
+
+    # --- pooled random effects + forest data (published cohort estimates only)
+    from mentoreval.stats import pool_effects
+
+    pooled_rows = []
+    forest_rows = []
+    groups: list[tuple[str, pd.DataFrame]] = [
+        (str(p), g) for p, g in outcomes.groupby("programme", sort=True)
+    ]
+    if multi:
+        groups.append(("all programmes", outcomes))
+    for scope, g in groups:
+        for (instrument, scale), h in g.groupby(["instrument", "scale"], sort=True):
+            progs = sorted(set(h["programme"]))
+            if scope == "all programmes" and len(progs) < 2:
+                continue
+            if not comparable(progs, str(instrument)):
+                continue
+            h = h.sort_values(["programme", "year", "cohort"])
+            labels = [
+                _cohort_label(
+                    r.programme, r.cohort, int(r.year), with_programme=scope != r.programme
+                )
+                for r in h.itertuples(index=False)
+            ]
+            ok = h["mean_diff"].notna() & (h["se"] > 0)
+            base = {"programme": scope, "instrument": instrument, "scale": scale}
+            weights = pd.Series(np.nan, index=h.index)
+            if ok.sum() >= 2:
+                res = pool_effects(
+                    h.loc[ok, "mean_diff"], h.loc[ok, "se"], labels=np.array(labels)[ok.to_numpy()],
+                    confidence=conf,
+                )  # fmt: skip
+                rnd = res.pooled.set_index("model").loc["random"]
+                het = res.heterogeneity.iloc[0]
+                weights.loc[ok] = res.studies["weight_random"].to_numpy()
+                pooled_rows.append(
+                    {
+                        **base,
+                        "k": int(het["k"]),
+                        "n_pairs": float(h.loc[ok, "n_pairs"].sum()),
+                        "estimate": float(rnd["estimate"]),
+                        "se": float(rnd["se"]),
+                        "ci_low": float(rnd["ci_low"]),
+                        "ci_high": float(rnd["ci_high"]),
+                        "p_value": float(rnd["p_value"]),
+                        "pi_low": float(rnd["pi_low"]),
+                        "pi_high": float(rnd["pi_high"]),
+                        "tau2": float(het["tau2"]),
+                        "i2": float(het["i2"]),
+                        "q": float(het["q"]),
+                        "q_p_value": float(het["q_p_value"]),
+                        "primary": (str(instrument), str(scale)) in primary_set,
+                        "method": "DerSimonian-Laird random effects on mean change",
+                    }
+                )
+            elif scope != "all programmes" and h["year"].nunique() >= 2:
+                notes.append(
+                    f"Pooled: {scope} {instrument}.{scale} not pooled — fewer than 2 cohorts "
+                    "with a published estimate."
+                )
+            for lab, r, w in zip(labels, h.itertuples(index=False), weights, strict=True):
+                forest_rows.append(
+                    {
+                        **base,
+                        "row": "cohort",
+                        "label": lab,
+                        "n_pairs": r.n_pairs,
+                        "estimate": r.mean_diff,
+                        "ci_low": r.ci_low,
+                        "ci_high": r.ci_high,
+                        "weight_random": w,
+                        "suppressed": bool(r.suppressed),
+                    }
+                )
+            if pooled_rows and pooled_rows[-1].keys() and pooled_rows[-1]["programme"] == scope and (
+                pooled_rows[-1]["instrument"], pooled_rows[-1]["scale"]) == (instrument, scale):  # fmt: skip
+                p = pooled_rows[-1]
+                forest_rows.append(
+                    {
+                        **base,
+                        "row": "pooled",
+                        "label": "Pooled (random effects)",
+                        "n_pairs": p["n_pairs"],
+                        "estimate": p["estimate"],
+                        "ci_low": p["ci_low"],
+                        "ci_high": p["ci_high"],
+                        "weight_random": 100.0,
+                        "suppressed": False,
+                    }
+                )
+    pooled_cols = [
+        "programme", "instrument", "scale", "k", "n_pairs", "estimate", "se", "ci_low",
+        "ci_high", "p_value", "pi_low", "pi_high", "tau2", "i2", "q", "q_p_value", "primary",
+        "method",
+    ]  # fmt: skip
+    pooled = pd.DataFrame(pooled_rows, columns=pooled_cols)
+    pooled = suppress_table(
+        pooled,
+        n_columns="n_pairs",
+        value_columns=[c for c in pooled_cols[5:16]],
+        policy=policy,
+        ledger=ledger,
+        study=f"annual:{year_span}",
+        table="pooled",
+        group_columns=["programme", "instrument", "scale"],
+    )
+    forest = pd.DataFrame(
+        forest_rows,
+        columns=[
+            "programme", "instrument", "scale", "row", "label", "n_pairs", "estimate",
+            "ci_low", "ci_high", "weight_random", "suppressed",
+        ],
+    )  # fmt: skip
+
+    # --- trends (unchanged instruments only)
+    keep = [
+        consistent.get((str(p), str(i)), False)
+        for p, i in zip(outcomes["programme"], outcomes["instrument"], strict=True)
+    ]
+    years_per = outcomes.groupby(["programme", "instrument"])["year"].transform("nunique")
+    trends = outcomes[np.array(keep, dtype=bool) & (years_per >= 2).to_numpy()]
+    trends = trends[
+        ["programme", "instrument", "scale", "version", "year", "cohort", "n_pairs", "mean_pre",
+         "mean_post", "mean_diff", "ci_low", "ci_high", "suppressed"]
+    ].sort_values(["programme", "instrument", "scale", "year", "cohort"], ignore_index=True)  # fmt: skip
+
+    # --- dose and mentor type (exploratory; mentored students with both waves)
+    change = pd.concat(change_parts, ignore_index=True) if change_parts else pd.DataFrame()
+    dose_rows: list[dict[str, Any]] = []
+    model_rows: list[pd.DataFrame] = []
+    mentor_rows: list[dict[str, Any]] = []
+    if len(change) and len(dose):
+        from mentoreval.stats.dose import fit_dose
+
+        d = dose.assign(participant_id=dose["mentee_id"].astype(str))
+        joined = change.merge(
+            d[["programme", "cohort", "year", "participant_id", "n_meetings", "regularity",
+               "primary_mentor_type", "team"]],
+            on=["programme", "cohort", "year", "participant_id"],
+            how="inner",
+        )  # fmt: skip
+        joined["change"] = joined["post"] - joined["pre"]
+        for (programme, instrument, scale), g in joined.groupby(
+            ["programme", "instrument", "scale"], sort=True
+        ):
+            if (str(instrument), str(scale)) not in primary_set:
+                continue
+            g = g.sort_values(["year", "cohort", "participant_id"], ignore_index=True)
+            base = {"programme": programme, "instrument": instrument, "scale": scale}
+            for measure in ("n_meetings", "regularity"):
+                x = g[measure].astype(float)
+                if x.nunique() < 3:
+                    continue
+                thirds = pd.qcut(x.rank(method="first"), 3, labels=["low", "middle", "high"])
+                for level in ("low", "middle", "high"):
+                    sel = g[thirds == level]
+                    mean, lo, hi = _t_ci(sel["change"].to_numpy(float), conf)
+                    dose_rows.append(
+                        {
+                            **base,
+                            "measure": "meetings" if measure == "n_meetings" else "regularity",
+                            "level": f"{level} third",
+                            "n_pairs": len(sel),
+                            "median_dose": float(sel[measure].median()),
+                            "mean_change": mean,
+                            "ci_low": lo,
+                            "ci_high": hi,
+                            "label": EXPLORATORY,
+                        }
+                    )
+            try:
+                fit = fit_dose(g.rename(columns={"n_meetings": "meetings"}), dose="meetings")
+            except MentorevalError as exc:
+                notes.append(f"Dose: {programme} {instrument}.{scale} slope not fitted ({exc}).")
+            else:
+                model_rows.append(fit.assign(**base))
+            for breakdown, column in (
+                ("primary mentor type", "primary_mentor_type"),
+                ("mentoring team", "team"),
+            ):
+                values = g[column]
+                if column == "team":
+                    values = values.map({True: "team (2+ mentors)", False: "one mentor"})
+                for level, sel in g.groupby(
+                    values.astype("string").fillna("no meetings"), sort=True
+                ):
+                    mean, lo, hi = _t_ci(sel["change"].to_numpy(float), conf)
+                    mentor_rows.append(
+                        {
+                            **base,
+                            "breakdown": breakdown,
+                            "level": str(level),
+                            "n_pairs": len(sel),
+                            "mean_change": mean,
+                            "ci_low": lo,
+                            "ci_high": hi,
+                            "label": EXPLORATORY,
+                        }
+                    )
+    dose_cols = ["programme", "instrument", "scale", "measure", "level", "n_pairs",
+                 "median_dose", "mean_change", "ci_low", "ci_high", "label"]  # fmt: skip
+    dose_table = pd.DataFrame(dose_rows, columns=dose_cols)
+    dose_table = suppress_table(
+        dose_table,
+        n_columns="n_pairs",
+        value_columns=["median_dose", "mean_change", "ci_low", "ci_high"],
+        policy=policy,
+        ledger=ledger,
+        study=f"annual:{year_span}",
+        table="dose",
+        group_columns=["programme", "instrument", "scale", "measure", "level"],
+    )
+    dose_table = _secondary_rows(
+        dose_table,
+        ["programme", "instrument", "scale", "measure"],
+        ["median_dose", "mean_change", "ci_low", "ci_high"],
+    )
+    model_cols = ["programme", "instrument", "scale", "dose", "n", "slope", "slope_ci_low",
+                  "slope_ci_high", "p_value", "label"]  # fmt: skip
+    dose_models = (
+        pd.concat(model_rows, ignore_index=True)[model_cols]
+        if model_rows
+        else pd.DataFrame(columns=model_cols)
+    )
+    dose_models = suppress_table(
+        dose_models,
+        n_columns="n",
+        value_columns=["slope", "slope_ci_low", "slope_ci_high", "p_value"],
+        policy=policy,
+        ledger=ledger,
+        study=f"annual:{year_span}",
+        table="dose_models",
+        group_columns=["programme", "instrument", "scale"],
+    )
+    mentor_cols = ["programme", "instrument", "scale", "breakdown", "level", "n_pairs",
+                   "mean_change", "ci_low", "ci_high", "label"]  # fmt: skip
+    mentor_type = pd.DataFrame(mentor_rows, columns=mentor_cols)
+    mentor_type = suppress_table(
+        mentor_type,
+        n_columns="n_pairs",
+        value_columns=["mean_change", "ci_low", "ci_high"],
+        policy=policy,
+        ledger=ledger,
+        study=f"annual:{year_span}",
+        table="mentor_type",
+        group_columns=["programme", "instrument", "scale", "breakdown", "level"],
+    )
+    mentor_type = _secondary_rows(
+        mentor_type,
+        ["programme", "instrument", "scale", "breakdown"],
+        ["mean_change", "ci_low", "ci_high"],
+    )
+    if not len(dose):
+        notes.append("Dose and mentor type: no cohort in the report has a meeting log.")
+
+    included = cohorts[["programme", "cohort", "year", "inputs_sha256", "added_at"]].copy()
+    tables = {
+        "cohorts": included,
+        "participation": participation,
+        "outcomes": outcomes,
+        "pooled": pooled,
+        "forest": forest,
+        "trends": trends,
+        "trend_exclusions": trend_exclusions,
+        "dose": dose_table,
+        "dose_models": dose_models,
+        "mentor_type": mentor_type,
+    }
+    return AnnualAnalysis(
+        config=config,
+        tables=tables,
+        primary=tuple((str(a), str(b)) for a, b in primary),
+        notes=tuple(notes),
+        ledger=ledger,
+    )
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+_TITLES = {
+    "participation": ["programme", "cohort", "year"],
+    "outcomes": ["programme", "cohort", "year", "instrument", "scale"],
+    "pooled": ["programme", "instrument", "scale"],
+    "trends": ["programme", "instrument", "scale", "year"],
+    "trend_exclusions": ["programme", "instrument"],
+    "dose": ["programme", "instrument", "scale", "measure", "level"],
+    "dose_models": ["programme", "instrument", "scale"],
+    "mentor_type": ["programme", "instrument", "scale", "breakdown", "level"],
+}
+_SHOWN = {
+    "participation": ["enrolled", "with_meetings", "pre_responses", "post_responses",
+                      "linked_pairs", "retention_pct"],
+    "outcomes": ["n_pairs", "mean_pre", "mean_post", "mean_diff", "ci_low", "ci_high",
+                 "p_value", "d_z", "g_av"],
+    "pooled": ["k", "n_pairs", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "p_value",
+               "tau2", "i2"],
+    "trends": ["version", "n_pairs", "mean_pre", "mean_post", "mean_diff", "ci_low", "ci_high"],
+    "trend_exclusions": ["versions", "reason"],
+    "dose": ["n_pairs", "median_dose", "mean_change", "ci_low", "ci_high", "label"],
+    "dose_models": ["n", "slope", "slope_ci_low", "slope_ci_high", "p_value", "label"],
+    "mentor_type": ["n_pairs", "mean_change", "ci_low", "ci_high", "label"],
+}  # fmt: skip
+
+
+def format_annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
+    """One table of the analysis as strings for the report (``"< k"`` where suppressed).
+
+    The identifying columns (programme, cohort, year, instrument, scale, ...) become the
+    index, so the rendered table groups rows.
+
+    Examples
+    --------
+    >>> display(format_annual_table(analysis, "pooled"))  # doctest: +SKIP
+    """
+    if name not in _TITLES:
+        raise ConfigError(
+            f"unknown annual table {name!r}",
+            (Problem(f"unknown table {name!r}", fix=f"use one of: {', '.join(_TITLES)}"),),
+        )
+    df = analysis.tables[name]
+    index = [c for c in _TITLES[name] if c in df.columns]
+    shown = [c for c in _SHOWN[name] if c in df.columns]
+    if df.empty:
+        return pd.DataFrame({"": ["(nothing to show)"]}).set_index("")
+    keep = [*index, *shown, *(["suppressed"] if "suppressed" in df.columns else [])]
+    body = df[keep].copy()
+    for column in index:
+        body[column] = body[column].astype(str)
+    kinds: dict[str, Any] = {"retention_pct": "percent", "i2": "percent", "k": "count",
+                             "with_meetings": "count", "enrolled": "count", "n": "count"}  # fmt: skip
+    for column in shown:
+        if column.endswith(("_responses", "_pairs")):
+            kinds[column] = "count"
+    out = format_table(body, policy=analysis.config.policy, kinds=kinds)
+    return out.set_index(index) if index else out
+
+
+def _fmt(value: float, decimals: int = 1) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:+.{decimals}f}"
+
+
+def format_annual_summary(analysis: AnnualAnalysis) -> str:
+    """A plain-language summary (Markdown) of participation and the pooled primary outcomes.
+
+    Examples
+    --------
+    >>> display(Markdown(format_annual_summary(analysis)))  # doctest: +SKIP
+    """
+    cfg = analysis.config
+    part = analysis["participation"]
+    cohorts = analysis["cohorts"]
+    years = sorted({int(y) for y in cohorts["year"]})
+    lines = [
+        f"**{cfg.title}.** {len(cohorts)} cohort(s) of "
+        f"{', '.join(sorted(set(cohorts['programme'])))} from {years[0]} to {years[-1]}."
+    ]
+    for programme, g in part.groupby("programme", sort=True):
+        shown = g.dropna(subset=["retention_pct"])
+        if len(shown):
+            lines.append(
+                f"- **{programme}**: retention (linked pre/post pairs as a share of pre "
+                f"responses) ranged from {shown['retention_pct'].min():.0f}% to "
+                f"{shown['retention_pct'].max():.0f}% across cohorts."
+            )
+    pooled = analysis["pooled"]
+    primary = pooled[pooled["primary"].astype(bool) & pooled["estimate"].notna()]
+    for r in primary.itertuples(index=False):
+        direction = "no clear change"
+        if r.ci_low > 0:
+            direction = "an increase"
+        elif r.ci_high < 0:
+            direction = "a decrease"
+        lines.append(
+            f"- {r.instrument}.{r.scale} ({r.programme}): pooled mean change "
+            f"{_fmt(r.estimate)} points [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}] over {r.k} "
+            f"cohorts — {direction}; heterogeneity I² = {r.i2:.0f}%, τ² = {r.tau2:.2f}."
+        )
+    if primary.empty:
+        lines.append("- No primary outcome could be pooled (see the notes).")
+    lines.append(
+        "\nChanges are within-student pre/post differences of mentored students; without a "
+        "comparison group they include the usual change over an academic year. Dose and "
+        "mentor-type breakdowns are exploratory."
+    )
+    return "\n".join(lines)
+
+
+def format_annual_methods(analysis: AnnualAnalysis) -> str:
+    """Methods, disclosure control and notes (Markdown)."""
+    cfg = analysis.config
+    policy = cfg.policy
+    lines = [
+        "**Data.** Each cohort is read from the mentoreval store (Parquet, one partition per "
+        "programme, cohort and year) exactly as ingested; the cohorts and the sha256 of their "
+        "inputs are listed in `manifest.json`.",
+        f"**Change per cohort.** Paired t on post − pre for mentored students with both "
+        f"waves; {cfg.confidence:.0%} CIs; d_z and g_av as in the cohort report.",
+        "**Pooling.** DerSimonian–Laird random-effects meta-analysis of the cohorts' mean "
+        "changes (standard error from the paired-t CI), within each programme and — for "
+        "instruments shared by programmes — across them; τ², I² and a prediction interval "
+        "describe how much cohorts differ. Only published (unsuppressed) cohort estimates "
+        "are pooled.",
+        "**Trends** are shown only for instruments whose version is identical in every "
+        "cohort; others are listed with the reason.",
+        "**Dose and mentor type** are exploratory and associational: engagement is "
+        "self-selected, so they do not estimate causal effects.",
+        f"**Disclosure control.** Profile '{policy.profile}', threshold {policy.threshold} "
+        "students; small cells are shown as "
+        f"'{policy.label}', with complementary suppression in breakdowns; a release ledger "
+        "kept in the store blocks numbers that would difference against earlier reports.",
+    ]
+    if policy.warning:
+        lines.insert(0, f"**{policy.warning}**")
+    if analysis.notes:
+        lines.append("\n**Notes.**\n" + "\n".join(f"- {n}" for n in analysis.notes))
+    return "\n\n".join(lines)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def plot_annual_participation(analysis: AnnualAnalysis) -> Figure:
+    """Retention (%) per cohort year, one line per programme (suppressed points omitted).
+
+    Examples
+    --------
+    >>> fig = plot_annual_participation(analysis)  # doctest: +SKIP
+    """
+    from mentoreval.plots import OKABE_ITO, _new_figure, _rc
+
+    part = analysis["participation"]
+    fig, ax = _new_figure(6.0, 3.2)
+    with _rc():
+        for i, (programme, g) in enumerate(part.groupby("programme", sort=True)):
+            g = g.sort_values("year")
+            colour = OKABE_ITO[i % len(OKABE_ITO)]
+            ax.plot(g["year"], g["retention_pct"], marker="o", color=colour, label=programme)
+            for r in g.itertuples(index=False):
+                if pd.notna(r.retention_pct):
+                    ax.annotate(f"{r.retention_pct:.0f}%", (r.year, r.retention_pct),
+                                textcoords="offset points", xytext=(0, 6), ha="center",
+                                fontsize=8, color=colour)  # fmt: skip
+        ax.set_xticks(sorted({int(y) for y in part["year"]}))
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("Retention: linked pairs / pre responses (%)")
+        ax.set_title("Participation and retention by cohort", loc="left")
+        ax.legend(frameon=False, loc="lower left")
+    return fig
+
+
+def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> list[Figure]:
+    """One forest plot per programme × outcome (primary outcomes by default).
+
+    Examples
+    --------
+    >>> display(*forest_figures(analysis))  # doctest: +SKIP
+    """
+    from mentoreval.plots import plot_change_forest
+
+    forest = analysis["forest"]
+    wanted = set(analysis.primary)
+    figures = []
+    for (programme, instrument, scale), g in forest.groupby(
+        ["programme", "instrument", "scale"], sort=False
+    ):
+        if primary_only and wanted and (str(instrument), str(scale)) not in wanted:
+            continue
+        cohort_rows = g[g["row"] == "cohort"]
+        pooled_row = g[g["row"] == "pooled"]
+        pooled = None
+        if len(pooled_row) and pd.notna(pooled_row["estimate"].iloc[0]):
+            p = pooled_row.iloc[0]
+            pooled = {"estimate": p["estimate"], "ci_low": p["ci_low"], "ci_high": p["ci_high"]}
+        figures.append(
+            plot_change_forest(
+                cohort_rows,
+                label="label",
+                estimate="estimate",
+                pooled=pooled,
+                title=f"{instrument}.{scale} — {programme}",
+                xlabel=f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
+                policy=analysis.config.policy,
+            )
+        )
+    return figures
+
+
+def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
+    """Mean pre and post score by year per primary outcome (unchanged instruments only)."""
+    from mentoreval.plots import OKABE_ITO, _new_figure, _rc
+
+    trends = analysis["trends"]
+    wanted = set(analysis.primary)
+    figures = []
+    for (programme, instrument, scale), g in trends.groupby(
+        ["programme", "instrument", "scale"], sort=True
+    ):
+        if wanted and (str(instrument), str(scale)) not in wanted:
+            continue
+        g = g.sort_values("year")
+        fig, ax = _new_figure(6.0, 3.0)
+        with _rc():
+            for colour, column, name in (
+                (OKABE_ITO[0], "mean_pre", "pre"),
+                (OKABE_ITO[1], "mean_post", "post"),
+            ):
+                ax.plot(g["year"], g[column], marker="o", color=colour, label=name)
+            ax.set_xticks(sorted({int(y) for y in g["year"]}))
+            ax.set_ylabel("Mean score")
+            ax.set_title(f"{instrument}.{scale} by year — {programme}", loc="left")
+            ax.legend(frameon=False)
+        figures.append(fig)
+    return figures
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def save_release_ledger(analysis: AnnualAnalysis) -> Path:
+    """Merge this report's releases into ``<store>/ledger/releases.json`` (under the store
+    lock, so parallel reports on the same store keep each other's entries)."""
+    from mentoreval.store import _store_lock
+
+    root = analysis.config.store_root
+    path = _ledger_path(root)
+    with _store_lock(root, timeout=60.0):
+        merged = ReleaseLedger.load(path)
+        for key, ns in analysis.ledger.entries.items():
+            for n in ns:
+                merged.record(key, n)
+        merged.save(path)
+    return path
+
+
+def write_annual_outputs(
+    analysis: AnnualAnalysis,
+    out_dir: str | os.PathLike[str],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write tables, figures, ``results.json`` and ``manifest.json``; record the release.
+
+    Parameters
+    ----------
+    analysis
+        From :func:`analyse_annual`.
+    out_dir
+        The report folder: ``tables/*.csv``, ``figures/*.png|svg``, ``results.json``,
+        ``manifest.json``.
+    parameters
+        The report parameters, recorded in the manifest.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    from mentoreval.ingest import project_root
+    from mentoreval.plots import save_figure
+    from mentoreval.tables import build_manifest, write_json, write_table
+
+    out = Path(out_dir)
+    for name, table in analysis.tables.items():
+        if name == "cohorts":
+            continue
+        write_table(table, out / "tables" / f"{name}.csv")
+    save_figure(plot_annual_participation(analysis), out / "figures" / "participation")
+    for i, fig in enumerate(forest_figures(analysis)):
+        save_figure(fig, out / "figures" / f"forest_{i + 1:02d}")
+    for i, fig in enumerate(plot_annual_trends(analysis)):
+        save_figure(fig, out / "figures" / f"trend_{i + 1:02d}")
+    pooled = analysis["pooled"]
+    results = {
+        "title": analysis.config.title,
+        "programmes": sorted(set(analysis["cohorts"]["programme"])),
+        "years": sorted({int(y) for y in analysis["cohorts"]["year"]}),
+        "pooled": pooled.to_dict(orient="records"),
+        "participation": analysis["participation"].to_dict(orient="records"),
+        "trend_exclusions": analysis["trend_exclusions"].to_dict(orient="records"),
+        "suppressed_rows": {
+            name: int(t["suppressed"].sum())
+            for name, t in analysis.tables.items()
+            if "suppressed" in t.columns
+        },
+        "notes": list(analysis.notes),
+    }
+    write_json(results, out / "results.json")
+    cfg = analysis.config
+    inputs = [cfg.path, *(cfg.studies or ())]
+    ledger_path = save_release_ledger(analysis)
+    manifest = build_manifest(
+        inputs=[Path(p) for p in inputs],
+        parameters=dict(parameters or {}),
+        key_fingerprint=None,
+        extra={
+            "store": str(cfg.store_root),
+            "cohorts": analysis["cohorts"].to_dict(orient="records"),
+            "ledger": str(ledger_path),
+            "disclosure": {"profile": cfg.policy.profile, "threshold": cfg.policy.threshold},
+        },
+        repo=project_root(cfg.path),
+    )
+    write_json(manifest, out / "manifest.json")
+    return manifest
+
+
+def format_provenance(manifest: Mapping[str, Any]) -> str:
+    """A short Markdown provenance note from a report manifest.
+
+    Examples
+    --------
+    >>> m = {"created_at": "2025-06-30T12:00:00Z", "git_commit": None,
+    ...      "packages": {"mentoreval": "0.1.0"},
+    ...      "extra": {"cohorts": [{"programme": "peer", "cohort": "2025", "year": 2025,
+    ...                             "inputs_sha256": "ab" * 32}]}}
+    >>> print(format_provenance(m))
+    Created 2025-06-30T12:00:00Z with mentoreval 0.1.0 (git commit: not a git checkout).
+    <BLANKLINE>
+    | cohort | inputs (sha256, first 12 characters) |
+    |---|---|
+    | peer 2025 (2025) | abababababab |
+    """
+    commit = manifest.get("git_commit") or "not a git checkout"
+    version = manifest.get("packages", {}).get("mentoreval", "?")
+    lines = [
+        f"Created {manifest.get('created_at')} with mentoreval {version} (git commit: {commit}).",
+        "",
+        "| cohort | inputs (sha256, first 12 characters) |",
+        "|---|---|",
+    ]
+    for c in manifest.get("extra", {}).get("cohorts", []):
+        shas = ", ".join(s[:12] for s in str(c.get("inputs_sha256", "")).split())
+        lines.append(f"| {c['programme']} {c['cohort']} ({c['year']}) | {shas} |")
+    return "\n".join(lines)
+
+
+def annual_forbidden(config: AnnualConfig) -> dict[str, list[str]]:
+    """Strings that must never reach the report: every pseudonym of the cohorts included."""
+    cohorts = _select_cohorts(config)
+    people = _table(config, "participants", cohorts)
+    ids = people.get("participant_id", pd.Series(dtype=str)).dropna().astype(str)
+    return {"pseudonym": sorted(set(ids))}
+
+
+def run_annual_report(
+    config: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
+    progress: bool = True,
+    template: str | os.PathLike[str] | None = None,
+) -> ReportOutputs:
+    """Run the annual report: update the store, execute the template, render, scan.
+
+    Parameters
+    ----------
+    config
+        ``annual.yaml``.
+    out_dir
+        Report folder (default ``<project>/reports/<config name>``).
+    pdf
+        Also render the PDF.
+    progress
+        Show the progress bar.
+    template
+        Another template (default ``notebooks/templates/annual_report.ipynb``).
+
+    Returns
+    -------
+    mentoreval.report.ReportOutputs
+
+    Examples
+    --------
+    >>> run_annual_report("data/demo/peer/annual.yaml")  # doctest: +SKIP
+    """
+    from mentoreval.ingest import project_root
+    from mentoreval.report import build_report
+
+    cfg = load_annual_config(config)
+    update_store(cfg, echo=progress)
+    folder = Path(out_dir) if out_dir is not None else project_root(cfg.path) / "reports" / cfg.name
+    folder = folder.resolve()
+    outputs = build_report(
+        template or TEMPLATE,
+        folder,
+        parameters={"config": str(cfg.path.resolve()), "out_dir": str(folder)},
+        name="annual_report",
+        pdf=pdf,
+        progress=progress,
+    )
+    scan_pseudonyms(outputs.scanned, annual_forbidden(cfg)["pseudonym"])
+    return outputs
+
+
+_HEX64 = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{64}(?![0-9A-Za-z])")
+
+
+def scan_pseudonyms(paths: Iterable[str | os.PathLike[str]], pseudonyms: Iterable[str]) -> None:
+    """Fail if any output holds one of ``pseudonyms`` (64-hex HMAC digests).
+
+    The egress scan of :func:`mentoreval.render.egress_scan` compiles one pattern per
+    forbidden string, which is slow for the hundreds of students of several cohorts;
+    pseudonyms all look alike, so one pass per file finds every 64-hex token and checks
+    it against the set.
+
+    Raises
+    ------
+    DisclosureError
+        Naming each file holding a pseudonym (never the pseudonym itself).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "t.csv").write_text("n\\n40\\n")
+    ...     scan_pseudonyms([Path(d) / "t.csv"], ["ab" * 32])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "t.csv").write_text("id\\n" + "AB" * 32 + "\\n")
+    ...     scan_pseudonyms([Path(d) / "t.csv"], ["ab" * 32])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mentoreval.errors.DisclosureError: egress scan failed: a pseudonym in 1 file
+      - ...t.csv: pseudonym found (fix: remove it from the output and rerun)
+    """
+    from mentoreval.errors import DisclosureError
+    from mentoreval.render import _texts
+
+    wanted = {p.lower() for p in pseudonyms}
+    problems = []
+    for path in map(Path, paths):
+        text, _ = _texts(path)
+        if any(token.lower() in wanted for token in _HEX64.findall(text)):
+            problems.append(
+                Problem(
+                    "pseudonym found", file=str(path), fix="remove it from the output and rerun"
+                )
+            )
+    if problems:
+        files = "file" if len(problems) == 1 else "files"
+        raise DisclosureError(
+            f"egress scan failed: a pseudonym in {len(problems)} {files}", tuple(problems)
+        )
+
+
+def run_annual_job(job: Job) -> None:
+    """Batch runner for ``kind: annual`` (see :mod:`mentoreval.batch`)."""
+    run_annual_report(job.config, out_dir=job.out_dir, pdf=True, progress=False)

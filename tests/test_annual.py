@@ -1,0 +1,264 @@
+"""Tests for mentoreval.annual: config, store update, analysis, trends, ledger, rendering."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mentoreval.annual import (
+    analyse_annual,
+    format_annual_table,
+    load_annual_config,
+    run_annual_report,
+    save_release_ledger,
+    scan_pseudonyms,
+    study_inputs_sha256,
+    update_store,
+)
+from mentoreval.errors import ConfigError, DataError, DisclosureError
+from mentoreval.protect import keygen
+from mentoreval.store import add_cohort, list_cohorts, load_table
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo" / "peer"
+YEARS = (2023, 2024, 2025)
+PER_COHORT = [
+    "scores",
+    "participants",
+    "linkage",
+    "responses",
+    "summary",
+    "instruments",
+    "cohort_info",
+    "meetings",
+    "dose",
+]
+
+
+def write_annual(folder: Path, store: Path, **extra: object) -> Path:
+    lines = [
+        "title: Peer mentoring, annual report",
+        "programme: peer",
+        f"store: {store}",
+        "studies:",
+        *[f"  - {DEMO / str(y) / 'study.yaml'}" for y in YEARS],
+        *[f"{k}: {json.dumps(v)}" for k, v in extra.items()],
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "annual.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    key = tmp_path_factory.mktemp("keys") / "demo.key"
+    keygen(key)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MENTOREVAL_KEY_FILE", str(key))
+        yield key
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory, demo_key: Path) -> Path:
+    """The three peer demo cohorts, ingested into a store once for the module."""
+    base = tmp_path_factory.mktemp("annual")
+    store = base / "store"
+    config = load_annual_config(write_annual(base, store))
+    results = update_store(config, echo=False)
+    assert [r.status for r in results] == ["added"] * 3
+    return store
+
+
+def copy_store(store: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "store"
+    shutil.copytree(store, target)
+    shutil.rmtree(target / "ledger", ignore_errors=True)
+    return target
+
+
+def cohort_tables(store: Path, year: int) -> dict[str, pd.DataFrame]:
+    return {
+        name: load_table(store, name, programme="peer", years=[year]).drop(
+            columns=["programme", "cohort", "year"]
+        )
+        for name in PER_COHORT
+    }
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+def test_demo_annual_configs_load() -> None:
+    for programme in ("peer", "faculty"):
+        config = load_annual_config(REPO / "data" / "demo" / programme / "annual.yaml")
+        assert config.programmes == (programme,)
+        assert config.studies is not None and len(config.studies) == 3
+        assert config.store_root == REPO / "data" / "store"
+
+
+def test_annual_config_reports_every_problem_at_once(tmp_path: Path) -> None:
+    (tmp_path / "annual.yaml").write_text(
+        "title: A\nprogramme: peer\nprogrammes: [faculty]\nstudies: [nope.yaml]\n"
+        "disclosure: {threshold: 1}\nprimary: [who5]\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_annual_config(tmp_path / "annual.yaml")
+    keys = {p.key for p in info.value.problems}
+    assert {"programmes", "studies[0]", "primary[0]", "disclosure.threshold"} <= keys
+
+
+def test_update_store_skips_unchanged_studies(demo_store: Path, tmp_path: Path) -> None:
+    config = load_annual_config(write_annual(tmp_path, demo_store))
+    assert update_store(config, echo=False) == []
+    stored = list_cohorts(demo_store)
+    assert stored["year"].tolist() == list(YEARS)
+    expected = study_inputs_sha256(DEMO / "2024" / "study.yaml")
+    assert tuple(stored.loc[stored["year"] == 2024, "inputs_sha256"].iloc[0].split()) == expected
+
+
+# --- analysis ----------------------------------------------------------------------------
+
+
+def test_analysis_over_three_years(demo_store: Path, tmp_path: Path) -> None:
+    analysis = analyse_annual(
+        load_annual_config(write_annual(tmp_path, copy_store(demo_store, tmp_path)))
+    )
+    part = analysis["participation"].set_index("year")
+    assert part.loc[2023, "enrolled"] == 70 and part.loc[2023, "linked_pairs"] == 57
+    # peer 2025 has a comparison group: only the 70 mentored students are the programme's
+    assert part.loc[2025, "enrolled"] == 70
+    assert (part["retention_pct"] == 100 * part["linked_pairs"] / part["pre_responses"]).all()
+    pooled = analysis["pooled"].set_index(["instrument", "scale"])
+    who5 = pooled.loc[("who5", "total")]
+    assert who5["k"] == 3 and who5["ci_low"] < who5["estimate"] < who5["ci_high"]
+    assert who5["tau2"] >= 0 and 0 <= who5["i2"] <= 100
+    forest = analysis["forest"]
+    rows = forest[(forest["instrument"] == "who5") & (forest["scale"] == "total")]
+    assert rows["row"].tolist() == ["cohort"] * 3 + ["pooled"]
+    assert rows["label"].tolist()[:3] == ["2023", "2024", "2025"]
+    assert analysis["trend_exclusions"].empty
+    assert set(analysis["trends"]["year"]) == set(YEARS)
+    assert set(analysis["dose"]["label"]) == {"exploratory"}
+    assert set(analysis["dose"]["measure"]) == {"meetings", "regularity"}
+    assert set(analysis["mentor_type"]["label"]) == {"exploratory"}
+    shown = format_annual_table(analysis, "pooled")
+    assert shown.index.names == ["programme", "instrument", "scale"]
+    assert shown.map(lambda v: isinstance(v, str)).all().all()
+
+
+def test_trends_exclude_an_instrument_whose_version_changed(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    store = copy_store(demo_store, tmp_path)
+    tables = cohort_tables(store, 2024)
+    versions = tables["instruments"]
+    versions.loc[versions["instrument"] == "who5", "version"] = "2024-revised"
+    add_cohort(
+        store,
+        programme="peer",
+        cohort="2024",
+        year=2024,
+        tables=tables,
+        inputs_sha256=["f" * 64],
+    )
+    analysis = analyse_annual(load_annual_config(write_annual(tmp_path, store)))
+    excluded = analysis["trend_exclusions"]
+    assert excluded[["programme", "instrument"]].to_numpy().tolist() == [["peer", "who5"]]
+    reason = excluded["reason"].iloc[0]
+    assert "version changed" in reason and "1998 → 2024-revised" in reason
+    assert "2024: 2024-revised" in excluded["versions"].iloc[0]
+    assert "who5" not in set(analysis["trends"]["instrument"])
+    assert "who5" not in set(analysis["pooled"]["instrument"])
+    assert {"cbi", "career_confidence"} <= set(analysis["trends"]["instrument"])
+    # per-cohort change is still reported, and the note says why the trend is missing
+    assert (analysis["outcomes"]["instrument"] == "who5").sum() == 3
+    assert any("who5 excluded" in n for n in analysis.notes)
+
+
+def test_ledger_blocks_differencing_against_an_earlier_report(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    store = copy_store(demo_store, tmp_path)
+    config = load_annual_config(write_annual(tmp_path, store))
+    first = analyse_annual(config)
+    assert not first["participation"]["suppressed"].any()
+    ledger_file = save_release_ledger(first)
+    assert ledger_file == store / "ledger" / "releases.json" and ledger_file.is_file()
+
+    # The same report again releases the same numbers: nothing is blocked.
+    again = analyse_annual(config)
+    assert not again["outcomes"]["suppressed"].any()
+
+    # Three late withdrawals from 2024 are re-ingested: 2024's numbers now differ by 3
+    # from the released ones, which would reveal those three students.
+    tables = cohort_tables(store, 2024)
+    gone = set(tables["linkage"].query("status == 'matched'")["participant_id"].head(3))
+    for name in ("scores", "participants", "linkage", "responses"):
+        tables[name] = tables[name][~tables[name]["participant_id"].isin(gone)]
+    tables["dose"] = tables["dose"][~tables["dose"]["mentee_id"].isin(gone)]
+    result = add_cohort(
+        store, programme="peer", cohort="2024", year=2024, tables=tables,
+        inputs_sha256=["e" * 64],
+    )  # fmt: skip
+    assert result.status == "replaced"
+    later = analyse_annual(config)
+    part = later["participation"].set_index("year")
+    assert part.loc[2024, "suppressed"] and pd.isna(part.loc[2024, "enrolled"])
+    assert not part.loc[[2023, 2025], "suppressed"].any()
+    outcomes = later["outcomes"]
+    assert outcomes.loc[outcomes["year"] == 2024, "suppressed"].all()
+    assert not outcomes.loc[outcomes["year"] != 2024, "suppressed"].any()
+    # 2024 is left out of the pooled estimate rather than leaking through it
+    who5 = later["pooled"].set_index(["instrument", "scale"]).loc[("who5", "total")]
+    assert who5["k"] == 2
+    assert any("differ" in n for n in later.notes)
+
+
+def test_missing_cohorts_are_named(tmp_path: Path) -> None:
+    path = write_annual(tmp_path, tmp_path / "empty-store", update_store=False)
+    with pytest.raises(DataError, match="3 listed cohort"):
+        analyse_annual(path)
+
+
+def test_pseudonym_scan_finds_leaks(tmp_path: Path) -> None:
+    leak = "ab" * 32
+    (tmp_path / "ok.csv").write_text("n\n40\n")
+    (tmp_path / "bad.html").write_text(f"<p>{leak.upper()}</p>")
+    scan_pseudonyms([tmp_path / "ok.csv"], [leak])
+    with pytest.raises(DisclosureError, match="pseudonym in 1 file"):
+        scan_pseudonyms([tmp_path / "ok.csv", tmp_path / "bad.html"], [leak])
+
+
+# --- the rendered report -----------------------------------------------------------------
+
+
+def test_annual_report_over_three_demo_years_renders(demo_store: Path, tmp_path: Path) -> None:
+    store = copy_store(demo_store, tmp_path)
+    config = write_annual(tmp_path, store)
+    out = tmp_path / "report"
+    outputs = run_annual_report(config, out_dir=out, pdf=True, progress=False)
+    assert outputs.html.is_file() and outputs.pdf is not None and outputs.pdf.is_file()
+    html = outputs.html.read_text()
+    for heading in ("Participation and retention", "Pooled estimates", "Trends across years",
+                    "Dose (exploratory)", "Mentor type (exploratory)", "Provenance"):  # fmt: skip
+        assert heading in html
+    pooled = pd.read_csv(out / "tables" / "pooled.csv")
+    assert pooled.query("instrument == 'who5' and scale == 'total'")["k"].tolist() == [3]
+    assert len(pd.read_csv(out / "tables" / "participation.csv")) == 3
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [c["year"] for c in manifest["extra"]["cohorts"]] == list(YEARS)
+    assert len(manifest["inputs"]) == 4  # annual.yaml and the three study configs
+    results = json.loads((out / "results.json").read_text())
+    assert results["years"] == list(YEARS)
+    assert (store / "ledger" / "releases.json").is_file()
+    # the executed notebook keeps no pseudonym and no error output
+    nb = json.loads(outputs.notebook.read_text())
+    assert not any(
+        o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", [])
+    )
