@@ -16,12 +16,12 @@ from mentoreval.annual import (
     load_annual_config,
     run_annual_report,
     save_release_ledger,
-    scan_pseudonyms,
     study_inputs_sha256,
     update_store,
 )
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.protect import keygen
+from mentoreval.render import egress_scan
 from mentoreval.store import add_cohort, list_cohorts, load_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -227,12 +227,16 @@ def test_missing_cohorts_are_named(tmp_path: Path) -> None:
 
 
 def test_pseudonym_scan_finds_leaks(tmp_path: Path) -> None:
+    """The annual report passes every pseudonym to the egress scan (render.egress_scan)."""
     leak = "ab" * 32
+    others = [f"{i:064x}" for i in range(2000)]
     (tmp_path / "ok.csv").write_text("n\n40\n")
     (tmp_path / "bad.html").write_text(f"<p>{leak.upper()}</p>")
-    scan_pseudonyms([tmp_path / "ok.csv"], [leak])
-    with pytest.raises(DisclosureError, match="pseudonym in 1 file"):
-        scan_pseudonyms([tmp_path / "ok.csv", tmp_path / "bad.html"], [leak])
+    egress_scan([tmp_path / "ok.csv"], forbidden={"pseudonym": [*others, leak]})
+    with pytest.raises(DisclosureError, match="1 leak in 1 file"):
+        egress_scan(
+            [tmp_path / "ok.csv", tmp_path / "bad.html"], forbidden={"pseudonym": [*others, leak]}
+        )
 
 
 # --- the rendered report -----------------------------------------------------------------

@@ -175,3 +175,20 @@ def test_html_in_headless_chromium(built: ReportOutputs) -> None:
     assert len(widths) == 5 and all(w > 0 for w in widths)
     assert [h.rstrip("¶") for h in headings] == SECTIONS
     assert (ARTEFACTS / "cohort_report_fixture.png").stat().st_size > 10_000
+
+
+def test_egress_scan_is_one_pass_for_many_students(tmp_path: Path) -> None:
+    """Thousands of forbidden strings: still exact (word boundaries, case) and fast."""
+    import time
+
+    forbidden = {"pseudonym": [f"{i:064x}" for i in range(5000)], "raw id": ["1234567"]}
+    text = "<p>" + " ".join(f"cell {i} 12345678 x1234567" for i in range(20000)) + "</p>"
+    (tmp_path / "big.html").write_text(text)
+    start = time.perf_counter()
+    egress_scan([tmp_path / "big.html"], forbidden=forbidden)  # 1234567 only inside words
+    assert time.perf_counter() - start < 5
+    (tmp_path / "leak.html").write_text(text + f"<td>{5:064X}</td><td>1234567</td>")
+    with pytest.raises(DisclosureError) as info:
+        egress_scan([tmp_path / "leak.html"], forbidden=forbidden)
+    kinds = sorted(p.message for p in info.value.problems)
+    assert kinds == ["pseudonym #6 found", "raw id #1 found"]

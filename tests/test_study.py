@@ -38,10 +38,21 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def test_study_name_defaults(folder: Path) -> None:
+    """id wins; else programme-cohort (two programmes' 2025 cohorts differ); else the folder."""
+    (folder / "study.yaml").write_text(GOOD)
+    assert load_study(folder / "study.yaml").name == "peer-2025"
+    (folder / "study.yaml").write_text("id: my-eval\n" + GOOD)
+    assert load_study(folder / "study.yaml").name == "my-eval"
+    no_cohort = "\n".join(line for line in GOOD.splitlines() if not line.startswith("cohort:"))
+    (folder / "study.yaml").write_text(no_cohort)
+    assert load_study(folder / "study.yaml").name == folder.name
+
+
 def test_agreed_shape_loads(folder: Path) -> None:
     (folder / "study.yaml").write_text(GOOD)
     s = load_study(folder / "study.yaml")
-    assert s.config.cohort == "2025" and s.name == folder.name
+    assert s.config.cohort == "2025" and s.name == f"{s.config.programme}-2025"
     assert (
         s.item_columns("who5")["who5_1"] == "Q1_1" and s.item_columns("who5")["who5_2"] == "who5_2"
     )

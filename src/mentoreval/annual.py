@@ -48,7 +48,6 @@ import hashlib
 import json
 import math
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +101,6 @@ __all__ = [
     "run_annual_job",
     "run_annual_report",
     "save_release_ledger",
-    "scan_pseudonyms",
     "store_cohort",
     "study_inputs_sha256",
     "update_store",
@@ -1790,60 +1788,10 @@ def run_annual_report(
         parameters={"config": str(cfg.path.resolve()), "out_dir": str(folder)},
         name="annual_report",
         pdf=pdf,
+        forbidden=annual_forbidden(cfg),
         progress=progress,
     )
-    scan_pseudonyms(outputs.scanned, annual_forbidden(cfg)["pseudonym"])
     return outputs
-
-
-_HEX64 = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{64}(?![0-9A-Za-z])")
-
-
-def scan_pseudonyms(paths: Iterable[str | os.PathLike[str]], pseudonyms: Iterable[str]) -> None:
-    """Fail if any output holds one of ``pseudonyms`` (64-hex HMAC digests).
-
-    The egress scan of :func:`mentoreval.render.egress_scan` compiles one pattern per
-    forbidden string, which is slow for the hundreds of students of several cohorts;
-    pseudonyms all look alike, so one pass per file finds every 64-hex token and checks
-    it against the set.
-
-    Raises
-    ------
-    DisclosureError
-        Naming each file holding a pseudonym (never the pseudonym itself).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     _ = (Path(d) / "t.csv").write_text("n\\n40\\n")
-    ...     scan_pseudonyms([Path(d) / "t.csv"], ["ab" * 32])
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     _ = (Path(d) / "t.csv").write_text("id\\n" + "AB" * 32 + "\\n")
-    ...     scan_pseudonyms([Path(d) / "t.csv"], ["ab" * 32])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    mentoreval.errors.DisclosureError: egress scan failed: a pseudonym in 1 file
-      - ...t.csv: pseudonym found (fix: remove it from the output and rerun)
-    """
-    from mentoreval.errors import DisclosureError
-    from mentoreval.render import _texts
-
-    wanted = {p.lower() for p in pseudonyms}
-    problems = []
-    for path in map(Path, paths):
-        text, _ = _texts(path)
-        if any(token.lower() in wanted for token in _HEX64.findall(text)):
-            problems.append(
-                Problem(
-                    "pseudonym found", file=str(path), fix="remove it from the output and rerun"
-                )
-            )
-    if problems:
-        files = "file" if len(problems) == 1 else "files"
-        raise DisclosureError(
-            f"egress scan failed: a pseudonym in {len(problems)} {files}", tuple(problems)
-        )
 
 
 def run_annual_job(job: Job) -> None:

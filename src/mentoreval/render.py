@@ -360,9 +360,19 @@ def _collect(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return found
 
 
+_TOKEN = re.compile(r"[0-9a-z]+")
+
+
 def _patterns(
     forbidden: Iterable[str] | Mapping[str, Iterable[str]],
-) -> list[tuple[str, int, re.Pattern[str]]]:
+) -> list[tuple[str, int, frozenset[str], re.Pattern[str]]]:
+    """(kind, index, ASCII word tokens, exact pattern) per forbidden string.
+
+    Every token of a forbidden string is a whole word wherever the string matches (its
+    ends carry word boundaries), so a file whose word set lacks one of them cannot match:
+    that set test skips the regex for almost every string, which keeps the scan one pass
+    per file however many students there are.
+    """
     groups: Mapping[str, Iterable[str]] = (
         forbidden if isinstance(forbidden, Mapping) else {"forbidden string": forbidden}
     )
@@ -376,7 +386,12 @@ def _patterns(
             left = r"(?<![0-9A-Za-z])" if text[0].isalnum() else ""
             right = r"(?![0-9A-Za-z])" if text[-1].isalnum() else ""
             compiled.append(
-                (kind, index, re.compile(left + re.escape(text) + right, re.IGNORECASE))
+                (
+                    kind,
+                    index,
+                    frozenset(_TOKEN.findall(text.lower())),
+                    re.compile(left + re.escape(text) + right, re.IGNORECASE),
+                )
             )
     return compiled
 
@@ -438,8 +453,9 @@ def egress_scan(
             leaky.add(path)
             continue
         search_text = _normalise(search_text)
-        for kind, index, pattern in patterns:
-            if pattern.search(search_text):
+        words = set(_TOKEN.findall(search_text.lower()))
+        for kind, index, tokens, pattern in patterns:
+            if tokens <= words and pattern.search(search_text):
                 problems.append(
                     Problem(
                         f"{kind} #{index + 1} found",

@@ -196,8 +196,9 @@ class Study:
     path
         The study file.
     name
-        The study's name: ``id`` when given, else the file stem, or the folder name when the
-        file is called ``study.yaml``.
+        The study's name (its folder under ``data/processed``): ``id`` when given, else
+        ``<programme>-<cohort>`` when both are given, else the file stem, or the folder name
+        when the file is called ``study.yaml``.
     instruments
         Loaded definitions by id, in config order.
     sha256
@@ -403,9 +404,17 @@ def _cross_check(
 def _study_name(cfg: StudyConfig, path: Path) -> str:
     if cfg.id:
         return cfg.id
+    if cfg.programme and cfg.cohort:
+        # Two programmes' cohorts of the same year must not share a processed folder.
+        return _slug(f"{cfg.programme}-{cfg.cohort}")
     if path.stem.lower() in {"study", "config"}:
         return path.parent.name or "study"
     return path.stem
+
+
+def _slug(text: str) -> str:
+    """A folder-safe name: letters, digits, ``-`` and ``_`` only."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "study"
 
 
 def load_study(path: str | Path) -> Study:
