@@ -5,15 +5,16 @@
 models (see ``mentoreval.synth.cohort``). Short runs by default; ``--runslow`` runs enough
 replicates for the 93–97 % coverage and 3.5–6.5 % rejection bands of the issue.
 
-The paired test is scipy's ``ttest_rel`` with the t-based 95 % CI of the mean difference.
+The analysis is mentoreval's own :func:`mentoreval.stats.compare_paired` (paired t and its
+95 % CI, checked against R's ``t.test`` in ``tests/stats``).
 """
 
 from __future__ import annotations
 
 import pytest
-from scipy import stats
 
 from mentoreval.scoring import score_wide
+from mentoreval.stats import compare_paired
 from mentoreval.synth import CohortSpec, generate_cohort
 
 ITEMS = [f"who5_{k}" for k in range(1, 6)]
@@ -26,10 +27,13 @@ def paired_who5(spec: CohortSpec) -> tuple[float, float, float, float]:
     sub = sub[(sub["group"] == "mentored") & ~sub["duplicate"]]
     wide = sub[["student_id", "wave", *ITEMS]].rename(columns={"student_id": "participant_id"})
     s = score_wide(wide.reset_index(drop=True), "who5")
-    w = s.pivot(index="participant_id", columns="wave", values="score").dropna()
-    res = stats.ttest_rel(w["post"], w["pre"])
-    ci = res.confidence_interval(0.95)
-    return float((w["post"] - w["pre"]).mean()), float(ci.low), float(ci.high), float(res.pvalue)
+    row = compare_paired(s, pre="pre", post="post", p_adjust="none").iloc[0]
+    return (
+        float(row["mean_diff"]),
+        float(row["ci_low"]),
+        float(row["ci_high"]),
+        float(row["p_value"]),
+    )
 
 
 def coverage(n_rep: int, effect: float, seed0: int) -> tuple[float, float]:
@@ -130,3 +134,34 @@ def test_differential_attrition_shows_in_observed_baseline_scores():
     g = s.groupby("dropped")["score"]
     observed_smd = (g.mean()[False] - g.mean()[True]) / s["score"].std()
     assert 0.3 < observed_smd < 0.6  # attenuated by measurement error, same direction
+
+
+def _analysis_of(spec: CohortSpec):  # type: ignore[no-untyped-def]
+    """Score a generated comparison-group cohort and run the full stats analysis on it."""
+    from mentoreval.stats.analysis import run_analysis
+
+    c = generate_cohort(spec)
+    sub = c.submissions[~c.submissions["duplicate"]]
+    wide = sub[["student_id", "wave", *ITEMS]].rename(columns={"student_id": "participant_id"})
+    scores = score_wide(wide.reset_index(drop=True), "who5")
+    people = c.people[["student_id", "group"]].rename(columns={"student_id": "participant_id"})
+    return run_analysis(scores, people, m=2, mixed=False)
+
+
+def test_differential_attrition_warning_fires():
+    """Issue 3: with differential attrition the stats layer's attrition warning fires."""
+    base = CohortSpec(
+        n_students=600,
+        design="comparison",
+        instruments=("who5",),
+        post_only_instruments=(),
+        effects={"who5": 0.3},
+        attrition=0.35,
+        attrition_comparison=0.10,
+        seed=11,
+    )
+    caveats = _analysis_of(base)["caveats"]
+    fired = caveats[(caveats["caveat"] == "differential_attrition") & caveats["applies"]]
+    assert len(fired) == 1 and "percentage points" in fired["detail"].iloc[0]
+    same = _analysis_of(base.replace(attrition_comparison=0.35))["caveats"]
+    assert not same[(same["caveat"] == "differential_attrition") & same["applies"]].shape[0]
