@@ -30,6 +30,7 @@ import pandas as pd
 
 from mentoreval.errors import ConfigError
 from mentoreval.instruments import Instrument, load_instrument
+from mentoreval.readers.redcap import DICTIONARY_UI_HEADER
 
 __all__ = [
     "REDCAP_DICTIONARY_HEADER",
@@ -39,26 +40,7 @@ __all__ = [
     "to_redcap_dictionary",
 ]
 
-REDCAP_DICTIONARY_HEADER = [
-    "Variable / Field Name",
-    "Form Name",
-    "Section Header",
-    "Field Type",
-    "Field Label",
-    "Choices, Calculations, OR Slider Labels",
-    "Field Note",
-    "Text Validation Type OR Show Slider Number",
-    "Text Validation Min",
-    "Text Validation Max",
-    "Identifier?",
-    "Branching Logic (Show field only if...)",
-    "Required Field?",
-    "Custom Alignment",
-    "Question Number (surveys only)",
-    "Matrix Group Name",
-    "Matrix Ranking?",
-    "Field Annotation",
-]
+REDCAP_DICTIONARY_HEADER = list(DICTIONARY_UI_HEADER)
 
 
 def _code(x: float) -> str:

@@ -54,9 +54,12 @@ def test_demo_shape():
 
 
 @pytest.mark.parametrize("study", [s.folder for s in DEMO_STUDIES])
-def test_demo_study_ingests(study):
+def test_demo_study_ingests(study, tmp_path):
     ingest = pytest.importorskip("mentoreval.ingest")
-    res = ingest.ingest_study(DEMO / study / "study.yaml", key=bytes(32), write=False)
+    # out_dir in tmp_path: never compare against (or touch) the checkout's data/processed
+    res = ingest.ingest_study(
+        DEMO / study / "study.yaml", out_dir=tmp_path, key=bytes(32), write=False
+    )
     spec = next(s.spec for s in DEMO_STUDIES if s.folder == study)
     assert res.summary["participants"] == spec.n_students
     assert res.summary["answers_quarantined"] == 0

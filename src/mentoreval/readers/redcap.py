@@ -27,7 +27,9 @@ from .base import TEXT_DTYPE, RawTable, check_choice, new_meta, raise_read
 from .text import DelimitedText, read_delimited, split_header, table_from_text
 
 __all__ = [
+    "DICTIONARY_API_HEADER",
     "DICTIONARY_COLUMNS",
+    "DICTIONARY_UI_HEADER",
     "is_redcap_dictionary",
     "parse_choices",
     "read_redcap",
@@ -35,25 +37,52 @@ __all__ = [
     "redcap_variant",
 ]
 
+DICTIONARY_UI_HEADER: tuple[str, ...] = (
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+)
+"""The 18 headers of a data dictionary downloaded from REDCap's user interface, in order."""
+
+DICTIONARY_API_HEADER: tuple[str, ...] = (
+    "field_name",
+    "form_name",
+    "section_header",
+    "field_type",
+    "field_label",
+    "select_choices_or_calculations",
+    "field_note",
+    "text_validation_type_or_show_slider_number",
+    "text_validation_min",
+    "text_validation_max",
+    "identifier",
+    "branching_logic",
+    "required_field",
+    "custom_alignment",
+    "question_number",
+    "matrix_group_name",
+    "matrix_ranking",
+    "field_annotation",
+)
+"""The same 18 columns as the API metadata export names them."""
+
 DICTIONARY_COLUMNS: dict[str, str] = {
-    "variable / field name": "field_name",
-    "form name": "form_name",
-    "section header": "section_header",
-    "field type": "field_type",
-    "field label": "field_label",
-    "choices, calculations, or slider labels": "select_choices_or_calculations",
-    "field note": "field_note",
-    "text validation type or show slider number": "text_validation_type_or_show_slider_number",
-    "text validation min": "text_validation_min",
-    "text validation max": "text_validation_max",
-    "identifier?": "identifier",
-    "branching logic (show field only if...)": "branching_logic",
-    "required field?": "required_field",
-    "custom alignment": "custom_alignment",
-    "question number (surveys only)": "question_number",
-    "matrix group name": "matrix_group_name",
-    "matrix ranking?": "matrix_ranking",
-    "field annotation": "field_annotation",
+    ui.lower(): api for ui, api in zip(DICTIONARY_UI_HEADER, DICTIONARY_API_HEADER, strict=True)
 }
 """REDCap UI dictionary headers (normalised) → API snake_case names."""
 

@@ -45,6 +45,7 @@ import yaml
 
 from mentoreval.errors import ConfigError
 from mentoreval.instruments import Instrument
+from mentoreval.readers.redcap import DICTIONARY_UI_HEADER
 from mentoreval.synth.cohort import SyntheticCohort
 from mentoreval.synth.items import item_model
 
@@ -115,26 +116,7 @@ GF_GROUP = "Are you taking part in the mentoring programme?"
 GF_COVARIATES = {"year_of_study": "Year of study", "gender": "Gender", "site": "Campus"}
 REDCAP_EVENTS = {"pre": "baseline_arm_1", "post": "followup_arm_1"}
 REDCAP_EVENT_LABELS = {"pre": "Baseline (Arm 1: Arm 1)", "post": "Follow-up (Arm 1: Arm 1)"}
-REDCAP_DICTIONARY_HEADER = (
-    "Variable / Field Name",
-    "Form Name",
-    "Section Header",
-    "Field Type",
-    "Field Label",
-    "Choices, Calculations, OR Slider Labels",
-    "Field Note",
-    "Text Validation Type OR Show Slider Number",
-    "Text Validation Min",
-    "Text Validation Max",
-    "Identifier?",
-    "Branching Logic (Show field only if...)",
-    "Required Field?",
-    "Custom Alignment",
-    "Question Number (surveys only)",
-    "Matrix Group Name",
-    "Matrix Ranking?",
-    "Field Annotation",
-)
+REDCAP_DICTIONARY_HEADER = DICTIONARY_UI_HEADER
 _FIRST_NAMES = (
     "Alex",
     "Sam",
