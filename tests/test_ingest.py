@@ -317,3 +317,18 @@ def test_reconciliation_holds_on_dirty_csv(
     assert rec["records"] == rec["kept"] + rec["quarantined"]
     assert res.summary["rows_kept"] == len(res.responses) // 5
     assert res.summary["rows_read"] >= n
+
+
+def test_quarantine_csv_neutralises_spreadsheet_formulas(tmp_path: Path, key_env: bytes) -> None:
+    """An unknown answer like '=1+2' is quarantined with its value, but never as a formula."""
+    pre = [{"student_id": f"S{i:03d}", **dict.fromkeys(WHO5, "3")} for i in range(4)]
+    pre[1]["who5_1"] = "=1+2"
+    pre[2]["who5_2"] = "@SUM(A1)"
+    post = [{"student_id": f"S{i:03d}", **dict.fromkeys(WHO5, "4")} for i in range(4)]
+    qualtrics_csv(tmp_path / "pre.csv", pre)
+    qualtrics_csv(tmp_path / "post.csv", post)
+    res = ingest_study(write_study(tmp_path, STUDY))
+    assert set(res.quarantine["value"].dropna()) >= {"=1+2", "@SUM(A1)"}  # kept as read
+    text = (res.out_dir / "quarantine.csv").read_text(encoding="utf-8")
+    assert "'=1+2" in text and "'@SUM(A1)" in text
+    assert ",=1+2" not in text and ",@SUM" not in text

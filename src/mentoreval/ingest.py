@@ -68,6 +68,7 @@ from mentoreval.quarantine import (
 from mentoreval.recode import ReasonTable, normalise_label, recode_items
 from mentoreval.scoring import SCORE_COLUMNS, _score_arrays, _small_int
 from mentoreval.study import Source, Study, load_study
+from mentoreval.tables import neutralise_formula
 
 __all__ = [
     "RESPONSE_COLUMNS",
@@ -999,8 +1000,10 @@ def _ingest_scores(
     parts: list[dict[str, Any]] = []
     for inst_id, r, v, _ in gathered:
         inst = study.instruments[inst_id]
-        scored = _score_arrays(None, inst, inst.item_ids, item_major=np.array(v.T, order="C"))
-        rr = r[scored.pop("row")]
+        scored = _score_arrays(
+            None, inst, inst.item_ids, item_major=np.array(v.T, order="C"), with_row=False
+        )
+        rr = np.repeat(r, len(inst.scales))  # each record's scales are consecutive rows
         parts.append(
             {
                 "participant_id": pid_codes[rr],
@@ -1037,6 +1040,25 @@ def _ingest_scores(
     return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
 
+def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine table with spreadsheet formulas neutralised (raw cells can hold any text).
+
+    Text cells starting with ``= + - @``, a tab, a carriage return or a NUL get a leading
+    ``'`` (as :func:`mentoreval.tables.write_table` does); every other cell is unchanged, so
+    the file is byte-identical whenever nothing needs neutralising.
+    """
+    out = q
+    for column in q.columns:
+        series = q[column]
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+            continue
+        if any(neutralise_formula(v) != v for v in series.dropna().unique()):
+            if out is q:
+                out = q.copy()
+            out[column] = series.map(neutralise_formula).astype(series.dtype)
+    return out
+
+
 def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
     raw_dirs = {study.resolve(s.path).resolve().parent for s in study.config.sources}
     if out_dir.resolve() in raw_dirs:
@@ -1048,7 +1070,7 @@ def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
     result.responses.to_parquet(out_dir / "responses.parquet", index=False)
     result.scores.to_parquet(out_dir / "scores.parquet", index=False)
     result.participants.to_parquet(out_dir / "participants.parquet", index=False)
-    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    _quarantine_for_csv(result.quarantine).to_csv(out_dir / "quarantine.csv", index=False)
     result.quality.to_csv(out_dir / "quality.csv", index=False)
     result.linkage.to_csv(out_dir / "linkage.csv", index=False)
     (out_dir / "manifest.json").write_text(

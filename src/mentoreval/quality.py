@@ -56,17 +56,21 @@ def longstring(values: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(values, dtype=float)
     n, k = x.shape
-    best = np.zeros(n, dtype=np.int64)
     if k == 0:
-        return best
-    run = (~np.isnan(x[:, 0])).astype(np.int64)
+        return np.zeros(n, dtype=np.int64)
+    # Whole-matrix comparisons once (boolean, 1 byte a cell); runs fit in a small integer.
+    ok = ~np.isnan(x)
+    same = x[:, 1:] == x[:, :-1]  # NaN never equals, so a missing answer breaks a run
+    run_type = np.int16 if k < np.iinfo(np.int16).max else np.int64
+    run = ok[:, 0].astype(run_type)
     best = run.copy()
+    step = np.empty(n, dtype=run_type)
     for j in range(1, k):
-        ok = ~np.isnan(x[:, j])
-        same = ok & (x[:, j] == x[:, j - 1])
-        run = np.where(same, run + 1, ok.astype(np.int64))
+        np.add(run, 1, out=step)
+        np.copyto(step, ok[:, j], where=~same[:, j - 1])
+        run, step = step, run
         np.maximum(best, run, out=best)
-    return best
+    return best.astype(np.int64)
 
 
 def irv(values: np.ndarray) -> np.ndarray:
@@ -78,10 +82,16 @@ def irv(values: np.ndarray) -> np.ndarray:
     [1.0, 0.0, nan]
     """
     x = np.asarray(values, dtype=float)
-    n_ok = (~np.isnan(x)).sum(axis=1)
+    missing = np.isnan(x)
+    n_ok = x.shape[1] - missing.sum(axis=1)
+    # The same sums as nansum (NaN → 0, then a row sum), with one scratch matrix.
+    work = np.where(missing, 0.0, x)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(x, axis=1) / n_ok
-        ss = np.nansum((x - mean[:, None]) ** 2, axis=1)
+        mean = work.sum(axis=1) / n_ok
+        np.subtract(x, mean[:, None], out=work)
+        np.multiply(work, work, out=work)
+        np.copyto(work, 0.0, where=np.isnan(work))
+        ss = work.sum(axis=1)
         return np.where(n_ok >= 2, np.sqrt(ss / (n_ok - 1)), np.nan)
 
 
@@ -108,11 +118,16 @@ def mahalanobis(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     m = int(complete.sum())
     if k == 0 or m <= k + 1:
         return d2, np.full(n, np.nan)
-    xc = x[complete]
+    xc = x if m == n else x[complete]  # no copy when every row is complete
     centred = xc - xc.mean(axis=0)
     cov = centred.T @ centred / (m - 1)
     inv = np.linalg.pinv(cov)
-    d2[complete] = ((centred @ inv) * centred).sum(axis=1)
+    prod = centred @ inv
+    prod *= centred  # in place: the same products, one temporary fewer
+    if m == n:
+        d2 = prod.sum(axis=1)
+    else:
+        d2[complete] = prod.sum(axis=1)
     return d2, stats.chi2.sf(d2, df=k)
 
 
@@ -177,9 +192,13 @@ def flag_quality(
     d2 = np.full(n, np.nan)
     p = np.full(n, np.nan)
     labels = np.zeros(n, dtype=np.int64) if groups is None else pd.factorize(pd.Series(groups))[0]
-    for g in np.unique(labels):
-        rows = np.flatnonzero(labels == g)
-        d2[rows], p[rows] = mahalanobis(x[rows])
+    uniq = np.unique(labels)
+    if len(uniq) == 1:  # one wave: no copy of the matrix
+        d2, p = mahalanobis(x)
+    else:
+        for g in uniq:
+            rows = np.flatnonzero(labels == g)
+            d2[rows], p[rows] = mahalanobis(x[rows])
     failed = (
         np.zeros(n, dtype=np.int64)
         if attention_failed is None
