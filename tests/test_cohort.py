@@ -79,7 +79,10 @@ def _numbers_ok(table: pd.DataFrame, policy: DisclosurePolicy) -> None:
 
 def test_comparisons_table_contract(comparison_results):
     comp = comparison_results.tables["comparisons"]
-    assert list(comp.columns) == COMPARISON_TABLE_COLUMNS
+    # a comparison design: the contract columns plus the group, one row per group
+    assert list(comp.columns) == [*COMPARISON_TABLE_COLUMNS, "group"]
+    assert comp["group"].iloc[0] == "mentored"
+    assert set(comp["group"]) == {"mentored", "comparison"}
     assert comparison_results.design == "comparison"
     assert 3 <= len(comparison_results.headline) <= 5
     assert comparison_results.headline[0].primary  # who5.total is the primary outcome
@@ -96,13 +99,16 @@ def test_headline_text_has_n_change_effect_and_no_p(comparison_results):
     assert f"{int(f.n_pairs)} students" in text
     assert "d_z =" in text and "CI" in text and f.judgement in text
     assert "p =" not in text and "p-value" not in text
+    # led by the controlled effect, not the pooled change
+    assert text.index("controlled effect") < text.index("own change")
+    assert "d_ppc2 =" in text and f.design == "comparison"
 
 
 def test_written_outputs_round_trip(comparison_results, tmp_path):
     written = write_cohort_outputs(comparison_results, tmp_path)
     assert (tmp_path / "results.json").is_file()
     header = (tmp_path / "tables" / "comparisons.csv").read_text().splitlines()[0]
-    assert header.split(",") == COMPARISON_TABLE_COLUMNS
+    assert header.split(",") == [*COMPARISON_TABLE_COLUMNS, "group"]
     assert any(k.endswith(":svg") for k in written) and any(k.endswith(":png") for k in written)
     report = open_cohort_report(tmp_path)
     comp = report.tables["comparisons"]
@@ -150,4 +156,50 @@ def test_no_linked_pairs_is_a_clear_error(tmp_path):
 def test_processed_folder_is_accepted(comparison_study):
     config, ingested = comparison_study
     res = analyse_cohort(Path(ingested.out_dir), config, imputations=2)
-    assert list(res.tables["comparisons"].columns) == COMPARISON_TABLE_COLUMNS
+    assert list(res.tables["comparisons"].columns) == [*COMPARISON_TABLE_COLUMNS, "group"]
+
+
+def test_comparison_headline_is_the_controlled_effect(comparison_results):
+    anc = comparison_results.tables["ancova"]
+    comp = comparison_results.tables["comparisons"]
+    for f in comparison_results.headline:
+        if f.suppressed:
+            continue
+        a = anc[(anc["instrument"] == f.instrument) & (anc["scale"] == f.scale)].iloc[0]
+        assert f.adj_diff == pytest.approx(a["estimate"])
+        assert (f.adj_ci_low, f.adj_ci_high) == pytest.approx((a["ci_low"], a["ci_high"]))
+        own = comp[(comp["instrument"] == f.instrument) & (comp["scale"] == f.scale)
+                   & (comp["group"] == "mentored")].iloc[0]  # fmt: skip
+        assert f.n_pairs == own["n_pairs"] and f.mean_diff == pytest.approx(own["mean_diff"])
+        expected = format_finding(f.adj_std, f.adj_std_ci_low, f.adj_std_ci_high,
+                                  higher_is_better=f.higher_is_better, contrast=True)  # fmt: skip
+        assert f.judgement == expected
+
+
+def test_within_group_rows_are_not_pooled(comparison_results):
+    comp = comparison_results.tables["comparisons"]
+    balance = comparison_results.tables["adjusted_means"]
+    for (i, s), g in comp.groupby(["instrument", "scale"]):
+        per = dict(zip(g["group"], g["n_pairs"], strict=True))
+        am = balance[(balance["instrument"] == i) & (balance["scale"] == s)]
+        if len(am) == 2 and not am["n"].isna().any():
+            assert per == dict(zip(am["group"], am["n"], strict=True))
+
+
+def test_no_derivable_values_in_any_table(comparison_results):
+    from mentoreval.cohort import DERIVED_COLUMNS
+    from mentoreval.disclosure import check_no_derivable
+
+    for name, rules in DERIVED_COLUMNS.items():
+        table = comparison_results.tables.get(name)
+        if table is None or table.empty:
+            continue
+        for counts, derived in rules:
+            check_no_derivable(table, count_columns=counts, derived_columns=derived, table=name)
+
+
+def test_caveats_stated_once(comparison_results):
+    cav = comparison_results.tables["caveats"]
+    assert cav["caveat"].is_unique
+    for text in cav["detail"]:
+        assert "cbi client" not in text  # human labels, not ids

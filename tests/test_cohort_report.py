@@ -84,7 +84,8 @@ def test_report_outputs_exist(demo_report):
                  "results.json", "manifest.json", "tables/comparisons.csv"):  # fmt: skip
         assert (out / name).is_file(), name
     header = (out / "tables" / "comparisons.csv").read_text().splitlines()[0]
-    assert header.split(",") == COMPARISON_TABLE_COLUMNS
+    # the demo is a comparison design: one row per group, with a group column
+    assert header.split(",") == [*COMPARISON_TABLE_COLUMNS, "group"]
     assert list((out / "figures").glob("*.svg")) and list((out / "figures").glob("*.png"))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["key_fingerprint"] and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
@@ -157,8 +158,8 @@ def test_single_arm_report_states_the_caveat(tmp_path):
     assert "Single-arm design" in text and "no comparison group" in text
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["design"] == "single_arm"
-    _assert_clean(tmp_path / "out", _pseudonyms(tmp_path / "data" / "processed" / tmp_path.name)
-                  + raw_ids(config))  # fmt: skip
+    processed = next((tmp_path / "data" / "processed").glob("*/participants.parquet")).parent
+    _assert_clean(tmp_path / "out", _pseudonyms(processed) + raw_ids(config))
 
 
 def test_below_threshold_renders_suppressed_and_says_why(tmp_path):

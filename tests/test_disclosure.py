@@ -249,3 +249,46 @@ def test_format_cell_and_table() -> None:
     assert shown.loc[0, "n_pairs"] == "40"
     assert shown.loc[0, "p_value"] == "0.010"
     assert "suppressed" not in shown.columns
+
+
+def test_blank_and_check_derivable() -> None:
+    from mentoreval.disclosure import blank_derivable, check_no_derivable
+
+    t = pd.DataFrame(
+        {
+            "group": ["all", "mentored", "comparison"],
+            "n_baseline": [127.0, 63.0, 64.0],
+            "n_completed": [92.0, np.nan, 53.0],
+            "attrition": [0.28, 0.38, 0.17],
+            "suppressed": [False, True, False],
+        }
+    )
+    with pytest.raises(DisclosureError, match="derived value"):
+        check_no_derivable(
+            t, count_columns=["n_baseline", "n_completed"], derived_columns=["attrition"]
+        )
+    safe = blank_derivable(
+        t, count_columns=["n_baseline", "n_completed"], derived_columns=["attrition"]
+    )
+    assert safe["attrition"].isna().tolist() == [False, True, False]
+    check_no_derivable(
+        safe, count_columns=["n_baseline", "n_completed"], derived_columns=["attrition"]
+    )
+
+
+def test_rounded_flow_cells_not_recoverable() -> None:
+    from mentoreval.cohort import _protect_flow
+    from mentoreval.disclosure import check_rounded_lines
+
+    cells = {"read": 145, "kept": 137, "excl": 8, "linked": 111, "pre_only": 26}
+    lines = [("read", ["kept", "excl"]), ("kept", ["linked", "pre_only"])]
+    shown, rounded = _protect_flow(cells, DisclosurePolicy())
+    assert rounded and np.isnan(shown["excl"]) and shown["kept"] == 135
+    feasible = check_rounded_lines(shown, lines)
+    assert len(feasible["excl"]) > 1 and 8 in feasible["excl"]
+
+
+def test_format_cell_never_negative_zero() -> None:
+    assert format_cell(-0.0001) == "0.00"
+    assert format_cell(-0.04, kind="percent") == "0.0%"
+    assert format_cell(-0.5) == "-0.50"

@@ -326,3 +326,17 @@ def test_vectorised_equals_row_by_row() -> None:
     all_at_once = score_matrix(x, inst, inst.item_ids)
     singly = pd.concat([score_matrix(x[i : i + 1], inst, inst.item_ids) for i in range(len(x))])
     np.testing.assert_allclose(all_at_once["score"], singly["score"].to_numpy(), equal_nan=True)
+
+
+def test_score_wide_several_instruments_equals_one_by_one() -> None:
+    rng = np.random.default_rng(4)
+    insts = [load_instrument(i) for i in ("who5", "pss10", "cbi")]
+    cols: dict[str, object] = {"participant_id": [f"p{i}" for i in range(30)], "wave": "pre"}
+    for inst in insts:
+        for item in inst.items:
+            cols[item.id] = rng.choice(inst.response_scales[item.response_scale].codes, 30)
+    wide = pd.DataFrame(cols)
+    together = score_wide(wide, insts)
+    apart = pd.concat([score_wide(wide, i) for i in insts], ignore_index=True)
+    # One call, one id preparation: the same table as scoring each instrument on its own.
+    pd.testing.assert_frame_equal(together.astype(str), apart.astype(str))

@@ -1782,15 +1782,18 @@ def run_annual_report(
     update_store(cfg, echo=progress)
     folder = Path(out_dir) if out_dir is not None else project_root(cfg.path) / "reports" / cfg.name
     folder = folder.resolve()
-    outputs = build_report(
-        template or TEMPLATE,
-        folder,
-        parameters={"config": str(cfg.path.resolve()), "out_dir": str(folder)},
-        name="annual_report",
-        pdf=pdf,
-        forbidden=annual_forbidden(cfg),
-        progress=progress,
-    )
+    from mentoreval.cohort import _kernel_log
+
+    with _kernel_log(folder, progress):
+        outputs = build_report(
+            template or TEMPLATE,
+            folder,
+            parameters={"config": str(cfg.path.resolve()), "out_dir": str(folder)},
+            name="annual_report",
+            pdf=pdf,
+            forbidden=annual_forbidden(cfg),
+            progress=progress,
+        )
     return outputs
 
 

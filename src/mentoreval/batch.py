@@ -34,6 +34,7 @@ Relative paths are relative to the folder holding ``batch.yaml``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -42,7 +43,7 @@ import platform
 import re
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,7 @@ __all__ = [
     "is_kernel_startup_race",
     "job_kinds",
     "load_batch_config",
+    "redirect_output",
     "register_job_kind",
     "run_batch",
     "run_cohort_job",
@@ -268,11 +270,101 @@ def is_kernel_startup_race(exc: BaseException) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def redirect_output(
+    path: str | os.PathLike[str], *, keep_python_streams: bool = False
+) -> Iterator[Path]:
+    """Send this process's stdout and stderr file descriptors to ``path`` (appending).
+
+    Works at the file-descriptor level (``os.dup2``), so child processes started inside
+    the block, such as a Jupyter kernel, write there too: its start-up warnings ("Kernel
+    is running over TCP without encryption") and shutdown noise go to the job's log, not
+    the terminal. The original descriptors are restored on exit.
+
+    Parameters
+    ----------
+    path
+        The log file; created if missing, appended to.
+    keep_python_streams
+        Rebind ``sys.stdout``/``sys.stderr`` to the original terminal for the block, so
+        Python-level output (a progress bar) still shows while child processes write to
+        the log.
+
+    Yields
+    ------
+    pathlib.Path
+        The log file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "job.log"
+    >>> with redirect_output(target):
+    ...     _ = os.write(2, b"kernel noise\\n")
+    >>> target.read_text()
+    'kernel noise\\n'
+    """
+    import sys
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    saved = [os.dup(1), os.dup(2)]
+    streams = (sys.stdout, sys.stderr)
+    kept: list[Any] = []
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        if keep_python_streams:
+            kept = [
+                open(os.dup(saved[i]), "w", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
+                for i in (0, 1)
+            ]
+            sys.stdout, sys.stderr = kept[0], kept[1]
+        yield target
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        if keep_python_streams:
+            sys.stdout, sys.stderr = streams
+            for handle in kept:
+                handle.close()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (*saved, fd):
+            os.close(f)
+
+
+def job_environment() -> dict[str, str]:
+    """The ``MENTOREVAL_*`` variables of this process, to hand to every job."""
+    return {k: v for k, v in os.environ.items() if k.startswith("MENTOREVAL_")}
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str] | None) -> Iterator[None]:
+    """Set ``env`` for the duration of a job, then restore what was there."""
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def run_job(
     job: Job,
     *,
     log_dir: str | os.PathLike[str] | None = None,
     registry: Mapping[str, Runner | str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> JobResult:
     """Run one job in this process and report how it went; never raises for job errors.
 
@@ -286,6 +378,9 @@ def run_job(
     registry
         kind → runner; default the module registry. :func:`run_batch` passes a snapshot,
         so kinds registered in the parent also work in spawned or remote workers.
+    env
+        ``MENTOREVAL_*`` environment variables to set while the job runs: pool and Dask
+        workers may have started before the caller set them (e.g. the key file).
 
     Returns
     -------
@@ -304,9 +399,15 @@ def run_job(
     handler: logging.Handler | None = None
     root = logging.getLogger()
     old_level = root.level
+    quiet: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        log_path.write_text("", encoding="utf-8")
+        # append mode: the records and the redirected kernel output share the file
+        handler = logging.FileHandler(log_path, mode="a", encoding="utf-8")
+        if multiprocessing.parent_process() is not None:
+            # a batch worker: the kernel's stderr goes to the job log, not the terminal
+            quiet = redirect_output(log_path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(min(old_level or logging.INFO, logging.INFO))
@@ -334,10 +435,11 @@ def run_job(
             ),
             reraise=True,
         )
-        for attempt in retrying:
-            with attempt:
-                attempts = attempt.retry_state.attempt_number
-                runner(job)
+        with quiet, _environment(env):
+            for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    runner(job)
         status: Literal["ok", "failed"] = "ok"
     except Exception as exc:  # failure isolation: one job must not stop a batch
         status = "failed"
@@ -421,6 +523,7 @@ def run_batch(
     if executor == "dask":
         results = _run_dask(
             jobs,
+            env=job_environment(),
             n_jobs=n_jobs,
             scheduler=scheduler,
             log_dir=log_path,
@@ -429,7 +532,12 @@ def run_batch(
         )
     else:
         results = _run_local(
-            jobs, n_jobs=n_jobs, log_dir=log_path, registry=registry, progress=progress
+            jobs,
+            env=job_environment(),
+            n_jobs=n_jobs,
+            log_dir=log_path,
+            registry=registry,
+            progress=progress,
         )
     summary = pd.DataFrame([results[j.name].to_dict() for j in jobs], columns=SUMMARY_COLUMNS)
     summary["seconds"] = summary["seconds"].astype("float64")
@@ -810,6 +918,7 @@ class _Progress:
 def _run_local(
     jobs: list[Job],
     *,
+    env: Mapping[str, str],
     n_jobs: int,
     log_dir: Path,
     registry: dict[str, Runner | str],
@@ -822,7 +931,8 @@ def _run_local(
             max_workers=min(n_jobs, max(len(jobs), 1)), mp_context=_MP_CONTEXT
         ) as pool:
             futures = {
-                pool.submit(run_job, job, log_dir=log_dir, registry=registry): job for job in jobs
+                pool.submit(run_job, job, log_dir=log_dir, registry=registry, env=env): job
+                for job in jobs
             }
             for future in cf.as_completed(futures):
                 job = futures[future]
@@ -839,7 +949,7 @@ def _run_local(
             with cf.ProcessPoolExecutor(max_workers=1, mp_context=_MP_CONTEXT) as alone:
                 try:
                     results[job.name] = alone.submit(
-                        run_job, job, log_dir=log_dir, registry=registry
+                        run_job, job, log_dir=log_dir, registry=registry, env=env
                     ).result()
                 except cf.process.BrokenProcessPool as exc:
                     results[job.name] = _failed(job, exc, log_dir, time.perf_counter() - started)
@@ -850,6 +960,7 @@ def _run_local(
 def _run_dask(
     jobs: list[Job],
     *,
+    env: Mapping[str, str],
     n_jobs: int,
     scheduler: str | None,
     log_dir: Path,
@@ -871,6 +982,7 @@ def _run_dask(
                 jobs,
                 log_dir=log_dir,
                 registry=registry,
+                env=env,
                 pure=False,
                 key=[f"mentoreval-{j.name}-{os.urandom(4).hex()}" for j in jobs],
             )

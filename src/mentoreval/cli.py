@@ -380,9 +380,9 @@ def keygen(
 
 @app.command("demo")
 def demo(
-    out: Annotated[
-        Path, typer.Option("--out", help="Where the demo reports go.")
-    ] = Path("reports/demo"),
+    out: Annotated[Path, typer.Option("--out", help="Where the demo reports go.")] = Path(
+        "reports/demo"
+    ),
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Reports run in parallel.")] = 2,
 ) -> None:
     """Run the whole pipeline on the bundled synthetic demo data and list the reports."""

@@ -22,12 +22,13 @@ a forbidden string), under one progress bar.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclosure import DisclosurePolicy, format_cell, format_table
+from mentoreval.disclosure import (
+    DisclosurePolicy,
+    blank_derivable,
+    check_no_derivable,
+    format_cell,
+    format_table,
+)
 from mentoreval.errors import DataError, MentorevalError, Problem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,7 +67,9 @@ __all__ = [
     "write_cohort_outputs",
 ]
 
-#: Columns of ``tables/comparisons.csv`` (the report contract).
+#: Columns of ``tables/comparisons.csv`` (the report contract). In a comparison design the
+#: table has one row per group and scale (mentored first) and a last column ``group``; a
+#: single-arm study has exactly these columns.
 COMPARISON_TABLE_COLUMNS: list[str] = [
     "instrument", "scale", "pre", "post", "n_pairs", "mean_pre", "sd_pre", "mean_post",
     "sd_post", "mean_diff", "ci_low", "ci_high", "t", "df", "p_value", "p_adj", "d_z",
@@ -94,6 +103,7 @@ def format_finding(
     *,
     higher_is_better: bool = True,
     thresholds: Sequence[float] = _THRESHOLDS,
+    contrast: bool = False,
 ) -> str:
     """A calibrated judgement, in words, of a standardised change and its CI.
 
@@ -112,6 +122,9 @@ def format_finding(
         Whether a higher score is the better outcome on this scale.
     thresholds
         Limits of small, moderate and large effects.
+    contrast
+        The effect is a difference between groups (mentored − comparison), not a change
+        over time: the words say "difference" instead of "change".
 
     Returns
     -------
@@ -133,7 +146,20 @@ def format_finding(
     'little or no change, but the interval is too wide to rule out a small improvement or worsening'
     >>> format_finding(float("nan"), float("nan"), float("nan"))
     'not reported'
+    >>> format_finding(0.30, -0.05, 0.65, contrast=True)
+    'a small improvement, consistent with no difference'
     """
+    text = _judge(effect, ci_low, ci_high, higher_is_better, thresholds)
+    return text.replace("change", "difference") if contrast else text
+
+
+def _judge(
+    effect: float,
+    ci_low: float,
+    ci_high: float,
+    higher_is_better: bool,
+    thresholds: Sequence[float],
+) -> str:
     values = [effect, ci_low, ci_high]
     if any(v is None or not math.isfinite(float(v)) for v in values):
         return "not reported"
@@ -160,6 +186,9 @@ def format_finding(
 
 
 def _num(value: float, decimals: int = 2, *, signed: bool = False) -> str:
+    value = float(value)
+    if round(value, decimals) == 0:
+        return f"{0:.{decimals}f}"  # never "−0.0" or "+0.0"
     text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
     return text.replace("-", "−")
 
@@ -209,9 +238,22 @@ class Finding:
     units
         The scale units in words (``"points on a 0–100 scale"``).
     judgement
-        :func:`format_finding` of the effect.
+        :func:`format_finding` of the effect the summary judges: d_z for a single-arm
+        study, the standardised controlled effect for a comparison design.
     suppressed
         Whether disclosure control removed the numbers.
+    design
+        ``"single_arm"`` or ``"comparison"``. For a comparison design ``n_pairs``,
+        ``mean_diff`` … ``d_z_ci_high`` are the *mentored* group's own change and the
+        fields below hold the controlled effect.
+    n_control
+        Comparison students with both waves.
+    adj_diff, adj_ci_low, adj_ci_high
+        ANCOVA adjusted difference (mentored − comparison) at follow-up, in scale units.
+    adj_std, adj_std_ci_low, adj_std_ci_high
+        The same divided by the pooled baseline SD (what the judgement reads).
+    d_ppc2, d_ppc2_ci_low, d_ppc2_ci_high
+        Morris (2008) standardised difference in change, with its CI.
     """
 
     instrument: str
@@ -229,6 +271,17 @@ class Finding:
     units: str
     judgement: str
     suppressed: bool
+    design: str = "single_arm"
+    n_control: float = float("nan")
+    adj_diff: float = float("nan")
+    adj_ci_low: float = float("nan")
+    adj_ci_high: float = float("nan")
+    adj_std: float = float("nan")
+    adj_std_ci_low: float = float("nan")
+    adj_std_ci_high: float = float("nan")
+    d_ppc2: float = float("nan")
+    d_ppc2_ci_low: float = float("nan")
+    d_ppc2_ci_high: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as plain JSON-able values (NaN → ``None``)."""
@@ -263,6 +316,8 @@ def format_headline(
         return float("nan") if v is None else float(v)
 
     tag = " (primary outcome)" if f.get("primary") else ""
+    if f.get("design") == "comparison":
+        return _controlled_headline(f, value, tag, confidence, policy)
     if f.get("suppressed") or not math.isfinite(value("d_z")):
         return (
             f"**{f['label']}**{tag}: not reported — fewer than {policy.threshold} students "
@@ -281,6 +336,78 @@ def format_headline(
         f"{_num(value('d_z'))} ({confidence:.0%} CI {_num(value('d_z_ci_low'))} to "
         f"{_num(value('d_z_ci_high'))}): {f['judgement']}."
     )
+
+
+def _controlled_headline(
+    f: Mapping[str, Any],
+    value: Callable[[str], float],
+    tag: str,
+    confidence: float,
+    policy: DisclosurePolicy,
+) -> str:
+    """The executive-summary bullet of a comparison design: controlled effect first."""
+    units = str(f.get("units") or "points")
+    level = f"{confidence:.0%} CI"
+    if not math.isfinite(value("adj_diff")):
+        return (
+            f"**{f['label']}**{tag}: not reported — fewer than {policy.threshold} students "
+            "in a group answered both surveys, so the comparison is suppressed."
+        )
+    parts = [
+        f"**{f['label']}**{tag}: controlled effect (mentored − comparison at follow-up, "
+        f"ANCOVA adjusted for the baseline score) "
+        + format_change(
+            value("adj_diff"),
+            value("adj_ci_low"),
+            value("adj_ci_high"),
+            units=units,
+            confidence=confidence,
+        )
+    ]
+    if math.isfinite(value("adj_std")):
+        parts[0] += (
+            f", {_num(value('adj_std'), signed=True)} baseline SDs ({level} "
+            f"{_num(value('adj_std_ci_low'))} to {_num(value('adj_std_ci_high'))})"
+        )
+    if math.isfinite(value("d_ppc2")):
+        parts[0] += (
+            f"; d_ppc2 = {_num(value('d_ppc2'))} ({level} {_num(value('d_ppc2_ci_low'))} to "
+            f"{_num(value('d_ppc2_ci_high'))})"
+        )
+    parts[0] += f": {f['judgement']}."
+    a, b = value("adj_std"), value("d_ppc2")
+    if math.isfinite(a) and math.isfinite(b) and a * b < 0 and max(abs(a), abs(b)) >= 0.2:
+        parts.append(
+            "The ANCOVA and the difference in change (d_ppc2) point in opposite directions: "
+            "the groups differed at baseline, so the answer depends on the analysis model "
+            "(see the baseline balance in section 4)."
+        )
+    if math.isfinite(value("mean_diff")):
+        n_c = value("n_control")
+        others = (
+            f"; {format_cell(n_c, kind='count')} in the comparison group"
+            if math.isfinite(n_c)
+            else ""
+        )
+        parts.append(
+            f"Mentored students' own change ({format_cell(value('n_pairs'), kind='count')} "
+            f"students answered both surveys{others}): "
+            + format_change(
+                value("mean_diff"),
+                value("ci_low"),
+                value("ci_high"),
+                units=units,
+                confidence=confidence,
+            )
+            + f", d_z = {_num(value('d_z'))} ({level} {_num(value('d_z_ci_low'))} to "
+            f"{_num(value('d_z_ci_high'))})."
+        )
+    else:
+        parts.append(
+            f"The mentored group's own change is not reported (fewer than {policy.threshold} "
+            "students)."
+        )
+    return " ".join(parts)
 
 
 # ------------------------------------------------------------------ disclosure helpers
@@ -326,6 +453,38 @@ def _protect_cells(
     if policy.round_to is not None:
         out = {k: policy.round_count(v) for k, v in out.items()}
     return out
+
+
+#: Rounding base of the participant flow when one of its counts is suppressed.
+FLOW_ROUND_TO = 5
+
+
+def _protect_flow(
+    cells: Mapping[str, float], policy: DisclosurePolicy
+) -> tuple[dict[str, float], bool]:
+    """Counts of a participant flow: small cells hidden, and then *every* other non-zero
+    count rounded to the nearest :data:`FLOW_ROUND_TO` instead of hiding big totals.
+
+    Subtracting rounded counts leaves at least nine possible values for a hidden cell, so
+    none is recoverable exactly, and the totals stay readable. Returns (counts, rounded?).
+
+    Examples
+    --------
+    >>> _protect_flow({"read": 145, "kept": 137, "excluded": 8}, DisclosurePolicy())
+    ({'read': 145.0, 'kept': 135.0, 'excluded': nan}, True)
+    >>> _protect_flow({"read": 145, "kept": 125, "excluded": 20}, DisclosurePolicy())
+    ({'read': 145.0, 'kept': 125.0, 'excluded': 20.0}, False)
+    """
+    out = {k: (float("nan") if policy.is_small(v) else float(v)) for k, v in cells.items()}
+    hidden = any(math.isnan(v) for v in out.values())
+    base = policy.round_to or (FLOW_ROUND_TO if hidden else None)
+    if base is None:
+        return out, False
+    rounded = {
+        k: v if math.isnan(v) or v == 0 else float(base * math.floor(v / base + 0.5))
+        for k, v in out.items()
+    }
+    return rounded, True
 
 
 def _suppress_rows(
@@ -815,7 +974,18 @@ def analyse_cohort(
     is_primary = (multiplicity["family"] == "primary").to_numpy()
     tables: dict[str, pd.DataFrame] = {}
     comp_cols = [c for c in COMPARISON_TABLE_COLUMNS if c != "suppressed"]
-    tables["comparisons"] = _suppress_rows(comp[comp_cols], policy, n_columns=["n_pairs"])
+    if group_col and opts.group is not None:
+        # within-group pre/post per arm (mentored first): pooling the arms would read as
+        # the programme's effect
+        by_group = _per_group_comparisons(
+            scores, people, group_col, [treated, opts.group.control], pre=pre, post=post,
+            confidence=confidence, primary=primary or None, multiplicity=opts.multiplicity,
+        )  # fmt: skip
+        tables["comparisons"] = _suppress_rows(
+            by_group[[*comp_cols, "group"]], policy, n_columns=["n_pairs"]
+        )[[*COMPARISON_TABLE_COLUMNS, "group"]]
+    else:
+        tables["comparisons"] = _suppress_rows(comp[comp_cols], policy, n_columns=["n_pairs"])
     tables["multiplicity"] = multiplicity
     tables["scales"] = meta
     tables["instruments"] = _instrument_meta(study)
@@ -903,21 +1073,21 @@ def analyse_cohort(
             value_columns=["attrition"], blocks=["instrument", "scale"],
         )  # fmt: skip
 
-    # exploratory subgroups
+    # exploratory subgroups (the mentored students' own change in a comparison design)
+    sub_wide = wide if not group_col else wide[wide[group_col].astype(str) == treated]
     tables["subgroups"] = _subgroups(
-        wide, covariates, comp, is_primary, confidence, policy, compare_pair
+        sub_wide, covariates, comp, is_primary, confidence, policy, compare_pair
     )
     if "dose" in raw:
         tables["dose"] = _suppress_rows(raw["dose"], policy, n_columns=["n"])
     if "moderation" in raw and "n" in raw["moderation"].columns:
         tables["moderation"] = _suppress_rows(raw["moderation"], policy, n_columns=["n"])
 
-    # caveats and notes
+    # caveats (each stated once, listing its scales) and notes
     cav = raw.get("caveats", pd.DataFrame())
     if len(cav):
         cav = cav[cav["applies"].astype(bool)].reset_index(drop=True)
-        cav["detail"] = cav["detail"].astype(str).map(lambda t: _scrub_numbers(t, policy))
-    tables["caveats"] = cav
+    tables["caveats"] = _group_caveats(cav, meta_idx, tables, policy)
     notes = raw.get("fit_notes", pd.DataFrame())
     tables["fit_notes"] = notes
     if design == "single_arm":
@@ -936,6 +1106,7 @@ def analyse_cohort(
 
     # data quality
     tables.update(_data_quality(data, study, pre, post, policy))
+    tables = protect_derived(tables)
 
     comparisons = tables["comparisons"]
     result_info = {
@@ -963,8 +1134,35 @@ def analyse_cohort(
             "students in a small cohort; pool this cohort with another, or wait for more "
             "responses, before reporting results.",
         )
-    headline = _headline(comparisons, meta_idx, is_primary, policy)
-    figures = _draw_figures(tables, wide, meta_idx, study, pre, post, confidence, policy)
+    controlled = None
+    if group_col:
+        headline = _controlled_findings(
+            tables, comp, wide, meta_idx, is_primary, group_col, treated, policy
+        )
+        controlled = pd.DataFrame(
+            [
+                f.to_dict()
+                for f in _controlled_findings(
+                    tables,
+                    comp,
+                    wide,
+                    meta_idx,
+                    is_primary,
+                    group_col,
+                    treated,
+                    policy,
+                    every_scale=True,
+                )
+            ]
+        )
+        result_info["headline_effect"] = "ancova"
+    else:
+        headline = _headline(comparisons, meta_idx, is_primary, policy)
+        result_info["headline_effect"] = "paired change"
+    figures = _draw_figures(
+        tables, wide, meta_idx, study, pre, post, confidence, policy,
+        group_col=group_col, treated=treated, controlled=controlled,
+    )  # fmt: skip
     return CohortResults(
         study=study.name,
         title=cfg.title,
@@ -979,6 +1177,312 @@ def analyse_cohort(
     )
 
 
+def _per_group_comparisons(
+    scores: pd.DataFrame,
+    people: pd.DataFrame,
+    group_col: str,
+    groups: Sequence[str],
+    *,
+    pre: str,
+    post: str,
+    confidence: float,
+    primary: Sequence[str] | None,
+    multiplicity: str,
+) -> pd.DataFrame:
+    """Paired pre/post comparisons within each group, with the multiplicity families
+    (primary: ``multiplicity``; exploratory: BH) applied within each group."""
+    from mentoreval.stats.analysis import _primary_mask
+    from mentoreval.stats.multiplicity import adjust_pvalues
+    from mentoreval.stats.paired import compare_paired
+
+    parts = []
+    member = people[group_col].astype("string")
+    for g in groups:
+        ids = set(people.loc[(member == g).fillna(False).to_numpy(bool), "participant_id"])
+        sub = scores[scores["participant_id"].isin(ids)]
+        if sub.empty:
+            continue
+        c = compare_paired(sub, pre=pre, post=post, confidence=confidence, p_adjust="none")
+        prim = _primary_mask(c, primary)
+        p = c["p_value"].to_numpy(dtype=float)
+        p_adj = np.full(p.shape, np.nan)
+        if prim.any():
+            p_adj[prim] = adjust_pvalues(p[prim], method=multiplicity)
+        if (~prim).any():
+            p_adj[~prim] = adjust_pvalues(p[~prim], method="bh")
+        parts.append(c.assign(p_adj=p_adj, group=str(g)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pooled_baseline_sd(wide: pd.DataFrame, group_col: str) -> dict[tuple[str, str], float]:
+    """SD of the baseline score pooled over the groups, among students with both waves."""
+    out = {}
+    both = wide.dropna(subset=["pre", "post", group_col])
+    for (instrument, scale), g in both.groupby(["instrument", "scale"], sort=False):
+        stats = g.groupby(g[group_col].astype(str))["pre"].agg(["count", "var"]).dropna()
+        dof = float((stats["count"] - 1).sum())
+        if len(stats) == 2 and dof > 0:
+            out[(str(instrument), str(scale))] = math.sqrt(
+                float(((stats["count"] - 1) * stats["var"]).sum()) / dof
+            )
+    return out
+
+
+def _controlled_findings(
+    tables: Mapping[str, pd.DataFrame],
+    pooled_comp: pd.DataFrame,
+    wide: pd.DataFrame,
+    meta: pd.DataFrame,
+    is_primary: np.ndarray,
+    group_col: str,
+    treated: str,
+    policy: DisclosurePolicy,
+    *,
+    every_scale: bool = False,
+) -> tuple[Finding, ...]:
+    """Headline findings of a comparison design: the controlled effect (ANCOVA adjusted
+    difference, standardised by the pooled baseline SD, and d_ppc2) judged, plus the
+    mentored group's own change; primary outcomes first."""
+    comp = tables["comparisons"]
+    anc = tables.get("ancova", pd.DataFrame(columns=["instrument", "scale"]))
+    dpp = tables.get("d_ppc2", pd.DataFrame(columns=["instrument", "scale"]))
+    sds = _pooled_baseline_sd(wide, group_col)
+
+    def row(frame: pd.DataFrame, i: str, s: str, **where: str) -> Mapping[str, Any]:
+        sel = frame[(frame["instrument"] == i) & (frame["scale"] == s)]
+        for k, v in where.items():
+            sel = sel[sel[k].astype(str) == v]
+        return {str(k): v for k, v in sel.iloc[0].items()} if len(sel) else {}
+
+    nan = float("nan")
+    candidates = []
+    for pos, r in enumerate(pooled_comp.itertuples()):
+        i, s = str(r.instrument), str(r.scale)
+        a = row(anc, i, s)
+        est = float(a.get("estimate", nan))
+        sd = sds.get((i, s), nan)
+        std = est / sd if sd and math.isfinite(sd) else nan
+        candidates.append((bool(is_primary[pos]), abs(std) if math.isfinite(std) else -1.0, i, s))
+    candidates.sort(key=lambda c: (not c[0], -c[1]))
+    n_primary = sum(c[0] for c in candidates)
+    chosen = [c for c in candidates if c[0]][:5] if n_primary > 5 else candidates[:5]
+    if every_scale:
+        chosen = sorted(candidates, key=lambda c: (c[2], c[3]))
+    out = []
+    for primary, _, i, s in chosen:
+        m = meta.loc[(i, s)]
+        hib = bool(m["higher_is_better"])
+        a, d = row(anc, i, s), row(dpp, i, s)
+        own = row(comp, i, s, group=treated)
+        other = [g for g in comp.loc[comp["group"] != treated, "group"].astype(str).unique()]
+        ctrl = row(comp, i, s, group=other[0]) if other else {}
+        sd = sds.get((i, s), nan)
+        est = float(a.get("estimate", nan))
+        lo, hi = float(a.get("ci_low", nan)), float(a.get("ci_high", nan))
+        scaled = [v / sd if math.isfinite(sd) and sd > 0 else nan for v in (est, lo, hi)]
+        judgement = format_finding(*scaled, higher_is_better=hib, contrast=True)
+        out.append(
+            Finding(
+                instrument=i,
+                scale=s,
+                label=str(m["label"]),
+                primary=primary,
+                n_pairs=float(own.get("n_pairs", nan)),
+                mean_diff=float(own.get("mean_diff", nan)),
+                ci_low=float(own.get("ci_low", nan)),
+                ci_high=float(own.get("ci_high", nan)),
+                d_z=float(own.get("d_z", nan)),
+                d_z_ci_low=float(own.get("d_z_ci_low", nan)),
+                d_z_ci_high=float(own.get("d_z_ci_high", nan)),
+                higher_is_better=hib,
+                units=f"points on a {m['range_low']:g}–{m['range_high']:g} scale",
+                judgement=judgement,
+                suppressed=bool(a.get("suppressed", True)) or not math.isfinite(est),
+                design="comparison",
+                n_control=float(ctrl.get("n_pairs", nan)),
+                adj_diff=est,
+                adj_ci_low=lo,
+                adj_ci_high=hi,
+                adj_std=scaled[0],
+                adj_std_ci_low=scaled[1],
+                adj_std_ci_high=scaled[2],
+                d_ppc2=float(d.get("value", nan)),
+                d_ppc2_ci_low=float(d.get("ci_low", nan)),
+                d_ppc2_ci_high=float(d.get("ci_high", nan)),
+            )
+        )
+    return tuple(out)
+
+
+#: For each table: (counts, values derived from them). A derived value is published only
+#: when every count it rests on is published in its row (:func:`protect_derived`).
+DERIVED_COLUMNS: dict[str, list[tuple[list[str], list[str]]]] = {
+    "attrition": [(["n_baseline", "n_completed"], ["attrition"])],
+    "response_rates": [(["n_baseline", "n_followed_up"], ["followed_up_pct"])],
+    "bands": [
+        (["n_pairs", "n_pre"], ["prop_pre"]),
+        (["n_pairs", "n_post"], ["prop_post"]),
+        (["n_entered", "n_left"], ["p_value"]),
+    ],
+    "quality_flags": [(["n_responses", "n_flagged"], ["flagged_pct"])],
+    "missingness": [(["n_responses"], ["items_missing_pct"])],
+    "comparisons": [(["n_pairs"], ["mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff",
+                                   "ci_low", "ci_high", "d_z", "d_av", "g_av"])],
+    "subgroups": [(["n_pairs"], ["mean_diff", "ci_low", "ci_high", "d_z"])],
+    "reliability": [(["n_complete"], ["alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"])],
+    "adjusted_means": [(["n"], ["emmean", "se", "ci_low", "ci_high"])],
+    "balance": [(["n_treated", "n_control"], ["mean_treated", "mean_control", "smd"])],
+    "ancova": [(["n_treated", "n_control"], ["estimate", "ci_low", "ci_high"])],
+    "d_ppc2": [(["n_treated", "n_control"], ["value", "ci_low", "ci_high"])],
+}  # fmt: skip
+
+
+def protect_derived(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Hide rates, shares and means whose count is hidden in the same row, then check.
+
+    Applies :func:`~mentoreval.disclosure.blank_derivable` with :data:`DERIVED_COLUMNS`
+    to every table and verifies the result with
+    :func:`~mentoreval.disclosure.check_no_derivable`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"group": ["mentored"], "n_baseline": [63.0],
+    ...                   "n_completed": [float("nan")], "attrition": [0.38],
+    ...                   "suppressed": [True]})
+    >>> bool(protect_derived({"attrition": t})["attrition"]["attrition"].isna().all())
+    True
+    """
+    out = dict(tables)
+    for name, rules in DERIVED_COLUMNS.items():
+        if name not in out or out[name].empty:
+            continue
+        frame = out[name]
+        for counts, derived in rules:
+            frame = blank_derivable(frame, count_columns=counts, derived_columns=derived)
+        for counts, derived in rules:
+            check_no_derivable(frame, count_columns=counts, derived_columns=derived, table=name)
+        out[name] = frame
+    return out
+
+
+_CAVEAT_TITLES = {
+    "single_arm": "No comparison group",
+    "underpowered": "Too few students to detect a small effect reliably",
+    "differential_attrition": "More drop-out in one group than the other",
+    "regression_to_mean": "Regression to the mean",
+    "ceiling_floor": "Scores bunched at the top or bottom of the scale",
+}
+_POWER_TEXT = re.compile(
+    r"(\d+) participants have both waves; detecting a standardised effect of ([\d.]+) with "
+    r"(\d+)% power needs (\d+) \((\w+) design\)"
+)
+_ATTRITION_TEXT = re.compile(r"Attrition was (\d+)% among (.+?) and (\d+)% among (.+?) \((\d+)")
+_R_TEXT = re.compile(r"r\(pre, post\) = (-?[\d.]+|nan)")
+
+
+def _group_caveats(
+    cav: pd.DataFrame,
+    meta: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    policy: DisclosurePolicy,
+) -> pd.DataFrame:
+    """One row per kind of caveat: the scales it applies to and one plain sentence with
+    their numbers (never a number that a suppressed count could be derived from)."""
+    cols = ["caveat", "title", "scales", "severity", "detail"]
+    if cav.empty:
+        return pd.DataFrame(columns=cols)
+    rank = {"none": 0, "low": 1, "moderate": 2, "high": 3}
+    att = tables.get("attrition")
+
+    def label(i: object, s: object) -> str:
+        try:
+            return str(meta.loc[(str(i), str(s)), "label"])
+        except KeyError:
+            return f"{i} {s}"
+
+    def count(n: float) -> str:
+        return policy.label if policy.is_small(n) else f"{int(n)}"
+
+    rows = []
+    for kind, g in cav.groupby("caveat", sort=False):
+        severity = max(g["severity"].astype(str), key=lambda v: rank.get(v, 0))
+        scoped = g[g["instrument"].notna()]
+        names = [label(r.instrument, r.scale) for r in scoped.itertuples()]
+        detail = str(g["detail"].iloc[0])
+        if kind == "underpowered":
+            parts, planned = [], ""
+            for r, name in zip(scoped.itertuples(), names, strict=True):
+                m = _POWER_TEXT.search(str(r.detail))
+                if not m:
+                    continue
+                n, effect, power, need, design = m.groups()
+                if int(n) == 0:
+                    continue  # not measured at both waves: nothing to power
+                planned = (f"Detecting a standardised effect of {effect} with {power}% power "
+                           f"needs more students with both surveys ({design} design) than "
+                           "this study has: ")  # fmt: skip
+                parts.append(f"{name}: {count(float(n))} (about {need} needed)")
+            if not parts:
+                continue
+            detail = planned + "; ".join(parts) + "."
+            names = [p.split(":", 1)[0] if p.count(":") < 2 else p.rsplit(":", 1)[0]
+                     for p in parts]  # fmt: skip
+        elif kind == "differential_attrition":
+            from mentoreval.stats.missing import DIFFERENTIAL_ATTRITION
+
+            parts, withheld = [], []
+            for r, name in zip(scoped.itertuples(), names, strict=True):
+                m = _ATTRITION_TEXT.search(str(r.detail))
+                if not m:
+                    continue
+                a_t, g_t, a_c, g_c, _gap = m.groups()
+                shown = True
+                if att is not None and len(att):
+                    sel = att[(att["instrument"] == r.instrument) & (att["scale"] == r.scale)]
+                    sel = sel[sel["group"].astype(str).isin([g_t, g_c])]
+                    shown = len(sel) == 2 and bool(sel["attrition"].notna().all())
+                if shown:
+                    parts.append(
+                        f"{name}: {a_t}% of {g_t} and {a_c}% of {g_c} students dropped out"
+                    )
+                else:
+                    withheld.append(name)
+            if withheld:
+                parts.append(
+                    f"{'; '.join(withheld)}: the groups' drop-out rates differ by "
+                    f"{DIFFERENTIAL_ATTRITION * 100:.0f} percentage points or more (exact rates withheld: a group "
+                    f"has fewer than {policy.threshold} drop-outs or completers)"
+                )
+            detail = (
+                "Students who dropped out may differ from those who stayed, so follow-up "
+                "results may be biased. " + "; ".join(parts) + "."
+            )
+        elif kind == "regression_to_mean":
+            rs = []
+            for r, name in zip(scoped.itertuples(), names, strict=True):
+                m = _R_TEXT.search(str(r.detail))
+                rs.append(f"{name} {m.group(1)}" if m else name)
+            detail = (
+                "Students with unusually high or low first scores tend to score closer to "
+                "the average the second time, whatever the programme does; the lower the "
+                "correlation between the two surveys, the larger this drift. Correlation "
+                "r(pre, post): " + "; ".join(rs) + "."
+            )
+        elif kind == "ceiling_floor":
+            detail = (
+                "More than 15% of scores are at the highest or lowest possible value, so "
+                "part of any change cannot be measured."
+            )
+        rows.append(
+            {
+                "caveat": kind,
+                "title": _CAVEAT_TITLES.get(str(kind), str(kind).replace("_", " ").capitalize()),
+                "scales": "; ".join(names),
+                "severity": severity,
+                "detail": _scrub_numbers(detail, policy),
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _attempt(fn: Callable[[], Any]) -> Any:
@@ -1125,7 +1629,7 @@ def _participation(
             names.append(key)
         if names:
             lines.append((f"excl_{tag}", names))
-    safe = _protect_cells(cells, lines, policy)
+    safe, flow_rounded = _protect_flow(cells, policy)
 
     def reason_text(tag: str, extra: str | None = None) -> str:
         parts = [
@@ -1164,35 +1668,27 @@ def _participation(
             "reasons": [reason_text("pre") or "none", reason_text("post") or "none"],
         }
     )
+    link_cells, link_rounded = _protect_flow(
+        {"all": linked + pre_only + post_only, "a": linked, "b": pre_only, "c": post_only},
+        policy,
+    )
     linkage = pd.DataFrame(
         {
             "measure": ["participants", "linked pairs", "baseline only", "follow-up only"],
-            "n": [
-                _protect_cells(
-                    {
-                        "all": linked + pre_only + post_only,
-                        "a": linked,
-                        "b": pre_only,
-                        "c": post_only,
-                    },
-                    [("all", ["a", "b", "c"])],
-                    policy,
-                )[k]
-                for k in ("all", "a", "b", "c")
-            ],
+            "n": [link_cells[k] for k in ("all", "a", "b", "c")],
         }
     )
-    total = linked + pre_only + post_only
-    rate = linked / total * 100 if total else np.nan
-    linkage["percent"] = [
-        np.nan,
-        rate
-        if not math.isnan(linkage.at[1, "n"]) and not math.isnan(linkage.at[0, "n"])
-        else np.nan,
-        np.nan,
-        np.nan,
-    ]
+    # the rate from the published (rounded) counts, so it reveals nothing they do not
+    shown_all, shown_linked = link_cells["all"], link_cells["a"]
+    rate = shown_linked / shown_all * 100 if shown_all else np.nan
+    linkage["percent"] = [np.nan, rate, np.nan, np.nan]
     linkage["suppressed"] = linkage["n"].isna()
+    linkage = blank_derivable(
+        linkage.assign(_n0=[shown_all] * 4, _n1=[shown_linked] * 4),
+        count_columns=["_n0", "_n1"],
+        derived_columns=["percent"],
+    )
+    linkage = linkage.drop(columns=["_n0", "_n1"])  # fmt: skip
 
     # response rates by group (baseline → linked follow-up)
     people = data["participants"].copy()
@@ -1241,8 +1737,19 @@ def _participation(
                 "suppressed": any(math.isnan(v) for v in (base, linkd, drop)) or math.isnan(pct),
             }
         )
+    notes = []
+    if flow_rounded or link_rounded:
+        notes.append(
+            f"Some exclusion counts are below {policy.threshold}, so they are shown as "
+            f"\u201c{policy.label}\u201d and the other counts of the flow are rounded to the "
+            f"nearest {policy.round_to or FLOW_ROUND_TO}; totals may therefore not add up "
+            "exactly, and no hidden count can be worked out by subtraction."
+        )
+    flow.attrs["note"] = " ".join(notes)
+    participation = participation.assign(suppressed=participation["excluded"].isna())
     return {
-        "flow": flow,
+        "flow": flow.assign(suppressed=flow["n"].isna() | flow["excluded"].isna()),
+        "flow_note": pd.DataFrame({"note": notes}),
         "participation": participation,
         "linkage": linkage,
         "response_rates": pd.DataFrame(rows),
@@ -1498,6 +2005,10 @@ def _draw_figures(
     post: str,
     confidence: float,
     policy: DisclosurePolicy,
+    *,
+    group_col: str | None = None,
+    treated: str = "mentored",
+    controlled: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
     from mentoreval.plots import (
         plot_bands,
@@ -1520,19 +2031,57 @@ def _draw_figures(
         benefit_low=np.minimum(lo, hi),
         benefit_high=np.maximum(lo, hi),
     )
-    figs["forest"] = plot_change_forest(
-        forest, label="label", estimate="benefit", ci_low="benefit_low", ci_high="benefit_high",
-        title="Standardised change per scale",
-        xlabel=f"d_z with {confidence:.0%} CI (positive = improvement)", policy=policy,
-    )  # fmt: skip
+    if controlled is not None and len(controlled):
+        fitted = tables.get("ancova", pd.DataFrame(columns=["instrument", "scale"]))
+        keys = set(zip(fitted["instrument"].astype(str), fitted["scale"].astype(str), strict=True))
+        c = controlled[
+            [
+                (i, s) in keys
+                for i, s in zip(controlled["instrument"], controlled["scale"], strict=True)
+            ]
+        ]
+        num = ["adj_std", "adj_std_ci_low", "adj_std_ci_high"]
+        c = c.assign(**{k: pd.to_numeric(c[k], errors="coerce").astype(float) for k in num})
+        sign = np.where(c["higher_is_better"].astype(bool), 1.0, -1.0)
+        lo, hi = c["adj_std_ci_low"] * sign, c["adj_std_ci_high"] * sign
+        c = c.assign(benefit=c["adj_std"] * sign,
+                     benefit_low=np.fmin(lo, hi), benefit_high=np.fmax(lo, hi))  # fmt: skip
+        figs["forest"] = plot_change_forest(
+            c, label="label", estimate="benefit", ci_low="benefit_low", ci_high="benefit_high",
+            title="Controlled effect per scale",
+            xlabel=f"Mentored − comparison in baseline SDs ({confidence:.0%} CI)",
+            policy=policy,
+        )  # fmt: skip
+    else:
+        figs["forest"] = plot_change_forest(
+            forest, label="label", estimate="benefit", ci_low="benefit_low",
+            ci_high="benefit_high", title="Standardised change per scale",
+            xlabel=f"d_z with {confidence:.0%} CI (positive = improvement)", policy=policy,
+        )  # fmt: skip
     both = wide.dropna(subset=["pre", "post"])
+    if group_col:
+        both = both.dropna(subset=[group_col])
+        arms = [treated, *sorted(set(both[group_col].astype(str)) - {treated})]
     for (instrument, scale), g in both.groupby(["instrument", "scale"], sort=True):
         m = meta.loc[(instrument, scale)]
-        long = pd.DataFrame(
-            {"wave": [pre] * len(g) + [post] * len(g), "score": np.r_[g["pre"], g["post"]]}
-        )
+        if group_col:
+            # each arm's own pre and post, side by side (mentored first): never pooled
+            arm = g[group_col].astype(str).to_numpy()
+            long = pd.DataFrame(
+                {
+                    "wave": np.r_[[f"{pre} · {a}" for a in arm], [f"{post} · {a}" for a in arm]],
+                    "score": np.r_[g["pre"], g["post"]],
+                }
+            )
+            order = [f"{w} · {a}" for a in arms for w in (pre, post)]
+            labels = {o: o.replace(" · ", "\n") for o in order}
+        else:
+            long = pd.DataFrame(
+                {"wave": [pre] * len(g) + [post] * len(g), "score": np.r_[g["pre"], g["post"]]}
+            )
+            order, labels = [pre, post], None
         figs[_slug("prepost", instrument, scale)] = plot_prepost(
-            long, order=(pre, post), title=str(m["label"]), ylabel="Score",
+            long, order=order, labels=labels, title=str(m["label"]), ylabel="Score",
             limits=(float(m["range_low"]), float(m["range_high"])), confidence=confidence,
             policy=policy,
         )  # fmt: skip
@@ -1563,6 +2112,11 @@ def _draw_figures(
 # --------------------------------------------------------------------------- writing
 
 
+def _comparison_columns(table: pd.DataFrame) -> list[str]:
+    """The contract columns, plus ``group`` (one row per group) in a comparison design."""
+    return [*COMPARISON_TABLE_COLUMNS, *(["group"] if "group" in table.columns else [])]
+
+
 def write_cohort_outputs(
     results: CohortResults, out_dir: str | os.PathLike[str]
 ) -> dict[str, Path]:
@@ -1589,7 +2143,7 @@ def write_cohort_outputs(
     for name, table in results.tables.items():
         frame = table
         if name == "comparisons":
-            frame = table[COMPARISON_TABLE_COLUMNS]
+            frame = table[_comparison_columns(table)]
         written[f"table:{name}"] = write_table(frame, folder / "tables" / f"{name}.csv")
     figures: dict[str, dict[str, str]] = {}
     for name, fig in results.figures.items():
@@ -1618,7 +2172,7 @@ def write_cohort_outputs(
             format_headline(f, confidence=results.confidence, policy=results.policy)
             for f in results.headline
         ],
-        "comparisons": to_jsonable(comp[COMPARISON_TABLE_COLUMNS]),
+        "comparisons": to_jsonable(comp[_comparison_columns(comp)]),
         "info": to_jsonable(dict(results.info)),
         "tables": sorted(results.tables),
         "figures": figures,
@@ -1658,6 +2212,7 @@ _LABELS: dict[str, str] = {
     "n_participants": "n participants", "riv": "RIV", "fmi": "FMI", "m": "Imputations",
     "n_imputed": "n imputed", "ess_treated": "ESS mentored", "ess_control": "ESS comparison",
     "z": "z", "estimand": "Estimand", "r_prepost": "r pre–post", "label": "Scale",
+    "range_low": "Lowest score", "range_high": "Highest score", "stage": "Stage",
 }  # fmt: skip
 _PERCENT_COLS = {"followed_up_pct", "flagged_pct", "items_missing_pct", "percent", "attrition_pct"}
 _DOMAIN_TITLES = {
@@ -1694,6 +2249,32 @@ other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and do
 exploratory and unadjusted.
 
 **Disclosure control.** {disclosure}"""
+
+
+def _label(column: str, confidence: float = 0.95) -> str:
+    """Human column label (``n_pairs`` → ``n (pairs)``; ``*__ci`` adds the CI level).
+
+    Examples
+    --------
+    >>> _label("mean_diff__ci"), _label("n_pairs"), _label("some_thing")
+    ('Change (95% CI)', 'n (pairs)', 'Some thing')
+    """
+    if column.endswith("__ci"):
+        return f"{_label(column.removesuffix('__ci'), confidence)} ({confidence:.0%} CI)"
+    text = _LABELS.get(column)
+    if text is None:
+        text = column.replace("_", " ")
+        text = text[:1].upper() + text[1:]
+    return text
+
+
+def _minus(text: object) -> object:
+    """Typographic minus, and never a negative zero ("-0.00" → "0.00")."""
+    if not isinstance(text, str):
+        return text
+    if re.fullmatch(r"-0(\.0*)?%?", text):
+        text = text[1:]
+    return re.sub(r"(?<![\w])-(?=\d)", "−", text)
 
 
 def _strip_quote(value: object) -> object:
@@ -1744,6 +2325,7 @@ class CohortReport:
         where: Mapping[str, Any] | None = None,
         caption: str | None = None,
         decimals: int = 2,
+        ci: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         from IPython.display import HTML, display
 
@@ -1758,6 +2340,7 @@ class CohortReport:
         keep = [c for c in (columns or t.columns) if c in t.columns and c != "suppressed"]
         shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]].copy()
         kinds: dict[str, Any] = {c: "percent" for c in keep if c in _PERCENT_COLS}
+        kinds |= {c: "count" for c in keep if c in ("received", "excluded", "kept")}
         for c in keep:
             if c.startswith("prop_"):
                 shown[c] = shown[c] * 100
@@ -1769,8 +2352,20 @@ class CohortReport:
         text = format_table(
             shown.reset_index(drop=True), policy=self.policy, decimals=decimals, kinds=kinds
         )
-        text.columns = [_LABELS.get(str(c), str(c).replace("_", " ")) for c in text.columns]
-        html = text.to_html(index=False, escape=True, border=0, classes="mentoreval-table")
+        for est, (lo, hi) in (ci or {}).items():
+            if {est, lo, hi} <= set(text.columns):
+                # "estimate (low to high)" in one cell keeps the table narrow
+                text[est] = [
+                    e if e in ("–", self.policy.label) else f"{e} ({a} to {b})"
+                    for e, a, b in zip(text[est], text[lo], text[hi], strict=True)
+                ]
+                text = text.drop(columns=[lo, hi])
+                text = text.rename(columns={est: f"{est}__ci"})
+        for c in text.columns:
+            text[c] = text[c].map(_minus)
+        text.columns = [_label(str(c), self.confidence) for c in text.columns]
+        classes = ["mentoreval-table", *(["mentoreval-wide"] if len(text.columns) > 11 else [])]
+        html = text.to_html(index=False, escape=True, border=0, classes=classes)
         if caption:
             html = html.replace(">", f"><caption>{_escape(caption)}</caption>", 1)
         display(HTML(html))
@@ -1813,6 +2408,24 @@ class CohortReport:
             "Each finding gives the number of students, the change in the scale's own units, "
             "the standardised change with its confidence interval and what that means."
         )
+        caption = (
+            "Standardised change per scale with its confidence interval; right of the dashed "
+            "line is an improvement."
+        )
+        if r["design"] == "comparison":
+            intro = (
+                "The programme's effect: mentored compared with comparison students at "
+                "follow-up, adjusted for their baseline scores (ANCOVA; the controlled "
+                "effect), in the scale's own units and in baseline standard deviations, with "
+                "d_ppc2 (the standardised difference in change) beside it. The judgement "
+                "reads the controlled effect. Each finding then gives the mentored students' "
+                "own change between the surveys."
+            )
+            caption = (
+                "Controlled effect per scale (ANCOVA difference, mentored − comparison, in "
+                "baseline SDs) with its confidence interval; right of the dashed line favours "
+                "the mentored students."
+            )
         tail = []
         if r["design"] == "single_arm":
             tail.append(
@@ -1820,15 +2433,14 @@ class CohortReport:
                 "programme (see the methods appendix).*"
             )
         self._md("\n".join([intro, "", *bullets, *tail]))
-        self._figure(
-            "forest",
-            "Standardised change per scale with its confidence interval; right of the dashed "
-            "line is an improvement.",
-        )
+        self._figure("forest", caption)
 
     def show_participation(self) -> None:
         """CONSORT-style flow, responses per wave and follow-up rates by group."""
         self._figure("consort")
+        note = self.tables.get("flow_note")
+        if note is not None and len(note):
+            self._md("*" + " ".join(str(n) for n in note["note"]) + "*")
         self._table("participation", caption="Responses per wave")
         self._table(
             "response_rates",
@@ -1841,9 +2453,17 @@ class CohortReport:
         comp = self.tables["comparisons"]
         present = comp[["instrument", "scale"]].drop_duplicates()
         scales = scales.merge(present, on=["instrument", "scale"])
-        cols = ["scale", "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff",
-                "ci_low", "ci_high", "p_value", "p_adj", "d_z", "d_z_ci_low", "d_z_ci_high",
-                "g_av", "wilcoxon_p", "rank_biserial"]  # fmt: skip
+        by_group = "group" in comp.columns and comp["group"].notna().any()
+        cols = [*(["group"] if by_group else []), "scale", "n_pairs", "mean_pre", "sd_pre",
+                "mean_post", "sd_post", "mean_diff", "ci_low", "ci_high", "p_value", "p_adj",
+                "d_z", "d_z_ci_low", "d_z_ci_high", "g_av", "wilcoxon_p", "rank_biserial"]  # fmt: skip
+        ci = {"mean_diff": ("ci_low", "ci_high"), "d_z": ("d_z_ci_low", "d_z_ci_high")}
+        what = (
+            "paired pre/post comparison within each group (mentored first; the programme's "
+            "effect is the controlled comparison in section 4)"
+            if by_group
+            else "paired pre/post comparison"
+        )
         for domain in _DOMAIN_TITLES:
             in_domain = scales[scales["domain"] == domain]
             if in_domain.empty:
@@ -1855,7 +2475,7 @@ class CohortReport:
                 for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
                     self._figure(_slug("prepost", instrument, scale))
                 self._table("comparisons", columns=cols, where={"instrument": instrument},
-                            caption=f"{title}: paired pre/post comparison")  # fmt: skip
+                            caption=f"{title}: {what}", ci=ci)  # fmt: skip
                 for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
                     name = _slug("bands", instrument, scale)
                     if name in self.results["figures"]:
@@ -1871,6 +2491,7 @@ class CohortReport:
                 self._table("reliability", where={"instrument": instrument},
                             columns=["scale", "wave", "n_complete", "n_items", "alpha",
                                      "alpha_ci_low", "alpha_ci_high", "omega_total"],
+                            ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
                             caption="Reliability at each wave")  # fmt: skip
                 self._table("change", where={"instrument": instrument},
                             columns=["scale", "n_pairs", "improved", "unchanged", "deteriorated", "recovered"],
@@ -1891,40 +2512,40 @@ class CohortReport:
             f"(*{g.get('control')}*). Differences are mentored minus comparison, at follow-up, "
             "adjusted for the baseline score."
         )
-        self._table("balance", columns=["instrument", "scale", "variable", "level", "n_treated",
-                                        "n_control", "mean_treated", "mean_control", "smd"],
-                    caption="Baseline balance (standardised differences above 0.1 deserve attention)")  # fmt: skip
+        bal_cols = ["variable", "level", "n_treated", "n_control", "mean_treated",
+                    "mean_control", "smd"]  # fmt: skip
+        self._table("balance_participants", columns=bal_cols,
+                    caption="Baseline balance of the students (covariates; standardised "
+                    "differences above 0.1 deserve attention)")  # fmt: skip
+        bal = self.tables.get("balance")
+        if bal is not None and len(bal):
+            base = bal[bal["variable"].astype(str) == "pre"].copy()
+            base["scale"] = [self._scale_label(i, s) for i, s in zip(base["instrument"],
+                             base["scale"], strict=True)]  # fmt: skip
+            self.tables = {**self.tables, "balance_baseline": base}
+            self._table("balance_baseline", columns=["scale", "n_treated", "n_control",
+                        "mean_treated", "mean_control", "smd"],
+                        caption="Baseline score per scale, mentored vs comparison")  # fmt: skip
         self._table("adjusted_means", columns=["instrument", "scale", "group", "n", "emmean", "se",
-                                               "ci_low", "ci_high"],
+                                               "ci_low", "ci_high"], ci={"emmean": ("ci_low", "ci_high")},
                     caption="ANCOVA adjusted means at follow-up")  # fmt: skip
-        base = [
-            "instrument",
-            "scale",
-            "n_treated",
-            "n_control",
-            "estimate",
-            "se",
-            "ci_low",
-            "ci_high",
-            "p_value",
-        ]
-        self._table("ancova", columns=base, caption="ANCOVA: adjusted difference at follow-up")
-        self._table(
-            "mixed",
-            columns=base,
-            caption="Linear mixed model: difference in change (Satterthwaite df)",
-        )
+        base_cols = ["instrument", "scale", "n_treated", "n_control", "estimate", "se",
+                     "ci_low", "ci_high", "p_value"]  # fmt: skip
+        est_ci = {"estimate": ("ci_low", "ci_high")}
+        self._table("ancova", columns=base_cols, ci=est_ci,
+                    caption="ANCOVA: adjusted difference at follow-up (mentored − comparison)")  # fmt: skip
+        self._table("mixed", columns=base_cols, ci=est_ci,
+                    caption="Linear mixed model: difference in change (Satterthwaite df)")  # fmt: skip
         self._md("**Sensitivity analyses**")
-        self._table(
-            "imputation", columns=base, caption="Multiple imputation of missing follow-up scores"
-        )
-        self._table("ipw", columns=base, caption="Inverse-probability weighting")
+        self._table("imputation", columns=base_cols, ci=est_ci,
+                    caption="Multiple imputation of missing follow-up scores")  # fmt: skip
+        self._table("ipw", columns=base_cols, ci=est_ci, caption="Inverse-probability weighting")
         self._table("d_ppc2", columns=["instrument", "scale", "n_treated", "n_control", "value",
-                                       "ci_low", "ci_high"],
+                                       "ci_low", "ci_high"], ci={"value": ("ci_low", "ci_high")},
                     caption="d_ppc2: standardised difference in change (Morris 2008)")  # fmt: skip
         self._table("attrition", columns=["instrument", "scale", "group", "n_baseline",
                                           "n_completed", "attrition"],
-                    caption="Attrition by group")  # fmt: skip
+                    caption="Attrition by group (share of baseline students without a follow-up)")  # fmt: skip
 
     def show_exploratory(self) -> None:
         """Subgroups and dose, labelled exploratory."""
@@ -1938,6 +2559,8 @@ class CohortReport:
             self._table("subgroups", columns=["instrument", "scale", "variable", "level", "n_pairs",
                                               "mean_diff", "ci_low", "ci_high", "d_z",
                                               "d_z_ci_low", "d_z_ci_high"],
+                        ci={"mean_diff": ("ci_low", "ci_high"),
+                            "d_z": ("d_z_ci_low", "d_z_ci_high")},
                         caption="Change in the primary outcomes by subgroup")  # fmt: skip
             shown = True
         for name, caption in (("dose", "Dose (meetings) and follow-up score"),
@@ -1979,16 +2602,11 @@ class CohortReport:
                 "- **Single-arm design.** Without a comparison group, change over time cannot "
                 "be separated from the programme's effect."
             )
-        if cav is not None and len(cav):
-            for row in cav.drop_duplicates("detail").itertuples():
-                where = (
-                    f" ({row.instrument} {row.scale})"
-                    if isinstance(row.instrument, str) and row.instrument
-                    else ""
-                )
-                lines.append(
-                    f"- **{str(row.caveat).replace('_', ' ').capitalize()}**{where}: {row.detail}"
-                )
+        if cav is not None and len(cav) and "title" in cav.columns:
+            for row in cav.itertuples():
+                if row.caveat == "single_arm" and self.results["design"] == "single_arm":
+                    continue  # stated above
+                lines.append(f"- **{row.title}.** {row.detail}")
         self._md("\n".join(lines) if lines else "No design caveat applies.")
 
     def show_data_quality(self) -> None:
@@ -2093,6 +2711,23 @@ def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str
     }
 
 
+@contextlib.contextmanager
+def _kernel_log(final: Path, enabled: bool) -> Iterator[None]:
+    """While the kernel runs, keep its start-up and shutdown messages off the terminal:
+    they go to ``<reports>/logs/<report>.kernel.log`` (only the progress bar is shown).
+    Inside a batch worker the output is already in the job's log."""
+    import multiprocessing
+
+    from mentoreval.batch import redirect_output
+
+    if not enabled or multiprocessing.parent_process() is not None:
+        yield
+        return
+    log = final.parent / "logs" / f"{final.name}.kernel.log"
+    with redirect_output(log, keep_python_streams=True):
+        yield
+
+
 def run_cohort_report(
     study_config: str | os.PathLike[str],
     *,
@@ -2190,9 +2825,10 @@ def run_cohort_report(
             repo=Path(__file__).parent,
         )
         write_json(manifest, staging / "manifest.json")
-        notebook = run_notebook(
-            TEMPLATE, staging / "cohort_report.ipynb", parameters=parameters, progress=False
-        )
+        with _kernel_log(final, progress):
+            notebook = run_notebook(
+                TEMPLATE, staging / "cohort_report.ipynb", parameters=parameters, progress=False
+            )
         bar.update()
         stage("HTML")
         html = render_html(notebook, staging / "cohort_report.html", title=results.title)

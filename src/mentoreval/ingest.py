@@ -598,7 +598,12 @@ def _problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
 
 
 def _run(
-    config_path: str | Path, *, key: bytes | None, out_dir: Path | None, strict_key: bool
+    config_path: str | Path,
+    *,
+    key: bytes | None,
+    out_dir: Path | None,
+    strict_key: bool,
+    check_previous: bool = True,
 ) -> _Run:
     t0 = time.perf_counter()
     study = load_study(config_path)
@@ -617,7 +622,7 @@ def _run(
     fingerprint = key_fingerprint(key)
     target = out_dir if out_dir is not None else default_out_dir(study)
     previous = target / "manifest.json"
-    if key is not _DUMMY_KEY and previous.is_file():
+    if check_previous and key is not _DUMMY_KEY and previous.is_file():
         try:
             old = json.loads(previous.read_text(encoding="utf-8")).get("key_fingerprint")
         except (OSError, ValueError):
@@ -1097,7 +1102,8 @@ def ingest_study(
         The pseudonymisation key (default: read from ``key_file`` /
         ``$MENTOREVAL_KEY_FILE``).
     write
-        False for a dry run (nothing written; ``out_dir`` of the result is still set).
+        False for a dry run (nothing written; ``out_dir`` of the result is still set). A dry
+        run compares the key with an earlier ingest only when ``out_dir`` is given.
 
     Returns
     -------
@@ -1131,6 +1137,8 @@ def ingest_study(
         key=key,
         out_dir=Path(out_dir) if out_dir is not None else None,
         strict_key=True,
+        # A dry run into no folder in particular has no earlier ingest to agree with.
+        check_previous=write or out_dir is not None,
     )
     if run.result is None:
         raise_problems(run.report.fatal, what=f"in {Path(config_path).name}; nothing was written")

@@ -227,6 +227,23 @@ def render_html(
 # -------------------------------------------------------------------------- PDF
 
 
+_OTHER_STYLE = re.compile(r"<style(?![^>]*id=\"mentoreval-css\")[^>]*>.*?</style>", re.DOTALL)
+
+
+def _print_html(html: str) -> str:
+    """The HTML for print: only the report's own stylesheet.
+
+    The JupyterLab theme CSS (hundreds of kB of screen rules) is what makes WeasyPrint
+    slow; the report's print CSS styles everything the PDF shows.
+
+    Examples
+    --------
+    >>> _print_html('<style>.jp{}</style><style type="text/css" id="mentoreval-css">t{}</style>')
+    '<style type="text/css" id="mentoreval-css">t{}</style>'
+    """
+    return _OTHER_STYLE.sub("", html)
+
+
 def render_pdf(
     html: str | os.PathLike[str],
     out_pdf: str | os.PathLike[str],
@@ -278,7 +295,9 @@ def render_pdf(
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         document = weasyprint.HTML(
-            filename=str(source), url_fetcher=_OfflineFetcher(allowed_protocols=("data", "file"))
+            string=_print_html(source.read_text(encoding="utf-8")),
+            base_url=str(source),
+            url_fetcher=_OfflineFetcher(allowed_protocols=("data", "file")),
         )
         document.write_pdf(target)
     except FatalURLFetchingError as exc:

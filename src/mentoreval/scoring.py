@@ -468,35 +468,37 @@ def _score_arrays_rows(
     )
 
 
-def _repeat_categorical(values: pd.Series, times: int, *, distinct: bool = False) -> pd.Categorical:
-    """``values`` as a categorical (categories in order of appearance), each row repeated.
-
-    ``distinct`` says the values are probably all different (participant ids).
-    """
+def _id_codes(values: pd.Series) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    """Codes and categorical dtype of an id column (categories in order of appearance)."""
     n = len(values)
-    if distinct and n > 1000 and values.dtype != object:
-        # Distinct values (the usual participant ids): the values are the categories. The
+    if n > 1000 and values.dtype != object:
+        # Usually all distinct (participant ids): the values are the categories, and the
         # uniqueness check inside is the only hashing pass; NA or repeats fall through.
         try:
             dtype = pd.CategoricalDtype(pd.Index(values.array))
         except ValueError:
             pass
         else:
-            codes = np.arange(n, dtype=_small_int(n))
-            return pd.Categorical.from_codes(np.repeat(codes, times), dtype=dtype, validate=False)
+            return np.arange(n, dtype=_small_int(n)), dtype
     codes, uniques = pd.factorize(values)
-    codes = codes.astype(_small_int(len(uniques)), copy=False)
-    return pd.Categorical.from_codes(np.repeat(codes, times), uniques)
+    return codes.astype(_small_int(len(uniques)), copy=False), pd.CategoricalDtype(uniques)
 
 
-def _finish(ids: pd.DataFrame, scored: dict[str, Any], inst: Instrument) -> pd.DataFrame:
+_IdCodes = dict[str, tuple[np.ndarray, pd.CategoricalDtype]]
+
+
+def _finish(ids: _IdCodes, scored: dict[str, Any], inst: Instrument) -> pd.DataFrame:
     """Attach participant_id, wave and instrument (categorical) to the scored arrays."""
     scored.pop("row", None)
     per_row = len(inst.scales)
-    total = len(ids) * per_row
     out: dict[str, Any] = {}
+    total = 0
     for name in ("participant_id", "wave"):
-        out[name] = _repeat_categorical(ids[name], per_row, distinct=name == "participant_id")
+        codes, dtype = ids[name]
+        out[name] = pd.Categorical.from_codes(
+            np.repeat(codes, per_row), dtype=dtype, validate=False
+        )
+        total = len(codes) * per_row
     out["instrument"] = pd.Categorical.from_codes(
         np.zeros(total, dtype=np.int8), pd.Index([inst.id]), validate=False
     )
@@ -505,18 +507,22 @@ def _finish(ids: pd.DataFrame, scored: dict[str, Any], inst: Instrument) -> pd.D
 
 
 def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate scores tables, keeping the label columns categorical."""
+    """Concatenate scores tables column by column, keeping label columns categorical."""
     if len(frames) == 1:
         return frames[0]
-    out = pd.concat(frames, ignore_index=True)
-    for name in ("participant_id", "wave", "instrument", "scale", "band", "missing_reason"):
-        out[name] = union_categoricals([f[name] for f in frames], ignore_order=True)
-    return out
+    out: dict[str, Any] = {}
+    for name in SCORE_COLUMNS:
+        parts = [f[name] for f in frames]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
+            out[name] = union_categoricals(parts, ignore_order=True)
+        else:
+            out[name] = np.concatenate([p.to_numpy() for p in parts])
+    return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
 
 def score_wide(
     wide: pd.DataFrame,
-    instrument: Instrument | str,
+    instrument: Instrument | str | Sequence[Instrument | str],
     *,
     source: str = "<table>",
     first_row: int = 2,
@@ -529,7 +535,8 @@ def score_wide(
         The table; item columns hold codes on the instrument's response scale (numbers or
         numeric text; empty cells are unanswered).
     instrument
-        An :class:`~mentoreval.instruments.Instrument` or its id.
+        An :class:`~mentoreval.instruments.Instrument` or its id, or several: one export
+        usually holds every instrument, and its ids are then prepared only once.
     source
         File name used in error messages.
     first_row
@@ -556,7 +563,26 @@ def score_wide(
     0              a   20.0  moderate stress
     1              b   22.0  moderate stress
     """
-    inst = load_instrument(instrument) if isinstance(instrument, str) else instrument
+    refs: Sequence[Instrument | str] = (
+        [instrument] if isinstance(instrument, str | Instrument) else instrument
+    )
+    insts = [load_instrument(i) if isinstance(i, str) else i for i in refs]
+    absent = [c for c in ("participant_id", "wave") if c not in wide.columns]
+    if absent:
+        raise DataError(
+            f"{source}: missing column(s) {absent} (fix: the table needs participant_id, wave "
+            "and one column per item)"
+        )
+    ids = {name: _id_codes(wide[name]) for name in ("participant_id", "wave")}
+    frames = [
+        _score_wide_one(wide, inst, ids, source=source, first_row=first_row) for inst in insts
+    ]
+    return _concat_scores(frames)
+
+
+def _score_wide_one(
+    wide: pd.DataFrame, inst: Instrument, ids: _IdCodes, *, source: str, first_row: int
+) -> pd.DataFrame:
     needed = ["participant_id", "wave", *inst.item_ids]
     absent = [c for c in needed if c not in wide.columns]
     if absent:
@@ -572,7 +598,7 @@ def score_wide(
             kt = np.array(values.T, dtype=float, order="C")
             if _all_valid_item_major(kt, inst, inst.item_ids):
                 scored = _score_arrays(None, inst, inst.item_ids, item_major=kt, with_row=False)
-                return _finish(wide, scored, inst)
+                return _finish(ids, scored, inst)
             del kt
         text = items
         not_number = np.zeros(values.shape, dtype=bool)
@@ -600,7 +626,7 @@ def score_wide(
             )
         more = f" (first {_MAX_LISTED} listed)" if len(rows) > _MAX_LISTED else ""
         raise DataError(f"{len(rows)} invalid value(s) in {source}{more}", tuple(problems))
-    return _finish(wide, _score_arrays(values, inst, inst.item_ids, with_row=False), inst)
+    return _finish(ids, _score_arrays(values, inst, inst.item_ids, with_row=False), inst)
 
 
 def score_responses(
@@ -694,12 +720,10 @@ def score_responses(
                 )
             )
             continue
-        ids = pd.DataFrame(
-            {
-                "participant_id": uniques.get_level_values(0),
-                "wave": uniques.get_level_values(1),
-            }
-        )
+        ids = {
+            "participant_id": _id_codes(pd.Series(uniques.get_level_values(0))),
+            "wave": _id_codes(pd.Series(uniques.get_level_values(1))),
+        }
         outputs.append(
             _finish(ids, _score_arrays(values, inst, inst.item_ids, with_row=False), inst)
         )
