@@ -71,6 +71,7 @@ def test_pdf_has_sections_and_headline_numbers(built: ReportOutputs) -> None:
     assert f"{results['mean_diff']:.2f} points" in text
     assert f"d_z = {results['d_z']:.2f}" in text
     assert "< 10" in text
+    assert "¶" not in text  # heading permalinks never reach paper
     assert len(reader.pages) >= len(SECTIONS)  # a page break before each section
 
 
