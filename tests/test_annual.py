@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,11 @@ import pandas as pd
 import pytest
 
 from mentoreval.annual import (
+    DERIVED_COLUMNS,
+    AnnualAnalysis,
     analyse_annual,
+    annual_table,
+    annual_table_html,
     format_annual_table,
     load_annual_config,
     run_annual_report,
@@ -19,6 +24,7 @@ from mentoreval.annual import (
     study_inputs_sha256,
     update_store,
 )
+from mentoreval.disclosure import check_no_derivable
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.protect import keygen
 from mentoreval.render import egress_scan
@@ -27,6 +33,18 @@ from mentoreval.store import add_cohort, list_cohorts, load_table
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo" / "peer"
 YEARS = (2023, 2024, 2025)
+#: Column names of the analysis tables that must never reach a reader as headers (d_z and
+#: g_av are the effect sizes' own symbols, shown as in the cohort report).
+RAW_NAMES = {
+    "programme", "cohort", "year", "instrument", "scale", "enrolled", "with_meetings",
+    "pre_responses", "post_responses", "linked_pairs", "retention_pct", "n_pairs", "mean_pre",
+    "mean_post", "mean_diff", "ci_low", "ci_high", "p_value", "estimate", "k",
+    "pi_low", "pi_high", "tau2", "i2", "version", "versions", "reason", "measure", "level",
+    "median_dose", "mean_change", "label", "dose", "slope", "slope_ci_low",
+    "slope_ci_high", "breakdown", "suppressed",
+}  # fmt: skip
+SHOWN_TABLES = ("participation", "outcomes", "pooled", "trends", "trend_exclusions", "dose",
+                "dose_models", "mentor_type")  # fmt: skip
 PER_COHORT = [
     "scores",
     "participants",
@@ -239,6 +257,55 @@ def test_pseudonym_scan_finds_leaks(tmp_path: Path) -> None:
         )
 
 
+def assert_no_derivable(analysis: AnnualAnalysis) -> None:
+    """check_no_derivable over every table the annual report publishes."""
+    assert set(SHOWN_TABLES) - {"trend_exclusions"} <= set(DERIVED_COLUMNS)
+    for name, rules in DERIVED_COLUMNS.items():
+        table = analysis[name]
+        for counts, derived in rules:
+            assert set(counts) <= set(table.columns) and set(derived) <= set(table.columns)
+            check_no_derivable(table, count_columns=counts, derived_columns=derived, table=name)
+
+
+def test_no_derivable_values_in_any_demo_table(demo_store: Path, tmp_path: Path) -> None:
+    store = copy_store(demo_store, tmp_path)
+    assert_no_derivable(analyse_annual(load_annual_config(write_annual(tmp_path, store))))
+    # a high threshold hides many counts (dose thirds, mentor types, smaller cohorts): the
+    # means, CIs and shares of those rows go with them
+    strict = analyse_annual(
+        load_annual_config(write_annual(tmp_path / "strict", store, disclosure={"threshold": 60}))
+    )
+    assert strict["dose"]["suppressed"].any() and strict["outcomes"]["suppressed"].any()
+    assert_no_derivable(strict)
+    part = strict["participation"]
+    hidden = part[["enrolled", "pre_responses", "linked_pairs"]].isna().any(axis=1)
+    assert part.loc[hidden & part["suppressed"], "retention_pct"].isna().all()
+
+
+def test_display_tables_are_for_people(demo_store: Path, tmp_path: Path) -> None:
+    store = copy_store(demo_store, tmp_path)
+    analysis = analyse_annual(
+        load_annual_config(write_annual(tmp_path, store, disclosure={"threshold": 60}))
+    )
+    for name in SHOWN_TABLES:
+        text = annual_table(analysis, name)
+        assert not set(text.columns) & RAW_NAMES, name
+        assert text.map(lambda v: isinstance(v, str)).all().all()
+        cells = set(text.to_numpy().ravel())
+        assert not {"-0.0", "−0.0", "-0.00", "−0.00", "nan", "NaN"} & cells, name
+    outcomes = annual_table(analysis, "outcomes")
+    assert "Change (95% CI)" in outcomes.columns and "Programme" not in outcomes.columns
+    assert "< 10" not in set(outcomes["n (pairs)"]) and "< 60" in set(outcomes["n (pairs)"])
+    assert "(nothing to show)" in set(annual_table(analysis, "pooled").iloc[:, 0])
+    analysis = analyse_annual(load_annual_config(write_annual(tmp_path / "default", store)))
+    pooled = annual_table(analysis, "pooled")
+    assert {"Pooled change (95% CI)", "Prediction interval (95%)", "I²"} <= set(pooled.columns)
+    # the cohort is named once per block of rows, and cohort equals year: no "2023 2023"
+    html = annual_table_html(analysis, "outcomes", caption="Change")
+    assert html.count("<td>2023</td>") == 1 and "2023 (2023)" not in html
+    assert "mentoreval-lead-2" in html  # cohort and outcome left-aligned, numbers unbroken
+
+
 # --- the rendered report -----------------------------------------------------------------
 
 
@@ -261,6 +328,13 @@ def test_annual_report_over_three_demo_years_renders(demo_store: Path, tmp_path:
     results = json.loads((out / "results.json").read_text())
     assert results["years"] == list(YEARS)
     assert (store / "ledger" / "releases.json").is_file()
+    # tables have human headers only, and the summary names the comparison-group cohort
+    headers = {re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", html)}
+    assert headers and not headers & RAW_NAMES
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html)
+    assert cells and not [c for c in cells if re.fullmatch(r"[−-]0(\.0+)?%?", c.strip())]
+    assert "Cohort 2025 was evaluated against a comparison group" in html
+    assert "mentored students" in html
     # the executed notebook keeps no pseudonym and no error output
     nb = json.loads(outputs.notebook.read_text())
     assert not any(

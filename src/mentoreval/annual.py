@@ -44,7 +44,9 @@ the store (``mentoreval ingest`` calls it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import html
 import json
 import math
 import os
@@ -59,8 +61,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
 from mentoreval.disclosure import (
+    CellKind,
     DisclosurePolicy,
     ReleaseLedger,
+    format_cell,
     format_table,
     suppress_counts,
     suppress_table,
@@ -74,6 +78,7 @@ from mentoreval.errors import (
     raise_problems,
 )
 from mentoreval.store import StoreResult, add_cohort, ledger_dir, list_cohorts, load_table
+from mentoreval.tables import column_label, format_report_table, report_table_html
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
 if TYPE_CHECKING:
@@ -81,14 +86,19 @@ if TYPE_CHECKING:
 
     from mentoreval.batch import Job
     from mentoreval.ingest import IngestResult
+    from mentoreval.instruments import Instrument
     from mentoreval.report import ReportOutputs
     from mentoreval.study import Study
 
 __all__ = [
+    "DERIVED_COLUMNS",
+    "WIDE_AT",
     "AnnualAnalysis",
     "AnnualConfig",
     "analyse_annual",
     "annual_forbidden",
+    "annual_table",
+    "annual_table_html",
     "default_store_root",
     "forest_figures",
     "format_annual_methods",
@@ -127,6 +137,21 @@ _STATS = [
     "d_z_ci_high",
     "g_av",
 ]
+
+#: For each table: (counts, values derived from them). A derived value is published only
+#: when every count of its row is published (``cohort.protect_derived``).
+DERIVED_COLUMNS: dict[str, list[tuple[list[str], list[str]]]] = {
+    "participation": [(["enrolled", "with_meetings", "pre_responses", "post_responses",
+                        "linked_pairs"], ["retention_pct"])],
+    "outcomes": [(["n_pairs"], _STATS)],
+    "pooled": [(["n_pairs"], ["estimate", "se", "ci_low", "ci_high", "p_value", "pi_low",
+                              "pi_high", "tau2", "i2", "q", "q_p_value"])],
+    "forest": [(["n_pairs"], ["estimate", "ci_low", "ci_high", "weight_random"])],
+    "trends": [(["n_pairs"], ["mean_pre", "mean_post", "mean_diff", "ci_low", "ci_high"])],
+    "dose": [(["n_pairs"], ["median_dose", "mean_change", "ci_low", "ci_high"])],
+    "dose_models": [(["n"], ["slope", "slope_ci_low", "slope_ci_high", "p_value"])],
+    "mentor_type": [(["n_pairs"], ["mean_change", "ci_low", "ci_high"])],
+}  # fmt: skip
 
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 
@@ -903,6 +928,7 @@ def analyse_annual(
     part_rows = []
     outcome_parts = []
     change_parts = []
+    comparison: list[str] = []
     for c in cohorts.itertuples(index=False):
         key: tuple[Any, Any, Any] = (c.programme, c.cohort, c.year)
 
@@ -917,6 +943,8 @@ def analyse_annual(
         pre = str(row_info.get("pre_wave", "pre") or "pre")
         post = str(row_info.get("post_wave", "post") or "post")
         people = _mentored(row_info, of(participants))
+        treated = row_info.get("treated")
+        comparison.append(str(treated) if isinstance(treated, str) and treated else "")
         ids = set(people["participant_id"].astype(str))
         link = of(linkage)
         link = link[link["participant_id"].astype(str).isin(ids)]
@@ -1355,6 +1383,8 @@ def analyse_annual(
         notes.append("Dose and mentor type: no cohort in the report has a meeting log.")
 
     included = cohorts[["programme", "cohort", "year", "inputs_sha256", "added_at"]].copy()
+    # the treated group's label where the cohort had a comparison group, else ""
+    included["comparison_group"] = comparison
     tables = {
         "cohorts": included,
         "participation": participation,
@@ -1367,6 +1397,10 @@ def analyse_annual(
         "dose_models": dose_models,
         "mentor_type": mentor_type,
     }
+    # rates, shares and means never outlive a suppressed count of their row
+    from mentoreval.cohort import protect_derived
+
+    tables = protect_derived(tables, DERIVED_COLUMNS)
     return AnnualAnalysis(
         config=config,
         tables=tables,
@@ -1437,52 +1471,367 @@ def format_annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
     return out.set_index(index) if index else out
 
 
-def _fmt(value: float, decimals: int = 1) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:+.{decimals}f}"
+@functools.cache
+def _instrument(instrument: str) -> Instrument | None:
+    """The instrument definition, or ``None`` when it is not found (a custom one)."""
+    from mentoreval.instruments import load_instrument
+
+    try:
+        return load_instrument(instrument)
+    except (MentorevalError, OSError):
+        return None
+
+
+def _instrument_name(instrument: str) -> str:
+    inst = _instrument(instrument)
+    return (inst.short_title or inst.title) if inst is not None else instrument
+
+
+def _scale_info(instrument: str, scale: str) -> tuple[str, bool | None]:
+    """The scale's label (``"WHO-5: Wellbeing (0–100)"``) and whether higher is better."""
+    inst = _instrument(instrument)
+    name = _instrument_name(instrument)
+    for s in inst.scales if inst is not None else ():
+        if s.id == scale:
+            same = s.title.casefold().startswith(name.casefold())
+            return (s.title if same else f"{name}: {s.title}"), bool(s.higher_is_better)
+    return f"{name}: {scale}", None
+
+
+def _decimals(instrument: str, scale: str) -> int:
+    """Decimals of a change in points: 2 on a short scale (e.g. mean 1–5), else 1."""
+    inst = _instrument(instrument)
+    for s in inst.scales if inst is not None else ():
+        if s.id == scale:
+            return 2 if float(s.range[1]) - float(s.range[0]) <= 10 else 1
+    return 1
+
+
+# columns shown, estimate → CI columns merged into it, grouping columns (named once per
+# block of rows) and labels particular to the table; "cohort" and "outcome" are made
+# from programme/cohort/year and instrument/scale
+_VIEWS: dict[str, tuple[list[str], dict[str, tuple[str, str]], list[str], dict[str, str]]] = {
+    "participation": (
+        ["programme", "cohort", "enrolled", "with_meetings", "pre_responses", "post_responses",
+         "linked_pairs", "retention_pct"], {}, ["programme"], {}),
+    "outcomes": (
+        ["programme", "cohort", "outcome", "n_pairs", "mean_pre", "mean_post", "mean_diff",
+         "ci_low", "ci_high", "p_value", "d_z", "g_av"],
+        {"mean_diff": ("ci_low", "ci_high")}, ["programme", "cohort"], {}),
+    "pooled": (
+        ["programme", "outcome", "k", "n_pairs", "estimate", "ci_low", "ci_high", "pi_low",
+         "pi_high", "p_value", "tau2", "i2"],
+        {"estimate": ("ci_low", "ci_high")}, ["programme"],
+        {"estimate": "Pooled change", "pi_low": "PI low", "pi_high": "PI high"}),
+    "trends": (
+        ["programme", "outcome", "cohort", "version", "n_pairs", "mean_pre", "mean_post",
+         "mean_diff", "ci_low", "ci_high"],
+        {"mean_diff": ("ci_low", "ci_high")}, ["programme", "outcome"], {"cohort": "Year"}),
+    "trend_exclusions": (["programme", "instrument", "versions", "reason"], {}, ["programme"], {}),
+    "dose": (
+        ["programme", "outcome", "measure", "level", "n_pairs", "median_dose", "mean_change",
+         "ci_low", "ci_high"],
+        {"mean_change": ("ci_low", "ci_high")}, ["programme", "outcome", "measure"], {}),
+    "dose_models": (
+        ["programme", "outcome", "dose", "n", "slope", "slope_ci_low", "slope_ci_high",
+         "p_value"],
+        {"slope": ("slope_ci_low", "slope_ci_high")}, ["programme"],
+        {"slope": "Change per unit of dose"}),
+    "mentor_type": (
+        ["programme", "outcome", "breakdown", "level", "n_pairs", "mean_change", "ci_low",
+         "ci_high"],
+        {"mean_change": ("ci_low", "ci_high")}, ["programme", "outcome", "breakdown"], {}),
+}  # fmt: skip
+_KINDS: dict[str, CellKind] = {
+    "enrolled": "count", "with_meetings": "count", "pre_responses": "count",
+    "post_responses": "count", "linked_pairs": "count", "k": "count",
+    "retention_pct": "percent", "i2": "percent", "p_value": "p",
+}  # fmt: skip
+_MEASURES = {"meetings": "Meetings attended", "regularity": "Regularity of meetings"}
+_TEXT_COLUMNS = {"programme", "cohort", "outcome", "measure", "level", "breakdown", "dose",
+                 "instrument", "version", "versions", "reason"}  # fmt: skip
+#: Tables with more columns than this print on a landscape page.
+WIDE_AT = 10
+
+
+def _unknown_table(name: str) -> ConfigError:
+    return ConfigError(
+        f"unknown annual table {name!r}",
+        (Problem(f"unknown table {name!r}", fix=f"use one of: {', '.join(_VIEWS)}"),),
+    )
+
+
+def annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
+    """One table of the analysis as a reader sees it: human labels, formatted numbers.
+
+    Cohorts are named once (``"2023"``, or ``"spring (2024)"`` when the cohort is not its
+    year), outcomes by their instrument and scale titles, the programme only when the
+    table has more than one; each estimate carries its CI in one cell; numbers are
+    formatted by :func:`~mentoreval.disclosure.format_cell` (``"< k"`` where suppressed).
+
+    Parameters
+    ----------
+    analysis
+        From :func:`analyse_annual`.
+    name
+        ``participation``, ``outcomes``, ``pooled``, ``trends``, ``trend_exclusions``,
+        ``dose``, ``dose_models`` or ``mentor_type``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Strings only, columns labelled for people.
+
+    Raises
+    ------
+    ConfigError
+        An unknown table name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "annual.yaml").write_text("title: A\\nprogramme: peer\\n")
+    ...     cfg = load_annual_config(Path(tmp) / "annual.yaml")
+    >>> nan = float("nan")
+    >>> outcomes = pd.DataFrame({
+    ...     "programme": ["peer", "peer"], "cohort": ["2023", "2024"], "year": [2023, 2024],
+    ...     "instrument": ["who5", "who5"], "scale": ["total", "total"],
+    ...     "n_pairs": [57.0, nan], "mean_pre": [50.2, nan], "mean_post": [54.3, nan],
+    ...     "mean_diff": [4.08, nan], "ci_low": [-2.47, nan], "ci_high": [10.63, nan],
+    ...     "p_value": [0.216, nan], "d_z": [0.18, nan], "g_av": [0.21, nan],
+    ...     "suppressed": [False, True]})
+    >>> shown = annual_table(AnnualAnalysis(cfg, {"outcomes": outcomes}, ()), "outcomes")
+    >>> shown.columns.tolist()
+    ['Cohort', 'Outcome', 'n (pairs)', 'Mean pre', 'Mean post', 'Change (95% CI)', 'p', 'd_z', 'g_av']
+    >>> shown.iloc[:, [0, 2, 5]].to_numpy().tolist()
+    [['2023', '57', '4.08 (−2.47 to 10.63)'], ['2024', '< 10', '< 10']]
+    """
+    return _annual_view(analysis, name)[0]
+
+
+def _annual_view(analysis: AnnualAnalysis, name: str) -> tuple[pd.DataFrame, int]:
+    """:func:`annual_table` and how many of its leading columns are text."""
+    if name not in _VIEWS:
+        raise _unknown_table(name)
+    columns, ci, _, labels = _VIEWS[name]
+    df = analysis.tables[name]
+    if df.empty:
+        return pd.DataFrame({"": ["(nothing to show)"]}), 1
+    body = df.copy()
+    if {"programme", "cohort", "year"} <= set(body.columns):
+        body["cohort"] = [
+            _cohort_label(str(p), str(c), int(y), with_programme=False)
+            for p, c, y in zip(body["programme"], body["cohort"], body["year"], strict=True)
+        ]
+    if {"instrument", "scale"} <= set(body.columns):
+        body["outcome"] = [
+            _scale_info(str(i), str(s))[0]
+            for i, s in zip(body["instrument"], body["scale"], strict=True)
+        ]
+    elif "instrument" in body.columns:
+        body["instrument"] = body["instrument"].astype(str).map(_instrument_name)
+    if "measure" in body.columns:
+        body["measure"] = body["measure"].astype(str).replace(_MEASURES)
+    for column in ("level", "breakdown"):
+        if column in body.columns:
+            body[column] = body[column].astype(str).str.capitalize()
+    flagged = "suppressed" in body.columns and bool(body["suppressed"].any())
+    keep = [
+        c
+        for c in columns
+        if c in body.columns
+        and not (c == "programme" and len(set(body[c])) < 2)
+        # a count that does not apply anywhere (no meeting log) is left out, not "–"
+        and not (body[c].isna().all() and not flagged)
+    ]
+    shown = body[[*keep, *(["suppressed"] if "suppressed" in body.columns else [])]]
+    text = format_report_table(
+        shown,
+        policy=analysis.config.policy,
+        confidence=analysis.config.confidence,
+        kinds={c: k for c, k in _KINDS.items() if c in keep},
+        ci=ci,
+        labels=labels,
+    )
+    if {"PI low", "PI high"} <= set(text.columns):
+        hidden = ("–", analysis.config.policy.label)
+        text["PI low"] = [
+            a if a in hidden else f"{a} to {b}"
+            for a, b in zip(text["PI low"], text["PI high"], strict=True)
+        ]
+        text = text.drop(columns=["PI high"]).rename(
+            columns={"PI low": f"Prediction interval ({analysis.config.confidence:.0%})"}
+        )
+    lead = 0
+    while lead < len(keep) and keep[lead] in _TEXT_COLUMNS:
+        lead += 1
+    return text, lead
+
+
+def annual_table_html(analysis: AnnualAnalysis, name: str, *, caption: str | None = None) -> str:
+    """:func:`annual_table` as HTML for the report: each cohort or outcome named once.
+
+    More than :data:`WIDE_AT` columns print on a landscape page (``mentoreval-wide``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "annual.yaml").write_text("title: A\\nprogramme: peer\\n")
+    ...     cfg = load_annual_config(Path(tmp) / "annual.yaml")
+    >>> dose = pd.DataFrame({
+    ...     "programme": ["peer"] * 2, "instrument": ["who5"] * 2, "scale": ["total"] * 2,
+    ...     "measure": ["meetings"] * 2, "level": ["low third", "high third"],
+    ...     "n_pairs": [40.0, 41.0], "median_dose": [2.0, 7.0], "mean_change": [-0.5, 3.1],
+    ...     "ci_low": [-4.0, -0.2], "ci_high": [3.0, 6.4], "suppressed": [False, False]})
+    >>> html = annual_table_html(AnnualAnalysis(cfg, {"dose": dose}, ()), "dose")
+    >>> html.count("WHO-5: Wellbeing (0–100)"), "Mean change (95% CI)" in html, "n_pairs" in html
+    (1, True, False)
+    >>> annual_table_html(AnnualAnalysis(cfg, {"dose": dose[:0]}, ()), "dose", caption="Dose")
+    '<p><em>Dose: none.</em></p>'
+    """
+    if name in _VIEWS and analysis.tables[name].empty:
+        return f"<p><em>{html.escape(caption or name.replace('_', ' '))}: none.</em></p>"
+    text, lead = _annual_view(analysis, name)
+    _, _, groups, labels = _VIEWS[name]
+    return report_table_html(
+        text,
+        caption=caption,
+        wide_at=WIDE_AT,
+        blank_repeats=[column_label(g, labels=labels) for g in groups],
+        text_columns=lead,
+    )
+
+
+def _sd_of_change(outcomes: pd.DataFrame, scope: str, instrument: str, scale: str) -> float:
+    """SD of the within-student change, pooled over the published cohorts of a pooled row
+    (each cohort's SD is its standard error × √n)."""
+    rows = outcomes[
+        (outcomes["instrument"] == instrument)
+        & (outcomes["scale"] == scale)
+        & outcomes["se"].notna()
+        & outcomes["n_pairs"].notna()
+        & (outcomes["n_pairs"] >= 2)
+    ]
+    if scope != "all programmes":
+        rows = rows[rows["programme"] == scope]
+    if rows.empty:
+        return math.nan
+    n = rows["n_pairs"].astype(float)
+    variance = (rows["se"].astype(float) ** 2) * n
+    return float(math.sqrt(((n - 1) * variance).sum() / (n - 1).sum()))
+
+
+def _heterogeneity_words(i2: float) -> str:
+    if pd.isna(i2):
+        return ""
+    if i2 < 25:
+        return f"the cohorts were similar (I² = {i2:.0f}%)"
+    if i2 < 50:
+        return f"the cohorts differed somewhat (I² = {i2:.0f}%)"
+    return f"the cohorts differed considerably (I² = {i2:.0f}%)"
+
+
+def _cohort_names(rows: pd.DataFrame) -> str:
+    several = len(set(rows["programme"])) > 1
+    names = [
+        _cohort_label(str(r.programme), str(r.cohort), int(r.year), with_programme=several)
+        for r in rows.itertuples(index=False)
+    ]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{'Cohort' if len(names) == 1 else 'Cohorts'} {listed}"
 
 
 def format_annual_summary(analysis: AnnualAnalysis) -> str:
-    """A plain-language summary (Markdown) of participation and the pooled primary outcomes.
+    """A plain-language summary (Markdown): participation, comparison groups and the
+    pooled primary outcomes with a calibrated judgement.
+
+    Each pooled change is given in the scale's points with its CI and judged in words by
+    :func:`mentoreval.cohort.format_finding` — as in the cohort report — after dividing
+    it by the SD of the within-student change pooled over the cohorts (a d_z-like
+    standardised change), in the direction in which the scale improves.
 
     Examples
     --------
     >>> display(Markdown(format_annual_summary(analysis)))  # doctest: +SKIP
     """
+    from mentoreval.cohort import format_change, format_finding
+
     cfg = analysis.config
     part = analysis["participation"]
     cohorts = analysis["cohorts"]
     years = sorted({int(y) for y in cohorts["year"]})
+    span = str(years[0]) if len(years) == 1 else f"{years[0]} to {years[-1]}"
+    names = sorted(set(cohorts["programme"]))
+    programmes = ", ".join(names)
     lines = [
-        f"**{cfg.title}.** {len(cohorts)} cohort(s) of "
-        f"{', '.join(sorted(set(cohorts['programme'])))} from {years[0]} to {years[-1]}."
+        f"**{cfg.title}.** {len(cohorts)} cohort{'s' if len(cohorts) != 1 else ''} of the "
+        f"{programmes} programme{'s' if len(names) > 1 else ''}, "
+        f"{span}.",
+        "",
     ]
     for programme, g in part.groupby("programme", sort=True):
         shown = g.dropna(subset=["retention_pct"])
-        if len(shown):
+        if len(shown) > 1:
             lines.append(
-                f"- **{programme}**: retention (linked pre/post pairs as a share of pre "
-                f"responses) ranged from {shown['retention_pct'].min():.0f}% to "
-                f"{shown['retention_pct'].max():.0f}% across cohorts."
+                f"- **Retention** ({programme}): between {shown['retention_pct'].min():.0f}% "
+                f"and {shown['retention_pct'].max():.0f}% of the students who answered the "
+                "first survey also answered the second."
             )
+        elif len(shown):
+            lines.append(
+                f"- **Retention** ({programme}): {shown['retention_pct'].iloc[0]:.0f}% of the "
+                "students who answered the first survey also answered the second."
+            )
+    compared = cohorts[cohorts["comparison_group"].astype(str) != ""]
+    if len(compared):
+        one = len(compared) == 1
+        lines.append(
+            f"- **Comparison group**: {_cohort_names(compared)} "
+            f"{'was' if one else 'were'} evaluated against a comparison group. In this "
+            "report, "
+            f"{'that cohort' if one else 'those cohorts'} count{'s' if one else ''} only "
+            "the mentored students, and the change is the mentored students' own change "
+            "between the surveys; the programme's controlled effect is in the cohort "
+            f"report{'' if one else 's'}."
+        )
+    else:
+        lines.append(
+            "- **Comparison group**: none of the cohorts had one, so the changes below are "
+            "changes over time, not effects of the programme."
+        )
     pooled = analysis["pooled"]
     primary = pooled[pooled["primary"].astype(bool) & pooled["estimate"].notna()]
+    outcomes = analysis["outcomes"]
     for r in primary.itertuples(index=False):
-        direction = "no clear change"
-        if r.ci_low > 0:
-            direction = "an increase"
-        elif r.ci_high < 0:
-            direction = "a decrease"
+        label, higher_is_better = _scale_info(str(r.instrument), str(r.scale))
+        change = format_change(
+            r.estimate, r.ci_low, r.ci_high, confidence=cfg.confidence,
+            decimals=_decimals(str(r.instrument), str(r.scale)),
+        )  # fmt: skip
+        sd = _sd_of_change(outcomes, str(r.programme), str(r.instrument), str(r.scale))
+        if higher_is_better is not None and sd > 0:
+            judgement = format_finding(
+                r.estimate / sd, r.ci_low / sd, r.ci_high / sd, higher_is_better=higher_is_better
+            )
+        elif r.ci_low > 0 or r.ci_high < 0:
+            judgement = "an increase" if r.ci_low > 0 else "a decrease"
+        else:
+            judgement = "consistent with no change"
+        pairs = format_cell(r.n_pairs, kind="count", policy=cfg.policy)
+        spread = _heterogeneity_words(r.i2)
         lines.append(
-            f"- {r.instrument}.{r.scale} ({r.programme}): pooled mean change "
-            f"{_fmt(r.estimate)} points [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}] over {r.k} "
-            f"cohorts — {direction}; heterogeneity I² = {r.i2:.0f}%, τ² = {r.tau2:.2f}."
+            f"- **{label}** ({r.programme}; {r.k} cohorts, {pairs} students with both "
+            f"surveys): mean change {change} — {judgement}" + (f"; {spread}." if spread else ".")
         )
     if primary.empty:
-        lines.append("- No primary outcome could be pooled (see the notes).")
+        lines.append("- No primary outcome could be pooled over cohorts (see the notes).")
     lines.append(
-        "\nChanges are within-student pre/post differences of mentored students; without a "
-        "comparison group they include the usual change over an academic year. Dose and "
-        "mentor-type breakdowns are exploratory."
+        "\nThese are changes between the first and second survey of the same students, "
+        "pooled over cohorts: they include whatever changes over an academic year anyway, "
+        "so they are not effects of the programme. Dose and mentor-type breakdowns are "
+        "exploratory."
     )
     return "\n".join(lines)
 
@@ -1579,7 +1928,7 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
                 label="label",
                 estimate="estimate",
                 pooled=pooled,
-                title=f"{instrument}.{scale} — {programme}",
+                title=f"{_scale_info(str(instrument), str(scale))[0]} — {programme}",
                 xlabel=f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
                 policy=analysis.config.policy,
             )
@@ -1609,7 +1958,9 @@ def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
                 ax.plot(g["year"], g[column], marker="o", color=colour, label=name)
             ax.set_xticks(sorted({int(y) for y in g["year"]}))
             ax.set_ylabel("Mean score")
-            ax.set_title(f"{instrument}.{scale} by year — {programme}", loc="left")
+            ax.set_title(
+                f"{_scale_info(str(instrument), str(scale))[0]} by year — {programme}", loc="left"
+            )
             ax.legend(frameon=False)
         figures.append(fig)
     return figures
@@ -1718,21 +2069,24 @@ def format_provenance(manifest: Mapping[str, Any]) -> str:
     >>> print(format_provenance(m))
     Created 2025-06-30T12:00:00Z with mentoreval 0.1.0 (git commit: not a git checkout).
     <BLANKLINE>
-    | cohort | inputs (sha256, first 12 characters) |
+    | Cohort | Inputs (sha256, first 12 characters) |
     |---|---|
-    | peer 2025 (2025) | abababababab |
+    | peer 2025 | abababababab |
     """
     commit = manifest.get("git_commit") or "not a git checkout"
     version = manifest.get("packages", {}).get("mentoreval", "?")
     lines = [
         f"Created {manifest.get('created_at')} with mentoreval {version} (git commit: {commit}).",
         "",
-        "| cohort | inputs (sha256, first 12 characters) |",
+        "| Cohort | Inputs (sha256, first 12 characters) |",
         "|---|---|",
     ]
     for c in manifest.get("extra", {}).get("cohorts", []):
         shas = ", ".join(s[:12] for s in str(c.get("inputs_sha256", "")).split())
-        lines.append(f"| {c['programme']} {c['cohort']} ({c['year']}) | {shas} |")
+        name = _cohort_label(
+            str(c["programme"]), str(c["cohort"]), int(c["year"]), with_programme=True
+        )
+        lines.append(f"| {name} | {shas} |")
     return "\n".join(lines)
 
 

@@ -44,6 +44,7 @@ from mentoreval.disclosure import (
     format_table,
 )
 from mentoreval.errors import DataError, MentorevalError, Problem
+from mentoreval.tables import format_report_table, report_table_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -1337,12 +1338,15 @@ DERIVED_COLUMNS: dict[str, list[tuple[list[str], list[str]]]] = {
 }  # fmt: skip
 
 
-def protect_derived(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def protect_derived(
+    tables: Mapping[str, pd.DataFrame],
+    rules: Mapping[str, Sequence[tuple[Sequence[str], Sequence[str]]]] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Hide rates, shares and means whose count is hidden in the same row, then check.
 
-    Applies :func:`~mentoreval.disclosure.blank_derivable` with :data:`DERIVED_COLUMNS`
-    to every table and verifies the result with
-    :func:`~mentoreval.disclosure.check_no_derivable`.
+    Applies :func:`~mentoreval.disclosure.blank_derivable` with ``rules`` (default
+    :data:`DERIVED_COLUMNS`; the annual report passes its own) to every table and
+    verifies the result with :func:`~mentoreval.disclosure.check_no_derivable`.
 
     Examples
     --------
@@ -1353,13 +1357,13 @@ def protect_derived(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
     True
     """
     out = dict(tables)
-    for name, rules in DERIVED_COLUMNS.items():
+    for name, table_rules in (DERIVED_COLUMNS if rules is None else rules).items():
         if name not in out or out[name].empty:
             continue
         frame = out[name]
-        for counts, derived in rules:
+        for counts, derived in table_rules:
             frame = blank_derivable(frame, count_columns=counts, derived_columns=derived)
-        for counts, derived in rules:
+        for counts, derived in table_rules:
             check_no_derivable(frame, count_columns=counts, derived_columns=derived, table=name)
         out[name] = frame
     return out
@@ -2183,37 +2187,6 @@ def write_cohort_outputs(
 
 # ----------------------------------------------------------------- report (kernel side)
 
-_LABELS: dict[str, str] = {
-    "instrument": "Instrument", "scale": "Scale", "n_pairs": "n (pairs)", "mean_pre": "Mean pre",
-    "sd_pre": "SD pre", "mean_post": "Mean post", "sd_post": "SD post",
-    "mean_diff": "Change", "ci_low": "CI low", "ci_high": "CI high", "t": "t", "df": "df",
-    "p_value": "p", "p_adj": "p (adjusted)", "d_z": "d_z", "d_z_ci_low": "d_z CI low",
-    "d_z_ci_high": "d_z CI high", "d_av": "d_av", "g_av": "g_av", "wilcoxon_p": "Wilcoxon p",
-    "rank_biserial": "Rank-biserial r", "wave": "Wave", "n_complete": "n (complete)",
-    "n_items": "Items", "alpha": "Cronbach's α", "alpha_ci_low": "α CI low",
-    "alpha_ci_high": "α CI high", "omega_total": "ω total", "band": "Band",
-    "n_pre": "n pre", "prop_pre": "Share pre", "n_post": "n post", "prop_post": "Share post",
-    "n_entered": "Moved in", "n_left": "Moved out", "group": "Group",
-    "n_baseline": "n at baseline", "n_followed_up": "n followed up",
-    "followed_up_pct": "Followed up", "estimate": "Estimate", "se": "SE", "n": "n",
-    "n_treated": "n mentored", "n_control": "n comparison", "emmean": "Adjusted mean",
-    "variable": "Variable", "level": "Level", "smd": "Std. difference",
-    "mean_treated": "Mean mentored", "mean_control": "Mean comparison",
-    "sd_treated": "SD mentored", "sd_control": "SD comparison", "contrast": "Contrast",
-    "value": "Value", "effect_size": "Effect size", "attrition": "Attrition",
-    "n_completed": "n completed", "flag": "Flag", "n_responses": "Responses",
-    "n_flagged": "Flagged", "flagged_pct": "Flagged (%)", "items_missing_pct": "Items missing (%)",
-    "rule": "Reason", "received": "Received", "excluded": "Excluded", "kept": "Kept",
-    "reasons": "Reasons", "measure": "Measure", "percent": "%", "improved": "Improved",
-    "unchanged": "Unchanged", "deteriorated": "Deteriorated", "recovered": "Recovered",
-    "family": "Family", "method": "Method", "n_tests": "Tests", "title": "Title",
-    "citation": "Citation", "domain": "Domain", "version": "Version", "items": "Items",
-    "licence": "Licence", "min_answered": "Min. answered", "bands": "Bands",
-    "n_participants": "n participants", "riv": "RIV", "fmi": "FMI", "m": "Imputations",
-    "n_imputed": "n imputed", "ess_treated": "ESS mentored", "ess_control": "ESS comparison",
-    "z": "z", "estimand": "Estimand", "r_prepost": "r pre–post", "label": "Scale",
-    "range_low": "Lowest score", "range_high": "Highest score", "stage": "Stage",
-}  # fmt: skip
 _PERCENT_COLS = {"followed_up_pct", "flagged_pct", "items_missing_pct", "percent", "attrition_pct"}
 _DOMAIN_TITLES = {
     "wellbeing": "Wellbeing", "burnout": "Burnout", "career": "Career confidence",
@@ -2249,32 +2222,6 @@ other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and do
 exploratory and unadjusted.
 
 **Disclosure control.** {disclosure}"""
-
-
-def _label(column: str, confidence: float = 0.95) -> str:
-    """Human column label (``n_pairs`` → ``n (pairs)``; ``*__ci`` adds the CI level).
-
-    Examples
-    --------
-    >>> _label("mean_diff__ci"), _label("n_pairs"), _label("some_thing")
-    ('Change (95% CI)', 'n (pairs)', 'Some thing')
-    """
-    if column.endswith("__ci"):
-        return f"{_label(column.removesuffix('__ci'), confidence)} ({confidence:.0%} CI)"
-    text = _LABELS.get(column)
-    if text is None:
-        text = column.replace("_", " ")
-        text = text[:1].upper() + text[1:]
-    return text
-
-
-def _minus(text: object) -> object:
-    """Typographic minus, and never a negative zero ("-0.00" → "0.00")."""
-    if not isinstance(text, str):
-        return text
-    if re.fullmatch(r"-0(\.0*)?%?", text):
-        text = text[1:]
-    return re.sub(r"(?<![\w])-(?=\d)", "−", text)
 
 
 def _strip_quote(value: object) -> object:
@@ -2349,26 +2296,11 @@ class CohortReport:
                 kinds[c] = "p"
             if c in ("df",):
                 kinds[c] = "number"
-        text = format_table(
-            shown.reset_index(drop=True), policy=self.policy, decimals=decimals, kinds=kinds
-        )
-        for est, (lo, hi) in (ci or {}).items():
-            if {est, lo, hi} <= set(text.columns):
-                # "estimate (low to high)" in one cell keeps the table narrow
-                text[est] = [
-                    e if e in ("–", self.policy.label) else f"{e} ({a} to {b})"
-                    for e, a, b in zip(text[est], text[lo], text[hi], strict=True)
-                ]
-                text = text.drop(columns=[lo, hi])
-                text = text.rename(columns={est: f"{est}__ci"})
-        for c in text.columns:
-            text[c] = text[c].map(_minus)
-        text.columns = [_label(str(c), self.confidence) for c in text.columns]
-        classes = ["mentoreval-table", *(["mentoreval-wide"] if len(text.columns) > 11 else [])]
-        html = text.to_html(index=False, escape=True, border=0, classes=classes)
-        if caption:
-            html = html.replace(">", f"><caption>{_escape(caption)}</caption>", 1)
-        display(HTML(html))
+        text = format_report_table(
+            shown, policy=self.policy, confidence=self.confidence, decimals=decimals,
+            kinds=kinds, ci=ci,
+        )  # fmt: skip
+        display(HTML(report_table_html(text, caption=caption)))
 
     def _scale_label(self, instrument: str, scale: str) -> str:
         s = self.tables["scales"]
@@ -2640,12 +2572,6 @@ class CohortReport:
             lines.append("\n**Parameters**\n")
             lines += [f"- {k}: `{v}`" for k, v in sorted(params.items())]
         self._md("\n".join(lines))
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=True)
 
 
 def open_cohort_report(output_dir: str | os.PathLike[str]) -> CohortReport:
