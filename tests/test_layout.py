@@ -16,3 +16,19 @@ TESTS = Path(__file__).resolve().parent
 def test_test_module_names_are_unique() -> None:
     names = Counter(p.name for p in TESTS.rglob("test_*.py"))
     assert [n for n, c in names.items() if c > 1] == []
+
+
+def test_installed_package_carries_instruments_and_templates() -> None:
+    """``mentoreval/_bundled`` links to the repo folders here and is copied into the wheel."""
+    import tomllib
+
+    from mentoreval import annual, cohort
+    from mentoreval.instruments import builtin_instrument_dir
+
+    repo = TESTS.parent
+    assert builtin_instrument_dir() == repo / "surveys" / "instruments"
+    assert cohort.TEMPLATE == repo / "notebooks" / "templates" / "cohort_report.ipynb"
+    assert annual.TEMPLATE == repo / "notebooks" / "templates" / "annual_report.ipynb"
+    setuptools = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    patterns = setuptools["setuptools"]["package-data"]["mentoreval"]
+    assert {"_bundled/instruments/*.yaml", "_bundled/templates/*.ipynb"} <= set(patterns)

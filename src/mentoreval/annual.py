@@ -120,7 +120,8 @@ __all__ = [
 #: File of the release ledger inside ``<store>/ledger/``.
 LEDGER_FILE = "releases.json"
 EXPLORATORY = "exploratory"
-TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "annual_report.ipynb"
+# notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
+TEMPLATE = (Path(__file__).parent / "_bundled" / "templates" / "annual_report.ipynb").resolve()
 
 _STATS = [
     "mean_pre",

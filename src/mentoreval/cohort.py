@@ -78,7 +78,8 @@ COMPARISON_TABLE_COLUMNS: list[str] = [
 ]  # fmt: skip
 
 #: The papermill template of the cohort report.
-TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "cohort_report.ipynb"
+# notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
+TEMPLATE = (Path(__file__).parent / "_bundled" / "templates" / "cohort_report.ipynb").resolve()
 
 _THRESHOLDS = (0.2, 0.5, 0.8)
 _SIZE_WORDS = ("negligible", "small", "moderate", "large")

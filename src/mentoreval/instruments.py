@@ -423,20 +423,15 @@ def _transform_scalar(scale: Scale, raw: float) -> float:
 def builtin_instrument_dir() -> Path:
     """The folder of the instruments shipped with mentoreval.
 
+    ``mentoreval/_bundled/instruments`` is a link to ``surveys/instruments`` in a source
+    checkout and a copy of it in an installed wheel, so both find the same files.
+
     Examples
     --------
     >>> (builtin_instrument_dir() / "who5.yaml").is_file()
     True
     """
-    here = Path(__file__).resolve()
-    candidates = [
-        here.parents[2] / "surveys" / "instruments",  # source checkout / editable install
-        here.parent / "data" / "instruments",  # wheel install
-    ]
-    for cand in candidates:
-        if cand.is_dir():
-            return cand
-    return candidates[0]
+    return (Path(__file__).parent / "_bundled" / "instruments").resolve()
 
 
 def instrument_dirs(dirs: Iterable[str | Path] | None = None) -> list[Path]:
