@@ -27,8 +27,8 @@ def test_installed_package_carries_instruments_and_templates() -> None:
 
     repo = TESTS.parent
     assert builtin_instrument_dir() == repo / "surveys" / "instruments"
-    assert cohort.TEMPLATE == repo / "notebooks" / "templates" / "cohort_report.ipynb"
-    assert annual.TEMPLATE == repo / "notebooks" / "templates" / "annual_report.ipynb"
+    assert repo / "notebooks" / "templates" / "cohort_report.ipynb" == cohort.TEMPLATE
+    assert repo / "notebooks" / "templates" / "annual_report.ipynb" == annual.TEMPLATE
     setuptools = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     patterns = setuptools["setuptools"]["package-data"]["mentoreval"]
     assert {"_bundled/instruments/*.yaml", "_bundled/templates/*.ipynb"} <= set(patterns)
