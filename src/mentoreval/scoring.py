@@ -40,7 +40,6 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
 from mentoreval.errors import DataError, Problem, raise_problems
 from mentoreval.instruments import Instrument, Scale, load_instrument
@@ -506,6 +505,23 @@ def _finish(ids: _IdCodes, scored: dict[str, Any], inst: Instrument) -> pd.DataF
     return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
 
+def _union_by_codes(parts: Sequence[pd.Series]) -> pd.Categorical:
+    """Concatenate categoricals with small category lists by remapping their codes."""
+    categories = list(dict.fromkeys(c for p in parts for c in p.cat.categories))
+    position = {c: i for i, c in enumerate(categories)}
+    dtype = _small_int(len(categories) + 1)
+    codes = []
+    for p in parts:
+        # index 0 of the map is for code -1 (missing), which stays -1
+        mapping = np.array([-1, *(position[c] for c in p.cat.categories)], dtype=dtype)
+        codes.append(mapping[p.cat.codes.to_numpy() + 1])
+    return pd.Categorical.from_codes(
+        np.concatenate(codes),
+        pd.Index(categories, dtype=parts[0].cat.categories.dtype),
+        validate=False,
+    )
+
+
 def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate scores tables column by column, keeping label columns categorical."""
     if len(frames) == 1:
@@ -513,8 +529,13 @@ def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     out: dict[str, Any] = {}
     for name in SCORE_COLUMNS:
         parts = [f[name] for f in frames]
-        if isinstance(parts[0].dtype, pd.CategoricalDtype):
-            out[name] = union_categoricals(parts, ignore_order=True)
+        first = parts[0].dtype
+        if isinstance(first, pd.CategoricalDtype) and all(p.dtype is first for p in parts):
+            # one shared dtype (the ids prepared once): join the codes, no re-hashing
+            codes = np.concatenate([p.cat.codes.to_numpy() for p in parts])
+            out[name] = pd.Categorical.from_codes(codes, dtype=first, validate=False)
+        elif isinstance(first, pd.CategoricalDtype):
+            out[name] = _union_by_codes(parts)
         else:
             out[name] = np.concatenate([p.to_numpy() for p in parts])
     return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
