@@ -340,3 +340,24 @@ def test_score_wide_several_instruments_equals_one_by_one() -> None:
     apart = pd.concat([score_wide(wide, i) for i in insts], ignore_index=True)
     # One call, one id preparation: the same table as scoring each instrument on its own.
     pd.testing.assert_frame_equal(together.astype(str), apart.astype(str))
+
+
+def test_olbi_disengagement_band_edge() -> None:
+    # Disengagement items 1,3,6,7,9,11,13,15; reversed (keyed = 5 - x): 3, 6, 9, 11.
+    # Keyed values summing to 16.8 are impossible; use mean 2.125 vs 2.25 around the 2.10 cut.
+    # Keyed [2,2,2,2,2,2,2,3] → mean 2.125 ≥ 2.10: high. Keyed all 2 → 2.0 < 2.10: not high.
+    raw = {
+        "olbi_1": 2,
+        "olbi_7": 2,
+        "olbi_13": 2,
+        "olbi_15": 3,  # positive: keyed = raw
+        "olbi_3": 3,
+        "olbi_6": 3,
+        "olbi_9": 3,
+        "olbi_11": 3,
+    }  # negative: keyed 5 - 3 = 2
+    r = one("olbi", raw, "disengagement")
+    assert r["score"] == 2.125 and r["band"] == "high disengagement"
+    raw["olbi_15"] = 2
+    r = one("olbi", raw, "disengagement")
+    assert r["score"] == 2.0 and r["band"] == "not high"
