@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -155,7 +156,18 @@ def test_analysis_over_three_years(demo_store: Path, tmp_path: Path) -> None:
     pooled = analysis["pooled"].set_index(["instrument", "scale"])
     who5 = pooled.loc[("who5", "total")]
     assert who5["k"] == 3 and who5["ci_low"] < who5["estimate"] < who5["ci_high"]
-    assert who5["tau2"] >= 0 and 0 <= who5["i2"] <= 100
+    # DerSimonian-Laird by hand from the three published cohort estimates
+    cohorts = analysis["outcomes"]
+    cohorts = cohorts[(cohorts["instrument"] == "who5") & (cohorts["scale"] == "total")]
+    y, v = cohorts["mean_diff"].to_numpy(), cohorts["se"].to_numpy() ** 2
+    w = 1 / v
+    q = float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
+    tau2 = max(0.0, (q - 2) / (np.sum(w) - np.sum(w**2) / np.sum(w)))
+    assert who5["q"] == pytest.approx(q)
+    assert who5["tau2"] == pytest.approx(tau2)
+    assert who5["i2"] == pytest.approx(max(0.0, 100 * (q - 2) / q))
+    w_star = 1 / (v + tau2)
+    assert who5["estimate"] == pytest.approx(np.sum(w_star * y) / np.sum(w_star))
     forest = analysis["forest"]
     rows = forest[(forest["instrument"] == "who5") & (forest["scale"] == "total")]
     assert rows["row"].tolist() == ["cohort"] * 3 + ["pooled"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import traceback
 from pathlib import Path
@@ -268,6 +269,102 @@ def test_dask_local_cluster_matches_local_executor(tmp_path: Path) -> None:
     )
     assert results(tmp_path / "local" / "out") == results(tmp_path / "dask" / "out")
     assert len(results(tmp_path / "dask" / "out")) == 4
+
+
+def cohort_html_job(job: Job) -> None:
+    """The cohort runner without the PDF (WeasyPrint adds time and no executor-specific output)."""
+    from mentoreval.cohort import run_cohort_report
+
+    run_cohort_report(job.config, out_dir=job.out_dir, pdf=False, progress=False)
+
+
+register_job_kind("cohort-html", cohort_html_job)
+
+_CREATED = re.compile(r"<li>Created: [0-9T:Z-]+</li>")
+_VOLATILE = re.compile(r"(^|_)(seconds|duration|elapsed|created|timestamp|generated|time)(_|$)")
+
+
+def _comparable(value: object, roots: tuple[str, ...]) -> object:
+    """``value`` with timestamps/durations dropped and the run's root folder masked."""
+    if isinstance(value, dict):
+        return {
+            k: _comparable(v, roots)
+            for k, v in value.items()
+            if not (isinstance(k, str) and _VOLATILE.search(k))
+        }
+    if isinstance(value, list):
+        return [_comparable(v, roots) for v in value]
+    if isinstance(value, str):
+        for root in roots:
+            value = value.replace(root, "<root>")
+    return value
+
+
+def test_dask_local_cluster_matches_local_executor_on_cohort_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real cohort reports (two small synthetic studies): both executors, same outputs."""
+    from cohort_study import write_study
+    from mentoreval.protect import key_fingerprint, keygen, load_key
+
+    key = tmp_path / "keys" / "batch.key"
+    keygen(key)
+    # set after import, before the batch: the jobs must get it from run_batch, not inherit it
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key))
+    template = tmp_path / "template"
+    write_study(template / "school-a", n_students=40, design="comparison", seed=21)
+    write_study(template / "school-b", n_students=30, design="single_arm", seed=22)
+    outputs = {}
+    for executor in ("local", "dask"):
+        root = tmp_path / executor
+        shutil.copytree(template, root / "studies")
+        jobs = [
+            Job(name, "cohort-html", root / "studies" / name / "study.yaml", root / "out" / name)
+            for name in ("school-a", "school-b")
+        ]
+        summary = run_batch(
+            jobs,
+            n_jobs=2,
+            executor=executor,  # type: ignore[arg-type]
+            log_dir=root / "logs",
+            progress=False,
+        )
+        assert summary["status"].tolist() == ["ok", "ok"], summary["error"].tolist()
+        outputs[executor] = root / "out"
+    local, remote = outputs["local"], outputs["dask"]
+    for name in ("school-a", "school-b"):
+        tables = sorted(p.name for p in (local / name / "tables").glob("*.csv"))
+        assert "comparisons.csv" in tables
+        assert tables == sorted(p.name for p in (remote / name / "tables").glob("*.csv"))
+        for table in tables:
+            assert (local / name / "tables" / table).read_bytes() == (
+                remote / name / "tables" / table
+            ).read_bytes(), (name, table)
+        roots = (str(tmp_path / "local"), str(tmp_path / "dask"))
+        for document in ("results.json", "manifest.json"):
+            mine, theirs = (
+                _comparable(json.loads((out / name / document).read_text()), roots)
+                for out in (local, remote)
+            )
+            assert mine == theirs, (name, document)
+        # the key came from MENTOREVAL_KEY_FILE in both executors (not the study's own key)
+        for out in (local, remote):
+            info = json.loads((out / name / "results.json").read_text())["info"]
+            assert info["key_fingerprint"] == key_fingerprint(load_key(key))
+        # the rendered report too, but for its "Created:" time stamp and the folder
+        mine, theirs = (
+            _CREATED.sub("", (out / name / "cohort_report.html").read_text()).replace(
+                prefix, "<root>"
+            )
+            for out, prefix in zip((local, remote), roots, strict=True)
+        )
+        assert mine == theirs, name
+        svgs = sorted(p.name for p in (local / name / "figures").glob("*.svg"))
+        assert svgs and svgs == sorted(p.name for p in (remote / name / "figures").glob("*.svg"))
+        for svg in svgs:
+            assert (local / name / "figures" / svg).read_bytes() == (
+                remote / name / "figures" / svg
+            ).read_bytes(), (name, svg)
 
 
 # --- batch.yaml ------------------------------------------------------------------------

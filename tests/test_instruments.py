@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -142,9 +143,8 @@ def test_broken_file_reports_every_problem(name: str) -> None:
     ],
 )
 def test_unparseable_files(name: str, fragment: str) -> None:
-    with pytest.raises(InstrumentError, match=r".*") as info:
+    with pytest.raises(InstrumentError, match=re.escape(fragment)) as info:
         load_instrument(BROKEN / name)
-    assert fragment in str(info.value)
     assert name in str(info.value)
 
 

@@ -11,6 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "notebooks" / "examples").glob("*.ipynb"))
 
 
+def test_there_are_example_notebooks():
+    """The two tests below are parametrised over the examples: none would run on an empty list."""
+    assert "worked_analysis.ipynb" in [p.name for p in EXAMPLES]
+
+
 @pytest.mark.parametrize("notebook", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_notebook_runs(notebook, tmp_path):
     import papermill as pm

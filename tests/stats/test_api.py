@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from mentoreval.errors import DataError, MentorevalError
 from mentoreval.stats import (
@@ -80,19 +81,38 @@ def test_bad_inputs_raise_located_errors() -> None:
 
 
 def test_bands_and_mcnemar() -> None:
-    out = compare_bands(_scores(n=60))
+    scores = _scores(n=60)
+    out = compare_bands(scores)
     assert set(out["band"]) == {"low", "ok"}
     assert np.allclose(out.groupby("scale")["prop_pre"].sum(), 1)
-    assert (out["n_entered"] >= 0).all()
+    # moves between bands counted by hand from the pairs, and McNemar's corrected chi-square
+    bands = scores.pivot(index="participant_id", columns="wave", values="band")
+    for row in out.itertuples(index=False):
+        entered = int(((bands["pre"] != row.band) & (bands["post"] == row.band)).sum())
+        left = int(((bands["pre"] == row.band) & (bands["post"] != row.band)).sum())
+        assert (row.n_entered, row.n_left) == (entered, left)
+        assert (row.n_pre, row.n_post) == (
+            (bands["pre"] == row.band).sum(),
+            (bands["post"] == row.band).sum(),
+        )
+        assert entered + left > 0  # the data do move between bands: the test statistic is real
+        chi2 = (abs(entered - left) - 1) ** 2 / (entered + left)
+        assert row.method == "chisq_corrected"
+        assert row.statistic == pytest.approx(chi2)
+        assert row.p_value == pytest.approx(stats.chi2.sf(chi2, df=1))
 
 
 def test_change_direction_and_source() -> None:
     s = _scores(n=50)
     out = classify_change(s, sample_reliability={("who5", "total"): 0.8}, higher_is_better=False)
     assert set(out["reliability_source"]) == {"sample"}
-    # lower is better: a reliable increase is a deterioration
-    up = out[out["rci"] >= 1.96]
-    assert (up["classification"] == "deteriorated").all()
+    # lower is better: a reliable increase is a deterioration, a reliable decrease an
+    # improvement; RCI = change / (SD_pre * sqrt(2 * (1 - r))), Jacobson & Truax
+    rci = out["change"] / (out["sd_pre"] * np.sqrt(2 * (1 - 0.8)))
+    np.testing.assert_allclose(out["rci"], rci)
+    expected = np.select([rci >= 1.96, rci <= -1.96], ["deteriorated", "improved"], "unchanged")
+    assert out["classification"].tolist() == expected.tolist()
+    assert (rci >= 1.96).sum() >= 1  # at least one reliable increase in these data
     with pytest.raises(DataError, match="no reliability"):
         classify_change(s)
 
