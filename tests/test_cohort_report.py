@@ -191,6 +191,37 @@ def test_no_linked_pairs_exits_2(tmp_path, capsys):
     assert "no student answered both" in capsys.readouterr().err
 
 
+def test_rerun_is_checked_against_the_project_ledger(tmp_path):
+    """Released once, rerun unchanged, rerun after two students' post responses were
+    withdrawn: the ledger lives in the project's data/store/ledger and withholds cells."""
+    from test_cohort import drop_post_responses
+
+    config = write_study(tmp_path, n_students=40, design="single_arm", seed=6)
+    ledger = tmp_path / "data" / "store" / "ledger" / "releases.json"
+
+    def run(name: str) -> tuple[str, pd.DataFrame]:
+        html = run_cohort_report(config, out_dir=tmp_path / name, pdf=False, progress=False)
+        return html.read_text(), pd.read_csv(tmp_path / name / "tables" / "comparisons.csv")
+
+    _, first = run("first")
+    assert ledger.is_file()
+    recorded = ledger.read_text()
+    html, again = run("again")
+    pd.testing.assert_frame_equal(first, again)
+    assert "earlier release of this cohort" not in html
+    assert ledger.read_text() == recorded  # nothing new was released
+
+    drop_post_responses(tmp_path, 2)
+    html, later = run("later")
+    assert "earlier release of this cohort had slightly different counts" in html
+    assert "Fewer than 10 students answered both surveys" not in html  # not the reason
+    moved = later["suppressed"] & first["n_pairs"].notna()
+    assert moved.any() and later.loc[moved, ["n_pairs", "mean_diff", "d_z"]].isna().all().all()
+    kept = ~later["suppressed"]
+    pd.testing.assert_frame_equal(later[kept], first[kept])
+    assert ledger.read_text() != recorded  # the unchanged cells were released again
+
+
 @pytest.mark.slow
 def test_demo_study_report(tmp_path, monkeypatch):
     """The shipped demo study (mentored vs comparison, Qualtrics exports)."""
@@ -207,6 +238,7 @@ def test_demo_study_report(tmp_path, monkeypatch):
         pdf=False,
         progress=False,
         processed_dir=tmp_path / "processed",
+        store_root=tmp_path / "store",  # never the checkout's data/store
     )
     text = html.read_text()
     for section in SECTIONS:

@@ -77,7 +77,14 @@ from mentoreval.errors import (
     Problem,
     raise_problems,
 )
-from mentoreval.store import StoreResult, add_cohort, ledger_dir, list_cohorts, load_table
+from mentoreval.store import (
+    StoreResult,
+    add_cohort,
+    list_cohorts,
+    load_release_ledger,
+    load_table,
+    merge_release_ledger,
+)
 from mentoreval.tables import column_label, format_report_table, report_table_html
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
@@ -117,8 +124,6 @@ __all__ = [
     "write_annual_outputs",
 ]
 
-#: File of the release ledger inside ``<store>/ledger/``.
-LEDGER_FILE = "releases.json"
 EXPLORATORY = "exploratory"
 # notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
 TEMPLATE = (Path(__file__).parent / "_bundled" / "templates" / "annual_report.ipynb").resolve()
@@ -731,10 +736,6 @@ class AnnualAnalysis:
         return "".join(f"<h4>{k}</h4>{v.to_html(index=False)}" for k, v in self.tables.items())
 
 
-def _ledger_path(store_root: Path) -> Path:
-    return ledger_dir(store_root) / LEDGER_FILE
-
-
 def _cohort_label(programme: str, cohort: str, year: int, *, with_programme: bool) -> str:
     core = str(year) if cohort == str(year) else f"{cohort} ({year})"
     return f"{programme} {core}" if with_programme else core
@@ -901,7 +902,7 @@ def analyse_annual(
     policy = config.policy
     conf = config.confidence
     if ledger is None:
-        ledger = ReleaseLedger.load(_ledger_path(config.store_root))
+        ledger = load_release_ledger(config.store_root)
     notes: list[str] = []
     cohorts = _select_cohorts(config)
     cohorts = cohorts.sort_values(["programme", "year", "cohort"], ignore_index=True)
@@ -1972,18 +1973,9 @@ def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
 
 def save_release_ledger(analysis: AnnualAnalysis) -> Path:
     """Merge this report's releases into ``<store>/ledger/releases.json`` (under the store
-    lock, so parallel reports on the same store keep each other's entries)."""
-    from mentoreval.store import _store_lock
-
-    root = analysis.config.store_root
-    path = _ledger_path(root)
-    with _store_lock(root, timeout=60.0):
-        merged = ReleaseLedger.load(path)
-        for key, ns in analysis.ledger.entries.items():
-            for n in ns:
-                merged.record(key, n)
-        merged.save(path)
-    return path
+    lock, so parallel reports on the same store keep each other's entries); see
+    :func:`mentoreval.store.merge_release_ledger`."""
+    return merge_release_ledger(analysis.config.store_root, analysis.ledger)
 
 
 def write_annual_outputs(

@@ -23,6 +23,7 @@ a forbidden string), under one progress bar.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -38,12 +39,13 @@ import pandas as pd
 
 from mentoreval.disclosure import (
     DisclosurePolicy,
+    ReleaseLedger,
     blank_derivable,
     check_no_derivable,
     format_cell,
     format_table,
 )
-from mentoreval.errors import DataError, MentorevalError, Problem
+from mentoreval.errors import DataError, DisclosureError, MentorevalError, Problem
 from mentoreval.tables import format_report_table, report_table_html
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -426,18 +428,125 @@ def policy_for_study(study: Study) -> DisclosurePolicy:
     return DisclosurePolicy(profile=spec.profile)
 
 
+@dataclass
+class _Release(ReleaseLedger):
+    """The release ledger while a cohort report is protected: earlier releases of every
+    report on the store, plus this report's cells as they are published.
+
+    ``study`` is the cohort's ledger key (``programme/cohort/year``, as in the annual
+    report); ``withheld`` collects the (table, row) of every cell suppressed because its
+    count differs by 1..k−1 from an earlier release of the same cell.
+    """
+
+    study: str = ""
+    withheld: set[tuple[str, str]] = field(default_factory=set)
+
+    def conflicts(self, key: tuple[str, str, str, str], n: float, *, k: int) -> bool:
+        hit = super().conflicts(key, n, k=k)
+        if hit:
+            self.withheld.add((str(key[1]), str(key[2])))
+        return hit
+
+    def cells(self, table: str, values: Mapping[str, float], k: int) -> set[str]:
+        """Names of the cells (statistic ``"n"``) that would difference."""
+        return {
+            name
+            for name, v in values.items()
+            if self.conflicts((self.study, table, name, "n"), v, k=k)
+        }
+
+    def record_cells(
+        self, table: str, values: Mapping[str, float], published: Mapping[str, float]
+    ) -> None:
+        """Record the true value of every cell that is published (not NaN)."""
+        for name, v in values.items():
+            if not pd.isna(published.get(name, np.nan)):
+                self.record((self.study, table, name, "n"), v)
+
+
+_LEDGER_OFF = (
+    "RELEASE LEDGER NOT USED: this report was not checked against earlier releases of "
+    "this cohort and is not recorded, so a reader holding another report could subtract "
+    "one from the other. Internal use only."
+)
+#: Plain names of the tables, for the notice on numbers withheld by the ledger.
+_TABLE_WORDS = {
+    "outcomes": "outcome comparisons",
+    "cohort.flow": "participant flow",
+    "cohort.linkage": "linkage",
+    "cohort.response_rates": "response rates",
+    "cohort.bands": "score bands",
+    "cohort.change": "individual change",
+}
+
+
+def _ledger_study(study: Study) -> str:
+    """The cohort's ledger key: ``programme/cohort/year`` as in the annual report."""
+    cfg = study.config
+    if cfg.programme and cfg.cohort and cfg.year is not None:
+        return f"{cfg.programme}/{cfg.cohort}/{int(cfg.year)}"
+    return f"study:{study.name}"
+
+
+def _open_release(
+    study: Study, ledger: ReleaseLedger | None, *, use_ledger: bool, policy: DisclosurePolicy
+) -> _Release | None:
+    """The ledger this report checks against and records into (a copy: the caller's
+    ledger and the store are left as they are); ``None`` when switched off."""
+    if not use_ledger:
+        if policy.active:
+            problem = Problem(
+                "the release ledger can only be switched off without disclosure control",
+                key="use_ledger",
+                fix="keep the ledger, or use disclosure profile 'off' for an internal report",
+            )
+            raise DisclosureError(str(problem), (problem,))
+        return None
+    if ledger is None:
+        from mentoreval.annual import default_store_root
+        from mentoreval.store import load_release_ledger
+
+        ledger = load_release_ledger(default_store_root(study.path))
+    return _Release(entries=copy.deepcopy(ledger.entries), study=_ledger_study(study))
+
+
+def _withheld_notice(release: _Release, policy: DisclosurePolicy) -> str:
+    tables = sorted(
+        {
+            _TABLE_WORDS.get(t, t.removeprefix("cohort.").replace(".", " ").replace("_", " "))
+            for t, _ in release.withheld
+        }
+    )
+    return (
+        "Some numbers are withheld because an earlier release of this cohort had slightly "
+        "different counts (for example after late or withdrawn responses): publishing both "
+        "would let a reader work out a few students' answers by subtraction. They are shown "
+        f"as \u201c{policy.label}\u201d like small counts, although the group itself may be "
+        f"larger. Affected: {', '.join(tables)}."
+    )
+
+
 def _protect_cells(
     cells: Mapping[str, float],
     lines: Iterable[tuple[str, Sequence[str]]],
     policy: DisclosurePolicy,
+    *,
+    release: _Release | None = None,
+    table: str = "",
+    prefix: str = "",
 ) -> dict[str, float]:
     """Primary + complementary suppression over named counts linked by ``total = sum(parts)``.
 
-    A count in 1..k−1 is hidden; then every line (a total and its parts) must end with 0 or
-    ≥ 2 hidden cells, hiding the smallest visible part (else the total) until stable.
+    A count in 1..k−1 is hidden, and so is one that would difference against an earlier
+    release (``release``: cells keyed ``prefix + name`` in ``table``); then every line (a
+    total and its parts) must end with 0 or ≥ 2 hidden cells, hiding the smallest visible
+    part (else the total) until stable. The published cells are recorded in ``release``.
     """
     values = {k: float(v) for k, v in cells.items()}
     hidden = {k for k, v in values.items() if policy.is_small(v)}
+    if release is not None and policy.active:
+        keyed = {prefix + k: v for k, v in values.items() if k not in hidden}
+        hidden |= {k.removeprefix(prefix) for k in release.cells(table, keyed, policy.threshold)}
     line_list = [(t, list(parts)) for t, parts in lines]
     changed = policy.active
     while changed:
@@ -452,6 +561,12 @@ def _protect_cells(
             hidden.add(min(pool, key=lambda p: (values[p], p)))
             changed = True
     out = {k: (float("nan") if k in hidden else v) for k, v in values.items()}
+    if release is not None and policy.active:
+        release.record_cells(
+            table,
+            {prefix + k: v for k, v in values.items()},
+            {prefix + k: v for k, v in out.items()},
+        )
     if policy.round_to is not None:
         out = {k: policy.round_count(v) for k, v in out.items()}
     return out
@@ -462,13 +577,19 @@ FLOW_ROUND_TO = 5
 
 
 def _protect_flow(
-    cells: Mapping[str, float], policy: DisclosurePolicy
+    cells: Mapping[str, float],
+    policy: DisclosurePolicy,
+    *,
+    release: _Release | None = None,
+    table: str = "",
 ) -> tuple[dict[str, float], bool]:
     """Counts of a participant flow: small cells hidden, and then *every* other non-zero
     count rounded to the nearest :data:`FLOW_ROUND_TO` instead of hiding big totals.
 
     Subtracting rounded counts leaves at least nine possible values for a hidden cell, so
-    none is recoverable exactly, and the totals stay readable. Returns (counts, rounded?).
+    none is recoverable exactly, and the totals stay readable. A count that would difference
+    against an earlier release (``release``) is hidden too; the published counts are
+    recorded there. Returns (counts, rounded?).
 
     Examples
     --------
@@ -478,6 +599,11 @@ def _protect_flow(
     ({'read': 145.0, 'kept': 125.0, 'excluded': 20.0}, False)
     """
     out = {k: (float("nan") if policy.is_small(v) else float(v)) for k, v in cells.items()}
+    if release is not None and policy.active:
+        shown = {k: v for k, v in out.items() if not math.isnan(v)}
+        for k in release.cells(table, shown, policy.threshold):
+            out[k] = float("nan")
+        release.record_cells(table, {k: float(v) for k, v in cells.items()}, out)
     hidden = any(math.isnan(v) for v in out.values())
     base = policy.round_to or (FLOW_ROUND_TO if hidden else None)
     if base is None:
@@ -497,22 +623,64 @@ def _suppress_rows(
     value_columns: Sequence[str] | None = None,
     count_columns: Sequence[str] = (),
     blocks: Sequence[str] = (),
+    release: _Release | None = None,
+    table: str = "",
+    keys: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`suppress_table`, plus: within each block of rows that partition a total,
-    a lone suppressed row takes the smallest other row with it (no differencing)."""
+    a lone suppressed row takes the smallest other row with it (no differencing).
+
+    With a ``release`` ledger, a row whose n differs by 1..k−1 from an earlier release of
+    the same row of ``table`` is suppressed too. A row is named by its ``keys`` columns
+    (default: every non-numeric column), empty parts left out, numbered when repeated.
+    """
     from mentoreval.disclosure import suppress_table
 
     if df.empty:
         out = df.copy()
         out["suppressed"] = pd.Series(dtype=bool)
         return out
+    frame = df.reset_index(drop=True)
+    ledger_args: dict[str, Any] = {}
+    if release is not None:
+        if keys is None:
+            keys = [
+                c
+                for c in frame.columns
+                if c != "suppressed"
+                and not (
+                    pd.api.types.is_numeric_dtype(frame[c].dtype)
+                    and not pd.api.types.is_bool_dtype(frame[c].dtype)
+                )
+            ]
+        names = pd.Series(
+            [
+                " / ".join(str(v) for v in row if not pd.isna(v) and str(v) != "")
+                for row in frame[list(keys)].itertuples(index=False)
+            ]
+            if keys
+            else [str(i) for i in frame.index],
+            index=frame.index,
+            dtype=object,
+        )
+        seen = names.groupby(names).cumcount()
+        names = names.where(seen == 0, names + " #" + (seen + 1).astype(str))
+        frame = frame.assign(_release_row=names)
+        ledger_args = {
+            "ledger": release,
+            "study": release.study,
+            "table": table,
+            "group_columns": ["_release_row"],
+        }
     out = suppress_table(
-        df.reset_index(drop=True),
+        frame,
         n_columns=list(n_columns),
         value_columns=None if value_columns is None else list(value_columns),
         count_columns=list(count_columns),
         policy=policy,
+        **ledger_args,
     )
+    out = out.drop(columns=["_release_row"], errors="ignore")
     if not blocks or not policy.active:
         return out
     numbers = [
@@ -568,6 +736,9 @@ class CohortResults:
         Figures by name (drawn from protected summaries; no individual points).
     info
         Study facts for the text: programme, cohort, waves, primary outcomes, options.
+    ledger
+        The release ledger checked, with this report's releases added (``None`` when no
+        ledger was used); :func:`run_cohort_report` saves it once the report is released.
     """
 
     study: str
@@ -580,6 +751,7 @@ class CohortResults:
     notices: tuple[str, ...]
     figures: Mapping[str, Figure] = field(default_factory=dict, repr=False)
     info: Mapping[str, Any] = field(default_factory=dict)
+    ledger: ReleaseLedger | None = field(default=None, repr=False)
 
     @property
     def below_threshold(self) -> bool:
@@ -765,9 +937,11 @@ def _likert_counts(
     instrument: str,
     waves: Sequence[str],
     policy: DisclosurePolicy,
+    release: _Release | None = None,
 ) -> tuple[pd.DataFrame, bool]:
     """Items × answer levels per wave, protected; levels are merged into lower / middle /
-    upper when full detail would hide cells. Returns (long table, merged?)."""
+    upper when full detail would hide small cells (decided without the ledger, so the
+    layout does not depend on earlier releases). Returns (long table, merged?)."""
     from mentoreval.disclosure import suppress_counts
 
     inst = study.instruments[instrument]
@@ -795,15 +969,18 @@ def _likert_counts(
         return pd.DataFrame(), False
     full = pd.concat(tables)
 
-    def protect(table: pd.DataFrame) -> pd.DataFrame:
+    def protect(table: pd.DataFrame, ledger: _Release | None = None) -> pd.DataFrame:
         t = table.copy()
         cols = list(t.columns)
         t["total"] = t[cols].sum(axis=1)
-        return suppress_counts(t, count_columns=cols, total_column="total", policy=policy)
+        return suppress_counts(
+            t, count_columns=cols, total_column="total", policy=policy, ledger=ledger,
+            study=ledger.study if ledger else "", table=f"cohort.likert.{instrument}",
+        )  # fmt: skip
 
     merged = False
-    out = protect(full)
-    if policy.active and out["suppressed"].any():
+    layout = full
+    if policy.active and protect(full)["suppressed"].any():
         k = len(labels)
         mid = k // 2
         groups: dict[str, list[str]] = {}
@@ -815,9 +992,9 @@ def _likert_counts(
         else:
             high = labels[mid:]
         groups[f"{high[0]} – {high[-1]}" if len(high) > 1 else high[0]] = high
-        collapsed = pd.DataFrame({g: full[ls].sum(axis=1) for g, ls in groups.items()})
-        out = protect(collapsed)
+        layout = pd.DataFrame({g: full[ls].sum(axis=1) for g, ls in groups.items()})
         merged = True
+    out = protect(layout, release)
     long = out.drop(columns=["total"]).reset_index(names="row")
     long[["item", "wave"]] = long["row"].str.split(" · ", n=1, expand=True)
     texts = {
@@ -864,6 +1041,8 @@ def analyse_cohort(
     policy: DisclosurePolicy | None = None,
     imputations: int = 20,
     seed: int = 0,
+    ledger: ReleaseLedger | None = None,
+    use_ledger: bool = True,
 ) -> CohortResults:
     """Analyse one ingested study and apply disclosure control to every table.
 
@@ -878,6 +1057,17 @@ def analyse_cohort(
         Disclosure policy; default: the study's ``disclosure:`` setting.
     imputations, seed
         Multiple-imputation sensitivity analysis (comparison designs only).
+    ledger
+        Earlier releases to check against (not modified); default: the release ledger of
+        the study's project store (``<project>/data/store/ledger/releases.json``, shared
+        with the annual report). A count that differs by 1..k−1 from an earlier release of
+        the same cell is suppressed, with a notice. ``CohortResults.ledger`` holds it with
+        this report's releases added; nothing is saved here (see
+        :func:`mentoreval.store.merge_release_ledger`, called by
+        :func:`run_cohort_report` once the report passed its egress scan).
+    use_ledger
+        ``False`` skips the ledger, for internal use only: allowed only when the
+        disclosure profile is ``"off"``, and reported as a notice.
 
     Returns
     -------
@@ -887,6 +1077,8 @@ def analyse_cohort(
     ------
     DataError
         When a wave is missing or no pre/post pair could be linked.
+    DisclosureError
+        ``use_ledger=False`` while disclosure control is on.
 
     Examples
     --------
@@ -923,6 +1115,9 @@ def analyse_cohort(
     notices: list[str] = []
     if policy.warning:
         notices.append(policy.warning)
+    release = _open_release(study, ledger, use_ledger=use_ledger, policy=policy)
+    if release is None:
+        notices.append(_LEDGER_OFF)
 
     # design
     group_col: str | None = None
@@ -983,17 +1178,27 @@ def analyse_cohort(
             scores, people, group_col, [treated, opts.group.control], pre=pre, post=post,
             confidence=confidence, primary=primary or None, multiplicity=opts.multiplicity,
         )  # fmt: skip
+        # the mentored rows share their ledger key with the annual report's outcomes
+        arms = by_group[[*comp_cols, "group"]].assign(
+            _arm=lambda d: d["group"].astype(str).where(d["group"].astype(str) != treated, "")
+        )
         tables["comparisons"] = _suppress_rows(
-            by_group[[*comp_cols, "group"]], policy, n_columns=["n_pairs"]
-        )[[*COMPARISON_TABLE_COLUMNS, "group"]]
+            arms, policy, n_columns=["n_pairs"], release=release, table="outcomes",
+            keys=["instrument", "scale", "_arm"],
+        )[[*COMPARISON_TABLE_COLUMNS, "group"]]  # fmt: skip
     else:
-        tables["comparisons"] = _suppress_rows(comp[comp_cols], policy, n_columns=["n_pairs"])
+        tables["comparisons"] = _suppress_rows(
+            comp[comp_cols], policy, n_columns=["n_pairs"], release=release, table="outcomes",
+            keys=["instrument", "scale"],
+        )  # fmt: skip
     tables["multiplicity"] = multiplicity
     tables["scales"] = meta
     tables["instruments"] = _instrument_meta(study)
 
     # participation: flow and response rates
-    tables.update(_participation(data, study, comp, is_primary, group_col, treated, policy))
+    tables.update(
+        _participation(data, study, comp, is_primary, group_col, treated, policy, release)
+    )
 
     # outcome domains: bands, Likert, reliability, change classes
     if "band" in scores.columns and scores["band"].notna().any():
@@ -1009,12 +1214,14 @@ def analyse_cohort(
         ]
         bands = bands.sort_values(["instrument", "scale", "band_order"], kind="stable")
         bands = bands.drop(columns=["band_order", "statistic"]).reset_index(drop=True)
-        bands = _protect_bands(bands, policy)
+        bands = _protect_bands(bands, policy, release)
         tables["bands"] = bands
     likert_parts = []
     merged_any = False
     for inst_id in study.instruments:
-        long, merged = _likert_counts(data["responses"], study, inst_id, [pre, post], policy)
+        long, merged = _likert_counts(
+            data["responses"], study, inst_id, [pre, post], policy, release
+        )
         merged_any |= merged
         if len(long):
             likert_parts.append(long)
@@ -1059,37 +1266,47 @@ def analyse_cohort(
             ]
             tables["reliability"] = _suppress_rows(
                 rel[keep], policy, n_columns=["n_complete"],
-                value_columns=[c for c in keep[5:]],
+                value_columns=[c for c in keep[5:]], release=release, table="cohort.reliability",
             )  # fmt: skip
     if "change_summary" in raw:
-        tables["change"] = _protect_classes(raw["change_summary"], policy)
+        tables["change"] = _protect_classes(raw["change_summary"], policy, release)
 
     # comparison group
     if group_col:
         tables.update(_comparison_tables(raw, wide, ncount, group_col, treated, covariates,
-                                         confidence, policy, fit_ancova))  # fmt: skip
+                                         confidence, policy, fit_ancova, release))  # fmt: skip
     if "attrition" in raw:
         att = raw["attrition"].copy()
         tables["attrition"] = _suppress_rows(
             att, policy, n_columns=["n_baseline"], count_columns=["n_completed"],
-            value_columns=["attrition"], blocks=["instrument", "scale"],
+            value_columns=["attrition"], blocks=["instrument", "scale"], release=release,
+            table="cohort.attrition",
         )  # fmt: skip
 
     # exploratory subgroups (the mentored students' own change in a comparison design)
     sub_wide = wide if not group_col else wide[wide[group_col].astype(str) == treated]
     tables["subgroups"] = _subgroups(
-        sub_wide, covariates, comp, is_primary, confidence, policy, compare_pair
+        sub_wide, covariates, comp, is_primary, confidence, policy, compare_pair, release
     )
     if "dose" in raw:
-        tables["dose"] = _suppress_rows(raw["dose"], policy, n_columns=["n"])
+        tables["dose"] = _suppress_rows(
+            raw["dose"], policy, n_columns=["n"], release=release, table="cohort.dose"
+        )
     if "moderation" in raw and "n" in raw["moderation"].columns:
-        tables["moderation"] = _suppress_rows(raw["moderation"], policy, n_columns=["n"])
+        tables["moderation"] = _suppress_rows(
+            raw["moderation"], policy, n_columns=["n"], release=release, table="cohort.moderation"
+        )
 
     # caveats (each stated once, listing its scales) and notes
     cav = raw.get("caveats", pd.DataFrame())
     if len(cav):
         cav = cav[cav["applies"].astype(bool)].reset_index(drop=True)
-    tables["caveats"] = _group_caveats(cav, meta_idx, tables, policy)
+    withheld_scales = (
+        {tuple(g.split(" / ")[:2]) for t, g in release.withheld if t == "outcomes"}
+        if release is not None
+        else set()
+    )
+    tables["caveats"] = _group_caveats(cav, meta_idx, tables, policy, withheld_scales)
     notes = raw.get("fit_notes", pd.DataFrame())
     tables["fit_notes"] = notes
     if design == "single_arm":
@@ -1107,8 +1324,10 @@ def analyse_cohort(
         )
 
     # data quality
-    tables.update(_data_quality(data, study, pre, post, policy))
+    tables.update(_data_quality(data, study, pre, post, policy, release))
     tables = protect_derived(tables)
+    if release is not None and release.withheld:
+        notices.insert(1 if policy.warning else 0, _withheld_notice(release, policy))
 
     comparisons = tables["comparisons"]
     result_info = {
@@ -1127,7 +1346,8 @@ def analyse_cohort(
         ),
         "key_fingerprint": (data.get("manifest") or {}).get("key_fingerprint"),
     }
-    if comparisons.empty or comparisons["suppressed"].all():
+    ledger_withheld = release is not None and any(t == "outcomes" for t, _ in release.withheld)
+    if (comparisons.empty or comparisons["suppressed"].all()) and not ledger_withheld:
         notices.insert(
             0 if not policy.warning else 1,
             f"Fewer than {policy.threshold} students answered both surveys on every outcome, "
@@ -1176,6 +1396,7 @@ def analyse_cohort(
         notices=tuple(notices),
         figures=figures,
         info=result_info,
+        ledger=None if release is None else ReleaseLedger(entries=release.entries),
     )
 
 
@@ -1390,9 +1611,12 @@ def _group_caveats(
     meta: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     policy: DisclosurePolicy,
+    withheld: Iterable[tuple[str, ...]] = (),
 ) -> pd.DataFrame:
     """One row per kind of caveat: the scales it applies to and one plain sentence with
-    their numbers (never a number that a suppressed count could be derived from)."""
+    their numbers (never a number that a suppressed count could be derived from, nor
+    the n of a scale ``withheld`` by the release ledger)."""
+    withheld = set(withheld)
     cols = ["caveat", "title", "scales", "severity", "detail"]
     if cav.empty:
         return pd.DataFrame(columns=cols)
@@ -1426,7 +1650,12 @@ def _group_caveats(
                 planned = (f"Detecting a standardised effect of {effect} with {power}% power "
                            f"needs more students with both surveys ({design} design) than "
                            "this study has: ")  # fmt: skip
-                parts.append(f"{name}: {count(float(n))} (about {need} needed)")
+                n_text = (
+                    policy.label
+                    if (str(r.instrument), str(r.scale)) in withheld
+                    else count(float(n))
+                )
+                parts.append(f"{name}: {n_text} (about {need} needed)")
             if not parts:
                 continue
             detail = planned + "; ".join(parts) + "."
@@ -1509,7 +1738,10 @@ def _scrub_numbers(text: str, policy: DisclosurePolicy) -> str:
     return _NUMBER_IN_TEXT.sub(repl, text)
 
 
-def _protect_bands(bands: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+def _protect_bands(
+    bands: pd.DataFrame, policy: DisclosurePolicy, release: _Release | None = None
+) -> pd.DataFrame:
+    table = "cohort.bands"
     out = bands.copy()
     for c in ("n_pairs", "n_pre", "n_post", "n_entered", "n_left"):
         out[c] = out[c].astype(float)
@@ -1518,34 +1750,54 @@ def _protect_bands(bands: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFram
     out["suppressed"] = False
     if not policy.active:
         return out
-    for (_, _), idx in out.groupby(["instrument", "scale"]).groups.items():
+    for keys, idx in out.groupby(["instrument", "scale"]).groups.items():
         rows = out.loc[idx]
         n = float(rows["n_pairs"].iloc[0])
-        if policy.is_small(n):
+        where = " / ".join(str(k) for k in keys)  # type: ignore[attr-defined]
+        if policy.is_small(n) or (
+            release is not None and release.cells(table, {where: n}, policy.threshold)
+        ):
             out.loc[idx, ["n_pairs", "n_pre", "n_post", "n_entered", "n_left",
                           "prop_pre", "prop_post", "p_value"]] = np.nan  # fmt: skip
             out.loc[idx, "suppressed"] = True
             continue
+        if release is not None:
+            release.record_cells(table, {where: n}, {where: n})
+        band_of = {i: str(rows.at[i, "band"]) for i in idx}
         for wave in ("pre", "post"):
-            cells = {str(i): float(rows.at[i, f"n_{wave}"]) for i in idx}
-            protected = _protect_cells({**cells, "total": n}, [("total", list(cells))], policy)
+            cells = {band_of[i]: float(rows.at[i, f"n_{wave}"]) for i in idx}
+            protected = _protect_cells(
+                {**cells, "total": n}, [("total", list(cells))], policy,
+                release=release, table=table, prefix=f"{where} / {wave} / ",
+            )  # fmt: skip
             for i in idx:
-                if math.isnan(protected[str(i)]):
+                if math.isnan(protected[band_of[i]]):
                     out.loc[i, [f"n_{wave}", f"prop_{wave}", "p_value", "n_entered", "n_left"]] = (
                         np.nan
                     )
                     out.loc[i, "suppressed"] = True
         for i in idx:
-            if any(policy.is_small(out.at[i, c]) for c in ("n_entered", "n_left")):
+            moves = {
+                f"{where} / {band_of[i]} / {c}": float(out.at[i, c])
+                for c in ("n_entered", "n_left")
+                if not pd.isna(out.at[i, c])
+            }
+            if any(policy.is_small(v) for v in moves.values()) or (
+                release is not None and release.cells(table, moves, policy.threshold)
+            ):
                 out.loc[i, ["n_entered", "n_left", "p_value"]] = np.nan
                 out.loc[i, "suppressed"] = True
+            elif release is not None:
+                release.record_cells(table, moves, moves)
         if policy.round_to is not None:
             for c in ("n_pairs", "n_pre", "n_post", "n_entered", "n_left"):
                 out.loc[idx, c] = out.loc[idx, c].map(policy.round_count)
     return out
 
 
-def _protect_classes(summary: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+def _protect_classes(
+    summary: pd.DataFrame, policy: DisclosurePolicy, release: _Release | None = None
+) -> pd.DataFrame:
     from mentoreval.disclosure import suppress_counts
 
     wide = summary.pivot_table(
@@ -1559,13 +1811,32 @@ def _protect_classes(summary: pd.DataFrame, policy: DisclosurePolicy) -> pd.Data
     parts = [c for c in ("improved", "unchanged", "deteriorated") if c in classes]
     wide["total"] = wide[parts].sum(axis=1)
     wide.index = [f"{i}|{s}" for i, s in wide.index]
-    out = suppress_counts(wide, count_columns=parts, total_column="total", policy=policy)
+    table = "cohort.change"
+    out = suppress_counts(
+        wide, count_columns=parts, total_column="total", policy=policy, ledger=release,
+        study=release.study if release else "", table=table,
+    )  # fmt: skip
     if "recovered" in classes:
         rec = wide["recovered"].astype(float)
         out["recovered"] = [
-            np.nan if (policy.is_small(v) or math.isnan(out.at[i, "improved"])) else v
+            np.nan
+            if (
+                policy.is_small(v)
+                or math.isnan(out.at[i, "improved"])
+                or (
+                    release is not None
+                    and release.cells(table, {f"{i} / recovered": v}, policy.threshold)
+                )
+            )
+            else v
             for i, v in rec.items()
         ]
+        if release is not None:
+            release.record_cells(
+                table,
+                {f"{i} / recovered": v for i, v in rec.items()},
+                {f"{i} / recovered": out.at[i, "recovered"] for i in rec.index},
+            )
     out = out.reset_index(names="key")
     out[["instrument", "scale"]] = out["key"].str.split("|", n=1, expand=True)
     cols = ["instrument", "scale", "total", *classes, "suppressed"]
@@ -1580,6 +1851,7 @@ def _participation(
     group_col: str | None,
     treated: str,
     policy: DisclosurePolicy,
+    release: _Release | None = None,
 ) -> dict[str, pd.DataFrame]:
     cfg = study.config
     pre, post = cfg.analysis.pre, cfg.analysis.post
@@ -1634,7 +1906,7 @@ def _participation(
             names.append(key)
         if names:
             lines.append((f"excl_{tag}", names))
-    safe, flow_rounded = _protect_flow(cells, policy)
+    safe, flow_rounded = _protect_flow(cells, policy, release=release, table="cohort.flow")
 
     def reason_text(tag: str, extra: str | None = None) -> str:
         parts = [
@@ -1676,6 +1948,8 @@ def _participation(
     link_cells, link_rounded = _protect_flow(
         {"all": linked + pre_only + post_only, "a": linked, "b": pre_only, "c": post_only},
         policy,
+        release=release,
+        table="cohort.linkage",
     )
     linkage = pd.DataFrame(
         {
@@ -1726,7 +2000,9 @@ def _participation(
     if labels:
         for part in ("base", "link", "drop"):
             rate_lines.append((f"all|{part}", [f"{g}|{part}" for g in labels]))
-    safe_rates = _protect_cells(rate_cells, rate_lines, policy)
+    safe_rates = _protect_cells(
+        rate_cells, rate_lines, policy, release=release, table="cohort.response_rates"
+    )
     rows = []
     for g in [*labels, "all"]:
         base, linkd, drop = (safe_rates[f"{g}|{p}"] for p in ("base", "link", "drop"))
@@ -1771,6 +2047,7 @@ def _comparison_tables(
     confidence: float,
     policy: DisclosurePolicy,
     fit_ancova: Callable[..., Any],
+    release: _Release | None = None,
 ) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     ns = ["n_treated", "n_control"]
@@ -1794,7 +2071,10 @@ def _comparison_tables(
             and pd.api.types.is_numeric_dtype(t[c].dtype)
             and not pd.api.types.is_bool_dtype(t[c].dtype)
         ]
-        protected = _suppress_rows(t, policy, n_columns=n_cols, value_columns=values)
+        protected = _suppress_rows(
+            t, policy, n_columns=n_cols, value_columns=values, release=release,
+            table=f"cohort.{name}",
+        )  # fmt: skip
         for c in ("n_imputed", "n_single_wave"):
             # head-counts of a subset: hidden when small, the estimate stays
             if c in protected.columns:
@@ -1805,11 +2085,14 @@ def _comparison_tables(
     if "balance" in raw:
         bal = raw["balance"].copy()
         bal = bal.drop(columns=[c for c in ("balanced",) if c in bal.columns])
-        out["balance"] = _suppress_rows(bal, policy, n_columns=ns)
+        out["balance"] = _suppress_rows(
+            bal, policy, n_columns=ns, release=release, table="cohort.balance"
+        )
     if "balance_participants" in raw:
         out["balance_participants"] = _suppress_rows(
-            raw["balance_participants"], policy, n_columns=ns
-        )
+            raw["balance_participants"], policy, n_columns=ns, release=release,
+            table="cohort.balance_participants",
+        )  # fmt: skip
     rows = []
     for (instrument, scale), g in wide.groupby(["instrument", "scale"], sort=True):
         both = g.dropna(subset=["pre", "post", group_col])
@@ -1839,7 +2122,7 @@ def _comparison_tables(
         am["group"] = am["group"].astype(str)
         out["adjusted_means"] = _suppress_rows(
             am, policy, n_columns=["n"], value_columns=["emmean", "se", "df", "ci_low", "ci_high"],
-            blocks=["instrument", "scale"],
+            blocks=["instrument", "scale"], release=release, table="cohort.adjusted_means",
         )  # fmt: skip
     return out
 
@@ -1852,6 +2135,7 @@ def _subgroups(
     confidence: float,
     policy: DisclosurePolicy,
     compare_pair: Callable[..., dict[str, Any]],
+    release: _Release | None = None,
 ) -> pd.DataFrame:
     keys = list(zip(comp.loc[is_primary, "instrument"], comp.loc[is_primary, "scale"], strict=True))
     rows = []
@@ -1894,12 +2178,18 @@ def _subgroups(
     for c in cols[4:]:
         table[c] = table[c].astype(float)
     return _suppress_rows(
-        table, policy, n_columns=["n_pairs"], blocks=["instrument", "scale", "variable"]
-    )
+        table, policy, n_columns=["n_pairs"], blocks=["instrument", "scale", "variable"],
+        release=release, table="cohort.subgroups",
+    )  # fmt: skip
 
 
 def _data_quality(
-    data: Mapping[str, Any], study: Study, pre: str, post: str, policy: DisclosurePolicy
+    data: Mapping[str, Any],
+    study: Study,
+    pre: str,
+    post: str,
+    policy: DisclosurePolicy,
+    release: _Release | None = None,
 ) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     quality = data.get("quality")
@@ -1917,11 +2207,26 @@ def _data_quality(
                     continue
                 k = float(g[col].astype(bool).sum())
                 hide = policy.is_small(n) or policy.is_small(k) or policy.is_small(n - k)
+                hide_n = policy.is_small(n)
+                if release is not None and policy.active:
+                    where = f"{wave} / {label}"
+                    counts = {f"{where} / n_responses": n, f"{where} / n_flagged": k}
+                    late = release.cells("cohort.quality_flags", counts, policy.threshold)
+                    hide_n |= f"{where} / n_responses" in late
+                    hide |= bool(late)
+                    release.record_cells(
+                        "cohort.quality_flags",
+                        counts,
+                        {
+                            f"{where} / n_responses": np.nan if hide_n else n,
+                            f"{where} / n_flagged": np.nan if hide else k,
+                        },
+                    )
                 rows.append(
                     {
                         "wave": wave,
                         "flag": label,
-                        "n_responses": np.nan if policy.is_small(n) else n,
+                        "n_responses": np.nan if hide_n else n,
                         "n_flagged": np.nan if hide else k,
                         "flagged_pct": np.nan if hide or n == 0 else k / n * 100,
                         "suppressed": hide,
@@ -1945,14 +2250,17 @@ def _data_quality(
         )
         miss["items_missing_pct"] *= 100
         miss["n_responses"] = miss["n_responses"].astype(float)
-        out["missingness"] = _suppress_rows(miss, policy, n_columns=["n_responses"])
+        out["missingness"] = _suppress_rows(
+            miss, policy, n_columns=["n_responses"], release=release, table="cohort.missingness"
+        )
     q = data["quarantine"]
     if len(q):
         counts = q["rule"].astype(str).value_counts().sort_index()
         cells = {f"r|{k}": float(v) for k, v in counts.items()}
         safe = _protect_cells(
-            {**cells, "total": float(counts.sum())}, [("total", list(cells))], policy
-        )
+            {**cells, "total": float(counts.sum())}, [("total", list(cells))], policy,
+            release=release, table="cohort.quarantine",
+        )  # fmt: skip
         out["quarantine"] = pd.DataFrame(
             {
                 "rule": [*(k.removeprefix("r|") for k in cells), "total"],
@@ -2663,6 +2971,8 @@ def run_cohort_report(
     progress: bool = True,
     policy: DisclosurePolicy | None = None,
     processed_dir: str | os.PathLike[str] | None = None,
+    use_ledger: bool = True,
+    store_root: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Turn a study config into its cohort report: HTML (+ PDF), tables, figures, JSON.
 
@@ -2670,6 +2980,11 @@ def run_cohort_report(
     (papermill, kernel ``python3``, parameters checked and cast), HTML, PDF, manifest,
     egress scan. The report is built in a staging folder next to ``out_dir`` and moved
     into place only when the egress scan finds no pseudonym, raw id, traceback or repr.
+
+    Every published count is checked against the release ledger of the project's store
+    (``<project>/data/store/ledger/releases.json``, shared with the annual report), so a
+    rerun after a few late or withdrawn responses cannot be subtracted from an earlier
+    report; once the report is in place, its releases are added to that ledger.
 
     Parameters
     ----------
@@ -2685,6 +3000,12 @@ def run_cohort_report(
         Disclosure policy; default from the study config.
     processed_dir
         Where ingest writes (default ``<project>/data/processed/<study>``).
+    use_ledger
+        ``False`` neither checks nor records the release ledger; only allowed with the
+        disclosure profile ``"off"`` (internal use), and stated in the report.
+    store_root
+        The store whose ``ledger/`` is used (default ``<project>/data/store``, where
+        ``mentoreval ingest`` files the cohort and the annual report reads it).
 
     Returns
     -------
@@ -2695,14 +3016,17 @@ def run_cohort_report(
     ------
     MentorevalError
         Bad config or data (missing post wave, no linked pairs), a failing section
-        (:class:`~mentoreval.errors.ReportError` naming it), or a leak
-        (:class:`~mentoreval.errors.DisclosureError`).
+        (:class:`~mentoreval.errors.ReportError` naming it), a leak
+        (:class:`~mentoreval.errors.DisclosureError`), or ``use_ledger=False`` with
+        disclosure control on.
     """
     from tqdm.auto import tqdm
 
+    from mentoreval.annual import default_store_root
     from mentoreval.ingest import default_out_dir, ingest_study, project_root
     from mentoreval.render import egress_scan, render_html, render_pdf
     from mentoreval.report import cast_parameters, run_notebook
+    from mentoreval.store import load_release_ledger, merge_release_ledger
     from mentoreval.study import load_study
     from mentoreval.tables import build_manifest, write_json
 
@@ -2720,7 +3044,11 @@ def run_cohort_report(
         ingested = ingest_study(config, out_dir=processed)
         bar.update()
         stage("analyse")
-        results = analyse_cohort(ingested, study, policy=policy)
+        store = Path(store_root) if store_root else default_store_root(config)
+        ledger = load_release_ledger(store) if use_ledger else None
+        results = analyse_cohort(
+            ingested, study, policy=policy, ledger=ledger, use_ledger=use_ledger
+        )
         bar.update()
         stage("write")
         final = Path(out_dir) if out_dir else project_root(config) / "reports" / study.name
@@ -2776,4 +3104,6 @@ def run_cohort_report(
     if final.exists():
         shutil.rmtree(final)
     staging.replace(final)
+    if results.ledger is not None:
+        merge_release_ledger(store, results.ledger)
     return final / "cohort_report.html"
