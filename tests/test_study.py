@@ -90,3 +90,12 @@ def test_types_are_strict(folder: Path) -> None:
     with pytest.raises(ConfigError, match="2 problems") as info:
         load_study(folder / "study.yaml")
     assert {p.key for p in info.value.problems} == {"cohort", "disclosure.threshold"}
+
+
+def test_source_formats_are_the_reader_formats() -> None:
+    from typing import get_args
+
+    from mentoreval.readers.base import Format
+    from mentoreval.study import SourceFormat
+
+    assert get_args(SourceFormat) == ("auto", *get_args(Format))

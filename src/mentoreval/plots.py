@@ -549,20 +549,25 @@ def plot_likert_diverging(
         ax.set_xlim(-100, 100)
         ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
         ax.set_xlabel("Share of answers (disagree ← | → agree)")
-        handles, names = ax.get_legend_handles_labels()
-        if handles:
-            ax.legend(
-                handles,
-                names,
-                loc="lower center",
-                bbox_to_anchor=(0.5, 1.0),
-                ncol=len(levels),
-                frameon=False,
-                fontsize=7,
-            )
+        _legend_on_top(ax, ncol=len(levels), fontsize=7)
         if title:
             ax.set_title(title, loc="left", pad=22)
     return fig
+
+
+def _legend_on_top(ax: Any, *, ncol: int, fontsize: float) -> None:
+    """One-row legend above the axes (stacked bars read left to right like it)."""
+    handles, names = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(
+            handles,
+            names,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=ncol,
+            frameon=False,
+            fontsize=fontsize,
+        )
 
 
 # --------------------------------------------------------------- CONSORT flow
@@ -769,17 +774,7 @@ def plot_bands(
         ax.set_yticks([-i for i in range(len(table))], ticks)
         ax.set_xlim(0, 100)
         ax.set_xlabel("Share of students (%)")
-        handles, names_ = ax.get_legend_handles_labels()
-        if handles:
-            ax.legend(
-                handles,
-                names_,
-                loc="lower center",
-                bbox_to_anchor=(0.5, 1.0),
-                ncol=len(bands),
-                frameon=False,
-                fontsize=7.5,
-            )
+        _legend_on_top(ax, ncol=len(bands), fontsize=7.5)
         if title:
             ax.set_title(title, loc="left", pad=20)
     return fig

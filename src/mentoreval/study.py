@@ -56,6 +56,9 @@ SourceFormat = Literal[
     "limesurvey",
     "csv",
 ]
+"""A source's ``format``: ``auto`` (detect by signature) or a reader format (one flat list,
+so a wrong value gets one message listing every choice; tests keep it equal to
+:data:`mentoreval.readers.base.Format`)."""
 Code = float
 Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 
