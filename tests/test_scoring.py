@@ -361,3 +361,30 @@ def test_olbi_disengagement_band_edge() -> None:
     raw["olbi_15"] = 2
     r = one("olbi", raw, "disengagement")
     assert r["score"] == 2.0 and r["band"] == "not high"
+
+
+def test_half_point_codes_use_the_row_path(tmp_path) -> None:
+    """Codes that are not whole numbers are scored row by row; checked by hand."""
+    from pathlib import Path
+
+    (Path(tmp_path) / "halves.yaml").write_text(
+        "id: halves\nversion: '1'\ntitle: Halves\ncitation: test\n"
+        "licence: {name: test, ship_item_text: true}\ndomain: other\n"
+        "response_scales:\n  default: {codes: [0, 0.5, 1], labels: [no, partly, yes]}\n"
+        "items:\n  - {id: h1, text: a}\n  - {id: h2, text: b, reverse: true}\n"
+        "  - {id: h3, text: c}\n"
+        "scales:\n  - id: total\n    title: Total\n    items: [h1, h2, h3]\n    method: sum\n"
+        "    min_answered: 2\n    range: [0, 3]\n    higher_is_better: true\n"
+        "    bands: {source: test, cuts: [{label: low, upper: 1.5, include_upper: false},"
+        " {label: high, upper: 3}]}\n",
+        encoding="utf-8",
+    )
+    inst = load_instrument(Path(tmp_path) / "halves.yaml")
+    x = np.array([[0.5, 0.0, 1.0], [0.5, np.nan, 0.5], [np.nan, np.nan, 1.0]])
+    out = score_matrix(x, inst, inst.item_ids)
+    # row 1: 0.5 + (1 - 0) + 1 = 2.5 → high; row 2: (0.5 + 0.5) / 2 × 3 = 1.5 prorated → high
+    # (1.5 is not < 1.5); row 3: one answer < 2 needed
+    assert out["score"].tolist()[:2] == [2.5, 1.5] and np.isnan(out["score"].iloc[2])
+    assert out["band"].tolist()[:2] == ["high", "high"]
+    assert out["prorated"].tolist() == [False, True, False]
+    assert out["missing_reason"].iloc[2] == "1 of 3 items answered; 2 needed"

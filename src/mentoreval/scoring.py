@@ -287,7 +287,22 @@ def _score_arrays(
     missing = np.isnan(kt)
     np.copyto(kt, 0.0, where=missing)  # kt now holds the filled (keyed) answers
     answered_all = np.logical_not(missing, out=missing)
-    n, n_scales = kt.shape[1], len(inst.scales)
+    sums = []
+    for scale in inst.scales:
+        rows = _scale_rows(scale.items, col)
+        sums.append((answered_all[rows].sum(axis=0, dtype="int64"), kt[rows].sum(axis=0)))
+    return _scale_results(inst, sums, kt.shape[1], with_row=with_row)
+
+
+def _scale_results(
+    inst: Instrument,
+    sums: Sequence[tuple[np.ndarray, np.ndarray]],
+    n: int,
+    *,
+    with_row: bool,
+) -> dict[str, Any]:
+    """From each scale's (answered count, sum of keyed answers) to the scored columns."""
+    n_scales = len(inst.scales)
     shape = (n, n_scales)
     score = np.empty(shape)
     raw_score = np.empty(shape)
@@ -298,15 +313,13 @@ def _score_arrays(
     reason_code = np.full(shape, -1, dtype=_code_dtype(inst))
     band_labels: list[str] = []
     reasons: list[str] = []
-    for k, scale in enumerate(inst.scales):
-        rows = _scale_rows(scale.items, col)
-        n_ans = answered_all[rows].sum(axis=0, dtype="int64")
+    for k, (scale, (n_ans, total)) in enumerate(zip(inst.scales, sums, strict=True)):
         size = len(scale.items)
-        total = kt[rows].sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / n_ans
         ok = n_ans >= scale.min_answered
         if scale.method == "sum":
+            # Complete answers keep the exact sum; only prorated sums are mean × n_items.
             raw = np.where(n_ans == size, total, mean * size)
         else:
             raw = mean
@@ -327,6 +340,7 @@ def _score_arrays(
                 np.copyto(codes_k, band_labels.index(band.label), where=take)
                 assigned |= take
             band_code[:, k] = codes_k
+        # One reason per possible answered count below the minimum: a small category list.
         offset = len(reasons)
         reasons += [
             f"{m} of {size} items answered; {scale.min_answered} needed"
@@ -403,68 +417,11 @@ def _score_arrays_rows(
     keyed = _keyed(np.asarray(values, dtype=float), inst, items)
     answered_all = ~np.isnan(keyed)
     filled = np.where(answered_all, keyed, 0.0)
-    n, n_scales = keyed.shape[0], len(inst.scales)
-    shape = (n, n_scales)
-    score = np.empty(shape)
-    raw_score = np.empty(shape)
-    n_answered = np.empty(shape, dtype="int64")
-    n_items = np.empty(shape, dtype="int64")
-    prorated = np.empty(shape, dtype=bool)
-    band_code = np.full(shape, -1, dtype="int64")
-    reason_code = np.full(shape, -1, dtype="int64")
-    band_labels: list[str] = []
-    reasons: list[str] = []
-    for k, scale in enumerate(inst.scales):
+    sums = []
+    for scale in inst.scales:
         idx = [col[i] for i in scale.items]
-        n_ans = answered_all[:, idx].sum(axis=1)
-        size = len(idx)
-        total = filled[:, idx].sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / n_ans
-        ok = n_ans >= scale.min_answered
-        if scale.method == "sum":
-            # Complete answers keep the exact sum; only prorated sums are mean × n_items.
-            raw = np.where(n_ans == size, total, mean * size)
-        else:
-            raw = mean
-        raw = np.where(ok, raw, np.nan)
-        raw_score[:, k] = raw
-        score[:, k] = _apply_transform(scale, raw)
-        n_answered[:, k] = n_ans
-        n_items[:, k] = size
-        prorated[:, k] = ok & (n_ans < size)
-        if scale.bands is not None:
-            assigned = np.isnan(score[:, k])
-            for band in scale.bands.cuts:
-                upper = (
-                    score[:, k] <= band.upper if band.include_upper else score[:, k] < band.upper
-                )
-                take = upper & ~assigned
-                if band.label not in band_labels:
-                    band_labels.append(band.label)
-                band_code[take, k] = band_labels.index(band.label)
-                assigned |= take
-        # One reason per possible answered count below the minimum: a small category list.
-        offset = len(reasons)
-        reasons += [
-            f"{m} of {size} items answered; {scale.min_answered} needed"
-            for m in range(scale.min_answered)
-        ]
-        reason_code[~ok, k] = offset + n_ans[~ok]
-    return _pack(
-        n,
-        inst,
-        score,
-        raw_score,
-        n_answered,
-        n_items,
-        prorated,
-        band_code,
-        band_labels,
-        reason_code,
-        reasons,
-        with_row=with_row,
-    )
+        sums.append((answered_all[:, idx].sum(axis=1), filled[:, idx].sum(axis=1)))
+    return _scale_results(inst, sums, keyed.shape[0], with_row=with_row)
 
 
 def _id_codes(values: pd.Series) -> tuple[np.ndarray, pd.CategoricalDtype]:
