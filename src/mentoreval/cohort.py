@@ -1088,7 +1088,6 @@ def analyse_cohort(
     """
     from mentoreval.stats._common import to_prepost
     from mentoreval.stats.analysis import run_analysis
-    from mentoreval.stats.controlled import fit_ancova
     from mentoreval.stats.cutoffs import compare_bands
     from mentoreval.stats.paired import compare_pair
     from mentoreval.stats.reliability import fit_reliability_many
@@ -1273,8 +1272,7 @@ def analyse_cohort(
 
     # comparison group
     if group_col:
-        tables.update(_comparison_tables(raw, wide, ncount, group_col, treated, covariates,
-                                         confidence, policy, fit_ancova, release))  # fmt: skip
+        tables.update(_comparison_tables(raw, ncount, policy, release))
     if "attrition" in raw:
         att = raw["attrition"].copy()
         tables["attrition"] = _suppress_rows(
@@ -2039,14 +2037,8 @@ def _participation(
 
 def _comparison_tables(
     raw: Mapping[str, pd.DataFrame],
-    wide: pd.DataFrame,
     ncount: pd.DataFrame,
-    group_col: str,
-    treated: str,
-    covariates: Sequence[str],
-    confidence: float,
     policy: DisclosurePolicy,
-    fit_ancova: Callable[..., Any],
     release: _Release | None = None,
 ) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
@@ -2093,33 +2085,13 @@ def _comparison_tables(
             raw["balance_participants"], policy, n_columns=ns, release=release,
             table="cohort.balance_participants",
         )  # fmt: skip
-    rows = []
-    for (instrument, scale), g in wide.groupby(["instrument", "scale"], sort=True):
-        both = g.dropna(subset=["pre", "post", group_col])
-        if both[group_col].nunique() < 2:
-            continue
-        fit = _attempt(
-            lambda both=both: fit_ancova(
-                both, group=group_col, treated=treated, covariates=covariates, confidence=confidence
-            )
-        )
-        if fit is None:
-            fit = _attempt(
-                lambda both=both: fit_ancova(
-                    both, group=group_col, treated=treated, confidence=confidence
-                )
-            )
-        if fit is None:
-            continue
-        am = fit.adjusted_means.copy()
-        counts = both[group_col].astype(str).value_counts()
-        am["n"] = [float(counts.get(str(gr), 0)) for gr in am["group"]]
-        am.insert(0, "scale", scale)
-        am.insert(0, "instrument", instrument)
-        rows.append(am)
+    # the adjusted means of the very ANCOVA whose difference the report states
+    rows = [] if "adjusted_means" not in raw else [raw["adjusted_means"]]
     if rows:
-        am = pd.concat(rows, ignore_index=True)
-        am["group"] = am["group"].astype(str)
+        am = rows[0][
+            ["instrument", "scale", "group", "n", "emmean", "se", "df", "ci_low", "ci_high"]
+        ]
+        am = am.assign(group=am["group"].astype(str), n=am["n"].astype(float))
         out["adjusted_means"] = _suppress_rows(
             am, policy, n_columns=["n"], value_columns=["emmean", "se", "df", "ci_low", "ci_high"],
             blocks=["instrument", "scale"], release=release, table="cohort.adjusted_means",

@@ -220,6 +220,7 @@ def test_ancova_car_emmeans(prepost: pd.DataFrame, models_ref: dict, anova_type:
     np.testing.assert_allclose(m["se"], models_ref["emm_se"], **TIGHT)
     np.testing.assert_allclose(m["ci_low"], models_ref["emm_lower"], **TIGHT)
     np.testing.assert_allclose(m["ci_high"], models_ref["emm_upper"], **TIGHT)
+    assert int(m["n"].sum()) == models_ref["ancova_n"]  # R's complete cases, split by group
     c = fit.contrast.iloc[0]
     assert c["contrast"] == models_ref["emm_contrast"]
     for col, key2 in [("estimate", "emm_diff"), ("se", "emm_diff_se"), ("ci_low", "emm_diff_lower"),

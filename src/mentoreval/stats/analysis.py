@@ -164,7 +164,9 @@ def run_analysis(
     >>> people = pd.DataFrame({"participant_id": ids, "group": ["mentored", "comparison"] * 20})
     >>> res = run_analysis(scores, people, m=5)
     >>> sorted(res.tables)[:4]
-    ['ancova', 'attrition', 'balance', 'caveats']
+    ['adjusted_means', 'ancova', 'attrition', 'balance']
+    >>> int(res["adjusted_means"]["n"].sum()) == int(res["ancova"]["n"].iloc[0])
+    True
     >>> res["comparisons"][["instrument", "scale", "n_pairs"]]
       instrument  scale  n_pairs
     0       who5  total       40
@@ -208,6 +210,7 @@ def run_analysis(
             "attrition",
             "balance",
             "ancova",
+            "adjusted_means",
             "mixed",
             "d_ppc2",
             "imputation",
@@ -267,6 +270,7 @@ def run_analysis(
             anc = attempt(ids, "ancova", fit_ancova, g, **kw)
             if anc is not None:
                 parts["ancova"].append(anc.contrast.assign(**ids))
+                parts["adjusted_means"].append(anc.adjusted_means.assign(**ids))
             t = g[g[grp].astype(str) == treated]
             c = g[g[grp].astype(str) != treated]
             dp = attempt(

@@ -152,7 +152,8 @@ class Ancova:
     coefficients
         ``term``, ``estimate``, ``se``, ``t``, ``df``, ``p_value``, ``ci_low``, ``ci_high``.
     adjusted_means
-        ``group``, ``emmean``, ``se``, ``df``, ``ci_low``, ``ci_high`` (as ``emmeans``).
+        ``group``, ``n`` (complete cases in the model), ``emmean``, ``se``, ``df``,
+        ``ci_low``, ``ci_high`` (as ``emmeans``).
     contrast
         One row: ``contrast`` (``"treated - control"``), ``estimate``, ``se``, ``df``,
         ``t``, ``p_value``, ``ci_low``, ``ci_high``, ``n``, ``formula``.
@@ -342,8 +343,10 @@ def fit_ancova(
     vcov = fit.cov_params().to_numpy()
     emm = lmat @ beta
     emm_se = np.sqrt(np.einsum("ij,jk,ik->i", lmat, vcov, lmat))
+    in_model = d[group].astype(str).value_counts()  # the complete cases the model used
     means = pd.DataFrame(
-        {"group": [control, treated], "emmean": emm, "se": emm_se, "df": fit.df_resid,
+        {"group": [control, treated], "n": [int(in_model.get(str(lv), 0)) for lv in (control, treated)],
+         "emmean": emm, "se": emm_se, "df": fit.df_resid,
          "ci_low": emm - q * emm_se, "ci_high": emm + q * emm_se}
     )  # fmt: skip
     lc = lmat[1] - lmat[0]
