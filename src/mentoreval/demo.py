@@ -89,12 +89,19 @@ def run_demo(
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     data = demo_data_dir(work=out)
-    os.environ["MENTOREVAL_KEY_FILE"] = str(demo_key_file())
     config = load_batch_config(data / "batch.yaml")
     batch_jobs = [replace(job, out_dir=out / job.name) for job in config.jobs]
-    summary = run_batch(
-        batch_jobs, n_jobs=jobs, executor="local", log_dir=out / "logs", progress=progress
-    )
+    previous = os.environ.get("MENTOREVAL_KEY_FILE")
+    os.environ["MENTOREVAL_KEY_FILE"] = str(demo_key_file())  # handed to every job
+    try:
+        summary = run_batch(
+            batch_jobs, n_jobs=jobs, executor="local", log_dir=out / "logs", progress=progress
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("MENTOREVAL_KEY_FILE", None)
+        else:
+            os.environ["MENTOREVAL_KEY_FILE"] = previous
     if (summary["status"] != "ok").any():
         raise MentorevalError(
             "some demo reports failed; see the logs in "
