@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import unicodedata
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from mentoreval.errors import ConfigError
 from mentoreval.protect import (
     detect_identifying,
+    hmac_sha256_hex,
     key_fingerprint,
     keygen,
     load_key,
@@ -21,6 +24,21 @@ from mentoreval.protect import (
 )
 
 KEY = bytes(range(32))
+
+
+@given(st.binary(max_size=200), st.lists(st.binary(max_size=300), max_size=5))
+def test_fast_hmac_is_the_standard_hmac(key: bytes, messages: list[bytes]) -> None:
+    # keys shorter than, equal to and longer than the 64-byte block; empty messages too
+    expected = [hmac.new(key, m, hashlib.sha256).hexdigest() for m in messages]
+    assert hmac_sha256_hex(key, messages) == expected
+
+
+def test_pseudonym_is_hmac_of_the_normalised_id() -> None:
+    ids = pd.Series([" Jose\u0301.SMITH ", "2000123", None])
+    got = pseudonymise(ids, KEY)
+    assert got[0] == hmac.new(KEY, "josé.smith".encode(), hashlib.sha256).hexdigest()
+    assert got[1] == hmac.new(KEY, b"2000123", hashlib.sha256).hexdigest()
+    assert got[2] is pd.NA and str(got.dtype) == "string"
 
 
 @given(st.text())
