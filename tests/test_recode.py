@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mentoreval.instruments import load_instrument
-from mentoreval.recode import QUARANTINED, ReasonTable, recode_items
+from mentoreval.recode import QUARANTINED, ReasonTable, _factorize_text, recode_items
 
 
 def run(
@@ -61,3 +63,16 @@ def test_export_choice_list_translates_codes() -> None:
     assert vals == [0, 5, 2] and q.empty
     vals, why, _, _ = run(["-9"], source_missing={"c": [("-9", "Refused")]})
     assert why == ["missing: Refused"]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=2)), max_size=30), st.integers(0, 3))
+def test_factorize_text_matches_pandas(cells: list[str | None], start: int) -> None:
+    # the one-byte fast path and the general path; a sliced series has an Arrow offset
+    series = pd.Series(["x"] * start + cells, dtype="string").iloc[start:]
+    codes, uniques = _factorize_text(series)
+    got = [uniques[c] if c >= 0 else None for c in codes]
+    expected = [None if c is None or c == "" else c for c in cells]
+    assert [None if g == "" else g for g in got] == expected
+    _, p_uniques = pd.factorize(series)
+    seen = [str(u) for u in p_uniques if str(u) != ""]
+    assert [u for u in uniques if u != ""] == seen  # first-appearance order, as pandas

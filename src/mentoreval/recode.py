@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from mentoreval.instruments import Instrument, ResponseScale
 
@@ -141,6 +142,48 @@ class Recoded:
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def _factorize_text(cells: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes (``-1`` for an empty cell) and the distinct texts of a text column.
+
+    Like :func:`pandas.factorize`; a column whose cells are all one byte long (the usual
+    single-digit answer codes) is factorised from the Arrow bytes directly, without hashing.
+
+    Examples
+    --------
+    >>> codes, uniques = _factorize_text(pd.Series(["3", None, "1", "3"], dtype="string"))
+    >>> codes.tolist(), uniques
+    ([0, -1, 1, 0], ['3', '1'])
+    >>> _factorize_text(pd.Series(["10", "x", None], dtype="string"))[0].tolist()
+    [0, 1, -1]
+    """
+    arr = pa.array(cells.array) if isinstance(cells.dtype, pd.StringDtype) else None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if isinstance(arr, pa.Array) and pa.types.is_large_string(arr.type) and len(arr) > 0:
+        _, offsets, data = arr.buffers()
+        pos = np.frombuffer(offsets, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        length = np.diff(pos)
+        if arr.null_count:  # a null slot may span bytes; it has no value
+            length[~arr.is_valid().to_numpy(zero_copy_only=False)] = 0
+        if length.max() <= 1:
+            nbytes = 0 if data is None else data.size
+            # Each cell's byte, or 256 ("no byte") for an empty or null cell (length 0).
+            padded = np.full(nbytes + 1, 256, dtype=np.int16)
+            if data is not None:
+                padded[:-1] = np.frombuffer(data, dtype=np.uint8)
+            b = padded[np.where(length == 1, pos[:-1], nbytes)]
+            seen = np.bincount(b, minlength=257)
+            # Distinct bytes in order of first appearance, as pandas.factorize gives them.
+            present = np.flatnonzero(seen[:256])
+            first_pos = np.array([np.argmax(b == v) for v in present], dtype=np.int64)
+            order = present[np.argsort(first_pos, kind="stable")]
+            lut = np.full(257, -1, dtype=np.int64)
+            lut[order] = np.arange(order.size)
+            return lut[b], [bytes([int(v)]).decode("latin-1") for v in order]
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
+
+
 def _scale_lookup(
     rs: ResponseScale, synonyms: Mapping[str, Sequence[str]]
 ) -> tuple[dict[str, float], dict[str, str], dict[float, float], dict[float, str]]:
@@ -221,8 +264,9 @@ def recode_items(
     [[4, 'q1', 'often']]
     """
     n = len(data)
-    out = np.full((n, len(items)), np.nan)
-    why = np.zeros((n, len(items)), dtype=np.int32)
+    # Item-major buffers (one contiguous row per item); returned transposed (rows × items).
+    out = np.empty((len(items), n))
+    why = np.empty((len(items), n), dtype=np.int32)
     not_answered = reasons.code(NOT_ANSWERED)
     quarantined = reasons.code(QUARANTINED)
     platform_missing = (
@@ -268,8 +312,7 @@ def recode_items(
                     f"missing: {label}" if label else "missing (declared in export)"
                 )
 
-        cells = data[col]
-        codes_idx, uniques = pd.factorize(cells, use_na_sentinel=True)
+        codes_idx, uniques = _factorize_text(data[col])
         u_val = np.full(len(uniques) + 1, np.nan)
         u_why = np.zeros(len(uniques) + 1, dtype=np.int32)
         u_why[-1] = not_answered  # index -1: empty cell
@@ -314,8 +357,8 @@ def recode_items(
             else:
                 u_why[u] = quarantined
                 bad.append(u)
-        out[:, j] = u_val[codes_idx]
-        why[:, j] = u_why[codes_idx]
+        out[j] = u_val[codes_idx]
+        why[j] = u_why[codes_idx]
         if bad:
             hit = np.isin(codes_idx, bad)
             pos = np.flatnonzero(hit)
@@ -341,4 +384,4 @@ def recode_items(
             {c: pd.Series(dtype=object) for c in ("position", "column", "item", "value", "reason")}
         )
     )
-    return Recoded(values=out, reasons=why, quarantine=quarantine)
+    return Recoded(values=out.T, reasons=why.T, quarantine=quarantine)
