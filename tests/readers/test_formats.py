@@ -231,3 +231,14 @@ def test_files_are_never_written(qualtrics_tsv: Path) -> None:
     import hashlib
 
     assert t.sha256 == hashlib.sha256(before[0]).hexdigest()
+
+
+def test_a_record_longer_than_a_parse_block(tmp_path: Path) -> None:
+    # pyarrow parses 1 MiB blocks in parallel; a longer record (free text with line
+    # breaks) is re-read with larger blocks instead of failing
+    note = ("word " * 100 + "\n") * 5000  # 2.5 MB in one quoted cell
+    path = tmp_path / "long.csv"
+    path.write_text(f'id,note\n1,"{note}"\n2,short\n', encoding="utf-8")
+    table = read_export(path)
+    assert table.data["note"].tolist() == [note, "short"]
+    assert table.data.index.tolist() == [2, 3]

@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 _DELIMITERS = (",", "\t", ";", "|")
-_BLOCK = 8 << 20
+_BLOCK = 1 << 20  # pyarrow parses blocks in parallel; a record longer than this retries
+_BIG_BLOCK = 64 << 20  # ... with blocks this long
+_CONTROL_OK = bytes(range(32, 256)) + b"\t\n\r"  # bytes a text export may hold
 
 
 @dataclass(frozen=True)
@@ -180,9 +182,9 @@ def _to_utf8(raw: bytes, encoding: str, path: Path) -> bytes:
 
 
 def _check_not_binary(buf: np.ndarray, path: Path, raw: bytes) -> None:
-    ctrl = buf < 32
-    if not ctrl.any():
+    if not raw.translate(None, _CONTROL_OK):  # no control bytes but tab and line breaks
         return
+    ctrl = buf < 32
     bad = np.flatnonzero(ctrl & (buf != 9) & (buf != 10) & (buf != 13))
     if bad.size:
         first = int(bad[0])
@@ -304,6 +306,25 @@ def _ragged(path: Path, text: str, delimiter: str, header: Sequence[str]) -> Non
     raise_read(problems, path=path, what="has rows of the wrong length")
 
 
+def _arrow_csv(utf8: bytes, delimiter: str, ncols: int, block: int) -> pa.Table:
+    """Every cell as text (empty → null), with pyarrow's multithreaded parser."""
+    return pacsv.read_csv(
+        io.BytesIO(utf8),
+        read_options=pacsv.ReadOptions(
+            autogenerate_column_names=True, block_size=block, use_threads=True
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"f{i}": pa.string() for i in range(ncols)},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+
+
 def read_delimited(
     path: Path,
     *,
@@ -372,21 +393,12 @@ def read_delimited(
 
     index = count_records(utf8)
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(
-                autogenerate_column_names=True, block_size=_BLOCK, use_threads=True
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(ncols)},
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        try:
+            table = _arrow_csv(utf8, delimiter, ncols, _BLOCK)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc):
+                raise
+            table = _arrow_csv(utf8, delimiter, ncols, max(_BIG_BLOCK, len(utf8) + 1))
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         text = utf8.decode("utf-8")
         _ragged(path, text, delimiter, text_first)
