@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.types import union_categoricals
 
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
@@ -94,6 +96,7 @@ RESPONSE_COLUMNS = [
 _EVENT = "redcap_event_name"
 _REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
 _LISTED = 50
+_PLAIN = "^[!-~]+$"  # printable ASCII without spaces: already a clean id
 _DUMMY_KEY = b"\x00" * 32  # validate without a key: pseudonyms only pair rows, never written
 
 
@@ -217,13 +220,17 @@ def _clean_id(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
-def _clean_ids(uniques: Any) -> list[str]:
-    """:func:`_clean_id` of every value; plain ASCII ids (no spaces) are already clean."""
-    text = pd.Series(pd.array(uniques, dtype="string"), copy=False)
-    plain = text.str.fullmatch(r"[!-~]+").fillna(False).to_numpy(dtype=bool)
-    out = [str(v) for v in text]
-    for i in np.flatnonzero(~plain):
-        out[i] = _clean_id(out[i])
+def _clean_ids(uniques: Any) -> np.ndarray:
+    """:func:`_clean_id` of every value, as an object array of ``str``; plain ASCII ids (no
+    spaces) are already clean and only converted (vectorised)."""
+    arr = pa.array(pd.array(uniques, dtype="string"), type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    out = arr.to_numpy(zero_copy_only=False)
+    if len(arr):
+        plain = pc.call_function("match_substring_regex", [arr], pc.MatchSubstringOptions(_PLAIN))
+        odd = np.flatnonzero(~plain.to_numpy(zero_copy_only=False).astype(bool))
+        out[odd] = [_clean_id(str(v)) for v in out[odd]]
     return out
 
 
@@ -367,9 +374,14 @@ def _read_source(
     raw_ids = data[id_col].astype("string")
     codes, uniques = pd.factorize(raw_ids, use_na_sentinel=True)
     cleaned = _clean_ids(uniques)
-    u_empty = np.array([c == "" for c in cleaned] + [True])
-    pattern = re.compile(cfg.participant_id.pattern) if cfg.participant_id.pattern else None
-    u_bad = np.array([bool(pattern and c and not pattern.fullmatch(c)) for c in cleaned] + [False])
+    u_empty = np.append(cleaned == "", True)
+    u_bad = np.zeros(len(cleaned) + 1, dtype=bool)
+    if cfg.participant_id.pattern:
+        fullmatch = re.compile(cfg.participant_id.pattern).fullmatch
+        u_bad[:-1] = np.fromiter(
+            (m is None for m in map(fullmatch, cleaned)), dtype=bool, count=len(cleaned)
+        )
+        u_bad[:-1] &= ~u_empty[:-1]
     empty = u_empty[codes] & ~set_aside
     bad = u_bad[codes] & ~set_aside & ~empty
     for mask, rule, reason in (
