@@ -573,12 +573,25 @@ def _versions() -> dict[str, str]:
 
 
 def _numeric_or_text(values: pd.Series) -> pd.Series:
+    """Numbers (``Float64``) when every filled cell is one, else the text (``string``).
+
+    Each distinct text is converted once.
+    """
     text = values.astype("string")
-    filled = text.dropna()
-    num = pd.to_numeric(filled.str.strip(), errors="coerce")
-    if len(filled) and num.notna().all():
-        return pd.to_numeric(text.str.strip(), errors="coerce").astype("Float64")
+    codes, uniques = pd.factorize(text.array, use_na_sentinel=True)  # type: ignore[call-overload]
+    num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(), errors="coerce")
+    if len(uniques) and num.notna().all():
+        numbers = num.astype("Float64").array.take(codes, allow_fill=True)
+        return pd.Series(numbers, index=values.index, name=values.name, copy=False)
     return text
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Text → float (NaN when empty or not a number; surrounding spaces ignored), converting
+    each distinct text once."""
+    codes, uniques = pd.factorize(values.astype("string").array, use_na_sentinel=True)  # type: ignore[call-overload]
+    num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(), errors="coerce")
+    return np.append(num.to_numpy(dtype=float, na_value=np.nan), np.nan)[codes]
 
 
 def _problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
@@ -801,9 +814,7 @@ def _run(
         (len(s.items) for inst in study.instruments.values() for s in inst.scales), default=2
     )
     duration = (
-        pd.to_numeric(
-            recs[f"col:{cfg.columns.duration}"].astype("string").str.strip(), errors="coerce"
-        ).to_numpy(dtype=float, na_value=np.nan)
+        _numbers(recs[f"col:{cfg.columns.duration}"])
         if cfg.columns.duration and f"col:{cfg.columns.duration}" in recs
         else None
     )
@@ -828,30 +839,31 @@ def _run(
         axis=1,
     )[["participant_id", "wave", "source", "source_row", *QUALITY_COLUMNS]]
 
-    # ---- participants (pre first, then post, then other waves)
-    prio = recs["wave"].map({cfg.analysis.pre: 0, cfg.analysis.post: 1}).fillna(2).to_numpy()
-    person_cols = [c for c in [cfg.columns.group, *cfg.columns.covariates] if c]
-    first = recs.assign(_p=prio).sort_values(["_p", "source_order", "source_row"], kind="stable")
-    people = first.drop_duplicates("participant_id").sort_values("participant_id", kind="stable")
-    participants = pd.DataFrame(
-        {"participant_id": people["participant_id"].astype("string").to_numpy()}
+    # ---- participants (pre first, then post, then other waves), sorted by pseudonym
+    wave_prio = np.array(
+        [{cfg.analysis.pre: 0, cfg.analysis.post: 1}.get(str(w), 2) for w in wave_cats]
     )
-    for c in person_cols:
+    first = np.lexsort((src_rows, recs["source_order"].to_numpy(), wave_prio[wave_codes]))
+    pid_text = pid_cats.astype("str").array
+    by_pid = np.asarray(pid_text.argsort(kind="stable"))
+    participants = pd.DataFrame({"participant_id": pid_text.take(by_pid)})
+    for c in [cfg.columns.group, *cfg.columns.covariates]:
+        if not c:
+            continue
+        name = "group" if c == cfg.columns.group else c
         colname = f"col:{c}"
-        if colname in people:
-            # Fall back to any other wave when the preferred wave left it empty.
-            filled = (
-                first.dropna(subset=[colname])
-                .drop_duplicates("participant_id")
-                .set_index("participant_id")[colname]
-            )
-            participants["group" if c == cfg.columns.group else c] = _numeric_or_text(
-                filled.reindex(participants["participant_id"]).reset_index(drop=True)
-            )
-        else:
-            participants["group" if c == cfg.columns.group else c] = pd.array(
-                [pd.NA] * len(participants), dtype="string"
-            )
+        if colname not in recs:
+            participants[name] = pd.array([pd.NA] * len(participants), dtype="string")
+            continue
+        # The first filled value in that order: another wave fills what the preferred left empty.
+        values = recs[colname].astype("string").array
+        order = first[~np.asarray(values.isna(), dtype=bool)[first]]
+        people, at = np.unique(pid_codes[order], return_index=True)
+        row_of = np.full(len(pid_cats), -1, dtype=np.int64)
+        row_of[people] = order[at]
+        participants[name] = _numeric_or_text(
+            pd.Series(values.take(row_of[by_pid], allow_fill=True), copy=False)
+        )
 
     linkage = link_waves(recs, pre=cfg.analysis.pre, post=cfg.analysis.post, duplicates=dup_counts)
     link_counts = linkage_summary(linkage)
@@ -859,7 +871,9 @@ def _run(
     # ---- reconcile every source
     per_source: dict[str, Any] = {}
     for o in outs:
-        kept_rows = recs.loc[recs["source"] == o.name, "source_row"].to_numpy()
+        kept_rows = (
+            src_rows[src_codes == src_cats.get_loc(o.name)] if o.name in src_cats else src_rows[:0]
+        )
         per_source[o.name] = {
             **o.entry,
             "reconciliation": reconcile(
