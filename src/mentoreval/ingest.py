@@ -404,8 +404,8 @@ def _read_source(
     kept = data.loc[keep]
     records = pd.DataFrame(
         {
-            "raw_id": raw_ids[keep].to_numpy(),
-            "wave": wave[keep].to_numpy(),
+            "raw_id": raw_ids.array[keep],
+            "wave": wave.array[keep],
             "source": name,
             "source_order": order,
             "source_row": rows[keep],
@@ -424,7 +424,7 @@ def _read_source(
     ]:
         if role_col and role_col in columns:
             used.add(role_col)
-            records[f"col:{role_col}"] = kept[role_col].to_numpy()
+            records[f"col:{role_col}"] = kept[role_col].array
     for check in cfg.quality.attention_checks:
         if check.column in columns:
             used.add(check.column)
