@@ -330,7 +330,8 @@ def assemble(
     """Apply the reader's exclusion rules and build a reconciled :class:`RawTable`.
 
     ``rules`` are ``(mask, rule, reason, column)`` in priority order; a record matched by
-    several rules is excluded once, by the first. Rows whose cells are all empty are
+    several rules is excluded once, by the first. ``reason`` is one text, one text per row,
+    or a function of the mask of excluded rows giving their texts. Rows whose cells are all empty are
     excluded as ``empty_row`` and blank lines as ``blank_row``. Raises :class:`ReadError` if
     kept + excluded differs from ``records`` (the independent count).
     """
@@ -347,7 +348,12 @@ def assemble(
         hit = np.asarray(mask, dtype=bool) & ~taken
         if not hit.any():
             continue
-        reasons = reason if isinstance(reason, str) else np.asarray(reason, dtype=object)[hit]
+        if isinstance(reason, str):
+            reasons: Any = reason
+        elif callable(reason):  # built for the excluded rows only
+            reasons = reason(hit)
+        else:
+            reasons = np.asarray(reason, dtype=object)[hit]
         values: Any = None
         if column is not None and column in body.columns:
             values = [None if pd.isna(v) else str(v) for v in body.loc[hit, column]]

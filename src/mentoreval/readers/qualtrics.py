@@ -21,10 +21,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from mentoreval.errors import Problem
@@ -59,6 +60,12 @@ _STATUS: dict[str, str | None] = {
 _CHANNEL = {"preview": "preview", "test": "test"}
 _FINISHED = {"1": True, "True": True, "TRUE": True, "0": False, "False": False, "FALSE": False}
 _LEGACY_V = re.compile(r"V\d+")
+
+
+def _per_distinct(cells: pd.Series, func: Callable[[str], str | None]) -> np.ndarray:
+    """``func`` of every cell (no missing cells), computed once per distinct text."""
+    codes, uniques = pd.factorize(cells)
+    return np.array([func(str(u)) for u in uniques], dtype=object)[codes]
 
 
 def qualtrics_variant(rows: Sequence[Sequence[str]]) -> Variant | None:
@@ -247,24 +254,23 @@ def read_qualtrics(
     status_col = _find(meta, "status", "Status")
     if status_col is not None:
         status = frame[status_col].fillna("").astype(str)
-        category = status.str.strip().map(_STATUS).astype(object)
-        category = category.where(status.str.strip().isin(list(_STATUS)), "unknown")
-        unknown = (category == "unknown").to_numpy()
+        category = _per_distinct(status, lambda v: _STATUS.get(v.strip(), "unknown"))
         rules.append(
             (
-                unknown,
+                category == "unknown",
                 "qualtrics_status_unknown",
-                "unknown Status value '" + status.astype(str) + "'",
+                lambda hit: [f"unknown Status value '{v}'" for v in status.to_numpy()[hit]],
                 status_col,
             )
         )
         for wanted in exclude:
-            hit = (category == wanted).to_numpy()
             rules.append(
                 (
-                    hit,
+                    category == wanted,
                     f"qualtrics_{wanted}",
-                    f"{status_col} = " + status + f" ({wanted} response)",
+                    lambda hit, w=wanted: [
+                        f"{status_col} = {v} ({w} response)" for v in status.to_numpy()[hit]
+                    ],
                     status_col,
                 )
             )
@@ -272,9 +278,12 @@ def read_qualtrics(
         notes.append("no Status column: preview/test/spam responses cannot be recognised")
     channel_col = _find(meta, "distributionChannel", "DistributionChannel")
     if channel_col is not None:
-        channel = frame[channel_col].fillna("").astype(str).str.strip().str.lower()
+        channel = _per_distinct(
+            frame[channel_col].fillna("").astype(str),
+            lambda v: _CHANNEL.get(v.strip().lower()),
+        )
         for wanted in exclude:
-            hit = (channel.map(_CHANNEL) == wanted).to_numpy()
+            hit = channel == wanted
             rules.append((hit, f"qualtrics_{wanted}", f"{channel_col} = {wanted}", channel_col))
     finished_col = _find(meta, "finished", "Finished")
     if unfinished == "exclude":

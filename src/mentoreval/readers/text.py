@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ __all__ = [
 _DELIMITERS = (",", "\t", ";", "|")
 _BLOCK = 1 << 20  # pyarrow parses blocks in parallel; a record longer than this retries
 _BIG_BLOCK = 64 << 20  # ... with blocks this long
+_SOMETHING = re.compile(rb"[^ \t\r\n\x00\xef\xbb\xbf\xff\xfe]")  # not blank or a BOM
 _CONTROL_OK = bytes(range(32, 256)) + b"\t\n\r"  # bytes a text export may hold
 
 
@@ -358,7 +360,7 @@ def read_delimited(
     if raw is None:
         raw = read_bytes(path)
     notes: list[str] = []
-    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    if _SOMETHING.search(raw) is None:
         raise fail(
             "is empty (no header row, no data)",
             path=path,
