@@ -87,6 +87,19 @@ _StrictSafeLoader.add_constructor(
 )
 
 
+if hasattr(yaml, "CSafeLoader"):  # PyYAML built with libyaml: its parser is several times faster
+
+    class _FastStrictLoader(yaml.CSafeLoader):
+        """The same resolvers and constructors over libyaml's parser (used for valid files;
+        errors are reported by the pure-Python parser, whose messages are more precise)."""
+
+    _FastStrictLoader.yaml_implicit_resolvers = _StrictSafeLoader.yaml_implicit_resolvers
+    _FastStrictLoader.yaml_constructors = _StrictSafeLoader.yaml_constructors
+    _LOADERS: tuple[Any, ...] = (_FastStrictLoader, _StrictSafeLoader)
+else:  # pragma: no cover - PyYAML without libyaml
+    _LOADERS = (_StrictSafeLoader,)
+
+
 def load_yaml(
     path: str | Path, *, error: type[MentorevalError] = ConfigError, text: str | None = None
 ) -> Any:
@@ -135,6 +148,11 @@ def load_yaml(
                 f"{path}: not UTF-8 text at byte {exc.start} (fix: save the file as UTF-8)"
             ) from None
     try:
+        if len(_LOADERS) > 1:
+            try:
+                return yaml.load(text, Loader=_LOADERS[0])  # noqa: S506 - strict *safe* loader
+            except yaml.YAMLError:
+                pass  # read again below for the precise message
         return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - strict *safe* loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
