@@ -401,7 +401,7 @@ def _read_source(
             set_aside |= mask
 
     keep = ~set_aside
-    kept = data.loc[keep]
+    kept = data if keep.all() else data.loc[keep]  # no copy of the text when all are kept
     records = pd.DataFrame(
         {
             "raw_id": raw_ids.array[keep],

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from mentoreval.errors import MentorevalError
 from mentoreval.instruments import Instrument, ResponseScale
 
 __all__ = [
@@ -109,8 +110,13 @@ class ReasonTable:
         self._index: dict[str, int] = {}
 
     def code(self, reason: str) -> int:
-        """The code of ``reason`` (added when new)."""
+        """The code of ``reason`` (added when new; at most 32,767 distinct reasons)."""
         if reason not in self._index:
+            if len(self.labels) >= np.iinfo(np.int16).max:
+                raise MentorevalError(
+                    f"more than {np.iinfo(np.int16).max} distinct missing-value reasons; "
+                    "the export declares an implausible number of missing codes"
+                )
             self.labels.append(reason)
             self._index[reason] = len(self.labels)
         return self._index[reason]
@@ -131,7 +137,7 @@ class Recoded:
     values
         Float array, rows × items: codes as stored on the response scale; NaN when missing.
     reasons
-        Int array of the same shape: :class:`ReasonTable` codes (0 where answered).
+        ``int16`` array of the same shape: :class:`ReasonTable` codes (0 where answered).
     quarantine
         One row per quarantined cell: ``position`` (row position in the input), ``column``,
         ``item``, ``value``, ``reason``.
@@ -266,7 +272,7 @@ def recode_items(
     n = len(data)
     # Item-major buffers (one contiguous row per item); returned transposed (rows × items).
     out = np.empty((len(items), n))
-    why = np.empty((len(items), n), dtype=np.int32)
+    why = np.empty((len(items), n), dtype=np.int16)
     not_answered = reasons.code(NOT_ANSWERED)
     quarantined = reasons.code(QUARANTINED)
     platform_missing = (
@@ -314,7 +320,7 @@ def recode_items(
 
         codes_idx, uniques = _factorize_text(data[col])
         u_val = np.full(len(uniques) + 1, np.nan)
-        u_why = np.zeros(len(uniques) + 1, dtype=np.int32)
+        u_why = np.zeros(len(uniques) + 1, dtype=np.int16)
         u_why[-1] = not_answered  # index -1: empty cell
         bad: list[int] = []
         value_mapped = set()
