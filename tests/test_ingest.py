@@ -193,8 +193,18 @@ def test_ingest_writes_every_output(study: Path, tmp_path: Path, key_env: bytes)
         "source",
         "source_row",
     ]
+    # Written in pieces before the table was ever built; it reads back as the same table.
     back = pd.read_parquet(out / "responses.parquet")
-    assert len(back) == len(r)
+    r.to_parquet(tmp_path / "whole.parquet", index=False)
+    pd.testing.assert_frame_equal(
+        back, pd.read_parquet(tmp_path / "whole.parquet"), check_exact=True
+    )
+    assert res.parts is not None
+    pieces = list(res.parts.chunks(rows=7))  # whole records of 5 items: 5 rows per piece
+    assert len(pieces) > 3 and all(len(p) == 5 for p in pieces)
+    pd.testing.assert_frame_equal(
+        pd.concat(pieces, ignore_index=True), r, check_exact=True, check_categorical=True
+    )
     people = pd.read_parquet(out / "participants.parquet")
     assert people["participant_id"].is_unique
     assert set(people.columns) == {"participant_id", "group", "year_of_study"}

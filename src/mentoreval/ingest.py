@@ -37,9 +37,10 @@ import json
 import platform
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
@@ -120,7 +122,6 @@ class IngestResult:
         Where the files were written (None for a dry run).
     """
 
-    responses: pd.DataFrame
     scores: pd.DataFrame
     participants: pd.DataFrame
     quarantine: pd.DataFrame
@@ -129,6 +130,14 @@ class IngestResult:
     manifest: dict[str, Any]
     summary: dict[str, int]
     out_dir: Path | None = None
+    parts: _Responses | None = field(default=None, repr=False)
+
+    @cached_property
+    def responses(self) -> pd.DataFrame:
+        """The long responses table (one row per record × item), built on first access."""
+        if self.parts is None:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
+        return self.parts.frame()
 
     def to_frame(self) -> pd.DataFrame:
         """The summary as a two-column table (``measure``, ``count``)."""
@@ -751,18 +760,15 @@ def _run(
     src_rows = recs["source_row"].to_numpy(dtype=np.int64)
 
     # ---- responses, scores, quality matrix
-    # The long responses table is built once, column by column, straight from codes
-    # (instrument-major, then record, then item: the order of the former per-instrument
-    # concatenation); no per-instrument frames are made or concatenated.
     all_items = [f"{i}.{item}" for i, inst in study.instruments.items() for item in inst.item_ids]
+    # The item tables of the kept records: answers (NaN when missing) and reason codes.
     matrix = np.full((len(recs), len(all_items)), np.nan)
+    whys = np.zeros((len(recs), len(all_items)), dtype=np.int16)
     col0 = 0
-    gathered: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    spans: list[tuple[str, np.ndarray, int, int]] = []
     for inst_id, inst in study.instruments.items():
         k = len(inst.item_ids)
         rows_g: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        whys: list[np.ndarray] = []
         for o, off in zip(outs, offsets[:-1], strict=True):
             b = o.blocks.pop(inst_id, None)
             if b is None:
@@ -770,45 +776,29 @@ def _run(
             pos_new = new_index[off + b.rows]
             ok = pos_new >= 0
             if ok.all():
+                matrix[pos_new, col0 : col0 + k] = b.answers
+                whys[pos_new, col0 : col0 + k] = b.reasons
                 rows_g.append(pos_new)
-                vals.append(b.answers)
-                whys.append(b.reasons)
             else:
+                matrix[pos_new[ok], col0 : col0 + k] = b.answers[ok]
+                whys[pos_new[ok], col0 : col0 + k] = b.reasons[ok]
                 rows_g.append(pos_new[ok])
-                vals.append(b.answers[ok])
-                whys.append(b.reasons[ok])
             del b
-        if not rows_g:
-            col0 += k
-            continue
-        if len(rows_g) == 1:
-            r, v, w = rows_g[0], vals[0], whys[0]
-        else:
-            r = np.concatenate(rows_g)
-            v = np.concatenate(vals)
-            w = np.concatenate(whys)
-        del rows_g, vals, whys
-        if len(r) > 1 and np.any(r[1:] < r[:-1]):
-            order = np.argsort(r, kind="stable")
-            r, v, w = r[order], v[order], w[order]
-        matrix[r, col0 : col0 + k] = v
+        if rows_g:
+            spans.append((inst_id, np.sort(np.concatenate(rows_g)), col0, k))
         col0 += k
-        gathered.append((inst_id, r, v, w))
-
-    scores = _ingest_scores(gathered, study, pid_codes, pid_cats, wave_codes, wave_cats)
-    responses = _long_responses(
-        gathered,
-        study,
-        reasons,
-        pid_codes,
-        pid_cats,
-        wave_codes,
-        wave_cats,
-        src_codes,
-        src_cats,
-        src_rows,
+    parts = _Responses(
+        spans=spans,
+        matrix=matrix,
+        whys=whys,
+        items={i: study.instruments[i].item_ids for i, _, _, _ in spans},
+        reasons=reasons.labels,
+        pid=(pid_codes, pid_cats),
+        wave=(wave_codes, wave_cats),
+        source=(src_codes, src_cats),
+        source_row=src_rows,
     )
-    del gathered
+    scores = _ingest_scores(parts, study)
 
     longest = max(
         (len(s.items) for inst in study.instruments.values() for s in inst.scales), default=2
@@ -918,7 +908,7 @@ def _run(
                 str(k): int(v) for k, v in quarantine["rule"].value_counts().sort_index().items()
             },
             "kept": len(recs),
-            "responses": len(responses),
+            "responses": len(parts),
             "scores": len(scores),
             "linkage": link_counts,
         },
@@ -928,7 +918,7 @@ def _run(
     data_problems = _problems_from_quarantine(quarantine)
     report = ValidationReport(fatal=(), data=tuple(data_problems), warnings=tuple(warnings))
     result = IngestResult(
-        responses=responses,
+        parts=parts,
         scores=scores,
         participants=participants,
         quarantine=quarantine[QUARANTINE_COLUMNS],
@@ -946,96 +936,121 @@ def _from_codes(codes: np.ndarray, categories: Any) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories, validate=False)
 
 
-def _long_responses(
-    gathered: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
-    study: Study,
-    reasons: ReasonTable,
-    pid_codes: np.ndarray,
-    pid_cats: pd.Index,
-    wave_codes: np.ndarray,
-    wave_cats: pd.Index,
-    src_codes: np.ndarray,
-    src_cats: pd.Index,
-    src_rows: np.ndarray,
-) -> pd.DataFrame:
-    """The long responses table from each instrument's (rows, answers, reasons) arrays.
+@dataclass(frozen=True)
+class _Responses:
+    """The long responses table, held as the wide item tables it is made from.
 
-    Same rows, order, values and categories as concatenating one frame per instrument
-    (categories united in order of appearance), built in one pass per column.
+    Rows are instrument-major, then record, then item. :meth:`frame` builds the whole table
+    (column by column, straight from codes); :meth:`chunks` yields it in pieces with the
+    same columns and categories, so it can be written without being held in memory at once.
     """
-    if not gathered:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
-    sizes = [len(r) * v.shape[1] for _, r, v, _ in gathered]
-    total = int(sum(sizes))
-    inst_ids = [g[0] for g in gathered]
-    item_names = list(
-        dict.fromkeys(i for inst_id in inst_ids for i in study.instruments[inst_id].item_ids)
-    )
-    item_pos = {name: j for j, name in enumerate(item_names)}
-    reason_labels = pd.Index(reasons.labels or ["_"])
-    cols: dict[str, np.ndarray] = {
-        "participant_id": np.empty(total, dtype=_small_int(len(pid_cats))),
-        "wave": np.empty(total, dtype=_small_int(len(wave_cats))),
-        "instrument": np.empty(total, dtype=_small_int(len(inst_ids))),
-        "item": np.empty(total, dtype=_small_int(len(item_names))),
-        "value": np.empty(total, dtype=float),
-        "missing_reason": np.empty(total, dtype=_small_int(len(reason_labels))),
-        "source": np.empty(total, dtype=_small_int(len(src_cats))),
-        "source_row": np.empty(total, dtype=np.int64),
-    }
-    per_row = {
-        "participant_id": pid_codes,
-        "wave": wave_codes,
-        "source": src_codes,
-        "source_row": src_rows,
-    }
-    start = 0
-    for j, ((inst_id, r, v, w), size) in enumerate(zip(gathered, sizes, strict=True)):
-        m, k = v.shape
-        seg = slice(start, start + size)
-        start += size
-        for name, codes in per_row.items():
-            cols[name][seg].reshape(m, k)[:] = codes[r][:, None]
-        cols["instrument"][seg] = j
-        item_codes = np.array(
-            [item_pos[i] for i in study.instruments[inst_id].item_ids], dtype=cols["item"].dtype
+
+    spans: list[tuple[str, np.ndarray, int, int]]  # instrument, records, first column, items
+    matrix: np.ndarray  # records × items, answers (NaN when missing)
+    whys: np.ndarray  # records × items, ReasonTable codes (0 when answered)
+    items: dict[str, list[str]]
+    reasons: list[str]
+    pid: tuple[np.ndarray, pd.Index]
+    wave: tuple[np.ndarray, pd.Index]
+    source: tuple[np.ndarray, pd.Index]
+    source_row: np.ndarray
+
+    def __len__(self) -> int:
+        return sum(len(rows) * k for _, rows, _, k in self.spans)
+
+    def frame(self) -> pd.DataFrame:
+        """The whole table."""
+        if not self.spans:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
+        return self._build([(j, slice(None)) for j in range(len(self.spans))])
+
+    def chunks(self, rows: int = 1 << 20) -> Iterator[pd.DataFrame]:
+        """The table in pieces of about ``rows`` rows (whole records), in order."""
+        for j, (_, records, _, k) in enumerate(self.spans):
+            step = max(rows // max(k, 1), 1)
+            for start in range(0, len(records), step):
+                yield self._build([(j, slice(start, start + step))])
+
+    def _build(self, pieces: Sequence[tuple[int, slice]]) -> pd.DataFrame:
+        inst_ids = [span[0] for span in self.spans]
+        item_names = list(dict.fromkeys(i for inst_id in inst_ids for i in self.items[inst_id]))
+        item_pos = {name: j for j, name in enumerate(item_names)}
+        reason_labels = pd.Index(self.reasons or ["_"])
+        (pid_codes, pid_cats), (wave_codes, wave_cats), (src_codes, src_cats) = (
+            self.pid,
+            self.wave,
+            self.source,
         )
-        cols["item"][seg].reshape(m, k)[:] = item_codes[None, :]
-        cols["value"][seg].reshape(m, k)[:] = v
-        np.subtract(w, 1, out=cols["missing_reason"][seg].reshape(m, k), casting="unsafe")
-    data = {
-        "participant_id": _from_codes(cols["participant_id"], pid_cats),
-        "wave": _from_codes(cols["wave"], wave_cats),
-        "instrument": _from_codes(cols["instrument"], pd.Index(inst_ids)),
-        "item": _from_codes(cols["item"], pd.Index(item_names)),
-        "value": cols["value"],
-        "missing_reason": _from_codes(cols["missing_reason"], reason_labels),
-        "source": _from_codes(cols["source"], src_cats),
-        "source_row": cols["source_row"],
-    }
-    return pd.DataFrame(data, copy=False)
+        selected = [(j, self.spans[j][1][rows]) for j, rows in pieces]
+        total = int(sum(len(r) * self.spans[j][3] for j, r in selected))
+        cols: dict[str, np.ndarray] = {
+            "participant_id": np.empty(total, dtype=_small_int(len(pid_cats))),
+            "wave": np.empty(total, dtype=_small_int(len(wave_cats))),
+            "instrument": np.empty(total, dtype=_small_int(len(inst_ids))),
+            "item": np.empty(total, dtype=_small_int(len(item_names))),
+            "value": np.empty(total, dtype=float),
+            "missing_reason": np.empty(total, dtype=_small_int(len(reason_labels))),
+            "source": np.empty(total, dtype=_small_int(len(src_cats))),
+            "source_row": np.empty(total, dtype=np.int64),
+        }
+        per_row = {
+            "participant_id": pid_codes,
+            "wave": wave_codes,
+            "source": src_codes,
+            "source_row": self.source_row,
+        }
+        start = 0
+        for j, r in selected:
+            inst_id, _, col0, k = self.spans[j]
+            m = len(r)
+            seg = slice(start, start + m * k)
+            start += m * k
+            for name, codes in per_row.items():
+                cols[name][seg].reshape(m, k)[:] = codes[r][:, None]
+            cols["instrument"][seg] = j
+            item_codes = np.array(
+                [item_pos[i] for i in self.items[inst_id]], dtype=cols["item"].dtype
+            )
+            cols["item"][seg].reshape(m, k)[:] = item_codes[None, :]
+            cols["value"][seg].reshape(m, k)[:] = self.matrix[r, col0 : col0 + k]
+            np.subtract(
+                self.whys[r, col0 : col0 + k],
+                1,
+                out=cols["missing_reason"][seg].reshape(m, k),
+                casting="unsafe",
+            )
+        data = {
+            "participant_id": _from_codes(cols["participant_id"], pid_cats),
+            "wave": _from_codes(cols["wave"], wave_cats),
+            "instrument": _from_codes(cols["instrument"], pd.Index(inst_ids)),
+            "item": _from_codes(cols["item"], pd.Index(item_names)),
+            "value": cols["value"],
+            "missing_reason": _from_codes(cols["missing_reason"], reason_labels),
+            "source": _from_codes(cols["source"], src_cats),
+            "source_row": cols["source_row"],
+        }
+        return pd.DataFrame(data, copy=False)
 
 
-def _ingest_scores(
-    gathered: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
-    study: Study,
-    pid_codes: np.ndarray,
-    pid_cats: pd.Index,
-    wave_codes: np.ndarray,
-    wave_cats: pd.Index,
-) -> pd.DataFrame:
-    """Score every instrument's answer block (no validity checks: answers come recoded).
+def _ingest_scores(parts: _Responses, study: Study) -> pd.DataFrame:
+    """Score every instrument's answers (no validity checks: answers come recoded).
 
     Identifiers are categorical, sharing one factorisation of the kept records.
     """
-    parts: list[dict[str, Any]] = []
-    for inst_id, r, v, _ in gathered:
+    (pid_codes, pid_cats), (wave_codes, wave_cats) = parts.pid, parts.wave
+    scored_parts: list[dict[str, Any]] = []
+    for inst_id, r, col0, k in parts.spans:
         inst = study.instruments[inst_id]
+        block = (
+            parts.matrix[:, col0 : col0 + k]
+            if len(r) == len(parts.matrix)  # every record (rows are sorted and distinct)
+            else parts.matrix[r, col0 : col0 + k]
+        )
         scored = _score_arrays(
-            None, inst, inst.item_ids, item_major=np.array(v.T, order="C"), with_row=False
+            None, inst, inst.item_ids, item_major=np.ascontiguousarray(block.T), with_row=False
         )
         rr = np.repeat(r, len(inst.scales))  # each record's scales are consecutive rows
-        parts.append(
+        scored_parts.append(
             {
                 "participant_id": pid_codes[rr],
                 "wave": wave_codes[rr],
@@ -1044,29 +1059,34 @@ def _ingest_scores(
                 **scored,
             }
         )
-    if not parts:
+    if not scored_parts:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     out: dict[str, Any] = {}
     out["participant_id"] = _from_codes(
-        np.concatenate([p["participant_id"] for p in parts]).astype(
+        np.concatenate([p["participant_id"] for p in scored_parts]).astype(
             _small_int(len(pid_cats)), copy=False
         ),
         pid_cats,
     )
     out["wave"] = _from_codes(
-        np.concatenate([p["wave"] for p in parts]).astype(_small_int(len(wave_cats)), copy=False),
+        np.concatenate([p["wave"] for p in scored_parts]).astype(
+            _small_int(len(wave_cats)), copy=False
+        ),
         wave_cats,
     )
-    inst_ids = [p["instrument"] for p in parts]
+    inst_ids = [p["instrument"] for p in scored_parts]
     out["instrument"] = _from_codes(
-        np.repeat(np.arange(len(parts), dtype=_small_int(len(parts))), [p["n"] for p in parts]),
+        np.repeat(
+            np.arange(len(scored_parts), dtype=_small_int(len(scored_parts))),
+            [p["n"] for p in scored_parts],
+        ),
         pd.Index(inst_ids),
     )
     for name in ("scale", "band", "missing_reason"):
-        cats = [p[name] for p in parts]
+        cats = [p[name] for p in scored_parts]
         out[name] = cats[0] if len(cats) == 1 else union_categoricals(cats)
     for name in ("score", "raw_score", "n_answered", "n_items", "prorated"):
-        arrays = [p[name] for p in parts]
+        arrays = [p[name] for p in scored_parts]
         out[name] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
     return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
@@ -1090,6 +1110,24 @@ def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _write_responses(result: IngestResult, path: Path) -> None:
+    """``responses.parquet``: the same table as ``result.responses.to_parquet``, written in
+    pieces (row groups) unless the table was already built, so it is never held at once."""
+    if "responses" in result.__dict__ or result.parts is None or not result.parts.spans:
+        result.responses.to_parquet(path, index=False)
+        return
+    writer: pq.ParquetWriter | None = None
+    try:
+        for chunk in result.parts.chunks():
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
     raw_dirs = {study.resolve(s.path).resolve().parent for s in study.config.sources}
     if out_dir.resolve() in raw_dirs:
@@ -1098,7 +1136,7 @@ def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
             "(fix: choose another --out folder; raw files are never written)"
         )
     out_dir.mkdir(parents=True, exist_ok=True)
-    result.responses.to_parquet(out_dir / "responses.parquet", index=False)
+    _write_responses(result, out_dir / "responses.parquet")
     result.scores.to_parquet(out_dir / "scores.parquet", index=False)
     result.participants.to_parquet(out_dir / "participants.parquet", index=False)
     _quarantine_for_csv(result.quarantine).to_csv(out_dir / "quarantine.csv", index=False)
