@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from mentoreval.errors import MentorevalError
 from mentoreval.readers import count_records, read_export
+from mentoreval.readers.text import _valid_utf8
 
 CELL = st.one_of(
     st.sampled_from(["None", "NA", "007", "", " "]),
@@ -96,3 +97,14 @@ def test_quote_scan_matches_stdlib(sample: tuple[list[list[str]], bytes]) -> Non
     records = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
     assert index.total == len(records)
     assert index.blank_rows.tolist() == [i + 1 for i, r in enumerate(records) if not r]
+
+
+@given(st.one_of(st.binary(max_size=64), st.text(max_size=32).map(str.encode)))
+def test_utf8_check_agrees_with_python(data: bytes) -> None:
+    # Arrow validates in place; it must accept exactly what Python's decoder accepts
+    try:
+        data.decode("utf-8")
+        expected = True
+    except UnicodeDecodeError:
+        expected = False
+    assert _valid_utf8(data) is expected

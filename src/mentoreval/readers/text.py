@@ -156,12 +156,25 @@ def _bad_byte_row(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
+def _valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow in place (no decoded copy)."""
+    offsets = pa.array([0, len(data)], type=pa.int64()).buffers()[1]
+    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        blob.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _to_utf8(raw: bytes, encoding: str, path: Path) -> bytes:
     """Transcode ``raw`` to UTF-8 without a BOM, or raise with the row of the first bad byte."""
     if encoding in ("utf-8", "utf-8-sig"):
         body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+        if _valid_utf8(body):
+            return body
         try:
-            body.decode("utf-8")
+            body.decode("utf-8")  # for the offset of the first bad byte
         except UnicodeDecodeError as exc:
             raise fail(
                 f"byte 0x{body[exc.start]:02x} at offset {exc.start} is not valid {encoding}",
@@ -319,7 +332,8 @@ def _arrow_csv(utf8: bytes, delimiter: str, ncols: int, block: int) -> pa.Table:
             delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types={f"f{i}": pa.string() for i in range(ncols)},
+            # pandas keeps text as large_string: parsing straight into it avoids a copy
+            column_types={f"f{i}": pa.large_string() for i in range(ncols)},
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
@@ -429,7 +443,8 @@ def read_delimited(
             )
         index = checked
 
-    cells = table.to_pandas(types_mapper={pa.string(): TEXT_DTYPE}.get)
+    pa.default_memory_pool().release_unused()  # the parser's scratch blocks
+    cells = table.to_pandas(types_mapper={pa.large_string(): TEXT_DTYPE}.get)
     cells.columns = pd.RangeIndex(ncols)
     cells.index = pd.Index(index.rows, name="source_row")
     return DelimitedText(
