@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from mentoreval.errors import DataError
 from mentoreval.instruments import load_instrument
-from mentoreval.scoring import SCORE_COLUMNS, score_matrix, score_responses, score_wide
+from mentoreval.scoring import (
+    SCORE_COLUMNS,
+    _score_arrays,
+    score_matrix,
+    score_responses,
+    score_wide,
+)
 
 
 def one(inst_id: str, answers: dict[str, float], scale: str) -> pd.Series:
@@ -388,3 +394,97 @@ def test_half_point_codes_use_the_row_path(tmp_path) -> None:
     assert out["band"].tolist()[:2] == ["high", "high"]
     assert out["prorated"].tolist() == [False, True, False]
     assert out["missing_reason"].iloc[2] == "1 of 3 items answered; 2 needed"
+
+
+# -- Large tables: scored a chunk of respondents at a time ---------------------------------
+
+
+def random_answers(inst_id: str, n: int, missing: float, seed: int) -> np.ndarray:
+    inst = load_instrument(inst_id)
+    rng = np.random.default_rng(seed)
+    x = np.column_stack(
+        [rng.choice(inst.item_response_scale(i).codes, n).astype(float) for i in inst.item_ids]
+    )
+    x[rng.random(x.shape) < missing] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("inst_id", ["olbi", "cbi", "who5", "mes"])
+def test_many_rows_score_as_small_pieces(inst_id: str) -> None:
+    """Tens of thousands of rows (several chunks) give exactly what 1,000-row pieces give."""
+    inst = load_instrument(inst_id)
+    x = random_answers(inst_id, 60_000, missing=0.2, seed=5)
+    whole = score_matrix(x, inst, inst.item_ids).drop(columns="row")
+    pieces = [score_matrix(x[a : a + 1000], inst, inst.item_ids) for a in range(0, len(x), 1000)]
+    apart = pd.concat(pieces, ignore_index=True).drop(columns="row")
+    for c in ("band", "missing_reason"):
+        apart[c] = apart[c].astype(whole[c].dtype)
+    pd.testing.assert_frame_equal(whole, apart, check_exact=True)
+
+
+def test_invalid_value_in_a_late_chunk_is_found() -> None:
+    x = random_answers("who5", 50_000, missing=0.0, seed=2)
+    wide = pd.DataFrame({"participant_id": [f"p{i}" for i in range(len(x))], "wave": "pre"})
+    wide = pd.concat([wide, pd.DataFrame(x, columns=load_instrument("who5").item_ids)], axis=1)
+    wide.loc[45_000, "who5_3"] = 2.5
+    with pytest.raises(DataError) as info:
+        score_wide(wide, "who5")
+    assert {(p.row, p.column) for p in info.value.problems} == {(45_002, "who5_3")}
+
+
+@pytest.mark.parametrize("inst_id", ["olbi", "mes", "pss10"])
+def test_item_major_input_scores_like_rows(inst_id: str) -> None:
+    """The ingest path (items × respondents, scored in place) equals the respondent-major one."""
+    inst = load_instrument(inst_id)
+    x = random_answers(inst_id, 20_000, missing=0.1, seed=3)
+    rows = pd.DataFrame(_score_arrays(x, inst, inst.item_ids))
+    item_major = np.ascontiguousarray(x.T)
+    cols = pd.DataFrame(_score_arrays(None, inst, inst.item_ids, item_major=item_major))
+    pd.testing.assert_frame_equal(rows, cols, check_exact=True)
+
+
+def test_equal_band_limits_take_the_first_band_that_holds(tmp_path) -> None:
+    """Two cuts at the same limit: the earlier one wins where both hold; checked by hand."""
+    from pathlib import Path
+
+    def cuts(first: str, second: str) -> str:
+        return (
+            f"    bands: {{source: test, cuts: [{{label: a, upper: 10{first}}},"
+            f" {{label: b, upper: 10{second}}}, {{label: c, upper: 20}}]}}\n"
+        )
+
+    scale = (
+        "  - id: {id}\n    title: T\n    items: [q1, q2, q3, q4, q5]\n    method: sum\n"
+        "    min_answered: 5\n    range: [0, 20]\n    higher_is_better: true\n"
+    )
+    (Path(tmp_path) / "ties.yaml").write_text(
+        "id: ties\nversion: '1'\ntitle: Ties\ncitation: test\n"
+        "licence: {name: test, ship_item_text: true}\ndomain: other\n"
+        "response_scales:\n  default: {codes: [0, 1, 2, 3, 4], labels: [a, b, c, d, e]}\n"
+        "items:\n" + "".join(f"  - {{id: q{i}, text: t}}\n" for i in range(1, 6)) + "scales:\n"
+        + scale.format(id="incl_first") + cuts("", ", include_upper: false")
+        + scale.format(id="excl_first") + cuts(", include_upper: false", ""),
+        encoding="utf-8",
+    )  # fmt: skip
+    inst = load_instrument(Path(tmp_path) / "ties.yaml")
+    x = np.array([[1, 2, 2, 2, 2], [2, 2, 2, 2, 2], [3, 2, 2, 2, 2]], dtype=float)  # 9, 10, 11
+    out = score_matrix(x, inst, inst.item_ids)
+    # incl_first: a is x <= 10 (9, 10), b is x < 10 (never first), c up to 20 (11)
+    assert out.loc[out["scale"] == "incl_first", "band"].tolist() == ["a", "a", "c"]
+    # excl_first: a is x < 10 (9), b is x <= 10 (10), c (11)
+    assert out.loc[out["scale"] == "excl_first", "band"].tolist() == ["a", "b", "c"]
+
+
+def test_score_arrays_leaves_a_respondent_major_block_unchanged() -> None:
+    # ingest scores column blocks of its answer matrix, then builds responses from it
+    cbi = load_instrument("cbi")  # has a reverse-keyed item
+    rng = np.random.default_rng(3)
+    codes = np.array(cbi.item_response_scale(cbi.item_ids[0]).codes, dtype=float)
+    matrix = rng.choice(codes, size=(3000, len(cbi.item_ids) + 2))
+    matrix[rng.random(matrix.shape) < 0.1] = np.nan
+    block = matrix[:, 1 : 1 + len(cbi.item_ids)]  # a strided view, as ingest passes it
+    before = matrix.copy()
+    out = _score_arrays(block, cbi, cbi.item_ids, with_row=False)
+    np.testing.assert_array_equal(matrix, before)
+    ref = _score_arrays(np.ascontiguousarray(block), cbi, cbi.item_ids, with_row=False)
+    np.testing.assert_array_equal(out["score"], ref["score"])

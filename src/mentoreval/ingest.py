@@ -1046,9 +1046,8 @@ def _ingest_scores(parts: _Responses, study: Study) -> pd.DataFrame:
             if len(r) == len(parts.matrix)  # every record (rows are sorted and distinct)
             else parts.matrix[r, col0 : col0 + k]
         )
-        scored = _score_arrays(
-            None, inst, inst.item_ids, item_major=np.ascontiguousarray(block.T), with_row=False
-        )
+        # Scoring reads the block in cache-sized pieces and leaves it unchanged.
+        scored = _score_arrays(block, inst, inst.item_ids, with_row=False)
         rr = np.repeat(r, len(inst.scales))  # each record's scales are consecutive rows
         scored_parts.append(
             {

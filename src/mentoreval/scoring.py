@@ -29,20 +29,22 @@ Rules, all from the instrument definition:
 - a lookup table needs a whole raw score, so a prorated raw sum is rounded half up first;
 - bands follow the ordered cut-offs: the first band whose upper limit holds.
 
-Everything is vectorised over respondents: one array pass per scale.
+Everything is vectorised over respondents: the answers are checked, keyed and summed a
+cache-sized chunk of respondents at a time, and each output column is written once, in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
 
 from mentoreval.errors import DataError, Problem, raise_problems
-from mentoreval.instruments import Instrument, Scale, load_instrument
+from mentoreval.instruments import Instrument, Item, Scale, load_instrument
 
 __all__ = ["SCORE_COLUMNS", "score_matrix", "score_responses", "score_wide"]
 
@@ -110,47 +112,6 @@ def _all_valid(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> bo
             # A whole number equals its rounding; NaN never does (so count those back).
             off = np.count_nonzero(scaled != np.rint(scaled))
             if off and off != np.count_nonzero(np.isnan(scaled)):
-                return False
-    return True
-
-
-def _all_valid_item_major(kt: np.ndarray, inst: Instrument, items: Sequence[str]) -> bool:
-    """:func:`_all_valid` on an items × respondents array (the same test, fewer passes).
-
-    Item by item (contiguous rows, scratch buffers reused). A value is whole exactly when
-    ``rint(v) - v`` is 0, so two NaN-skipping reductions of that difference replace the
-    comparison and the NaN count.
-    """
-    n = kt.shape[1] if kt.ndim == 2 else 0
-    if n == 0:
-        return True
-    scaled_buf = np.empty(n)
-    diff = np.empty(n)
-    for name, rs in inst.response_scales.items():
-        cols = [j for j, i in enumerate(items) if inst.item(i).response_scale == name]
-        if not cols:
-            continue
-        codes = np.sort(np.array(rs.codes, dtype=float))
-        steps = np.diff(codes)
-        if rs.missing or not np.allclose(steps, steps[0]):
-            return False
-        first, step = codes[0], steps[0]
-        for j in cols:
-            row = kt[j]
-            low = np.fmin.reduce(row)
-            if np.isnan(low):  # nothing answered
-                continue
-            if low < first or np.fmax.reduce(row) > codes[-1]:
-                return False
-            with np.errstate(invalid="ignore"):
-                if first == 0 and step == 1:
-                    scaled = row
-                else:
-                    scaled = np.subtract(row, first, out=scaled_buf)
-                    np.divide(scaled, step, out=scaled)
-                np.rint(scaled, out=diff)
-                np.subtract(diff, scaled, out=diff)
-            if np.fmax.reduce(diff) != 0 or np.fmin.reduce(diff) != 0:
                 return False
     return True
 
@@ -239,197 +200,22 @@ def _code_dtype(inst: Instrument) -> type[np.signedinteger[Any]]:
     return _small_int(max(bands, sum(s.min_answered for s in inst.scales)) + 1)
 
 
-def _scale_rows(scale_items: Sequence[str], col: Mapping[str, int]) -> slice | list[int]:
-    """The item rows of a scale: a slice when they are contiguous (no copy), else a list."""
-    idx = [col[i] for i in scale_items]
-    if idx and idx == list(range(idx[0], idx[0] + len(idx))):
-        return slice(idx[0], idx[0] + len(idx))
-    return idx
-
-
-def _score_arrays(
-    values: np.ndarray | None,
-    inst: Instrument,
-    items: Sequence[str],
-    *,
-    item_major: np.ndarray | None = None,
-    with_row: bool = True,
-) -> dict[str, Any]:
-    """The columns of :func:`score_matrix`, as arrays (respondent-major).
-
-    ``with_row=False`` leaves out the ``row`` array (each respondent's rows are the
-    ``len(inst.scales)`` consecutive ones, so callers that know this need not build it).
-
-    ``item_major`` may give the answers as an items × respondents array that this function
-    may modify (no copy is then made); otherwise ``values`` (respondents × items) is copied.
-    With whole-number codes every sum is exact, so summing item by item (contiguous rows)
-    gives the same numbers as summing each respondent's answers.
-    """
-    if not _integral_codes(inst):
-        if values is None:
-            assert item_major is not None
-            values = item_major.T
-        return _score_arrays_rows(values, inst, items, with_row=with_row)
-    if item_major is None:
-        assert values is not None
-        kt = np.array(np.asarray(values, dtype=float).T, dtype=float, order="C")
-    else:
-        kt = item_major
-    col = {item: j for j, item in enumerate(items)}
-    for j, item_id in enumerate(items):
-        item = inst.item(item_id)
-        rs = inst.response_scales[item.response_scale]
-        row = kt[j]
-        if rs.missing:
-            row[np.isin(row, [m.code for m in rs.missing])] = np.nan
-        if item.reverse:
-            np.subtract(rs.low + rs.high, row, out=row)
-    missing = np.isnan(kt)
-    np.copyto(kt, 0.0, where=missing)  # kt now holds the filled (keyed) answers
-    answered_all = np.logical_not(missing, out=missing)
-    sums = []
-    for scale in inst.scales:
-        rows = _scale_rows(scale.items, col)
-        sums.append((answered_all[rows].sum(axis=0, dtype="int64"), kt[rows].sum(axis=0)))
-    return _scale_results(inst, sums, kt.shape[1], with_row=with_row)
-
-
-def _scale_results(
-    inst: Instrument,
-    sums: Sequence[tuple[np.ndarray, np.ndarray]],
-    n: int,
-    *,
-    with_row: bool,
-) -> dict[str, Any]:
-    """From each scale's (answered count, sum of keyed answers) to the scored columns."""
-    n_scales = len(inst.scales)
-    shape = (n, n_scales)
-    score = np.empty(shape)
-    raw_score = np.empty(shape)
-    n_answered = np.empty(shape, dtype="int64")
-    n_items = np.tile(np.array([len(sc.items) for sc in inst.scales], dtype="int64"), (n, 1))
-    prorated = np.empty(shape, dtype=bool)
-    band_code = np.full(shape, -1, dtype=_code_dtype(inst))
-    reason_code = np.full(shape, -1, dtype=_code_dtype(inst))
-    band_labels: list[str] = []
-    reasons: list[str] = []
-    for k, (scale, (n_ans, total)) in enumerate(zip(inst.scales, sums, strict=True)):
-        size = len(scale.items)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / n_ans
-        ok = n_ans >= scale.min_answered
-        if scale.method == "sum":
-            # Complete answers keep the exact sum; only prorated sums are mean × n_items.
-            raw = np.where(n_ans == size, total, mean * size)
-        else:
-            raw = mean
-        raw = np.where(ok, raw, np.nan)
-        sc = _apply_transform(scale, raw)
-        raw_score[:, k] = raw
-        score[:, k] = sc
-        n_answered[:, k] = n_ans
-        prorated[:, k] = ok & (n_ans < size)
-        if scale.bands is not None:
-            assigned = np.isnan(sc)
-            codes_k = np.full(n, -1, dtype=band_code.dtype)
-            for band in scale.bands.cuts:
-                upper = sc <= band.upper if band.include_upper else sc < band.upper
-                take = upper & ~assigned
-                if band.label not in band_labels:
-                    band_labels.append(band.label)
-                np.copyto(codes_k, band_labels.index(band.label), where=take)
-                assigned |= take
-            band_code[:, k] = codes_k
-        # One reason per possible answered count below the minimum: a small category list.
-        offset = len(reasons)
-        reasons += [
-            f"{m} of {size} items answered; {scale.min_answered} needed"
-            for m in range(scale.min_answered)
-        ]
-        if not ok.all():
-            reason_code[~ok, k] = offset + n_ans[~ok]
-    return _pack(
-        n,
-        inst,
-        score,
-        raw_score,
-        n_answered,
-        n_items,
-        prorated,
-        band_code,
-        band_labels,
-        reason_code,
-        reasons,
-        with_row=with_row,
-    )
-
-
-def _pack(
-    n: int,
-    inst: Instrument,
-    score: np.ndarray,
-    raw_score: np.ndarray,
-    n_answered: np.ndarray,
-    n_items: np.ndarray,
-    prorated: np.ndarray,
-    band_code: np.ndarray,
-    band_labels: list[str],
-    reason_code: np.ndarray,
-    reasons: list[str],
-    *,
-    with_row: bool = True,
-) -> dict[str, Any]:
-    n_scales = len(inst.scales)
-    scale_ids = [s.id for s in inst.scales]
-    unique_reasons = list(dict.fromkeys(reasons))
-    if unique_reasons != reasons:
-        # Map each reason code to its first occurrence; -1 (no reason) stays -1.
-        lut = np.array([unique_reasons.index(r) for r in reasons] + [-1])
-        reason_code = lut.astype(reason_code.dtype)[reason_code]
-    # Codes are valid by construction (-1 or an index into their labels): no validation.
-    out: dict[str, Any] = {"row": np.repeat(np.arange(n), n_scales)} if with_row else {}
-    out |= {
-        "scale": pd.Categorical.from_codes(
-            np.tile(np.arange(n_scales, dtype=_small_int(n_scales)), n),
-            pd.Index(scale_ids),
-            validate=False,
-        ),
-        "score": score.ravel(),
-        "raw_score": raw_score.ravel(),
-        "n_answered": n_answered.ravel(),
-        "n_items": n_items.ravel(),
-        "prorated": prorated.ravel(),
-        "band": pd.Categorical.from_codes(
-            band_code.ravel(), pd.Index(band_labels, dtype=str), validate=False
-        ),
-        "missing_reason": pd.Categorical.from_codes(
-            reason_code.ravel(), pd.Index(unique_reasons, dtype=str), validate=False
-        ),
-    }
-    return out
-
-
-def _score_arrays_rows(
-    values: np.ndarray, inst: Instrument, items: Sequence[str], *, with_row: bool = True
-) -> dict[str, Any]:
-    """Row-major scoring; used when codes are not whole numbers (summation order matters)."""
-    col = {item: j for j, item in enumerate(items)}
-    keyed = _keyed(np.asarray(values, dtype=float), inst, items)
-    answered_all = ~np.isnan(keyed)
-    filled = np.where(answered_all, keyed, 0.0)
-    sums = []
-    for scale in inst.scales:
-        idx = [col[i] for i in scale.items]
-        sums.append((answered_all[:, idx].sum(axis=1), filled[:, idx].sum(axis=1)))
-    return _scale_results(inst, sums, keyed.shape[0], with_row=with_row)
+def _repeats_early(values: pd.Series, head: int = 64) -> bool:
+    """True when one of the first ``head`` values repeats (so not every value is distinct)."""
+    first = values.iloc[:head].tolist()
+    try:
+        return len(set(first)) < len(first)
+    except TypeError:  # unhashable values: let the full check decide
+        return False
 
 
 def _id_codes(values: pd.Series) -> tuple[np.ndarray, pd.CategoricalDtype]:
     """Codes and categorical dtype of an id column (categories in order of appearance)."""
     n = len(values)
-    if n > 1000 and values.dtype != object:
+    if n > 1000 and values.dtype != object and not _repeats_early(values):
         # Usually all distinct (participant ids): the values are the categories, and the
-        # uniqueness check inside is the only hashing pass; NA or repeats fall through.
+        # uniqueness check inside is the only hashing pass; NA or repeats fall through
+        # (repeats among the first values, as in wave, skip the attempt).
         try:
             dtype = pd.CategoricalDtype(pd.Index(values.array))
         except ValueError:
@@ -498,6 +284,465 @@ def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
 
+# Answers per pass of the item-major path (about 1 MB of float64): one instrument's answers
+# for a chunk of respondents stay in cache while they are checked, keyed and summed.
+_CHUNK_VALUES = 1 << 17
+_MIN_CHUNK = 1024
+
+
+class _Layout(NamedTuple):
+    """Rows of the per-chunk answer buffer: each scale's items are consecutive when possible.
+
+    ``order`` holds the source column of each buffer row (scale items first, in scale order,
+    then any other columns, which are only checked); the other fields refer to buffer rows.
+    """
+
+    order: list[int]
+    scale_rows: list[slice | list[int]]
+    missing: list[tuple[int, list[float]]]  # rows with missing codes, and the codes
+    reverse: list[tuple[int, float]]  # reverse-keyed rows, and low + high of their scale
+    response_scales: list[str]  # the response scale of each row
+
+
+def _rows(idx: list[int]) -> slice | list[int]:
+    """A slice when the rows are consecutive and increasing (a view, no copy), else the list."""
+    if idx and idx == list(range(idx[0], idx[0] + len(idx))):
+        return slice(idx[0], idx[0] + len(idx))
+    return idx
+
+
+def _layout(inst: Instrument, items: Sequence[str]) -> _Layout:
+    col = {item: j for j, item in enumerate(items)}
+    by_id: dict[str, Item] = {}
+    for it in inst.items:
+        by_id.setdefault(it.id, it)
+    order: list[int] = []
+    pos: dict[int, int] = {}
+    for scale in inst.scales:
+        for item_id in scale.items:
+            j = col[item_id]
+            if j not in pos:
+                pos[j] = len(order)
+                order.append(j)
+    for j in range(len(items)):
+        if j not in pos:
+            pos[j] = len(order)
+            order.append(j)
+    scale_rows = [_rows([pos[col[i]] for i in scale.items]) for scale in inst.scales]
+    missing: list[tuple[int, list[float]]] = []
+    reverse: list[tuple[int, float]] = []
+    response_scales: list[str] = []
+    for r, j in enumerate(order):
+        if items[j] not in by_id:
+            raise KeyError(items[j])
+        item = by_id[items[j]]
+        rs = inst.response_scales[item.response_scale]
+        if rs.missing:
+            missing.append((r, [m.code for m in rs.missing]))
+        if item.reverse:
+            reverse.append((r, rs.low + rs.high))
+        response_scales.append(item.response_scale)
+    return _Layout(order, scale_rows, missing, reverse, response_scales)
+
+
+_Check = tuple[slice | list[int], float, float, float]  # rows, first code, step, last code
+
+
+def _checks(inst: Instrument, layout: _Layout) -> list[_Check] | None:
+    """Row groups for the quick validity test; None when it cannot decide (missing codes or
+    unevenly spaced codes: then :func:`_invalid_mask` decides)."""
+    groups: dict[tuple[float, float, float], list[int]] = {}
+    for name, rs in inst.response_scales.items():
+        rows = [r for r, s in enumerate(layout.response_scales) if s == name]
+        if not rows:
+            continue
+        codes = np.sort(np.array(rs.codes, dtype=float))
+        steps = np.diff(codes)
+        if rs.missing or not np.allclose(steps, steps[0]):
+            return None
+        groups.setdefault((float(codes[0]), float(steps[0]), float(codes[-1])), []).extend(rows)
+    return [
+        (_rows(sorted(rows)), first, step, last) for (first, step, last), rows in groups.items()
+    ]
+
+
+def _chunks(n: int, k: int) -> list[tuple[int, int]]:
+    """Respondent ranges of about equal size (none tiny, so every pass sums the same way)."""
+    size = max(_MIN_CHUNK, _CHUNK_VALUES // max(k, 1))
+    count = max(1, n // size)
+    edges = [n * i // count for i in range(count + 1)]
+    return [(a, b) for a, b in pairwise(edges) if b > a]
+
+
+def _count_dtype(inst: Instrument) -> type[np.unsignedinteger[Any]]:
+    """Answered counts fit one byte unless a scale has 255 items or more."""
+    return np.uint8 if max(len(s.items) for s in inst.scales) < 255 else np.uint64
+
+
+def _item_sums(
+    src: np.ndarray,
+    inst: Instrument,
+    items: Sequence[str],
+    *,
+    check: bool,
+    in_place: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each scale's answered count and sum of keyed answers, from items × respondents.
+
+    Returns two scales × respondents arrays (counts as :func:`_count_dtype`). With
+    ``check``, returns None as soon as a value is neither a code nor empty (the caller then
+    finds and reports it). Each chunk of respondents is checked, keyed and summed while in
+    cache: in ``src`` itself when ``in_place`` (it is then modified) and the items are in
+    scale order, else in a small buffer (rows in scale order). The additions per respondent
+    are those of summing the scale's items in order, so the sums are the same as from one
+    whole-array pass.
+    """
+    layout = _layout(inst, items)
+    checks = _checks(inst, layout) if check else []
+    if checks is None:
+        return None
+    k, n = len(layout.order), src.shape[1]
+    counts = np.empty((len(inst.scales), n), dtype=_count_dtype(inst))
+    totals = np.empty((len(inst.scales), n))
+    spans = _chunks(n, k)
+    width = max((b - a for a, b in spans), default=0)
+    identity = layout.order == list(range(k))
+    in_place = in_place and identity and src.dtype == np.float64
+    buf = np.empty((0, 0) if in_place else (k, width))
+    miss = np.empty((k, width), dtype=bool)
+    if checks:
+        scaled, whole, off = np.empty((k, width)), np.empty((k, width)), np.empty_like(miss)
+    sizes = [len(s.items) for s in inst.scales]
+    for a, b in spans:
+        c = b - a
+        m = miss[:, :c]
+        if in_place:
+            x = src[:, a:b]
+        elif identity:
+            x = buf[:, :c]
+            np.copyto(x, src[:, a:b])
+        else:
+            x = buf[:, :c]
+            for r, j in enumerate(layout.order):
+                np.copyto(x[r], src[j, a:b])
+        for r, codes in layout.missing:
+            row = x[r]
+            row[np.isin(row, codes)] = np.nan
+        np.isnan(x, out=m)
+        for rows, first, step, last in checks:
+            block = x[rows]
+            low = np.fmin.reduce(block, axis=None)
+            if np.isnan(low):  # nothing answered
+                continue
+            if low < first or np.fmax.reduce(block, axis=None) > last:
+                return None
+            h = block.shape[0]
+            s = block
+            # (x - first) / step; subtracting a whole first >= 0 from x in [first, last]
+            # is exact and keeps whether x is whole, so with step 1 it can be left out.
+            if first != 0 and (step != 1 or first < 0):
+                s = np.subtract(block, first, out=scaled[:h, :c])
+            if step != 1:
+                s = np.divide(s, step, out=scaled[:h, :c])
+            # A whole number equals its rounding; NaN never does (so count those back).
+            np.not_equal(np.rint(s, out=whole[:h, :c]), s, out=off[:h, :c])
+            if np.count_nonzero(off[:h, :c]) != np.count_nonzero(m[rows]):
+                return None
+        for r, low_high in layout.reverse:
+            np.subtract(low_high, x[r], out=x[r])
+        np.copyto(x, 0.0, where=m)
+        for i, (rows, size) in enumerate(zip(layout.scale_rows, sizes, strict=True)):
+            np.add.reduce(x[rows], axis=0, out=totals[i, a:b])
+            unanswered = np.add.reduce(m[rows].view(np.uint8), axis=0, dtype=counts.dtype)
+            np.subtract(size, unanswered, out=counts[i, a:b])
+    return counts, totals
+
+
+def _row_sums(
+    values: np.ndarray, inst: Instrument, items: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_item_sums` respondent by respondent; for codes that are not whole numbers
+    (then the summation order matters)."""
+    col = {item: j for j, item in enumerate(items)}
+    keyed = _keyed(np.asarray(values, dtype=float), inst, items)
+    answered_all = ~np.isnan(keyed)
+    filled = np.where(answered_all, keyed, 0.0)
+    counts = np.empty((len(inst.scales), keyed.shape[0]), dtype="int64")
+    totals = np.empty((len(inst.scales), keyed.shape[0]))
+    for i, scale in enumerate(inst.scales):
+        idx = [col[item] for item in scale.items]
+        counts[i] = answered_all[:, idx].sum(axis=1)
+        totals[i] = filled[:, idx].sum(axis=1)
+    return counts, totals
+
+
+def _band_codes(scale: Scale, score: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Band codes (``lut`` entries; its last one, -1, for no band) of one scale's scores."""
+    assert scale.bands is not None
+    cuts = scale.bands.cuts
+    # ``x < u`` is ``x <= (the float below u)``: with every cut inclusive and the limits
+    # increasing, the cuts that hold are the last ones, so their count gives the first.
+    uppers = [b.upper if b.include_upper else np.nextafter(b.upper, -np.inf) for b in cuts]
+    if np.isfinite(uppers).all() and (np.diff(uppers) >= 0).all() and len(cuts) < 127:
+        held = np.less_equal(score, uppers[0]).view(np.int8)
+        for upper in uppers[1:]:
+            held += np.less_equal(score, upper).view(np.int8)
+        return lut[::-1].take(held)  # none held (or NaN): the last entry, -1
+    codes = np.full(score.shape, -1, dtype=lut.dtype)
+    assigned = np.isnan(score)
+    for i, band in enumerate(cuts):
+        upper = score <= band.upper if band.include_upper else score < band.upper
+        take = upper & ~assigned
+        np.copyto(codes, lut[i], where=take)
+        assigned |= take
+    return codes
+
+
+def _reason(scale: Scale, m: int) -> str:
+    return f"{m} of {len(scale.items)} items answered; {scale.min_answered} needed"
+
+
+def _band_labels(inst: Instrument) -> list[str]:
+    cuts = [b for s in inst.scales if s.bands is not None for b in s.bands.cuts]
+    return list(dict.fromkeys(b.label for b in cuts))
+
+
+def _reasons(inst: Instrument) -> list[str]:
+    """One reason per possible answered count below the minimum: a small category list."""
+    return list(dict.fromkeys(_reason(s, m) for s in inst.scales for m in range(s.min_answered)))
+
+
+class _Labels:
+    """Categories and code types of the label columns of one scores table.
+
+    One instrument: the categories and code types its own scoring gives. Several: the union
+    of those categories in order of appearance, with one code type for each column (as
+    concatenating the instruments' tables would give).
+    """
+
+    def __init__(self, insts: Sequence[Instrument]) -> None:
+        first = insts[0]
+        self.single = len(insts) == 1
+        lists = {
+            "instrument": [i.id for i in insts],
+            "scale": [s.id for i in insts for s in i.scales],
+            "band": [b for i in insts for b in _band_labels(i)],
+            "missing_reason": [r for i in insts for r in _reasons(i)],
+        }
+        if self.single:
+            self.categories: dict[str, pd.Index] = {
+                "instrument": pd.Index([first.id]),
+                "scale": pd.Index(lists["scale"]),
+                "band": pd.Index(lists["band"], dtype=str),
+                "missing_reason": pd.Index(lists["missing_reason"], dtype=str),
+            }
+            self.dtypes: dict[str, type[np.signedinteger[Any]]] = {
+                "instrument": np.int8,
+                "scale": _small_int(len(first.scales)),
+                "band": _code_dtype(first),
+                "missing_reason": _code_dtype(first),
+            }
+        else:
+            first_dtypes = {
+                "instrument": pd.Index([first.id]).dtype,
+                "scale": pd.Index([s.id for s in first.scales]).dtype,
+                "band": pd.Index(_band_labels(first), dtype=str).dtype,
+                "missing_reason": pd.Index(_reasons(first), dtype=str).dtype,
+            }
+            self.categories = {
+                name: pd.Index(list(dict.fromkeys(labels)), dtype=first_dtypes[name])
+                for name, labels in lists.items()
+            }
+            self.dtypes = {name: _small_int(len(c) + 1) for name, c in self.categories.items()}
+        self.position = {
+            name: {label: i for i, label in enumerate(c)} for name, c in self.categories.items()
+        }
+
+    def instrument_code(self, inst: Instrument) -> int:
+        return self.position["instrument"][inst.id]
+
+    def scale_codes(self, inst: Instrument) -> np.ndarray:
+        if self.single:
+            codes = list(range(len(inst.scales)))  # one instrument: scale k has code k
+        else:
+            codes = [self.position["scale"][s.id] for s in inst.scales]
+        return np.array(codes, dtype=self.dtypes["scale"])
+
+    def band_lut(self, scale: Scale) -> np.ndarray:
+        assert scale.bands is not None
+        pos = self.position["band"]
+        return np.array([pos[b.label] for b in scale.bands.cuts] + [-1], self.dtypes["band"])
+
+    def reason_luts(self, inst: Instrument) -> list[np.ndarray]:
+        """Per scale: the reason code by answered count up to the minimum (then -1)."""
+        pos = self.position["missing_reason"]
+        return [
+            np.array(
+                [pos[_reason(s, m)] for m in range(s.min_answered)] + [-1],
+                dtype=self.dtypes["missing_reason"],
+            )
+            for s in inst.scales
+        ]
+
+    def categorical(self, name: str, codes: np.ndarray) -> pd.Categorical:
+        # Codes are valid by construction (-1 or an index into the categories).
+        return pd.Categorical.from_codes(codes, self.categories[name], validate=False)
+
+
+_SCORED = ("score", "raw_score", "n_answered", "prorated", "band", "missing_reason")
+
+
+def _score_into(
+    src: np.ndarray,
+    inst: Instrument,
+    items: Sequence[str],
+    out: Mapping[str, np.ndarray],
+    labels: _Labels,
+    *,
+    check: bool,
+    in_place: bool = False,
+) -> bool:
+    """Score items × respondents ``src`` into the scales × respondents arrays ``out``.
+
+    ``out`` maps the names in ``_SCORED`` to arrays of shape (scales, respondents), usually
+    transposed views of the output columns, so results land in place, respondent-major;
+    each is written once. Band and reason codes are those of ``labels``. With ``check``,
+    returns False (``out`` untouched) when a value is neither a code nor empty.
+    ``in_place`` allows modifying ``src``.
+    """
+    if _integral_codes(inst):
+        sums = _item_sums(src, inst, items, check=check, in_place=in_place)
+        if sums is None:
+            return False
+        n_ans, totals = sums
+    else:
+        n_ans, totals = _row_sums(src.T, inst, items)
+    scales = inst.scales
+    needed = np.array([s.min_answered for s in scales], dtype=n_ans.dtype)[:, None]
+    sizes = np.array([len(s.items) for s in scales], dtype=n_ans.dtype)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.divide(totals, n_ans)  # the mean
+    for k, scale in enumerate(scales):
+        if scale.method == "sum":
+            # Complete answers keep the exact sum; only prorated sums are mean × n_items.
+            size = len(scale.items)
+            np.multiply(raw[k], size, out=raw[k])
+            np.copyto(raw[k], totals[k], where=n_ans[k] == size)
+    short = n_ans < needed
+    np.copyto(raw, np.nan, where=short)
+    out["raw_score"][...] = raw
+    out["n_answered"][...] = n_ans
+    prorated = n_ans < sizes
+    prorated &= ~short
+    out["prorated"][...] = prorated
+    reasons = labels.reason_luts(inst)
+    for k, scale in enumerate(scales):
+        score = raw[k] if scale.transform is None else _apply_transform(scale, raw[k])
+        out["score"][k] = score
+        out["band"][k] = (
+            -1 if scale.bands is None else _band_codes(scale, score, labels.band_lut(scale))
+        )
+        if short[k].any():
+            out["missing_reason"][k] = reasons[k].take(np.minimum(n_ans[k], needed[k]))
+        else:
+            out["missing_reason"][k] = -1
+    return True
+
+
+class _Columns:
+    """The preallocated columns of a scores table; instruments write into their row blocks."""
+
+    def __init__(
+        self,
+        n: int,
+        insts: Sequence[Instrument],
+        labels: _Labels,
+        ids: _IdCodes | None = None,
+    ) -> None:
+        total = n * sum(len(i.scales) for i in insts)
+        self.n, self.labels, self.ids = n, labels, ids or {}
+        self.id_arrays = {
+            name: np.empty(total, dtype=codes.dtype) for name, (codes, _) in self.ids.items()
+        }
+        self.arrays: dict[str, np.ndarray] = {
+            "instrument": np.empty(total, dtype=labels.dtypes["instrument"]),
+            "scale": np.empty(total, dtype=labels.dtypes["scale"]),
+            "score": np.empty(total),
+            "raw_score": np.empty(total),
+            "n_answered": np.empty(total, dtype="int64"),
+            "n_items": np.empty(total, dtype="int64"),
+            "prorated": np.empty(total, dtype=bool),
+            "band": np.empty(total, dtype=labels.dtypes["band"]),
+            "missing_reason": np.empty(total, dtype=labels.dtypes["missing_reason"]),
+        }
+        self.start = 0
+
+    def block(self, inst: Instrument) -> dict[str, np.ndarray]:
+        """The next instrument's rows as (respondents × scales) views; the fixed columns
+        (ids, instrument, scale, n_items) are filled."""
+        width = len(inst.scales)
+        rows = slice(self.start, self.start + self.n * width)
+        self.start = rows.stop
+        for name, (codes, _) in self.ids.items():
+            self.id_arrays[name][rows].reshape(self.n, width)[...] = codes[:, None]
+        views = {name: a[rows].reshape(self.n, width) for name, a in self.arrays.items()}
+        self.arrays["instrument"][rows] = self.labels.instrument_code(inst)
+        views["scale"][...] = self.labels.scale_codes(inst)
+        views["n_items"][...] = [len(s.items) for s in inst.scales]
+        return views
+
+    def columns(self) -> dict[str, Any]:
+        a = self.arrays
+        ids = {
+            name: pd.Categorical.from_codes(self.id_arrays[name], dtype=dtype, validate=False)
+            for name, (_, dtype) in self.ids.items()
+        }
+        return ids | {
+            "instrument": self.labels.categorical("instrument", a["instrument"]),
+            "scale": self.labels.categorical("scale", a["scale"]),
+            "score": a["score"],
+            "raw_score": a["raw_score"],
+            "n_answered": a["n_answered"],
+            "n_items": a["n_items"],
+            "prorated": a["prorated"],
+            "band": self.labels.categorical("band", a["band"]),
+            "missing_reason": self.labels.categorical("missing_reason", a["missing_reason"]),
+        }
+
+
+def _score_arrays(
+    values: np.ndarray | None,
+    inst: Instrument,
+    items: Sequence[str],
+    *,
+    item_major: np.ndarray | None = None,
+    with_row: bool = True,
+) -> dict[str, Any]:
+    """The columns of :func:`score_matrix`, as arrays (respondent-major).
+
+    ``with_row=False`` leaves out the ``row`` array (each respondent's rows are the
+    ``len(inst.scales)`` consecutive ones, so callers that know this need not build it).
+
+    ``item_major`` may give the answers as an items × respondents array that this function
+    may modify (it then needs no copy); otherwise ``values`` (respondents × items) is read
+    chunk by chunk and not modified.
+    """
+    in_place = item_major is not None
+    if item_major is None:
+        assert values is not None
+        item_major = np.asarray(values, dtype=float).T
+    n = item_major.shape[1]
+    labels = _Labels([inst])
+    cols = _Columns(n, [inst], labels)
+    views = cols.block(inst)
+    scored_into = {k: views[k].T for k in _SCORED}
+    _score_into(item_major, inst, items, scored_into, labels, check=False, in_place=in_place)
+    out: dict[str, Any] = {"row": np.repeat(np.arange(n), len(inst.scales))} if with_row else {}
+    scored = cols.columns()
+    del scored["instrument"]
+    return out | scored
+
+
 def score_wide(
     wide: pd.DataFrame,
     instrument: Instrument | str | Sequence[Instrument | str],
@@ -552,15 +797,25 @@ def score_wide(
             "and one column per item)"
         )
     ids = {name: _id_codes(wide[name]) for name in ("participant_id", "wave")}
-    frames = [
-        _score_wide_one(wide, inst, ids, source=source, first_row=first_row) for inst in insts
-    ]
-    return _concat_scores(frames)
+    labels = _Labels(insts)
+    # One preallocated table; each instrument writes its rows in place.
+    cols = _Columns(len(wide), insts, labels, ids)
+    for inst in insts:
+        block = cols.block(inst)
+        out = {name: block[name].T for name in _SCORED}
+        _score_wide_one(wide, inst, out, labels, source=source, first_row=first_row)
+    return pd.DataFrame(cols.columns(), columns=SCORE_COLUMNS, copy=False)
 
 
 def _score_wide_one(
-    wide: pd.DataFrame, inst: Instrument, ids: _IdCodes, *, source: str, first_row: int
-) -> pd.DataFrame:
+    wide: pd.DataFrame,
+    inst: Instrument,
+    out: Mapping[str, np.ndarray],
+    labels: _Labels,
+    *,
+    source: str,
+    first_row: int,
+) -> None:
     needed = ["participant_id", "wave", *inst.item_ids]
     absent = [c for c in needed if c not in wide.columns]
     if absent:
@@ -571,13 +826,11 @@ def _score_wide_one(
     items = wide[inst.item_ids]
     if all(pd.api.types.is_numeric_dtype(t) for t in items.dtypes):
         values = items.to_numpy(dtype=float, na_value=np.nan)
-        if _integral_codes(inst):
-            # The item-major copy scoring makes anyway; checked there, then scored in place.
-            kt = np.array(values.T, dtype=float, order="C")
-            if _all_valid_item_major(kt, inst, inst.item_ids):
-                scored = _score_arrays(None, inst, inst.item_ids, item_major=kt, with_row=False)
-                return _finish(ids, scored, inst)
-            del kt
+        # Checked while scored (chunk by chunk); only a failed check looks closer.
+        if _integral_codes(inst) and _score_into(
+            values.T, inst, inst.item_ids, out, labels, check=True
+        ):
+            return
         text = items
         not_number = np.zeros(values.shape, dtype=bool)
     else:
@@ -604,7 +857,7 @@ def _score_wide_one(
             )
         more = f" (first {_MAX_LISTED} listed)" if len(rows) > _MAX_LISTED else ""
         raise DataError(f"{len(rows)} invalid value(s) in {source}{more}", tuple(problems))
-    return _finish(ids, _score_arrays(values, inst, inst.item_ids, with_row=False), inst)
+    _score_into(values.T, inst, inst.item_ids, out, labels, check=False)
 
 
 def score_responses(
