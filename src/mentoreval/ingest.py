@@ -37,7 +37,7 @@ import json
 import platform
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -631,6 +631,18 @@ def _problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
     return out
 
 
+def _stopwatch(laps: dict[str, float]) -> Callable[[str], None]:
+    """``lap(stage)`` records the seconds since the previous lap (or since creation)."""
+    last = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now = time.perf_counter()
+        laps[stage] = laps.get(stage, 0.0) + now - last[0]
+        last[0] = now
+
+    return lap
+
+
 def _run(
     config_path: str | Path,
     *,
@@ -640,6 +652,8 @@ def _run(
     check_previous: bool = True,
 ) -> _Run:
     t0 = time.perf_counter()
+    laps: dict[str, float] = {}
+    lap = _stopwatch(laps)
     study = load_study(config_path)
     cfg = study.config
     fatal: list[Problem] = []
@@ -674,6 +688,7 @@ def _run(
                 raise KeyMismatchError(str(problem), (problem,))
             fatal.append(problem)
 
+    lap("config and key")
     reasons = ReasonTable()
     outs: list[_SourceOut] = []
     for i, src in enumerate(cfg.sources):
@@ -720,7 +735,9 @@ def _run(
     # ---- combine sources
     records = pd.concat([o.records for o in outs], ignore_index=True)
     offsets = np.cumsum([0, *[len(o.records) for o in outs]])
+    lap("read, map and recode")
     records["participant_id"] = pseudonymise(records["raw_id"], key)
+    lap("pseudonymise")
     records = records.drop(columns="raw_id")
     q_parts = [q for o in outs for q in o.quarantine]
 
@@ -798,7 +815,9 @@ def _run(
         source=(src_codes, src_cats),
         source_row=src_rows,
     )
+    lap("duplicates and item tables")
     scores = _ingest_scores(parts, study)
+    lap("score")
 
     longest = max(
         (len(s.items) for inst in study.instruments.values() for s in inst.scales), default=2
@@ -829,6 +848,7 @@ def _run(
         axis=1,
     )[["participant_id", "wave", "source", "source_row", *QUALITY_COLUMNS]]
 
+    lap("quality flags")
     # ---- participants (pre first, then post, then other waves), sorted by pseudonym
     wave_prio = np.array(
         [{cfg.analysis.pre: 0, cfg.analysis.post: 1}.get(str(w), 2) for w in wave_cats]
@@ -859,6 +879,7 @@ def _run(
     link_counts = linkage_summary(linkage)
 
     # ---- reconcile every source
+    lap("participants and linkage")
     per_source: dict[str, Any] = {}
     for o in outs:
         kept_rows = (
@@ -886,6 +907,7 @@ def _run(
         "duplicates_removed": link_counts["duplicates_removed"],
         "quality_flagged": int(flags["any_flag"].sum()),
     }
+    lap("reconcile and counts")
     manifest = {
         "study": study.name,
         "title": cfg.title,
@@ -914,6 +936,7 @@ def _run(
         },
         "summary": summary,
         "seconds": round(time.perf_counter() - t0, 3),
+        "seconds_by_stage": {k: round(v, 3) for k, v in laps.items()},
     }
     data_problems = _problems_from_quarantine(quarantine)
     report = ValidationReport(fatal=(), data=tuple(data_problems), warnings=tuple(warnings))
