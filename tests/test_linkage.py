@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from mentoreval.linkage import link_waves, linkage_summary, resolve_duplicates
 
@@ -46,3 +48,100 @@ def test_link_report() -> None:
         "other": 0,
         "duplicates_removed": 1,
     }
+
+
+def _reference_keep(records: pd.DataFrame, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keep mask and kept position per removed row, by a stable pandas sort on the text."""
+    when = pd.to_datetime(records["submitted_at"], errors="coerce", format="ISO8601")
+    frame = pd.DataFrame(
+        {
+            "pid": records["participant_id"].astype("string").to_numpy(),
+            "wave": records["wave"].astype("string").to_numpy(),
+            "when": when.to_numpy(),
+            "src": records["source_order"].to_numpy(),
+            "row": records["source_row"].to_numpy(),
+            "pos": np.arange(len(records)),
+        }
+    ).sort_values(["pid", "wave", "when", "src", "row"], kind="stable", na_position="first")
+    which = "first" if rule == "keep_first" else "last"
+    dup = frame.duplicated(["pid", "wave"], keep=which).to_numpy()
+    keep = np.ones(len(records), dtype=bool)
+    keep[frame["pos"].to_numpy()[dup]] = False
+    kept = frame.groupby(["pid", "wave"], dropna=False, sort=False)["pos"].transform(which)
+    target = pd.Series(kept.to_numpy(), index=frame["pos"].to_numpy()).sort_index()
+    return keep, target.to_numpy()[~keep]
+
+
+def _messy(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    names = np.array(
+        ["participant_0001", "participant_00010", "participant_0002", "particip", "", "é",
+         "e", "É", "a\x00", "a", "abcdefgh", "abcdefghi", "x" * 40, "x" * 39 + "y", "😀"],
+        dtype=object,
+    )  # fmt: skip
+    hexes = np.array([f"{rng.integers(2**63):016x}" * 4 for _ in range(n // 3)], dtype=object)
+    ids = np.concatenate([rng.choice(names, n - len(hexes)), hexes])[rng.permutation(n)]
+    ids[rng.random(n) < 0.02] = None
+    times = np.array(
+        ["2025-01-01 10:00", "2025-01-01T10:00:00", "2024-12-31 23:59", "1969-07-20 20:17",
+         "", "not a date", None],
+        dtype=object,
+    )  # fmt: skip
+    waves = rng.choice(np.array(["pre", "post", "follow_up", None], dtype=object), n)
+    return pd.DataFrame(
+        {
+            "participant_id": pd.array(ids, dtype="string"),
+            "wave": pd.array(waves, dtype="string"),
+            "source": rng.choice(["a.csv", "b.csv", "c.csv"], n),
+            "source_order": rng.integers(0, 3, n),
+            "source_row": rng.integers(0, 40, n).astype(np.int64),
+            "submitted_at": rng.choice(times, n, p=[0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]),
+        }
+    )
+
+
+@pytest.mark.parametrize("rule", ["keep_first", "keep_last"])
+def test_duplicates_match_a_stable_sort_of_the_text(rule: str) -> None:
+    records = _messy(4000, seed=1)
+    keep, removed = resolve_duplicates(records, rule=rule)  # type: ignore[arg-type]
+    ref_keep, ref_target = _reference_keep(records, rule)
+    assert keep.tolist() == ref_keep.tolist()
+    assert removed["position"].tolist() == np.flatnonzero(~ref_keep).tolist()
+    assert (
+        removed["kept_source_row"].tolist() == records["source_row"].to_numpy()[ref_target].tolist()
+    )
+    assert removed["kept_source"].tolist() == records["source"].to_numpy()[ref_target].tolist()
+    # Without a submission time, the source order and row decide.
+    keep, _ = resolve_duplicates(records.drop(columns="submitted_at"), rule=rule)  # type: ignore[arg-type]
+    ref_keep, _ = _reference_keep(records.assign(submitted_at=None), rule)
+    assert keep.tolist() == ref_keep.tolist()
+
+
+def test_link_report_matches_a_pivot() -> None:
+    records = _messy(4000, seed=2)
+    dups = pd.Series([3, 1], index=pd.Index(["é", "a\x00"], dtype="string"))
+    rep = link_waves(records, duplicates=dups)
+    frame = pd.DataFrame(
+        {
+            "participant_id": records["participant_id"].astype("string").to_numpy(),
+            "wave": records["wave"].astype("string").to_numpy(),
+        }
+    )
+    present = (
+        frame.assign(seen=True)
+        .pivot_table(
+            index="participant_id", columns="wave", values="seen", aggfunc="any", fill_value=False
+        )
+        .astype(bool)
+    )
+    assert rep["participant_id"].tolist() == present.index.tolist()  # sorted by code point
+    assert rep["pre"].tolist() == present["pre"].tolist()
+    assert rep["post"].tolist() == present["post"].tolist()
+    waves = [
+        ";".join(w for w in sorted(present.columns) if row[w]) for _, row in present.iterrows()
+    ]
+    assert rep["waves"].tolist() == waves
+    assert rep["duplicates_removed"].tolist() == dups.reindex(present.index).fillna(0).tolist()
+    assert str(rep["participant_id"].dtype) == "string"
+    empty = link_waves(records.iloc[:0])
+    assert list(empty.columns) == list(rep.columns) and len(empty) == 0

@@ -14,10 +14,116 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.api.types import infer_dtype
 
 __all__ = ["LINKAGE_COLUMNS", "link_waves", "linkage_summary", "resolve_duplicates"]
 
 LINKAGE_COLUMNS = ["participant_id", "status", "waves", "pre", "post", "duplicates_removed"]
+
+
+# Text keys are factorized and ordered on integers: a row's first 8 UTF-8 bytes as one
+# big-endian integer order the rows as the text does (byte order is code point order);
+# only rows whose first 8 bytes tie are compared as text (for pseudonyms: the same id).
+_PREFIX = 8
+
+
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Codes of the text ``values.astype("string")`` in sorted order (NA → -1).
+
+    Also returns, per code, the position of a row with that text, and the text itself:
+    ``text.array.take(rows)`` is the sorted distinct values. The same as
+    ``pd.factorize(text, sort=True)``, without hashing or sorting 100,000 long strings.
+    """
+    text = values.astype("string")
+    arr = pa.array(text.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = arr.cast(pa.large_string())
+    n = len(arr)
+    rows = np.flatnonzero(~arr.is_null().to_numpy(zero_copy_only=False))
+    codes = np.full(n, -1, dtype=np.int64)
+    m = len(rows)
+    if not m:
+        return codes, rows, text
+    # The first 8 bytes of each text (0-padded) as a big-endian integer.
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    data_buf = arr.buffers()[2]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    if len(data) == 0:
+        key = np.zeros(m, dtype=np.uint64)
+    elif (
+        (lengths == lengths[0]).all()
+        and lengths[0] >= _PREFIX
+        and (starts[-1] - starts[0] == lengths[0] * (m - 1))
+    ):  # equal lengths, back to back (e.g. pseudonyms): a reshape
+        block = data[starts[0] : starts[0] + m * lengths[0]].reshape(m, -1)
+        key = np.ascontiguousarray(block[:, :_PREFIX]).view(">u8").ravel().astype(np.uint64)
+    else:
+        at = starts[:, None] + np.arange(_PREFIX)
+        head = data[np.minimum(at, len(data) - 1)]
+        head[np.arange(_PREFIX) >= lengths[:, None]] = 0
+        key = head.view(">u8").ravel().astype(np.uint64)
+    order = np.argsort(key)
+    key = key[order]
+    tie = key[1:] == key[:-1]
+    same = np.zeros(m - 1, dtype=bool)  # row equals the previous one in order
+    if tie.any():
+        # Rows in runs of equal first bytes: compare (and if need be order) their text.
+        in_run = np.zeros(m, dtype=bool)
+        in_run[1:] = tie
+        in_run[:-1] |= tie
+        pos = np.flatnonzero(in_run)
+        run = np.cumsum(np.concatenate([[True], ~tie]))[pos]
+        sub = arr.take(pa.array(rows[order[pos]]))
+        head_of_run = np.concatenate([[True], run[1:] != run[:-1]])
+        first = np.flatnonzero(head_of_run)[np.cumsum(head_of_run) - 1]
+        if not pc.call_function("all", [_equal(sub, sub.take(pa.array(first)))]).as_py():
+            # Different texts share their first bytes: order each run by the whole text.
+            perm = pc.call_function(
+                "sort_indices",
+                [pa.table({"run": run, "text": sub})],
+                pc.SortOptions([("run", "ascending"), ("text", "ascending")]),
+            ).to_numpy()
+            order[pos] = order[pos[perm]]
+            sub = sub.take(pa.array(perm))
+        eq = _equal(sub[1:], sub[:-1]).to_numpy(zero_copy_only=False)
+        inner = run[1:] == run[:-1]
+        same[pos[1:][inner] - 1] = eq[inner]
+    new = np.concatenate([[True], ~same])
+    codes[rows[order]] = np.cumsum(new) - 1
+    return codes, rows[order[new]], text
+
+
+def _equal(a: pa.Array, b: pa.Array) -> pa.Array:
+    return pc.call_function("equal", [a, b])
+
+
+def _order_key(values: pd.Series) -> np.ndarray:
+    """Integers that sort like ``values`` in ``sort_values(na_position="first")``."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        return values.to_numpy()
+    return pd.factorize(values, sort=True)[0]  # the categorical codes pandas sorts by
+
+
+def _time_key(records: pd.DataFrame) -> np.ndarray:
+    """Integers that sort like the parsed ``submitted_at`` (unparseable or empty first)."""
+    if "submitted_at" not in records:
+        return np.zeros(len(records), dtype=np.int64)
+    # Parse each distinct text once (all of them, so parse errors are those of the column).
+    codes, uniques = pd.factorize(records["submitted_at"])
+    parsed = pd.to_datetime(pd.Index(uniques), errors="coerce", format="ISO8601")
+    if isinstance(parsed, pd.DatetimeIndex):
+        key, nat = parsed.asi8, np.iinfo(np.int64).min  # NaT is the smallest integer
+    else:
+        key, nat = pd.factorize(parsed, sort=True)[0], -1
+    return np.concatenate([key, [nat]])[codes]  # code -1 (a missing text) is NaT
 
 
 def resolve_duplicates(
@@ -54,48 +160,40 @@ def resolve_duplicates(
     if rule not in ("keep_first", "keep_last"):
         raise ValueError(f"rule must be 'keep_first' or 'keep_last', not {rule!r}")
     n = len(records)
-    when = (
-        pd.to_datetime(records["submitted_at"], errors="coerce", format="ISO8601")
-        if "submitted_at" in records
-        else pd.Series(pd.NaT, index=records.index)
-    )
-    order_frame = pd.DataFrame(
-        {
-            "pid": records["participant_id"].astype("string").to_numpy(),
-            "wave": records["wave"].astype("string").to_numpy(),
-            "when": when.to_numpy(),
-            "src": records["source_order"].to_numpy(),
-            "row": records["source_row"].to_numpy(),
-            "pos": np.arange(n),
-        }
-    )
-    order_frame = order_frame.sort_values(
-        ["pid", "wave", "when", "src", "row"], kind="stable", na_position="first"
-    )
-    keep_which: Literal["first", "last"] = "first" if rule == "keep_first" else "last"
-    dup = order_frame.duplicated(["pid", "wave"], keep=keep_which).to_numpy()
+    pid = _text_codes(records["participant_id"])[0]
+    wave = pd.factorize(records["wave"].astype("string"))[0]
+    group = (pid + 1) * (int(wave.max(initial=-1)) + 2) + (wave + 1)
+    when = _time_key(records)  # every value parsed, as before
+    # Only participant × wave groups with more than one submission need ordering.
+    dense = group if n == 0 or group.max() < 4 * n + 16 else pd.factorize(group)[0]
+    several = np.flatnonzero(np.bincount(dense)[dense] > 1)
+    src = _order_key(records["source_order"])[several]
+    row = _order_key(records["source_row"])[several]
+    # The stable order on (participant, wave, time, source order, source row).
+    order = several[np.lexsort((row, src, when[several], group[several]))]
+    g = group[order]
+    first = np.ones(len(g), dtype=bool)
+    last = np.ones(len(g), dtype=bool)
+    first[1:] = last[:-1] = g[1:] != g[:-1]
+    kept = first if rule == "keep_first" else last
     keep = np.ones(n, dtype=bool)
-    keep[order_frame["pos"].to_numpy()[dup]] = False
-    kept_pos = order_frame.drop_duplicates(["pid", "wave"], keep=keep_which).set_index(
-        ["pid", "wave"]
-    )["pos"]
-    removed_pos = order_frame["pos"].to_numpy()[dup]
-    removed = order_frame.loc[dup, ["pid", "wave"]]
-    target = kept_pos.reindex(pd.MultiIndex.from_frame(removed)).to_numpy()
+    keep[order[~kept]] = False
+    kept_row = np.empty(n, dtype=np.int64)
+    kept_row[order] = order[kept][np.cumsum(first) - 1]
+    removed_pos = np.flatnonzero(~keep)
+    target = kept_row[removed_pos]
+    source = records["source"]
+    source_row = records["source_row"]
     out = pd.DataFrame(
         {
             "position": removed_pos,
-            "source": records["source"].to_numpy()[removed_pos],
-            "source_row": records["source_row"].to_numpy()[removed_pos],
-            "kept_source": records["source"].to_numpy()[target.astype(np.int64)]
-            if len(target)
-            else [],
-            "kept_source_row": records["source_row"].to_numpy()[target.astype(np.int64)]
-            if len(target)
-            else [],
+            "source": source.iloc[removed_pos].to_numpy(),
+            "source_row": source_row.iloc[removed_pos].to_numpy(),
+            "kept_source": source.iloc[target].to_numpy() if len(target) else [],
+            "kept_source_row": source_row.iloc[target].to_numpy() if len(target) else [],
         }
     )
-    return keep, out.sort_values("position", kind="stable").reset_index(drop=True)
+    return keep, out  # already in position order
 
 
 def link_waves(
@@ -130,45 +228,91 @@ def link_waves(
     >>> link_waves(recs)[["participant_id", "status"]].values.tolist()
     [['a', 'matched'], ['b', 'pre_only'], ['c', 'post_only']]
     """
-    pid = records["participant_id"].astype("string")
-    wave = records["wave"].astype("string")
-    frame = pd.DataFrame({"participant_id": pid.to_numpy(), "wave": wave.to_numpy()})
-    present = (
-        frame.assign(seen=True)
-        .pivot_table(
-            index="participant_id", columns="wave", values="seen", aggfunc="any", fill_value=False
-        )
-        .astype(bool)
-    )
-    present = present[sorted(present.columns)]
-    nowave = pd.Series(False, index=present.index)
-    has_pre = present.get(pre, nowave)
-    has_post = present.get(post, nowave)
-    waves = np.full(len(present), "", dtype=object)
-    for w in present.columns:
-        on = present[w].to_numpy()
-        waves = np.where(on, np.where(waves == "", w, waves + ";" + str(w)), waves)
-    status = np.select(
-        [has_pre & has_post, has_pre, has_post],
-        ["matched", "pre_only", "post_only"],
-        default="other",
-    )
+    pid, firsts, text = _text_codes(records["participant_id"])
+    wave, wave_values = pd.factorize(records["wave"].astype("string"))
+    ok = (pid >= 0) & (wave >= 0)  # as the pivot: rows without an id or wave are dropped
+    pid, wave = pid[ok], wave[ok]
+    # One boolean column per wave seen, in sorted order; one row per participant.
+    n_ids = len(firsts)
+    seen = {}
+    for j in np.flatnonzero(np.bincount(wave, minlength=len(wave_values))):
+        on = np.zeros(n_ids, dtype=bool)
+        on[pid[wave == j]] = True
+        seen[wave_values[int(j)]] = on
+    names = sorted(seen)
+    listed = np.zeros(n_ids, dtype=bool)
+    listed[pid] = True
+    people = None if listed.all() else np.flatnonzero(listed)
+    present = np.empty((n_ids if people is None else len(people), len(names)), dtype=bool)
+    for i, w in enumerate(names):
+        present[:, i] = seen[w] if people is None else seen[w][people]
+    nowave = np.zeros(len(present), dtype=bool)
+    has_pre = present[:, names.index(pre)] if pre in names else nowave
+    has_post = present[:, names.index(post)] if post in names else nowave
+    # The ";"-list of waves per distinct pattern of waves seen.
+    patterns, which = _distinct_rows(present)
+    labels = np.full(len(patterns), "", dtype=object)
+    for i, w in enumerate(names):
+        on = patterns[:, i]
+        labels = np.where(on, np.where(labels == "", w, labels + ";" + str(w)), labels)
+    status = np.full(len(present), 3)  # other
+    status[has_post] = 2  # post_only
+    status[has_pre] = 1  # pre_only
+    status[has_pre & has_post] = 0  # matched
+    # Text columns are built from their few distinct values (converted once), then taken.
+    statuses = np.array(["matched", "pre_only", "post_only", "other"])
+    participant_id = text.array.take(firsts if people is None else firsts[people])
     out = pd.DataFrame(
         {
-            "participant_id": has_pre.index.astype("string"),
-            "status": status,
-            "waves": waves,
-            "pre": has_pre.to_numpy(dtype=bool),
-            "post": has_post.to_numpy(dtype=bool),
-        }
+            "participant_id": participant_id,
+            "status": pd.Series(statuses).array.take(status),
+            "waves": pd.Series(labels).array.take(which),
+            "pre": has_pre,
+            "post": has_post,
+            "duplicates_removed": _duplicate_counts(duplicates, participant_id),
+        },
+        copy=False,
     )
-    dups = (
-        duplicates.reindex(out["participant_id"]).fillna(0).to_numpy(dtype=np.int64)
-        if duplicates is not None
-        else np.zeros(len(out), dtype=np.int64)
-    )
-    out["duplicates_removed"] = dups
     return out[LINKAGE_COLUMNS]
+
+
+def _distinct_rows(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean matrix and each row's index among them."""
+    if flags.shape[1] > 62:
+        distinct, which = np.unique(flags, axis=0, return_inverse=True)
+        return distinct, which.reshape(-1)
+    bits = np.zeros(len(flags), dtype=np.int64)
+    for i in range(flags.shape[1]):
+        bits |= flags[:, i].astype(np.int64) << i
+    which, distinct = pd.factorize(bits)
+    return (distinct[:, None] >> np.arange(flags.shape[1])) & 1 == 1, which
+
+
+def _duplicate_counts(
+    duplicates: pd.Series | None,
+    participant_id: pd.api.extensions.ExtensionArray,
+) -> np.ndarray:
+    """``duplicates`` per participant (0 when absent), as ``reindex(...).fillna(0)``."""
+    n = len(participant_id)
+    if duplicates is None:
+        return np.zeros(n, dtype=np.int64)
+    index = duplicates.index
+    if index.is_unique and infer_dtype(index) == "string":
+        # Look the few labels up in the participants' text (not the reverse).
+        found = pc.call_function(
+            "index_in",
+            [pa.array(participant_id)],
+            pc.SetLookupOptions(pa.array(index.astype("string").array)),
+        )
+        at = found.fill_null(-1).to_numpy(zero_copy_only=False)
+        counts = duplicates.to_numpy()
+        if counts.dtype.kind in "iu":
+            out = np.zeros(n, dtype=np.int64)
+            hit = at >= 0
+            out[hit] = counts[at[hit]]
+            return out
+        return duplicates.reset_index(drop=True).reindex(at).fillna(0).to_numpy(dtype=np.int64)
+    return duplicates.reindex(pd.Index(participant_id)).fillna(0).to_numpy(dtype=np.int64)
 
 
 def linkage_summary(linkage: pd.DataFrame) -> dict[str, int]:

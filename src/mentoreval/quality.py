@@ -17,7 +17,8 @@ mahalanobis         D² of complete answer vectors within a wave; p from χ² wi
                     items (not respondents, as ``careless::mahad`` does); flagged at p < .001
 ==================  =========================================================================
 
-Everything is vectorised over respondents (loops run over items or waves only).
+Everything is vectorised over respondents (loops run over items, waves or blocks of rows
+only); the row indices share one pass over the answer matrix.
 """
 
 from __future__ import annotations
@@ -46,6 +47,117 @@ QUALITY_COLUMNS = [
 ]
 
 
+# The per-row indices are computed from row blocks of about this many cells (256 KiB of
+# float64, which stay in the CPU cache): the answer matrix is read once and no
+# matrix-sized temporaries are made.
+_BLOCK_CELLS = 1 << 15
+# The longest-run loop over items runs on about this many rows at a time.
+_RUN_ROWS = 1 << 14
+
+
+def _blocks(n: int, rows: int) -> list[tuple[int, int]]:
+    """Consecutive [start, stop) row blocks of ``rows`` rows; the last one takes the rest."""
+    starts = list(range(0, n, rows)) or [0]
+    if len(starts) > 1 and n - starts[-1] < rows:
+        starts.pop()  # merge a short tail into the previous block
+    return [(a, starts[i + 1] if i + 1 < len(starts) else n) for i, a in enumerate(starts)]
+
+
+def _row_stats(
+    x: np.ndarray, *, runs: bool = True, sd: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Missing answers, longest identical run and SD (ddof 1) of every row of ``x``.
+
+    One pass over row blocks: each block's NaN mask (and the flat positions of its few
+    missing cells) is computed once and shared. The SD adds in the same order as
+    whole-matrix row sums (its work block has the layout of ``x``).
+    """
+    n, k = x.shape
+    n_missing = np.zeros(n, dtype=np.int64)
+    longest = np.zeros(n, dtype=np.int64)
+    ss = np.zeros(n)
+    if n and k:
+        blocks = _blocks(n, max(1, _BLOCK_CELLS // k))
+        size = max(b - a for a, b in blocks)
+        miss_buf = np.empty((size, k), dtype=bool)
+        brk_buf = np.empty((size, k), dtype=bool)
+        work_buf = np.empty((size, k)) if x.flags.c_contiguous else None
+        # Run starts of several blocks, items × rows, so the loop over items is short.
+        group = size * max(1, _RUN_ROWS // size)
+        starts = np.empty((k, group), dtype=bool)
+        pending = 0  # rows in starts, ending before row a
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for a, b in blocks:
+                xb = x[a:b]
+                m = b - a
+                miss = np.isnan(xb, out=miss_buf[:m])
+                flat = np.flatnonzero(miss)
+                nm = n_missing[a:b]
+                nm[:] = np.bincount(flat // k, minlength=m)
+                if runs:
+                    if pending + m > group:
+                        longest[a - pending : a] = _longest_runs(starts[:, :pending])
+                        pending = 0
+                    # A run starts where an answer differs from the previous one (NaN
+                    # differs from everything, so a missing answer is a run of one).
+                    xf = np.ascontiguousarray(xb).reshape(-1)
+                    brk = brk_buf[:m]
+                    np.not_equal(xf[1:], xf[:-1], out=brk.reshape(-1)[1:])
+                    brk[:, 0] = True
+                    np.copyto(starts[:, pending : pending + m], brk.T)
+                    pending += m
+                if sd:
+                    work = np.empty_like(xb) if work_buf is None else work_buf[:m]
+                    ss[a:b] = _sum_squares(xb, work, miss, flat, k - nm)
+        if runs:
+            longest[n - pending :] = _longest_runs(starts[:, :pending])
+            longest[n_missing == k] = 0  # every answer missing: no run at all
+    n_ok = k - n_missing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sds = np.where(n_ok >= 2, np.sqrt(ss / (n_ok - 1)), np.nan)
+    return n_missing, longest, sds
+
+
+def _longest_runs(starts: np.ndarray) -> np.ndarray:
+    """Longest run per row from where runs start (items × rows, booleans)."""
+    k = starts.shape[0]
+    run_type = np.int8 if k < 127 else np.int16 if k < 32767 else np.int64
+    col = np.arange(1, k + 1, dtype=run_type)[:, None]
+    # last[j]: the item where the run through item j started (the latest start so far);
+    # that run is j + 1 - last[j] answers long.
+    last = np.multiply(starts, col - 1, dtype=run_type)
+    for j in range(1, k):
+        np.maximum(last[j - 1], last[j], out=last[j])
+    np.subtract(col, last, out=last)
+    return last.max(axis=0)
+
+
+def _sum_squares(
+    xb: np.ndarray, work: np.ndarray, miss: np.ndarray, flat: np.ndarray, n_ok: np.ndarray
+) -> np.ndarray:
+    """Per row: the sum of squared deviations of the answered items from their mean."""
+
+    def zero_missing() -> None:
+        if work.flags.c_contiguous:
+            work.reshape(-1)[flat] = 0.0
+        else:
+            np.copyto(work, 0.0, where=miss)
+
+    np.copyto(work, xb)
+    zero_missing()  # NaN → 0: the row sums of nansum
+    sums = work.sum(axis=1)
+    mean = sums / n_ok
+    if np.isfinite(sums).all():  # no infinite answers: the missing cells are the NaN ones
+        np.subtract(work, mean[:, None], out=work)
+        np.multiply(work, work, out=work)
+        zero_missing()
+    else:  # inf - inf is NaN too, and counts as 0
+        np.subtract(xb, mean[:, None], out=work)
+        np.multiply(work, work, out=work)
+        np.copyto(work, 0.0, where=np.isnan(work))
+    return work.sum(axis=1)
+
+
 def longstring(values: np.ndarray) -> np.ndarray:
     """Longest run of identical consecutive answers per row (missing answers break a run).
 
@@ -54,23 +166,7 @@ def longstring(values: np.ndarray) -> np.ndarray:
     >>> longstring(np.array([[1, 1, 2, 2, 2], [3, np.nan, 3, 3, 1], [np.nan] * 5]))
     array([3, 2, 0])
     """
-    x = np.asarray(values, dtype=float)
-    n, k = x.shape
-    if k == 0:
-        return np.zeros(n, dtype=np.int64)
-    # Whole-matrix comparisons once (boolean, 1 byte a cell); runs fit in a small integer.
-    ok = ~np.isnan(x)
-    same = x[:, 1:] == x[:, :-1]  # NaN never equals, so a missing answer breaks a run
-    run_type = np.int16 if k < np.iinfo(np.int16).max else np.int64
-    run = ok[:, 0].astype(run_type)
-    best = run.copy()
-    step = np.empty(n, dtype=run_type)
-    for j in range(1, k):
-        np.add(run, 1, out=step)
-        np.copyto(step, ok[:, j], where=~same[:, j - 1])
-        run, step = step, run
-        np.maximum(best, run, out=best)
-    return best.astype(np.int64)
+    return _row_stats(np.asarray(values, dtype=float), sd=False)[1]
 
 
 def irv(values: np.ndarray) -> np.ndarray:
@@ -81,18 +177,55 @@ def irv(values: np.ndarray) -> np.ndarray:
     >>> irv(np.array([[1, 2, 3], [2, 2, np.nan], [4, np.nan, np.nan]])).round(3).tolist()
     [1.0, 0.0, nan]
     """
-    x = np.asarray(values, dtype=float)
-    missing = np.isnan(x)
-    n_ok = x.shape[1] - missing.sum(axis=1)
-    # The same sums as nansum (NaN → 0, then a row sum), with one scratch matrix.
-    work = np.where(missing, 0.0, x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = work.sum(axis=1) / n_ok
-        np.subtract(x, mean[:, None], out=work)
-        np.multiply(work, work, out=work)
-        np.copyto(work, 0.0, where=np.isnan(work))
-        ss = work.sum(axis=1)
-        return np.where(n_ok >= 2, np.sqrt(ss / (n_ok - 1)), np.nan)
+    return _row_stats(np.asarray(values, dtype=float), runs=False)[2]
+
+
+def _quadratic_form(centred: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """Row sums of ``(centred @ inv) * centred``.
+
+    The product is one BLAS call (as many small calls are slow when the BLAS threads
+    share busy cores); the products and row sums then go in row blocks that stay in cache.
+    """
+    prod = centred @ inv
+    m, k = prod.shape
+    if not (prod.flags.c_contiguous and centred.flags.c_contiguous):
+        prod *= centred
+        return prod.sum(axis=1)
+    d2 = np.empty(m)
+    for a, b in _blocks(m, max(1, _BLOCK_CELLS // max(k, 1))):
+        part = prod[a:b]
+        part *= centred[a:b]
+        np.add.reduce(part, axis=1, out=d2[a:b])
+    return d2
+
+
+def _mahalanobis_within(
+    x: np.ndarray, complete: np.ndarray, labels: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """D² and p of the complete rows within each group of ``labels`` (None: one group)."""
+    n, k = x.shape
+    d2 = np.full(n, np.nan)
+    p = np.full(n, np.nan)
+    codes = [0] if labels is None else np.flatnonzero(np.bincount(labels + 1)) - 1
+    for code in codes:
+        use = complete if labels is None or len(codes) == 1 else complete & (labels == code)
+        m = int(np.count_nonzero(use))
+        if k == 0 or m <= k + 1:
+            continue  # no more complete rows than items: nothing is computed
+        if m == n:  # every row: no copy of the matrix
+            centred = x - x.mean(axis=0)
+        else:
+            centred = np.compress(use, x, axis=0)
+            centred -= centred.mean(axis=0)
+        cov = centred.T @ centred / (m - 1)
+        part = _quadratic_form(centred, np.linalg.pinv(cov))
+        if m == n:
+            d2 = part
+            p = stats.chi2.sf(part, df=k)
+        else:
+            d2[use] = part
+            p[use] = stats.chi2.sf(part, df=k)
+    return d2, p
 
 
 def mahalanobis(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,23 +245,8 @@ def mahalanobis(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (True, 1)
     """
     x = np.asarray(values, dtype=float)
-    n, k = x.shape
-    d2 = np.full(n, np.nan)
-    complete = ~np.isnan(x).any(axis=1)
-    m = int(complete.sum())
-    if k == 0 or m <= k + 1:
-        return d2, np.full(n, np.nan)
-    xc = x if m == n else x[complete]  # no copy when every row is complete
-    centred = xc - xc.mean(axis=0)
-    cov = centred.T @ centred / (m - 1)
-    inv = np.linalg.pinv(cov)
-    prod = centred @ inv
-    prod *= centred  # in place: the same products, one temporary fewer
-    if m == n:
-        d2 = prod.sum(axis=1)
-    else:
-        d2[complete] = prod.sum(axis=1)
-    return d2, stats.chi2.sf(d2, df=k)
+    n_missing = _row_stats(x, runs=False, sd=False)[0]
+    return _mahalanobis_within(x, n_missing == 0, None)
 
 
 def flag_quality(
@@ -176,51 +294,48 @@ def flag_quality(
     """
     x = np.asarray(values, dtype=float)
     n, k = x.shape
-    answered = (~np.isnan(x)).sum(axis=1)
     if duration is None:
         duration = np.full(n, np.nan)
-    shown = (
-        np.full(n, k, dtype=np.int64) if n_items is None else np.asarray(n_items, dtype=np.int64)
-    )
+    shown = np.full(n, k, dtype=np.int64) if n_items is None else np.array(n_items, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_item = np.where(
             shown > 0, np.asarray(duration, dtype=float) / np.maximum(shown, 1), np.nan
         )
     speeder = per_item < speeder_seconds_per_item  # NaN compares False
-    ls = longstring(x)
-    sd = irv(x)
-    d2 = np.full(n, np.nan)
-    p = np.full(n, np.nan)
-    labels = np.zeros(n, dtype=np.int64) if groups is None else pd.factorize(pd.Series(groups))[0]
-    uniq = np.unique(labels)
-    if len(uniq) == 1:  # one wave: no copy of the matrix
-        d2, p = mahalanobis(x)
-    else:
-        for g in uniq:
-            rows = np.flatnonzero(labels == g)
-            d2[rows], p[rows] = mahalanobis(x[rows])
+    # One pass over the matrix gives every row's missing count, longest run and SD.
+    n_missing, ls, sd = _row_stats(x)
+    answered = k - n_missing
+    labels = (
+        None
+        if groups is None
+        else pd.factorize(groups if isinstance(groups, np.ndarray) else pd.Series(groups))[0]
+    )
+    d2, p = _mahalanobis_within(x, n_missing == 0, labels)
     failed = (
         np.zeros(n, dtype=np.int64)
         if attention_failed is None
-        else np.asarray(attention_failed, dtype=np.int64)
+        else np.array(attention_failed, dtype=np.int64)
     )
-    out = pd.DataFrame(
+    ls_flag = ls >= longstring_at
+    irv_flag = (answered >= irv_min_items) & (sd == 0)
+    attention_flag = failed > 0
+    mahalanobis_flag = p < mahalanobis_alpha
+    return pd.DataFrame(
         {
             "n_items": shown,
-            "n_answered": answered.astype(np.int64),
+            "n_answered": answered,
             "seconds_per_item": per_item,
             "speeder": speeder,
             "longstring": ls,
-            "longstring_flag": ls >= longstring_at,
+            "longstring_flag": ls_flag,
             "irv": sd,
-            "irv_flag": (answered >= irv_min_items) & (sd == 0),
+            "irv_flag": irv_flag,
             "attention_failed": failed,
-            "attention_flag": failed > 0,
+            "attention_flag": attention_flag,
             "mahalanobis_d2": d2,
             "mahalanobis_p": p,
-            "mahalanobis_flag": p < mahalanobis_alpha,
-        }
+            "mahalanobis_flag": mahalanobis_flag,
+            "any_flag": speeder | ls_flag | irv_flag | attention_flag | mahalanobis_flag,
+        },
+        copy=False,  # every column is a fresh array (no consolidating copy)
     )
-    flags = ["speeder", "longstring_flag", "irv_flag", "attention_flag", "mahalanobis_flag"]
-    out["any_flag"] = out[flags].any(axis=1)
-    return out
