@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ print(json.dumps({"seconds": sec, "rss_growth_kb": max(peak - base, 0), "rows": 
 """
 
 
-def _child(study: Path, out: Path, mode: str) -> dict[str, float]:
+def _child(study: Path, out: Path, mode: str) -> dict[str, Any]:
     res = subprocess.run(
         [sys.executable, "-c", _CHILD, str(study), str(out), mode],
         capture_output=True,
@@ -142,7 +143,10 @@ def main() -> None:
             k = write_qualtrics(folder / "export.csv", n)
             (folder / "study.yaml").write_text(STUDY)
             items_mb = n * k * 8 / 2**20
-            base, plain, full, peaks = [], [], [], []
+            base: list[float] = []
+            plain: list[float] = []
+            full: list[float] = []
+            peaks: list[float] = []
             best_stages: dict[str, float] = {}
             for _ in range(args.repeat):
                 t = time.perf_counter()

@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from ingest import INSTRUMENTS, write_qualtrics  # type: ignore[import-not-found]
+from ingest import INSTRUMENTS, write_qualtrics
 
 from mentoreval.instruments import load_instrument
 from mentoreval.protect import hmac_sha256_hex
@@ -84,7 +84,9 @@ def main() -> None:
 
         def recode() -> None:
             for item, values in columns.items():
-                pc.index_in(values, value_set=code_sets[item]).to_numpy(zero_copy_only=False)
+                pc.call_function(
+                    "index_in", [values], pc.SetLookupOptions(value_set=code_sets[item])
+                ).to_numpy(zero_copy_only=False)
 
         blocks = []
         for inst in insts:
