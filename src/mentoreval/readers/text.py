@@ -108,6 +108,17 @@ def read_bytes(path: Path) -> bytes:
         raise fail(f"cannot be opened: {exc.strerror}", path=path) from None
 
 
+def _valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow in place (no decoded copy)."""
+    offsets = pa.array([0, len(data)], type=pa.int64()).buffers()[1]
+    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        blob.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def detect_encoding(raw: bytes) -> tuple[str, str | None]:
     """Detect the text encoding of an export from its bytes.
 
@@ -139,11 +150,7 @@ def detect_encoding(raw: bytes) -> tuple[str, str | None]:
         if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
             return "utf-16-be", "no byte-order mark; NUL pattern says UTF-16 big-endian"
         return "binary", None
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
+    if _valid_utf8(raw):
         return "utf-8", None
     try:
         raw.decode("cp1252")
@@ -154,17 +161,6 @@ def detect_encoding(raw: bytes) -> tuple[str, str | None]:
 
 def _bad_byte_row(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
-
-
-def _valid_utf8(data: bytes) -> bool:
-    """Whether ``data`` is valid UTF-8, checked by Arrow in place (no decoded copy)."""
-    offsets = pa.array([0, len(data)], type=pa.int64()).buffers()[1]
-    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
-    try:
-        blob.cast(pa.large_string())
-    except pa.ArrowInvalid:
-        return False
-    return True
 
 
 def _to_utf8(raw: bytes, encoding: str, path: Path) -> bytes:
@@ -254,11 +250,11 @@ def count_records(utf8: bytes) -> RecordIndex | None:
     n = buf.size
     if n == 0:
         return RecordIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), "numpy-quote-scan")
-    quotes = np.flatnonzero(buf == 34)
+    quotes = np.flatnonzero(buf == 34) if b'"' in utf8 else np.zeros(0, np.intp)
     if quotes.size % 2:
         return None
     nl = np.flatnonzero(buf == 10)
-    cr = np.flatnonzero(buf == 13)
+    cr = np.flatnonzero(buf == 13) if b"\r" in utf8 else np.zeros(0, np.intp)
     if cr.size:
         nxt = np.minimum(cr + 1, n - 1)
         bare = cr[(cr + 1 >= n) | (buf[nxt] != 10)]
