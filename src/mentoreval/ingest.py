@@ -48,7 +48,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
@@ -58,6 +57,7 @@ from mentoreval.protect import (
     detect_identifying,
     key_fingerprint,
     load_key,
+    map_ids,
     pseudonymise,
     resolve_key_file,
 )
@@ -98,7 +98,6 @@ RESPONSE_COLUMNS = [
 _EVENT = "redcap_event_name"
 _REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
 _LISTED = 50
-_PLAIN = "^[!-~]+$"  # printable ASCII without spaces: already a clean id
 _DUMMY_KEY = b"\x00" * 32  # validate without a key: pseudonyms only pair rows, never written
 
 
@@ -118,6 +117,8 @@ class IngestResult:
         counts per stage and source.
     summary
         Headline counts: rows read, kept, quarantined, participants, linked pairs, ...
+    parts
+        The item tables ``responses`` is built from (and written from, in pieces).
     out_dir
         Where the files were written (None for a dry run).
     """
@@ -129,14 +130,12 @@ class IngestResult:
     linkage: pd.DataFrame
     manifest: dict[str, Any]
     summary: dict[str, int]
+    parts: _Responses = field(repr=False)
     out_dir: Path | None = None
-    parts: _Responses | None = field(default=None, repr=False)
 
     @cached_property
     def responses(self) -> pd.DataFrame:
         """The long responses table (one row per record × item), built on first access."""
-        if self.parts is None:
-            return pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
         return self.parts.frame()
 
     def to_frame(self) -> pd.DataFrame:
@@ -227,20 +226,6 @@ def _clean_id(text: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     t = re.sub("[\u200b-\u200d\ufeff]", "", t)
     return re.sub(r"\s+", " ", t).strip()
-
-
-def _clean_ids(uniques: Any) -> np.ndarray:
-    """:func:`_clean_id` of every value, as an object array of ``str``; plain ASCII ids (no
-    spaces) are already clean and only converted (vectorised)."""
-    arr = pa.array(pd.array(uniques, dtype="string"), type=pa.large_string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    out = arr.to_numpy(zero_copy_only=False)
-    if len(arr):
-        plain = pc.call_function("match_substring_regex", [arr], pc.MatchSubstringOptions(_PLAIN))
-        odd = np.flatnonzero(~plain.to_numpy(zero_copy_only=False).astype(bool))
-        out[odd] = [_clean_id(str(v)) for v in out[odd]]
-    return out
 
 
 def _choices(meta: pd.DataFrame, column: str) -> dict[str, Any]:
@@ -382,7 +367,7 @@ def _read_source(
     # Ids.
     raw_ids = data[id_col].astype("string")
     codes, uniques = pd.factorize(raw_ids, use_na_sentinel=True)
-    cleaned = _clean_ids(uniques)
+    cleaned = map_ids(uniques, _clean_id, lower=False)  # plain ASCII ids are already clean
     u_empty = np.append(cleaned == "", True)
     u_bad = np.zeros(len(cleaned) + 1, dtype=bool)
     if cfg.participant_id.pattern:
@@ -581,25 +566,25 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _numeric_or_text(values: pd.Series) -> pd.Series:
-    """Numbers (``Float64``) when every filled cell is one, else the text (``string``).
+def _distinct_numbers(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes of the text ``values`` (``-1`` when missing) and each distinct text as a
+    number (NaN when it is not one; surrounding spaces ignored): converted once each."""
+    codes, uniques = pd.factorize(values.astype("string").array, use_na_sentinel=True)  # type: ignore[call-overload]
+    return codes, pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(), errors="coerce")
 
-    Each distinct text is converted once.
-    """
-    text = values.astype("string")
-    codes, uniques = pd.factorize(text.array, use_na_sentinel=True)  # type: ignore[call-overload]
-    num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(), errors="coerce")
-    if len(uniques) and num.notna().all():
+
+def _numeric_or_text(values: pd.Series) -> pd.Series:
+    """Numbers (``Float64``) when every filled cell is one, else the text (``string``)."""
+    codes, num = _distinct_numbers(values)
+    if len(num) and num.notna().all():
         numbers = num.astype("Float64").array.take(codes, allow_fill=True)
         return pd.Series(numbers, index=values.index, name=values.name, copy=False)
-    return text
+    return values.astype("string")
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
-    """Text → float (NaN when empty or not a number; surrounding spaces ignored), converting
-    each distinct text once."""
-    codes, uniques = pd.factorize(values.astype("string").array, use_na_sentinel=True)  # type: ignore[call-overload]
-    num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(), errors="coerce")
+    """Text → float (NaN when empty or not a number)."""
+    codes, num = _distinct_numbers(values)
     return np.append(num.to_numpy(dtype=float, na_value=np.nan), np.nan)[codes]
 
 
@@ -1135,7 +1120,7 @@ def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
 def _write_responses(result: IngestResult, path: Path) -> None:
     """``responses.parquet``: the same table as ``result.responses.to_parquet``, written in
     pieces (row groups) unless the table was already built, so it is never held at once."""
-    if "responses" in result.__dict__ or result.parts is None or not result.parts.spans:
+    if "responses" in result.__dict__ or not result.parts.spans:  # already built, or empty
         result.responses.to_parquet(path, index=False)
         return
     writer: pq.ParquetWriter | None = None

@@ -28,6 +28,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ __all__ = [
     "keygen",
     "load_key",
     "make_pseudonymiser",
+    "map_ids",
     "normalise_id",
     "pseudonymise",
     "resolve_key_file",
@@ -131,24 +133,29 @@ def hmac_sha256_hex(key: bytes, messages: Iterable[bytes]) -> list[str]:
 _PLAIN = "^[!-~]+$"  # printable ASCII without spaces: NFKC, zero-width and spacing leave it as is
 
 
-def _normalise_many(uniques: pd.api.extensions.ExtensionArray) -> np.ndarray:
-    """:func:`normalise_id` of every (non-missing) value, as an object array of ``str``.
+def map_ids(uniques: Any, func: Callable[[str], str], *, lower: bool) -> np.ndarray:
+    """``func`` of every (non-missing) id text, as an object array of ``str``.
 
-    Plain ASCII ids are only lower-cased (the same result: NFKC leaves them alone and
-    ``casefold`` of ASCII is ``lower``), vectorised in Arrow; the rest go through
-    :func:`normalise_id` one by one.
+    ``func`` must leave plain ASCII ids without spaces unchanged, apart from lower-casing
+    them when ``lower``: those are converted in Arrow, vectorised, and only the rest go
+    through ``func`` one by one.
+
+    Examples
+    --------
+    >>> map_ids(["AB12", " ab\u00a012"], normalise_id, lower=True).tolist()
+    ['ab12', 'ab 12']
     """
     arr = pa.chunked_array([pa.array(uniques, type=pa.large_string())]).combine_chunks()
     if len(arr) == 0:
         return np.zeros(0, dtype=object)
-    out = pc.call_function("utf8_lower", [arr]).to_numpy(zero_copy_only=False)
+    plain_text = pc.call_function("utf8_lower", [arr]) if lower else arr
+    out = plain_text.to_numpy(zero_copy_only=False)
     plain = pc.call_function(
         "match_substring_regex", [arr], pc.MatchSubstringOptions(_PLAIN)
     ).to_numpy(zero_copy_only=False)
     odd = np.flatnonzero(~plain.astype(bool))
     if odd.size:
-        raw = arr.take(pa.array(odd)).to_pylist()
-        out[odd] = [normalise_id(v) for v in raw]
+        out[odd] = [func(v) for v in arr.take(pa.array(odd)).to_pylist()]
     return out
 
 
@@ -183,7 +190,7 @@ def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
     (2, 64, True)
     """
     codes, uniques = pd.factorize(ids.astype("string").array, use_na_sentinel=True)  # type: ignore[call-overload]
-    normal = _normalise_many(uniques)
+    normal = map_ids(uniques, normalise_id, lower=True)
     filled = normal.astype(bool)  # an id that normalises to "" is no id
     digests = np.full(len(normal), None, dtype=object)
     digests[filled] = hmac_sha256_hex(key, [v.encode("utf-8") for v in normal[filled]])
