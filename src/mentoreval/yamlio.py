@@ -87,6 +87,7 @@ _StrictSafeLoader.add_constructor(
 )
 
 
+_FAST_LOADER: Any = None
 if hasattr(yaml, "CSafeLoader"):  # PyYAML built with libyaml: its parser is several times faster
 
     class _FastStrictLoader(yaml.CSafeLoader):
@@ -95,9 +96,7 @@ if hasattr(yaml, "CSafeLoader"):  # PyYAML built with libyaml: its parser is sev
 
     _FastStrictLoader.yaml_implicit_resolvers = _StrictSafeLoader.yaml_implicit_resolvers
     _FastStrictLoader.yaml_constructors = _StrictSafeLoader.yaml_constructors
-    _LOADERS: tuple[Any, ...] = (_FastStrictLoader, _StrictSafeLoader)
-else:  # pragma: no cover - PyYAML without libyaml
-    _LOADERS = (_StrictSafeLoader,)
+    _FAST_LOADER = _FastStrictLoader
 
 
 def load_yaml(
@@ -148,9 +147,9 @@ def load_yaml(
                 f"{path}: not UTF-8 text at byte {exc.start} (fix: save the file as UTF-8)"
             ) from None
     try:
-        if len(_LOADERS) > 1:
+        if _FAST_LOADER is not None:
             try:
-                return yaml.load(text, Loader=_LOADERS[0])  # noqa: S506 - strict *safe* loader
+                return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - strict *safe* loader
             except yaml.YAMLError:
                 pass  # read again below for the precise message
         return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - strict *safe* loader
