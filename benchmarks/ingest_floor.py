@@ -24,8 +24,6 @@ import argparse
 import hashlib
 import io
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,21 +32,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from ingest import INSTRUMENTS, write_qualtrics
+from scoring import best_of
 
 from mentoreval.instruments import load_instrument
 from mentoreval.protect import hmac_sha256_hex
 from mentoreval.quality import mahalanobis
 from mentoreval.readers import count_records
 from mentoreval.scoring import _score_arrays
-
-
-def best(repeat: int, func: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -109,12 +99,12 @@ def main() -> None:
             "score 12 scales": score,
             "Mahalanobis distance": lambda: mahalanobis(matrix),
         }
-        base = best(args.repeat, lambda: pd.read_csv(path, dtype=str, engine="pyarrow"))
+        base = best_of(args.repeat, lambda: pd.read_csv(path, dtype=str, engine="pyarrow"))
         print(f"respondents: {args.n:,}  items: {len(item_cols)}  file: {len(raw) / 2**20:.1f} MB")
         print(f"{'pandas.read_csv(dtype=str, engine=pyarrow)':<45} {base:8.3f} s  (the baseline)")
         total = 0.0
         for name, func in steps.items():
-            sec = best(args.repeat, func)
+            sec = best_of(args.repeat, func)
             total += sec
             print(f"{name:<45} {sec:8.3f} s  {sec / base:5.2f} x")
         print(f"{'sum of the unavoidable steps':<45} {total:8.3f} s  {total / base:5.2f} x")

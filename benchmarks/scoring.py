@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,8 @@ def make_data(n: int, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def best_of(repeat: int, func) -> float:  # type: ignore[no-untyped-def]
+def best_of(repeat: int, func: Callable[[], object]) -> float:
+    """The fastest of ``repeat`` runs of ``func``, in seconds."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
