@@ -341,3 +341,64 @@ def test_quarantine_csv_neutralises_spreadsheet_formulas(tmp_path: Path, key_env
     text = (res.out_dir / "quarantine.csv").read_text(encoding="utf-8")
     assert "'=1+2" in text and "'@SUM(A1)" in text
     assert ",=1+2" not in text and ",@SUM" not in text
+
+
+CC = [f"cc_{i}" for i in range(1, 9)]
+
+
+def test_scores_when_sources_hold_different_instruments(tmp_path: Path, key_env: bytes) -> None:
+    """Pre has WHO-5 and career confidence, post only WHO-5: each instrument is scored for
+    the records that have it, exactly as score_wide scores the same answers."""
+    pre = [
+        {
+            "student_id": f"S{i:03d}",
+            **{it: str((i + j) % 6) for j, it in enumerate(WHO5)},
+            **{it: str(1 + (i * j) % 5) for j, it in enumerate(CC)},
+        }
+        for i in range(15)
+    ]
+    pre[2]["cc_3"] = ""  # one unanswered item: prorated
+    post = [
+        {"student_id": f"S{i:03d}", **{it: str((2 * i + j) % 6) for j, it in enumerate(WHO5)}}
+        for i in range(10)
+    ]
+    qualtrics_csv(tmp_path / "pre.csv", pre, items=WHO5 + CC)
+    qualtrics_csv(tmp_path / "post.csv", post)
+    study = write_study(
+        tmp_path,
+        STUDY.replace("  who5: {}", "  who5: {}\n  career_confidence: {}").replace(
+            "id: teststudy", "id: mixed"
+        ),
+    )
+    res = ingest_study(study, write=False)
+    sc = res.scores
+    assert sc.groupby(["instrument", "wave"], observed=True).size().to_dict() == {
+        ("who5", "pre"): 15,
+        ("who5", "post"): 10,
+        ("career_confidence", "pre"): 30,  # two scales
+    }
+    wide = (
+        res.responses.pivot_table(
+            index=["participant_id", "wave"],
+            columns="item",
+            values="value",
+            observed=True,
+            dropna=False,
+        )
+        .reset_index()
+        .astype({"participant_id": "string", "wave": "string"})
+    )
+    from mentoreval.scoring import score_wide
+
+    for inst, items in (("who5", WHO5), ("career_confidence", CC)):
+        rows = wide.dropna(subset=items, how="all")
+        want = score_wide(rows[["participant_id", "wave", *items]], inst)
+        got = sc[sc["instrument"] == inst]
+        key = ["participant_id", "wave", "scale"]
+        merged = got.astype({k: "string" for k in key}).merge(
+            want.astype({k: "string" for k in key}), on=key, suffixes=("", "_want")
+        )
+        assert len(merged) == len(got) == len(want)
+        np.testing.assert_array_equal(merged["score"], merged["score_want"])
+        assert merged["prorated"].tolist() == merged["prorated_want"].tolist()
+    assert sc[sc["instrument"] == "career_confidence"]["prorated"].sum() == 1

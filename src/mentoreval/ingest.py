@@ -70,7 +70,15 @@ from mentoreval.quarantine import (
     reconcile,
 )
 from mentoreval.recode import ReasonTable, normalise_label, recode_items
-from mentoreval.scoring import SCORE_COLUMNS, _score_arrays, _small_int
+from mentoreval.scoring import (
+    _SCORED,
+    SCORE_COLUMNS,
+    _Columns,
+    _Labels,
+    _score_arrays,
+    _score_into,
+    _small_int,
+)
 from mentoreval.study import Source, Study, load_study
 from mentoreval.tables import neutralise_formula
 
@@ -1046,6 +1054,35 @@ def _ingest_scores(parts: _Responses, study: Study) -> pd.DataFrame:
     Identifiers are categorical, sharing one factorisation of the kept records.
     """
     (pid_codes, pid_cats), (wave_codes, wave_cats) = parts.pid, parts.wave
+    n = len(parts.matrix)
+    if parts.spans and all(len(r) == n for _, r, _, _ in parts.spans):
+        # Every record has every instrument (the usual case): one preallocated table, each
+        # instrument scoring its block straight into its rows (no per-instrument parts).
+        insts = [study.instruments[inst_id] for inst_id, _, _, _ in parts.spans]
+        labels = _Labels(insts)
+        ids = {
+            "participant_id": (
+                pid_codes.astype(_small_int(len(pid_cats)), copy=False),
+                pd.CategoricalDtype(pid_cats),
+            ),
+            "wave": (
+                wave_codes.astype(_small_int(len(wave_cats)), copy=False),
+                pd.CategoricalDtype(wave_cats),
+            ),
+        }
+        cols = _Columns(n, insts, labels, ids)
+        for inst, (_, _, col0, k) in zip(insts, parts.spans, strict=True):
+            views = cols.block(inst)
+            # Scoring reads the block in cache-sized pieces and leaves it unchanged.
+            _score_into(
+                parts.matrix[:, col0 : col0 + k].T,
+                inst,
+                inst.item_ids,
+                {name: views[name].T for name in _SCORED},
+                labels,
+                check=False,
+            )
+        return pd.DataFrame(cols.columns(), columns=SCORE_COLUMNS, copy=False)
     scored_parts: list[dict[str, Any]] = []
     for inst_id, r, col0, k in parts.spans:
         inst = study.instruments[inst_id]

@@ -23,9 +23,11 @@ only); the row indices share one pass over the answer matrix.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 __all__ = ["QUALITY_COLUMNS", "flag_quality", "irv", "longstring", "mahalanobis"]
 
@@ -180,22 +182,62 @@ def irv(values: np.ndarray) -> np.ndarray:
     return _row_stats(np.asarray(values, dtype=float), runs=False)[2]
 
 
-def _quadratic_form(centred: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    """Row sums of ``(centred @ inv) * centred``.
+# Mahalanobis distances are computed on row blocks of about this many cells (512 KiB of
+# float64): the centred block and its product with the inverse covariance stay in the CPU
+# cache, and no matrix-sized copy is made.
+_MAHA_CELLS = 1 << 16
 
-    The product is one BLAS call (as many small calls are slow when the BLAS threads
-    share busy cores); the products and row sums then go in row blocks that stay in cache.
+
+def _centred_blocks(
+    x: np.ndarray,
+    use: np.ndarray | None,
+    mean: np.ndarray,
+    blocks: list[tuple[int, int]],
+    buf: np.ndarray,
+) -> Iterator[tuple[np.ndarray, np.ndarray | None, int, int]]:
+    """Yield ``(block - mean, rows used, a, b)`` for the row ``blocks`` [a, b) of ``x`` (only
+    the rows where ``use`` is true, when given), each written into ``buf``."""
+    for a, b in blocks:
+        if use is None:
+            rows = None
+            block = x[a:b]
+        else:
+            rows = np.flatnonzero(use[a:b])
+            block = x[a:b][rows]
+        yield np.subtract(block, mean, out=buf[: len(block)]), rows, a, b
+
+
+def _mahalanobis_group(x: np.ndarray, use: np.ndarray | None, m: int) -> np.ndarray:
+    """D² of the rows of ``x`` where ``use`` is true (every row when None), against their own
+    mean and covariance; NaN elsewhere.
+
+    Two passes over row blocks: the first sums the cross-products of the centred rows
+    (the covariance), the second forms ``(c @ inv) * c`` per block and sums each row.
     """
-    prod = centred @ inv
-    m, k = prod.shape
-    if not (prod.flags.c_contiguous and centred.flags.c_contiguous):
-        prod *= centred
-        return prod.sum(axis=1)
-    d2 = np.empty(m)
-    for a, b in _blocks(m, max(1, _BLOCK_CELLS // max(k, 1))):
-        part = prod[a:b]
-        part *= centred[a:b]
-        np.add.reduce(part, axis=1, out=d2[a:b])
+    n, k = x.shape
+    blocks = _blocks(n, max(1, _MAHA_CELLS // max(k, 1)))
+    size = max(b - a for a, b in blocks)
+    buf = np.empty((size, k))
+    prod = np.empty((size, k))
+    if use is None:
+        mean = x.mean(axis=0)
+    else:
+        total = np.zeros(k)
+        for a, b in blocks:
+            total += x[a:b][use[a:b]].sum(axis=0)
+        mean = total / m
+    cov = np.zeros((k, k))
+    for c, _, _, _ in _centred_blocks(x, use, mean, blocks, buf):
+        cov += c.T @ c
+    inv = np.linalg.pinv(cov / (m - 1))
+    d2 = np.full(n, np.nan)
+    for c, sel, a, b in _centred_blocks(x, use, mean, blocks, buf):
+        p = np.matmul(c, inv, out=prod[: len(c)])
+        p *= c
+        if sel is None:
+            np.add.reduce(p, axis=1, out=d2[a:b])
+        else:
+            d2[a:b][sel] = p.sum(axis=1)
     return d2
 
 
@@ -205,26 +247,18 @@ def _mahalanobis_within(
     """D² and p of the complete rows within each group of ``labels`` (None: one group)."""
     n, k = x.shape
     d2 = np.full(n, np.nan)
-    p = np.full(n, np.nan)
     codes = [0] if labels is None else np.flatnonzero(np.bincount(labels + 1)) - 1
     for code in codes:
         use = complete if labels is None or len(codes) == 1 else complete & (labels == code)
         m = int(np.count_nonzero(use))
         if k == 0 or m <= k + 1:
             continue  # no more complete rows than items: nothing is computed
-        if m == n:  # every row: no copy of the matrix
-            centred = x - x.mean(axis=0)
-        else:
-            centred = np.compress(use, x, axis=0)
-            centred -= centred.mean(axis=0)
-        cov = centred.T @ centred / (m - 1)
-        part = _quadratic_form(centred, np.linalg.pinv(cov))
+        part = _mahalanobis_group(x, None if m == n else use, m)
         if m == n:
             d2 = part
-            p = stats.chi2.sf(part, df=k)
         else:
-            d2[use] = part
-            p[use] = stats.chi2.sf(part, df=k)
+            d2[use] = part[use]
+    p = special.chdtrc(k, d2)  # the χ² survival function, as scipy.stats.chi2.sf; NaN stays NaN
     return d2, p
 
 
