@@ -76,3 +76,33 @@ def test_factorize_text_matches_pandas(cells: list[str | None], start: int) -> N
     _, p_uniques = pd.factorize(series)
     seen = [str(u) for u in p_uniques if str(u) != ""]
     assert [u for u in uniques if u != ""] == seen  # first-appearance order, as pandas
+
+
+def test_recodes_into_columns_of_a_wider_table() -> None:
+    """``out``/``why`` views (columns of a wider table) receive the same results, and the
+    columns around them are left alone."""
+    inst = load_instrument("who5")
+    cells = pd.DataFrame(
+        {
+            f"q{i}": pd.array(["1", "x", None, "All of the time"][i:] + ["2"] * i, dtype="string")
+            for i in range(4)
+        }
+    )
+    items = inst.item_ids[:4]
+    plain = recode_items(cells, list(cells.columns), inst, items, reasons=ReasonTable())
+    table = np.full((4, 7), -7.0)
+    codes = np.full((4, 7), -7, dtype=np.int16)
+    into = recode_items(
+        cells,
+        list(cells.columns),
+        inst,
+        items,
+        reasons=ReasonTable(),
+        out=table[:, 2:6],
+        why=codes[:, 2:6],
+    )
+    np.testing.assert_array_equal(table[:, 2:6], plain.values)
+    np.testing.assert_array_equal(codes[:, 2:6], plain.reasons)
+    assert (table[:, [0, 1, 6]] == -7).all() and (codes[:, [0, 1, 6]] == -7).all()
+    pd.testing.assert_frame_equal(into.quarantine, plain.quarantine)
+    assert np.isnan(plain.values).sum() == 5 and len(plain.quarantine) == 2  # "x" twice

@@ -69,6 +69,7 @@ from mentoreval.quarantine import (
     quarantine_frame,
     reconcile,
 )
+from mentoreval.readers import read_export
 from mentoreval.recode import ReasonTable, normalise_label, recode_items
 from mentoreval.scoring import (
     _SCORED,
@@ -222,6 +223,10 @@ class _SourceOut:
     blocks: dict[str, _Block]
     quarantine: list[pd.DataFrame]
     n_records: int
+    # The item tables of the kept records (every study item, instrument-major columns);
+    # ``blocks`` views their columns. None when no instrument was recoded.
+    answers: np.ndarray | None = None
+    whys: np.ndarray | None = None
     dropped: list[str] = field(default_factory=list)
     identifying: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -250,8 +255,6 @@ def _choices(meta: pd.DataFrame, column: str) -> dict[str, Any]:
 def _read_source(
     study: Study, order: int, src: Source, fatal: list[Problem], reasons: ReasonTable
 ) -> _SourceOut | None:
-    from mentoreval.readers import read_export
-
     cfg = study.config
     path = study.resolve(src.path)
     try:
@@ -438,7 +441,13 @@ def _read_source(
     lists = _choices(meta, "")
     blocks: dict[str, _Block] = {}
     n_shown = np.zeros(len(kept), dtype=np.int64)
+    # Every instrument is recoded straight into its columns of the source's item tables.
+    width = sum(len(inst.item_ids) for inst in study.instruments.values())
+    answers: np.ndarray | None = None
+    whys: np.ndarray | None = None
+    col0 = 0
     for inst_id, inst in study.instruments.items():
+        col0 += len(inst.item_ids)
         mapping = study.item_columns(inst_id)
         present = [i for i, c in mapping.items() if c in columns]
         if not present:
@@ -462,6 +471,10 @@ def _read_source(
         cols = [mapping[i] for i in inst.item_ids]
         used |= set(cols)
         imap = study.instrument_map(inst_id)
+        if answers is None or whys is None:
+            answers = np.empty((len(kept), width))
+            whys = np.empty((len(kept), width), dtype=np.int16)
+        span = slice(col0 - len(cols), col0)
         rec = recode_items(
             kept,
             cols,
@@ -473,6 +486,8 @@ def _read_source(
             choices=lists.get("choices"),
             source_missing=lists.get("missing_values"),
             platform=table.format,
+            out=answers[:, span],
+            why=whys[:, span],
         )
         blocks[inst_id] = _Block(rows=np.arange(len(kept)), answers=rec.values, reasons=rec.reasons)
         n_shown += len(cols)
@@ -539,6 +554,8 @@ def _read_source(
         blocks=blocks,
         quarantine=quarantine,
         n_records=table.record_count_check,
+        answers=answers,
+        whys=whys,
         dropped=[*dropped_declared, *unmapped],
         identifying=flagged,
         notes=list(table.notes),
@@ -772,8 +789,16 @@ def _run(
     # ---- responses, scores, quality matrix
     all_items = [f"{i}.{item}" for i, inst in study.instruments.items() for item in inst.item_ids]
     # The item tables of the kept records: answers (NaN when missing) and reason codes.
-    matrix = np.full((len(recs), len(all_items)), np.nan)
-    whys = np.zeros((len(recs), len(all_items)), dtype=np.int16)
+    whole = outs[0] if len(outs) == 1 and len(recs) == len(records) else None
+    if whole is not None and all(i in whole.blocks for i in study.instruments):
+        # One source, every record kept, every instrument: its item tables are the tables.
+        assert whole.answers is not None and whole.whys is not None
+        matrix, whys = whole.answers, whole.whys
+        whole.answers = whole.whys = None
+    else:
+        whole = None
+        matrix = np.full((len(recs), len(all_items)), np.nan)
+        whys = np.zeros((len(recs), len(all_items)), dtype=np.int16)
     col0 = 0
     spans: list[tuple[str, np.ndarray, int, int]] = []
     for inst_id, inst in study.instruments.items():
@@ -782,6 +807,9 @@ def _run(
         for o, off in zip(outs, offsets[:-1], strict=True):
             b = o.blocks.pop(inst_id, None)
             if b is None:
+                continue
+            if whole is not None:  # already in place
+                rows_g.append(b.rows)
                 continue
             pos_new = new_index[off + b.rows]
             ok = pos_new >= 0
@@ -797,6 +825,8 @@ def _run(
         if rows_g:
             spans.append((inst_id, np.sort(np.concatenate(rows_g)), col0, k))
         col0 += k
+    for o in outs:  # the sources' own item tables are copied (or taken): let them go
+        o.answers = o.whys = None
     parts = _Responses(
         spans=spans,
         matrix=matrix,

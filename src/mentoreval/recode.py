@@ -220,6 +220,8 @@ def recode_items(
     choices: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     source_missing: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     platform: str | None = None,
+    out: np.ndarray | None = None,
+    why: np.ndarray | None = None,
 ) -> Recoded:
     """Recode the answer columns of one instrument (see the module docstring for the rules).
 
@@ -248,6 +250,9 @@ def recode_items(
     platform
         The export format (``"redcap"`` enables REDCap missing-data codes, ``"qualtrics"``
         the seen-but-unanswered ``-99``).
+    out, why
+        Where to write the answers (float) and reason codes (``int16``): rows × items arrays
+        (or views, e.g. columns of a wider table). Default: new arrays.
 
     Returns
     -------
@@ -270,9 +275,13 @@ def recode_items(
     [[4, 'q1', 'often']]
     """
     n = len(data)
-    # Item-major buffers (one contiguous row per item); returned transposed (rows × items).
-    out = np.empty((len(items), n))
-    why = np.empty((len(items), n), dtype=np.int16)
+    shape = (n, len(items))
+    if out is None:  # item-major buffers (one contiguous row per item), viewed rows × items
+        out = np.empty(shape[::-1]).T
+    if why is None:
+        why = np.empty(shape[::-1], dtype=np.int16).T
+    if out.shape != shape or why.shape != shape or why.dtype != np.int16:
+        raise ValueError(f"out and why must be {shape} arrays (why: int16)")
     not_answered = reasons.code(NOT_ANSWERED)
     quarantined = reasons.code(QUARANTINED)
     platform_missing = (
@@ -363,8 +372,8 @@ def recode_items(
             else:
                 u_why[u] = quarantined
                 bad.append(u)
-        out[j] = u_val[codes_idx]
-        why[j] = u_why[codes_idx]
+        out[:, j] = u_val[codes_idx]
+        why[:, j] = u_why[codes_idx]
         if bad:
             hit = np.isin(codes_idx, bad)
             pos = np.flatnonzero(hit)
@@ -390,4 +399,4 @@ def recode_items(
             {c: pd.Series(dtype=object) for c in ("position", "column", "item", "value", "reason")}
         )
     )
-    return Recoded(values=out.T, reasons=why.T, quarantine=quarantine)
+    return Recoded(values=out, reasons=why, quarantine=quarantine)
