@@ -402,3 +402,35 @@ def test_scores_when_sources_hold_different_instruments(tmp_path: Path, key_env:
         np.testing.assert_array_equal(merged["score"], merged["score_want"])
         assert merged["prorated"].tolist() == merged["prorated_want"].tolist()
     assert sc[sc["instrument"] == "career_confidence"]["prorated"].sum() == 1
+
+
+def test_arrow_allocator_is_restored(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ingest allocates Arrow memory with the system allocator and puts the caller's
+    default pool back afterwards, also when the ingest fails."""
+    import pyarrow as pa
+
+    import mentoreval.ingest as ingest_module
+    from mentoreval.errors import MentorevalError
+
+    seen: list[str] = []
+    real_run = ingest_module._run
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(pa.default_memory_pool().backend_name)
+        return real_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module, "_run", spy)
+    caller = pa.mimalloc_memory_pool()
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(caller)
+    try:
+        ingest_study(study, write=False)
+        assert pa.default_memory_pool().backend_name == "mimalloc"
+        with pytest.raises(MentorevalError):
+            ingest_study(tmp_path / "absent.yaml", write=False)
+        assert pa.default_memory_pool().backend_name == "mimalloc"
+    finally:
+        pa.set_memory_pool(previous)
+    assert seen == ["system", "system"]

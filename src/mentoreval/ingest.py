@@ -38,6 +38,7 @@ import platform
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -745,6 +746,9 @@ def _run(
     # ---- combine sources
     records = pd.concat([o.records for o in outs], ignore_index=True)
     offsets = np.cumsum([0, *[len(o.records) for o in outs]])
+    # The exports' text tables are gone (only role columns are kept): hand the memory
+    # Arrow's allocator keeps for reuse back to the system.
+    pa.default_memory_pool().release_unused()
     lap("read, map and recode")
     records["participant_id"] = pseudonymise(records["raw_id"], key)
     lap("pseudonymise")
@@ -1221,6 +1225,24 @@ def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
     )
 
 
+@contextmanager
+def _system_arrow_memory() -> Iterator[None]:
+    """Arrow allocates through the C library's allocator inside this block.
+
+    The exports' text tables are large and short-lived: freed, the system allocator gives
+    their memory back (or to the numeric tables that follow), where Arrow's own allocator
+    keeps it for later Arrow use. At 100,000 respondents × 60 items this lowers the
+    ingest's peak memory by about a fifth (``benchmarks/ingest.py``) at the same speed.
+    Arrays made inside stay valid after the block (each buffer frees through its own pool).
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def ingest_study(
     config_path: str | Path,
     *,
@@ -1270,19 +1292,22 @@ def ingest_study(
     >>> res.scores["score"].tolist()
     [60.0, nan]
     """
-    run = _run(
-        config_path,
-        key=key,
-        out_dir=Path(out_dir) if out_dir is not None else None,
-        strict_key=True,
-        # A dry run into no folder in particular has no earlier ingest to agree with.
-        check_previous=write or out_dir is not None,
-    )
-    if run.result is None:
-        raise_problems(run.report.fatal, what=f"in {Path(config_path).name}; nothing was written")
-        raise AssertionError("unreachable")  # pragma: no cover
-    if write and run.result.out_dir is not None:
-        _write(run.result, run.result.out_dir, run.study)
+    with _system_arrow_memory():
+        run = _run(
+            config_path,
+            key=key,
+            out_dir=Path(out_dir) if out_dir is not None else None,
+            strict_key=True,
+            # A dry run into no folder in particular has no earlier ingest to agree with.
+            check_previous=write or out_dir is not None,
+        )
+        if run.result is None:
+            raise_problems(
+                run.report.fatal, what=f"in {Path(config_path).name}; nothing was written"
+            )
+            raise AssertionError("unreachable")  # pragma: no cover
+        if write and run.result.out_dir is not None:
+            _write(run.result, run.result.out_dir, run.study)
     return run.result
 
 
