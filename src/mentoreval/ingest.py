@@ -661,6 +661,7 @@ def _run(
     out_dir: Path | None,
     strict_key: bool,
     check_previous: bool = True,
+    write_responses: bool = False,
 ) -> _Run:
     t0 = time.perf_counter()
     laps: dict[str, float] = {}
@@ -843,6 +844,13 @@ def _run(
         source_row=src_rows,
     )
     lap("duplicates and item tables")
+    if write_responses:
+        # Written now, while the scores, quality and linkage tables do not exist yet: the
+        # writer's buffers do not add to them (the ingest's peak memory).
+        _prepare_out_dir(target, study)
+        _write_parts(parts, target / "responses.parquet")
+        pa.default_memory_pool().release_unused()  # the writer's buffers
+        lap("write responses")
     scores = _ingest_scores(parts, study)
     lap("score")
 
@@ -1188,15 +1196,26 @@ def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_responses(result: IngestResult, path: Path) -> None:
-    """``responses.parquet``: the same table as ``result.responses.to_parquet``, written in
-    pieces (row groups) unless the table was already built, so it is never held at once."""
-    if "responses" in result.__dict__ or not result.parts.spans:  # already built, or empty
-        result.responses.to_parquet(path, index=False)
+def _prepare_out_dir(out_dir: Path, study: Study) -> None:
+    """Create the output folder, refusing the folder of a raw export."""
+    raw_dirs = {study.resolve(s.path).resolve().parent for s in study.config.sources}
+    if out_dir.resolve() in raw_dirs:
+        raise MentorevalError(
+            f"{out_dir}: refusing to write outputs into the folder of the raw exports "
+            "(fix: choose another --out folder; raw files are never written)"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _write_parts(parts: _Responses, path: Path) -> None:
+    """``responses.parquet`` from the item tables, in pieces (row groups): the same file as
+    ``parts.frame().to_parquet``, without holding the long table at once."""
+    if not parts.spans:
+        parts.frame().to_parquet(path, index=False)
         return
     writer: pq.ParquetWriter | None = None
     try:
-        for chunk in result.parts.chunks():
+        for chunk in parts.chunks():
             table = pa.Table.from_pandas(chunk, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema)
@@ -1207,14 +1226,8 @@ def _write_responses(result: IngestResult, path: Path) -> None:
 
 
 def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
-    raw_dirs = {study.resolve(s.path).resolve().parent for s in study.config.sources}
-    if out_dir.resolve() in raw_dirs:
-        raise MentorevalError(
-            f"{out_dir}: refusing to write outputs into the folder of the raw exports "
-            "(fix: choose another --out folder; raw files are never written)"
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_responses(result, out_dir / "responses.parquet")
+    """Write the processed tables but ``responses.parquet`` (written during the run)."""
+    _prepare_out_dir(out_dir, study)
     result.scores.to_parquet(out_dir / "scores.parquet", index=False)
     result.participants.to_parquet(out_dir / "participants.parquet", index=False)
     _quarantine_for_csv(result.quarantine).to_csv(out_dir / "quarantine.csv", index=False)
@@ -1300,6 +1313,7 @@ def ingest_study(
             strict_key=True,
             # A dry run into no folder in particular has no earlier ingest to agree with.
             check_previous=write or out_dir is not None,
+            write_responses=write,
         )
         if run.result is None:
             raise_problems(
