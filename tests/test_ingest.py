@@ -434,3 +434,33 @@ def test_arrow_allocator_is_restored(
     finally:
         pa.set_memory_pool(previous)
     assert seen == ["system", "system"]
+
+
+def test_a_run_that_stops_leaves_the_earlier_outputs_whole(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """responses.parquet is written early under a temporary name: a run that stops after
+    writing it leaves the earlier run's responses beside that run's other tables."""
+    import mentoreval.ingest as ingest_module
+
+    out = tmp_path / "out"
+    ingest_study(study, out_dir=out)
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    # The next export differs (so would its responses) and the run stops after writing them.
+    pre = (tmp_path / "pre.csv").read_text().replace("S001", "S901")
+    (tmp_path / "pre.csv").write_text(pre)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("stopped")
+
+    real = ingest_module.flag_quality
+    monkeypatch.setattr(ingest_module, "flag_quality", broken)
+    with pytest.raises(RuntimeError, match="stopped"):
+        ingest_study(study, out_dir=out)
+    after = {f.name: f.read_bytes() for f in out.iterdir() if not f.name.startswith(".")}
+    assert after == before
+    assert (out / ".responses.parquet.partial").is_file()  # the stopped run's, never used
+    monkeypatch.setattr(ingest_module, "flag_quality", real)
+    ingest_study(study, out_dir=out)  # a later run replaces everything
+    assert not (out / ".responses.parquet.partial").exists()
+    assert (out / "responses.parquet").read_bytes() != before["responses.parquet"]

@@ -847,8 +847,10 @@ def _run(
     if write_responses:
         # Written now, while the scores, quality and linkage tables do not exist yet: the
         # writer's buffers do not add to them (the ingest's peak memory).
+        # Under a temporary name until the other tables are written: a run that stops
+        # early never leaves a new responses file beside an earlier run's tables.
         _prepare_out_dir(target, study)
-        _write_parts(parts, target / "responses.parquet")
+        _write_parts(parts, target / _RESPONSES_PENDING)
         pa.default_memory_pool().release_unused()  # the writer's buffers
         lap("write responses")
     scores = _ingest_scores(parts, study)
@@ -1225,9 +1227,14 @@ def _write_parts(parts: _Responses, path: Path) -> None:
             writer.close()
 
 
+_RESPONSES_PENDING = ".responses.parquet.partial"
+
+
 def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
-    """Write the processed tables but ``responses.parquet`` (written during the run)."""
+    """Write the processed tables; ``responses.parquet`` was written during the run under a
+    temporary name and takes its own name here."""
     _prepare_out_dir(out_dir, study)
+    (out_dir / _RESPONSES_PENDING).replace(out_dir / "responses.parquet")
     result.scores.to_parquet(out_dir / "scores.parquet", index=False)
     result.participants.to_parquet(out_dir / "participants.parquet", index=False)
     _quarantine_for_csv(result.quarantine).to_csv(out_dir / "quarantine.csv", index=False)
