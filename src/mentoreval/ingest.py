@@ -778,7 +778,11 @@ def _run(
         )
     dup_counts = records.loc[~keep, "participant_id"].value_counts()
     kept_pos = np.flatnonzero(keep)
-    recs = records.iloc[kept_pos].reset_index(drop=True)
+    # The kept records: no copy when every record is kept (records has a RangeIndex, and
+    # neither table is changed after this).
+    recs = (
+        records if len(kept_pos) == len(records) else records.iloc[kept_pos].reset_index(drop=True)
+    )
     new_index = np.full(len(records), -1, dtype=np.int64)
     new_index[kept_pos] = np.arange(len(kept_pos))
     quarantine = pd.concat([empty_quarantine(), *q_parts], ignore_index=True)
