@@ -106,3 +106,18 @@ def test_recodes_into_columns_of_a_wider_table() -> None:
     assert (table[:, [0, 1, 6]] == -7).all() and (codes[:, [0, 1, 6]] == -7).all()
     pd.testing.assert_frame_equal(into.quarantine, plain.quarantine)
     assert np.isnan(plain.values).sum() == 5 and len(plain.quarantine) == 2  # "x" twice
+
+
+def test_refuses_out_arrays_of_the_wrong_shape_or_type() -> None:
+    import pytest
+
+    inst = load_instrument("who5")
+    cells = pd.DataFrame({"q": pd.array(["1", "2"], dtype="string")})
+    good_why = np.zeros((2, 1), dtype=np.int16)
+    for out, why in (
+        (np.zeros((2, 1), dtype=np.int64), good_why),  # answers must hold NaN
+        (np.zeros((2, 1)), np.zeros((2, 1), dtype=np.int32)),
+        (np.zeros((3, 1)), good_why),
+    ):
+        with pytest.raises(ValueError, match="float64 and int16"):
+            recode_items(cells, ["q"], inst, ["who5_1"], reasons=ReasonTable(), out=out, why=why)

@@ -798,14 +798,19 @@ def _run(
     # ---- responses, scores, quality matrix
     all_items = [f"{i}.{item}" for i, inst in study.instruments.items() for item in inst.item_ids]
     # The item tables of the kept records: answers (NaN when missing) and reason codes.
-    whole = outs[0] if len(outs) == 1 and len(recs) == len(records) else None
-    if whole is not None and all(i in whole.blocks for i in study.instruments):
-        # One source, every record kept, every instrument: its item tables are the tables.
+    # One source, every record kept, every instrument: its item tables are the tables.
+    whole = (
+        outs[0]
+        if len(outs) == 1
+        and len(recs) == len(records)
+        and all(i in outs[0].blocks for i in study.instruments)
+        else None
+    )
+    if whole is not None:
         assert whole.answers is not None and whole.whys is not None
         matrix, whys = whole.answers, whole.whys
         whole.answers = whole.whys = None
     else:
-        whole = None
         matrix = np.full((len(recs), len(all_items)), np.nan)
         whys = np.zeros((len(recs), len(all_items)), dtype=np.int16)
     col0 = 0
@@ -1255,8 +1260,9 @@ def _system_arrow_memory() -> Iterator[None]:
 
     The exports' text tables are large and short-lived: freed, the system allocator gives
     their memory back (or to the numeric tables that follow), where Arrow's own allocator
-    keeps it for later Arrow use. At 100,000 respondents × 60 items this lowers the
-    ingest's peak memory by about a fifth (``benchmarks/ingest.py``) at the same speed.
+    keeps it for later Arrow use. At 100,000 respondents × 60 items this lowered the
+    ingest's peak memory by about a tenth (~380 → ~345 MB, ``benchmarks/ingest.py``) at the
+    same speed.
     Arrays made inside stay valid after the block (each buffer frees through its own pool).
     """
     previous = pa.default_memory_pool()

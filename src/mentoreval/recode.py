@@ -280,8 +280,8 @@ def recode_items(
         out = np.empty(shape[::-1]).T
     if why is None:
         why = np.empty(shape[::-1], dtype=np.int16).T
-    if out.shape != shape or why.shape != shape or why.dtype != np.int16:
-        raise ValueError(f"out and why must be {shape} arrays (why: int16)")
+    if out.shape != shape or why.shape != shape or out.dtype != float or why.dtype != np.int16:
+        raise ValueError(f"out and why must be {shape} arrays of float64 and int16")
     not_answered = reasons.code(NOT_ANSWERED)
     quarantined = reasons.code(QUARANTINED)
     platform_missing = (
