@@ -439,8 +439,8 @@ def test_arrow_allocator_is_restored(
 def test_a_run_that_stops_leaves_the_earlier_outputs_whole(
     study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """responses.parquet is written early under a temporary name: a run that stops after
-    writing it leaves the earlier run's responses beside that run's other tables."""
+    """responses.parquet is written early, into a staging folder: a run that stops after
+    writing it leaves the earlier run's folder byte-identical and nothing beside it."""
     import mentoreval.ingest as ingest_module
 
     out = tmp_path / "out"
@@ -457,10 +457,8 @@ def test_a_run_that_stops_leaves_the_earlier_outputs_whole(
     monkeypatch.setattr(ingest_module, "flag_quality", broken)
     with pytest.raises(RuntimeError, match="stopped"):
         ingest_study(study, out_dir=out)
-    after = {f.name: f.read_bytes() for f in out.iterdir() if not f.name.startswith(".")}
-    assert after == before
-    assert (out / ".responses.parquet.partial").is_file()  # the stopped run's, never used
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.glob(".out*")) == []  # no staging, no lock
     monkeypatch.setattr(ingest_module, "flag_quality", real)
     ingest_study(study, out_dir=out)  # a later run replaces everything
-    assert not (out / ".responses.parquet.partial").exists()
     assert (out / "responses.parquet").read_bytes() != before["responses.parquet"]

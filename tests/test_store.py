@@ -227,17 +227,26 @@ def test_ledger_dir_is_kept_inside_the_store(tmp_path: Path) -> None:
 
 
 def test_stale_lock_is_taken_over(tmp_path: Path) -> None:
-    tmp_path.mkdir(exist_ok=True)
-    (tmp_path / ".lock").write_text("999999999")  # no such process
-    assert add(tmp_path).status == "added"
+    (tmp_path / ".store.lock").write_text("999999999")  # no such process
+    assert add(tmp_path / "store").status == "added"
+    assert not (tmp_path / ".store.lock").exists()
 
 
-def test_live_lock_times_out(tmp_path: Path) -> None:
+def test_live_lock_times_out_naming_the_process(tmp_path: Path) -> None:
     import os
 
-    (tmp_path / ".lock").write_text(str(os.getpid()))
-    with pytest.raises(MentorevalError, match="locked"):
-        add(tmp_path, lock_timeout=0.1)
+    (tmp_path / ".store.lock").write_text(str(os.getpid()))
+    with pytest.raises(
+        MentorevalError, match=f"another run is writing here \\(pid {os.getpid()}\\)"
+    ):
+        add(tmp_path / "store", lock_timeout=0.1)
+
+
+def test_a_folder_holding_other_files_is_refused_as_a_store(tmp_path: Path) -> None:
+    (tmp_path / "thesis.docx").write_text("mine")
+    with pytest.raises(MentorevalError, match="did not write \\(thesis.docx\\)"):
+        add(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.docx"]
 
 
 # --- ingest → store (the CLI and mentoreval.annual.store_cohort) -------------------------

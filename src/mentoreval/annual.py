@@ -2122,26 +2122,34 @@ def run_annual_report(
     --------
     >>> run_annual_report("data/demo/peer/annual.yaml")  # doctest: +SKIP
     """
+    from mentoreval.cohort import _kernel_log
     from mentoreval.ingest import project_root
-    from mentoreval.report import build_report
+    from mentoreval.report import ReportOutputs, build_report
+    from mentoreval.safefs import OutputFolder
 
     cfg = load_annual_config(config)
-    update_store(cfg, echo=progress)
     folder = Path(out_dir) if out_dir is not None else project_root(cfg.path) / "reports" / cfg.name
-    folder = folder.resolve()
-    from mentoreval.cohort import _kernel_log
-
-    with _kernel_log(folder, progress):
-        outputs = build_report(
-            template or TEMPLATE,
-            folder,
-            parameters={"config": str(cfg.path.resolve()), "out_dir": str(folder)},
-            name="annual_report",
-            pdf=pdf,
-            forbidden=annual_forbidden(cfg),
-            progress=progress,
-        )
-    return outputs
+    protected = [cfg.path, *(cfg.studies or ())]
+    with OutputFolder(folder, kind="annual report", protected=protected, key="--out") as output:
+        update_store(cfg, echo=progress)
+        with _kernel_log(output.final, progress):
+            built = build_report(
+                template or TEMPLATE,
+                output.staging,
+                parameters={"config": str(cfg.path.resolve()), "out_dir": str(output.staging)},
+                name="annual_report",
+                pdf=pdf,
+                forbidden=annual_forbidden(cfg),
+                progress=progress,
+            )
+        staging = output.staging
+        final = output.commit()
+    return ReportOutputs(
+        notebook=final / built.notebook.name,
+        html=final / built.html.name,
+        pdf=final / built.pdf.name if built.pdf is not None else None,
+        scanned=tuple(final / p.relative_to(staging) for p in built.scanned),
+    )
 
 
 def run_annual_job(job: Job) -> None:

@@ -56,6 +56,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from tqdm.auto import tqdm
 
 from mentoreval.errors import ConfigError, Problem, raise_problems
+from mentoreval.safefs import mark_container
 
 __all__ = [
     "BatchConfig",
@@ -517,8 +518,10 @@ def run_batch(
     """
     jobs = list(jobs)
     _check_batch_options(jobs, n_jobs=n_jobs, executor=executor, scheduler=scheduler)
-    log_path = Path(log_dir)
-    log_path.mkdir(parents=True, exist_ok=True)
+    # Logs are written (and summary.csv replaced) only in a folder that is mentoreval's.
+    log_path = mark_container(
+        log_dir, kind="batch logs", protected=[j.config for j in jobs], key="log_dir"
+    )
     registry = dict(_REGISTRY)
     if executor == "dask":
         results = _run_dask(

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -2998,20 +2997,31 @@ def run_cohort_report(
     from mentoreval.ingest import default_out_dir, ingest_study, project_root
     from mentoreval.render import egress_scan, render_html, render_pdf
     from mentoreval.report import cast_parameters, run_notebook
+    from mentoreval.safefs import MARKER, OutputFolder
     from mentoreval.store import load_release_ledger, merge_release_ledger
     from mentoreval.study import load_study
     from mentoreval.tables import build_manifest, write_json
 
     config = Path(study_config).resolve()
+    study = load_study(config)
+    final = Path(out_dir) if out_dir else project_root(config) / "reports" / study.name
     stages = ["ingest", "analyse", "write", "execute", "HTML", *(["PDF"] if pdf else []),
               "manifest", "egress scan"]  # fmt: skip
-    with tqdm(total=len(stages), desc="report", unit="stage", disable=not progress) as bar:
+    with (
+        OutputFolder(
+            final,
+            kind="cohort report",
+            protected=study.input_files(),
+            raw_folders=study.raw_folders(),
+            key="--out",
+        ) as output,  # fmt: skip
+        tqdm(total=len(stages), desc="report", unit="stage", disable=not progress) as bar,
+    ):
 
         def stage(name: str) -> None:
             bar.set_postfix_str(name)
 
         stage("ingest")
-        study = load_study(config)
         processed = Path(processed_dir) if processed_dir else default_out_dir(study)
         ingested = ingest_study(config, out_dir=processed)
         bar.update()
@@ -3023,11 +3033,7 @@ def run_cohort_report(
         )
         bar.update()
         stage("write")
-        final = Path(out_dir) if out_dir else project_root(config) / "reports" / study.name
-        staging = final.parent / f".{final.name}.staging"
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir(parents=True)
+        staging = output.staging
         write_cohort_outputs(results, staging)
         parameters = {
             "study_config": str(config),
@@ -3052,7 +3058,7 @@ def run_cohort_report(
             repo=Path(__file__).parent,
         )
         write_json(manifest, staging / "manifest.json")
-        with _kernel_log(final, progress):
+        with _kernel_log(output.final, progress):
             notebook = run_notebook(
                 TEMPLATE, staging / "cohort_report.ipynb", parameters=parameters, progress=False
             )
@@ -3066,16 +3072,16 @@ def run_cohort_report(
             bar.update()
         stage("manifest")
         manifest["outputs"] = sorted(
-            str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()
+            str(p.relative_to(staging))
+            for p in staging.rglob("*")
+            if p.is_file() and p.name != MARKER
         )
         write_json(manifest, staging / "manifest.json")
         bar.update()
         stage("egress scan")
         egress_scan([staging], forbidden=_forbidden(study, _load_processed(ingested)))
         bar.update()
-    if final.exists():
-        shutil.rmtree(final)
-    staging.replace(final)
+        final = output.commit()
     if results.ledger is not None:
         merge_release_ledger(store, results.ledger)
     return final / "cohort_report.html"

@@ -33,6 +33,7 @@ Outputs (``data/processed/<study>/``): ``responses.parquet``, ``scores.parquet``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import re
@@ -72,6 +73,7 @@ from mentoreval.quarantine import (
 )
 from mentoreval.readers import read_export
 from mentoreval.recode import ReasonTable, normalise_label, recode_items
+from mentoreval.safefs import OutputFolder
 from mentoreval.scoring import (
     _SCORED,
     SCORE_COLUMNS,
@@ -571,6 +573,7 @@ class _Run:
     study: Study
     report: ValidationReport
     result: IngestResult | None
+    output: OutputFolder | None = None
 
 
 def _versions() -> dict[str, str]:
@@ -661,8 +664,14 @@ def _run(
     out_dir: Path | None,
     strict_key: bool,
     check_previous: bool = True,
-    write_responses: bool = False,
+    outputs: contextlib.ExitStack | None = None,
 ) -> _Run:
+    """Read, map, pseudonymise, score and link one study.
+
+    With ``outputs`` (an exit stack the caller closes), the processed folder is checked
+    and locked before anything is read, and ``responses.parquet`` is written into its
+    staging folder as soon as the item tables exist; :attr:`_Run.output` holds it.
+    """
     t0 = time.perf_counter()
     laps: dict[str, float] = {}
     lap = _stopwatch(laps)
@@ -681,6 +690,19 @@ def _run(
             key = _DUMMY_KEY
     fingerprint = key_fingerprint(key)
     target = out_dir if out_dir is not None else default_out_dir(study)
+    output = (
+        outputs.enter_context(
+            OutputFolder(
+                target,
+                kind="processed data",
+                protected=study.input_files(),
+                raw_folders=study.raw_folders(),
+                key="--out",
+            )
+        )
+        if outputs is not None
+        else None
+    )
     previous = target / "manifest.json"
     if check_previous and key is not _DUMMY_KEY and previous.is_file():
         try:
@@ -853,13 +875,11 @@ def _run(
         source_row=src_rows,
     )
     lap("duplicates and item tables")
-    if write_responses:
+    if output is not None:
         # Written now, while the scores, quality and linkage tables do not exist yet: the
-        # writer's buffers do not add to them (the ingest's peak memory).
-        # Under a temporary name until the other tables are written: a run that stops
-        # early never leaves a new responses file beside an earlier run's tables.
-        _prepare_out_dir(target, study)
-        _write_parts(parts, target / _RESPONSES_PENDING)
+        # writer's buffers do not add to them (the ingest's peak memory). Into the staging
+        # folder: a run that stops early leaves the earlier run's tables as they were.
+        _write_parts(parts, output.staging / "responses.parquet")
         pa.default_memory_pool().release_unused()  # the writer's buffers
         lap("write responses")
     scores = _ingest_scores(parts, study)
@@ -997,7 +1017,7 @@ def _run(
         summary=summary,
         out_dir=target,
     )
-    return _Run(study, report, result)
+    return _Run(study, report, result, output)
 
 
 def _from_codes(codes: np.ndarray, categories: Any) -> pd.Categorical:
@@ -1207,17 +1227,6 @@ def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _prepare_out_dir(out_dir: Path, study: Study) -> None:
-    """Create the output folder, refusing the folder of a raw export."""
-    raw_dirs = {study.resolve(s.path).resolve().parent for s in study.config.sources}
-    if out_dir.resolve() in raw_dirs:
-        raise MentorevalError(
-            f"{out_dir}: refusing to write outputs into the folder of the raw exports "
-            "(fix: choose another --out folder; raw files are never written)"
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-
 def _write_parts(parts: _Responses, path: Path) -> None:
     """``responses.parquet`` from the item tables, in pieces (row groups): the same file as
     ``parts.frame().to_parquet``, without holding the long table at once."""
@@ -1236,14 +1245,10 @@ def _write_parts(parts: _Responses, path: Path) -> None:
             writer.close()
 
 
-_RESPONSES_PENDING = ".responses.parquet.partial"
-
-
-def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
-    """Write the processed tables; ``responses.parquet`` was written during the run under a
-    temporary name and takes its own name here."""
-    _prepare_out_dir(out_dir, study)
-    (out_dir / _RESPONSES_PENDING).replace(out_dir / "responses.parquet")
+def _write(result: IngestResult, output: OutputFolder) -> None:
+    """Write the processed tables beside ``responses.parquet`` (written during the run)
+    and put the folder in place of the earlier one."""
+    out_dir = output.staging
     result.scores.to_parquet(out_dir / "scores.parquet", index=False)
     result.participants.to_parquet(out_dir / "participants.parquet", index=False)
     _quarantine_for_csv(result.quarantine).to_csv(out_dir / "quarantine.csv", index=False)
@@ -1252,6 +1257,7 @@ def _write(result: IngestResult, out_dir: Path, study: Study) -> None:
     (out_dir / "manifest.json").write_text(
         json.dumps(result.manifest, indent=2, default=str) + "\n", encoding="utf-8"
     )
+    output.commit()
 
 
 @contextmanager
@@ -1322,7 +1328,7 @@ def ingest_study(
     >>> res.scores["score"].tolist()
     [60.0, nan]
     """
-    with _system_arrow_memory():
+    with _system_arrow_memory(), contextlib.ExitStack() as outputs:
         run = _run(
             config_path,
             key=key,
@@ -1330,15 +1336,15 @@ def ingest_study(
             strict_key=True,
             # A dry run into no folder in particular has no earlier ingest to agree with.
             check_previous=write or out_dir is not None,
-            write_responses=write,
+            outputs=outputs if write else None,
         )
         if run.result is None:
             raise_problems(
                 run.report.fatal, what=f"in {Path(config_path).name}; nothing was written"
             )
             raise AssertionError("unreachable")  # pragma: no cover
-        if write and run.result.out_dir is not None:
-            _write(run.result, run.result.out_dir, run.study)
+        if run.output is not None:
+            _write(run.result, run.output)
     return run.result
 
 

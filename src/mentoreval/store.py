@@ -29,8 +29,6 @@ import json
 import os
 import re
 import shutil
-import sys
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +41,7 @@ import pandas as pd
 
 from mentoreval.disclosure import ReleaseLedger
 from mentoreval.errors import ConfigError, DataError, MentorevalError, Problem, raise_problems
+from mentoreval.safefs import folder_lock, mark_container
 
 __all__ = [
     "LEDGER_FILE",
@@ -217,8 +216,8 @@ def merge_release_ledger(
     ledger/releases.json {('peer/2025/2025', 'outcomes', 'who5 / total', 'n_pairs'): {52, 70}}
     """
     root = Path(store_root)
-    path = ledger_dir(root) / LEDGER_FILE
     with _store_lock(root, timeout=lock_timeout):
+        path = ledger_dir(root) / LEDGER_FILE
         merged = ReleaseLedger.load(path)
         for key, ns in ledger.entries.items():
             for n in ns:
@@ -303,7 +302,6 @@ def add_cohort(
     partition = _partition_path(programme, cohort, year)
     manifest_path = root / _COHORTS / partition / _MANIFEST
 
-    root.mkdir(parents=True, exist_ok=True)
     with _store_lock(root, timeout=lock_timeout):
         previous: dict[str, Any] | None = None
         existed = manifest_path.is_file()
@@ -719,61 +717,13 @@ def _scan(files: Sequence[tuple[str, str, int, Path]]) -> str:
 
 @contextlib.contextmanager
 def _store_lock(root: Path, *, timeout: float) -> Iterator[None]:
-    """A lock file (portable: no fcntl) so parallel batch jobs don't interleave writes."""
-    lock = root / _LOCK
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            if _lock_is_stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            if time.monotonic() > deadline:
-                raise MentorevalError(
-                    f"store {root} is locked by another process",
-                    (
-                        Problem(
-                            "lock not released",
-                            file=str(lock),
-                            fix="wait for the other ingest to finish, or delete the lock "
-                            "file if no mentoreval process is running",
-                        ),
-                    ),
-                ) from None
-            time.sleep(0.05)
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        break
-    try:
+    """Hold the store's lock (see :func:`mentoreval.safefs.folder_lock`) so parallel batch
+    jobs don't interleave writes; the store folder is created, marked as mentoreval's,
+    or refused when it holds anything else."""
+    legacy = (_TABLES, _COHORTS, _LEDGER, _STAGING, _LOCK)
+    root = mark_container(root, kind="store", legacy=legacy, key="store")
+    with folder_lock(root, timeout=timeout, what="store"):
         yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _lock_is_stale(lock: Path) -> bool:
-    """A lock whose process is gone (POSIX), or older than an hour (anywhere)."""
-    try:
-        if time.time() - lock.stat().st_mtime > 3600:
-            return True
-    except OSError:
-        return False
-    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
-        return False
-    try:
-        pid = int(lock.read_text() or "0")
-    except (OSError, ValueError):
-        return False  # being written right now
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
 
 
 def _package_version() -> str:

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mentoreval.errors import ConfigError, InstrumentError, Problem, raise_problems
+from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem, raise_problems
 from mentoreval.instruments import Instrument, load_instrument
+from mentoreval.safefs import resolve_input
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
 __all__ = [
@@ -183,6 +184,7 @@ class StudyConfig(_Strict):
     columns: Columns = Field(default_factory=Columns)
     instruments: dict[str, InstrumentMap | None] = Field(min_length=1)
     instrument_dirs: list[str] = Field(default_factory=list)
+    data_roots: list[str] = Field(default_factory=list)
     analysis: AnalysisOptions = Field(default_factory=AnalysisOptions)
     quality: QualityOptions = Field(default_factory=QualityOptions)
     meetings: Meetings | None = None
@@ -219,10 +221,33 @@ class Study:
         """The folder relative paths are resolved from."""
         return self.path.parent
 
-    def resolve(self, relative: str | Path) -> Path:
-        """Resolve a path from the config (relative to the study file)."""
-        p = Path(relative).expanduser()
-        return p if p.is_absolute() else self.base / p
+    def resolve(self, relative: str | Path, *, key: str = "path") -> Path:
+        """Resolve a path from the config (relative to the study file), refusing one that
+        leads outside the study's folder and its ``data_roots`` (see
+        :func:`mentoreval.safefs.resolve_input`)."""
+        return resolve_input(relative, base=self.base, roots=self.data_roots(), key=key)
+
+    def data_roots(self) -> list[Path]:
+        """The folders besides the study's own that the config declared as holding data."""
+        return [_root(r, self.base) for r in self.config.data_roots]
+
+    def input_files(self) -> list[Path]:
+        """The study file and every file it reads (exports, dictionaries, meeting log):
+        what no output may hold or replace."""
+        cfg = self.config
+        named = [s.path for s in cfg.sources] + [s.dictionary for s in cfg.sources if s.dictionary]
+        if cfg.meetings is not None:
+            named.append(cfg.meetings.path)
+        return [self.path.resolve(), *(self.resolve(p) for p in named)]
+
+    def raw_folders(self) -> list[Path]:
+        """Folders holding the raw exports, and the project's ``data/raw``: never written."""
+        folders = {p.parent for p in self.input_files()[1:]} - {self.base.resolve()}
+        for folder in (self.base.resolve(), *self.base.resolve().parents):
+            if folder.name == "raw" and folder.parent.name == "data":
+                folders.add(folder)
+                break
+        return sorted(folders)
 
     def item_columns(self, instrument: str) -> dict[str, str]:
         """Item id → export column for ``instrument`` (default: the item id itself)."""
@@ -256,9 +281,14 @@ def _cross_check(
         except re.error as exc:
             add(f"invalid regular expression ({exc})", "participant_id.pattern", "fix the pattern")
 
-    def resolve(p: str) -> Path:
-        q = Path(p).expanduser()
-        return q if q.is_absolute() else base / q
+    roots = [_root(r, base) for r in cfg.data_roots]
+
+    def resolve(p: str, key: str) -> Path | None:
+        try:
+            return resolve_input(p, base=base, roots=roots, key=key)
+        except MentorevalError as exc:
+            problems.extend(replace(q, file=file) for q in exc.problems)
+            return None
 
     for i, src in enumerate(cfg.sources):
         key = f"sources[{i}]"
@@ -271,22 +301,25 @@ def _cross_check(
             )
         if src.events is not None and not src.events:
             add("events is empty", f"{key}.events", "map each redcap_event_name to a wave")
-        if not resolve(src.path).is_file():
-            add(
-                f"file not found: {resolve(src.path)}",
-                f"{key}.path",
-                "check the path (relative paths start from the study file's folder)",
-            )
-        if src.dictionary is not None and not resolve(src.dictionary).is_file():
-            add(
-                f"file not found: {resolve(src.dictionary)}",
-                f"{key}.dictionary",
-                "check the path (relative paths start from the study file's folder)",
-            )
-    if cfg.meetings is not None and not resolve(cfg.meetings.path).is_file():
-        add(f"file not found: {resolve(cfg.meetings.path)}", "meetings.path", "check the path")
+        named = [("path", src.path), ("dictionary", src.dictionary)]
+        for field, value in named:
+            found = resolve(value, f"{key}.{field}") if value is not None else None
+            if found is not None and not found.is_file():
+                add(
+                    f"file not found: {found}",
+                    f"{key}.{field}",
+                    "check the path (relative paths start from the study file's folder)",
+                )
+    if cfg.meetings is not None:
+        found = resolve(cfg.meetings.path, "meetings.path")
+        if found is not None and not found.is_file():
+            add(f"file not found: {found}", "meetings.path", "check the path")
 
-    dirs = [resolve(d) for d in cfg.instrument_dirs]
+    dirs = [
+        d
+        for j, value in enumerate(cfg.instrument_dirs)
+        if (d := resolve(value, f"instrument_dirs[{j}]")) is not None
+    ]
     instruments: dict[str, Instrument] = {}
     for inst_id, mapping in cfg.instruments.items():
         key = f"instruments.{inst_id}"
@@ -402,6 +435,12 @@ def _cross_check(
                 "give each column one role",
             )
     return problems, instruments
+
+
+def _root(value: str, base: Path) -> Path:
+    """A ``data_roots`` entry, resolved (relative entries start from the study's folder)."""
+    p = Path(value).expanduser()
+    return (p if p.is_absolute() else base / p).resolve()
 
 
 def _study_name(cfg: StudyConfig, path: Path) -> str:
