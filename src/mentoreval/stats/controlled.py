@@ -21,6 +21,7 @@ from scipy import stats
 
 from mentoreval.errors import DataError, Problem
 from mentoreval.stats._common import check_choice, check_columns, check_confidence
+from mentoreval.stats._design import Coding, ModelFrame, is_categorical
 
 __all__ = ["Ancova", "compare_balance", "fit_ancova", "group_levels"]
 
@@ -37,10 +38,6 @@ def group_levels(values: pd.Series, *, treated: str, what: str = "group") -> tup
         )
     control = next(lv for lv in levels if lv != treated)
     return treated, control
-
-
-def _is_categorical(s: pd.Series) -> bool:
-    return not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
 
 
 def compare_balance(
@@ -102,7 +99,7 @@ def compare_balance(
 
     for var in covariates:
         s = data[var]
-        if _is_categorical(s):
+        if is_categorical(s):
             for level in sorted(s.dropna().astype(str).unique()):
                 v = np.where(s.isna(), np.nan, (s.astype(str) == level).astype(float))
                 pt, pc = wmean(v, is_t), wmean(v, is_c)
@@ -174,18 +171,6 @@ class Ancova:
         )
 
 
-def _q(name: str) -> str:
-    return f'Q("{name}")'
-
-
-def _label(term: str) -> str:
-    """Turn patsy term names back into readable names."""
-    out = term.replace('Q("', "").replace('")', "")
-    for wrap in ("C(", ", Sum)", ", Treatment)"):
-        out = out.replace(wrap, "")
-    return out.replace(")", "") if out.count(")") > out.count("(") else out
-
-
 def _rss(y: np.ndarray, x: np.ndarray) -> float:
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     r = y - x @ beta
@@ -193,7 +178,7 @@ def _rss(y: np.ndarray, x: np.ndarray) -> float:
 
 
 def _anova_table(
-    y: np.ndarray, x: pd.DataFrame, *, drop_intercept: bool, label: str
+    y: np.ndarray, x: pd.DataFrame, *, drop_intercept: bool, label: str, mf: ModelFrame
 ) -> pd.DataFrame:
     """Sums of squares for each term given all the others (marginal, "drop one term").
 
@@ -213,25 +198,12 @@ def _anova_table(
         ss = _rss(y, xm[:, keep]) - rss_full
         df = sl.stop - sl.start
         f = (ss / df) / (rss_full / df_res)
-        label_t = "(Intercept)" if name.name() == "Intercept" else _label(name.name())
+        label_t = "(Intercept)" if name.name() == "Intercept" else mf.label(name.name())
         rows.append((label_t, ss, float(df), f, float(stats.f.sf(f, df, df_res))))
     rows.append(("Residuals", rss_full, float(df_res), np.nan, np.nan))
     out = pd.DataFrame(rows, columns=["term", "sum_sq", "df", "f", "p_value"])
     out["type"] = label
     return out
-
-
-def _clean(name: str) -> str:
-    """Readable coefficient names: ``C(Q("site"))[T.west]`` → ``site[west]``."""
-    parts = []
-    for piece in name.split(":"):
-        if "[T." in piece:
-            var, level = piece.split("[T.", 1)
-            var = var.split(",")[0].removeprefix("C(")
-            parts.append(f"{_label(var)}[{level.rstrip(']')}]")
-        else:
-            parts.append(_label(piece))
-    return ":".join(parts)
 
 
 def fit_ancova(
@@ -293,7 +265,7 @@ def fit_ancova(
     treated, control = group_levels(data[group], treated=treated, what=group)
     d = data[cols].dropna().copy()
     d[group] = pd.Categorical(d[group].astype(str), categories=[control, treated])
-    factors = [group] + [c for c in covariates if _is_categorical(d[c])] + list(fixed_effects)
+    factors = [group] + [c for c in covariates if is_categorical(d[c])] + list(fixed_effects)
     for f in factors[1:]:
         d[f] = d[f].astype(str)
     n = len(d)
@@ -301,23 +273,28 @@ def fit_ancova(
     if n <= p_min:
         raise DataError(f"only {n} complete cases for an ANCOVA with {p_min} terms; need more data")
 
-    def rhs(coding: str) -> str:
-        terms = []
-        for c in [baseline, group, *covariates, *fixed_effects]:
-            terms.append(f"C({_q(c)}, {coding})" if c in factors else _q(c))
-        return " + ".join(terms)
+    # the formula is written in internal names only (see mentoreval.stats._design)
+    mf = ModelFrame(d)
+    y_term = mf.numeric(outcome)
+    mf.factor(group, levels=[control, treated])
 
-    y, x = patsy.dmatrices(f"{_q(outcome)} ~ {rhs('Treatment')}", d, return_type="dataframe")
+    def rhs(coding: Coding) -> str:
+        return " + ".join(
+            mf.factor(c, coding=coding) if c in factors else mf.numeric(c)
+            for c in [baseline, group, *covariates, *fixed_effects]
+        )
+
+    y, x = patsy.dmatrices(f"{y_term} ~ {rhs('Treatment')}", mf.frame, return_type="dataframe")
     fit = sm.OLS(y, x).fit()
     if anova_type == 2:
-        anova = _anova_table(y.to_numpy().ravel(), x, drop_intercept=False, label="II")
+        anova = _anova_table(y.to_numpy().ravel(), x, drop_intercept=False, label="II", mf=mf)
     else:
-        y3, x3 = patsy.dmatrices(f"{_q(outcome)} ~ {rhs('Sum')}", d, return_type="dataframe")
-        anova = _anova_table(y3.to_numpy().ravel(), x3, drop_intercept=True, label="III")
+        y3, x3 = patsy.dmatrices(f"{y_term} ~ {rhs('Sum')}", mf.frame, return_type="dataframe")
+        anova = _anova_table(y3.to_numpy().ravel(), x3, drop_intercept=True, label="III", mf=mf)
     q = stats.t.ppf(1 - (1 - confidence) / 2, fit.df_resid)
     coef = pd.DataFrame(
         {
-            "term": [_clean(t) for t in fit.params.index],
+            "term": [mf.label(t) for t in fit.params.index],
             "estimate": fit.params.to_numpy(),
             "se": fit.bse.to_numpy(),
             "t": fit.tvalues.to_numpy(),
@@ -328,17 +305,24 @@ def fit_ancova(
     coef["ci_low"] = coef["estimate"] - q * coef["se"]
     coef["ci_high"] = coef["estimate"] + q * coef["se"]
     # emmeans reference grid: numeric covariates at their means, all factor combinations
+    # (in internal names and level codes, the factors' levels in order)
     grid_vars: dict[str, list[object]] = {}
     for c in [baseline, *covariates, *fixed_effects]:
-        grid_vars[c] = sorted(d[c].unique()) if c in factors else [float(d[c].mean())]
-    grid_vars[group] = [control, treated]
+        if c in factors:
+            grid_vars[mf.key(c, "cat")] = list(mf.codes(len(mf.levels(c))))
+        else:
+            grid_vars[mf.key(c, "num")] = [float(d[c].mean())]
+    g_key = mf.key(group, "cat")
+    grid_vars[g_key] = list(mf.codes(2))
     mesh = pd.MultiIndex.from_product(list(grid_vars.values()), names=list(grid_vars)).to_frame(
         index=False
     )
-    mesh[group] = pd.Categorical(mesh[group], categories=[control, treated])
+    for k in grid_vars:
+        if isinstance(mf.frame[k].dtype, pd.CategoricalDtype):
+            mesh[k] = pd.Categorical(mesh[k], categories=mf.frame[k].cat.categories)
     design_info = x.design_info
     xg = np.asarray(patsy.build_design_matrices([design_info], mesh)[0])
-    lmat = np.vstack([xg[(mesh[group] == lv).to_numpy()].mean(axis=0) for lv in (control, treated)])
+    lmat = np.vstack([xg[(mesh[g_key] == code).to_numpy()].mean(axis=0) for code in mf.codes(2)])
     beta = fit.params.to_numpy()
     vcov = fit.cov_params().to_numpy()
     emm = lmat @ beta

@@ -17,8 +17,8 @@ from scipy import stats
 
 from mentoreval.errors import DataError
 from mentoreval.stats._common import check_choice, check_columns
-from mentoreval.stats.controlled import _q, _rss, group_levels
-from mentoreval.stats.missing import _rhs
+from mentoreval.stats._design import ModelFrame
+from mentoreval.stats.controlled import _rss, group_levels
 
 __all__ = ["DoseForm", "fit_dose", "fit_moderation"]
 
@@ -75,10 +75,16 @@ def fit_dose(
     cols = [outcome, baseline, dose, *covariates]
     check_columns(data, cols, what="data")
     d = data[cols].dropna()
-    base = _q(baseline) + ("" if not covariates else " + " + _rhs(d, covariates))
-    dose_term = _q(dose) if form == "linear" else f"bs({_q(dose)}, df={spline_df})"
-    y, xf = patsy.dmatrices(f"{_q(outcome)} ~ {base} + {dose_term}", d, return_type="dataframe")
-    xr = patsy.dmatrix(base, d, return_type="dataframe")
+    # internal names and constants only in the formulas (mentoreval.stats._design)
+    mf = ModelFrame(d)
+    base = mf.numeric(baseline) + ("" if not covariates else " + " + mf.terms(covariates))
+    dose_term = mf.numeric(dose)
+    if form == "spline":
+        dose_term = f"bs({dose_term}, df={int(spline_df)})"
+    y, xf = patsy.dmatrices(
+        f"{mf.numeric(outcome)} ~ {base} + {dose_term}", mf.frame, return_type="dataframe"
+    )
+    xr = patsy.dmatrix(base, mf.frame, return_type="dataframe")
     yv = y.to_numpy().ravel()
     if len(d) <= xf.shape[1] + 1:
         raise DataError(f"only {len(d)} complete cases for the dose model")
@@ -89,7 +95,7 @@ def fit_dose(
         xtx_inv = np.linalg.inv(xm.T @ xm)
         beta = xtx_inv @ xm.T @ yv
         s2 = _rss(yv, xm) / df_den
-        j = list(xf.columns).index(_q(dose))
+        j = list(xf.columns).index(dose_term)
         slope = float(beta[j])
         half = stats.t.ppf(0.975, df_den) * np.sqrt(s2 * xtx_inv[j, j])
         lo, hi = slope - half, slope + half
@@ -137,15 +143,18 @@ def fit_moderation(
     check_columns(data, cols, what="data")
     treated, control = group_levels(data[group], treated=treated, what=group)
     d = data[cols].dropna().copy()
-    d[group] = pd.Categorical(d[group].astype(str), categories=[control, treated])
-    mod = _rhs(d, [moderator])
-    base = f"{_q(baseline)} + C({_q(group)}) + {mod}" + (
-        "" if not covariates else " + " + _rhs(d, covariates)
+    d[group] = d[group].astype(str)
+    # internal names only in the formulas (mentoreval.stats._design)
+    mf = ModelFrame(d)
+    g_term = mf.factor(group, levels=[control, treated])
+    mod = mf.terms([moderator])
+    base = f"{mf.numeric(baseline)} + {g_term} + {mod}" + (
+        "" if not covariates else " + " + mf.terms(covariates)
     )
     y, xf = patsy.dmatrices(
-        f"{_q(outcome)} ~ {base} + C({_q(group)}):{mod}", d, return_type="dataframe"
+        f"{mf.numeric(outcome)} ~ {base} + {g_term}:{mod}", mf.frame, return_type="dataframe"
     )
-    xr = patsy.dmatrix(base, d, return_type="dataframe")
+    xr = patsy.dmatrix(base, mf.frame, return_type="dataframe")
     f, df_num, df_den, p = _nested_f(y.to_numpy().ravel(), xf.to_numpy(), xr.to_numpy())
     return pd.DataFrame(
         {"moderator": [moderator], "f": [f], "df_num": [df_num], "df_den": [df_den], "p_value": [p],

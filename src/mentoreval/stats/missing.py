@@ -22,7 +22,8 @@ from scipy import stats
 
 from mentoreval.errors import DataError, MentorevalError, Problem
 from mentoreval.stats._common import check_columns, check_confidence
-from mentoreval.stats.controlled import _clean, _is_categorical, _q, compare_balance, group_levels
+from mentoreval.stats._design import ModelFrame
+from mentoreval.stats.controlled import compare_balance, group_levels
 
 __all__ = ["DIFFERENTIAL_ATTRITION", "Attrition", "compare_attrition", "impute_ancova"]
 
@@ -65,7 +66,7 @@ class Attrition:
         )
 
 
-def _logit_table(y: np.ndarray, x: pd.DataFrame) -> pd.DataFrame:
+def _logit_table(y: np.ndarray, x: pd.DataFrame, mf: ModelFrame | None = None) -> pd.DataFrame:
     cols = ["term", "estimate", "se", "z", "p_value", "odds_ratio", "converged"]
     if y.min() == y.max():
         return pd.DataFrame(columns=cols)
@@ -77,16 +78,10 @@ def _logit_table(y: np.ndarray, x: pd.DataFrame) -> pd.DataFrame:
             return pd.DataFrame(columns=cols)
     converged = bool(res.mle_retvals.get("converged", True)) and not caught
     return pd.DataFrame(
-        {"term": [_clean(c) for c in x.columns], "estimate": res.params.to_numpy(), "se": res.bse.to_numpy(),
+        {"term": [mf.label(c) if mf is not None else str(c) for c in x.columns], "estimate": res.params.to_numpy(), "se": res.bse.to_numpy(),
          "z": res.tvalues.to_numpy(), "p_value": res.pvalues.to_numpy(),
          "odds_ratio": np.exp(res.params.to_numpy()), "converged": converged}
     )  # fmt: skip
-
-
-def _rhs(data: pd.DataFrame, names: Sequence[str], factors: Sequence[str] = ()) -> str:
-    return " + ".join(
-        f"C({_q(c)})" if c in factors or _is_categorical(data[c]) else _q(c) for c in names
-    )
 
 
 def compare_attrition(
@@ -170,9 +165,9 @@ def compare_attrition(
     if status.nunique() == 2:
         balance = compare_balance(bal_data, group="status", treated="completer", covariates=vars_)
         sub = d[[*vars_, "completed"]].dropna()
-        _, x = patsy.dmatrices(f"completed ~ {_rhs(sub, vars_)}", sub.assign(completed=sub["completed"].astype(float)),
-                               return_type="dataframe")  # fmt: skip
-        model = _logit_table(sub["completed"].to_numpy(dtype=float), x)
+        mf = ModelFrame(sub)  # internal names only in the formula (mentoreval.stats._design)
+        x = patsy.dmatrix(mf.terms(vars_), mf.frame, return_type="dataframe")
+        model = _logit_table(sub["completed"].to_numpy(dtype=float), x, mf)
     else:
         balance = pd.DataFrame()  # everyone completed (or no one did): nothing to compare
         model = _logit_table(np.ones(1), pd.DataFrame())
@@ -231,15 +226,17 @@ def impute_ancova(
     treated, control = group_levels(data[group], treated=treated, what=group)
     d = data[cols].dropna(subset=[baseline, group, *covariates, *fixed_effects]).copy()
     d[group] = pd.Categorical(d[group].astype(str), categories=[control, treated])
-    rhs = _rhs(d, [baseline, group, *covariates, *fixed_effects], factors=[group, *fixed_effects])
-    x = patsy.dmatrix(rhs, d, return_type="dataframe", NA_action="raise")
+    mf = ModelFrame(d)  # internal names only in the formula (mentoreval.stats._design)
+    mf.factor(group, levels=[control, treated])
+    rhs = mf.terms([baseline, group, *covariates, *fixed_effects], factors=[group, *fixed_effects])
+    x = patsy.dmatrix(rhs, mf.frame, return_type="dataframe", NA_action="raise")
     xm = x.to_numpy()
     y = d[outcome].to_numpy(dtype=float)
     obs = ~np.isnan(y)
     n, p = xm.shape
     if obs.sum() <= p + 1:
         raise DataError(f"only {int(obs.sum())} completers for an imputation model with {p} terms")
-    gcol = next(i for i, c in enumerate(x.columns) if c.endswith(f"[T.{treated}]"))
+    gcol = x.columns.get_loc(mf.dummy(group, treated))
     rng = np.random.default_rng(seed)
     xo, yo = xm[obs], y[obs]
     xtx_inv = np.linalg.inv(xo.T @ xo)

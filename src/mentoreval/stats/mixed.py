@@ -30,7 +30,8 @@ from scipy import optimize, stats
 
 from mentoreval.errors import DataError
 from mentoreval.stats._common import check_columns, check_confidence
-from mentoreval.stats.controlled import _clean, _q, group_levels
+from mentoreval.stats._design import ModelFrame, is_categorical
+from mentoreval.stats.controlled import group_levels
 
 __all__ = ["MixedModel", "fit_mixed", "satterthwaite_df"]
 
@@ -233,17 +234,21 @@ def fit_mixed(
     d = data.loc[data[time].isin([pre, post]), cols].dropna().copy()
     if d.duplicated([subject, time]).any():
         raise DataError("more than one row per participant and wave; pass one scale at a time")
-    d[time] = pd.Categorical(d[time], categories=[pre, post])
-    terms = [f"C({_q(time)}, Treatment('{pre}'))"]
+    # the formula is written in internal names only (see mentoreval.stats._design); the
+    # reference levels (pre, control) are the first level codes
+    mf = ModelFrame(d)
+    time_term = mf.factor(time, levels=[pre, post])
+    terms = [time_term]
     if group:
         treated, control = group_levels(d[group], treated=treated, what=group)
-        d[group] = pd.Categorical(d[group].astype(str), categories=[control, treated])
-        terms = [f"{terms[0]} * C({_q(group)}, Treatment('{control}'))"]
-    for c in covariates:
-        cat = not pd.api.types.is_numeric_dtype(d[c]) or pd.api.types.is_bool_dtype(d[c])
-        terms.append(f"C({_q(c)})" if cat else _q(c))
-    terms += [f"C({_q(c)})" for c in fixed_effects]
-    y, x = patsy.dmatrices(f"{_q(outcome)} ~ " + " + ".join(terms), d, return_type="dataframe")
+        d[group] = d[group].astype(str)
+        group_term = mf.factor(group, levels=[control, treated])
+        terms = [f"{time_term} * {group_term}"]
+    terms += [mf.factor(c) if is_categorical(d[c]) else mf.numeric(c) for c in covariates]
+    terms += [mf.factor(c) for c in fixed_effects]
+    y, x = patsy.dmatrices(
+        f"{mf.numeric(outcome)} ~ " + " + ".join(terms), mf.frame, return_type="dataframe"
+    )
     codes = pd.factorize(d[subject])[0]
     n_subj = int(codes.max() + 1) if codes.size else 0
     if len(d) <= x.shape[1] + 1 or n_subj < 3:
@@ -261,7 +266,7 @@ def fit_mixed(
     dfs = satterthwaite_df(model, phi, np.eye(x.shape[1]))
     tvals = beta / se
     q = stats.t.ppf(1 - (1 - confidence) / 2, dfs)
-    names = [_clean(n) for n in x.columns]
+    names = [mf.label(n) for n in x.columns]
     coef = pd.DataFrame(
         {"term": names, "estimate": beta, "se": se, "df": dfs, "t": tvals,
          "p_value": 2 * stats.t.sf(np.abs(tvals), dfs), "ci_low": beta - q * se,
@@ -269,7 +274,7 @@ def fit_mixed(
     )  # fmt: skip
     idx = 1  # the time effect
     if group:
-        idx = next(i for i, n in enumerate(names) if ":" in n)
+        idx = next(i for i, n in enumerate(x.columns) if ":" in n)  # internal names
         label = f"change: {treated} - {control}"
     else:
         label = f"change: {post} - {pre}"

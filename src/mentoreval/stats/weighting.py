@@ -23,8 +23,8 @@ from scipy import stats
 
 from mentoreval.errors import DataError
 from mentoreval.stats._common import check_choice, check_columns, check_confidence
-from mentoreval.stats.controlled import _q, compare_balance, group_levels
-from mentoreval.stats.missing import _rhs
+from mentoreval.stats._design import ModelFrame
+from mentoreval.stats.controlled import compare_balance, group_levels
 
 __all__ = ["Estimand", "Weighting", "fit_ipw"]
 
@@ -116,7 +116,8 @@ def fit_ipw(
     if z.sum() < 2 or (1 - z).sum() < 2:
         raise DataError("each group needs at least 2 complete cases for propensity weighting")
     ps_vars = [baseline, *covariates]
-    x = patsy.dmatrix(_rhs(d, ps_vars), d, return_type="dataframe")
+    mf = ModelFrame(d)  # internal names only in the formulas (mentoreval.stats._design)
+    x = patsy.dmatrix(mf.terms(ps_vars), mf.frame, return_type="dataframe")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = sm.Logit(z, x).fit(disp=0, maxiter=200)
@@ -133,12 +134,15 @@ def fit_ipw(
     balance["smd_before"] = before["smd"].to_numpy()
     balance["smd_after"] = after["smd"].to_numpy()
     balance["balanced_after"] = balance["smd_after"].abs() < 0.1
-    d[group] = pd.Categorical(d[group].astype(str), categories=[control, treated])
+    d[group] = d[group].astype(str)
+    g_term = mf.factor(group, levels=[control, treated])
     y, xo = patsy.dmatrices(
-        f"{_q(outcome)} ~ {_q(baseline)} + C({_q(group)})", d, return_type="dataframe"
+        f"{mf.numeric(outcome)} ~ {mf.numeric(baseline)} + {g_term}",
+        mf.frame,
+        return_type="dataframe",
     )
     fit = sm.WLS(y, xo, weights=w).fit(cov_type="HC0")
-    gcol = next(c for c in xo.columns if c.endswith(f"[T.{treated}]"))
+    gcol = mf.dummy(group, treated)
     est, se = float(fit.params[gcol]), float(fit.bse[gcol])
     q = stats.norm.ppf(1 - (1 - confidence) / 2)
 
