@@ -28,7 +28,7 @@ from pathlib import Path
 
 import papermill as pm
 
-from mentoreval.batch import Job, register_job_kind, run_batch
+from mentoreval.run.batch import Job, register_job_kind, run_batch
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "tests" / "fixtures" / "notebooks" / "tiny_report.ipynb"
@@ -98,7 +98,7 @@ def main() -> None:
     register_job_kind("tiny-notebook", tiny_notebook_job)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        from mentoreval.protect import keygen
+        from mentoreval.ingest.protect import keygen
 
         keygen(base / "keys" / "bench.key")
         os.environ["MENTOREVAL_KEY_FILE"] = str(base / "keys" / "bench.key")

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.instruments import load_instrument
+from mentoreval.instruments.definitions import load_instrument
 
 INSTRUMENTS = ["cbi", "olbi", "caas_sf", "career_confidence", "who5"]  # 19+16+12+8+5 = 60 items
 
@@ -84,7 +84,7 @@ import json, resource, sys, time
 from pathlib import Path
 import pandas as pd
 import pyarrow.parquet, scipy.stats  # imported before measuring: library code, not data
-from mentoreval.ingest import ingest_study
+from mentoreval.ingest.pipeline import ingest_study
 
 def status_kb(field):
     with open("/proc/self/status") as fh:

@@ -8,7 +8,7 @@ ingest cannot skip, each with the fastest library call available and no glue aro
 * sha256 of the file and the independent record count (manifest and reconciliation);
 * HMAC-SHA256 of every distinct participant id (pseudonyms);
 * one pass over every answer cell to map it to a code (``pyarrow.compute.index_in``);
-* scoring the answer matrix (``mentoreval.scoring.score_wide``'s array core);
+* scoring the answer matrix (``mentoreval.instruments.scoring.score_wide``'s array core);
 * the Mahalanobis distance (covariance and one quadratic form per row).
 
 Their sum, divided by the ``read_csv`` time, is a lower bound for the ratio that
@@ -34,11 +34,11 @@ import pyarrow.csv as pacsv
 from ingest import INSTRUMENTS, write_qualtrics
 from scoring import best_of
 
-from mentoreval.instruments import load_instrument
-from mentoreval.protect import hmac_sha256_hex
-from mentoreval.quality import mahalanobis
-from mentoreval.readers import count_records
-from mentoreval.scoring import _score_arrays
+from mentoreval.ingest.protect import hmac_sha256_hex
+from mentoreval.ingest.quality import mahalanobis
+from mentoreval.instruments.definitions import load_instrument
+from mentoreval.instruments.scoring import _score_arrays
+from mentoreval.read import count_records
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mentoreval.readers import read_export
+from mentoreval.read import read_export
 
 
 def write_qualtrics(path: Path, rows: int, cols: int = 60) -> None:

@@ -24,16 +24,17 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from cohort_study import write_study
-from mentoreval.cohort import TEMPLATE, analyse_cohort, write_cohort_outputs
-from mentoreval.ingest import ingest_study
-from mentoreval.render import render_html, render_pdf
-from mentoreval.report import run_notebook
+from mentoreval.ingest.pipeline import ingest_study
+from mentoreval.report.cohort.analysis import TEMPLATE, analyse_cohort, write_cohort_outputs
+from mentoreval.report.notebook import run_notebook
+from mentoreval.report.render import render_html, render_pdf
 
 FLOOR_SOURCE = """\
 import numpy as np
 import pandas as pd
 import matplotlib
-from mentoreval import cohort, plots
+from mentoreval.report import cohort
+from mentoreval.report import figures as plots
 fig = plots.plot_bands(pd.DataFrame({"low": [20, 12], "high": [30, 38]}, index=["pre", "post"]))
 fig"""
 

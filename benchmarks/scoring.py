@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from mentoreval.instruments import load_instrument
-from mentoreval.scoring import score_wide
+from mentoreval.instruments.definitions import load_instrument
+from mentoreval.instruments.scoring import score_wide
 
 INSTRUMENTS = ["who5", "cbi", "olbi", "pss10", "caas_sf"]
 

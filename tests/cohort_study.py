@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mentoreval.protect import keygen
+from mentoreval.ingest.protect import keygen
 from mentoreval.synth import CohortSpec, generate_cohort
 
 _META = ["started_at", "submitted_at", "duration_s"]

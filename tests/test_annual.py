@@ -1,4 +1,4 @@
-"""Tests for mentoreval.annual: config, store update, analysis, trends, ledger, rendering."""
+"""Tests for mentoreval.report.annual.analysis: config, store update, analysis, trends, ledger, rendering."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mentoreval.annual import (
+from mentoreval.disclose.suppression import check_no_derivable
+from mentoreval.errors import ConfigError, DataError, DisclosureError
+from mentoreval.ingest.protect import keygen
+from mentoreval.report.annual.analysis import (
     DERIVED_COLUMNS,
     AnnualAnalysis,
     analyse_annual,
@@ -25,11 +28,8 @@ from mentoreval.annual import (
     study_inputs_sha256,
     update_store,
 )
-from mentoreval.disclosure import check_no_derivable
-from mentoreval.errors import ConfigError, DataError, DisclosureError
-from mentoreval.protect import keygen
-from mentoreval.render import egress_scan
-from mentoreval.store import add_cohort, list_cohorts, load_table
+from mentoreval.report.render import egress_scan
+from mentoreval.store.parquet import add_cohort, list_cohorts, load_table
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo" / "peer"

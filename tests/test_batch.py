@@ -1,4 +1,4 @@
-"""Tests for mentoreval.batch: parallel runs, failure isolation, retries, Dask, batch.yaml."""
+"""Tests for mentoreval.run.batch: parallel runs, failure isolation, retries, Dask, batch.yaml."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import papermill as pm
 import pytest
 import yaml
 
-from mentoreval.batch import (
+from mentoreval.errors import ConfigError
+from mentoreval.run.batch import (
     Job,
     format_batch_summary,
     is_kernel_startup_race,
@@ -24,7 +25,6 @@ from mentoreval.batch import (
     run_batch,
     run_job,
 )
-from mentoreval.errors import ConfigError
 
 NOTEBOOK = Path(__file__).parent / "fixtures" / "notebooks" / "tiny_report.ipynb"
 
@@ -273,7 +273,7 @@ def test_dask_local_cluster_matches_local_executor(tmp_path: Path) -> None:
 
 def cohort_html_job(job: Job) -> None:
     """The cohort runner without the PDF (WeasyPrint adds time and no executor-specific output)."""
-    from mentoreval.cohort import run_cohort_report
+    from mentoreval.report.cohort.analysis import run_cohort_report
 
     run_cohort_report(job.config, out_dir=job.out_dir, pdf=False, progress=False)
 
@@ -305,7 +305,7 @@ def test_dask_local_cluster_matches_local_executor_on_cohort_reports(
 ) -> None:
     """Real cohort reports (two small synthetic studies): both executors, same outputs."""
     from cohort_study import write_study
-    from mentoreval.protect import key_fingerprint, keygen, load_key
+    from mentoreval.ingest.protect import key_fingerprint, keygen, load_key
 
     key = tmp_path / "keys" / "batch.key"
     keygen(key)
@@ -492,7 +492,7 @@ def _annual(folder: Path, store: Path, years: tuple[int, ...]) -> Path:
 def test_cli_batch_of_demo_reports_with_one_broken_study(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mentoreval.protect import keygen
+    from mentoreval.ingest.protect import keygen
 
     key = tmp_path / "keys" / "demo.key"
     keygen(key)
@@ -531,7 +531,7 @@ def test_cli_batch_of_demo_reports_with_one_broken_study(
 def test_cli_batch_of_demo_cohort_reports_with_one_broken_study(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mentoreval.protect import keygen
+    from mentoreval.ingest.protect import keygen
 
     key = tmp_path / "keys" / "demo.key"
     keygen(key)

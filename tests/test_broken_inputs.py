@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mentoreval.protect import keygen
+from mentoreval.ingest.protect import keygen
 
 WHO5 = [f"who5_{i}" for i in range(1, 6)]
 BASE = """title: Broken

@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 
 from cohort_study import write_study
-from mentoreval.cohort import (
+from mentoreval.disclose.suppression import DisclosurePolicy, ReleaseLedger
+from mentoreval.errors import DataError, DisclosureError, MentorevalError
+from mentoreval.ingest.pipeline import ingest_study
+from mentoreval.report.cohort.analysis import (
     COMPARISON_TABLE_COLUMNS,
     _protect_cells,
     analyse_cohort,
@@ -19,9 +22,6 @@ from mentoreval.cohort import (
     open_cohort_report,
     write_cohort_outputs,
 )
-from mentoreval.disclosure import DisclosurePolicy, ReleaseLedger
-from mentoreval.errors import DataError, DisclosureError, MentorevalError
-from mentoreval.ingest import ingest_study
 
 
 @pytest.mark.parametrize(
@@ -191,8 +191,8 @@ def test_within_group_rows_are_not_pooled(comparison_results):
 
 
 def test_no_derivable_values_in_any_table(comparison_results):
-    from mentoreval.cohort import DERIVED_COLUMNS
-    from mentoreval.disclosure import check_no_derivable
+    from mentoreval.disclose.suppression import check_no_derivable
+    from mentoreval.report.cohort.analysis import DERIVED_COLUMNS
 
     checked = []
     for name, rules in DERIVED_COLUMNS.items():

@@ -15,7 +15,7 @@ import pytest
 
 from cohort_study import raw_ids, write_study
 from mentoreval.cli import main
-from mentoreval.cohort import COMPARISON_TABLE_COLUMNS, run_cohort_report
+from mentoreval.report.cohort.analysis import COMPARISON_TABLE_COLUMNS, run_cohort_report
 
 SECTIONS = [
     "1. Executive summary",
@@ -225,7 +225,7 @@ def test_rerun_is_checked_against_the_project_ledger(tmp_path):
 @pytest.mark.slow
 def test_demo_study_report(tmp_path, monkeypatch):
     """The shipped demo study (mentored vs comparison, Qualtrics exports)."""
-    from mentoreval.protect import keygen
+    from mentoreval.ingest.protect import keygen
 
     config = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer" / "2025" / "study.yaml"
     if not config.is_file():

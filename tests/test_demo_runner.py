@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mentoreval.demo import demo_data_dir, demo_key_file, describe_outputs
+from mentoreval.run.demo import demo_data_dir, demo_key_file, describe_outputs
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mentoreval.disclosure import (
+from mentoreval.disclose.suppression import (
     DisclosurePolicy,
     ReleaseLedger,
     format_cell,
@@ -252,7 +252,7 @@ def test_format_cell_and_table() -> None:
 
 
 def test_blank_and_check_derivable() -> None:
-    from mentoreval.disclosure import blank_derivable, check_no_derivable
+    from mentoreval.disclose.suppression import blank_derivable, check_no_derivable
 
     t = pd.DataFrame(
         {
@@ -277,8 +277,8 @@ def test_blank_and_check_derivable() -> None:
 
 
 def test_rounded_flow_cells_not_recoverable() -> None:
-    from mentoreval.cohort import _protect_flow
-    from mentoreval.disclosure import check_rounded_lines
+    from mentoreval.disclose.suppression import check_rounded_lines
+    from mentoreval.report.cohort.analysis import _protect_flow
 
     cells = {"read": 145, "kept": 137, "excl": 8, "linked": 111, "pre_only": 26}
     lines = [("read", ["kept", "excl"]), ("kept", ["linked", "pre_only"])]

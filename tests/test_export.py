@@ -10,9 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from mentoreval.cli import app
-from mentoreval.export import REDCAP_DICTIONARY_HEADER, to_qualtrics_txt, to_redcap_dictionary
-from mentoreval.ingest import ingest_study
-from mentoreval.instruments import load_instrument
+from mentoreval.ingest.pipeline import ingest_study
+from mentoreval.instruments.definitions import load_instrument
+from mentoreval.instruments.export import (
+    REDCAP_DICTIONARY_HEADER,
+    to_qualtrics_txt,
+    to_redcap_dictionary,
+)
 
 
 def test_redcap_dictionary_shape() -> None:

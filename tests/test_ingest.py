@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mentoreval.errors import KeyMismatchError
-from mentoreval.ingest import check_study, ingest_study, validate_study
-from mentoreval.protect import keygen, pseudonymise
+from mentoreval.ingest.pipeline import check_study, ingest_study, validate_study
+from mentoreval.ingest.protect import keygen, pseudonymise
 
 WHO5 = [f"who5_{i}" for i in range(1, 6)]
 LABELS = [
@@ -388,7 +388,7 @@ def test_scores_when_sources_hold_different_instruments(tmp_path: Path, key_env:
         .reset_index()
         .astype({"participant_id": "string", "wave": "string"})
     )
-    from mentoreval.scoring import score_wide
+    from mentoreval.instruments.scoring import score_wide
 
     for inst, items in (("who5", WHO5), ("career_confidence", CC)):
         rows = wide.dropna(subset=items, how="all")
@@ -411,7 +411,7 @@ def test_arrow_allocator_is_restored(
     default pool back afterwards, also when the ingest fails."""
     import pyarrow as pa
 
-    import mentoreval.ingest as ingest_module
+    import mentoreval.ingest.pipeline as ingest_module
     from mentoreval.errors import MentorevalError
 
     seen: list[str] = []
@@ -441,7 +441,7 @@ def test_a_run_that_stops_leaves_the_earlier_outputs_whole(
 ) -> None:
     """responses.parquet is written early, into a staging folder: a run that stops after
     writing it leaves the earlier run's folder byte-identical and nothing beside it."""
-    import mentoreval.ingest as ingest_module
+    import mentoreval.ingest.pipeline as ingest_module
 
     out = tmp_path / "out"
     ingest_study(study, out_dir=out)

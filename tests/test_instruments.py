@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mentoreval.errors import InstrumentError
-from mentoreval.instruments import list_instruments, load_instrument, load_instruments
+from mentoreval.instruments.definitions import list_instruments, load_instrument, load_instruments
 from mentoreval.yamlio import load_yaml
 
 SHIPPED = ["who5", "swemwbs", "cbi", "olbi", "pss10", "caas_sf", "career_confidence", "mes"]

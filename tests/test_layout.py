@@ -22,8 +22,8 @@ def test_installed_package_carries_instruments_and_templates() -> None:
     """``mentoreval/_bundled`` links to the repo folders here and is copied into the wheel."""
     import tomllib
 
-    from mentoreval import annual, cohort
-    from mentoreval.instruments import builtin_instrument_dir
+    from mentoreval.instruments.definitions import builtin_instrument_dir
+    from mentoreval.report import annual, cohort
 
     repo = TESTS.parent
     assert builtin_instrument_dir() == repo / "surveys" / "instruments"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mentoreval.linkage import link_waves, linkage_summary, resolve_duplicates
+from mentoreval.ingest.linkage import link_waves, linkage_summary, resolve_duplicates
 
 
 def recs() -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pytest
 from matplotlib.collections import PathCollection
 
 from mentoreval.errors import ReportError
-from mentoreval.plots import (
+from mentoreval.report.figures.charts import (
     OKABE_ITO,
     plot_bands,
     plot_change_forest,

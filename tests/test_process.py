@@ -1,4 +1,4 @@
-"""Tests for mentoreval.process: meeting-log reading, quarantine and dose measures."""
+"""Tests for mentoreval.store.meetings: meeting-log reading, quarantine and dose measures."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import pytest
 from openpyxl import Workbook
 
 from mentoreval.errors import ConfigError, DataError, ReadError
-from mentoreval.process import MENTOR_TYPES, MeetingLog, dose_measures, read_meeting_log
+from mentoreval.store.meetings import MENTOR_TYPES, MeetingLog, dose_measures, read_meeting_log
 
 KEY = b"test-key-not-secret-0123456789ab"
 
 
 def hmac_pseudonymise(ids: pd.Series) -> pd.Series:
-    """A tiny stand-in for mentoreval.protect: HMAC-SHA256 of the case-folded id."""
+    """A tiny stand-in for mentoreval.ingest.protect: HMAC-SHA256 of the case-folded id."""
     return ids.map(
         lambda v: hmac.new(KEY, str(v).strip().casefold().encode(), hashlib.sha256).hexdigest()
     )

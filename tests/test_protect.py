@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mentoreval.errors import ConfigError
-from mentoreval.protect import (
+from mentoreval.ingest.protect import (
     detect_identifying,
     hmac_sha256_hex,
     key_fingerprint,

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mentoreval import quality
-from mentoreval.quality import QUALITY_COLUMNS, flag_quality, irv, longstring, mahalanobis
+from mentoreval.ingest import quality
+from mentoreval.ingest.quality import QUALITY_COLUMNS, flag_quality, irv, longstring, mahalanobis
 
 
 def test_longstring_and_irv() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mentoreval.quarantine import (
+from mentoreval.ingest.quarantine import (
     ReconciliationError,
     empty_quarantine,
     quarantine_frame,

@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mentoreval.instruments import load_instrument
-from mentoreval.recode import QUARANTINED, ReasonTable, _factorize_text, recode_items
+from mentoreval.ingest.recode import QUARANTINED, ReasonTable, _factorize_text, recode_items
+from mentoreval.instruments.definitions import load_instrument
 
 
 def run(

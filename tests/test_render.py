@@ -16,8 +16,8 @@ import pytest
 from pypdf import PdfReader
 
 from mentoreval.errors import DisclosureError, ReportError
-from mentoreval.render import egress_scan, render_html, render_pdf
-from mentoreval.report import ReportOutputs, build_report
+from mentoreval.report.notebook import ReportOutputs, build_report
+from mentoreval.report.render import egress_scan, render_html, render_pdf
 
 TEMPLATE = Path(__file__).parent / "fixtures" / "notebooks" / "report_fixture.ipynb"
 ARTEFACTS = Path(__file__).resolve().parent.parent / "reports" / "test-artefacts"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mentoreval.errors import ReportError
-from mentoreval.report import cast_parameters, run_notebook
+from mentoreval.report.notebook import cast_parameters, run_notebook
 
 TEMPLATE = Path(__file__).parent / "fixtures" / "notebooks" / "report_fixture.ipynb"
 

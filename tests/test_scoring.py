@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mentoreval.errors import DataError
-from mentoreval.instruments import load_instrument
-from mentoreval.scoring import (
+from mentoreval.instruments.definitions import load_instrument
+from mentoreval.instruments.scoring import (
     SCORE_COLUMNS,
     _score_arrays,
     score_matrix,

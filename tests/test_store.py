@@ -1,4 +1,4 @@
-"""Tests for mentoreval.store: idempotence, replacement, partitions, queries."""
+"""Tests for mentoreval.store.parquet: idempotence, replacement, partitions, queries."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mentoreval.errors import ConfigError, DataError, MentorevalError
-from mentoreval.store import add_cohort, ledger_dir, list_cohorts, load_table, query
+from mentoreval.store.parquet import add_cohort, ledger_dir, list_cohorts, load_table, query
 
 
 def sha(text: str) -> str:
@@ -244,12 +244,12 @@ def test_live_lock_times_out_naming_the_process(tmp_path: Path) -> None:
 
 def test_a_folder_holding_other_files_is_refused_as_a_store(tmp_path: Path) -> None:
     (tmp_path / "thesis.docx").write_text("mine")
-    with pytest.raises(MentorevalError, match="did not write \\(thesis.docx\\)"):
+    with pytest.raises(MentorevalError, match=r"did not write \(thesis\.docx\)"):
         add(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.docx"]
 
 
-# --- ingest → store (the CLI and mentoreval.annual.store_cohort) -------------------------
+# --- ingest → store (the CLI and mentoreval.report.annual.store_cohort) -------------------------
 
 DEMO_2023 = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer" / "2023"
 
@@ -267,7 +267,7 @@ def _ingest(study: Path, out: Path, store: Path, capsys: pytest.CaptureFixture[s
 def test_ingest_adds_to_store_idempotently_and_replaces_a_changed_export(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mentoreval.protect import keygen
+    from mentoreval.ingest.protect import keygen
 
     keygen(tmp_path / "keys" / "demo.key")
     monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(tmp_path / "keys" / "demo.key"))
@@ -304,8 +304,8 @@ def test_ingest_adds_to_store_idempotently_and_replaces_a_changed_export(
 
 
 def test_store_cohort_needs_the_partition(tmp_path: Path) -> None:
-    from mentoreval.annual import store_cohort
-    from mentoreval.ingest import ingest_study
+    from mentoreval.ingest.pipeline import ingest_study
+    from mentoreval.report.annual.analysis import store_cohort
 
     folder = tmp_path / "s"
     folder.mkdir()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mentoreval.config.study import load_study
 from mentoreval.errors import ConfigError
-from mentoreval.study import load_study
 
 GOOD = """title: Peer mentoring
 programme: peer
@@ -95,7 +95,7 @@ def test_types_are_strict(folder: Path) -> None:
 def test_source_formats_are_the_reader_formats() -> None:
     from typing import get_args
 
-    from mentoreval.readers.base import Format
-    from mentoreval.study import SourceFormat
+    from mentoreval.config.study import SourceFormat
+    from mentoreval.read.base import Format
 
     assert get_args(SourceFormat) == ("auto", *get_args(Format))

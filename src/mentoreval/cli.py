@@ -76,7 +76,7 @@ def instruments_list(
     ] = None,
 ) -> None:
     """List the available instruments: domain, items, scales and licence."""
-    from mentoreval.instruments import list_instruments
+    from mentoreval.instruments.definitions import list_instruments
 
     table = list_instruments(dirs=dirs)
     table["text"] = table.pop("item_text_shipped").map({True: "shipped", False: "not shipped"})
@@ -92,7 +92,7 @@ def instruments_show(
     ] = None,
 ) -> None:
     """Show one instrument: citation, licence, response scale, items and scoring rules."""
-    from mentoreval.instruments import load_instrument
+    from mentoreval.instruments.definitions import load_instrument
 
     inst = load_instrument(instrument, dirs=dirs)
     typer.echo(f"{inst.title} ({inst.id}, version {inst.version}) — domain: {inst.domain}")
@@ -128,7 +128,7 @@ def instruments_score(
     out: Annotated[Path, typer.Option("--out", help="Where to write the scores CSV.")],
 ) -> None:
     """Score a clean wide CSV of item answers and write the scores table."""
-    from mentoreval.scoring import read_wide_csv, score_wide
+    from mentoreval.instruments.scoring import read_wide_csv, score_wide
 
     scores = score_wide(read_wide_csv(input), instrument, source=str(input))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -152,7 +152,7 @@ def instruments_export(
     out: Annotated[Path, typer.Option("--out", help="The file to write.")],
 ) -> None:
     """Write a REDCap data dictionary or a Qualtrics TXT survey for the instruments."""
-    from mentoreval.export import export_instruments
+    from mentoreval.instruments.export import export_instruments
 
     names = [part for i in ids for part in i.split(",") if part]
     path = export_instruments(names, to=to, out=out)  # type: ignore[arg-type]
@@ -176,7 +176,7 @@ def validate(
     rows or answers would be quarantined (unknown answers, bad ids, duplicates) unless
     --lenient. Warnings (identifying or unmapped columns that will be dropped) exit 0.
     """
-    from mentoreval.ingest import check_study
+    from mentoreval.ingest.pipeline import check_study
 
     report = check_study(study)
     for label, problems in (
@@ -217,7 +217,7 @@ def ingest(
     The cohort is then added to the multi-year store (Parquet + DuckDB) when the study sets
     programme, cohort and year: unchanged inputs change nothing, changed ones replace it.
     """
-    from mentoreval.ingest import ingest_study
+    from mentoreval.ingest.pipeline import ingest_study
 
     result = ingest_study(study, out_dir=out)
     s = result.summary
@@ -240,8 +240,8 @@ def ingest(
 
 
 def _store_ingested(result: object, study: Path, store: Path | None) -> None:
-    from mentoreval.annual import default_store_root, store_cohort
-    from mentoreval.study import load_study
+    from mentoreval.config.study import load_study
+    from mentoreval.report.annual.analysis import default_store_root, store_cohort
 
     loaded = load_study(study)
     missing = [k for k in ("programme", "cohort", "year") if getattr(loaded.config, k) is None]
@@ -264,7 +264,7 @@ def report(
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
 ) -> None:
     """Ingest, analyse and render a study's cohort report (HTML + PDF, tables, figures)."""
-    from mentoreval.cohort import run_cohort_report
+    from mentoreval.report.cohort.analysis import run_cohort_report
 
     html = run_cohort_report(study, out_dir=out, pdf=not no_pdf, progress=True)
     typer.echo(f"Wrote {html}" + ("" if no_pdf else f" and {html.with_suffix('.pdf')}"))
@@ -280,7 +280,7 @@ def annual(
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
 ) -> None:
     """The annual report across cohorts, years and programmes, from the store."""
-    from mentoreval.annual import run_annual_report
+    from mentoreval.report.annual.analysis import run_annual_report
 
     outputs = run_annual_report(config, out_dir=out, pdf=not no_pdf, progress=True)
     typer.echo(f"Wrote {outputs.html}" + (f" and {outputs.pdf}" if outputs.pdf else ""))
@@ -306,8 +306,8 @@ def batch(
     ] = None,
 ) -> None:
     """Run many cohort and annual reports in parallel; exit 1 if any failed."""
-    from mentoreval.batch import format_batch_summary, load_batch_config, run_batch
     from mentoreval.errors import ConfigError, Problem
+    from mentoreval.run.batch import format_batch_summary, load_batch_config, run_batch
 
     batch_config = load_batch_config(config)
     chosen = executor or batch_config.executor
@@ -340,7 +340,7 @@ def store_list(
     root: Annotated[Path, typer.Argument(help="The store folder (e.g. data/store).")],
 ) -> None:
     """List every cohort in the store: programme, cohort, year, tables, when added."""
-    from mentoreval.store import list_cohorts
+    from mentoreval.store.parquet import list_cohorts
 
     cohorts = list_cohorts(root)
     if cohorts.empty:
@@ -356,7 +356,7 @@ def store_query(
     sql: Annotated[str, typer.Argument(help="DuckDB SQL over the stored tables.")],
 ) -> None:
     """Run SQL over the store (tables as views, plus a 'cohorts' view) and print it."""
-    from mentoreval.store import query
+    from mentoreval.store.parquet import query
 
     typer.echo(query(root, sql).to_string(index=False))
 
@@ -368,7 +368,7 @@ def keygen(
     ],
 ) -> None:
     """Write a new random pseudonymisation key (owner-only permissions)."""
-    from mentoreval.protect import keygen as write_key
+    from mentoreval.ingest.protect import keygen as write_key
 
     fingerprint = write_key(path)
     typer.echo(
@@ -387,7 +387,7 @@ def demo(
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Reports run in parallel.")] = 2,
 ) -> None:
     """Run the whole pipeline on the bundled synthetic demo data and list the reports."""
-    from mentoreval.demo import main_demo
+    from mentoreval.run.demo import main_demo
 
     main_demo(out=out, jobs=jobs)
 

@@ -20,7 +20,7 @@ import pyreadstat
 import pytest
 
 from mentoreval.errors import ConfigError, MentorevalError, ReadError
-from mentoreval.readers import detect_format, read_export, read_redcap_dictionary
+from mentoreval.read import detect_format, read_export, read_redcap_dictionary
 
 QUALTRICS = (
     "StartDate,Status,Finished,ResponseId,Q1\n"
@@ -187,7 +187,7 @@ CASES = [
         w("plain2.csv", "a,b\n1,2\n"),
         {},
         text="not a Qualtrics export",
-        reader=lambda p, **k: __import__("mentoreval.readers", fromlist=["x"]).read_qualtrics(p),
+        reader=lambda p, **k: __import__("mentoreval.read", fromlist=["x"]).read_qualtrics(p),
     ),
     Case(
         "qualtrics unfinished rule without Finished",
@@ -281,9 +281,9 @@ CASES = [
         lambda t: _zip(t / "big.xlsx", {"xl/workbook.xml": b"<a/>", "xl/s.xml": b"0" * 3_000_000}),
         {"max_uncompressed": 1_000_000},
         text="would expand",
-        reader=lambda p, **k: __import__(
-            "mentoreval.readers.excel", fromlist=["read_xlsx"]
-        ).read_xlsx(p, **k),
+        reader=lambda p, **k: __import__("mentoreval.read.excel", fromlist=["read_xlsx"]).read_xlsx(
+            p, **k
+        ),
     ),
     Case(
         "zip that is not a workbook",

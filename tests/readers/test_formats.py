@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from mentoreval.readers import detect_format, read_export, read_redcap_dictionary
+from mentoreval.read import detect_format, read_export, read_redcap_dictionary
 
 HEAD = (
     "StartDate\tStatus\tProgress\tFinished\tResponseId\tDistributionChannel\tQ1\n"

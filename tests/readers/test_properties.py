@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mentoreval.errors import MentorevalError
-from mentoreval.readers import count_records, read_export
-from mentoreval.readers.text import _valid_utf8
+from mentoreval.read import count_records, read_export
+from mentoreval.read.text import _valid_utf8
 
 CELL = st.one_of(
     st.sampled_from(["None", "NA", "007", "", " "]),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mentoreval.readers import TEXT_DTYPE, detect_format, read_export, read_redcap_dictionary
+from mentoreval.read import TEXT_DTYPE, detect_format, read_export, read_redcap_dictionary
 
 # (relative path, format, kept rows, excluded rows, columns, first source row, header rows)
 SAMPLES = [

@@ -55,7 +55,7 @@ def test_demo_shape():
 
 @pytest.mark.parametrize("study", [s.folder for s in DEMO_STUDIES])
 def test_demo_study_ingests(study, tmp_path):
-    ingest = pytest.importorskip("mentoreval.ingest")
+    ingest = pytest.importorskip("mentoreval.ingest.pipeline")
     # out_dir in tmp_path: never compare against (or touch) the checkout's data/processed
     res = ingest.ingest_study(
         DEMO / study / "study.yaml", out_dir=tmp_path, key=bytes(32), write=False

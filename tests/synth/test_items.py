@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mentoreval.instruments import load_instrument
-from mentoreval.scoring import score_wide
+from mentoreval.instruments.definitions import load_instrument
+from mentoreval.instruments.scoring import score_wide
 from mentoreval.synth import (
     CohortSpec,
     draw_items,

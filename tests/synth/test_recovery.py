@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from mentoreval.scoring import score_wide
+from mentoreval.instruments.scoring import score_wide
 from mentoreval.stats import compare_paired
 from mentoreval.synth import CohortSpec, generate_cohort
 

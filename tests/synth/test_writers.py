@@ -246,7 +246,7 @@ def test_study_config_rejects_mixed_naming(cohort, tmp_path):
     ids=["qualtrics", "redcap", "spss+csv", "xlsx", "msforms", "googleforms"],
 )
 def test_ingest_reads_exports_without_special_casing(tmp_path, formats):
-    ingest = pytest.importorskip("mentoreval.ingest")
+    ingest = pytest.importorskip("mentoreval.ingest.pipeline")
     from mentoreval.synth.writers import write_study_config
 
     c = generate_cohort(
@@ -265,7 +265,7 @@ def test_ingest_reads_exports_without_special_casing(tmp_path, formats):
     assert res.summary["linked_pairs"] == int((~c.people["dropped"]).sum())
     assert res.summary["answers_quarantined"] == 0
     # the scores equal scoring the generated answers directly
-    from mentoreval.scoring import score_wide
+    from mentoreval.instruments.scoring import score_wide
 
     sub = c.submissions[~c.submissions["duplicate"]]
     wide = sub[["student_id", "wave", *[f"who5_{k}" for k in range(1, 6)]]].rename(

@@ -34,7 +34,7 @@ from functools import cache
 import numpy as np
 from scipy.special import ndtr
 
-from mentoreval.instruments import Instrument, Scale, load_instrument
+from mentoreval.instruments.definitions import Instrument, Scale, load_instrument
 
 __all__ = [
     "ItemModel",

@@ -10,7 +10,7 @@ effect is defined on exactly these counts.
 Some mentees have a mentoring *team*: a second mentor of another type who takes part of
 the meetings. The log has one row per meeting: ``date`` (ISO), ``mentee_id``,
 ``mentor_id``, ``mentor_type``, ``mode`` and ``minutes`` — the columns
-:func:`mentoreval.process.read_meeting_log` reads by default.
+:func:`mentoreval.store.meetings.read_meeting_log` reads by default.
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ import pandas as pd
 import yaml
 
 from mentoreval.errors import ConfigError
-from mentoreval.instruments import Instrument
-from mentoreval.readers.redcap import DICTIONARY_UI_HEADER
+from mentoreval.instruments.definitions import Instrument
+from mentoreval.read.redcap import DICTIONARY_UI_HEADER
 from mentoreval.synth.cohort import SyntheticCohort
 from mentoreval.synth.items import item_model
 

@@ -1,6 +1,6 @@
 """Rendering an executed report notebook to HTML and PDF, then scanning every output.
 
-Report stage, after :mod:`mentoreval.report` has executed the template. The HTML comes
+Report stage, after :mod:`mentoreval.report.notebook` has executed the template. The HTML comes
 from nbconvert's ``HTMLExporter`` with no code (``exclude_input``), sanitised outputs and
 the ``mentoreval`` template shipped in this package, which loads nothing from the network
 (no require.js, MathJax or Mermaid from a CDN) and carries print CSS (A4, a page break
@@ -163,7 +163,7 @@ def render_html(
     Parameters
     ----------
     executed_ipynb
-        The notebook written by :func:`mentoreval.report.run_notebook`.
+        The notebook written by :func:`mentoreval.report.notebook.run_notebook`.
     out_html
         Where to write the HTML; parent folders are created.
     title

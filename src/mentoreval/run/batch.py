@@ -85,8 +85,8 @@ Runner = Callable[["Job"], object]
 # kind → runner, or "module:function" resolved when a job of that kind runs (so worker
 # processes import only what they need, and the report modules can register later).
 _REGISTRY: dict[str, Runner | str] = {
-    "cohort": "mentoreval.batch:run_cohort_job",
-    "annual": "mentoreval.annual:run_annual_job",
+    "cohort": "mentoreval.run.batch:run_cohort_job",
+    "annual": "mentoreval.report.annual.analysis:run_annual_job",
 }
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ log = logging.getLogger(__name__)
 _MP_CONTEXT: multiprocessing.context.BaseContext
 if "forkserver" in multiprocessing.get_all_start_methods():
     _forkserver = multiprocessing.get_context("forkserver")
-    _forkserver.set_forkserver_preload(["mentoreval.batch"])
+    _forkserver.set_forkserver_preload(["mentoreval.run.batch"])
     _MP_CONTEXT = _forkserver
 else:  # pragma: no cover - Windows
     _MP_CONTEXT = multiprocessing.get_context("spawn")
@@ -178,7 +178,7 @@ def register_job_kind(kind: str, runner: Runner | str) -> None:
 
     Examples
     --------
-    >>> register_job_kind("cohort", "mentoreval.batch:run_cohort_job")
+    >>> register_job_kind("cohort", "mentoreval.run.batch:run_cohort_job")
     >>> "cohort" in job_kinds()
     True
     """
@@ -214,7 +214,7 @@ def register_job_kind(kind: str, runner: Runner | str) -> None:
 
 def run_cohort_job(job: Job) -> None:
     """Runner for ``kind: cohort``: the cohort report of ``job.config`` into ``job.out_dir``."""
-    from mentoreval.cohort import run_cohort_report
+    from mentoreval.report.cohort.analysis import run_cohort_report
 
     run_cohort_report(job.config, out_dir=job.out_dir, pdf=True, progress=False)
 

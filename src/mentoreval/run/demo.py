@@ -1,7 +1,7 @@
 """``mentoreval demo``: the whole pipeline on the bundled synthetic demo data.
 
 The demo batch (``data/demo/batch.yaml``: six cohorts of two programmes over three years,
-then one annual report per programme) is run through :func:`mentoreval.batch.run_batch`,
+then one annual report per programme) is run through :func:`mentoreval.run.batch.run_batch`,
 exactly as a programme lead would run their own batch. From a source checkout the
 committed ``data/demo/`` is used; from an installed package the same files are regenerated
 deterministically with :func:`mentoreval.synth.demo.build_demo`.
@@ -34,7 +34,7 @@ def demo_data_dir(*, work: Path) -> Path:
         Where to build the demo data when no source checkout is available.
     """
     here = Path(__file__).resolve()
-    checkout = here.parents[2] / "data" / "demo"
+    checkout = here.parents[3] / "data" / "demo"  # src/mentoreval/run/demo.py
     if (checkout / "batch.yaml").is_file():
         return checkout
     from mentoreval.synth.demo import build_demo
@@ -50,7 +50,7 @@ def demo_key_file() -> Path:
     configured = os.environ.get("MENTOREVAL_KEY_FILE")
     if configured:
         return Path(configured).expanduser()
-    from mentoreval.protect import keygen
+    from mentoreval.ingest.protect import keygen
 
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mentoreval"
     key = cache / "demo.key"
@@ -84,7 +84,7 @@ def run_demo(
     MentorevalError
         When any demo job fails (the summary is in the message).
     """
-    from mentoreval.batch import format_batch_summary, load_batch_config, run_batch
+    from mentoreval.run.batch import format_batch_summary, load_batch_config, run_batch
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)

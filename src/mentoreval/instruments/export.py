@@ -29,8 +29,8 @@ from typing import Literal
 import pandas as pd
 
 from mentoreval.errors import ConfigError
-from mentoreval.instruments import Instrument, load_instrument
-from mentoreval.readers.redcap import DICTIONARY_UI_HEADER
+from mentoreval.instruments.definitions import Instrument, load_instrument
+from mentoreval.read.redcap import DICTIONARY_UI_HEADER
 
 __all__ = [
     "REDCAP_DICTIONARY_HEADER",

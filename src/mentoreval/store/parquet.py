@@ -18,7 +18,7 @@ adding different inputs for the same cohort replaces every one of its tables
 (``"replaced"``). The manifest is written last and removed first, so a cohort without a
 manifest is incomplete and readers ignore it.
 
-The ``ledger/`` folder belongs to :mod:`mentoreval.disclosure` (the release ledger that
+The ``ledger/`` folder belongs to :mod:`mentoreval.disclose.suppression` (the release ledger that
 blocks differencing between reports); the store only creates it, see :func:`ledger_dir`.
 """
 
@@ -39,7 +39,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from mentoreval.disclosure import ReleaseLedger
+from mentoreval.disclose.suppression import ReleaseLedger
 from mentoreval.errors import ConfigError, DataError, MentorevalError, Problem, raise_problems
 from mentoreval.safefs import folder_lock, mark_container
 
@@ -136,7 +136,7 @@ class StoreResult:
 def ledger_dir(store_root: str | os.PathLike[str]) -> Path:
     """The folder for the release ledger of ``store_root``, created if missing.
 
-    :mod:`mentoreval.disclosure` keeps its ledger of released aggregates here, so a
+    :mod:`mentoreval.disclose.suppression` keeps its ledger of released aggregates here, so a
     later report cannot be subtracted from an earlier one.
 
     Examples

@@ -157,7 +157,7 @@ class RawTable:
         --------
         >>> import tempfile
         >>> from pathlib import Path
-        >>> from mentoreval.readers import read_export
+        >>> from mentoreval.read import read_export
         >>> folder = Path(tempfile.mkdtemp())
         >>> _ = (folder / "a.csv").write_text("id,q1\\n007,NA\\n")
         >>> entry = read_export(folder / "a.csv").manifest_entry()

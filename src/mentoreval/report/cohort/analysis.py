@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclosure import (
+from mentoreval.disclose.suppression import (
     DisclosurePolicy,
     ReleaseLedger,
     blank_derivable,
@@ -45,13 +45,14 @@ from mentoreval.disclosure import (
     format_table,
 )
 from mentoreval.errors import DataError, DisclosureError, MentorevalError, Problem
-from mentoreval.tables import format_report_table, report_table_html
+from mentoreval.report.tables import format_report_table, report_table_html
+from mentoreval.resources import bundled_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from mentoreval.ingest import IngestResult
-    from mentoreval.study import Study
+    from mentoreval.config.study import Study
+    from mentoreval.ingest.pipeline import IngestResult
 
 __all__ = [
     "COMPARISON_TABLE_COLUMNS",
@@ -80,7 +81,7 @@ COMPARISON_TABLE_COLUMNS: list[str] = [
 
 #: The papermill template of the cohort report.
 # notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
-TEMPLATE = (Path(__file__).parent / "_bundled" / "templates" / "cohort_report.ipynb").resolve()
+TEMPLATE = bundled_path("templates", "cohort_report.ipynb")
 
 _THRESHOLDS = (0.2, 0.5, 0.8)
 _SIZE_WORDS = ("negligible", "small", "moderate", "large")
@@ -288,7 +289,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as plain JSON-able values (NaN → ``None``)."""
-        from mentoreval.tables import to_jsonable
+        from mentoreval.report.tables import to_jsonable
 
         return dict(to_jsonable(self.__dict__))
 
@@ -502,8 +503,8 @@ def _open_release(
             raise DisclosureError(str(problem), (problem,))
         return None
     if ledger is None:
-        from mentoreval.annual import default_store_root
-        from mentoreval.store import load_release_ledger
+        from mentoreval.report.annual.analysis import default_store_root
+        from mentoreval.store.parquet import load_release_ledger
 
         ledger = load_release_ledger(default_store_root(study.path))
     return _Release(entries=copy.deepcopy(ledger.entries), study=_ledger_study(study))
@@ -633,7 +634,7 @@ def _suppress_rows(
     the same row of ``table`` is suppressed too. A row is named by its ``keys`` columns
     (default: every non-numeric column), empty parts left out, numbered when repeated.
     """
-    from mentoreval.disclosure import suppress_table
+    from mentoreval.disclose.suppression import suppress_table
 
     if df.empty:
         out = df.copy()
@@ -941,7 +942,7 @@ def _likert_counts(
     """Items × answer levels per wave, protected; levels are merged into lower / middle /
     upper when full detail would hide small cells (decided without the ledger, so the
     layout does not depend on earlier releases). Returns (long table, merged?)."""
-    from mentoreval.disclosure import suppress_counts
+    from mentoreval.disclose.suppression import suppress_counts
 
     inst = study.instruments[instrument]
     scale_ids = {i.response_scale for i in inst.items}
@@ -1051,7 +1052,7 @@ def analyse_cohort(
         The :class:`~mentoreval.ingest.IngestResult`, or the folder ingest wrote
         (``data/processed/<study>/``).
     study_config
-        The ``study.yaml`` (or a loaded :class:`~mentoreval.study.Study`).
+        The ``study.yaml`` (or a loaded :class:`~mentoreval.config.study.Study`).
     policy
         Disclosure policy; default: the study's ``disclosure:`` setting.
     imputations, seed
@@ -1085,12 +1086,12 @@ def analyse_cohort(
     >>> res.headline[0].judgement  # doctest: +SKIP
     'a small improvement; probably real, but it could be negligible'
     """
+    from mentoreval.config.study import load_study
     from mentoreval.stats._common import to_prepost
     from mentoreval.stats.analysis import run_analysis
     from mentoreval.stats.cutoffs import compare_bands
     from mentoreval.stats.paired import compare_pair
     from mentoreval.stats.reliability import fit_reliability_many
-    from mentoreval.study import load_study
 
     study = (
         study_config
@@ -1563,9 +1564,9 @@ def protect_derived(
 ) -> dict[str, pd.DataFrame]:
     """Hide rates, shares and means whose count is hidden in the same row, then check.
 
-    Applies :func:`~mentoreval.disclosure.blank_derivable` with ``rules`` (default
+    Applies :func:`~mentoreval.disclose.blank_derivable` with ``rules`` (default
     :data:`DERIVED_COLUMNS`; the annual report passes its own) to every table and
-    verifies the result with :func:`~mentoreval.disclosure.check_no_derivable`.
+    verifies the result with :func:`~mentoreval.disclose.check_no_derivable`.
 
     Examples
     --------
@@ -1795,7 +1796,7 @@ def _protect_bands(
 def _protect_classes(
     summary: pd.DataFrame, policy: DisclosurePolicy, release: _Release | None = None
 ) -> pd.DataFrame:
-    from mentoreval.disclosure import suppress_counts
+    from mentoreval.disclose.suppression import suppress_counts
 
     wide = summary.pivot_table(
         index=["instrument", "scale"], columns="classification", values="n", aggfunc="sum"
@@ -2294,7 +2295,7 @@ def _draw_figures(
     treated: str = "mentored",
     controlled: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
-    from mentoreval.plots import (
+    from mentoreval.report.figures.charts import (
         plot_bands,
         plot_change_forest,
         plot_consort,
@@ -2419,8 +2420,8 @@ def write_cohort_outputs(
         Name → path of each file written (``results``, ``table:<name>``,
         ``figure:<name>:png|svg``).
     """
-    from mentoreval.plots import save_figure
-    from mentoreval.tables import to_jsonable, write_json, write_table
+    from mentoreval.report.figures.charts import save_figure
+    from mentoreval.report.tables import to_jsonable, write_json, write_table
 
     folder = Path(out_dir)
     written: dict[str, Path] = {}
@@ -2890,7 +2891,7 @@ def open_cohort_report(output_dir: str | os.PathLike[str]) -> CohortReport:
 
 def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str]]:
     """Every pseudonym and every raw id of the study's exports (short ids skipped)."""
-    from mentoreval.readers import read_export
+    from mentoreval.read import read_export
 
     pseudonyms: set[str] = set()
     for name in ("participants", "linkage", "scores"):
@@ -2924,7 +2925,7 @@ def _kernel_log(final: Path, enabled: bool) -> Iterator[None]:
     Inside a batch worker the output is already in the job's log."""
     import multiprocessing
 
-    from mentoreval.batch import redirect_output
+    from mentoreval.run.batch import redirect_output
 
     if not enabled or multiprocessing.parent_process() is not None:
         yield
@@ -2993,14 +2994,14 @@ def run_cohort_report(
     """
     from tqdm.auto import tqdm
 
-    from mentoreval.annual import default_store_root
-    from mentoreval.ingest import default_out_dir, ingest_study, project_root
-    from mentoreval.render import egress_scan, render_html, render_pdf
-    from mentoreval.report import cast_parameters, run_notebook
+    from mentoreval.config.study import load_study
+    from mentoreval.ingest.pipeline import default_out_dir, ingest_study, project_root
+    from mentoreval.report.annual.analysis import default_store_root
+    from mentoreval.report.notebook import cast_parameters, run_notebook
+    from mentoreval.report.render import egress_scan, render_html, render_pdf
+    from mentoreval.report.tables import build_manifest, write_json
     from mentoreval.safefs import MARKER, OutputFolder
-    from mentoreval.store import load_release_ledger, merge_release_ledger
-    from mentoreval.study import load_study
-    from mentoreval.tables import build_manifest, write_json
+    from mentoreval.store.parquet import load_release_ledger, merge_release_ledger
 
     config = Path(study_config).resolve()
     study = load_study(config)

@@ -39,7 +39,7 @@ class _CastError(ValueError):
 
 def _plain(value: Any) -> Any:
     """numpy scalars and paths inside lists/dicts → builtins (papermill quotes others)."""
-    from mentoreval.tables import to_jsonable
+    from mentoreval.report.tables import to_jsonable
 
     try:
         return to_jsonable(value)
@@ -320,7 +320,7 @@ def build_report(
 
     Stages, shown on one progress bar: parameters, execute, HTML, PDF, egress scan.
     Everything in ``out_dir`` (tables, figures, JSON written by the notebook) is
-    scanned for the ``forbidden`` strings; see :func:`mentoreval.render.egress_scan`.
+    scanned for the ``forbidden`` strings; see :func:`mentoreval.report.render.egress_scan`.
 
     Returns
     -------
@@ -337,7 +337,7 @@ def build_report(
     """
     from tqdm.auto import tqdm
 
-    from mentoreval.render import egress_scan, render_html, render_pdf
+    from mentoreval.report.render import egress_scan, render_html, render_pdf
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ parameters and the key *fingerprint* (never the key).
 
 Report tables for people (:func:`format_report_table`, :func:`report_table_html`) share
 one set of human column labels (:data:`COLUMN_LABELS`), one number format
-(:func:`mentoreval.disclosure.format_cell`) and one way of putting an estimate and its
+(:func:`mentoreval.disclose.format_cell`) and one way of putting an estimate and its
 CI in a single cell, so the cohort and annual reports read alike.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclosure import CellKind, DisclosurePolicy, format_table
+from mentoreval.disclose.suppression import CellKind, DisclosurePolicy, format_table
 from mentoreval.errors import Problem, ReportError
 
 __all__ = [
@@ -446,7 +446,7 @@ def format_report_table(
 ) -> pd.DataFrame:
     """A protected table as the strings a reader sees, with human column labels.
 
-    Numbers are formatted by :func:`~mentoreval.disclosure.format_table` (``"< k"`` where
+    Numbers are formatted by :func:`~mentoreval.disclose.format_table` (``"< k"`` where
     suppressed, no negative zero); each estimate named in ``ci`` gets its interval in the
     same cell (``"0.26 (0.10 to 0.42)"``, the bounds' columns dropped); minus signs become
     typographic; columns are renamed with :func:`column_label`.
@@ -460,7 +460,7 @@ def format_report_table(
     confidence
         The CI level named in the headers of merged columns.
     decimals, kinds
-        As in :func:`~mentoreval.disclosure.format_table`.
+        As in :func:`~mentoreval.disclose.format_table`.
     ci
         Estimate column → ``(low, high)`` columns to merge into it.
     labels

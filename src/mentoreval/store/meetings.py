@@ -138,7 +138,7 @@ def read_meeting_log(
         meeting instrument (``redcap_repeat_instrument``/``redcap_repeat_instance``).
     pseudonymise
         Maps a Series of raw ids to a Series of pseudonyms of the same length (normally
-        the study's keyed HMAC from :mod:`mentoreval.protect`). Applied to ``mentee_id``
+        the study's keyed HMAC from :mod:`mentoreval.ingest.protect`). Applied to ``mentee_id``
         and ``mentor_id``; raw ids never leave this function.
     columns
         Canonical field → source column, for any field whose source column is named

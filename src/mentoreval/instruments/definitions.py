@@ -5,7 +5,7 @@ their scoring method, minimum-answered rule, transform or lookup table, bands wi
 source, licence and outcome domain. :func:`load_instrument` reads one definition and checks
 every reference (scale → item, lookup coverage, band ranges, duplicate ids), reporting
 **all** problems at once with file and key. Scoring itself lives in
-:mod:`mentoreval.scoring`.
+:mod:`mentoreval.instruments.scoring`.
 
 The shipped definitions live in the repository's ``surveys/instruments/`` folder. A user's
 own definitions (e.g. a licensed inventory whose text we may not ship) can live anywhere and
@@ -27,6 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mentoreval.errors import InstrumentError, Problem, raise_problems
+from mentoreval.resources import bundled_path
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
 __all__ = [
@@ -431,7 +432,7 @@ def builtin_instrument_dir() -> Path:
     >>> (builtin_instrument_dir() / "who5.yaml").is_file()
     True
     """
-    return (Path(__file__).parent / "_bundled" / "instruments").resolve()
+    return bundled_path("instruments")
 
 
 def instrument_dirs(dirs: Iterable[str | Path] | None = None) -> list[Path]:

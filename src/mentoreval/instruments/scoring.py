@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from mentoreval.errors import DataError, Problem, raise_problems
-from mentoreval.instruments import Instrument, Item, Scale, load_instrument
+from mentoreval.instruments.definitions import Instrument, Item, Scale, load_instrument
 
 __all__ = ["SCORE_COLUMNS", "score_matrix", "score_responses", "score_wide"]
 

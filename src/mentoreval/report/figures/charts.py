@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from scipy import stats
 
-from mentoreval.disclosure import DisclosurePolicy
+from mentoreval.disclose.suppression import DisclosurePolicy
 from mentoreval.errors import Problem, ReportError
 
 __all__ = [
@@ -431,7 +431,7 @@ def plot_likert_diverging(
     Robbins & Heiberger (2011) style: disagreeing levels extend left of zero, agreeing
     levels right, the neutral level is split across zero; items are sorted by net
     agreement. Rows holding a suppressed (NaN) level are listed as "< k" and not drawn;
-    small cells are the caller's job (see :func:`mentoreval.disclosure.suppress_counts`).
+    small cells are the caller's job (see :func:`mentoreval.disclose.suppress_counts`).
 
     Parameters
     ----------

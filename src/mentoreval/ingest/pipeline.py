@@ -2,7 +2,7 @@
 
 :func:`ingest_study` ties the stages together for one ``study.yaml``:
 
-1. **read** every source with :func:`mentoreval.readers.read_export` (text only; hash, size,
+1. **read** every source with :func:`mentoreval.read.read_export` (text only; hash, size,
    record count from an independent parse; reader exclusions → quarantine);
 2. **map** columns to roles: the participant id, items (by the config's item map, default
    the item id), group, covariates, meta, duration, submission time; ``drop`` columns and
@@ -10,13 +10,13 @@
    reported by name; a REDCap ``redcap_event_name`` gives the wave through ``events``;
 3. **check ids**: an empty id, or one not matching ``participant_id.pattern`` → the row is
    quarantined (``missing_id`` / ``invalid_id``; the id itself is never written);
-4. **recode** answers (:mod:`mentoreval.recode`); an unknown answer quarantines that *cell*
+4. **recode** answers (:mod:`mentoreval.ingest.recode`); an unknown answer quarantines that *cell*
    and the record is kept;
-5. **protect**: ids → HMAC-SHA256 pseudonyms (:mod:`mentoreval.protect`);
+5. **protect**: ids → HMAC-SHA256 pseudonyms (:mod:`mentoreval.ingest.protect`);
 6. **link**: duplicates per participant × wave resolved by the declared rule
-   (:mod:`mentoreval.linkage`), pre/post pairing, link report;
-7. **check quality** (:mod:`mentoreval.quality`) — flags only;
-8. **score** (:func:`mentoreval.scoring.score_matrix`) and **reconcile** every source.
+   (:mod:`mentoreval.ingest.linkage`), pre/post pairing, link report;
+7. **check quality** (:mod:`mentoreval.ingest.quality`) — flags only;
+8. **score** (:func:`mentoreval.instruments.scoring.score_matrix`) and **reconcile** every source.
 
 What stops a run (fatal, :class:`~mentoreval.errors.MentorevalError`, all problems at once):
 config errors, unreadable files, an absent id column, an item column absent from a source
@@ -53,9 +53,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
+from mentoreval.config.study import Source, Study, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
-from mentoreval.linkage import link_waves, linkage_summary, resolve_duplicates
-from mentoreval.protect import (
+from mentoreval.ingest.linkage import link_waves, linkage_summary, resolve_duplicates
+from mentoreval.ingest.protect import (
     detect_identifying,
     key_fingerprint,
     load_key,
@@ -63,18 +64,16 @@ from mentoreval.protect import (
     pseudonymise,
     resolve_key_file,
 )
-from mentoreval.quality import QUALITY_COLUMNS, flag_quality
-from mentoreval.quarantine import (
+from mentoreval.ingest.quality import QUALITY_COLUMNS, flag_quality
+from mentoreval.ingest.quarantine import (
     CELL_RULES,
     QUARANTINE_COLUMNS,
     empty_quarantine,
     quarantine_frame,
     reconcile,
 )
-from mentoreval.readers import read_export
-from mentoreval.recode import ReasonTable, normalise_label, recode_items
-from mentoreval.safefs import OutputFolder
-from mentoreval.scoring import (
+from mentoreval.ingest.recode import ReasonTable, normalise_label, recode_items
+from mentoreval.instruments.scoring import (
     _SCORED,
     SCORE_COLUMNS,
     _Columns,
@@ -83,8 +82,9 @@ from mentoreval.scoring import (
     _score_into,
     _small_int,
 )
-from mentoreval.study import Source, Study, load_study
-from mentoreval.tables import neutralise_formula
+from mentoreval.read import read_export
+from mentoreval.report.tables import neutralise_formula
+from mentoreval.safefs import OutputFolder
 
 __all__ = [
     "RESPONSE_COLUMNS",
@@ -1212,7 +1212,7 @@ def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
     """The quarantine table with spreadsheet formulas neutralised (raw cells can hold any text).
 
     Text cells starting with ``= + - @``, a tab, a carriage return or a NUL get a leading
-    ``'`` (as :func:`mentoreval.tables.write_table` does); every other cell is unchanged, so
+    ``'`` (as :func:`mentoreval.report.tables.write_table` does); every other cell is unchanged, so
     the file is byte-identical whenever nothing needs neutralising.
     """
     out = q

@@ -1,7 +1,7 @@
 """The annual report: cohorts, years and programme types compared from the store.
 
 Stage: *annual*. A programme lead's annual report reads every processed cohort it needs
-from the multi-year store (:mod:`mentoreval.store`) and compares them:
+from the multi-year store (:mod:`mentoreval.store.parquet`) and compares them:
 
 - **participation and retention** per cohort (enrolled, pre and post responses, linked
   pairs, retention %);
@@ -13,7 +13,7 @@ from the multi-year store (:mod:`mentoreval.store`) and compares them:
 - **dose** (meetings and regularity thirds, dose–response slope) and **mentor type**
   breakdowns, labelled exploratory.
 
-Every published number passes disclosure control (:mod:`mentoreval.disclosure`), and the
+Every published number passes disclosure control (:mod:`mentoreval.disclose.suppression`), and the
 release ledger in ``<store>/ledger/`` blocks a later report from being subtracted from an
 earlier one (a cohort re-ingested with a few students fewer is suppressed, not
 republished).
@@ -60,7 +60,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
-from mentoreval.disclosure import (
+from mentoreval.disclose.suppression import (
     CellKind,
     DisclosurePolicy,
     ReleaseLedger,
@@ -77,7 +77,9 @@ from mentoreval.errors import (
     Problem,
     raise_problems,
 )
-from mentoreval.store import (
+from mentoreval.report.tables import column_label, format_report_table, report_table_html
+from mentoreval.resources import bundled_path
+from mentoreval.store.parquet import (
     StoreResult,
     add_cohort,
     list_cohorts,
@@ -85,17 +87,16 @@ from mentoreval.store import (
     load_table,
     merge_release_ledger,
 )
-from mentoreval.tables import column_label, format_report_table, report_table_html
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from mentoreval.batch import Job
-    from mentoreval.ingest import IngestResult
-    from mentoreval.instruments import Instrument
-    from mentoreval.report import ReportOutputs
-    from mentoreval.study import Study
+    from mentoreval.config.study import Study
+    from mentoreval.ingest.pipeline import IngestResult
+    from mentoreval.instruments.definitions import Instrument
+    from mentoreval.report.notebook import ReportOutputs
+    from mentoreval.run.batch import Job
 
 __all__ = [
     "DERIVED_COLUMNS",
@@ -126,7 +127,7 @@ __all__ = [
 
 EXPLORATORY = "exploratory"
 # notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
-TEMPLATE = (Path(__file__).parent / "_bundled" / "templates" / "annual_report.ipynb").resolve()
+TEMPLATE = bundled_path("templates", "annual_report.ipynb")
 
 _STATS = [
     "mean_pre",
@@ -241,7 +242,7 @@ def default_store_root(config_path: str | os.PathLike[str]) -> Path:
     ...     print(default_store_root(Path(tmp) / "a" / "annual.yaml").relative_to(tmp))
     data/store
     """
-    from mentoreval.ingest import project_root
+    from mentoreval.ingest.pipeline import project_root
 
     return project_root(Path(config_path)) / "data" / "store"
 
@@ -249,7 +250,7 @@ def default_store_root(config_path: str | os.PathLike[str]) -> Path:
 def load_annual_config(path: str | os.PathLike[str]) -> AnnualConfig:
     """Read and strictly validate ``annual.yaml``, reporting every problem at once.
 
-    Listed studies are loaded with :func:`mentoreval.study.load_study` and must name
+    Listed studies are loaded with :func:`mentoreval.config.study.load_study` and must name
     their ``programme``, ``cohort`` and ``year`` (the store partition).
 
     Raises
@@ -277,7 +278,7 @@ def load_annual_config(path: str | os.PathLike[str]) -> AnnualConfig:
       - ...annual.yaml: year: Extra inputs are not permitted (fix: remove this key or correct its spelling)
       - ...annual.yaml: studies[0]: study file not found: ...x.yaml (fix: paths are relative to ...)
     """
-    from mentoreval.study import load_study
+    from mentoreval.config.study import load_study
 
     path = Path(path)
     file = str(path)
@@ -290,7 +291,7 @@ def load_annual_config(path: str | os.PathLike[str]) -> AnnualConfig:
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: expected a mapping (title:, programme:, studies:, ...)",
-            (Problem("not a mapping", file=file, fix="see the mentoreval.annual docs"),),
+            (Problem("not a mapping", file=file, fix="see the mentoreval.report.annual docs"),),
         )
     problems: list[Problem] = []
     try:
@@ -451,12 +452,12 @@ def study_inputs_sha256(study: Study | str | os.PathLike[str]) -> tuple[str, ...
 
     Examples
     --------
-    >>> from mentoreval.ingest import project_root
+    >>> from mentoreval.ingest.pipeline import project_root
     >>> demo = project_root(__file__) / "data" / "demo" / "peer" / "2023" / "study.yaml"
     >>> len(study_inputs_sha256(demo))  # two exports, the meeting log and the config
     4
     """
-    from mentoreval.study import load_study
+    from mentoreval.config.study import load_study
 
     if isinstance(study, str | os.PathLike):
         study = load_study(Path(study))
@@ -550,10 +551,15 @@ def store_cohort(
     >>> store_cohort("data/processed/peer-2025", "study.yaml", "data/store")  # doctest: +SKIP
     added cohort peer/2025/2025 (10 tables)
     """
-    from mentoreval.ingest import IngestResult
-    from mentoreval.process import dose_measures, read_meeting_log
-    from mentoreval.protect import key_fingerprint, load_key, make_pseudonymiser, resolve_key_file
-    from mentoreval.study import load_study
+    from mentoreval.config.study import load_study
+    from mentoreval.ingest.pipeline import IngestResult
+    from mentoreval.ingest.protect import (
+        key_fingerprint,
+        load_key,
+        make_pseudonymiser,
+        resolve_key_file,
+    )
+    from mentoreval.store.meetings import dose_measures, read_meeting_log
 
     if isinstance(study, str | os.PathLike):
         study = load_study(Path(study))
@@ -669,8 +675,8 @@ def update_store(config: AnnualConfig, *, echo: bool = True) -> list[StoreResult
     list of StoreResult
         One per study ingested (``"added"`` or ``"replaced"``).
     """
-    from mentoreval.ingest import ingest_study
-    from mentoreval.study import load_study
+    from mentoreval.config.study import load_study
+    from mentoreval.ingest.pipeline import ingest_study
 
     if config.studies is None or not config.update_store:
         return []
@@ -766,7 +772,7 @@ def _secondary_rows(df: pd.DataFrame, by: Sequence[str], values: Sequence[str]) 
 
 
 def _select_cohorts(config: AnnualConfig) -> pd.DataFrame:
-    from mentoreval.study import load_study
+    from mentoreval.config.study import load_study
 
     cohorts = list_cohorts(config.store_root)
     if config.programmes:
@@ -1400,7 +1406,7 @@ def analyse_annual(
         "mentor_type": mentor_type,
     }
     # rates, shares and means never outlive a suppressed count of their row
-    from mentoreval.cohort import protect_derived
+    from mentoreval.report.cohort.analysis import protect_derived
 
     tables = protect_derived(tables, DERIVED_COLUMNS)
     return AnnualAnalysis(
@@ -1476,7 +1482,7 @@ def format_annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
 @functools.cache
 def _instrument(instrument: str) -> Instrument | None:
     """The instrument definition, or ``None`` when it is not found (a custom one)."""
-    from mentoreval.instruments import load_instrument
+    from mentoreval.instruments.definitions import load_instrument
 
     try:
         return load_instrument(instrument)
@@ -1569,7 +1575,7 @@ def annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
     Cohorts are named once (``"2023"``, or ``"spring (2024)"`` when the cohort is not its
     year), outcomes by their instrument and scale titles, the programme only when the
     table has more than one; each estimate carries its CI in one cell; numbers are
-    formatted by :func:`~mentoreval.disclosure.format_cell` (``"< k"`` where suppressed).
+    formatted by :func:`~mentoreval.disclose.format_cell` (``"< k"`` where suppressed).
 
     Parameters
     ----------
@@ -1750,7 +1756,7 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
     pooled primary outcomes with a calibrated judgement.
 
     Each pooled change is given in the scale's points with its CI and judged in words by
-    :func:`mentoreval.cohort.format_finding` — as in the cohort report — after dividing
+    :func:`mentoreval.report.cohort.format_finding` — as in the cohort report — after dividing
     it by the SD of the within-student change pooled over the cohorts (a d_z-like
     standardised change), in the direction in which the scale improves.
 
@@ -1758,7 +1764,7 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
     --------
     >>> display(Markdown(format_annual_summary(analysis)))  # doctest: +SKIP
     """
-    from mentoreval.cohort import format_change, format_finding
+    from mentoreval.report.cohort.analysis import format_change, format_finding
 
     cfg = analysis.config
     part = analysis["participation"]
@@ -1879,7 +1885,7 @@ def plot_annual_participation(analysis: AnnualAnalysis) -> Figure:
     --------
     >>> fig = plot_annual_participation(analysis)  # doctest: +SKIP
     """
-    from mentoreval.plots import OKABE_ITO, _new_figure, _rc
+    from mentoreval.report.figures.charts import OKABE_ITO, _new_figure, _rc
 
     part = analysis["participation"]
     fig, ax = _new_figure(6.0, 3.2)
@@ -1908,7 +1914,7 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
     --------
     >>> display(*forest_figures(analysis))  # doctest: +SKIP
     """
-    from mentoreval.plots import plot_change_forest
+    from mentoreval.report.figures.charts import plot_change_forest
 
     forest = analysis["forest"]
     wanted = set(analysis.primary)
@@ -1940,7 +1946,7 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
 
 def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
     """Mean pre and post score by year per primary outcome (unchanged instruments only)."""
-    from mentoreval.plots import OKABE_ITO, _new_figure, _rc
+    from mentoreval.report.figures.charts import OKABE_ITO, _new_figure, _rc
 
     trends = analysis["trends"]
     wanted = set(analysis.primary)
@@ -2001,9 +2007,9 @@ def write_annual_outputs(
     dict
         The manifest.
     """
-    from mentoreval.ingest import project_root
-    from mentoreval.plots import save_figure
-    from mentoreval.tables import build_manifest, write_json, write_table
+    from mentoreval.ingest.pipeline import project_root
+    from mentoreval.report.figures.charts import save_figure
+    from mentoreval.report.tables import build_manifest, write_json, write_table
 
     out = Path(out_dir)
     for name, table in analysis.tables.items():
@@ -2116,15 +2122,15 @@ def run_annual_report(
 
     Returns
     -------
-    mentoreval.report.ReportOutputs
+    mentoreval.report.notebook.ReportOutputs
 
     Examples
     --------
     >>> run_annual_report("data/demo/peer/annual.yaml")  # doctest: +SKIP
     """
-    from mentoreval.cohort import _kernel_log
-    from mentoreval.ingest import project_root
-    from mentoreval.report import ReportOutputs, build_report
+    from mentoreval.ingest.pipeline import project_root
+    from mentoreval.report.cohort.analysis import _kernel_log
+    from mentoreval.report.notebook import ReportOutputs, build_report
     from mentoreval.safefs import OutputFolder
 
     cfg = load_annual_config(config)
@@ -2153,5 +2159,5 @@ def run_annual_report(
 
 
 def run_annual_job(job: Job) -> None:
-    """Batch runner for ``kind: annual`` (see :mod:`mentoreval.batch`)."""
+    """Batch runner for ``kind: annual`` (see :mod:`mentoreval.run.batch`)."""
     run_annual_report(job.config, out_dir=job.out_dir, pdf=True, progress=False)

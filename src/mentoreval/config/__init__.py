@@ -1,0 +1,1 @@
+"""Configuration models: the study config (``study.yaml``), strictly validated."""

@@ -1,0 +1,29 @@
+"""Disclosure control: small-cell suppression, complements, class disclosure, profiles and
+the release ledger. Nothing leaves for a report without it.
+"""
+
+from mentoreval.disclose.suppression import (
+    DisclosurePolicy,
+    Profile,
+    ReleaseLedger,
+    blank_derivable,
+    check_no_derivable,
+    check_rounded_lines,
+    format_cell,
+    format_table,
+    suppress_counts,
+    suppress_table,
+)
+
+__all__ = [
+    "DisclosurePolicy",
+    "Profile",
+    "ReleaseLedger",
+    "blank_derivable",
+    "check_no_derivable",
+    "check_rounded_lines",
+    "format_cell",
+    "format_table",
+    "suppress_counts",
+    "suppress_table",
+]

@@ -1,0 +1,1 @@
+"""Running reports: many at once (``batch``: process pool or Dask) and the demo."""

@@ -1,0 +1,31 @@
+"""The multi-year store: Parquet partitioned by programme/cohort/year with DuckDB views,
+the release ledger, and meeting-log processing.
+"""
+
+from mentoreval.store.parquet import (
+    LEDGER_FILE,
+    PARTITION_COLUMNS,
+    StoreResult,
+    add_cohort,
+    ledger_dir,
+    ledger_file,
+    list_cohorts,
+    load_release_ledger,
+    load_table,
+    merge_release_ledger,
+    query,
+)
+
+__all__ = [
+    "LEDGER_FILE",
+    "PARTITION_COLUMNS",
+    "StoreResult",
+    "add_cohort",
+    "ledger_dir",
+    "ledger_file",
+    "list_cohorts",
+    "load_release_ledger",
+    "load_table",
+    "merge_release_ledger",
+    "query",
+]
