@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mentoreval.disclose.suppression import check_no_derivable
+from mentoreval.config.annual import load_annual_config
+from mentoreval.disclose.derived import check_no_derivable
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.ingest.protect import keygen
 from mentoreval.report.annual.analysis import (
@@ -22,7 +23,6 @@ from mentoreval.report.annual.analysis import (
     annual_table,
     annual_table_html,
     format_annual_table,
-    load_annual_config,
     run_annual_report,
     save_release_ledger,
     study_inputs_sha256,

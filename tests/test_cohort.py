@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from cohort_study import write_study
-from mentoreval.disclose.suppression import DisclosurePolicy, ReleaseLedger
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import DataError, DisclosureError, MentorevalError
 from mentoreval.ingest.pipeline import ingest_study
 from mentoreval.report.cohort.analysis import (
@@ -191,7 +192,7 @@ def test_within_group_rows_are_not_pooled(comparison_results):
 
 
 def test_no_derivable_values_in_any_table(comparison_results):
-    from mentoreval.disclose.suppression import check_no_derivable
+    from mentoreval.disclose.derived import check_no_derivable
     from mentoreval.report.cohort.analysis import DERIVED_COLUMNS
 
     checked = []

@@ -8,14 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mentoreval.disclose.suppression import (
-    DisclosurePolicy,
-    ReleaseLedger,
-    format_cell,
-    format_table,
-    suppress_counts,
-    suppress_table,
-)
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.formatting import format_cell, format_table
+from mentoreval.disclose.ledger import ReleaseLedger
+from mentoreval.disclose.suppression import suppress_counts, suppress_table
 from mentoreval.errors import DisclosureError
 
 
@@ -252,7 +248,7 @@ def test_format_cell_and_table() -> None:
 
 
 def test_blank_and_check_derivable() -> None:
-    from mentoreval.disclose.suppression import blank_derivable, check_no_derivable
+    from mentoreval.disclose.derived import blank_derivable, check_no_derivable
 
     t = pd.DataFrame(
         {
@@ -277,7 +273,7 @@ def test_blank_and_check_derivable() -> None:
 
 
 def test_rounded_flow_cells_not_recoverable() -> None:
-    from mentoreval.disclose.suppression import check_rounded_lines
+    from mentoreval.disclose.derived import check_rounded_lines
     from mentoreval.report.cohort.analysis import _protect_flow
 
     cells = {"read": 145, "kept": 137, "excl": 8, "linked": 111, "pre_only": 26}

@@ -240,8 +240,9 @@ def ingest(
 
 
 def _store_ingested(result: object, study: Path, store: Path | None) -> None:
+    from mentoreval.config.paths import default_store_root
     from mentoreval.config.study import load_study
-    from mentoreval.report.annual.analysis import default_store_root, store_cohort
+    from mentoreval.report.annual.analysis import store_cohort
 
     loaded = load_study(study)
     missing = [k for k in ("programme", "cohort", "year") if getattr(loaded.config, k) is None]

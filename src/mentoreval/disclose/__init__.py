@@ -2,18 +2,11 @@
 the release ledger. Nothing leaves for a report without it.
 """
 
-from mentoreval.disclose.suppression import (
-    DisclosurePolicy,
-    Profile,
-    ReleaseLedger,
-    blank_derivable,
-    check_no_derivable,
-    check_rounded_lines,
-    format_cell,
-    format_table,
-    suppress_counts,
-    suppress_table,
-)
+from mentoreval.config.disclosure import DisclosurePolicy, Profile
+from mentoreval.disclose.derived import blank_derivable, check_no_derivable, check_rounded_lines
+from mentoreval.disclose.formatting import format_cell, format_table
+from mentoreval.disclose.ledger import ReleaseLedger
+from mentoreval.disclose.suppression import suppress_counts, suppress_table
 
 __all__ = [
     "DisclosurePolicy",

@@ -53,6 +53,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
+from mentoreval.config.paths import default_out_dir
 from mentoreval.config.study import Source, Study, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
 from mentoreval.ingest.linkage import link_waves, linkage_summary, resolve_duplicates
@@ -91,9 +92,7 @@ __all__ = [
     "IngestResult",
     "ValidationReport",
     "check_study",
-    "default_out_dir",
     "ingest_study",
-    "project_root",
     "validate_study",
 ]
 
@@ -188,23 +187,6 @@ class ValidationReport:
 
 
 # --------------------------------------------------------------------------- paths
-
-
-def project_root(study_path: str | Path) -> Path:
-    """The nearest ancestor of the study file holding ``pyproject.toml`` or ``data/``.
-
-    Falls back to the study file's folder.
-    """
-    start = Path(study_path).resolve().parent
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / "data").is_dir():
-            return folder
-    return start
-
-
-def default_out_dir(study: Study) -> Path:
-    """``<project root>/data/processed/<study name>``."""
-    return project_root(study.path) / "data" / "processed" / study.name
 
 
 # --------------------------------------------------------------------------- per source

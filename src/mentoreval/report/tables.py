@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclose.suppression import CellKind, DisclosurePolicy, format_table
+from mentoreval.config.disclosure import CellKind, DisclosurePolicy
+from mentoreval.disclose.formatting import format_table
 from mentoreval.errors import Problem, ReportError
 
 __all__ = [

@@ -39,7 +39,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from mentoreval.disclose.suppression import ReleaseLedger
+from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import ConfigError, DataError, MentorevalError, Problem, raise_problems
 from mentoreval.safefs import folder_lock, mark_container
 

@@ -36,14 +36,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclose.suppression import (
-    DisclosurePolicy,
-    ReleaseLedger,
-    blank_derivable,
-    check_no_derivable,
-    format_cell,
-    format_table,
-)
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.derived import blank_derivable, check_no_derivable
+from mentoreval.disclose.formatting import format_cell, format_table
+from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import DataError, DisclosureError, MentorevalError, Problem
 from mentoreval.report.tables import format_report_table, report_table_html
 from mentoreval.resources import bundled_path
@@ -503,7 +499,7 @@ def _open_release(
             raise DisclosureError(str(problem), (problem,))
         return None
     if ledger is None:
-        from mentoreval.report.annual.analysis import default_store_root
+        from mentoreval.config.paths import default_store_root
         from mentoreval.store.parquet import load_release_ledger
 
         ledger = load_release_ledger(default_store_root(study.path))
@@ -2994,9 +2990,9 @@ def run_cohort_report(
     """
     from tqdm.auto import tqdm
 
+    from mentoreval.config.paths import default_out_dir, default_store_root, project_root
     from mentoreval.config.study import load_study
-    from mentoreval.ingest.pipeline import default_out_dir, ingest_study, project_root
-    from mentoreval.report.annual.analysis import default_store_root
+    from mentoreval.ingest.pipeline import ingest_study
     from mentoreval.report.notebook import cast_parameters, run_notebook
     from mentoreval.report.render import egress_scan, render_html, render_pdf
     from mentoreval.report.tables import build_manifest, write_json

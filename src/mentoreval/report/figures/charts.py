@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from scipy import stats
 
-from mentoreval.disclose.suppression import DisclosurePolicy
+from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.errors import Problem, ReportError
 
 __all__ = [
