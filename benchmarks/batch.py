@@ -28,7 +28,8 @@ from pathlib import Path
 
 import papermill as pm
 
-from mentoreval.run.batch import Job, register_job_kind, run_batch
+from mentoreval.run.batch import run_batch
+from mentoreval.run.jobs import Job, register_job_kind
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "tests" / "fixtures" / "notebooks" / "tiny_report.ipynb"

@@ -37,7 +37,7 @@ from scoring import best_of
 from mentoreval.ingest.protect import hmac_sha256_hex
 from mentoreval.ingest.quality import mahalanobis
 from mentoreval.instruments.definitions import load_instrument
-from mentoreval.instruments.scoring import _score_arrays
+from mentoreval.instruments.scoring import score_arrays
 from mentoreval.read import count_records
 
 
@@ -88,7 +88,7 @@ def main() -> None:
 
         def score() -> None:
             for inst, block in blocks:
-                _score_arrays(block, inst, inst.item_ids, with_row=False)
+                score_arrays(block, inst, inst.item_ids, with_row=False)
 
         steps = {
             "parse as text (pyarrow)": parse,

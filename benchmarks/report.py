@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from cohort_study import write_study
 from mentoreval.ingest.pipeline import ingest_study
-from mentoreval.report.cohort.analysis import TEMPLATE, analyse_cohort, write_cohort_outputs
+from mentoreval.report.cohort.analysis import analyse_cohort
+from mentoreval.report.cohort.outputs import write_cohort_outputs
+from mentoreval.report.cohort.runner import TEMPLATE
 from mentoreval.report.notebook import run_notebook
 from mentoreval.report.render import render_html, render_pdf
 

@@ -16,19 +16,13 @@ from mentoreval.config.annual import load_annual_config
 from mentoreval.disclose.derived import check_no_derivable
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.ingest.protect import keygen
-from mentoreval.report.annual.analysis import (
-    DERIVED_COLUMNS,
-    AnnualAnalysis,
-    analyse_annual,
-    annual_table,
-    annual_table_html,
-    format_annual_table,
-    run_annual_report,
-    save_release_ledger,
-    study_inputs_sha256,
-    update_store,
-)
+from mentoreval.report.annual.analysis import DERIVED_COLUMNS, analyse_annual
+from mentoreval.report.annual.outputs import save_release_ledger
+from mentoreval.report.annual.results import AnnualAnalysis
+from mentoreval.report.annual.runner import run_annual_report
+from mentoreval.report.annual.tables import annual_table, annual_table_html, format_annual_table
 from mentoreval.report.render import egress_scan
+from mentoreval.store.cohorts import study_inputs_sha256, update_store
 from mentoreval.store.parquet import add_cohort, list_cohorts, load_table
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,16 +15,9 @@ import pytest
 import yaml
 
 from mentoreval.errors import ConfigError
-from mentoreval.run.batch import (
-    Job,
-    format_batch_summary,
-    is_kernel_startup_race,
-    job_kinds,
-    load_batch_config,
-    register_job_kind,
-    run_batch,
-    run_job,
-)
+from mentoreval.run.batch import format_batch_summary, is_kernel_startup_race, run_batch, run_job
+from mentoreval.run.batch_config import load_batch_config
+from mentoreval.run.jobs import Job, job_kinds, register_job_kind
 
 NOTEBOOK = Path(__file__).parent / "fixtures" / "notebooks" / "tiny_report.ipynb"
 
@@ -273,7 +266,7 @@ def test_dask_local_cluster_matches_local_executor(tmp_path: Path) -> None:
 
 def cohort_html_job(job: Job) -> None:
     """The cohort runner without the PDF (WeasyPrint adds time and no executor-specific output)."""
-    from mentoreval.report.cohort.analysis import run_cohort_report
+    from mentoreval.report.cohort.runner import run_cohort_report
 
     run_cohort_report(job.config, out_dir=job.out_dir, pdf=False, progress=False)
 

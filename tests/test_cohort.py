@@ -14,15 +14,12 @@ from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import DataError, DisclosureError, MentorevalError
 from mentoreval.ingest.pipeline import ingest_study
-from mentoreval.report.cohort.analysis import (
-    COMPARISON_TABLE_COLUMNS,
-    _protect_cells,
-    analyse_cohort,
-    format_finding,
-    format_headline,
-    open_cohort_report,
-    write_cohort_outputs,
-)
+from mentoreval.report.cohort.analysis import analyse_cohort
+from mentoreval.report.cohort.document import open_cohort_report
+from mentoreval.report.cohort.outputs import write_cohort_outputs
+from mentoreval.report.cohort.release import protect_cells as _protect_cells
+from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS
+from mentoreval.report.wording import format_finding, format_headline
 
 
 @pytest.mark.parametrize(
@@ -193,7 +190,7 @@ def test_within_group_rows_are_not_pooled(comparison_results):
 
 def test_no_derivable_values_in_any_table(comparison_results):
     from mentoreval.disclose.derived import check_no_derivable
-    from mentoreval.report.cohort.analysis import DERIVED_COLUMNS
+    from mentoreval.report.cohort.release import DERIVED_COLUMNS
 
     checked = []
     for name, rules in DERIVED_COLUMNS.items():

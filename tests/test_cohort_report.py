@@ -15,7 +15,8 @@ import pytest
 
 from cohort_study import raw_ids, write_study
 from mentoreval.cli import main
-from mentoreval.report.cohort.analysis import COMPARISON_TABLE_COLUMNS, run_cohort_report
+from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS
+from mentoreval.report.cohort.runner import run_cohort_report
 
 SECTIONS = [
     "1. Executive summary",

@@ -274,7 +274,7 @@ def test_blank_and_check_derivable() -> None:
 
 def test_rounded_flow_cells_not_recoverable() -> None:
     from mentoreval.disclose.derived import check_rounded_lines
-    from mentoreval.report.cohort.analysis import _protect_flow
+    from mentoreval.report.cohort.release import protect_flow as _protect_flow
 
     cells = {"read": 145, "kept": 137, "excl": 8, "linked": 111, "pre_only": 26}
     lines = [("read", ["kept", "excl"]), ("kept", ["linked", "pre_only"])]

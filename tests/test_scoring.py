@@ -16,7 +16,7 @@ from mentoreval.errors import DataError
 from mentoreval.instruments.definitions import load_instrument
 from mentoreval.instruments.scoring import (
     SCORE_COLUMNS,
-    _score_arrays,
+    score_arrays,
     score_matrix,
     score_responses,
     score_wide,
@@ -437,9 +437,9 @@ def test_item_major_input_scores_like_rows(inst_id: str) -> None:
     """The ingest path (items × respondents, scored in place) equals the respondent-major one."""
     inst = load_instrument(inst_id)
     x = random_answers(inst_id, 20_000, missing=0.1, seed=3)
-    rows = pd.DataFrame(_score_arrays(x, inst, inst.item_ids))
+    rows = pd.DataFrame(score_arrays(x, inst, inst.item_ids))
     item_major = np.ascontiguousarray(x.T)
-    cols = pd.DataFrame(_score_arrays(None, inst, inst.item_ids, item_major=item_major))
+    cols = pd.DataFrame(score_arrays(None, inst, inst.item_ids, item_major=item_major))
     pd.testing.assert_frame_equal(rows, cols, check_exact=True)
 
 
@@ -484,7 +484,7 @@ def test_score_arrays_leaves_a_respondent_major_block_unchanged() -> None:
     matrix[rng.random(matrix.shape) < 0.1] = np.nan
     block = matrix[:, 1 : 1 + len(cbi.item_ids)]  # a strided view, as ingest passes it
     before = matrix.copy()
-    out = _score_arrays(block, cbi, cbi.item_ids, with_row=False)
+    out = score_arrays(block, cbi, cbi.item_ids, with_row=False)
     np.testing.assert_array_equal(matrix, before)
-    ref = _score_arrays(np.ascontiguousarray(block), cbi, cbi.item_ids, with_row=False)
+    ref = score_arrays(np.ascontiguousarray(block), cbi, cbi.item_ids, with_row=False)
     np.testing.assert_array_equal(out["score"], ref["score"])

@@ -305,7 +305,7 @@ def test_ingest_adds_to_store_idempotently_and_replaces_a_changed_export(
 
 def test_store_cohort_needs_the_partition(tmp_path: Path) -> None:
     from mentoreval.ingest.pipeline import ingest_study
-    from mentoreval.report.annual.analysis import store_cohort
+    from mentoreval.store.cohorts import store_cohort
 
     folder = tmp_path / "s"
     folder.mkdir()

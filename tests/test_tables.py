@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mentoreval.errors import ReportError
-from mentoreval.report.tables import build_manifest, write_json, write_table
+from mentoreval.outputs import build_manifest, write_json, write_table
 
 
 @pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r", "\0"])

@@ -242,7 +242,7 @@ def ingest(
 def _store_ingested(result: object, study: Path, store: Path | None) -> None:
     from mentoreval.config.paths import default_store_root
     from mentoreval.config.study import load_study
-    from mentoreval.report.annual.analysis import store_cohort
+    from mentoreval.store.cohorts import store_cohort
 
     loaded = load_study(study)
     missing = [k for k in ("programme", "cohort", "year") if getattr(loaded.config, k) is None]
@@ -265,7 +265,7 @@ def report(
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
 ) -> None:
     """Ingest, analyse and render a study's cohort report (HTML + PDF, tables, figures)."""
-    from mentoreval.report.cohort.analysis import run_cohort_report
+    from mentoreval.report.cohort.runner import run_cohort_report
 
     html = run_cohort_report(study, out_dir=out, pdf=not no_pdf, progress=True)
     typer.echo(f"Wrote {html}" + ("" if no_pdf else f" and {html.with_suffix('.pdf')}"))
@@ -281,7 +281,7 @@ def annual(
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
 ) -> None:
     """The annual report across cohorts, years and programmes, from the store."""
-    from mentoreval.report.annual.analysis import run_annual_report
+    from mentoreval.report.annual.runner import run_annual_report
 
     outputs = run_annual_report(config, out_dir=out, pdf=not no_pdf, progress=True)
     typer.echo(f"Wrote {outputs.html}" + (f" and {outputs.pdf}" if outputs.pdf else ""))
@@ -308,7 +308,8 @@ def batch(
 ) -> None:
     """Run many cohort and annual reports in parallel; exit 1 if any failed."""
     from mentoreval.errors import ConfigError, Problem
-    from mentoreval.run.batch import format_batch_summary, load_batch_config, run_batch
+    from mentoreval.run.batch import format_batch_summary, run_batch
+    from mentoreval.run.batch_config import load_batch_config
 
     batch_config = load_batch_config(config)
     chosen = executor or batch_config.executor

@@ -6,14 +6,18 @@ to them can reveal them again; these functions blank and verify.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mentoreval.errors import DisclosureError, Problem
 
-__all__ = ["blank_derivable", "check_no_derivable", "check_rounded_lines"]
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+__all__ = ["blank_derivable", "check_no_derivable", "check_rounded_lines", "protect_derived"]
 
 
 def _derivable_rows(
@@ -215,3 +219,35 @@ def check_rounded_lines(
             if h in exact:
                 feasible[h].add(int(exact[h]))
     return feasible
+
+
+def protect_derived(
+    tables: Mapping[str, pd.DataFrame],
+    rules: Mapping[str, Sequence[tuple[Sequence[str], Sequence[str]]]],
+) -> dict[str, pd.DataFrame]:
+    """Hide rates, shares and means whose count is hidden in the same row, then check.
+
+    Applies :func:`~mentoreval.disclose.blank_derivable` with ``rules`` (default
+    each report's ``DERIVED_COLUMNS``: table → (count columns, derived columns)) to every table and
+    verifies the result with :func:`~mentoreval.disclose.check_no_derivable`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"group": ["mentored"], "n_baseline": [63.0],
+    ...                   "n_completed": [float("nan")], "attrition": [0.38],
+    ...                   "suppressed": [True]})
+    >>> rules = {"attrition": [(["n_baseline", "n_completed"], ["attrition"])]}
+    >>> bool(protect_derived({"attrition": t}, rules)["attrition"]["attrition"].isna().all())
+    True
+    """
+    out = dict(tables)
+    for name, table_rules in rules.items():
+        if name not in out or out[name].empty:
+            continue
+        frame = out[name]
+        for counts, derived in table_rules:
+            frame = blank_derivable(frame, count_columns=counts, derived_columns=derived)
+        for counts, derived in table_rules:
+            check_no_derivable(frame, count_columns=counts, derived_columns=derived, table=name)
+        out[name] = frame
+    return out

@@ -55,9 +55,6 @@ def _check_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise DisclosureError(f"{len(missing)} unknown column(s) for {what}", problems)
 
 
-# --------------------------------------------------------------------------- ledger
-
-
 # ------------------------------------------------------------------ result tables
 
 
@@ -347,9 +344,3 @@ def suppress_counts(
                 if not mask[r, c]:
                     ledger.record((study, table, str(row_labels[r]), columns[c]), values[r, c])
     return out
-
-
-# --------------------------------------------------------------------- formatting
-
-
-# ------------------------------------------------------------- derived statistics

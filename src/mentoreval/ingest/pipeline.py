@@ -75,16 +75,16 @@ from mentoreval.ingest.quarantine import (
 )
 from mentoreval.ingest.recode import ReasonTable, normalise_label, recode_items
 from mentoreval.instruments.scoring import (
-    _SCORED,
     SCORE_COLUMNS,
-    _Columns,
-    _Labels,
-    _score_arrays,
-    _score_into,
-    _small_int,
+    SCORED,
+    ScoreColumns,
+    ScoreLabels,
+    score_arrays,
+    score_into,
+    small_int,
 )
+from mentoreval.outputs import neutralise_formula
 from mentoreval.read import read_export
-from mentoreval.report.tables import neutralise_formula
 from mentoreval.safefs import OutputFolder
 
 __all__ = [
@@ -184,9 +184,6 @@ class ValidationReport:
     def problems(self) -> list[Problem]:
         """Fatal problems, then data problems, then warnings."""
         return [*self.fatal, *self.data, *self.warnings]
-
-
-# --------------------------------------------------------------------------- paths
 
 
 # --------------------------------------------------------------------------- per source
@@ -1055,13 +1052,13 @@ class _Responses:
         selected = [(j, self.spans[j][1][rows]) for j, rows in pieces]
         total = int(sum(len(r) * self.spans[j][3] for j, r in selected))
         cols: dict[str, np.ndarray] = {
-            "participant_id": np.empty(total, dtype=_small_int(len(pid_cats))),
-            "wave": np.empty(total, dtype=_small_int(len(wave_cats))),
-            "instrument": np.empty(total, dtype=_small_int(len(inst_ids))),
-            "item": np.empty(total, dtype=_small_int(len(item_names))),
+            "participant_id": np.empty(total, dtype=small_int(len(pid_cats))),
+            "wave": np.empty(total, dtype=small_int(len(wave_cats))),
+            "instrument": np.empty(total, dtype=small_int(len(inst_ids))),
+            "item": np.empty(total, dtype=small_int(len(item_names))),
             "value": np.empty(total, dtype=float),
-            "missing_reason": np.empty(total, dtype=_small_int(len(reason_labels))),
-            "source": np.empty(total, dtype=_small_int(len(src_cats))),
+            "missing_reason": np.empty(total, dtype=small_int(len(reason_labels))),
+            "source": np.empty(total, dtype=small_int(len(src_cats))),
             "source_row": np.empty(total, dtype=np.int64),
         }
         per_row = {
@@ -1114,26 +1111,26 @@ def _ingest_scores(parts: _Responses, study: Study) -> pd.DataFrame:
         # Every record has every instrument (the usual case): one preallocated table, each
         # instrument scoring its block straight into its rows (no per-instrument parts).
         insts = [study.instruments[inst_id] for inst_id, _, _, _ in parts.spans]
-        labels = _Labels(insts)
+        labels = ScoreLabels(insts)
         ids = {
             "participant_id": (
-                pid_codes.astype(_small_int(len(pid_cats)), copy=False),
+                pid_codes.astype(small_int(len(pid_cats)), copy=False),
                 pd.CategoricalDtype(pid_cats),
             ),
             "wave": (
-                wave_codes.astype(_small_int(len(wave_cats)), copy=False),
+                wave_codes.astype(small_int(len(wave_cats)), copy=False),
                 pd.CategoricalDtype(wave_cats),
             ),
         }
-        cols = _Columns(n, insts, labels, ids)
+        cols = ScoreColumns(n, insts, labels, ids)
         for inst, (_, _, col0, k) in zip(insts, parts.spans, strict=True):
             views = cols.block(inst)
             # Scoring reads the block in cache-sized pieces and leaves it unchanged.
-            _score_into(
+            score_into(
                 parts.matrix[:, col0 : col0 + k].T,
                 inst,
                 inst.item_ids,
-                {name: views[name].T for name in _SCORED},
+                {name: views[name].T for name in SCORED},
                 labels,
                 check=False,
             )
@@ -1147,7 +1144,7 @@ def _ingest_scores(parts: _Responses, study: Study) -> pd.DataFrame:
             else parts.matrix[r, col0 : col0 + k]
         )
         # Scoring reads the block in cache-sized pieces and leaves it unchanged.
-        scored = _score_arrays(block, inst, inst.item_ids, with_row=False)
+        scored = score_arrays(block, inst, inst.item_ids, with_row=False)
         rr = np.repeat(r, len(inst.scales))  # each record's scales are consecutive rows
         scored_parts.append(
             {
@@ -1163,20 +1160,20 @@ def _ingest_scores(parts: _Responses, study: Study) -> pd.DataFrame:
     out: dict[str, Any] = {}
     out["participant_id"] = _from_codes(
         np.concatenate([p["participant_id"] for p in scored_parts]).astype(
-            _small_int(len(pid_cats)), copy=False
+            small_int(len(pid_cats)), copy=False
         ),
         pid_cats,
     )
     out["wave"] = _from_codes(
         np.concatenate([p["wave"] for p in scored_parts]).astype(
-            _small_int(len(wave_cats)), copy=False
+            small_int(len(wave_cats)), copy=False
         ),
         wave_cats,
     )
     inst_ids = [p["instrument"] for p in scored_parts]
     out["instrument"] = _from_codes(
         np.repeat(
-            np.arange(len(scored_parts), dtype=_small_int(len(scored_parts))),
+            np.arange(len(scored_parts), dtype=small_int(len(scored_parts))),
             [p["n"] for p in scored_parts],
         ),
         pd.Index(inst_ids),

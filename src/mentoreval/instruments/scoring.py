@@ -174,7 +174,7 @@ def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> 
     1   40.0      poor wellbeing                              NaN
     2    NaN                 NaN  4 of 5 items answered; 5 needed
     """
-    return pd.DataFrame(_score_arrays(values, inst, items))
+    return pd.DataFrame(score_arrays(values, inst, items))
 
 
 def _integral_codes(inst: Instrument) -> bool:
@@ -186,7 +186,7 @@ def _integral_codes(inst: Instrument) -> bool:
     return True
 
 
-def _small_int(size: int) -> type[np.signedinteger[Any]]:
+def small_int(size: int) -> type[np.signedinteger[Any]]:
     """The smallest signed integer type holding codes ``-1 .. size`` (as pandas would pick)."""
     for t in (np.int8, np.int16, np.int32):
         if size < np.iinfo(t).max:
@@ -197,7 +197,7 @@ def _small_int(size: int) -> type[np.signedinteger[Any]]:
 def _code_dtype(inst: Instrument) -> type[np.signedinteger[Any]]:
     """A code type large enough for the band labels and missing reasons of ``inst``."""
     bands = sum(len(s.bands.cuts) for s in inst.scales if s.bands is not None)
-    return _small_int(max(bands, sum(s.min_answered for s in inst.scales)) + 1)
+    return small_int(max(bands, sum(s.min_answered for s in inst.scales)) + 1)
 
 
 def _repeats_early(values: pd.Series, head: int = 64) -> bool:
@@ -221,9 +221,9 @@ def _id_codes(values: pd.Series) -> tuple[np.ndarray, pd.CategoricalDtype]:
         except ValueError:
             pass
         else:
-            return np.arange(n, dtype=_small_int(n)), dtype
+            return np.arange(n, dtype=small_int(n)), dtype
     codes, uniques = pd.factorize(values)
-    return codes.astype(_small_int(len(uniques)), copy=False), pd.CategoricalDtype(uniques)
+    return codes.astype(small_int(len(uniques)), copy=False), pd.CategoricalDtype(uniques)
 
 
 _IdCodes = dict[str, tuple[np.ndarray, pd.CategoricalDtype]]
@@ -252,7 +252,7 @@ def _union_by_codes(parts: Sequence[pd.Series]) -> pd.Categorical:
     """Concatenate categoricals with small category lists by remapping their codes."""
     categories = list(dict.fromkeys(c for p in parts for c in p.cat.categories))
     position = {c: i for i, c in enumerate(categories)}
-    dtype = _small_int(len(categories) + 1)
+    dtype = small_int(len(categories) + 1)
     codes = []
     for p in parts:
         # index 0 of the map is for code -1 (missing), which stays -1
@@ -512,7 +512,7 @@ def _reasons(inst: Instrument) -> list[str]:
     return list(dict.fromkeys(_reason(s, m) for s in inst.scales for m in range(s.min_answered)))
 
 
-class _Labels:
+class ScoreLabels:
     """Categories and code types of the label columns of one scores table.
 
     One instrument: the categories and code types its own scoring gives. Several: the union
@@ -538,7 +538,7 @@ class _Labels:
             }
             self.dtypes: dict[str, type[np.signedinteger[Any]]] = {
                 "instrument": np.int8,
-                "scale": _small_int(len(first.scales)),
+                "scale": small_int(len(first.scales)),
                 "band": _code_dtype(first),
                 "missing_reason": _code_dtype(first),
             }
@@ -553,7 +553,7 @@ class _Labels:
                 name: pd.Index(list(dict.fromkeys(labels)), dtype=first_dtypes[name])
                 for name, labels in lists.items()
             }
-            self.dtypes = {name: _small_int(len(c) + 1) for name, c in self.categories.items()}
+            self.dtypes = {name: small_int(len(c) + 1) for name, c in self.categories.items()}
         self.position = {
             name: {label: i for i, label in enumerate(c)} for name, c in self.categories.items()
         }
@@ -589,22 +589,22 @@ class _Labels:
         return pd.Categorical.from_codes(codes, self.categories[name], validate=False)
 
 
-_SCORED = ("score", "raw_score", "n_answered", "prorated", "band", "missing_reason")
+SCORED = ("score", "raw_score", "n_answered", "prorated", "band", "missing_reason")
 
 
-def _score_into(
+def score_into(
     src: np.ndarray,
     inst: Instrument,
     items: Sequence[str],
     out: Mapping[str, np.ndarray],
-    labels: _Labels,
+    labels: ScoreLabels,
     *,
     check: bool,
     in_place: bool = False,
 ) -> bool:
     """Score items × respondents ``src`` into the scales × respondents arrays ``out``.
 
-    ``out`` maps the names in ``_SCORED`` to arrays of shape (scales, respondents), usually
+    ``out`` maps the names in ``SCORED`` to arrays of shape (scales, respondents), usually
     transposed views of the output columns, so results land in place, respondent-major;
     each is written once. Band and reason codes are those of ``labels``. With ``check``,
     returns False (``out`` untouched) when a value is neither a code nor empty.
@@ -649,14 +649,14 @@ def _score_into(
     return True
 
 
-class _Columns:
+class ScoreColumns:
     """The preallocated columns of a scores table; instruments write into their row blocks."""
 
     def __init__(
         self,
         n: int,
         insts: Sequence[Instrument],
-        labels: _Labels,
+        labels: ScoreLabels,
         ids: _IdCodes | None = None,
     ) -> None:
         total = n * sum(len(i.scales) for i in insts)
@@ -710,7 +710,7 @@ class _Columns:
         }
 
 
-def _score_arrays(
+def score_arrays(
     values: np.ndarray | None,
     inst: Instrument,
     items: Sequence[str],
@@ -732,11 +732,11 @@ def _score_arrays(
         assert values is not None
         item_major = np.asarray(values, dtype=float).T
     n = item_major.shape[1]
-    labels = _Labels([inst])
-    cols = _Columns(n, [inst], labels)
+    labels = ScoreLabels([inst])
+    cols = ScoreColumns(n, [inst], labels)
     views = cols.block(inst)
-    scored_into = {k: views[k].T for k in _SCORED}
-    _score_into(item_major, inst, items, scored_into, labels, check=False, in_place=in_place)
+    scored_into = {k: views[k].T for k in SCORED}
+    score_into(item_major, inst, items, scored_into, labels, check=False, in_place=in_place)
     out: dict[str, Any] = {"row": np.repeat(np.arange(n), len(inst.scales))} if with_row else {}
     scored = cols.columns()
     del scored["instrument"]
@@ -797,12 +797,12 @@ def score_wide(
             "and one column per item)"
         )
     ids = {name: _id_codes(wide[name]) for name in ("participant_id", "wave")}
-    labels = _Labels(insts)
+    labels = ScoreLabels(insts)
     # One preallocated table; each instrument writes its rows in place.
-    cols = _Columns(len(wide), insts, labels, ids)
+    cols = ScoreColumns(len(wide), insts, labels, ids)
     for inst in insts:
         block = cols.block(inst)
-        out = {name: block[name].T for name in _SCORED}
+        out = {name: block[name].T for name in SCORED}
         _score_wide_one(wide, inst, out, labels, source=source, first_row=first_row)
     return pd.DataFrame(cols.columns(), columns=SCORE_COLUMNS, copy=False)
 
@@ -811,7 +811,7 @@ def _score_wide_one(
     wide: pd.DataFrame,
     inst: Instrument,
     out: Mapping[str, np.ndarray],
-    labels: _Labels,
+    labels: ScoreLabels,
     *,
     source: str,
     first_row: int,
@@ -827,7 +827,7 @@ def _score_wide_one(
     if all(pd.api.types.is_numeric_dtype(t) for t in items.dtypes):
         values = items.to_numpy(dtype=float, na_value=np.nan)
         # Checked while scored (chunk by chunk); only a failed check looks closer.
-        if _integral_codes(inst) and _score_into(
+        if _integral_codes(inst) and score_into(
             values.T, inst, inst.item_ids, out, labels, check=True
         ):
             return
@@ -857,7 +857,7 @@ def _score_wide_one(
             )
         more = f" (first {_MAX_LISTED} listed)" if len(rows) > _MAX_LISTED else ""
         raise DataError(f"{len(rows)} invalid value(s) in {source}{more}", tuple(problems))
-    _score_into(values.T, inst, inst.item_ids, out, labels, check=False)
+    score_into(values.T, inst, inst.item_ids, out, labels, check=False)
 
 
 def score_responses(
@@ -956,7 +956,7 @@ def score_responses(
             "wave": _id_codes(pd.Series(uniques.get_level_values(1))),
         }
         outputs.append(
-            _finish(ids, _score_arrays(values, inst, inst.item_ids, with_row=False), inst)
+            _finish(ids, score_arrays(values, inst, inst.item_ids, with_row=False), inst)
         )
     raise_problems(problems, error=DataError, what="in the responses table")
     if not outputs:

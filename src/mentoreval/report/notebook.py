@@ -39,7 +39,7 @@ class _CastError(ValueError):
 
 def _plain(value: Any) -> Any:
     """numpy scalars and paths inside lists/dicts → builtins (papermill quotes others)."""
-    from mentoreval.report.tables import to_jsonable
+    from mentoreval.outputs import to_jsonable
 
     try:
         return to_jsonable(value)

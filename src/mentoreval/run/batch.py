@@ -35,59 +35,41 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import importlib
 import logging
 import multiprocessing
 import os
 import platform
-import re
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 from tqdm.auto import tqdm
 
 from mentoreval.errors import ConfigError, Problem, raise_problems
+from mentoreval.report.runtime import redirect_output
+from mentoreval.run.jobs import (
+    EXECUTORS,
+    NAME,
+    REGISTRY,
+    SUMMARY_COLUMNS,
+    Executor,
+    Job,
+    JobResult,
+    Runner,
+    resolve_runner,
+)
 from mentoreval.safefs import mark_container
 
-__all__ = [
-    "BatchConfig",
-    "Job",
-    "JobResult",
-    "format_batch_summary",
-    "is_kernel_startup_race",
-    "job_kinds",
-    "load_batch_config",
-    "redirect_output",
-    "register_job_kind",
-    "run_batch",
-    "run_cohort_job",
-    "run_job",
-]
+__all__ = ["format_batch_summary", "is_kernel_startup_race", "run_batch", "run_job"]
 
-Executor = Literal["local", "dask"]
-_EXECUTORS = ("local", "dask")
-SUMMARY_COLUMNS = ["job", "kind", "status", "seconds", "error", "attempts", "log"]
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_KIND = re.compile(r"^[a-z][a-z0-9_-]*$")
 RETRY_ATTEMPTS = 3
 
-Runner = Callable[["Job"], object]
-
-# kind → runner, or "module:function" resolved when a job of that kind runs (so worker
-# processes import only what they need, and the report modules can register later).
-_REGISTRY: dict[str, Runner | str] = {
-    "cohort": "mentoreval.run.batch:run_cohort_job",
-    "annual": "mentoreval.report.annual.analysis:run_annual_job",
-}
 
 log = logging.getLogger(__name__)
 
@@ -101,127 +83,6 @@ if "forkserver" in multiprocessing.get_all_start_methods():
     _MP_CONTEXT = _forkserver
 else:  # pragma: no cover - Windows
     _MP_CONTEXT = multiprocessing.get_context("spawn")
-
-
-@dataclass(frozen=True)
-class Job:
-    """One report to run in a batch.
-
-    Parameters
-    ----------
-    name
-        Unique within the batch; letters, digits, ``_``, ``.``, ``-``. Names the log file.
-    kind
-        The registered runner: ``"cohort"``, ``"annual"`` or any kind added with
-        :func:`register_job_kind`.
-    config
-        The job's configuration file (a study or annual config).
-    out_dir
-        Where the job writes its outputs.
-
-    Examples
-    --------
-    >>> Job("school-a", "cohort", Path("a/study.yaml"), Path("reports/school-a")).name
-    'school-a'
-    """
-
-    name: str
-    kind: str
-    config: Path
-    out_dir: Path
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """How one job went; a row of the :func:`run_batch` summary."""
-
-    job: str
-    kind: str
-    status: Literal["ok", "failed"]
-    seconds: float
-    error: str
-    attempts: int
-    log: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The summary row as a dict with :data:`SUMMARY_COLUMNS` keys."""
-        return {c: getattr(self, c) for c in SUMMARY_COLUMNS}
-
-
-@dataclass(frozen=True)
-class BatchConfig:
-    """A validated ``batch.yaml``: the jobs and the run options (CLI flags override them)."""
-
-    path: Path
-    jobs: tuple[Job, ...]
-    n_jobs: int = 1
-    executor: Executor = "local"
-    scheduler: str | None = None
-    log_dir: Path = field(default=Path("logs"))
-
-
-def register_job_kind(kind: str, runner: Runner | str) -> None:
-    """Register (or replace) the runner for a job kind.
-
-    Parameters
-    ----------
-    kind
-        Lower-case name, e.g. ``"cohort"``.
-    runner
-        A top-level function ``runner(job)`` (it must be importable by name, since it
-        runs in worker processes), or its ``"module:function"`` path, resolved lazily.
-
-    Raises
-    ------
-    ConfigError
-        The kind is malformed or the runner is not an importable top-level function.
-
-    Examples
-    --------
-    >>> register_job_kind("cohort", "mentoreval.run.batch:run_cohort_job")
-    >>> "cohort" in job_kinds()
-    True
-    """
-    problems = []
-    if not isinstance(kind, str) or not _KIND.match(kind):
-        problems.append(
-            Problem(
-                f"invalid job kind {kind!r}",
-                key="kind",
-                fix="use lower-case letters, digits, '_' and '-'",
-            )
-        )
-    if isinstance(runner, str):
-        if ":" not in runner:
-            problems.append(
-                Problem(
-                    f"runner path {runner!r} lacks ':'",
-                    key="runner",
-                    fix="write it as 'package.module:function'",
-                )
-            )
-    elif not callable(runner) or "<" in getattr(runner, "__qualname__", "<"):
-        problems.append(
-            Problem(
-                f"runner {runner!r} is not a top-level function",
-                key="runner",
-                fix="define it at module level so worker processes can import it",
-            )
-        )
-    raise_problems(problems, error=ConfigError, what="in register_job_kind")
-    _REGISTRY[kind] = runner
-
-
-def run_cohort_job(job: Job) -> None:
-    """Runner for ``kind: cohort``: the cohort report of ``job.config`` into ``job.out_dir``."""
-    from mentoreval.report.cohort.analysis import run_cohort_report
-
-    run_cohort_report(job.config, out_dir=job.out_dir, pdf=True, progress=False)
-
-
-def job_kinds() -> tuple[str, ...]:
-    """The registered job kinds, sorted."""
-    return tuple(sorted(_REGISTRY))
 
 
 def is_kernel_startup_race(exc: BaseException) -> bool:
@@ -269,75 +130,6 @@ def is_kernel_startup_race(exc: BaseException) -> bool:
                 return True
         current = current.__cause__ or current.__context__
     return False
-
-
-@contextlib.contextmanager
-def redirect_output(
-    path: str | os.PathLike[str], *, keep_python_streams: bool = False
-) -> Iterator[Path]:
-    """Send this process's stdout and stderr file descriptors to ``path`` (appending).
-
-    Works at the file-descriptor level (``os.dup2``), so child processes started inside
-    the block, such as a Jupyter kernel, write there too: its start-up warnings ("Kernel
-    is running over TCP without encryption") and shutdown noise go to the job's log, not
-    the terminal. The original descriptors are restored on exit.
-
-    Parameters
-    ----------
-    path
-        The log file; created if missing, appended to.
-    keep_python_streams
-        Rebind ``sys.stdout``/``sys.stderr`` to the original terminal for the block, so
-        Python-level output (a progress bar) still shows while child processes write to
-        the log.
-
-    Yields
-    ------
-    pathlib.Path
-        The log file.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> target = Path(tempfile.mkdtemp()) / "job.log"
-    >>> with redirect_output(target):
-    ...     _ = os.write(2, b"kernel noise\\n")
-    >>> target.read_text()
-    'kernel noise\\n'
-    """
-    import sys
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    saved = [os.dup(1), os.dup(2)]
-    streams = (sys.stdout, sys.stderr)
-    kept: list[Any] = []
-    try:
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        if keep_python_streams:
-            kept = [
-                open(os.dup(saved[i]), "w", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
-                for i in (0, 1)
-            ]
-            sys.stdout, sys.stderr = kept[0], kept[1]
-        yield target
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        if keep_python_streams:
-            sys.stdout, sys.stderr = streams
-            for handle in kept:
-                handle.close()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for f in (*saved, fd):
-            os.close(f)
 
 
 def job_environment() -> dict[str, str]:
@@ -424,7 +216,7 @@ def run_job(
             platform.node(),
             os.getpid(),
         )
-        runner = _resolve_runner(job.kind, _REGISTRY if registry is None else registry)
+        runner = resolve_runner(job.kind, REGISTRY if registry is None else registry)
         retrying = Retrying(
             stop=stop_after_attempt(RETRY_ATTEMPTS),
             wait=wait_random(0.2, 1.5),
@@ -522,7 +314,7 @@ def run_batch(
     log_path = mark_container(
         log_dir, kind="batch logs", protected=[j.config for j in jobs], key="log_dir"
     )
-    registry = dict(_REGISTRY)
+    registry = dict(REGISTRY)
     if executor == "dask":
         results = _run_dask(
             jobs,
@@ -585,275 +377,19 @@ def format_batch_summary(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def load_batch_config(path: str | os.PathLike[str]) -> BatchConfig:
-    """Read and strictly validate ``batch.yaml``, reporting every problem at once.
-
-    Parameters
-    ----------
-    path
-        The YAML file (format in the module docstring). Relative paths inside it are
-        relative to its folder.
-
-    Returns
-    -------
-    BatchConfig
-
-    Raises
-    ------
-    ConfigError
-        Unreadable YAML, unknown keys, missing or wrong-typed values, unknown kinds,
-        duplicate names, or job config files that do not exist — all listed with their
-        key (``jobs[2].config``).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     base = Path(tmp)
-    ...     _ = (base / "a.yaml").write_text("title: A")
-    ...     _ = (base / "batch.yaml").write_text(
-    ...         "n_jobs: 2\\njobs:\\n  - {name: a, kind: cohort, config: a.yaml}\\n")
-    ...     config = load_batch_config(base / "batch.yaml")
-    ...     print(config.n_jobs, config.jobs[0].config == base / "a.yaml",
-    ...           config.jobs[0].out_dir == base / "reports" / "a")
-    2 True True
-    """
-    path = Path(path)
-    file = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read batch config ({exc.strerror})",
-            (Problem("file not readable", file=file),),
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{path}: invalid YAML{where}",
-            (
-                Problem(
-                    f"invalid YAML{where}: {getattr(exc, 'problem', exc)}",
-                    file=file,
-                    fix="check indentation and quoting",
-                ),
-            ),
-        ) from None
-    base = path.parent
-    problems: list[Problem] = []
-    if not isinstance(data, dict):
-        raise_problems(
-            [
-                Problem(
-                    "the file must be a mapping with a 'jobs' list",
-                    file=file,
-                    fix="start with 'jobs:'",
-                )
-            ],
-            error=ConfigError,
-            what=f"in {path}",
-        )
-        raise AssertionError  # pragma: no cover - raise_problems raised
-    allowed = {"n_jobs", "executor", "scheduler", "out_dir", "log_dir", "jobs"}
-    problems.extend(
-        Problem(
-            f"unknown key {key!r}",
-            file=file,
-            key=str(key),
-            fix=f"use only: {', '.join(sorted(allowed))}",
-        )
-        for key in data
-        if key not in allowed
-    )
-
-    n_jobs = data.get("n_jobs", 1)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        problems.append(
-            Problem(
-                f"n_jobs must be a whole number ≥ 1, got {n_jobs!r}",
-                file=file,
-                key="n_jobs",
-                fix="e.g. n_jobs: 2",
-            )
-        )
-        n_jobs = 1
-    executor = data.get("executor", "local")
-    if executor not in _EXECUTORS:
-        problems.append(
-            Problem(
-                f"unknown executor {executor!r}",
-                file=file,
-                key="executor",
-                fix=f"use one of: {', '.join(_EXECUTORS)}",
-            )
-        )
-        executor = "local"
-    scheduler = data.get("scheduler")
-    if scheduler is not None and not isinstance(scheduler, str):
-        problems.append(
-            Problem(
-                f"scheduler must be an address string, got {scheduler!r}",
-                file=file,
-                key="scheduler",
-                fix="e.g. tcp://10.0.0.5:8786",
-            )
-        )
-        scheduler = None
-    if scheduler is not None and executor != "dask":
-        problems.append(
-            Problem(
-                "scheduler is set but executor is not 'dask'",
-                file=file,
-                key="scheduler",
-                fix="add 'executor: dask' or drop scheduler",
-            )
-        )
-
-    def a_path(key: str, value: object, default: Path) -> Path:
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value.strip():
-            problems.append(Problem(f"{key} must be a path, got {value!r}", file=file, key=key))
-            return default
-        return base / value
-
-    out_dir = a_path("out_dir", data.get("out_dir"), base / "reports")
-    log_dir = a_path("log_dir", data.get("log_dir"), out_dir / "logs")
-
-    raw_jobs = data.get("jobs")
-    jobs: list[Job] = []
-    if not isinstance(raw_jobs, list) or not raw_jobs:
-        problems.append(
-            Problem(
-                "'jobs' must be a non-empty list",
-                file=file,
-                key="jobs",
-                fix="add '- {name: ..., kind: cohort, config: ...}' items",
-            )
-        )
-        raw_jobs = []
-    kinds = job_kinds()
-    names: dict[str, int] = {}
-    job_keys = {"name", "kind", "config", "out_dir"}
-    for i, item in enumerate(raw_jobs):
-        key = f"jobs[{i}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(f"must be a mapping, got {item!r}", file=file, key=key))
-            continue
-        problems.extend(
-            Problem(
-                f"unknown key {k!r}",
-                file=file,
-                key=f"{key}.{k}",
-                fix=f"use only: {', '.join(sorted(job_keys))}",
-            )
-            for k in item
-            if k not in job_keys
-        )
-        name = item.get("name")
-        if not isinstance(name, str) or not _NAME.match(name):
-            problems.append(
-                Problem(
-                    f"invalid name {name!r}",
-                    file=file,
-                    key=f"{key}.name",
-                    fix="letters, digits, '_', '.', '-', e.g. school-a-2025",
-                )
-            )
-            name = f"job-{i}"
-        elif name in names:
-            problems.append(
-                Problem(
-                    f"duplicate name {name!r} (also jobs[{names[name]}])",
-                    file=file,
-                    key=f"{key}.name",
-                    fix="give every job its own name",
-                )
-            )
-        names.setdefault(name, i)
-        kind = item.get("kind")
-        if kind not in kinds:
-            problems.append(
-                Problem(
-                    f"unknown kind {kind!r}",
-                    file=file,
-                    key=f"{key}.kind",
-                    fix=f"use one of: {', '.join(kinds)}",
-                )
-            )
-        config_value = item.get("config")
-        config = a_path(f"{key}.config", config_value, base)
-        if config_value is None:
-            problems.append(
-                Problem(
-                    "missing config",
-                    file=file,
-                    key=f"{key}.config",
-                    fix="give the study or annual config file",
-                )
-            )
-        elif config != base and not config.is_file():
-            problems.append(
-                Problem(
-                    f"config file {config_value!r} does not exist",
-                    file=file,
-                    key=f"{key}.config",
-                    fix=f"paths are relative to {base}",
-                )
-            )
-        job_out = a_path(f"{key}.out_dir", item.get("out_dir"), out_dir / name)
-        jobs.append(Job(name, str(kind), config, job_out))
-
-    raise_problems(problems, error=ConfigError, what=f"in {path}")
-    return BatchConfig(path, tuple(jobs), n_jobs, cast(Executor, executor), scheduler, log_dir)
-
-
 # --- internals -------------------------------------------------------------------------
-
-
-def _resolve_runner(kind: str, registry: Mapping[str, Runner | str]) -> Runner:
-    if kind not in registry:
-        raise ConfigError(
-            f"no runner registered for job kind {kind!r}",
-            (
-                Problem(
-                    f"unknown kind {kind!r}",
-                    key="kind",
-                    fix=f"use one of: {', '.join(sorted(registry))}",
-                ),
-            ),
-        )
-    runner = registry[kind]
-    if not isinstance(runner, str):
-        return runner
-    module_name, _, attr = runner.partition(":")
-    try:
-        resolved = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(
-            f"the runner for job kind {kind!r} ({runner}) is not available: {exc}",
-            (
-                Problem(
-                    f"cannot import {runner}",
-                    key="kind",
-                    fix="install a mentoreval version that provides it, or register one",
-                ),
-            ),
-        ) from None
-    return cast(Runner, resolved)
 
 
 def _check_batch_options(
     jobs: Sequence[Job], *, n_jobs: int, executor: str, scheduler: str | None
 ) -> None:
     problems = []
-    if executor not in _EXECUTORS:
+    if executor not in EXECUTORS:
         problems.append(
             Problem(
                 f"unknown executor {executor!r}",
                 key="executor",
-                fix=f"use one of: {', '.join(_EXECUTORS)}",
+                fix=f"use one of: {', '.join(EXECUTORS)}",
             )
         )
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
@@ -873,7 +409,7 @@ def _check_batch_options(
                     fix="give every job its own name (it names the log file)",
                 )
             )
-        if not _NAME.match(job.name):
+        if not NAME.match(job.name):
             problems.append(
                 Problem(
                     f"invalid job name {job.name!r}",

@@ -84,7 +84,8 @@ def run_demo(
     MentorevalError
         When any demo job fails (the summary is in the message).
     """
-    from mentoreval.run.batch import format_batch_summary, load_batch_config, run_batch
+    from mentoreval.run.batch import format_batch_summary, run_batch
+    from mentoreval.run.batch_config import load_batch_config
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)

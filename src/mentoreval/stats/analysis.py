@@ -67,7 +67,7 @@ def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return out[front + [c for c in out.columns if c not in front]]
 
 
-def _primary_mask(comp: pd.DataFrame, primary: Sequence[str] | None) -> np.ndarray:
+def primary_mask(comp: pd.DataFrame, primary: Sequence[str] | None) -> np.ndarray:
     """True for rows of ``comp`` named by ``primary`` (instrument or instrument.scale)."""
     if primary is None:
         return np.ones(len(comp), dtype=bool)
@@ -179,7 +179,7 @@ def run_analysis(
     tables: dict[str, pd.DataFrame] = {}
 
     comp = compare_paired(scores, pre=pre, post=post, confidence=confidence, p_adjust="none")
-    is_primary = _primary_mask(comp, primary)
+    is_primary = primary_mask(comp, primary)
     p = comp["p_value"].to_numpy(dtype=float)
     p_adj = np.full(p.shape, np.nan)
     if is_primary.any():

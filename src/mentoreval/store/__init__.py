@@ -2,6 +2,7 @@
 the release ledger, and meeting-log processing.
 """
 
+from mentoreval.store.cohorts import store_cohort, study_inputs_sha256, update_store
 from mentoreval.store.parquet import (
     LEDGER_FILE,
     PARTITION_COLUMNS,
@@ -28,4 +29,7 @@ __all__ = [
     "load_table",
     "merge_release_ledger",
     "query",
+    "store_cohort",
+    "study_inputs_sha256",
+    "update_store",
 ]

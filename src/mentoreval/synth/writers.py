@@ -37,7 +37,7 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -46,8 +46,10 @@ import yaml
 from mentoreval.errors import ConfigError
 from mentoreval.instruments.definitions import Instrument
 from mentoreval.read.redcap import DICTIONARY_UI_HEADER
-from mentoreval.synth.cohort import SyntheticCohort
 from mentoreval.synth.items import item_model
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (cohort.write() calls back here)
+    from mentoreval.synth.cohort import SyntheticCohort
 
 __all__ = [
     "EXPORT_FORMATS",

@@ -100,7 +100,7 @@ def style() -> None:
     mpl.rcParams.update(rc)
 
 
-def _rc(settings: Mapping[str, Any] | None = None) -> Any:
+def report_rc(settings: Mapping[str, Any] | None = None) -> Any:
     """``matplotlib.rc_context`` with the report settings (typed loosely for mypy)."""
     rc: Any = dict(_RC if settings is None else settings)
     return mpl.rc_context(rc)
@@ -117,7 +117,7 @@ class ReportFigure(Figure):
         import io
 
         buffer = io.BytesIO()
-        with _rc({"svg.hashsalt": _HASHSALT}):
+        with report_rc({"svg.hashsalt": _HASHSALT}):
             self.savefig(
                 buffer,
                 format="png",
@@ -133,8 +133,8 @@ class ReportFigure(Figure):
         return f"[figure: {label}]"
 
 
-def _new_figure(width: float, height: float) -> tuple[Figure, Axes]:
-    with _rc():
+def new_figure(width: float, height: float) -> tuple[Figure, Axes]:
+    with report_rc():
         fig = ReportFigure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
     return fig, ax
@@ -232,8 +232,8 @@ def plot_prepost(
     if not 0 < confidence < 1:
         raise _fail(f"confidence={confidence} outside (0, 1)", fix="use e.g. 0.95")
     names = dict(labels or {})
-    fig, ax = _new_figure(4.8, 3.6)
-    with _rc():
+    fig, ax = new_figure(4.8, 3.6)
+    with report_rc():
         for i, name in enumerate(order):
             color = OKABE_ITO[i % len(OKABE_ITO)]
             column = pd.to_numeric(data.loc[data[wave] == name, value], errors="coerce")
@@ -362,8 +362,8 @@ def plot_change_forest(
     _need_columns(effects, [label, estimate, ci_low, ci_high], "plot_change_forest")
     rows = effects.reset_index(drop=True)
     n_rows = len(rows) + (1 if pooled else 0)
-    fig, ax = _new_figure(6.0, 0.9 + 0.42 * max(n_rows, 1))
-    with _rc():
+    fig, ax = new_figure(6.0, 0.9 + 0.42 * max(n_rows, 1))
+    with report_rc():
         ticks: list[str] = []
         text_x = ax.get_yaxis_transform()
         for i, row in rows.iterrows():
@@ -495,8 +495,8 @@ def plot_likert_diverging(
     if neutral is not None:
         colours[neutral] = _NEUTRAL
 
-    fig, ax = _new_figure(7.0, 1.2 + 0.45 * len(ordered))
-    with _rc():
+    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(ordered))
+    with report_rc():
         ticks = []
         for pos, item in enumerate(ordered):
             y = -pos
@@ -620,8 +620,8 @@ def plot_consort(
     has_reason = "reasons" in rows.columns
     n_stages = len(rows)
     height = 1.0 + 1.25 * n_stages
-    fig, ax = _new_figure(7.0, height)
-    with _rc():
+    fig, ax = new_figure(7.0, height)
+    with report_rc():
         ax.set_xlim(0, 10)
         ax.set_ylim(-height + 0.4, 0.6)
         ax.axis("off")
@@ -728,8 +728,8 @@ def plot_bands(
     import seaborn as sns
 
     colours = sns.color_palette("cividis", len(bands)).as_hex()
-    fig, ax = _new_figure(6.5, 1.1 + 0.55 * len(table))
-    with _rc():
+    fig, ax = new_figure(6.5, 1.1 + 0.55 * len(table))
+    with report_rc():
         ticks = []
         for pos, (wave, row) in enumerate(table.iterrows()):
             y = -pos
@@ -829,7 +829,7 @@ def save_figure(
     }
     for fmt in formats:
         target = stem.with_name(stem.name + f".{fmt}")
-        with _rc({"svg.hashsalt": _HASHSALT, "svg.fonttype": "none"}):
+        with report_rc({"svg.hashsalt": _HASHSALT, "svg.fonttype": "none"}):
             fig.savefig(target, format=fmt, dpi=dpi, metadata=metadata[fmt], bbox_inches="tight")
         written.append(target)
     return written

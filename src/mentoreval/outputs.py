@@ -1,0 +1,331 @@
+"""Writing output files: tidy CSV tables, JSON and ``manifest.json`` (base layer).
+
+Used by the ingest (processed tables) and the reports alike. Tables stay numeric until here;
+the CSV writer only neutralises spreadsheet formulas in *string* cells (OWASP / ASVS 1.2.10),
+so that a negative number stays a number and a label such as ``=HYPERLINK(...)`` is never
+live. The JSON writer turns numpy / pandas scalars into plain JSON and NaN into ``null``.
+
+The manifest records what produced an output: input hashes, package versions, git commit,
+parameters and the key *fingerprint* (never the key).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.errors import Problem, ReportError
+
+__all__ = [
+    "MANIFEST_PACKAGES",
+    "build_manifest",
+    "file_sha256",
+    "neutralise_formula",
+    "to_jsonable",
+    "write_json",
+    "write_table",
+]
+
+
+#: Packages whose versions every manifest records.
+MANIFEST_PACKAGES: tuple[str, ...] = (
+    "mentoreval",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pingouin",
+    "seaborn",
+    "matplotlib",
+    "papermill",
+    "nbconvert",
+    "weasyprint",
+)
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix ``'`` to a string a spreadsheet would run as a formula.
+
+    Parameters
+    ----------
+    value
+        Any cell value. Only ``str`` values are changed; numbers are returned as they are.
+
+    Returns
+    -------
+    object
+        The value, with ``'`` prepended when it is a string starting with
+        ``= + - @``, a tab, a carriage return or a NUL.
+
+    Examples
+    --------
+    >>> neutralise_formula("=HYPERLINK(\\"http://x\\")")
+    '\\'=HYPERLINK("http://x")'
+    >>> neutralise_formula(-1.5)
+    -1.5
+    >>> neutralise_formula("pre")
+    'pre'
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = False) -> Path:
+    """Write a tidy table as UTF-8 CSV with spreadsheet formulas neutralised.
+
+    Parameters
+    ----------
+    df
+        The table; columns should be snake_case. Numeric columns are written unchanged.
+    path
+        Where to write; parent folders are created.
+    index
+        Whether to write the index as a column.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> df = pd.DataFrame({"scale": ["=1+1", "total"], "mean_diff": [-0.5, 1.0]})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     print(write_table(df, Path(d) / "t.csv").read_text(), end="")
+    scale,mean_diff
+    '=1+1,-0.5
+    total,1.0
+    """
+    out = df.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            out[column] = series.map(neutralise_formula).astype(object)
+    if index:
+        out.index = out.index.map(neutralise_formula)
+    out.columns = [str(neutralise_formula(str(c))) for c in out.columns]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # CRLF (RFC 4180) makes the csv module quote fields holding a bare \r or \n
+    out.to_csv(target, index=index, lineterminator="\r\n")
+    return target
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy / pandas values (recursively) into plain JSON values.
+
+    NaN, NA and NaT become ``None``; infinities become ``None`` too (JSON has none);
+    ``Path`` becomes ``str``; DataFrames become lists of records.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_jsonable({"n": np.int64(12), "d": np.float64("nan"), "ok": np.bool_(True)})
+    {'n': 12, 'd': None, 'ok': True}
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, pd.DataFrame):
+        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, list | tuple | set | frozenset | np.ndarray | pd.Index):
+        items = sorted(obj, key=str) if isinstance(obj, set | frozenset) else list(obj)
+        return [to_jsonable(v) for v in items]
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, pd.Timestamp | _dt.datetime | _dt.date):
+        return None if pd.isna(obj) else obj.isoformat()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    raise ReportError(
+        f"cannot write a {type(obj).__name__} to JSON",
+        (Problem(f"value {obj!r} has no JSON form", fix="convert it to a number or string"),),
+    )
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as pretty, key-sorted JSON (numpy/pandas aware, NaN → ``null``).
+
+    Parameters
+    ----------
+    obj
+        Dicts, lists, numbers, strings, numpy scalars/arrays, DataFrames, paths.
+    path
+        Where to write; parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     print(write_json({"b": np.nan, "a": np.int64(3)}, Path(d) / "r.json").read_text(), end="")
+    {
+      "a": 3,
+      "b": null
+    }
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False)
+    target.write_text(text + "\n", encoding="utf-8")
+    return target
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the hex SHA-256 of a file, read in 1 MiB chunks.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "x.txt"
+    ...     _ = p.write_bytes(b"abc")
+    ...     file_sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _git_commit(cwd: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH is intended
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else None
+
+
+def _created_at() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        try:
+            moment = _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+        except ValueError as exc:
+            raise ReportError(
+                "SOURCE_DATE_EPOCH is not an integer",
+                (Problem(f"value {epoch!r}", key="SOURCE_DATE_EPOCH", fix="use seconds"),),
+            ) from exc
+    else:
+        moment = _dt.datetime.now(tz=_dt.UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def build_manifest(
+    *,
+    inputs: list[Path],
+    parameters: Mapping[str, Any],
+    key_fingerprint: str | None,
+    extra: Mapping[str, Any] | None = None,
+    repo: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Describe what produced a report: inputs, versions, commit, parameters.
+
+    Parameters
+    ----------
+    inputs
+        Input files; each is hashed (SHA-256) and sized. A missing file is an error.
+    parameters
+        The report parameters as injected (never secrets).
+    key_fingerprint
+        The pseudonymisation key's fingerprint, or ``None`` when no key was used.
+    extra
+        More provenance to record under ``"extra"``.
+    repo
+        Folder whose git commit to record; defaults to the current directory. The commit
+        is ``None`` outside a git repository.
+
+    Returns
+    -------
+    dict
+        Keys ``created_at`` (ISO UTC; honours ``SOURCE_DATE_EPOCH``), ``inputs``
+        (list of ``{path, name, sha256, size}``), ``packages`` (name → version or
+        ``None``), ``python``, ``platform``, ``git_commit``, ``parameters``,
+        ``key_fingerprint`` and ``extra``.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "0"
+    >>> m = build_manifest(inputs=[], parameters={"cohort": "2025"}, key_fingerprint=None)
+    >>> m["created_at"], m["parameters"], "pandas" in m["packages"]
+    ('1970-01-01T00:00:00Z', {'cohort': '2025'}, True)
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
+    problems = [
+        Problem("input file not found", file=str(p), fix="check the study config paths")
+        for p in inputs
+        if not Path(p).is_file()
+    ]
+    if problems:
+        raise ReportError(f"{len(problems)} input file(s) missing for the manifest", problems)
+    records = [
+        {
+            "path": os.fspath(p),
+            "name": Path(p).name,
+            "sha256": file_sha256(p),
+            "size": Path(p).stat().st_size,
+        }
+        for p in inputs
+    ]
+    return {
+        "created_at": _created_at(),
+        "inputs": records,
+        "packages": {name: _package_version(name) for name in MANIFEST_PACKAGES},
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "git_commit": _git_commit(Path(repo) if repo is not None else Path.cwd()),
+        "parameters": to_jsonable(dict(parameters)),
+        "key_fingerprint": key_fingerprint,
+        "extra": to_jsonable(dict(extra)) if extra else {},
+    }

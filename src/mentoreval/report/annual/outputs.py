@@ -1,0 +1,105 @@
+"""Writing the annual report's files: tables/*.csv, figures, results.json, manifest.json, ledger.
+
+Report stage: everything written has passed disclosure control in the analysis.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mentoreval.report.annual.figures import (
+    forest_figures,
+    plot_annual_participation,
+    plot_annual_trends,
+)
+from mentoreval.report.annual.results import AnnualAnalysis
+from mentoreval.store.parquet import (
+    merge_release_ledger,
+)
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["save_release_ledger", "write_annual_outputs"]
+
+
+def save_release_ledger(analysis: AnnualAnalysis) -> Path:
+    """Merge this report's releases into ``<store>/ledger/releases.json`` (under the store
+    lock, so parallel reports on the same store keep each other's entries); see
+    :func:`mentoreval.store.merge_release_ledger`."""
+    return merge_release_ledger(analysis.config.store_root, analysis.ledger)
+
+
+def write_annual_outputs(
+    analysis: AnnualAnalysis,
+    out_dir: str | os.PathLike[str],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write tables, figures, ``results.json`` and ``manifest.json``; record the release.
+
+    Parameters
+    ----------
+    analysis
+        From :func:`analyse_annual`.
+    out_dir
+        The report folder: ``tables/*.csv``, ``figures/*.png|svg``, ``results.json``,
+        ``manifest.json``.
+    parameters
+        The report parameters, recorded in the manifest.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    from mentoreval.config.paths import project_root
+    from mentoreval.outputs import build_manifest, write_json, write_table
+    from mentoreval.report.figures.charts import save_figure
+
+    out = Path(out_dir)
+    for name, table in analysis.tables.items():
+        if name == "cohorts":
+            continue
+        write_table(table, out / "tables" / f"{name}.csv")
+    save_figure(plot_annual_participation(analysis), out / "figures" / "participation")
+    for i, fig in enumerate(forest_figures(analysis)):
+        save_figure(fig, out / "figures" / f"forest_{i + 1:02d}")
+    for i, fig in enumerate(plot_annual_trends(analysis)):
+        save_figure(fig, out / "figures" / f"trend_{i + 1:02d}")
+    pooled = analysis["pooled"]
+    results = {
+        "title": analysis.config.title,
+        "programmes": sorted(set(analysis["cohorts"]["programme"])),
+        "years": sorted({int(y) for y in analysis["cohorts"]["year"]}),
+        "pooled": pooled.to_dict(orient="records"),
+        "participation": analysis["participation"].to_dict(orient="records"),
+        "trend_exclusions": analysis["trend_exclusions"].to_dict(orient="records"),
+        "suppressed_rows": {
+            name: int(t["suppressed"].sum())
+            for name, t in analysis.tables.items()
+            if "suppressed" in t.columns
+        },
+        "notes": list(analysis.notes),
+    }
+    write_json(results, out / "results.json")
+    cfg = analysis.config
+    inputs = [cfg.path, *(cfg.studies or ())]
+    ledger_path = save_release_ledger(analysis)
+    manifest = build_manifest(
+        inputs=[Path(p) for p in inputs],
+        parameters=dict(parameters or {}),
+        key_fingerprint=None,
+        extra={
+            "store": str(cfg.store_root),
+            "cohorts": analysis["cohorts"].to_dict(orient="records"),
+            "ledger": str(ledger_path),
+            "disclosure": {"profile": cfg.policy.profile, "threshold": cfg.policy.threshold},
+        },
+        repo=project_root(cfg.path),
+    )
+    write_json(manifest, out / "manifest.json")
+    return manifest

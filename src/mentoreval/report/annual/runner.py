@@ -1,0 +1,99 @@
+"""How the annual report is run: analyse → write → execute the template → HTML → PDF → scan.
+
+Report stage (how it is run); ``mentoreval annual`` and the batch runner call
+:func:`run_annual_report`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from mentoreval.config.annual import AnnualConfig, load_annual_config
+from mentoreval.report.annual.inputs import (
+    select_cohorts,
+    store_table,
+)
+from mentoreval.resources import bundled_path
+from mentoreval.store.cohorts import update_store
+
+if TYPE_CHECKING:
+    from mentoreval.report.notebook import ReportOutputs
+
+__all__ = ["TEMPLATE", "annual_forbidden", "run_annual_report"]
+
+#: The papermill template of the annual report.
+# notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
+TEMPLATE = bundled_path("templates", "annual_report.ipynb")
+
+
+def annual_forbidden(config: AnnualConfig) -> dict[str, list[str]]:
+    """Strings that must never reach the report: every pseudonym of the cohorts included."""
+    cohorts = select_cohorts(config)
+    people = store_table(config, "participants", cohorts)
+    ids = people.get("participant_id", pd.Series(dtype=str)).dropna().astype(str)
+    return {"pseudonym": sorted(set(ids))}
+
+
+def run_annual_report(
+    config: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
+    progress: bool = True,
+    template: str | os.PathLike[str] | None = None,
+) -> ReportOutputs:
+    """Run the annual report: update the store, execute the template, render, scan.
+
+    Parameters
+    ----------
+    config
+        ``annual.yaml``.
+    out_dir
+        Report folder (default ``<project>/reports/<config name>``).
+    pdf
+        Also render the PDF.
+    progress
+        Show the progress bar.
+    template
+        Another template (default ``notebooks/templates/annual_report.ipynb``).
+
+    Returns
+    -------
+    mentoreval.report.notebook.ReportOutputs
+
+    Examples
+    --------
+    >>> run_annual_report("data/demo/peer/annual.yaml")  # doctest: +SKIP
+    """
+    from mentoreval.config.paths import project_root
+    from mentoreval.report.notebook import ReportOutputs, build_report
+    from mentoreval.report.runtime import kernel_log
+    from mentoreval.safefs import OutputFolder
+
+    cfg = load_annual_config(config)
+    folder = Path(out_dir) if out_dir is not None else project_root(cfg.path) / "reports" / cfg.name
+    protected = [cfg.path, *(cfg.studies or ())]
+    with OutputFolder(folder, kind="annual report", protected=protected, key="--out") as output:
+        update_store(cfg, echo=progress)
+        with kernel_log(output.final, progress):
+            built = build_report(
+                template or TEMPLATE,
+                output.staging,
+                parameters={"config": str(cfg.path.resolve()), "out_dir": str(output.staging)},
+                name="annual_report",
+                pdf=pdf,
+                forbidden=annual_forbidden(cfg),
+                progress=progress,
+            )
+        staging = output.staging
+        final = output.commit()
+    return ReportOutputs(
+        notebook=final / built.notebook.name,
+        html=final / built.html.name,
+        pdf=final / built.pdf.name if built.pdf is not None else None,
+        scanned=tuple(final / p.relative_to(staging) for p in built.scanned),
+    )

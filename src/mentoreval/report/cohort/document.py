@@ -1,0 +1,452 @@
+"""The notebook-facing cohort report: loads the written results and shows them, one call a cell.
+
+Report stage (how it is shown). The template (``notebooks/templates/cohort_report.ipynb``) calls
+:func:`open_cohort_report` and then one ``show_*`` method per section; the kernel does no
+statistics, it only reads ``results.json``, ``tables/`` and ``figures/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.errors import DataError, Problem
+from mentoreval.frames import iter_rows
+from mentoreval.report.cohort.figures import slug
+from mentoreval.report.tables import format_report_table, report_table_html
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+__all__ = ["CohortReport", "open_cohort_report"]
+
+#: A leading quote that write_table added to neutralise a formula (removed for display).
+FORMULA_QUOTE = re.compile(r"^'(?=[=+\-@\t\r\0])")
+
+
+_PERCENT_COLS = {"followed_up_pct", "flagged_pct", "items_missing_pct", "percent", "attrition_pct"}
+
+
+_DOMAIN_TITLES = {
+    "wellbeing": "Wellbeing", "burnout": "Burnout", "career": "Career confidence",
+    "mentoring": "Mentoring quality", "other": "Other outcomes",
+}  # fmt: skip
+
+
+_METHODS_TEXT = """\
+**Paired comparisons.** For each scale, students with a score at both waves form the
+pairs. The mean change is post − pre with a t-based {conf} confidence interval (paired t
+test, as R's `t.test(post, pre, paired = TRUE)`); the Wilcoxon signed-rank test (R's
+`wilcox.test`, exact for n < 50 without ties) and the matched-pairs rank-biserial
+correlation are reported alongside.
+
+**Effect sizes.** d_z = mean change / SD of the changes, with a noncentral-t CI;
+d_av = mean change / mean of the pre and post SDs; g_av = d_av × J(n − 1) (Hedges'
+small-sample correction). The summary's judgements read d_z and its CI against 0.2
+(small), 0.5 (moderate) and 0.8 (large), in the direction in which the scale improves.
+
+**Bands.** Shares of students in each published band at both waves, compared with
+McNemar's test per band (continuity-corrected). **Reliability.** Cronbach's α (Feldt CI)
+and McDonald's ω total at each wave. **Reliable change.** Jacobson–Truax RCI with the
+published reliability of the scale.
+
+**Comparison group** (when present). Baseline balance as standardised mean differences;
+ANCOVA of the follow-up score on baseline, group and covariates with adjusted (estimated
+marginal) means; a linear mixed model (random intercept per student, Satterthwaite df)
+using every available score; sensitivity analyses: multiple imputation of missing
+follow-up scores (m imputations, Rubin's rules), inverse-probability weighting, and d_ppc2
+(Morris 2008).
+
+**Multiplicity.** Primary outcomes: {method} adjustment across the primary scales; all
+other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and dose are
+exploratory and unadjusted.
+
+**Disclosure control.** {disclosure}"""
+
+
+def _strip_quote(value: object) -> object:
+    if isinstance(value, str):
+        return FORMULA_QUOTE.sub("", value)
+    return value
+
+
+class CohortReport:
+    """The saved results of one cohort, shown section by section in the report notebook.
+
+    Each ``show_*`` method displays Markdown, tables and figures in the notebook and
+    returns ``None``, so a cell calling it leaves no stray repr. Build it with
+    :func:`open_cohort_report`.
+    """
+
+    def __init__(
+        self, folder: Path, results: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]
+    ):
+        self.folder = folder
+        self.results = results
+        self.tables = tables
+        d = results["disclosure"]
+        self.policy = DisclosurePolicy(profile=d["profile"], k=d["k"], round_to=d.get("round_to"))
+        self.confidence = float(results["confidence"])
+
+    # -- building blocks
+    def _md(self, text: str) -> None:
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+
+    def _figure(self, name: str, caption: str | None = None) -> None:
+        from IPython.display import Image, display
+
+        entry = self.results["figures"].get(name)
+        if not entry:
+            return
+        display(Image(data=(self.folder / entry["png"]).read_bytes(), format="png", width=640))
+        if caption:
+            self._md(f"*{caption}*")
+
+    def _table(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        caption: str | None = None,
+        decimals: int = 2,
+        ci: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        from IPython.display import HTML, display
+
+        table = self.tables.get(name)
+        if table is None or table.empty:
+            return
+        t = table
+        for k, v in (where or {}).items():
+            t = t[t[k].astype(str) == str(v)]
+        if t.empty:
+            return
+        keep = [c for c in (columns or t.columns) if c in t.columns and c != "suppressed"]
+        shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]].copy()
+        kinds: dict[str, Any] = {c: "percent" for c in keep if c in _PERCENT_COLS}
+        kinds |= {c: "count" for c in keep if c in ("received", "excluded", "kept")}
+        for c in keep:
+            if c.startswith("prop_"):
+                shown[c] = shown[c] * 100
+                kinds[c] = "percent"
+            if c in ("p_value", "p_adj", "wilcoxon_p"):
+                kinds[c] = "p"
+            if c in ("df",):
+                kinds[c] = "number"
+        text = format_report_table(
+            shown, policy=self.policy, confidence=self.confidence, decimals=decimals,
+            kinds=kinds, ci=ci,
+        )  # fmt: skip
+        display(HTML(report_table_html(text, caption=caption)))
+
+    def _scale_label(self, instrument: str, scale: str) -> str:
+        s = self.tables["scales"]
+        row = s[(s["instrument"] == instrument) & (s["scale"] == scale)]
+        return str(row["label"].iloc[0]) if len(row) else f"{instrument} {scale}"
+
+    # -- sections
+    def show_title(self) -> None:
+        """Title, cohort, design and (loudly) any disclosure notice."""
+        r = self.results
+        info = r.get("info") or {}
+        design = (
+            "mentored vs comparison group"
+            if r["design"] == "comparison"
+            else "single group, pre/post"
+        )
+        lines = [f"# {r['title']}", ""]
+        facts = [
+            f"Programme: {info.get('programme') or '–'}",
+            f"cohort: {info.get('cohort') or '–'}",
+            f"design: {design}",
+            f"waves: {info.get('pre')} → {info.get('post')}",
+        ]
+        lines.append(" · ".join(facts))
+        for notice in r.get("notices", []):
+            lines += ["", f"> **Note.** {notice}"]
+        self._md("\n".join(lines))
+
+    def show_summary(self) -> None:
+        """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
+        r = self.results
+        bullets = [f"- {t}" for t in r.get("headline_text", [])]
+        if not bullets:
+            bullets = ["- No outcome could be analysed."]
+        intro = (
+            "What changed between the two surveys, for the students who answered both. "
+            "Each finding gives the number of students, the change in the scale's own units, "
+            "the standardised change with its confidence interval and what that means."
+        )
+        caption = (
+            "Standardised change per scale with its confidence interval; right of the dashed "
+            "line is an improvement."
+        )
+        if r["design"] == "comparison":
+            intro = (
+                "The programme's effect: mentored compared with comparison students at "
+                "follow-up, adjusted for their baseline scores (ANCOVA; the controlled "
+                "effect), in the scale's own units and in baseline standard deviations, with "
+                "d_ppc2 (the standardised difference in change) beside it. The judgement "
+                "reads the controlled effect. Each finding then gives the mentored students' "
+                "own change between the surveys."
+            )
+            caption = (
+                "Controlled effect per scale (ANCOVA difference, mentored − comparison, in "
+                "baseline SDs) with its confidence interval; right of the dashed line favours "
+                "the mentored students."
+            )
+        tail = []
+        if r["design"] == "single_arm":
+            tail.append(
+                "\n*Without a comparison group these are changes over time, not effects of the "
+                "programme (see the methods appendix).*"
+            )
+        self._md("\n".join([intro, "", *bullets, *tail]))
+        self._figure("forest", caption)
+
+    def show_participation(self) -> None:
+        """CONSORT-style flow, responses per wave and follow-up rates by group."""
+        self._figure("consort")
+        note = self.tables.get("flow_note")
+        if note is not None and len(note):
+            self._md("*" + " ".join(str(n) for n in note["note"]) + "*")
+        self._table("participation", caption="Responses per wave")
+        self._table(
+            "response_rates",
+            caption="Follow-up by group (baseline students who answered the follow-up)",
+        )
+
+    def show_outcomes(self) -> None:
+        """One subsection per outcome domain: figures, comparison table, bands, items, reliability."""
+        scales = self.tables["scales"]
+        comp = self.tables["comparisons"]
+        present = comp[["instrument", "scale"]].drop_duplicates()
+        scales = scales.merge(present, on=["instrument", "scale"])
+        by_group = "group" in comp.columns and comp["group"].notna().any()
+        cols = [*(["group"] if by_group else []), "scale", "n_pairs", "mean_pre", "sd_pre",
+                "mean_post", "sd_post", "mean_diff", "ci_low", "ci_high", "p_value", "p_adj",
+                "d_z", "d_z_ci_low", "d_z_ci_high", "g_av", "wilcoxon_p", "rank_biserial"]  # fmt: skip
+        ci = {"mean_diff": ("ci_low", "ci_high"), "d_z": ("d_z_ci_low", "d_z_ci_high")}
+        what = (
+            "paired pre/post comparison within each group (mentored first; the programme's "
+            "effect is the controlled comparison in section 4)"
+            if by_group
+            else "paired pre/post comparison"
+        )
+        for domain in _DOMAIN_TITLES:
+            in_domain = scales[scales["domain"] == domain]
+            if in_domain.empty:
+                continue
+            self._md(f"### {_DOMAIN_TITLES[domain]}")
+            for instrument in dict.fromkeys(in_domain["instrument"]):
+                title = self.tables["instruments"].set_index("instrument").at[instrument, "title"]
+                self._md(f"#### {title}")  # type: ignore[str-bytes-safe]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
+                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
+                    self._figure(slug("prepost", instrument, scale))
+                self._table("comparisons", columns=cols, where={"instrument": instrument},
+                            caption=f"{title}: {what}", ci=ci)  # type: ignore[str-bytes-safe]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float  # fmt: skip
+                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
+                    name = slug("bands", instrument, scale)
+                    if name in self.results["figures"]:
+                        self._figure(name)
+                        self._table("bands", where={"instrument": instrument, "scale": scale},
+                                    columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
+                                             "prop_post", "n_entered", "n_left", "p_value"],
+                                    caption="Band shifts (students with both waves; McNemar test per band)")  # fmt: skip
+                self._figure(
+                    slug("likert", instrument),
+                    "Answers per item at each wave; disagreeing answers to the left.",
+                )
+                self._table("reliability", where={"instrument": instrument},
+                            columns=["scale", "wave", "n_complete", "n_items", "alpha",
+                                     "alpha_ci_low", "alpha_ci_high", "omega_total"],
+                            ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
+                            caption="Reliability at each wave")  # fmt: skip
+                self._table("change", where={"instrument": instrument},
+                            columns=["scale", "n_pairs", "improved", "unchanged", "deteriorated", "recovered"],
+                            caption="Reliable change (Jacobson–Truax)")  # fmt: skip
+
+    def show_comparison_group(self) -> None:
+        """Balance, ANCOVA adjusted means, mixed model and sensitivity analyses."""
+        if self.results["design"] != "comparison":
+            self._md(
+                "This evaluation has **no comparison group** (single-arm design), so no "
+                "between-group analysis is possible. The changes above may reflect the "
+                "programme, the passage of the academic year, or regression to the mean."
+            )
+            return
+        g = (self.results.get("info") or {}).get("group") or {}
+        self._md(
+            f"Mentored students (*{g.get('treated')}*) compared with the comparison group "
+            f"(*{g.get('control')}*). Differences are mentored minus comparison, at follow-up, "
+            "adjusted for the baseline score."
+        )
+        bal_cols = ["variable", "level", "n_treated", "n_control", "mean_treated",
+                    "mean_control", "smd"]  # fmt: skip
+        self._table("balance_participants", columns=bal_cols,
+                    caption="Baseline balance of the students (covariates; standardised "
+                    "differences above 0.1 deserve attention)")  # fmt: skip
+        bal = self.tables.get("balance")
+        if bal is not None and len(bal):
+            base = bal[bal["variable"].astype(str) == "pre"].copy()
+            base["scale"] = [self._scale_label(i, s) for i, s in zip(base["instrument"],
+                             base["scale"], strict=True)]  # fmt: skip
+            self.tables = {**self.tables, "balance_baseline": base}
+            self._table("balance_baseline", columns=["scale", "n_treated", "n_control",
+                        "mean_treated", "mean_control", "smd"],
+                        caption="Baseline score per scale, mentored vs comparison")  # fmt: skip
+        self._table("adjusted_means", columns=["instrument", "scale", "group", "n", "emmean", "se",
+                                               "ci_low", "ci_high"], ci={"emmean": ("ci_low", "ci_high")},
+                    caption="ANCOVA adjusted means at follow-up")  # fmt: skip
+        base_cols = ["instrument", "scale", "n_treated", "n_control", "estimate", "se",
+                     "ci_low", "ci_high", "p_value"]  # fmt: skip
+        est_ci = {"estimate": ("ci_low", "ci_high")}
+        self._table("ancova", columns=base_cols, ci=est_ci,
+                    caption="ANCOVA: adjusted difference at follow-up (mentored − comparison)")  # fmt: skip
+        self._table("mixed", columns=base_cols, ci=est_ci,
+                    caption="Linear mixed model: difference in change (Satterthwaite df)")  # fmt: skip
+        self._md("**Sensitivity analyses**")
+        self._table("imputation", columns=base_cols, ci=est_ci,
+                    caption="Multiple imputation of missing follow-up scores")  # fmt: skip
+        self._table("ipw", columns=base_cols, ci=est_ci, caption="Inverse-probability weighting")
+        self._table("d_ppc2", columns=["instrument", "scale", "n_treated", "n_control", "value",
+                                       "ci_low", "ci_high"], ci={"value": ("ci_low", "ci_high")},
+                    caption="d_ppc2: standardised difference in change (Morris 2008)")  # fmt: skip
+        self._table("attrition", columns=["instrument", "scale", "group", "n_baseline",
+                                          "n_completed", "attrition"],
+                    caption="Attrition by group (share of baseline students without a follow-up)")  # fmt: skip
+
+    def show_exploratory(self) -> None:
+        """Subgroups and dose, labelled exploratory."""
+        self._md(
+            "**Exploratory.** These analyses were not pre-specified as primary; they are "
+            "unadjusted for multiple testing and can suggest questions, not answer them."
+        )
+        shown = False
+        sub = self.tables.get("subgroups")
+        if sub is not None and len(sub):
+            self._table("subgroups", columns=["instrument", "scale", "variable", "level", "n_pairs",
+                                              "mean_diff", "ci_low", "ci_high", "d_z",
+                                              "d_z_ci_low", "d_z_ci_high"],
+                        ci={"mean_diff": ("ci_low", "ci_high"),
+                            "d_z": ("d_z_ci_low", "d_z_ci_high")},
+                        caption="Change in the primary outcomes by subgroup")  # fmt: skip
+            shown = True
+        for name, caption in (("dose", "Dose (meetings) and follow-up score"),
+                              ("moderation", "Moderators of the group effect")):  # fmt: skip
+            if name in self.tables and len(self.tables[name]):
+                self._table(name, caption=caption)
+                shown = True
+        if not shown:
+            self._md("No subgroup or dose information was available for this study.")
+
+    def show_methods(self) -> None:
+        """Instruments and citations, scoring rules, tests and formulas, multiplicity, caveats."""
+        self._md("### Instruments")
+        self._table(
+            "instruments", columns=["title", "version", "domain", "items", "citation", "licence"]
+        )
+        self._md("### Scoring rules")
+        self._table("scales", columns=["label", "method", "n_items", "min_answered", "range_low",
+                                       "range_high", "bands"])  # fmt: skip
+        p = self.policy
+        disclosure = (
+            p.warning
+            if p.warning
+            else f"Every published number rests on at least {p.threshold} distinct students "
+            f"(profile '{p.profile}'); smaller cells, cells that would reveal them through a "
+            f"total, and 0 %/100 % groups are shown as \u201c{p.label}\u201d. Figures show "
+            "no individual points, lines, minima, maxima or outliers."
+        )
+        info = self.results.get("info") or {}
+        self._md("### Tests and effect sizes\n\n" + _METHODS_TEXT.format(
+            conf=f"{self.confidence:.0%}", method=info.get("multiplicity", "holm"),
+            disclosure=disclosure))  # fmt: skip
+        self._table("multiplicity", caption="Multiplicity families")
+        self._md("### Design caveats")
+        cav = self.tables.get("caveats")
+        lines = []
+        if self.results["design"] == "single_arm":
+            lines.append(
+                "- **Single-arm design.** Without a comparison group, change over time cannot "
+                "be separated from the programme's effect."
+            )
+        if cav is not None and len(cav) and "title" in cav.columns:
+            for row in iter_rows(cav):
+                if row.caveat == "single_arm" and self.results["design"] == "single_arm":
+                    continue  # stated above
+                lines.append(f"- **{row.title}.** {row.detail}")
+        self._md("\n".join(lines) if lines else "No design caveat applies.")
+
+    def show_data_quality(self) -> None:
+        """Linkage, duplicates, quality flags, item missingness, quarantine by reason."""
+        self._table(
+            "linkage",
+            caption="Linkage of baseline and follow-up responses",
+            columns=["measure", "n", "percent"],
+        )
+        self._table("quality_flags", caption="Quality flags (flagged responses are kept)")
+        self._table("missingness", caption="Item missingness per instrument and wave")
+        self._table("quarantine", caption="Rows and answers set aside, by reason")
+
+    def show_provenance(self) -> None:
+        """Package versions, git commit, input sha256, parameters and key fingerprint."""
+        path = self.folder / "manifest.json"
+        manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        lines = [
+            f"- Created: {manifest.get('created_at', '–')}",
+            f"- Git commit: `{manifest.get('git_commit') or 'not in a git repository'}`",
+            f"- Key fingerprint: `{manifest.get('key_fingerprint') or '–'}`",
+            f"- Python {manifest.get('python', '–')}",
+        ]
+        pkgs = manifest.get("packages") or {}
+        if pkgs:
+            lines.append("- Packages: " + ", ".join(f"{k} {v}" for k, v in pkgs.items() if v))
+        lines.append("\n**Inputs**\n")
+        lines += [f"- `{i['name']}` sha256 `{i['sha256']}`" for i in manifest.get("inputs", [])]
+        params = manifest.get("parameters") or {}
+        if params:
+            lines.append("\n**Parameters**\n")
+            lines += [f"- {k}: `{v}`" for k, v in sorted(params.items())]
+        self._md("\n".join(lines))
+
+
+def open_cohort_report(output_dir: str | os.PathLike[str]) -> CohortReport:
+    """Load the results written by :func:`write_cohort_outputs` for display.
+
+    Examples
+    --------
+    >>> report = open_cohort_report("reports/demo")  # doctest: +SKIP
+    >>> report.show_summary()  # doctest: +SKIP
+    """
+    folder = Path(output_dir)
+    path = folder / "results.json"
+    if not path.is_file():
+        raise DataError(
+            f"{path}: results not found",
+            (Problem("no results.json", file=str(path), fix="run `mentoreval report STUDY`"),),
+        )
+    results = json.loads(path.read_text(encoding="utf-8"))
+    tables: dict[str, pd.DataFrame] = {}
+    for name in results.get("tables", []):
+        csv = folder / "tables" / f"{name}.csv"
+        if not csv.is_file():
+            continue
+        frame = pd.read_csv(csv, keep_default_na=True)
+        for c in frame.columns:
+            if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype):
+                frame[c] = frame[c].map(_strip_quote)
+        if "suppressed" in frame.columns:
+            frame["suppressed"] = frame["suppressed"].astype(bool)
+        tables[name] = frame
+    return CohortReport(folder, results, tables)

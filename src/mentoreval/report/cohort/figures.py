@@ -1,0 +1,141 @@
+"""The cohort report's figures: pre/post, forest, Likert, bands and the participant flow.
+
+Report stage (how it is drawn), from the disclosure-controlled tables only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.config.disclosure import DisclosurePolicy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from mentoreval.config.study import Study
+
+
+def slug(*parts: str) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-").lower() for p in parts)
+
+
+def draw_figures(
+    tables: Mapping[str, pd.DataFrame],
+    wide: pd.DataFrame,
+    meta: pd.DataFrame,
+    study: Study,
+    pre: str,
+    post: str,
+    confidence: float,
+    policy: DisclosurePolicy,
+    *,
+    group_col: str | None = None,
+    treated: str = "mentored",
+    controlled: pd.DataFrame | None = None,
+) -> dict[str, Figure]:
+    from mentoreval.report.figures.charts import (
+        plot_bands,
+        plot_change_forest,
+        plot_consort,
+        plot_likert_diverging,
+        plot_prepost,
+    )
+
+    figs: dict[str, Figure] = {}
+    figs["consort"] = plot_consort(tables["flow"], title="Participant flow", policy=policy)
+    comp = tables["comparisons"]
+    forest = comp.merge(meta.reset_index()[["instrument", "scale", "label", "higher_is_better"]],
+                        on=["instrument", "scale"], how="left")  # fmt: skip
+    sign = np.where(forest["higher_is_better"].astype(bool), 1.0, -1.0)
+    lo = forest["d_z_ci_low"] * sign
+    hi = forest["d_z_ci_high"] * sign
+    forest = forest.assign(
+        benefit=forest["d_z"] * sign,
+        benefit_low=np.minimum(lo, hi),
+        benefit_high=np.maximum(lo, hi),
+    )
+    if controlled is not None and len(controlled):
+        fitted = tables.get("ancova", pd.DataFrame(columns=["instrument", "scale"]))
+        keys = set(zip(fitted["instrument"].astype(str), fitted["scale"].astype(str), strict=True))
+        c = controlled[
+            [
+                (i, s) in keys
+                for i, s in zip(controlled["instrument"], controlled["scale"], strict=True)
+            ]
+        ]
+        num = ["adj_std", "adj_std_ci_low", "adj_std_ci_high"]
+        c = c.assign(**{k: pd.to_numeric(c[k], errors="coerce").astype(float) for k in num})
+        sign = np.where(c["higher_is_better"].astype(bool), 1.0, -1.0)
+        lo, hi = c["adj_std_ci_low"] * sign, c["adj_std_ci_high"] * sign
+        c = c.assign(benefit=c["adj_std"] * sign,
+                     benefit_low=np.fmin(lo, hi), benefit_high=np.fmax(lo, hi))  # fmt: skip
+        figs["forest"] = plot_change_forest(
+            c, label="label", estimate="benefit", ci_low="benefit_low", ci_high="benefit_high",
+            title="Controlled effect per scale",
+            xlabel=f"Mentored − comparison in baseline SDs ({confidence:.0%} CI)",
+            policy=policy,
+        )  # fmt: skip
+    else:
+        figs["forest"] = plot_change_forest(
+            forest, label="label", estimate="benefit", ci_low="benefit_low",
+            ci_high="benefit_high", title="Standardised change per scale",
+            xlabel=f"d_z with {confidence:.0%} CI (positive = improvement)", policy=policy,
+        )  # fmt: skip
+    both = wide.dropna(subset=["pre", "post"])
+    if group_col:
+        both = both.dropna(subset=[group_col])
+        arms = [treated, *sorted(set(both[group_col].astype(str)) - {treated})]
+    for key, g in both.groupby(["instrument", "scale"], sort=True):
+        instrument, scale = cast(tuple[str, str], key)  # the groupby keys are text columns
+        m = cast(pd.Series, meta.loc[(instrument, scale)])  # one row: (instrument, scale) is unique
+        if group_col:
+            # each arm's own pre and post, side by side (mentored first): never pooled
+            arm = g[group_col].astype(str).to_numpy()
+            long = pd.DataFrame(
+                {
+                    "wave": np.r_[[f"{pre} · {a}" for a in arm], [f"{post} · {a}" for a in arm]],
+                    "score": np.r_[g["pre"], g["post"]],
+                }
+            )
+            order = [f"{w} · {a}" for a in arms for w in (pre, post)]
+            labels = {o: o.replace(" · ", "\n") for o in order}
+        else:
+            long = pd.DataFrame(
+                {"wave": [pre] * len(g) + [post] * len(g), "score": np.r_[g["pre"], g["post"]]}
+            )
+            order, labels = [pre, post], None
+        figs[slug("prepost", instrument, scale)] = plot_prepost(
+            long, order=order, labels=labels, title=str(m["label"]), ylabel="Score",
+            limits=(float(m["range_low"]), float(m["range_high"])), confidence=confidence,
+            policy=policy,
+        )  # fmt: skip
+    if "bands" in tables:
+        for key, g in tables["bands"].groupby(["instrument", "scale"], sort=False):
+            instrument, scale = cast(tuple[str, str], key)  # the groupby keys are text columns
+            counts = pd.DataFrame(
+                [g["n_pre"].to_numpy(), g["n_post"].to_numpy()],
+                index=[pre, post],
+                columns=g["band"].astype(str).tolist(),
+            )
+            figs[slug("bands", instrument, scale)] = plot_bands(
+                counts,
+                title=f"{meta.at[(instrument, scale), 'label']!s}: bands",
+                policy=policy,
+            )
+    if "likert" in tables:
+        for inst, g in tables["likert"].groupby("instrument", sort=False):
+            g = g.assign(row=g["item_label"].astype(str) + " (" + g["wave"].astype(str) + ")")
+            counts = g.pivot_table(index="row", columns="level_order", values="n",
+                                   aggfunc="first", dropna=False, sort=False)  # fmt: skip
+            levels = g.drop_duplicates("level_order").sort_values("level_order")["level"].tolist()
+            counts.columns = levels
+            counts.index.name = None
+            figs[slug("likert", str(inst))] = plot_likert_diverging(
+                counts, title=study.instruments[str(inst)].title, sort=False, policy=policy
+            )
+    return figs

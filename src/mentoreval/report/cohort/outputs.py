@@ -1,0 +1,93 @@
+"""Writing the cohort report's files: tables/*.csv, results.json and figures/*.png|svg.
+
+Report stage: everything written has passed disclosure control in the analysis.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from mentoreval.report.cohort.results import (
+    COMPARISON_TABLE_COLUMNS,
+    RESULTS_VERSION,
+    CohortResults,
+)
+from mentoreval.report.wording import format_headline
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+__all__ = ["write_cohort_outputs"]
+
+
+def _comparison_columns(table: pd.DataFrame) -> list[str]:
+    """The contract columns, plus ``group`` (one row per group) in a comparison design."""
+    return [*COMPARISON_TABLE_COLUMNS, *(["group"] if "group" in table.columns else [])]
+
+
+def write_cohort_outputs(
+    results: CohortResults, out_dir: str | os.PathLike[str]
+) -> dict[str, Path]:
+    """Write ``tables/*.csv``, ``figures/*.png|svg`` and ``results.json`` into ``out_dir``.
+
+    Parameters
+    ----------
+    results
+        From :func:`analyse_cohort` (already disclosure-controlled).
+    out_dir
+        The report folder.
+
+    Returns
+    -------
+    dict
+        Name → path of each file written (``results``, ``table:<name>``,
+        ``figure:<name>:png|svg``).
+    """
+    from mentoreval.outputs import to_jsonable, write_json, write_table
+    from mentoreval.report.figures.charts import save_figure
+
+    folder = Path(out_dir)
+    written: dict[str, Path] = {}
+    for name, table in results.tables.items():
+        frame = table
+        if name == "comparisons":
+            frame = table[_comparison_columns(table)]
+        written[f"table:{name}"] = write_table(frame, folder / "tables" / f"{name}.csv")
+    figures: dict[str, dict[str, str]] = {}
+    for name, fig in results.figures.items():
+        paths = save_figure(fig, folder / "figures" / name)
+        figures[name] = {p.suffix[1:]: str(p.relative_to(folder)) for p in paths}
+        for p in paths:
+            written[f"figure:{name}:{p.suffix[1:]}"] = p
+    comp = results.tables["comparisons"]
+    payload = {
+        "version": RESULTS_VERSION,
+        "study": results.study,
+        "title": results.title,
+        "design": results.design,
+        "confidence": results.confidence,
+        "disclosure": {
+            "profile": results.policy.profile,
+            "k": results.policy.threshold,
+            "round_to": results.policy.round_to,
+            "label": results.policy.label,
+            "warning": results.policy.warning,
+        },
+        "below_threshold": results.below_threshold,
+        "notices": list(results.notices),
+        "headline": [f.to_dict() for f in results.headline],
+        "headline_text": [
+            format_headline(f, confidence=results.confidence, policy=results.policy)
+            for f in results.headline
+        ],
+        "comparisons": to_jsonable(comp[_comparison_columns(comp)]),
+        "info": to_jsonable(dict(results.info)),
+        "tables": sorted(results.tables),
+        "figures": figures,
+    }
+    written["results"] = write_json(payload, folder / "results.json")
+    return written

@@ -1,0 +1,211 @@
+"""How the cohort report is run: ingest → analyse → write → template → HTML → PDF → manifest → scan.
+
+Report stage (how it is run). :func:`run_cohort_report` is what ``mentoreval report`` runs, under
+one progress bar; every pseudonym and raw id is a forbidden string in the egress scan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.report.cohort.analysis import analyse_cohort
+from mentoreval.report.cohort.inputs import load_processed
+from mentoreval.report.cohort.outputs import write_cohort_outputs
+from mentoreval.report.runtime import kernel_log
+from mentoreval.resources import bundled_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mentoreval.config.study import Study
+
+__all__ = ["TEMPLATE", "run_cohort_report"]
+
+
+#: The papermill template of the cohort report.
+# notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
+TEMPLATE = bundled_path("templates", "cohort_report.ipynb")
+
+
+def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every pseudonym and every raw id of the study's exports (short ids skipped)."""
+    from mentoreval.read import read_export
+
+    pseudonyms: set[str] = set()
+    for name in ("participants", "linkage", "scores"):
+        frame = processed.get(name)
+        if frame is not None and len(frame):
+            pseudonyms |= set(frame["participant_id"].dropna().astype(str))
+    raw: set[str] = set()
+    cfg = study.config
+    for src in cfg.sources:
+        column = src.id_column or cfg.participant_id.column
+        table = read_export(
+            study.resolve(src.path),
+            format=src.format,
+            encoding=src.encoding,
+            dictionary=study.resolve(src.dictionary) if src.dictionary else None,
+            sheet=src.sheet,
+        )
+        if column in table.data.columns:
+            raw |= {v.strip() for v in table.data[column].dropna().astype(str) if v.strip()}
+    # a one- or two-character id would match ordinary text; they are not searched for
+    return {
+        "pseudonym": sorted(p for p in pseudonyms if len(p) >= 6),
+        "raw id": sorted(r for r in raw if len(r) >= 3),
+    }
+
+
+def run_cohort_report(
+    study_config: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
+    progress: bool = True,
+    policy: DisclosurePolicy | None = None,
+    processed_dir: str | os.PathLike[str] | None = None,
+    use_ledger: bool = True,
+    store_root: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Turn a study config into its cohort report: HTML (+ PDF), tables, figures, JSON.
+
+    Stages (one progress bar): ingest, analyse, write results, execute the template
+    (papermill, kernel ``python3``, parameters checked and cast), HTML, PDF, manifest,
+    egress scan. The report is built in a staging folder next to ``out_dir`` and moved
+    into place only when the egress scan finds no pseudonym, raw id, traceback or repr.
+
+    Every published count is checked against the release ledger of the project's store
+    (``<project>/data/store/ledger/releases.json``, shared with the annual report), so a
+    rerun after a few late or withdrawn responses cannot be subtracted from an earlier
+    report; once the report is in place, its releases are added to that ledger.
+
+    Parameters
+    ----------
+    study_config
+        The ``study.yaml``.
+    out_dir
+        Report folder (default ``<project>/reports/<study>``).
+    pdf
+        Also print the HTML to PDF (WeasyPrint).
+    progress
+        Show the progress bar.
+    policy
+        Disclosure policy; default from the study config.
+    processed_dir
+        Where ingest writes (default ``<project>/data/processed/<study>``).
+    use_ledger
+        ``False`` neither checks nor records the release ledger; only allowed with the
+        disclosure profile ``"off"`` (internal use), and stated in the report.
+    store_root
+        The store whose ``ledger/`` is used (default ``<project>/data/store``, where
+        ``mentoreval ingest`` files the cohort and the annual report reads it).
+
+    Returns
+    -------
+    pathlib.Path
+        The HTML report.
+
+    Raises
+    ------
+    MentorevalError
+        Bad config or data (missing post wave, no linked pairs), a failing section
+        (:class:`~mentoreval.errors.ReportError` naming it), a leak
+        (:class:`~mentoreval.errors.DisclosureError`), or ``use_ledger=False`` with
+        disclosure control on.
+    """
+    from tqdm.auto import tqdm
+
+    from mentoreval.config.paths import default_out_dir, default_store_root, project_root
+    from mentoreval.config.study import load_study
+    from mentoreval.ingest.pipeline import ingest_study
+    from mentoreval.outputs import build_manifest, write_json
+    from mentoreval.report.notebook import cast_parameters, run_notebook
+    from mentoreval.report.render import egress_scan, render_html, render_pdf
+    from mentoreval.safefs import MARKER, OutputFolder
+    from mentoreval.store.parquet import load_release_ledger, merge_release_ledger
+
+    config = Path(study_config).resolve()
+    study = load_study(config)
+    final = Path(out_dir) if out_dir else project_root(config) / "reports" / study.name
+    stages = ["ingest", "analyse", "write", "execute", "HTML", *(["PDF"] if pdf else []),
+              "manifest", "egress scan"]  # fmt: skip
+    with (
+        OutputFolder(
+            final,
+            kind="cohort report",
+            protected=study.input_files(),
+            raw_folders=study.raw_folders(),
+            key="--out",
+        ) as output,  # fmt: skip
+        tqdm(total=len(stages), desc="report", unit="stage", disable=not progress) as bar,
+    ):
+
+        def stage(name: str) -> None:
+            bar.set_postfix_str(name)
+
+        stage("ingest")
+        processed = Path(processed_dir) if processed_dir else default_out_dir(study)
+        ingested = ingest_study(config, out_dir=processed)
+        bar.update()
+        stage("analyse")
+        store = Path(store_root) if store_root else default_store_root(config)
+        ledger = load_release_ledger(store) if use_ledger else None
+        results = analyse_cohort(
+            ingested, study, policy=policy, ledger=ledger, use_ledger=use_ledger
+        )
+        bar.update()
+        stage("write")
+        staging = output.staging
+        write_cohort_outputs(results, staging)
+        parameters = {
+            "study_config": str(config),
+            "processed_dir": str(processed),
+            "output_dir": str(staging),
+            "title": results.title,
+        }
+        cast_parameters(TEMPLATE, parameters)
+        bar.update()
+        stage("execute")
+        fingerprint = ingested.manifest.get("key_fingerprint")
+        inputs = [config, *(study.resolve(s.path) for s in study.config.sources)]
+        manifest = build_manifest(
+            inputs=[p for p in inputs if p.is_file()],
+            parameters={k: v for k, v in parameters.items() if k != "output_dir"},
+            key_fingerprint=fingerprint,
+            extra={
+                "study": study.name,
+                "disclosure": {"profile": results.policy.profile, "k": results.policy.threshold},
+                "design": results.design,
+            },
+            repo=Path(__file__).parent,
+        )
+        write_json(manifest, staging / "manifest.json")
+        with kernel_log(output.final, progress):
+            notebook = run_notebook(
+                TEMPLATE, staging / "cohort_report.ipynb", parameters=parameters, progress=False
+            )
+        bar.update()
+        stage("HTML")
+        html = render_html(notebook, staging / "cohort_report.html", title=results.title)
+        bar.update()
+        if pdf:
+            stage("PDF")
+            render_pdf(html, staging / "cohort_report.pdf")
+            bar.update()
+        stage("manifest")
+        manifest["outputs"] = sorted(
+            str(p.relative_to(staging))
+            for p in staging.rglob("*")
+            if p.is_file() and p.name != MARKER
+        )
+        write_json(manifest, staging / "manifest.json")
+        bar.update()
+        stage("egress scan")
+        egress_scan([staging], forbidden=_forbidden(study, load_processed(ingested)))
+        bar.update()
+        final = output.commit()
+    if results.ledger is not None:
+        merge_release_ledger(store, results.ledger)
+    return final / "cohort_report.html"
