@@ -474,6 +474,10 @@ def compile_id_pattern(pattern: str) -> Callable[[Iterable[str]], np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    def regex_match(arr: Any, regex: str) -> Any:
+        options = pc.MatchSubstringOptions(regex)
+        return pc.call_function("match_substring_regex", [arr], options)
+
     def refuse(why: str) -> ConfigError:
         problem = Problem(
             f"{why}: {pattern[:80]!r}",
@@ -490,8 +494,8 @@ def compile_id_pattern(pattern: str) -> Callable[[Iterable[str]], np.ndarray]:
     probe = pa.array([""], type=pa.large_string())
     try:
         # the bare pattern first: "a)|(b" must not escape the anchors around it
-        pc.match_substring_regex(probe, pattern=pattern)
-        pc.match_substring_regex(probe, pattern=anchored)
+        regex_match(probe, pattern)
+        regex_match(probe, anchored)
     except pa.ArrowInvalid as exc:
         raise refuse(
             str(exc).replace("Invalid regular expression: ", "invalid regular expression (") + ")"
@@ -503,7 +507,7 @@ def compile_id_pattern(pattern: str) -> Callable[[Iterable[str]], np.ndarray]:
 
     def matches(ids: Iterable[str]) -> np.ndarray:
         arr = ids if isinstance(ids, pa.Array) else pa.array(list(ids), type=pa.large_string())
-        found = pc.match_substring_regex(arr, pattern=anchored)
+        found = regex_match(arr, anchored)
         return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
     return matches
