@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import unicodedata
 from pathlib import Path
 
@@ -12,8 +13,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mentoreval.errors import ConfigError
+from mentoreval.errors import ConfigError, Problem
 from mentoreval.ingest.protect import (
+    KEY_MAX_BYTES,
+    KeyPermissionWarning,
+    confusable_collisions,
+    confusable_groups,
     detect_identifying,
     hmac_sha256_hex,
     key_fingerprint,
@@ -21,6 +26,7 @@ from mentoreval.ingest.protect import (
     load_key,
     normalise_id,
     pseudonymise,
+    skeleton,
 )
 
 KEY = bytes(range(32))
@@ -110,3 +116,112 @@ def test_detect_identifying() -> None:
     )
     assert set(found) == {"LocationLatitude", "Q9", "contact", "where"}
     assert found["Q9"].startswith("free text")
+
+
+# ------------------------------------------------------------------------------ key files
+
+
+def _key(path: Path, mode: int = 0o600) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(bytes(range(32)).hex() + "\n", encoding="ascii")
+    os.chmod(path, mode)
+    return path
+
+
+def test_key_file_that_is_a_device_is_refused_without_reading_it() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_key("/dev/zero")
+    assert "not a regular file" in str(info.value) and "mentoreval keygen" in str(info.value)
+
+
+def test_key_file_that_is_a_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "k.key"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_key(fifo)
+
+
+def test_huge_key_file_is_refused_by_its_size(tmp_path: Path) -> None:
+    big = tmp_path / "big.key"
+    big.write_bytes(b"0" * (KEY_MAX_BYTES + 1))
+    os.chmod(big, 0o600)
+    with pytest.raises(ConfigError, match=f"{KEY_MAX_BYTES + 1} bytes"):
+        load_key(big)
+
+
+def test_key_inside_a_repository_or_data_folder_is_refused_like_keygen(tmp_path: Path) -> None:
+    repo = tmp_path / "project"
+    (repo / ".git").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="inside the repository"):
+        load_key(_key(repo / "keys" / "k.key"))
+    with pytest.raises(ConfigError, match="inside the data folder"):
+        load_key(_key(tmp_path / "data" / "k.key"))
+    # a link from a safe place to a key inside the repository is the key inside it
+    link = tmp_path / "safe" / "k.key"
+    link.parent.mkdir()
+    link.symlink_to(repo / "keys" / "k.key")
+    with pytest.raises(ConfigError, match="inside the repository"):
+        load_key(link)
+    # the study's own data folders (its exports, data_roots)
+    exports = tmp_path / "exports"
+    with pytest.raises(ConfigError, match="inside the data folder") as info:
+        load_key(_key(exports / "k.key"), data_folders=[exports])
+    assert "~/.mentoreval/keys" in str(info.value)
+    assert len(load_key(_key(tmp_path / "keys" / "k.key"), data_folders=[exports])) == 32
+
+
+def test_group_readable_key_is_reported_with_the_chmod_fix(tmp_path: Path) -> None:
+    path = _key(tmp_path / "keys" / "k.key", 0o644)
+    notices: list[Problem] = []
+    assert len(load_key(path, study="study.yaml", notices=notices)) == 32
+    (problem,) = notices
+    assert problem.key == "key_file" and problem.fix == f"chmod 600 {path}"
+    assert "0644" in problem.message
+    with pytest.warns(KeyPermissionWarning, match="chmod 600"):
+        load_key(path)
+    # the nhs disclosure profile refuses it
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_key(path, strict=True)
+    os.chmod(path, 0o600)
+    notices.clear()
+    load_key(path, strict=True, notices=notices)
+    assert notices == []
+
+
+# ------------------------------------------------------------------------ look-alike ids
+
+
+def test_lookalike_ids_are_counted_and_never_merged() -> None:
+    latin = "ab12"
+    cyrillic = "\u0430b12"  # Cyrillic a
+    ids = pd.Series([latin, cyrillic, "AB12", "cd34", None, "\u0441d99", "\u0410\u0412-7", "ab-7"])
+    # they stay different people: different pseudonyms
+    p = pseudonymise(ids, KEY)
+    assert p[0] != p[1] and p[0] == p[2]
+    groups = confusable_groups(ids)
+    assert groups[0] == groups[1] == groups[2]
+    assert groups[6] == groups[7] and groups[6] != groups[0]
+    assert groups[[3, 4, 5]].isna().all()
+    assert confusable_collisions(ids) == 4  # ab12/аb12 and ab-7/АВ-7 (distinct pseudonyms)
+    assert skeleton(cyrillic) == skeleton(latin)
+
+
+def test_plain_ascii_ids_have_no_lookalikes_and_cost_one_pass() -> None:
+    import time
+
+    ids = pd.Series([f"S{i:07d}" for i in range(200_000)])
+    start = time.perf_counter()
+    assert confusable_collisions(ids) == 0
+    assert time.perf_counter() - start < 2
+
+
+def test_lookalike_table_maps_cyrillic_and_greek_letters_to_ascii() -> None:
+    from mentoreval.ingest.protect import _LOOKALIKE
+
+    assert len(_LOOKALIKE) > 60
+    for source, target in _LOOKALIKE.items():
+        name = unicodedata.name(chr(source))
+        assert name.startswith(("CYRILLIC", "GREEK")), name
+        assert isinstance(target, str) and target.isascii() and target.isalnum()
+        # ids are NFKC-normalised before the table applies: every entry must survive it
+        assert unicodedata.normalize("NFKC", chr(source)) == chr(source)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mentoreval.errors import DataError
 from mentoreval.ingest.recode import QUARANTINED, ReasonTable, _factorize_text, recode_items
 from mentoreval.instruments.definitions import load_instrument
 
@@ -121,3 +123,36 @@ def test_refuses_out_arrays_of_the_wrong_shape_or_type() -> None:
     ):
         with pytest.raises(ValueError, match="float64 and int16"):
             recode_items(cells, ["q"], inst, ["who5_1"], reasons=ReasonTable(), out=out, why=why)
+
+
+def test_end_point_labels_on_the_instruments_codes_leave_codes_as_data() -> None:
+    # SPSS labels only the end points (0 and 5), on WHO-5's own codes: the numbers are
+    # the data, the labels only agree with them
+    choices = {"c": [("0", "At no time"), ("5", "All of the time")]}
+    vals, _, q, _ = run(["0", "1", "2", "3", "4", "5"], choices=choices)
+    assert vals == [0, 1, 2, 3, 4, 5] and q.empty
+
+
+def test_end_point_labels_never_remap_codes_they_do_not_cover() -> None:
+    # Codes 1..6 with only 1 = "At no time" and 6 = "All of the time" labelled: re-mapping
+    # the end points and passing 2..5 through read WHO-5 a point too high (mean 60, not 40).
+    choices = {"c": [("1", "At no time"), ("6", "All of the time")]}
+    with pytest.raises(DataError) as info:
+        run(["1", "3", "4", "6"], choices=choices)
+    problems = info.value.problems
+    assert [p.column for p in problems] == ["c", "c"]
+    assert "'At no time'" in problems[0].message and "codes 0" in problems[0].message
+    assert problems[0].key == "instruments.who5.values"
+    # the study's value map decides, and then nothing contradicts it
+    values = {1: 0, 2: 1, 3: 2, 4: 3, 5: 4, 6: 5}
+    vals, _, q, _ = run(["1", "3", "4", "6"], choices=choices, values=values)
+    assert vals == [0, 2, 3, 5] and q.empty
+
+
+def test_a_full_choice_list_does_not_pass_unlisted_numbers_through() -> None:
+    labels = ["At no time", "Some of the time", "Less than half of the time"]
+    labels += ["More than half of the time", "Most of the time", "All of the time"]
+    choices = {"c": [(str(i + 1), lab) for i, lab in enumerate(labels)]}
+    vals, why, q, _ = run(["0", "2"], choices=choices)  # 0 is no export code
+    assert np.isnan(vals[0]) and why[0] == QUARANTINED and vals[1] == 1
+    assert q["value"].tolist() == ["0"]

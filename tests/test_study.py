@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mentoreval.config.study import load_study
+from mentoreval.config.study import compile_id_pattern, load_study
 from mentoreval.errors import ConfigError
 
 GOOD = """title: Peer mentoring
@@ -99,3 +99,38 @@ def test_source_formats_are_the_reader_formats() -> None:
     from mentoreval.read.base import Format
 
     assert get_args(SourceFormat) == ("auto", *get_args(Format))
+
+
+def test_id_pattern_with_catastrophic_backtracking_runs_in_bounded_time() -> None:
+    import time
+
+    matches = compile_id_pattern("^(a+)+$")
+    ids = ["a" * 36 + "!", "a" * 5000 + "!", "aaaa"]
+    start = time.perf_counter()
+    assert matches(ids).tolist() == [False, False, True]
+    assert time.perf_counter() - start < 1  # Python's re takes minutes on the first id
+
+
+def test_id_pattern_is_a_full_match() -> None:
+    matches = compile_id_pattern("[0-9]{7}|S[0-9]+")
+    assert matches(["1234567", "x1234567", "S12", "S12x", "1234567\n"]).tolist() == [
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+
+
+@pytest.mark.parametrize("pattern", ["(a)\\1", "(?=a)a", "[0-9", "a)|(b", "(" * 600 + ")" * 600])
+def test_id_pattern_that_cannot_run_in_bounded_time_is_refused_naming_the_key(
+    folder: Path, pattern: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        compile_id_pattern(pattern)
+    assert info.value.problems[0].key == "participant_id.pattern"
+    body = GOOD.replace('"^[0-9]{7}$"', "'" + pattern + "'")
+    (folder / "study.yaml").write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_study(folder / "study.yaml")
+    assert [p.key for p in info.value.problems] == ["participant_id.pattern"]

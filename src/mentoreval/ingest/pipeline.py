@@ -54,10 +54,12 @@ import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
 from mentoreval.config.paths import default_out_dir
-from mentoreval.config.study import Source, Study, load_study
+from mentoreval.config.study import Source, Study, compile_id_pattern, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
 from mentoreval.ingest.linkage import link_waves, linkage_summary, resolve_duplicates
 from mentoreval.ingest.protect import (
+    confusable_collisions,
+    confusable_groups,
     detect_identifying,
     key_fingerprint,
     load_key,
@@ -364,10 +366,8 @@ def _read_source(
     u_empty = np.append(cleaned == "", True)
     u_bad = np.zeros(len(cleaned) + 1, dtype=bool)
     if cfg.participant_id.pattern:
-        fullmatch = re.compile(cfg.participant_id.pattern).fullmatch
-        u_bad[:-1] = np.fromiter(
-            (m is None for m in map(fullmatch, cleaned)), dtype=bool, count=len(cleaned)
-        )
+        # RE2 (no backtracking): a pattern runs in time linear in the ids.
+        u_bad[:-1] = ~compile_id_pattern(cfg.participant_id.pattern)(cleaned)
         u_bad[:-1] &= ~u_empty[:-1]
     empty = u_empty[codes] & ~set_aside
     bad = u_bad[codes] & ~set_aside & ~empty
@@ -636,6 +636,25 @@ def _stopwatch(laps: dict[str, float]) -> Callable[[str], None]:
     return lap
 
 
+def _lookalike_ids(records: pd.DataFrame) -> list[Problem]:
+    """A warning when ids differ only in look-alike characters (e.g. a Cyrillic 'а' for a
+    Latin 'a'): they are not linked, and never merged silently. Pre and post together."""
+    alike = confusable_groups(records["raw_id"])
+    if not alike.notna().any():
+        return []
+    n = confusable_collisions(records["raw_id"])
+    at = records.loc[alike.notna().to_numpy(), ["source", "source_row"]].head(10)
+    where = "; ".join(f"{s} row {r}" for s, r in at.itertuples(index=False))
+    return [
+        Problem(
+            f"{n} participant ids look like another id but differ in look-alike characters "
+            f"(e.g. a Cyrillic 'а' for a Latin 'a'), so they are not linked: {where}",
+            key="participant_id.column",
+            fix="correct the ids in the exports so each student is written one way",
+        )
+    ]
+
+
 def _run(
     config_path: str | Path,
     *,
@@ -661,7 +680,13 @@ def _run(
     if key is None:
         key_path = resolve_key_file(cfg.key_file, base=study.base)
         try:
-            key = load_key(key_path, study=study.path.name)
+            key = load_key(
+                key_path,
+                study=study.path.name,
+                strict=cfg.disclosure.profile == "nhs",
+                notices=warnings,
+                data_folders=[*study.raw_folders(), *study.data_roots()],
+            )
         except MentorevalError as exc:
             if strict_key:
                 raise
@@ -752,6 +777,7 @@ def _run(
     # Arrow's allocator keeps for reuse back to the system.
     pa.default_memory_pool().release_unused()
     lap("read, map and recode")
+    warnings.extend(_lookalike_ids(records))
     records["participant_id"] = pseudonymise(records["raw_id"], key)
     lap("pseudonymise")
     records = records.drop(columns="raw_id")

@@ -10,7 +10,16 @@ about a minute).
 The key is 32 random bytes written as hex by :func:`keygen` to a file with owner-only
 permissions, *outside* the repository and the data folder. Its :func:`key_fingerprint` —
 never the key — goes into ``manifest.json`` so a different key at a later wave stops the
-run instead of silently matching nobody.
+run instead of silently matching nobody. :func:`load_key` reads at most
+:data:`KEY_MAX_BYTES` from a regular file (a device such as ``/dev/zero`` or a pipe is
+refused), refuses a key inside a repository, a ``data`` folder or one of the study's data
+folders (the rule :func:`keygen` applies), and reports a key others can read (``chmod
+600``), refusing it under the ``nhs`` disclosure profile (``strict=True``).
+
+Ids that differ only by look-alike letters (a Cyrillic ``а`` for a Latin ``a``) get
+different pseudonyms and do not link; :func:`confusable_groups` and
+:func:`confusable_collisions` find them through a UTS #39-style :func:`skeleton` so that
+they can be reported — they are never merged.
 
 :func:`detect_identifying` is the safety net behind the study config's declared roles:
 a column with no role whose header or values look like emails, IP addresses, names,
@@ -25,7 +34,9 @@ import hmac
 import os
 import re
 import secrets
+import stat
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -35,10 +46,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mentoreval.errors import ConfigError, MentorevalError
+from mentoreval.errors import ConfigError, MentorevalError, Problem
 
 __all__ = [
     "KEY_ENV",
+    "KEY_MAX_BYTES",
+    "KeyPermissionWarning",
+    "confusable_collisions",
+    "confusable_groups",
     "detect_identifying",
     "hmac_sha256_hex",
     "key_fingerprint",
@@ -49,6 +64,7 @@ __all__ = [
     "normalise_id",
     "pseudonymise",
     "resolve_key_file",
+    "skeleton",
 ]
 
 KEY_ENV = "MENTOREVAL_KEY_FILE"
@@ -57,6 +73,12 @@ KEY_ENV = "MENTOREVAL_KEY_FILE"
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\ufeff]")
 _SPACES = re.compile(r"\s+")  # str patterns match Unicode whitespace, NBSP included
 _KEY_BYTES = 32
+KEY_MAX_BYTES = 4096
+"""A key file is 64 hex digits and a line break; anything over this is not a key."""
+
+
+class KeyPermissionWarning(UserWarning):
+    """A key file that other users can read (``chmod 600`` fixes it)."""
 
 
 def normalise_id(raw: str) -> str:
@@ -218,6 +240,184 @@ def make_pseudonymiser(key: bytes) -> Callable[[pd.Series], pd.Series]:
     return apply
 
 
+# ----------------------------------------------------------------- look-alike ids
+
+# Cyrillic and Greek letters that look like a Latin letter or a digit, with the character
+# they look like. Source: Unicode Technical Standard #39 (Unicode Security Mechanisms),
+# data file confusables.txt (https://www.unicode.org/Public/security/latest/confusables.txt):
+# the entries whose source is a Cyrillic or Greek letter and whose prototype is one ASCII
+# letter or digit. TR39 maps letters that look like a capital I (Greek Iota, Cyrillic I,
+# Palochka) to "l"; they map to "I" here because ids are compared case-insensitively, so
+# what they must meet is a Latin "I" (= "i"). Letters that NFKC already turns into other
+# letters (lunate sigma, rho symbol) are left out: ids are NFKC-normalised first.
+_LOOKALIKE = str.maketrans(
+    {
+        "\u0391": "A",  # GREEK CAPITAL LETTER ALPHA
+        "\u0392": "B",  # GREEK CAPITAL LETTER BETA
+        "\u0395": "E",  # GREEK CAPITAL LETTER EPSILON
+        "\u0396": "Z",  # GREEK CAPITAL LETTER ZETA
+        "\u0397": "H",  # GREEK CAPITAL LETTER ETA
+        "\u0399": "I",  # GREEK CAPITAL LETTER IOTA
+        "\u039a": "K",  # GREEK CAPITAL LETTER KAPPA
+        "\u039c": "M",  # GREEK CAPITAL LETTER MU
+        "\u039d": "N",  # GREEK CAPITAL LETTER NU
+        "\u039f": "O",  # GREEK CAPITAL LETTER OMICRON
+        "\u03a1": "P",  # GREEK CAPITAL LETTER RHO
+        "\u03a4": "T",  # GREEK CAPITAL LETTER TAU
+        "\u03a5": "Y",  # GREEK CAPITAL LETTER UPSILON
+        "\u03a7": "X",  # GREEK CAPITAL LETTER CHI
+        "\u037f": "J",  # GREEK CAPITAL LETTER YOT
+        "\u03dc": "F",  # GREEK LETTER DIGAMMA
+        "\u03b1": "a",  # GREEK SMALL LETTER ALPHA
+        "\u03b3": "y",  # GREEK SMALL LETTER GAMMA
+        "\u03b9": "i",  # GREEK SMALL LETTER IOTA
+        "\u03bd": "v",  # GREEK SMALL LETTER NU
+        "\u03bf": "o",  # GREEK SMALL LETTER OMICRON
+        "\u03c1": "p",  # GREEK SMALL LETTER RHO
+        "\u03c3": "o",  # GREEK SMALL LETTER SIGMA
+        "\u03c5": "u",  # GREEK SMALL LETTER UPSILON
+        "\u03f3": "j",  # GREEK LETTER YOT
+        "\u0410": "A",  # CYRILLIC CAPITAL LETTER A
+        "\u0412": "B",  # CYRILLIC CAPITAL LETTER VE
+        "\u0415": "E",  # CYRILLIC CAPITAL LETTER IE
+        "\u0417": "3",  # CYRILLIC CAPITAL LETTER ZE
+        "\u041a": "K",  # CYRILLIC CAPITAL LETTER KA
+        "\u041c": "M",  # CYRILLIC CAPITAL LETTER EM
+        "\u041d": "H",  # CYRILLIC CAPITAL LETTER EN
+        "\u041e": "O",  # CYRILLIC CAPITAL LETTER O
+        "\u0420": "P",  # CYRILLIC CAPITAL LETTER ER
+        "\u0421": "C",  # CYRILLIC CAPITAL LETTER ES
+        "\u0422": "T",  # CYRILLIC CAPITAL LETTER TE
+        "\u0423": "Y",  # CYRILLIC CAPITAL LETTER U
+        "\u0425": "X",  # CYRILLIC CAPITAL LETTER HA
+        "\u0405": "S",  # CYRILLIC CAPITAL LETTER DZE
+        "\u0406": "I",  # CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I
+        "\u0408": "J",  # CYRILLIC CAPITAL LETTER JE
+        "\u04ae": "Y",  # CYRILLIC CAPITAL LETTER STRAIGHT U
+        "\u04c0": "I",  # CYRILLIC LETTER PALOCHKA
+        "\u050c": "G",  # CYRILLIC CAPITAL LETTER KOMI SJE
+        "\u051c": "W",  # CYRILLIC CAPITAL LETTER WE
+        "\u0474": "V",  # CYRILLIC CAPITAL LETTER IZHITSA
+        "\u042c": "b",  # CYRILLIC CAPITAL LETTER SOFT SIGN
+        "\u0430": "a",  # CYRILLIC SMALL LETTER A
+        "\u0431": "6",  # CYRILLIC SMALL LETTER BE
+        "\u0433": "r",  # CYRILLIC SMALL LETTER GHE
+        "\u0435": "e",  # CYRILLIC SMALL LETTER IE
+        "\u043e": "o",  # CYRILLIC SMALL LETTER O
+        "\u0440": "p",  # CYRILLIC SMALL LETTER ER
+        "\u0441": "c",  # CYRILLIC SMALL LETTER ES
+        "\u0443": "y",  # CYRILLIC SMALL LETTER U
+        "\u0445": "x",  # CYRILLIC SMALL LETTER HA
+        "\u0455": "s",  # CYRILLIC SMALL LETTER DZE
+        "\u0456": "i",  # CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I
+        "\u0458": "j",  # CYRILLIC SMALL LETTER JE
+        "\u04af": "y",  # CYRILLIC SMALL LETTER STRAIGHT U
+        "\u04bb": "h",  # CYRILLIC SMALL LETTER SHHA
+        "\u04cf": "i",  # CYRILLIC SMALL LETTER PALOCHKA
+        "\u0501": "d",  # CYRILLIC SMALL LETTER KOMI DE
+        "\u051b": "q",  # CYRILLIC SMALL LETTER QA
+        "\u051d": "w",  # CYRILLIC SMALL LETTER WE
+        "\u0475": "v",  # CYRILLIC SMALL LETTER IZHITSA
+        "\u0461": "w",  # CYRILLIC SMALL LETTER OMEGA
+        "\u04bd": "e",  # CYRILLIC SMALL LETTER ABKHASIAN CHE
+    }
+)
+_NON_ASCII = "[^\\x00-\\x7f]"
+
+
+def skeleton(raw: str) -> str:
+    """The form two ids take when they differ only by look-alike letters (UTS #39 style).
+
+    Like :func:`normalise_id` (NFKC, zero-width characters removed, whitespace collapsed,
+    case folded), with Cyrillic and Greek letters that look like Latin letters or digits
+    replaced by those (after NFD, so accents stay comparable). Two ids with the same
+    skeleton and different :func:`normalise_id` forms look the same but get different
+    pseudonyms: they are never merged, only counted (:func:`confusable_collisions`).
+
+    Examples
+    --------
+    >>> skeleton("\u0410\u0412-12"), skeleton("AB-12"), normalise_id("\u0410\u0412-12")
+    ('ab-12', 'ab-12', 'ав-12')
+    >>> skeleton("j\u043ese\u0301") == skeleton("JOSÉ")
+    True
+    """
+    text = raw
+    for _ in range(4):
+        new = unicodedata.normalize("NFKC", text)
+        new = _ZERO_WIDTH.sub("", new)
+        new = _SPACES.sub(" ", new).strip()
+        if new == text:
+            break
+        text = new
+    text = unicodedata.normalize("NFD", text).translate(_LOOKALIKE)
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def confusable_groups(ids: pd.Series) -> pd.Series:
+    """For each id, a group number when it looks like a *different* id, else ``<NA>``.
+
+    Two ids look alike when their :func:`skeleton` is equal but their :func:`normalise_id`
+    forms (what is pseudonymised) differ — e.g. ``"ab12"`` typed once with a Cyrillic
+    ``а``. Such ids get different pseudonyms and do not link; this only finds them, so that
+    a warning can say how many and where (never merge them silently). Only distinct ids
+    are examined, and only ids with a non-ASCII character can look like another one, so
+    plain ASCII ids cost one vectorised pass.
+
+    Returns
+    -------
+    pandas.Series
+        ``Int64``, same index as ``ids``: equal numbers for ids that look alike.
+
+    Examples
+    --------
+    >>> ids = pd.Series(["ab12", "\u0430b12", "AB12", "cd34", None, "\u0441d99"])
+    >>> confusable_groups(ids).tolist()
+    [0, 0, 0, <NA>, <NA>, <NA>]
+    """
+    codes, uniques = pd.factorize(ids.astype("string").array, use_na_sentinel=True)  # type: ignore[call-overload]
+    out = np.full(len(ids), -1, dtype=np.int64)
+    if len(uniques):
+        arr = pa.chunked_array([pa.array(uniques, type=pa.large_string())]).combine_chunks()
+        odd = pc.call_function(
+            "match_substring_regex", [arr], pc.MatchSubstringOptions(_NON_ASCII)
+        ).to_numpy(zero_copy_only=False)
+        if odd.any():
+            normal = map_ids(uniques, normalise_id, lower=True)
+            skel = normal.copy()
+            where = np.flatnonzero(odd)
+            skel[where] = [skeleton(v) for v in arr.take(pa.array(where)).to_pylist()]
+            filled = normal.astype(bool)
+            frame = pd.DataFrame({"skel": skel[filled], "normal": normal[filled]})
+            shared = frame.groupby("skel", sort=False)["normal"].transform("nunique") > 1
+            group = np.full(len(uniques), -1, dtype=np.int64)
+            if shared.any():
+                labels, _ = pd.factorize(frame.loc[shared, "skel"])
+                group[np.flatnonzero(filled)[shared.to_numpy()]] = labels
+            out = np.where(codes >= 0, group[np.maximum(codes, 0)], -1)
+    result = pd.array(out, dtype="Int64")
+    result[out < 0] = pd.NA
+    return pd.Series(result, index=ids.index, name=ids.name)
+
+
+def confusable_collisions(ids: pd.Series) -> int:
+    """How many distinct ids look like another distinct id (see :func:`confusable_groups`).
+
+    Counted as distinct :func:`normalise_id` forms, i.e. distinct pseudonyms: ``"ab12"``,
+    ``"AB12"`` and ``"аb12"`` (Cyrillic ``а``) are 2.
+
+    Examples
+    --------
+    >>> confusable_collisions(pd.Series(["ab12", "AB12", "\u0430b12", "x"]))
+    2
+    """
+    groups = confusable_groups(ids)
+    hit = groups.notna().to_numpy()
+    if not hit.any():
+        return 0
+    normal = map_ids(pd.unique(ids[hit].astype("string").to_numpy()), normalise_id, lower=True)
+    return len(set(normal.tolist()))
+
+
 def _inside_protected(path: Path) -> str | None:
     """Why ``path`` is not a safe place for a key, or None."""
     for parent in path.parents:
@@ -288,14 +488,45 @@ def resolve_key_file(configured: str | Path | None, *, base: Path | None = None)
     return p if p.is_absolute() or base is None else base / p
 
 
-def load_key(path: str | Path | None, *, study: str | None = None) -> bytes:
-    """Read a key written by :func:`keygen`.
+def _key_problem(where: str, path: Path, what: str, fix: str) -> ConfigError:
+    return ConfigError(f"{where}key file {path} {what} (fix: {fix})")
+
+
+def load_key(
+    path: str | Path | None,
+    *,
+    study: str | None = None,
+    strict: bool = False,
+    notices: list[Problem] | None = None,
+    data_folders: Iterable[str | Path] = (),
+) -> bytes:
+    """Read a key written by :func:`keygen`, refusing anything that is not a safe key file.
+
+    Parameters
+    ----------
+    path
+        The key file (see :func:`resolve_key_file`).
+    study
+        The study file's name, to say where the key was configured.
+    strict
+        Refuse a key file that group or other users can read (the ``nhs`` disclosure
+        profile) instead of reporting it.
+    notices
+        Where to report a group/other-readable key as a located :class:`Problem` (key
+        ``key_file``, fix ``chmod 600 PATH``); without a list it is a
+        :class:`KeyPermissionWarning`.
+    data_folders
+        The study's data folders (its export folders, ``data_roots``): a key inside one is
+        refused, as is one inside a repository or a folder named ``data`` (the rule
+        :func:`keygen` applies).
 
     Raises
     ------
     ConfigError
-        When no key file is configured, the file is missing, or it does not hold 64 hex
-        digits — with the ``mentoreval keygen PATH`` fix.
+        When no key file is configured; the file is missing, not a regular file (a device
+        such as ``/dev/zero``, a folder, a pipe), larger than :data:`KEY_MAX_BYTES`, or does
+        not hold 64 hex digits; it lies inside a repository or a data folder; or (with
+        ``strict``) others can read it — each with its fix.
 
     Examples
     --------
@@ -311,19 +542,80 @@ def load_key(path: str | Path | None, *, study: str | None = None) -> bytes:
             "'mentoreval keygen ~/.mentoreval/keys/<programme>.key' and set key_file: in the "
             f"study config or the {KEY_ENV} environment variable)"
         )
-    path = Path(path)
+    path = Path(path).expanduser()
+    real = path.resolve()
+    move = (
+        "move the key outside the repository and every data folder, e.g. to "
+        "~/.mentoreval/keys/<programme>.key, and point key_file / MENTOREVAL_KEY_FILE at it"
+    )
+    why = _inside_protected(real)
+    if why is None:
+        for folder in data_folders:
+            top = Path(folder).expanduser().resolve()
+            if real == top or top in real.parents:
+                why = f"it is inside the data folder {top}"
+                break
+    if why:
+        raise _key_problem(where, path, f"is refused because {why}", move)
     try:
-        text = path.read_text(encoding="ascii").strip()
+        # O_NONBLOCK: opening a pipe must not wait for a writer; O_NOCTTY: nor a terminal
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise ConfigError(
             f"{where}key file {path} not found (fix: run 'mentoreval keygen {path}' for a new "
             "study, or point key_file / MENTOREVAL_KEY_FILE at the key used for earlier waves)"
         ) from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(
-            f"{where}key file {path} cannot be read ({exc.__class__.__name__}) (fix: use a key "
-            f"written by 'mentoreval keygen {path}')"
+    except OSError as exc:
+        raise _key_problem(
+            where,
+            path,
+            f"cannot be opened ({exc.strerror or exc.__class__.__name__})",
+            "use a key written by 'mentoreval keygen PATH' that you can read",
         ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _key_problem(
+                where,
+                path,
+                "is not a regular file (a device, folder or pipe)",
+                "point key_file / MENTOREVAL_KEY_FILE at the key file written by "
+                "'mentoreval keygen PATH'",
+            )
+        if info.st_size > KEY_MAX_BYTES:
+            raise _key_problem(
+                where,
+                path,
+                f"is {info.st_size} bytes; a key file holds 64 hex digits",
+                "point key_file / MENTOREVAL_KEY_FILE at the key file written by "
+                "'mentoreval keygen PATH'",
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= KEY_MAX_BYTES and (chunk := os.read(fd, KEY_MAX_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise _key_problem(
+            where,
+            path,
+            f"cannot be read ({exc.strerror or exc.__class__.__name__})",
+            f"use a key written by 'mentoreval keygen {path}'",
+        ) from None
+    finally:
+        os.close(fd)
+    if size > KEY_MAX_BYTES:
+        raise _key_problem(
+            where,
+            path,
+            f"holds more than {KEY_MAX_BYTES} bytes; a key file holds 64 hex digits",
+            "point key_file / MENTOREVAL_KEY_FILE at the key file written by "
+            "'mentoreval keygen PATH'",
+        )
+    try:
+        text = b"".join(chunks).decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = ""
     try:
         key = bytes.fromhex(text)
     except ValueError:
@@ -333,6 +625,21 @@ def load_key(path: str | Path | None, *, study: str | None = None) -> bytes:
             f"{where}key file {path} does not hold a 64-hex-digit key (fix: use a key written "
             "by 'mentoreval keygen PATH')"
         )
+    if info.st_mode & 0o077:
+        mode = stat.S_IMODE(info.st_mode)
+        message = (
+            f"key file {path} can be used by other users (permissions {mode:04o}); only its "
+            "owner should be able to read it"
+        )
+        fix = f"chmod 600 {path}"
+        if strict:
+            raise ConfigError(
+                f"{where}{message}; the nhs disclosure profile refuses it (fix: {fix})"
+            )
+        if notices is not None:
+            notices.append(Problem(message, file=study, key="key_file", fix=fix))
+        else:
+            warnings.warn(f"{where}{message} (fix: {fix})", KeyPermissionWarning, stacklevel=2)
     return key
 
 

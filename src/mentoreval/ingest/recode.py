@@ -5,9 +5,15 @@ to the rows, so cost grows with distinct answers, not with cells), in this order
 
 1. the study config's value map (``instruments.<id>.values``: export code/label → code);
 2. the export's own choice list where it has one (REDCap dictionary choices, SPSS value
-   labels): an export code whose *label* is a label of the response scale takes that
-   label's code, so an export that numbers ``Never … Always`` as 1–5 is read right for a
-   0–4 scale;
+   labels), **only when its labels name every code of the response scale**: an export
+   code then takes the code of its label, so an export that numbers ``Never … Always`` as
+   1–5 is read right for a 0–4 scale (and a number the list does not name is not taken as
+   an instrument code). Numeric codes are the data: a list that names only some of the
+   scale's labels (``0 = "At no time"``, ``5 = "All of the time"``) re-maps nothing; its
+   labels are only *checked* against the instrument, and one that puts a label at another
+   code than the instrument does stops the run (:class:`~mentoreval.errors.DataError`
+   naming the column, the label and both codes), because the codes it does not name
+   cannot be placed — unless the study config's value map covers that code;
 3. a number that is a code of the item's response scale passes through;
 4. a missing code of the instrument (or an SPSS user-missing value) → missing, with its
    reason;
@@ -33,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from mentoreval.errors import MentorevalError
+from mentoreval.errors import DataError, MentorevalError, Problem
 from mentoreval.instruments import Instrument, ResponseScale
 
 __all__ = [
@@ -208,6 +214,29 @@ def _scale_lookup(
     return labels, missing_labels, codes, missing_codes
 
 
+def _label_conflict(
+    column: str,
+    item: str,
+    instrument: Instrument,
+    num: float,
+    mapped: float,
+    label: str,
+    n_named: int,
+    n_codes: int,
+) -> Problem:
+    """The problem of an export label placed at another code than the instrument's."""
+    return Problem(
+        f"{item}: the export labels code {num:g} {label!r}, which {instrument.id} codes "
+        f"{mapped:g}; the labels name only {n_named} of the scale's {n_codes} codes, so the "
+        "other codes cannot be placed and the answers would be read on the wrong scale",
+        column=column,
+        key=f"instruments.{instrument.id}.values",
+        fix=f"map every export code to its {instrument.id} code under "
+        f"instruments.{instrument.id}.values (e.g. {{{num:g}: {mapped:g}, ...}}), or label "
+        "every code in the export",
+    )
+
+
 def recode_items(
     data: pd.DataFrame,
     columns: Sequence[str],
@@ -258,6 +287,13 @@ def recode_items(
     -------
     Recoded
 
+    Raises
+    ------
+    DataError
+        When the export's choice list names only some of the scale's labels and puts one
+        of them at another code than the instrument (the codes would be read on the wrong
+        scale), for every such column, naming the label, both codes and the fix.
+
     Examples
     --------
     >>> from mentoreval.instruments import load_instrument
@@ -302,6 +338,7 @@ def recode_items(
                 value_num[num] = float(v)
             value_map[normalise_label(str(k))] = float(v)
     q_parts: list[pd.DataFrame] = []
+    conflicts: list[Problem] = []
     lookups: dict[
         str, tuple[dict[str, float], dict[str, str], dict[float, float], dict[float, str]]
     ] = {}
@@ -310,16 +347,27 @@ def recode_items(
         if rs_name not in lookups:
             lookups[rs_name] = _scale_lookup(instrument.response_scales[rs_name], synonyms or {})
         labels, missing_labels, codes, missing_codes = lookups[rs_name]
-        # The export's own choice list: export code -> label -> instrument code.
+        # The export's own choice list: export code -> label -> instrument code, used only
+        # when it names every code of the scale; otherwise its labels are only checked.
         own: dict[float, float] = {}
         own_missing: dict[str, str] = {}
+        named: list[tuple[float, float, str]] = []
         for code_text, label in (choices or {}).get(col, ()) or ():
             num = _number_key(str(code_text))
             mapped = labels.get(normalise_label(label))
             if num is not None and mapped is not None:
-                own[num] = mapped
+                named.append((num, mapped, str(label)))
             elif num is not None and normalise_label(label) in missing_labels:
                 own_missing[str(num)] = missing_labels[normalise_label(label)]
+        remapped = bool(named) and {m for _, m, _ in named} >= set(codes.values())
+        if remapped:
+            own = {num: mapped for num, mapped, _ in named}
+        else:
+            conflicts.extend(
+                _label_conflict(col, item, instrument, num, mapped, label, len(named), len(codes))
+                for num, mapped, label in named
+                if num != mapped and num not in value_num
+            )
         for code_text, label in (source_missing or {}).get(col, ()) or ():
             num = _number_key(str(code_text))
             if num is not None:
@@ -352,7 +400,7 @@ def recode_items(
                 target = own[num]
             elif num is not None and str(num) in own_missing:
                 reason = own_missing[str(num)]
-            elif num is not None and num in codes:
+            elif num is not None and num in codes and not remapped:
                 target = codes[num]
             elif num is not None and num in missing_codes:
                 reason = missing_codes[num]
@@ -392,6 +440,13 @@ def recode_items(
                     }
                 )
             )
+    if conflicts:
+        noun = "column" if len({p.column for p in conflicts}) == 1 else "columns"
+        raise DataError(
+            f"{instrument.id}: the export's value labels contradict the instrument's codes "
+            f"in {len({p.column for p in conflicts})} {noun}",
+            tuple(conflicts),
+        )
     quarantine = (
         pd.concat(q_parts, ignore_index=True)
         if q_parts

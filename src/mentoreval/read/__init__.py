@@ -56,6 +56,7 @@ from .text import (
     detect_encoding,
     read_bytes,
     read_delimited,
+    sep_hint,
     sniff_delimiter,
     split_header,
     table_from_text,
@@ -181,8 +182,12 @@ def detect_format(path: str | Path) -> Format:
     if encoding == "binary":
         read_delimited(path, raw=head)  # raises "not a text export"
     text = head.decode(encoding, "ignore").removeprefix("\ufeff")
+    hint = sep_hint(text.encode("utf-8"))
+    if hint is not None:  # Excel's "sep=;" line: the separator, not a header
+        text = text.encode("utf-8")[hint[1] :].decode("utf-8", "ignore")
     first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first))
+    delimiter = hint[0] if hint is not None else sniff_delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[list[str]] = []
     try:
         for record in reader:

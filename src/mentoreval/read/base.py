@@ -10,7 +10,7 @@ reason, so the quarantine can account for them. Nothing is converted to numbers 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +32,8 @@ __all__ = [
     "RawTable",
     "Rule",
     "check_choice",
+    "check_duplicate_headers",
+    "column_letters",
     "dedupe_names",
     "file_digest",
 ]
@@ -124,6 +126,11 @@ class RawTable:
     notes
         Decisions the reader made that a person should know about (encoding fallback, a
         dropped empty trailing column, the sheet used, ...).
+    sheet
+        The worksheet read from a workbook (``None`` for other formats).
+    skipped_sheets
+        Hidden worksheets passed over to reach the first visible one (when no sheet was
+        named), so that ``validate`` can say which sheet it read and which it skipped.
     """
 
     data: pd.DataFrame
@@ -139,6 +146,8 @@ class RawTable:
     excluded_rows: pd.DataFrame
     record_count_check: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sheet: str | None = None
+    skipped_sheets: tuple[str, ...] = ()
 
     @property
     def source_row(self) -> np.ndarray:
@@ -176,6 +185,8 @@ class RawTable:
             "rows_excluded": len(self.excluded),
             "columns": int(self.data.shape[1]),
             "notes": list(self.notes),
+            **({"sheet": self.sheet} if self.sheet is not None else {}),
+            **({"skipped_sheets": list(self.skipped_sheets)} if self.skipped_sheets else {}),
         }
 
     def __repr__(self) -> str:
@@ -239,6 +250,71 @@ def dedupe_names(headers: Sequence[str]) -> tuple[list[str], list[str | None]]:
         names.append(candidate)
         dup_of.append(name)
     return names, dup_of
+
+
+def column_letters(position: int) -> str:
+    """The spreadsheet letters of a 1-based column position.
+
+    Examples
+    --------
+    >>> column_letters(1), column_letters(26), column_letters(27), column_letters(703)
+    ('A', 'Z', 'AA', 'AAA')
+    """
+    letters = ""
+    while position > 0:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def check_duplicate_headers(
+    meta: pd.DataFrame,
+    *,
+    path: Path,
+    row: int | None = 1,
+    allow: Collection[str] = (),
+) -> None:
+    """Refuse two columns with the same header: which one holds the answers is unknowable.
+
+    Raises :class:`ReadError` with one problem per repeated header, naming every position
+    (column number and spreadsheet letter) and the fix. Headers in ``allow`` may repeat
+    (REDCap's ``Complete?`` in a label export); empty headers never count as repeats.
+
+    Examples
+    --------
+    >>> meta = new_meta(["id", "who5_3", "q", "who5_3"])
+    >>> check_duplicate_headers(meta, path=Path("pre.csv"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mentoreval.errors.ReadError: pre.csv has repeated column names: 1 problem
+      - pre.csv: row 1: column 'who5_3': the header 'who5_3' appears twice, in columns 2 (B) and 4 (D) (fix: ...)
+    """
+    if "duplicate_of" not in meta or not meta["duplicate_of"].notna().any():
+        return
+    headers = [str(h) for h in meta["header"]]
+    positions: dict[str, list[int]] = {}
+    for pos, h in enumerate(headers, start=1):
+        if h != "" and h not in allow:
+            positions.setdefault(h, []).append(pos)
+    problems = []
+    for header, where in positions.items():
+        if len(where) < 2:
+            continue
+        places = [f"{p} ({column_letters(p)})" for p in where]
+        listed = " and ".join(places) if len(places) == 2 else ", ".join(places)
+        times = "twice" if len(where) == 2 else f"{len(where)} times"
+        problems.append(
+            Problem(
+                f"the header {header!r} appears {times}, in columns {listed}",
+                file=path.name,
+                row=row,
+                column=header,
+                fix="rename all but one of these columns in the file (or in the survey, "
+                "and export again) so that each column has its own name; mentoreval does "
+                "not guess which one holds the answers",
+            )
+        )
+    raise_read(problems, path=path, what="has repeated column names")
 
 
 def new_meta(headers: Sequence[str]) -> pd.DataFrame:
@@ -326,6 +402,10 @@ def assemble(
     blank_rows: np.ndarray | None = None,
     records: int,
     notes: Sequence[str] = (),
+    names_row: int | None = 1,
+    allow_duplicates: Collection[str] = (),
+    sheet: str | None = None,
+    skipped_sheets: Sequence[str] = (),
 ) -> RawTable:
     """Apply the reader's exclusion rules and build a reconciled :class:`RawTable`.
 
@@ -333,8 +413,11 @@ def assemble(
     several rules is excluded once, by the first. ``reason`` is one text, one text per row,
     or a function of the mask of excluded rows giving their texts. Rows whose cells are all empty are
     excluded as ``empty_row`` and blank lines as ``blank_row``. Raises :class:`ReadError` if
-    kept + excluded differs from ``records`` (the independent count).
+    kept + excluded differs from ``records`` (the independent count), and when two columns
+    have the same header (see :func:`check_duplicate_headers`; ``names_row`` is the file's
+    row holding the names, headers in ``allow_duplicates`` may repeat).
     """
+    check_duplicate_headers(meta, path=path, row=names_row, allow=allow_duplicates)
     n = len(body)
     taken = np.zeros(n, dtype=bool)
     parts: list[pd.DataFrame] = []
@@ -391,6 +474,8 @@ def assemble(
         excluded_rows=body.loc[taken] if taken.any() else body.iloc[:0],
         record_count_check=records,
         notes=tuple(notes),
+        sheet=sheet,
+        skipped_sheets=tuple(skipped_sheets),
     )
 
 

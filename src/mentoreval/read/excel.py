@@ -13,12 +13,21 @@ calculated and still refuses formulas without one.
 
 Microsoft Forms exports (``ID, Start time, Completion time, Email, Name, ...``) are detected
 from the header row and returned with format ``"msforms"``.
+
+What Excel shows is what is read: without ``sheet=``, the first *visible* sheet (hidden
+sheets before it are skipped and named in ``RawTable.skipped_sheets`` and the notes); a
+merged range below the header is read as its top-left value in every cell of the range
+(a group or site column merged over its students), a merged range touching the header row
+is refused naming the range; the sheet's declared ``<dimension>`` is not trusted (a
+workbook claiming 1,048,576 rows is read as the rows it really holds) and empty rows at the
+end of a sheet are not records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -161,17 +170,114 @@ def _load(raw: bytes, *, data_only: bool) -> Any:
 
 
 def _grid(ws: Any) -> tuple[list[list[Any]], list[tuple[int, int]]]:
-    """All rows as raw values (row 1 first) and the (row, col) of formula cells."""
+    """All rows as raw values (row 1 first) and the (row, col) of formula cells.
+
+    The sheet's declared ``<dimension>`` is ignored (a workbook may claim 1,048,576 rows:
+    openpyxl's read-only mode would then yield a million empty rows), so only rows present
+    in the file are read; rows after the last one holding a value or a formula are not
+    kept, and an empty row between records is an empty list.
+    """
+    ws.reset_dimensions()
     rows: list[list[Any]] = []
     formulas: list[tuple[int, int]] = []
+    pending = 0  # empty rows seen since the last row with a value
     for r, row in enumerate(ws.iter_rows(min_row=1), start=1):
         values = []
+        filled = False
         for c, cell in enumerate(row, start=1):
+            value = cell.value
             if getattr(cell, "data_type", None) == "f":
                 formulas.append((r, c))
-            values.append(cell.value)
+                filled = True
+            elif value is not None and value != "":
+                filled = True
+            values.append(value)
+        if not filled:
+            pending += 1
+            continue
+        if pending:
+            rows.extend([] for _ in range(pending))
+            pending = 0
         rows.append(values)
     return rows, formulas
+
+
+_MERGE = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=[\"']([A-Za-z]{1,3}[0-9]{1,7}"
+    rb"(?::[A-Za-z]{1,3}[0-9]{1,7})?)[\"']"
+)
+
+
+def _merged_ranges(archive: zipfile.ZipFile, member: str) -> list[str]:
+    """The merged ranges (``"B2:B4"``) of a worksheet, scanned from its XML in blocks.
+
+    openpyxl's read-only mode does not report merged cells; the ``<mergeCells>`` element
+    follows the sheet data, so the part is streamed rather than held.
+    """
+    found: dict[str, None] = {}
+    tail = b""
+    try:
+        handle = archive.open(member.lstrip("/"))
+    except KeyError:
+        return []
+    with handle:
+        while chunk := handle.read(1 << 20):
+            buf = tail + chunk
+            if b"mergeCell" in buf:
+                for m in _MERGE.finditer(buf):
+                    found[m.group(1).decode("ascii").upper()] = None
+            tail = buf[-256:]
+    return list(found)
+
+
+def _fill_merged(
+    rows: list[list[Any]], ranges: list[str], *, header_row: int, path: Path, sheet: str
+) -> list[str]:
+    """Give every cell of a merged range below the header its top-left value (in place).
+
+    Excel shows a merged range's value across the whole range (a group column merged over
+    the students of a group); openpyxl reads it in the top-left cell only. A merged range
+    touching the header row would give one name to several columns, or a header to a data
+    cell: it is refused naming the range. Ranges are clipped to the last row holding a
+    value. Returns the ranges filled.
+    """
+    from openpyxl.utils import range_boundaries
+
+    filled: list[str] = []
+    problems: list[Problem] = []
+    last = len(rows)
+    for ref in ranges:
+        c1, r1, c2, r2 = range_boundaries(ref if ":" in ref else f"{ref}:{ref}")
+        if c1 is None or r1 is None or c2 is None or r2 is None:
+            continue
+        if (c1, r1) == (c2, r2) or r2 < header_row:
+            continue  # a single cell, or rows above the header (not read)
+        if r1 <= header_row:
+            problems.append(
+                Problem(
+                    f"cells {ref} of sheet {sheet!r} are merged across the header row",
+                    file=path.name,
+                    row=header_row,
+                    fix="unmerge them (Home → Merge & Center → Unmerge Cells) and give each "
+                    "column its own header, or export the survey again",
+                )
+            )
+            continue
+        if r1 > last:
+            continue
+        top = rows[r1 - 1]
+        value = top[c1 - 1] if c1 - 1 < len(top) else None
+        if value is None or value == "":
+            continue
+        for r in range(r1, min(r2, last) + 1):
+            row = rows[r - 1]
+            if len(row) < c2:
+                row.extend([None] * (c2 - len(row)))
+            for c in range(c1, c2 + 1):
+                row[c - 1] = value
+        filled.append(ref)
+    raise_read(problems, path=path, what="has merged cells in its header")
+    return filled
 
 
 def read_xlsx(
@@ -191,8 +297,10 @@ def read_xlsx(
     path
         The workbook.
     sheet
-        Sheet name or 0-based index; the first sheet by default (a note names it when the
-        workbook has several).
+        Sheet name or 0-based index (hidden sheets included). By default the first
+        *visible* sheet: hidden sheets before it are skipped, listed in
+        ``skipped_sheets`` and named in a note (as is the sheet read when the workbook has
+        several).
     header_row
         The 1-based row holding the column names; rows above it are ignored (counted in
         ``header_rows``).
@@ -226,25 +334,42 @@ def read_xlsx(
         raw = read_bytes(path)
     if not raw:
         raise fail("is empty", path=path, fix="export the survey again")
-    check_zip(raw, path, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
+    archive = check_zip(raw, path, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
     notes: list[str] = []
+    skipped: list[str] = []
     try:
         wb = _load(raw, data_only=False)
         try:
-            names = list(wb.sheetnames)
+            sheets = list(wb.worksheets)  # chartsheets have no cells
+            names = [w.title for w in sheets]
             if sheet is None:
-                ws = wb.worksheets[0]
-                if len(names) > 1:
+                visible = [w for w in sheets if getattr(w, "sheet_state", "visible") == "visible"]
+                if not visible:
+                    raise fail(
+                        f"has no visible sheet (hidden: {names})",
+                        path=path,
+                        fix="name the sheet to read with sheet: in the study config's source",
+                    )
+                ws = visible[0]
+                skipped = names[: sheets.index(ws)]
+                if skipped:
+                    listed = ", ".join(repr(n) for n in skipped)
+                    notes.append(
+                        f"read sheet {ws.title!r}, the first visible one; skipped hidden "
+                        f"sheet(s) {listed} (name a sheet with sheet: to read another)"
+                    )
+                elif len(names) > 1:
                     notes.append(f"read the first of {len(names)} sheets: {names[0]!r}")
             elif isinstance(sheet, int):
                 if not 0 <= sheet < len(names):
                     raise fail(f"has no sheet number {sheet}", path=path, fix=f"sheets: {names}")
-                ws = wb.worksheets[sheet]
+                ws = sheets[sheet]
             else:
                 if sheet not in names:
                     raise fail(f"has no sheet {sheet!r}", path=path, fix=f"sheets: {names}")
-                ws = wb[sheet]
+                ws = sheets[names.index(sheet)]
             sheet_name = ws.title
+            member = str(getattr(ws, "_worksheet_path", ""))
             rows, formula_cells = _grid(ws)
         finally:
             wb.close()
@@ -256,7 +381,8 @@ def read_xlsx(
                 wb2.close()
             still = []
             for r, c in formula_cells:
-                value = cached[r - 1][c - 1] if c - 1 < len(cached[r - 1]) else None
+                crow = cached[r - 1] if r - 1 < len(cached) else []
+                value = crow[c - 1] if c - 1 < len(crow) else None
                 rows[r - 1][c - 1] = value
                 if value is None:
                     still.append((r, c))
@@ -284,6 +410,16 @@ def read_xlsx(
             row=header_row,
             fix="check the sheet and header_row",
         )
+    merged = _merged_ranges(archive, member) if member else []
+    if merged:
+        filled = _fill_merged(rows, merged, header_row=header_row, path=path, sheet=sheet_name)
+        if filled:
+            shown = ", ".join(filled[:10]) + (
+                f" and {len(filled) - 10} more" if len(filled) > 10 else ""
+            )
+            notes.append(
+                f"{len(filled)} merged range(s) read as their top-left value in every cell: {shown}"
+            )
     header_cells = rows[header_row - 1]
     while header_cells and header_cells[-1] in (None, ""):
         header_cells = header_cells[:-1]
@@ -351,6 +487,9 @@ def read_xlsx(
         meta=meta,
         records=len(body_rows),
         notes=notes,
+        names_row=header_row,
+        sheet=sheet_name,
+        skipped_sheets=skipped,
     )
 
 

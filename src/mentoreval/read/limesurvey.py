@@ -1,6 +1,6 @@
 """LimeSurvey CSV exports (stage: read).
 
-UTF-8 with BOM, every value quoted, CRLF, a trailing blank line, ``,`` or ``;`` separator.
+UTF-8 with BOM, every value quoted, CRLF, a trailing blank line (not a record), ``,`` or ``;`` separator.
 Metadata columns have code headings (``id, submitdate, lastpage, startlanguage, ...``) or
 text headings (``Response ID, Date submitted, Last page, ...``). Subquestions look like
 ``G02Q02[SQ001]``; ``columns_meta`` splits them into ``question`` and ``sub_item``.
@@ -56,7 +56,7 @@ def read_limesurvey(
     ...     '"1","2024-01-02 10:00:00","2","A3"\\r\\n"2","","1",""\\r\\n\\r\\n'.encode())
     >>> t = read_limesurvey(p, unfinished="exclude")
     >>> t.data["id"].tolist(), t.excluded["rule"].tolist()
-    (['1'], ['limesurvey_unfinished', 'blank_row'])
+    (['1'], ['limesurvey_unfinished'])
     """
     path = Path(path)
     check_choice("unfinished", unfinished, ("keep", "exclude"))

@@ -164,7 +164,7 @@ def read_qualtrics(
     encoding
         Force the text encoding.
     text
-        An already parsed file (used by :func:`~mentoreval.readers.read_export`).
+        An already parsed file (used by :func:`~mentoreval.read.read_export`).
 
     Examples
     --------

@@ -515,4 +515,13 @@ def read_redcap(
             notes.append("columns not in the data dictionary: " + ", ".join(unknown))
     elif dd is not None:
         notes.append("label export: dictionary not matched to columns (headers are labels)")
-    return table_from_text(text, header_rows=1, body=body, meta=meta, format=variant, notes=notes)
+    return table_from_text(
+        text,
+        header_rows=1,
+        body=body,
+        meta=meta,
+        format=variant,
+        notes=notes,
+        # a label export repeats "Complete?" for every form (role form_complete)
+        allow_duplicates=("Complete?",) if variant == "redcap_labels" else (),
+    )

@@ -198,4 +198,5 @@ def read_spss(path: str | Path, *, encoding: str | None = None) -> RawTable:
         meta=cmeta,
         records=len(df),
         notes=notes,
+        names_row=None,
     )

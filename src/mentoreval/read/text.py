@@ -9,6 +9,11 @@ Records are parsed with pyarrow's CSV reader and counted a second time, independ
 vectorised quote-aware scan of the bytes (numpy); when the two disagree the standard
 library ``csv`` module arbitrates, and if it cannot confirm the pyarrow result the file is
 refused. The scan also gives every record its 1-based row number as a spreadsheet shows it.
+
+Blank lines at the end of a file are not records (an editor's or a writer's trailing line
+breaks); blank lines between records are records, set aside as ``blank_row``. A first line
+``sep=;`` (Excel's separator hint, also ``"sep=;"``) gives the separator and is not a
+header; rows keep the numbers they have in the file (the header is then row 2).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +41,7 @@ __all__ = [
     "detect_encoding",
     "read_bytes",
     "read_delimited",
+    "sep_hint",
     "sniff_delimiter",
     "split_header",
     "table_from_text",
@@ -46,6 +52,8 @@ _BLOCK = 1 << 20  # pyarrow parses blocks in parallel; a record longer than this
 _BIG_BLOCK = 64 << 20  # ... with blocks this long
 _SOMETHING = re.compile(rb"[^ \t\r\n\x00\xef\xbb\xbf\xff\xfe]")  # not blank or a BOM
 _CONTROL_OK = bytes(range(32, 256)) + b"\t\n\r"  # bytes a text export may hold
+# Excel's separator hint: a first line ``sep=;`` (some tools quote it: ``"sep=;"``)
+_SEP_HINT = re.compile(rb'(?:sep=([^"\r\n])|"sep=([^"\r\n])")[ ]*(?:\r\n|\n|\r|$)')
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,8 @@ class DelimitedText:
     blank_rows: np.ndarray
     count_method: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    preamble_rows: int = 0
+    """Lines above the first record that are neither header nor data (the ``sep=`` hint)."""
 
 
 def read_bytes(path: Path) -> bytes:
@@ -233,16 +243,43 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def count_records(utf8: bytes) -> RecordIndex | None:
-    """Count records with a vectorised quote-aware scan (independent of pyarrow).
-
-    A line break ends a record when an even number of ``"`` precede it. Returns ``None``
-    when the quotes do not balance (stray or unterminated quotes), so that a stricter
-    parser decides.
+def sep_hint(utf8: bytes) -> tuple[str, int] | None:
+    """Excel's separator hint: ``(separator, bytes of the hint line)`` when the file starts
+    with ``sep=X`` (or ``"sep=X"``) on a line of its own, else ``None``.
 
     Examples
     --------
-    >>> idx = count_records(b'id,q\\n1,"two\\nlines"\\n\\n3,x\\n')
+    >>> sep_hint(b"sep=;\\r\\nid;q1\\n")
+    (';', 7)
+    >>> sep_hint(b'"sep=|"\\nid|q1\\n')
+    ('|', 8)
+    >>> sep_hint(b"sep,q1\\n") is None
+    True
+    """
+    m = _SEP_HINT.match(utf8)
+    if m is None:
+        return None
+    sep = (m.group(1) or m.group(2)).decode("latin-1")
+    return sep, m.end()
+
+
+def _drop_trailing_blanks(numbers: np.ndarray, blank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Records and blank records, without the blank lines at the end of the file."""
+    filled = np.flatnonzero(~blank)
+    keep = (filled[-1] + 1) if filled.size else 0
+    return numbers[:keep][~blank[:keep]], numbers[:keep][blank[:keep]]
+
+
+def count_records(utf8: bytes) -> RecordIndex | None:
+    """Count records with a vectorised quote-aware scan (independent of pyarrow).
+
+    A line break ends a record when an even number of ``"`` precede it. Blank lines at
+    the end of the file are not records. Returns ``None`` when the quotes do not balance
+    (stray or unterminated quotes), so that a stricter parser decides.
+
+    Examples
+    --------
+    >>> idx = count_records(b'id,q\\n1,"two\\nlines"\\n\\n3,x\\n\\n\\r\\n')
     >>> idx.rows.tolist(), idx.blank_rows.tolist()
     ([1, 2, 4], [3])
     """
@@ -269,18 +306,23 @@ def count_records(utf8: bytes) -> RecordIndex | None:
     last = buf[np.maximum(stops - 1, 0)]
     blank = (length == 0) | ((length == 1) & (last == 13))
     numbers = np.arange(1, len(starts) + 1, dtype=np.int64)
-    return RecordIndex(numbers[~blank], numbers[blank], "numpy-quote-scan")
+    rows, blanks = _drop_trailing_blanks(numbers, blank)
+    return RecordIndex(rows, blanks, "numpy-quote-scan")
 
 
-def _csv_records(text: str, delimiter: str, path: Path) -> tuple[RecordIndex, list[int]]:
-    """Count records with the standard library (the arbiter); also return field counts."""
+def _csv_records(
+    text: str, delimiter: str, path: Path, *, first_row: int = 1
+) -> tuple[RecordIndex, list[int]]:
+    """Count records with the standard library (the arbiter); also return field counts.
+
+    ``first_row`` is the file's row number of the first line of ``text``."""
     rows: list[int] = []
     blanks: list[int] = []
     widths: list[int] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    number = 0
+    number = first_row - 1
     try:
-        for number, record in enumerate(reader, start=1):
+        for number, record in enumerate(reader, start=first_row):
             if record:
                 rows.append(number)
                 widths.append(len(record))
@@ -294,12 +336,17 @@ def _csv_records(text: str, delimiter: str, path: Path) -> tuple[RecordIndex, li
             fix="a quoted field is never closed or has text after its closing quote: the "
             "file may be truncated or hand-edited; export it again",
         ) from None
+    if blanks and (not rows or blanks[-1] > rows[-1]):  # blank lines at the end: no records
+        last = rows[-1] if rows else first_row - 1
+        blanks = [b for b in blanks if b < last]
     index = RecordIndex(np.asarray(rows, np.int64), np.asarray(blanks, np.int64), "python-csv")
     return index, widths
 
 
-def _ragged(path: Path, text: str, delimiter: str, header: Sequence[str]) -> None:
-    index, widths = _csv_records(text, delimiter, path)
+def _ragged(
+    path: Path, text: str, delimiter: str, header: Sequence[str], *, first_row: int = 1
+) -> None:
+    index, widths = _csv_records(text, delimiter, path, first_row=first_row)
     expected = widths[0] if widths else 0
     problems = []
     for row, width in zip(index.rows.tolist(), widths, strict=True):
@@ -389,6 +436,25 @@ def read_delimited(
     utf8 = _to_utf8(raw, encoding, path)
     buf = np.frombuffer(utf8, dtype=np.uint8)
     _check_not_binary(buf, path, utf8)
+    preamble = 0
+    hint = sep_hint(utf8)
+    if hint is not None:
+        sep, skip = hint
+        utf8 = utf8[skip:]
+        preamble = 1
+        if delimiter is None:
+            delimiter = sep
+        notes.append(
+            f"row 1 'sep={sep}' is Excel's separator hint: {sep!r} is the separator and the "
+            "header is row 2"
+        )
+        if _SOMETHING.search(utf8) is None:
+            raise fail(
+                f"holds only Excel's separator hint 'sep={sep}' (no header row, no data)",
+                path=path,
+                fix="export the survey again; the download may have failed",
+            )
+    first_row = 1 + preamble
 
     first_end = utf8.find(b"\n")
     first_line = utf8[: first_end if first_end >= 0 else len(utf8)].decode("utf-8")
@@ -413,18 +479,18 @@ def read_delimited(
             table = _arrow_csv(utf8, delimiter, ncols, max(_BIG_BLOCK, len(utf8) + 1))
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         text = utf8.decode("utf-8")
-        _ragged(path, text, delimiter, text_first)
+        _ragged(path, text, delimiter, text_first, first_row=first_row)
         raise fail(
             f"cannot be parsed as delimited text: {exc}",
             path=path,
             fix="export the survey again; if it was edited by hand, check quotes",
         ) from None
     if table.num_columns != ncols:
-        _ragged(path, utf8.decode("utf-8"), delimiter, text_first)
+        _ragged(path, utf8.decode("utf-8"), delimiter, text_first, first_row=first_row)
         raise fail(f"has {table.num_columns} columns, expected {ncols}", path=path)
 
     if index is None or len(index.rows) != table.num_rows:
-        checked, _ = _csv_records(utf8.decode("utf-8"), delimiter, path)
+        checked, _ = _csv_records(utf8.decode("utf-8"), delimiter, path, first_row=first_row)
         if len(checked.rows) != table.num_rows:
             raise fail(
                 f"record counts disagree: pyarrow read {table.num_rows} records, the "
@@ -438,6 +504,8 @@ def read_delimited(
                 "record count: quote scan disagreed, python csv confirmed the pyarrow count"
             )
         index = checked
+    elif preamble:
+        index = RecordIndex(index.rows + preamble, index.blank_rows + preamble, index.method)
 
     pa.default_memory_pool().release_unused()  # the parser's scratch blocks
     cells = table.to_pandas(types_mapper={pa.large_string(): TEXT_DTYPE}.get)
@@ -453,6 +521,7 @@ def read_delimited(
         blank_rows=index.blank_rows,
         count_method=index.method,
         notes=tuple(notes),
+        preamble_rows=preamble,
     )
 
 
@@ -494,8 +563,14 @@ def table_from_text(
     format: str,
     rules: Sequence[Rule] = (),
     notes: Sequence[str] = (),
+    allow_duplicates: Collection[str] = (),
 ) -> RawTable:
-    """Name the body's columns from ``meta`` and build the reconciled :class:`RawTable`."""
+    """Name the body's columns from ``meta`` and build the reconciled :class:`RawTable`.
+
+    ``header_rows`` counts the header records; a ``sep=`` line above them is added to the
+    table's ``header_rows``. Repeated column names are an error naming their positions,
+    except the headers in ``allow_duplicates`` (see :func:`~.base.assemble`).
+    """
     body = body.set_axis(list(meta["column"]), axis=1)
     return assemble(
         path=text.path,
@@ -504,7 +579,9 @@ def table_from_text(
         format=format,
         encoding=text.encoding,
         delimiter=text.delimiter,
-        header_rows=header_rows,
+        header_rows=header_rows + text.preamble_rows,
+        names_row=1 + text.preamble_rows,
+        allow_duplicates=allow_duplicates,
         body=body,
         meta=meta,
         rules=rules,

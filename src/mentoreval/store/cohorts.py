@@ -212,7 +212,12 @@ def store_cohort(
     }
     if cfg.meetings is not None:
         if key is None:
-            key = load_key(resolve_key_file(cfg.key_file, base=study.base), study=study.path.name)
+            key = load_key(
+                resolve_key_file(cfg.key_file, base=study.base),
+                study=study.path.name,
+                strict=cfg.disclosure.profile == "nhs",
+                data_folders=[*study.raw_folders(), *study.data_roots()],
+            )
         fingerprint = key_fingerprint(key)
         if manifest.get("key_fingerprint") and fingerprint != manifest["key_fingerprint"]:
             problem = Problem(
