@@ -10,12 +10,13 @@ test_designs_reference.py) against lmerTest.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mentoreval.stats import fit_mixed
+from mentoreval.stats import fit_mixed, fit_multiwave
 from mentoreval.stats.mixed import _RandomIntercept
 
 REF = Path(__file__).resolve().parents[1] / "reference"
@@ -76,3 +77,14 @@ def test_df_stable_under_row_permutations(long: pd.DataFrame, fixed: tuple[str, 
         perm = long.sample(frac=1, random_state=seed)
         df = fit_mixed(perm, fixed_effects=list(fixed)).coefficients["df"].to_numpy()
         np.testing.assert_allclose(df, base, rtol=1e-6)
+
+
+def test_multiwave_df_stable_under_row_permutations() -> None:
+    mw = pd.read_csv(REF / "stats_multiwave.csv")
+    waves = ["baseline", "mid", "end", "followup"]
+    kw: dict[str, Any] = {"waves": waves, "group": "group", "covariates": ["year_of_study"]}
+    base = fit_multiwave(mw, **kw)
+    for seed in range(5):
+        perm = fit_multiwave(mw.sample(frac=1, random_state=seed), **kw)
+        np.testing.assert_allclose(perm.coefficients["df"], base.coefficients["df"], rtol=1e-6)
+        np.testing.assert_allclose(perm.contrasts["df"], base.contrasts["df"], rtol=1e-6)

@@ -13,6 +13,7 @@ from mentoreval.stats.effsize import d_ppc2, hedges_j, paired_effect_sizes, rank
 from mentoreval.stats.meta import Pooled, pool_effects
 from mentoreval.stats.mixed import MixedModel, fit_mixed
 from mentoreval.stats.multiplicity import adjust_pvalues
+from mentoreval.stats.multiwave import MultiWave, fit_multiwave
 from mentoreval.stats.paired import (
     COMPARISON_COLUMNS,
     compare_pair,
@@ -26,6 +27,7 @@ __all__ = [
     "COMPARISON_COLUMNS",
     "Ancova",
     "MixedModel",
+    "MultiWave",
     "Pooled",
     "Reliability",
     "adjust_pvalues",
@@ -37,6 +39,7 @@ __all__ = [
     "d_ppc2",
     "fit_ancova",
     "fit_mixed",
+    "fit_multiwave",
     "fit_reliability",
     "fit_reliability_many",
     "hedges_j",

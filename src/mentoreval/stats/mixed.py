@@ -35,7 +35,13 @@ from mentoreval.stats._common import check_columns, check_confidence
 from mentoreval.stats._design import ModelFrame, is_categorical
 from mentoreval.stats.controlled import group_levels
 
-__all__ = ["MixedModel", "fit_mixed", "satterthwaite_df"]
+__all__ = [
+    "MixedModel",
+    "RandomInterceptFit",
+    "fit_mixed",
+    "fit_random_intercept",
+    "satterthwaite_df",
+]
 
 # an operator a I + b_i J on the blocks of V (see _RandomIntercept)
 _Block = tuple[float, np.ndarray]
@@ -225,6 +231,91 @@ def satterthwaite_df(model: _RandomIntercept, phi: np.ndarray, lmat: np.ndarray)
 
 
 @dataclass(frozen=True)
+class RandomInterceptFit:
+    """The REML fit of ``y = Xβ + b_subject + e`` (shared by the two- and multi-wave models).
+
+    Attributes
+    ----------
+    model
+        The REML pieces (for further contrasts with :func:`satterthwaite_df`).
+    beta, phi, vcov
+        Fixed effects, variance parameters (σ²_subject, σ²_residual) and cov(β̂).
+    boundary
+        True when σ²_subject is estimated at 0.
+    coefficients
+        ``term``, ``estimate``, ``se``, ``df`` (Satterthwaite), ``t``, ``p_value``,
+        ``ci_low``, ``ci_high``, ``df_method``.
+    """
+
+    model: _RandomIntercept
+    beta: np.ndarray
+    phi: np.ndarray
+    vcov: np.ndarray
+    boundary: bool
+    coefficients: pd.DataFrame
+
+    def contrasts(self, lmat: np.ndarray, *, confidence: float = 0.95) -> pd.DataFrame:
+        """t tests of the rows of ``lmat`` with Satterthwaite df.
+
+        Columns ``estimate``, ``se``, ``df``, ``t``, ``p_value``, ``ci_low``, ``ci_high``.
+        """
+        return _t_tests(self.model, self.beta, self.phi, self.vcov, lmat, confidence)
+
+
+def _t_tests(
+    model: _RandomIntercept,
+    beta: np.ndarray,
+    phi: np.ndarray,
+    vcov: np.ndarray,
+    lmat: np.ndarray,
+    confidence: float,
+) -> pd.DataFrame:
+    lmat = np.atleast_2d(np.asarray(lmat, dtype=float))
+    est = lmat @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", lmat, vcov, lmat))
+    dfs = satterthwaite_df(model, phi, lmat)
+    tvals = est / se
+    q = stats.t.ppf(1 - (1 - confidence) / 2, dfs)
+    return pd.DataFrame(
+        {"estimate": est, "se": se, "df": dfs, "t": tvals,
+         "p_value": 2 * stats.t.sf(np.abs(tvals), dfs), "ci_low": est - q * se,
+         "ci_high": est + q * se}
+    )  # fmt: skip
+
+
+def fit_random_intercept(
+    y: np.ndarray,
+    x: np.ndarray,
+    codes: np.ndarray,
+    names: Sequence[str],
+    *,
+    confidence: float = 0.95,
+) -> RandomInterceptFit:
+    """REML fit with Satterthwaite t tests of each coefficient.
+
+    ``codes`` are the subjects as integer codes 0..m−1; ``names`` label the columns of
+    ``x``. Raises :class:`DataError` when there are too few rows or subjects or ``x`` is
+    rank deficient.
+    """
+    n_subj = int(codes.max() + 1) if codes.size else 0
+    if len(y) <= x.shape[1] + 1 or n_subj < 3:
+        raise DataError(
+            f"too few observations ({len(y)}) or participants ({n_subj}) for the mixed model"
+        )
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise DataError(
+            "the fixed-effects design is rank deficient (e.g. a site with one group only)"
+        )
+    model = _RandomIntercept(y, x, codes)
+    beta, phi, boundary = model.fit()
+    vcov = model.vcov(phi)
+    coef = _t_tests(model, beta, phi, vcov, np.eye(x.shape[1]), confidence)
+    coef.insert(0, "term", list(names))
+    coef["df_method"] = "Satterthwaite"
+    return RandomInterceptFit(model, beta, phi, vcov, boundary, coef)
+
+
+@dataclass(frozen=True)
 class MixedModel:
     """A random-intercept pre/post mixed model with Satterthwaite inference.
 
@@ -329,27 +420,11 @@ def fit_mixed(
     )
     codes = pd.factorize(d[subject])[0]
     n_subj = int(codes.max() + 1) if codes.size else 0
-    if len(d) <= x.shape[1] + 1 or n_subj < 3:
-        raise DataError(
-            f"too few observations ({len(d)}) or participants ({n_subj}) for the mixed model"
-        )
-    if np.linalg.matrix_rank(x.to_numpy()) < x.shape[1]:
-        raise DataError(
-            "the fixed-effects design is rank deficient (e.g. a site with one group only)"
-        )
-    model = _RandomIntercept(y.to_numpy().ravel(), x.to_numpy(), codes)
-    beta, phi, boundary = model.fit()
-    vcov = model.vcov(phi)
-    se = np.sqrt(np.diag(vcov))
-    dfs = satterthwaite_df(model, phi, np.eye(x.shape[1]))
-    tvals = beta / se
-    q = stats.t.ppf(1 - (1 - confidence) / 2, dfs)
-    names = [mf.label(n) for n in x.columns]
-    coef = pd.DataFrame(
-        {"term": names, "estimate": beta, "se": se, "df": dfs, "t": tvals,
-         "p_value": 2 * stats.t.sf(np.abs(tvals), dfs), "ci_low": beta - q * se,
-         "ci_high": beta + q * se, "df_method": "Satterthwaite"}
+    fit = fit_random_intercept(
+        y.to_numpy().ravel(), x.to_numpy(), codes, [mf.label(n) for n in x.columns],
+        confidence=confidence,
     )  # fmt: skip
+    coef, boundary, phi = fit.coefficients, fit.boundary, fit.phi
     idx = 1  # the time effect
     if group:
         idx = next(i for i, n in enumerate(x.columns) if ":" in n)  # internal names
