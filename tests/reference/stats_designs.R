@@ -68,6 +68,10 @@ out$hc3 <- list(terms = rownames(ct), est = unname(ct[, 1]), se = unname(ct[, 2]
                 t = unname(ct[, 3]), p = unname(ct[, 4]), ci_low = unname(ci[, 1]),
                 ci_high = unname(ci[, 2]), df = fit$df.residual,
                 se_classical = unname(coef(summary(fit))[, 2]))
+# change from pre to post within the mentored arm (wave + interaction), HC3
+l_mentored <- c(0, 1, 0, 1)
+out$hc3$mentored_change <- sum(l_mentored * coef(fit))
+out$hc3$mentored_change_se <- sqrt(drop(t(l_mentored) %*% v3 %*% l_mentored))
 
 # --- 2. multi-wave random-intercept LMM ----------------------------------------------------
 set.seed(20240618)

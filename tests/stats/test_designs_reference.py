@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mentoreval.stats import fit_multiwave
+from mentoreval.stats import (
+    UNLINKED_COLUMNS,
+    adjust_pvalues,
+    compare_independent,
+    compare_unlinked,
+    fit_group_by_wave,
+    fit_multiwave,
+)
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 TIGHT = {"rtol": 1e-6, "atol": 1e-9}
@@ -94,3 +101,66 @@ def test_multiwave_df_agree_with_tightly_converged_lmer(
     m = fit_multiwave(multiwave, waves=WAVES, **MW_CASES[key])
     co = m.coefficients.set_index("term").loc[[_term(t) for t in ref[key]["terms"]]]
     np.testing.assert_allclose(co["df"], ref[f"{key}_tight_df"], rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def unlinked() -> pd.DataFrame:
+    return pd.read_csv(REF / "stats_unlinked.csv")
+
+
+@pytest.mark.parametrize("key", ["main", "small", "ties"])
+def test_unlinked_welch_g_mann_whitney(unlinked: pd.DataFrame, ref: dict, key: str) -> None:
+    r = ref[key]
+    s = unlinked[unlinked["set"] == key]
+    out = compare_independent(
+        s.loc[s["wave"] == "pre", "score"], s.loc[s["wave"] == "post", "score"]
+    )
+    for col, rk in [("t", "welch_t"), ("df", "welch_df"), ("p_value", "welch_p"),
+                    ("mean_diff", "mean_diff")]:  # fmt: skip
+        np.testing.assert_allclose(out[col], r[rk], **TIGHT)
+    np.testing.assert_allclose([out["ci_low"], out["ci_high"]], r["welch_ci"], **TIGHT)
+    np.testing.assert_allclose(out["g_s"], r["hedges_g"], **TIGHT)
+    np.testing.assert_allclose(out["d_s"], r["cohens_d"], **TIGHT)
+    # effectsize inverts the noncentral t with optim (abstol 1e-9): iterative
+    np.testing.assert_allclose([out["g_s_ci_low"], out["g_s_ci_high"]], r["hedges_g_ci"], rtol=1e-5)
+    np.testing.assert_allclose([out["d_s_ci_low"], out["d_s_ci_high"]], r["cohens_d_ci"], rtol=1e-5)
+    assert out["mann_whitney_w"] == r["wilcox_w"]
+    np.testing.assert_allclose(out["mann_whitney_p"], r["wilcox_p"], **TIGHT)
+    assert (out["mann_whitney_method"] == "exact") == r["wilcox_exact"]
+    np.testing.assert_allclose(out["rank_biserial"], r["rank_biserial"], **TIGHT)
+    np.testing.assert_allclose(
+        [out["rank_biserial_ci_low"], out["rank_biserial_ci_high"]], r["rank_biserial_ci"], **TIGHT
+    )
+
+
+def test_unlinked_table_matches_pairwise_function(unlinked: pd.DataFrame, ref: dict) -> None:
+    s = unlinked[unlinked["set"] != "groups"].rename(columns={"set": "scale"})
+    s = s.assign(instrument="x", participant_id=[f"r{i}" for i in range(len(s))])
+    table = compare_unlinked(s)
+    assert list(table.columns) == UNLINKED_COLUMNS
+    out = table.set_index("scale")
+    for key in ("main", "small", "ties"):
+        np.testing.assert_allclose(out.at[key, "t"], ref[key]["welch_t"], **TIGHT)
+        np.testing.assert_allclose(out.at[key, "g_s"], ref[key]["hedges_g"], **TIGHT)
+    np.testing.assert_allclose(out["p_adj"], adjust_pvalues(out["p_value"], method="holm"))
+
+
+def test_group_by_wave_hc3(unlinked: pd.DataFrame, ref: dict) -> None:
+    r = ref["hc3"]
+    fit = fit_group_by_wave(unlinked[unlinked["set"] == "groups"])
+    co = fit.coefficients
+    assert co["term"].tolist() == [
+        "Intercept", "wave[post]", "group[mentored]", "wave[post]:group[mentored]"
+    ]  # fmt: skip
+    for col, rk in [("estimate", "est"), ("se", "se"), ("t", "t"), ("p_value", "p"),
+                    ("ci_low", "ci_low"), ("ci_high", "ci_high")]:  # fmt: skip
+        np.testing.assert_allclose(co[col], r[rk], **TIGHT)
+    assert (co["df"] == r["df"]).all()
+    c = fit.contrasts.set_index("contrast")
+    np.testing.assert_allclose(c.at["change: mentored", "estimate"], r["mentored_change"], **TIGHT)
+    np.testing.assert_allclose(c.at["change: mentored", "se"], r["mentored_change_se"], **TIGHT)
+    eff = fit.to_frame().iloc[0]
+    assert eff["contrast"] == "difference in change: mentored - comparison"
+    np.testing.assert_allclose(eff["se"], r["se"][3], **TIGHT)
+    # HC3 differs from the classical SE here (unequal variances and cells)
+    assert abs(co["se"].iloc[0] / r["se_classical"][0] - 1) > 0.1
