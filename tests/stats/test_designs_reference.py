@@ -15,14 +15,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
+from mentoreval.errors import DataError
 from mentoreval.stats import (
+    JZS_MEDIUM,
     UNLINKED_COLUMNS,
     adjust_pvalues,
+    bayes_factor_t,
     compare_independent,
     compare_unlinked,
     fit_group_by_wave,
     fit_multiwave,
+    tost,
+    tost_independent,
+    tost_paired,
 )
 
 REF = Path(__file__).resolve().parents[1] / "reference"
@@ -164,3 +171,82 @@ def test_group_by_wave_hc3(unlinked: pd.DataFrame, ref: dict) -> None:
     np.testing.assert_allclose(eff["se"], r["se"][3], **TIGHT)
     # HC3 differs from the classical SE here (unequal variances and cells)
     assert abs(co["se"].iloc[0] / r["se_classical"][0] - 1) > 0.1
+
+
+@pytest.mark.parametrize(
+    ("key", "paired", "alpha"),
+    [
+        ("tost_paired_wide", True, 0.05),
+        ("tost_paired_narrow", True, 0.05),
+        ("tost_welch_wide", False, 0.05),
+        ("tost_welch_narrow", False, 0.05),
+        ("tost_welch_alpha10", False, 0.10),
+    ],
+)
+def test_tost_by_hand_in_r(
+    unlinked: pd.DataFrame, ref: dict, key: str, paired: bool, alpha: float
+) -> None:
+    r = ref[key]
+    if paired:
+        ties = pd.read_csv(REF / "stats_ties.csv")
+        out = tost_paired(ties["pre"], ties["post"], mid=r["mid"], alpha=alpha).iloc[0]
+    else:
+        s = unlinked[unlinked["set"] == "main"]
+        pre, post = s.loc[s["wave"] == "pre", "score"], s.loc[s["wave"] == "post", "score"]
+        out = tost_independent(pre, post, mid=r["mid"], alpha=alpha).iloc[0]
+    for col in ("t_lower", "p_lower", "t_upper", "p_upper", "df", "ci_low", "ci_high"):
+        np.testing.assert_allclose(out[col], r[col], **TIGHT)
+    assert out["equivalent"] == r["equivalent"]
+    assert out["p_tost"] == max(out["p_lower"], out["p_upper"])
+    assert out["ci_level"] == pytest.approx(1 - 2 * alpha)
+    # equivalence <=> the (1 - 2 alpha) CI inside +-MID <=> verdict "smaller than MID"
+    inside = -r["mid"] < out["ci_low"] and out["ci_high"] < r["mid"]
+    assert inside == r["equivalent"] == (out["verdict"] == "smaller than MID")
+
+
+def test_tost_verdicts() -> None:
+    # the example: an interval of -11 to +4 with a MID of 10 is not "no change"
+    wide = tost(-3.5, 7.5 / stats.t.ppf(0.95, 30), 30, mid=10).iloc[0]
+    assert wide["verdict"] == "inconclusive"
+    assert "as large as the minimal important difference" in wide["statement"]
+    small = tost(0.5, 1.0, 30, mid=10).iloc[0]
+    assert small["verdict"] == "smaller than MID"
+    assert small["statement"] == "a change smaller than the minimal important difference"
+    big = tost(-25.0, 2.0, 30, mid=10).iloc[0]
+    assert big["verdict"] == "larger than MID"
+    with pytest.raises(DataError):
+        tost(1.0, 1.0, 10, mid=0)
+
+
+@pytest.mark.parametrize(
+    ("key", "design"),
+    [
+        ("bf_paired_ties", "ties"),
+        ("bf_independent_main", "main"),
+        ("bf_independent_small", "small"),
+        ("bf_paired_sleep", "sleep"),
+        ("bf_paired_sleep_wide", "sleep_wide"),
+    ],
+)
+def test_bayes_factor_ttestbf(unlinked: pd.DataFrame, ref: dict, key: str, design: str) -> None:
+    # BayesFactor integrates numerically (reported error ~1e-6 relative or less): iterative
+    if design in ("ties", "sleep", "sleep_wide"):
+        if design == "ties":
+            ties = pd.read_csv(REF / "stats_ties.csv")
+            pre, post = ties["pre"].to_numpy(), ties["post"].to_numpy()
+        else:
+            pre, post = np.array(SLEEP_PRE), np.array(SLEEP_POST)
+        t = stats.ttest_rel(post, pre).statistic
+        r = 1.0 if design == "sleep_wide" else JZS_MEDIUM
+        got = bayes_factor_t(t, len(pre), paired=True, r=r)
+    else:
+        s = unlinked[unlinked["set"] == design]
+        out = compare_independent(
+            s.loc[s["wave"] == "pre", "score"], s.loc[s["wave"] == "post", "score"]
+        )
+        got = out["bf10"]
+    np.testing.assert_allclose(got, ref[key], rtol=1e-6)
+
+
+SLEEP_PRE = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+SLEEP_POST = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]

@@ -10,6 +10,14 @@ from mentoreval.stats.change import classify_change, jacobson_truax_cutoff, summ
 from mentoreval.stats.controlled import Ancova, compare_balance, fit_ancova
 from mentoreval.stats.cutoffs import compare_bands, mcnemar_test
 from mentoreval.stats.effsize import d_ppc2, hedges_j, paired_effect_sizes, rank_biserial_paired
+from mentoreval.stats.equivalence import (
+    JZS_MEDIUM,
+    TOST_COLUMNS,
+    bayes_factor_t,
+    tost,
+    tost_independent,
+    tost_paired,
+)
 from mentoreval.stats.meta import Pooled, pool_effects
 from mentoreval.stats.mixed import MixedModel, fit_mixed
 from mentoreval.stats.multiplicity import adjust_pvalues
@@ -35,6 +43,8 @@ from mentoreval.stats.unlinked import (
 
 __all__ = [
     "COMPARISON_COLUMNS",
+    "JZS_MEDIUM",
+    "TOST_COLUMNS",
     "UNLINKED_CAVEAT",
     "UNLINKED_COLUMNS",
     "Ancova",
@@ -44,6 +54,7 @@ __all__ = [
     "Pooled",
     "Reliability",
     "adjust_pvalues",
+    "bayes_factor_t",
     "classify_change",
     "compare_balance",
     "compare_bands",
@@ -71,5 +82,8 @@ __all__ = [
     "rank_biserial_paired",
     "summarise_change",
     "to_prepost",
+    "tost",
+    "tost_independent",
+    "tost_paired",
     "wilcoxon_paired",
 ]

@@ -40,6 +40,7 @@ from mentoreval.stats._common import (
 from mentoreval.stats._design import ModelFrame, is_categorical
 from mentoreval.stats.controlled import group_levels
 from mentoreval.stats.effsize import hedges_j, ncp_t_interval
+from mentoreval.stats.equivalence import bayes_factor_t
 from mentoreval.stats.multiplicity import PAdjust, adjust_pvalues
 
 __all__ = [
@@ -190,7 +191,9 @@ def compare_independent(
     dict
         Keys of :data:`UNLINKED_COLUMNS` from ``n_pre`` on (``p_adj`` is NaN here), plus
         ``se``, ``d_s``, ``d_s_ci_low``, ``d_s_ci_high``, ``rank_biserial_ci_low``,
-        ``rank_biserial_ci_high``, ``mann_whitney_w``, ``mann_whitney_method``.
+        ``rank_biserial_ci_high``, ``mann_whitney_w``, ``mann_whitney_method``, ``bf10``
+        (JZS Bayes factor, r = √2/2, of Student's pooled t; see
+        :func:`~mentoreval.stats.equivalence.bayes_factor_t`).
 
     Examples
     --------
@@ -223,6 +226,9 @@ def compare_independent(
     out["rank_biserial"], out["rank_biserial_ci_low"], out["rank_biserial_ci_high"] = rb
     out["mann_whitney_w"] = w
     out["mann_whitney_method"] = how
+    # JZS BF10 (r = sqrt(2)/2) of Student's pooled t, as BayesFactor::ttestBF(post, pre)
+    t_pooled = out["d_s"] / np.sqrt(1 / x.size + 1 / y.size) if x.size and y.size else nan
+    out["bf10"] = bayes_factor_t(t_pooled, int(x.size), int(y.size))
     return out
 
 
@@ -253,8 +259,8 @@ def compare_unlinked(
     p_adjust
         Adjustment of the Welch p-values across the rows (one family).
     details
-        Add ``se``, ``d_s`` with its CI, the rank-biserial CI, ``mann_whitney_w`` and
-        ``mann_whitney_method``.
+        Add ``se``, ``d_s`` with its CI, the rank-biserial CI, ``mann_whitney_w``,
+        ``mann_whitney_method`` and ``bf10`` (JZS Bayes factor, labelled as such).
 
     Returns
     -------
@@ -290,7 +296,7 @@ def compare_unlinked(
         )  # fmt: skip
         rows.append({"instrument": instrument, "scale": scale, "pre": pre, "post": post, **row})
     extra = ["se", "d_s", "d_s_ci_low", "d_s_ci_high", "rank_biserial_ci_low",
-             "rank_biserial_ci_high", "mann_whitney_w", "mann_whitney_method"]  # fmt: skip
+             "rank_biserial_ci_high", "mann_whitney_w", "mann_whitney_method", "bf10"]  # fmt: skip
     out = pd.DataFrame(rows, columns=UNLINKED_COLUMNS + extra)
     out["p_adj"] = adjust_pvalues(out["p_value"].to_numpy(dtype=float), method=p_adjust)
     return out[UNLINKED_COLUMNS + (extra if details else [])].reset_index(drop=True)
