@@ -108,16 +108,21 @@ def _check_waves(d: pd.DataFrame, time: str, waves: Sequence[str], primary: str 
 def _participation(
     d: pd.DataFrame, *, time: str, subject: str, group: str | None, waves: Sequence[str]
 ) -> pd.DataFrame:
+    seen = pd.crosstab(d[subject], d[time]).reindex(columns=list(waves), fill_value=0) > 0
+    arm = (
+        d.groupby(subject, sort=False)[group].first().reindex(seen.index).astype(str)
+        if group
+        else pd.Series("", index=seen.index)
+    )
     rows = []
-    arms = [(None, d)] if group is None else list(d.groupby(group, sort=True))
-    for arm, g in arms:
-        at_base = set(g.loc[g[time] == waves[0], subject])
+    for label in sorted(arm.unique()):
+        sub = seen[arm == label]
+        at_base = sub[waves[0]]
         for w in waves:
-            ids = set(g.loc[g[time] == w, subject])
-            n_base = len(ids & at_base)
+            n_base = int((sub[w] & at_base).sum())
             rows.append(
-                {"wave": w, "group": "" if arm is None else str(arm), "n": len(ids),
-                 "n_baseline": n_base, "retention": n_base / len(at_base) if at_base else np.nan}
+                {"wave": w, "group": label, "n": int(sub[w].sum()), "n_baseline": n_base,
+                 "retention": n_base / at_base.sum() if at_base.any() else np.nan}
             )  # fmt: skip
     return pd.DataFrame(rows)
 
