@@ -9,7 +9,9 @@ Satterthwaite degrees of freedom:
 where C(φ) = (X' V(φ)⁻¹ X)⁻¹ is the covariance of the fixed effects as a function of the
 variance parameters φ = (σ²_participant, σ²_residual), g its gradient of L C L' with
 respect to φ, and A = 2 H⁻¹ the asymptotic covariance of φ̂ from the Hessian H of the REML
-deviance (both by central finite differences).
+deviance. lmerTest takes both derivatives numerically (Richardson extrapolation); here they
+are analytic (see :meth:`_RandomIntercept.derivatives`), so the df depend neither on a step
+size nor, beyond rounding, on the order of the rows.
 
 For a random intercept V is block-diagonal with blocks σ²_e I + σ²_b J, whose inverse and
 determinant have closed forms, so the REML fit itself is computed here in vectorised form
@@ -20,7 +22,7 @@ to tens of thousands of students.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +35,26 @@ from mentoreval.stats._common import check_columns, check_confidence
 from mentoreval.stats._design import ModelFrame, is_categorical
 from mentoreval.stats.controlled import group_levels
 
-__all__ = ["MixedModel", "fit_mixed", "satterthwaite_df"]
+__all__ = [
+    "MixedModel",
+    "RandomInterceptFit",
+    "fit_mixed",
+    "fit_random_intercept",
+    "satterthwaite_df",
+]
+
+# an operator a I + b_i J on the blocks of V (see _RandomIntercept)
+_Block = tuple[float, np.ndarray]
 
 
 class _RandomIntercept:
-    """REML pieces for y = Xβ + b_subject + e with group sums precomputed."""
+    """REML pieces for y = Xβ + b_subject + e with group sums precomputed.
+
+    V = σ²_e I + σ²_b ZZ' is block-diagonal with blocks σ²_e I + σ²_b J (J = 11'). Every
+    matrix built from V, V⁻¹, I and ZZ' is, block by block, a I + b_i J; such an operator
+    is held as the pair ``(a, b)`` (a scalar, b one value per subject), so products,
+    traces and quadratic forms in X cost O(n p²) and never form an n × n matrix.
+    """
 
     def __init__(self, y: np.ndarray, x: np.ndarray, codes: np.ndarray) -> None:
         self.y, self.x, self.codes = y, x, codes
@@ -50,6 +67,34 @@ class _RandomIntercept:
         self.xty = x.T @ y
         self.yty = float(y @ y)
 
+    # --- the a I + b J algebra ------------------------------------------------------------
+    def _mul(self, f: _Block, g: _Block) -> _Block:
+        return (f[0] * g[0], f[0] * g[1] + f[1] * g[0] + self.n_i * f[1] * g[1])
+
+    def _xfx(self, f: _Block) -> np.ndarray:
+        """X' F X."""
+        return f[0] * self.xtx + self.sx.T @ (f[1][:, None] * self.sx)
+
+    def _apply(self, f: _Block, v: np.ndarray) -> np.ndarray:
+        """F v for an n-vector v."""
+        return (
+            f[0] * v
+            + (f[1] * np.bincount(self.codes, weights=v, minlength=self.n_i.size))[self.codes]
+        )
+
+    def _trace(self, f: _Block) -> float:
+        return float(np.sum(self.n_i * (f[0] + f[1])))
+
+    def _vinv(self, phi: np.ndarray) -> _Block:
+        var_b, var_e = phi
+        return (1 / var_e, -var_b / (var_e * (var_e + self.n_i * var_b)))
+
+    def _dv(self) -> tuple[_Block, _Block]:
+        """∂V/∂σ²_b = ZZ' and ∂V/∂σ²_e = I."""
+        zero, one = np.zeros_like(self.n_i), np.ones_like(self.n_i)
+        return ((0.0, one), (1.0, zero))
+
+    # --- REML -----------------------------------------------------------------------------
     def _gls(self, var_b: float, var_e: float) -> tuple[np.ndarray, np.ndarray, float, float]:
         """Return (X'V⁻¹X, β̂, r'V⁻¹r, log|V|)."""
         w = var_b / (var_e + self.n_i * var_b)
@@ -72,6 +117,48 @@ class _RandomIntercept:
     def vcov(self, phi: np.ndarray) -> np.ndarray:
         xvx, *_ = self._gls(phi[0], phi[1])
         return np.linalg.inv(xvx)
+
+    def derivatives(self, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Analytic derivatives in φ = (σ²_b, σ²_e) of the REML deviance and of C(φ).
+
+        With P = V⁻¹ − V⁻¹X C X'V⁻¹ and V_k = ∂V/∂φ_k (V is linear in φ):
+
+        - gradient  ∂dev/∂φ_k = tr(P V_k) − y'P V_k P y,
+        - Hessian   ∂²dev/∂φ_k∂φ_l = −tr(P V_k P V_l) + 2 y'P V_k P V_l P y,
+        - ∂C/∂φ_k = C X'V⁻¹ V_k V⁻¹X C.
+
+        Returns
+        -------
+        tuple
+            ``(gradient, hessian, [∂C/∂φ_k])``.
+        """
+        q = self._vinv(phi)
+        c = np.linalg.inv(self._xfx(q))
+        dv = self._dv()
+        qv = [self._mul(q, v) for v in dv]  # V⁻¹ V_k
+        f = [self._xfx(self._mul(m, q)) for m in qv]  # X'V⁻¹V_kV⁻¹X
+        dc = [c @ fk @ c for fk in f]
+        beta = c @ (self.x.T @ self._apply(q, self.y))
+        s = self._apply(q, self.y - self.x @ beta)  # P y
+        u = [self._apply(v, s) for v in dv]  # V_k P y
+        qu = [self._apply(q, uk) for uk in u]
+        xqu = [self.x.T @ quk for quk in qu]
+        k = len(dv)
+        grad = np.empty(k)
+        hess = np.empty((k, k))
+        for i in range(k):
+            # tr(P V_i) = tr(V⁻¹V_i) − tr(C X'V⁻¹V_iV⁻¹X)
+            grad[i] = self._trace(qv[i]) - float(np.sum(c * f[i])) - float(s @ u[i])
+            for j in range(i, k):
+                qaqb = self._mul(qv[i], qv[j])
+                tr_papb = (
+                    self._trace(qaqb)
+                    - 2 * float(np.sum(c * self._xfx(self._mul(qaqb, q))))
+                    + float(np.sum((c @ f[i]) * (c @ f[j]).T))
+                )
+                ypy = float(u[i] @ qu[j]) - float(xqu[i] @ c @ xqu[j])  # (V_i P y)' P (V_j P y)
+                hess[i, j] = hess[j, i] = -tr_papb + 2 * ypy
+        return grad, hess, dc
 
     def fit(self) -> tuple[np.ndarray, np.ndarray, bool]:
         """REML estimates: (β, φ = (σ²_b, σ²_e), on_boundary)."""
@@ -98,52 +185,134 @@ class _RandomIntercept:
         xhx = self.xtx - self.sx.T @ (w[:, None] * self.sx)
         beta = np.linalg.solve(xhx, xhy)
         var_e = (self.yty - float(w @ self.sy**2) - float(beta @ xhy)) / dfree
-        return beta, np.array([g * var_e, var_e]), theta < 1e-6
+        phi = np.array([g * var_e, var_e])
+        if theta >= 1e-6:
+            phi = self._polish(phi)
+            beta = self._gls(phi[0], phi[1])[1]
+        return beta, phi, theta < 1e-6
 
+    def _polish(self, phi: np.ndarray, steps: int = 4) -> np.ndarray:
+        """Newton steps on the analytic REML gradient from an interior optimum.
 
-def _num_hess(f: Callable[[np.ndarray], float], x: np.ndarray, rel: float = 1e-4) -> np.ndarray:
-    k = x.size
-    h = rel * np.maximum(np.abs(x), 1e-3)
-    hess = np.empty((k, k))
-    for i in range(k):
-        for j in range(i, k):
-            ei = np.zeros(k)
-            ej = np.zeros(k)
-            ei[i] = h[i]
-            ej[j] = h[j]
-            v = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                4 * h[i] * h[j]
-            )
-            hess[i, j] = hess[j, i] = v
-    return hess
+        The bounded search stops at a relative tolerance of about 1e-8 in θ, which leaves
+        the estimates (and the df) depending on the row order in the 7th digit; a few
+        Newton steps take φ̂ to rounding level. A step that would leave the interior or
+        move φ by more than 1e-3 relative is not taken.
+        """
+        for _ in range(steps):
+            grad, hess, _ = self.derivatives(phi)
+            try:
+                step = np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(step)) or np.any(np.abs(step) > 1e-3 * phi):
+                break
+            phi = phi - step
+            if np.all(np.abs(step) <= 1e-13 * phi):
+                break
+        return phi
 
 
 def satterthwaite_df(model: _RandomIntercept, phi: np.ndarray, lmat: np.ndarray) -> np.ndarray:
-    """Satterthwaite df for each row contrast of ``lmat`` (see the module docstring)."""
-    if phi[0] <= 0:  # boundary: only σ²_e is free, as lmerTest does with θ = 0
-        free = np.array([phi[1]])
+    """Satterthwaite df for each row contrast of ``lmat`` (see the module docstring).
 
-        def full(v: np.ndarray) -> np.ndarray:
-            return np.array([0.0, v[0]])
-    else:
-        free = phi.copy()
-
-        def full(v: np.ndarray) -> np.ndarray:
-            return v
-
-    hess = _num_hess(lambda v: model.deviance(full(v)), free)
-    acov = 2 * np.linalg.inv(hess)
-    # dC/dφ_k by central differences of the whole matrix, then g_k = L (dC/dφ_k) L'
-    h = 1e-4 * np.maximum(np.abs(free), 1e-3)
-    grads = []
-    for k in range(free.size):
-        e = np.zeros_like(free)
-        e[k] = h[k]
-        grads.append((model.vcov(full(free + e)) - model.vcov(full(free - e))) / (2 * h[k]))
+    The Hessian of the REML deviance and the gradient of C(φ) are analytic
+    (:meth:`_RandomIntercept.derivatives`), so the df do not depend on a step size and
+    move with row order only at rounding level.
+    """
+    _, hess, dc = model.derivatives(phi)
+    # on the boundary (σ²_b = 0) only σ²_e is free, as lmerTest does with θ = 0
+    free = [0, 1] if phi[0] > 0 else [1]
+    acov = 2 * np.linalg.inv(hess[np.ix_(free, free)])
     c = model.vcov(phi)
     var = np.einsum("ij,jk,ik->i", lmat, c, lmat)
-    g = np.stack([np.einsum("ij,jk,ik->i", lmat, dc, lmat) for dc in grads], axis=1)
+    g = np.stack([np.einsum("ij,jk,ik->i", lmat, dc[k], lmat) for k in free], axis=1)
     return 2 * var**2 / np.einsum("ij,jk,ik->i", g, acov, g)
+
+
+@dataclass(frozen=True)
+class RandomInterceptFit:
+    """The REML fit of ``y = Xβ + b_subject + e`` (shared by the two- and multi-wave models).
+
+    Attributes
+    ----------
+    model
+        The REML pieces (for further contrasts with :func:`satterthwaite_df`).
+    beta, phi, vcov
+        Fixed effects, variance parameters (σ²_subject, σ²_residual) and cov(β̂).
+    boundary
+        True when σ²_subject is estimated at 0.
+    coefficients
+        ``term``, ``estimate``, ``se``, ``df`` (Satterthwaite), ``t``, ``p_value``,
+        ``ci_low``, ``ci_high``, ``df_method``.
+    """
+
+    model: _RandomIntercept
+    beta: np.ndarray
+    phi: np.ndarray
+    vcov: np.ndarray
+    boundary: bool
+    coefficients: pd.DataFrame
+
+    def contrasts(self, lmat: np.ndarray, *, confidence: float = 0.95) -> pd.DataFrame:
+        """t tests of the rows of ``lmat`` with Satterthwaite df.
+
+        Columns ``estimate``, ``se``, ``df``, ``t``, ``p_value``, ``ci_low``, ``ci_high``.
+        """
+        return _t_tests(self.model, self.beta, self.phi, self.vcov, lmat, confidence)
+
+
+def _t_tests(
+    model: _RandomIntercept,
+    beta: np.ndarray,
+    phi: np.ndarray,
+    vcov: np.ndarray,
+    lmat: np.ndarray,
+    confidence: float,
+) -> pd.DataFrame:
+    lmat = np.atleast_2d(np.asarray(lmat, dtype=float))
+    est = lmat @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", lmat, vcov, lmat))
+    dfs = satterthwaite_df(model, phi, lmat)
+    tvals = est / se
+    q = stats.t.ppf(1 - (1 - confidence) / 2, dfs)
+    return pd.DataFrame(
+        {"estimate": est, "se": se, "df": dfs, "t": tvals,
+         "p_value": 2 * stats.t.sf(np.abs(tvals), dfs), "ci_low": est - q * se,
+         "ci_high": est + q * se}
+    )  # fmt: skip
+
+
+def fit_random_intercept(
+    y: np.ndarray,
+    x: np.ndarray,
+    codes: np.ndarray,
+    names: Sequence[str],
+    *,
+    confidence: float = 0.95,
+) -> RandomInterceptFit:
+    """REML fit with Satterthwaite t tests of each coefficient.
+
+    ``codes`` are the subjects as integer codes 0..m−1; ``names`` label the columns of
+    ``x``. Raises :class:`DataError` when there are too few rows or subjects or ``x`` is
+    rank deficient.
+    """
+    n_subj = int(codes.max() + 1) if codes.size else 0
+    if len(y) <= x.shape[1] + 1 or n_subj < 3:
+        raise DataError(
+            f"too few observations ({len(y)}) or participants ({n_subj}) for the mixed model"
+        )
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise DataError(
+            "the fixed-effects design is rank deficient (e.g. a site with one group only)"
+        )
+    model = _RandomIntercept(y, x, codes)
+    beta, phi, boundary = model.fit()
+    vcov = model.vcov(phi)
+    coef = _t_tests(model, beta, phi, vcov, np.eye(x.shape[1]), confidence)
+    coef.insert(0, "term", list(names))
+    coef["df_method"] = "Satterthwaite"
+    return RandomInterceptFit(model, beta, phi, vcov, boundary, coef)
 
 
 @dataclass(frozen=True)
@@ -251,27 +420,11 @@ def fit_mixed(
     )
     codes = pd.factorize(d[subject])[0]
     n_subj = int(codes.max() + 1) if codes.size else 0
-    if len(d) <= x.shape[1] + 1 or n_subj < 3:
-        raise DataError(
-            f"too few observations ({len(d)}) or participants ({n_subj}) for the mixed model"
-        )
-    if np.linalg.matrix_rank(x.to_numpy()) < x.shape[1]:
-        raise DataError(
-            "the fixed-effects design is rank deficient (e.g. a site with one group only)"
-        )
-    model = _RandomIntercept(y.to_numpy().ravel(), x.to_numpy(), codes)
-    beta, phi, boundary = model.fit()
-    vcov = model.vcov(phi)
-    se = np.sqrt(np.diag(vcov))
-    dfs = satterthwaite_df(model, phi, np.eye(x.shape[1]))
-    tvals = beta / se
-    q = stats.t.ppf(1 - (1 - confidence) / 2, dfs)
-    names = [mf.label(n) for n in x.columns]
-    coef = pd.DataFrame(
-        {"term": names, "estimate": beta, "se": se, "df": dfs, "t": tvals,
-         "p_value": 2 * stats.t.sf(np.abs(tvals), dfs), "ci_low": beta - q * se,
-         "ci_high": beta + q * se, "df_method": "Satterthwaite"}
+    fit = fit_random_intercept(
+        y.to_numpy().ravel(), x.to_numpy(), codes, [mf.label(n) for n in x.columns],
+        confidence=confidence,
     )  # fmt: skip
+    coef, boundary, phi = fit.coefficients, fit.boundary, fit.phi
     idx = 1  # the time effect
     if group:
         idx = next(i for i, n in enumerate(x.columns) if ":" in n)  # internal names
