@@ -202,6 +202,7 @@ class Case:
     forbidden_text: tuple[str, ...] = ()  # in no CSV/JSON output (Parquet may hold data)
     before: tuple[tuple[str, ...], ...] = ()  # commands run first (each must exit 0)
     check: Callable[[Result], None] | None = None  # further case-specific checks
+    patch: Callable[[Project, pytest.MonkeyPatch], None] | None = None  # after ``before``
     pending: str | None = None  # "<class> (issue 13|20)" while the fix is pending
     skip_if: Callable[[], str | None] | None = None
 
@@ -298,6 +299,9 @@ def _output_text(path: Path) -> str:
     return path.read_bytes().decode("utf-8", errors="replace") + path.name
 
 
+OUTPUTS = ("out/", ".out", "store/", "report/", "project/data/processed/", "project/data/store/")
+"""Where a run may write (relative to ``tmp_path``): everything else is an input."""
+
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
 
@@ -332,9 +336,12 @@ def run_case(
         monkeypatch.setenv("MENTOREVAL_KEY_FILE", project.key_env)
     outside = _outside()
     for before in case.before:
-        argv = [before[0], str(project.study_file), *before[1:]]
+        extra = [a.format(out=project.out, tmp=tmp_path) for a in before[1:]]
+        argv = [before[0], str(project.study_file), *extra]
         code, out, err = cli(argv, capsys)
         assert code == 0, (argv, out, err)
+    if case.patch is not None:
+        case.patch(project, monkeypatch)
     snapshot = _tree(tmp_path)
     argv = [case.command, str(project.study_file), *default_args(project, case.command)]
     code, out, err = cli(argv, capsys)
@@ -350,12 +357,17 @@ def run_case(
     for name in case.names if code == allowed[0] else ():
         assert name in out + err, f"the message does not name {name!r}\n{shown}"
 
-    # inputs byte-identical; a stopped run and validate write nothing
+    # inputs byte-identical; a stopped run and validate write nothing (earlier outputs
+    # intact); a successful run changes only its own outputs
     changed = [p for p, h in snapshot.items() if after.get(p) != h]
-    assert not changed, f"files changed or removed by the run: {changed}\n{shown}"
     new = sorted(set(after) - set(snapshot))
     if case.command == "validate" or code != 0:
+        assert not changed, f"files changed or removed by the run: {changed}\n{shown}"
         assert not new, f"written by a run that should write nothing: {new}\n{shown}"
+    else:
+        inputs = [p for p in changed if not p.startswith(OUTPUTS)]
+        assert not inputs, f"inputs changed or removed by the run: {inputs}\n{shown}"
+        new = sorted({*new, *changed} & set(after))
     assert not (set(_outside()) - outside), "written outside tmp_path"
     pwned = [str(p) for p in tmp_path.rglob("PWNED")] + [
         str(p) for p in (REPO / "PWNED", Path.cwd() / "PWNED") if p.exists()
