@@ -244,7 +244,7 @@ def test_live_lock_times_out_naming_the_process(tmp_path: Path) -> None:
 
 def test_a_folder_holding_other_files_is_refused_as_a_store(tmp_path: Path) -> None:
     (tmp_path / "thesis.docx").write_text("mine")
-    with pytest.raises(MentorevalError, match="did not write \\(thesis.docx\\)"):
+    with pytest.raises(MentorevalError, match=r"did not write \(thesis\.docx\)"):
         add(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.docx"]
 
