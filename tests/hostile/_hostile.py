@@ -16,7 +16,7 @@ accepted inputs, the expected counts. :func:`run_case` then checks, for every ca
   and no ``PWNED`` file appeared;
 * a run that stops (exit 2), and ``validate``, write nothing;
 * nothing was written outside ``tmp_path`` (the checkout's ``data/`` and ``reports/``,
-  ``/tmp/mentoreval*``, the home folder, which points into ``tmp_path``).
+  the home folder and ``TMPDIR``, which point into ``tmp_path``).
 
 Cases whose fix is still pending are marked ``xfail(strict=True)`` with the class and the
 issue, so each marker turns red as soon as its fix lands.
@@ -30,6 +30,7 @@ import io
 import json
 import os
 import re
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -259,13 +260,15 @@ def _tree(folder: Path) -> dict[str, str]:
 
 
 def _outside() -> set[str]:
-    """What a run might leave outside ``tmp_path``: the checkout's data/reports folders
-    and ``/tmp/mentoreval*``."""
+    """What a run might leave outside ``tmp_path`` in the checkout (its root, ``data/`` and
+    ``reports/``). Temporary files cannot land in ``/tmp``: :func:`run_case` points
+    ``TMPDIR`` (and :mod:`tempfile`) and ``HOME`` into ``tmp_path``, so they are scanned
+    with the outputs. (``/tmp`` itself is not listed: other processes on the machine
+    write there.)"""
     seen: set[str] = set()
     for folder in (REPO, REPO / "data", REPO / "reports", REPO / "data" / "processed"):
         if folder.is_dir():
             seen |= {str(folder / n) for n in os.listdir(folder)}
-    seen |= {f"/tmp/{n}" for n in os.listdir("/tmp") if n.startswith("mentoreval")}
     return seen
 
 
@@ -299,7 +302,15 @@ def _output_text(path: Path) -> str:
     return path.read_bytes().decode("utf-8", errors="replace") + path.name
 
 
-OUTPUTS = ("out/", ".out", "store/", "report/", "project/data/processed/", "project/data/store/")
+OUTPUTS = (
+    "tmpdir/",
+    "out/",
+    ".out",
+    "store/",
+    "report/",
+    "project/data/processed/",
+    "project/data/store/",
+)
 """Where a run may write (relative to ``tmp_path``): everything else is an input."""
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
@@ -327,6 +338,9 @@ def run_case(
     case.build(project)
     project.materialise()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "tmpdir").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmpdir"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmpdir"))
     monkeypatch.chdir(tmp_path / "cwd")
     if project.key_env == "default":
         monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(project.key))
