@@ -28,7 +28,6 @@ SECTIONS = [
     "7. Data-quality appendix",
     "8. Provenance",
 ]
-ARTEFACTS = Path(__file__).resolve().parents[1] / "reports" / "test-artefacts"
 
 
 def _cli(args: list[str]) -> int:
@@ -122,7 +121,7 @@ def test_pdf_has_sections_and_headline_numbers(demo_report):
 
 
 @pytest.mark.browser
-def test_html_in_headless_chromium(demo_report):
+def test_html_in_headless_chromium(demo_report, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     chromium = Path("/usr/bin/chromium")
     if not chromium.is_file():
@@ -131,7 +130,7 @@ def test_html_in_headless_chromium(demo_report):
     html = (out / "cohort_report.html").resolve()
     errors: list[str] = []
     requests: list[str] = []
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    artefacts = tmp_path  # never the checkout: a report of (synthetic) students
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(chromium),
@@ -145,7 +144,7 @@ def test_html_in_headless_chromium(demo_report):
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.complete, e.naturalWidth])"
         )
-        page.screenshot(path=str(ARTEFACTS / "cohort_report.png"), full_page=True)
+        page.screenshot(path=str(artefacts / "cohort_report.png"), full_page=True)
         browser.close()
     assert errors == []
     assert all(u == html.as_uri() or u.startswith("data:") for u in requests), requests

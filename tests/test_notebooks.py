@@ -17,8 +17,12 @@ def test_there_are_example_notebooks():
 
 
 @pytest.mark.parametrize("notebook", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_notebook_runs(notebook, tmp_path):
+def test_example_notebook_runs(notebook, tmp_path, monkeypatch):
     import papermill as pm
+
+    # The notebook works in tempfile.mkdtemp() (a key and processed data): the kernel
+    # inherits TMPDIR, so that folder is made inside tmp_path, never left in /tmp.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
 
     if not (ROOT / "data" / "demo").is_dir():
         pytest.skip("demo data not present")

@@ -20,7 +20,6 @@ from mentoreval.report.notebook import ReportOutputs, build_report
 from mentoreval.report.render import egress_scan, render_html, render_pdf
 
 TEMPLATE = Path(__file__).parent / "fixtures" / "notebooks" / "report_fixture.ipynb"
-ARTEFACTS = Path(__file__).resolve().parent.parent / "reports" / "test-artefacts"
 CHROMIUM = Path("/usr/bin/chromium")
 SEED = 7
 PSEUDONYMS = [f"PS{SEED:02d}X{i:04d}" for i in range(40)]
@@ -133,13 +132,13 @@ def test_render_pdf_refuses_network(tmp_path: Path) -> None:
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
-def test_html_in_headless_chromium(built: ReportOutputs) -> None:
+def test_html_in_headless_chromium(built: ReportOutputs, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     url = built.html.resolve().as_uri()
     requests: list[str] = []
     console_errors: list[str] = []
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    artefacts = tmp_path  # never the checkout: a report of (synthetic) students
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -167,7 +166,7 @@ def test_html_in_headless_chromium(built: ReportOutputs) -> None:
                 "img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)"
             )
             headings = page.eval_on_selector_all("h2", "hs => hs.map(h => h.textContent)")
-            page.screenshot(path=str(ARTEFACTS / "cohort_report_fixture.png"), full_page=True)
+            page.screenshot(path=str(artefacts / "cohort_report_fixture.png"), full_page=True)
         finally:
             browser.close()
     assert console_errors == []
@@ -175,7 +174,7 @@ def test_html_in_headless_chromium(built: ReportOutputs) -> None:
     assert others == []
     assert len(widths) == 5 and all(w > 0 for w in widths)
     assert [h.rstrip("¶") for h in headings] == SECTIONS
-    assert (ARTEFACTS / "cohort_report_fixture.png").stat().st_size > 10_000
+    assert (artefacts / "cohort_report_fixture.png").stat().st_size > 10_000
 
 
 def test_egress_scan_is_one_pass_for_many_students(tmp_path: Path) -> None:
