@@ -42,7 +42,7 @@ import pytest
 import yaml
 
 from mentoreval.cli import main
-from mentoreval.protect import keygen
+from mentoreval.ingest.protect import keygen
 
 REPO = Path(__file__).resolve().parents[2]
 WHO5 = [f"who5_{i}" for i in range(1, 6)]

@@ -114,12 +114,12 @@ def no_leftovers(r: Any) -> None:
 
 def raising(exc: BaseException) -> Any:
     def patch(p: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-        import mentoreval.ingest
+        import mentoreval.ingest.pipeline
 
         def boom(*args: Any, **kwargs: Any) -> None:
             raise exc
 
-        monkeypatch.setattr(mentoreval.ingest, "_ingest_scores", boom)
+        monkeypatch.setattr(mentoreval.ingest.pipeline, "_ingest_scores", boom)
 
     return patch
 
@@ -367,7 +367,7 @@ def test_disk_full_via_rlimit_fsize(tmp_path: Path) -> None:
 
 _SLOW_SCORES = """
 import os, sys, time
-import mentoreval.ingest as ingest
+import mentoreval.ingest.pipeline as ingest
 real = ingest._ingest_scores
 def slow(*a, **k):
     open(os.environ["HOSTILE_READY"], "w").close()

@@ -353,7 +353,6 @@ CASES = [
     ),
     Case("trailing_blank_lines", trailing_blank_lines, counts={"rows_kept": 12}),
     Case("crlf", crlf, counts=FULL),
-    Case("sep_hint", sep_hint, counts=FULL, pending="readers: sep= first line (issue 13)"),
     Case("semicolon_delimited", semicolons, counts=FULL),
     Case("tab_delimited", tabs, counts=FULL),
     Case("huge_free_text_cell", huge_free_text, counts=FULL),
@@ -362,7 +361,6 @@ CASES = [
         duplicate_columns,
         exit=2,
         names=("pre.csv", "who5_3"),
-        pending="readers: duplicate column names (issue 13)",
     ),
     Case("only_id_column", only_id_column, exit=2, names=("pre.csv", "sources[0]")),
     Case("folder_named_csv", folder_as_file, exit=2, names=("sources[0].path",)),
@@ -372,7 +370,6 @@ CASES = [
         "xlsx_hidden_first_sheet",
         hidden_first_sheet,
         counts=FULL,
-        pending="readers: hidden first sheet (issue 13)",
     ),
     Case(
         "xlsx_merged_group_cells",

@@ -61,7 +61,7 @@ def in_project(p: Project) -> None:
 
 
 def another_key(p: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mentoreval.protect import keygen
+    from mentoreval.ingest.protect import keygen
 
     other = p.tmp / "keys" / "other.key"
     keygen(other)
@@ -139,7 +139,6 @@ CASES = [
         ),
         exit=2,
         names=("open.key", "chmod"),
-        pending="keys: permission checks (issue 13)",
     ),
     Case(
         "key_in_study_folder",
@@ -153,14 +152,12 @@ CASES = [
         key_at("project/study/exports/k.key"),
         exit=2,
         names=("k.key",),
-        pending="keys: a key inside the project or data folder (issue 13)",
     ),
     Case(
         "key_in_project_data",
         lambda p: (in_project(p), key_at("project/data/k.key")(p)),
         exit=2,
         names=("k.key", "data"),
-        pending="keys: a key inside the project or data folder (issue 13)",
     ),
     Case(
         "key_changed_since_earlier_ingest",

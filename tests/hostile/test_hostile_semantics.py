@@ -222,7 +222,6 @@ CASES = [
         command="validate",
         exit=0,
         check=lookalike_warned,
-        pending="readers: look-alike ids (issue 13)",
     ),
     Case(
         "lookalike_cyrillic_id_not_merged",
