@@ -136,6 +136,7 @@ def _merge_instruments(
         holding = [f for f, found in per_file.items() if found]
         items: dict[str, str] = {}
         evidence: dict[str, str] = {}
+        item_confidence: dict[str, float] = {}
         values: dict[str, float] = {}
         todos: list[str] = []
         confidence = 1.0
@@ -156,6 +157,7 @@ def _merge_instruments(
             best = max(found, key=lambda m: m.confidence)
             items[item] = columns.most_common(1)[0][0]
             evidence[item] = best.evidence
+            item_confidence[item] = min(m.confidence for m in found)
             confidence = min(confidence, min(m.confidence for m in found))
             for m in found:
                 values.update(m.values)
@@ -174,6 +176,7 @@ def _merge_instruments(
             files=tuple(holding),
             todos=tuple(dict.fromkeys(todos)),
             scales=tuple(s.id for s in inst.scales),
+            item_confidence=item_confidence,
         )
     return out
 

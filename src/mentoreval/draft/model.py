@@ -84,6 +84,8 @@ class InstrumentDraft:
         answers off the scale).
     scales
         The instrument's scale ids (for the suggested primary outcomes).
+    item_confidence
+        Item id → the confidence of its column (the weakest file's).
     """
 
     id: str
@@ -94,6 +96,7 @@ class InstrumentDraft:
     files: tuple[str, ...]
     todos: tuple[str, ...] = ()
     scales: tuple[str, ...] = ()
+    item_confidence: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,12 @@ def _sources(w: _Lines, draft: StudyDraft, base: Path) -> None:
 def _columns(w: _Lines, draft: StudyDraft) -> None:
     cols = draft.columns
     ev = draft.column_evidence
-    w.add(0, "columns:")
+    if not any(
+        cols.get(k) for k in ("group", "duration", "submitted_at", "covariates", "meta", "drop")
+    ):
+        w.add(0, "columns: {}")
+    else:
+        w.add(0, "columns:")
     for key in ("group", "duration", "submitted_at"):
         if cols.get(key):
             column = cols[key][0]
@@ -207,7 +212,7 @@ def _instruments(w: _Lines, draft: StudyDraft) -> None:
         if not identity:
             w.add(2, "items:")
             for item, column in inst.items.items():
-                w.add(3, _comment(None, inst.evidence[item]))
+                w.add(3, _comment(inst.item_confidence.get(item), inst.evidence[item]))
                 w.add(3, f"{item}: {yaml_scalar(column)}")
         if inst.values:
             w.add(2, "values:   # export labels that differ from the scale's only in punctuation")
