@@ -162,6 +162,30 @@ def instruments_export(
 # --------------------------------------------------------------------------- ingestion
 
 
+@app.command("init")
+def init(
+    exports: Annotated[
+        list[Path], typer.Argument(help="Export files, or folders of them (dictionary included).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the config (default: study.yaml beside the exports' folder).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Option("--dir", help="Extra folder of instrument YAML files (repeatable)."),
+    ] = None,
+) -> None:
+    """Draft a commented study.yaml from exports: roles, waves, items; TODOs where unsure."""
+    from mentoreval.draft.console import run_init
+
+    run_init(exports, out=out, force=force, instrument_dirs=dirs)
+
+
 @app.command("validate")
 def validate(
     study: Annotated[Path, typer.Argument(help="The study config (study.yaml).")],
