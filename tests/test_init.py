@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import mentoreval
+from mentoreval.config.study import Study, load_study
 from mentoreval.draft import draft_study
 from mentoreval.errors import ConfigError
 from mentoreval.ingest import check_study
-from mentoreval.protect import keygen
-from mentoreval.study import Study, load_study
+from mentoreval.ingest.protect import keygen
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"

@@ -1,7 +1,7 @@
 """Column evidence: read every export given and describe each column (stage: draft).
 
 :func:`collect_exports` turns the paths given to ``mentoreval init`` (files or folders) into
-survey exports read by :func:`mentoreval.readers.read_export`, REDCap data dictionaries
+survey exports read by :func:`mentoreval.read.read_export`, REDCap data dictionaries
 (attached to the REDCap export beside them) and meeting logs. A file that cannot be read
 stops the draft with the same located error as ``mentoreval validate``.
 
@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from mentoreval.errors import MentorevalError, Problem, ReadError, raise_problems
-from mentoreval.readers import RawTable, detect_encoding, read_export
-from mentoreval.readers.redcap import is_redcap_dictionary
+from mentoreval.read import RawTable, detect_encoding, read_export
+from mentoreval.read.redcap import is_redcap_dictionary
 
 __all__ = [
     "ExportFile",
@@ -56,7 +56,7 @@ class ExportFile:
     path
         The file given (never written).
     table
-        What :func:`mentoreval.readers.read_export` read.
+        What :func:`mentoreval.read.read_export` read.
     dictionary
         The REDCap data dictionary read with it, if one was given beside it.
     """
@@ -251,7 +251,7 @@ def profile_columns(table: RawTable) -> pd.DataFrame:
     Parameters
     ----------
     table
-        An export read by :func:`mentoreval.readers.read_export`.
+        An export read by :func:`mentoreval.read.read_export`.
 
     Returns
     -------

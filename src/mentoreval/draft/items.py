@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mentoreval.ingest.recode import normalise_label
 from mentoreval.instruments import Instrument, ResponseScale, load_instruments
-from mentoreval.recode import normalise_label
 
 from .evidence import ExportFile, header_texts, norm_text
 

@@ -14,7 +14,7 @@ Each proposal carries a confidence and the evidence for it, and an undecided one
 - **covariates** — low-cardinality columns whose header names a demographic;
 - **meta** — survey-platform columns (dates, status, progress, language, record ids), with
   the **duration** and **submission time** picked out;
-- **drop** — identifying columns, by :func:`mentoreval.protect.detect_identifying` and the
+- **drop** — identifying columns, by :func:`mentoreval.ingest.protect.detect_identifying` and the
   REDCap dictionary's *Identifier?* flag.
 """
 
@@ -27,7 +27,7 @@ from typing import cast
 
 import pandas as pd
 
-from mentoreval.protect import detect_identifying
+from mentoreval.ingest.protect import detect_identifying
 
 from .evidence import ExportFile, norm_text, profile_columns
 

@@ -4,7 +4,7 @@ Every proposal is followed or preceded by a comment with its confidence and evid
 (``# 95%: 100% of answers are WHO-5 labels; header "I have felt calm and relaxed" is the
 item text``). Every open decision is a ``TODO:`` key inside the mapping it concerns (or a
 ``TODO`` value where a value is needed): the study config is validated strictly, so
-``mentoreval validate`` (and :func:`mentoreval.study.load_study`) refuses the file, naming
+``mentoreval validate`` (and :func:`mentoreval.config.study.load_study`) refuses the file, naming
 each ``...TODO`` key, until the user has decided and deleted it. Paths are written relative
 to the config's folder; export folders outside it are listed under ``data_roots``.
 """
@@ -15,8 +15,10 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .model import StudyDraft
+if TYPE_CHECKING:  # model imports this module to write itself
+    from .model import StudyDraft
 
 __all__ = ["render_yaml", "yaml_scalar"]
 
