@@ -287,11 +287,34 @@ class LinearSystem:
 
     # --------------------------------------------------------------- choosing
 
-    def _choose(self, candidates: Sequence[int], total: int = -1) -> int:
+    def _choose(
+        self,
+        candidates: Sequence[int],
+        total: int = -1,
+        *,
+        row: int = -1,
+        unknown: np.ndarray | None = None,
+        matrix: sp.csr_array | None = None,
+        by_var: sp.csr_array | None = None,
+    ) -> int:
+        """The next-smallest positive inner cell; among those, one whose other relations
+        already hold an unknown (hiding it then exposes no new single unknown)."""
         values = self._values
         parts = [m for m in candidates if m != total]
         pool = [m for m in parts if values[m] > 0] or parts or list(candidates)
-        return min(pool, key=lambda m: (values[m], self.names[m]))
+
+        def exposes(m: int) -> int:
+            if unknown is None or matrix is None or by_var is None:
+                return 0
+            count = 0
+            for r in by_var.indices[by_var.indptr[m] : by_var.indptr[m + 1]]:
+                if r == row:
+                    continue
+                members = matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]]
+                count += not any(unknown[o] for o in members if o != m)
+            return count
+
+        return min(pool, key=lambda m: (exposes(m), values[m], self.names[m]))
 
     def propagation_pick(self) -> tuple[str | None, str] | None:
         """The greedy pass: a hidden primary cell that is the only unknown of a relation
@@ -321,7 +344,7 @@ class LinearSystem:
             unknown[var] = False
             derived_by[var] = row
             if self._protected[var]:
-                pick = self._cut(var, derived_by, matrix, {var})
+                pick = self._cut(var, derived_by, matrix, {var}, unknown, by_var)
                 return (None if pick is None else self.keys[pick]), self.names[var]
             for other in by_var.indices[by_var.indptr[var] : by_var.indptr[var + 1]]:
                 counts[other] -= 1
@@ -330,7 +353,13 @@ class LinearSystem:
         return None
 
     def _cut(
-        self, var: int, derived_by: Mapping[int, int], matrix: sp.csr_array, seen: set[int]
+        self,
+        var: int,
+        derived_by: Mapping[int, int],
+        matrix: sp.csr_array,
+        seen: set[int],
+        unknown: np.ndarray,
+        by_var: sp.csr_array,
     ) -> int | None:
         row = derived_by[var]
         members = [
@@ -338,15 +367,21 @@ class LinearSystem:
             for m in matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
             if int(m) != var
         ]
-        candidates = [m for m in members if self._editable[m]]
-        if candidates:
-            return self._choose(candidates, self.row_totals[row])
-        for member in sorted(members, key=lambda m: self._values[m]):
-            if member in derived_by and member not in seen:
-                seen.add(member)
-                pick = self._cut(member, derived_by, matrix, seen)
-                if pick is not None:
-                    return pick
+        total = self.row_totals[row]
+        # inner cells first (shown, else one a hidden inner cell was worked out from),
+        # the total last: a flow keeps its headline numbers where it can
+        for group in ([m for m in members if m != total], [m for m in members if m == total]):
+            candidates = [m for m in group if self._editable[m]]
+            if candidates:
+                return self._choose(
+                    candidates, total, row=row, unknown=unknown, matrix=matrix, by_var=by_var
+                )
+            for member in sorted(group, key=lambda m: (self._values[m], self.names[m])):
+                if member in derived_by and member not in seen:
+                    seen.add(member)
+                    pick = self._cut(member, derived_by, matrix, seen, unknown, by_var)
+                    if pick is not None:
+                        return pick
         return None
 
     def lp_pick(self, failure: CellRange) -> str | None:
@@ -370,8 +405,61 @@ class LinearSystem:
 
     # --------------------------------------------------------------- solving
 
-    def audit(self, *, only_protected: bool = False) -> AuditResult:
-        """Feasible range of every hidden cell (``only_protected``: of primary cells only)."""
+    def _solve(
+        self,
+        var: int,
+        col: int,
+        component: tuple[
+            np.ndarray,
+            np.ndarray,
+            sp.csr_array | None,
+            np.ndarray,
+            list[tuple[float, float | None]],
+        ],
+    ) -> tuple[float, float, set[int], int]:
+        """Min and max of one cell over its component: (low, high, binding rows, LPs)."""
+        comp_cols, comp_rows, sub, rhs, bounds = component
+        position = int(np.searchsorted(comp_cols, col))
+        if sub is None:
+            low, high = bounds[position]
+            return low, math.inf if high is None else high, set(), 0
+        objective = np.zeros(len(comp_cols))
+        values: list[float] = []
+        binding: set[int] = set()
+        for sign in (1.0, -1.0):
+            objective[position] = sign
+            res = linprog(objective, A_eq=sub, b_eq=rhs, bounds=bounds, method="highs")
+            if res.status == 3:
+                values.append(-sign * math.inf)
+                continue
+            if res.status != 0:
+                raise DisclosureError(
+                    f"the audit could not solve the system ({res.message})",
+                    (
+                        Problem(
+                            "the published numbers contradict each other",
+                            key=self.names[var],
+                            fix="check the registered relations",
+                        ),
+                    ),
+                )
+            values.append(sign * float(res.fun))
+            marginals = np.asarray(res.eqlin.marginals)
+            binding |= {int(comp_rows[i]) for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
+        return values[0], values[1], binding, 2
+
+    def audit(
+        self,
+        *,
+        only_protected: bool = False,
+        memo: dict[tuple[frozenset[str], str], tuple[float, float, tuple[int, ...]]] | None = None,
+    ) -> AuditResult:
+        """Feasible range of every hidden cell (``only_protected``: of primary cells only).
+
+        ``memo`` carries LP results between systems of the same releases (as while
+        :meth:`~mentoreval.disclose_release.ReleaseRegistry.decide` hides one more cell
+        at a time): a cell whose component has the same hidden cells is not solved again.
+        """
         start = time.perf_counter()
         k = self.policy.threshold
         n_vars = len(self.names)
@@ -418,6 +506,7 @@ class LinearSystem:
                 list[tuple[float, float | None]],
             ],
         ] = {}
+        members: dict[int, frozenset[str]] = {}
         ranges = []
         n_lps = 0
         for index in np.flatnonzero(checked):
@@ -435,34 +524,17 @@ class LinearSystem:
                     for c in comp_cols
                 ]
                 cache[comp] = (comp_cols, comp_rows, sub, b[comp_rows], bounds)
-            comp_cols, comp_rows, sub, rhs, bounds = cache[comp]
-            lo, hi, bound_rows = low[var], high[var], set()
-            if sub is not None:
-                pos = int(np.searchsorted(comp_cols, col_of[var]))
-                objective = np.zeros(len(comp_cols))
-                values = []
-                for sign in (1.0, -1.0):
-                    objective[pos] = sign
-                    res = linprog(objective, A_eq=sub, b_eq=rhs, bounds=bounds, method="highs")
-                    n_lps += 1
-                    if res.status == 3:
-                        values.append(-sign * math.inf)
-                        continue
-                    if res.status != 0:
-                        raise DisclosureError(
-                            f"the audit could not solve the system ({res.message})",
-                            (
-                                Problem(
-                                    "the published numbers contradict each other",
-                                    key=self.names[var],
-                                    fix="check the registered relations",
-                                ),
-                            ),
-                        )
-                    values.append(sign * float(res.fun))
-                    marg = np.asarray(res.eqlin.marginals)
-                    bound_rows |= {int(comp_rows[i]) for i in np.flatnonzero(np.abs(marg) > 1e-9)}
-                lo, hi = values
+                members[comp] = frozenset(self.names[free_vars[c]] for c in comp_cols)
+            comp_rows = cache[comp][1]
+            memo_key = (members[comp], self.names[var])
+            if memo is not None and memo_key in memo:
+                lo, hi, rows_seen = memo[memo_key]
+                bound_rows = set(rows_seen)
+            else:
+                lo, hi, bound_rows, solved = self._solve(var, col_of[var], cache[comp])
+                n_lps += solved
+                if memo is not None:
+                    memo[memo_key] = (lo, hi, tuple(sorted(bound_rows)))
             binding = sorted(bound_rows)
             self._binding[var] = (binding, [int(r) for r in comp_rows])
             ranges.append(

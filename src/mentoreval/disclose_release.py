@@ -199,7 +199,9 @@ class Decision:
     audit
         The attacker's audit of the decision (passed, or ``decide`` would have raised).
     rounds
-        How many complementary suppressions the audit loop added after the greedy pass.
+        How many complementary suppressions the audit's linear programs asked for, beyond
+        the greedy pass (which hides the next-smallest cell of each relation whose only
+        unknown would be a primary cell).
     """
 
     policy: DisclosurePolicy
@@ -674,6 +676,7 @@ class ReleaseRegistry:
         ledger: ReleaseLedger | None = None,
         earlier: Sequence[ReleaseRegistry] = (),
         class_disclosure: bool = True,
+        prune: bool = True,
         max_rounds: int = 1000,
     ) -> Decision:
         """Decide primary and complementary suppression once for the whole release.
@@ -691,6 +694,10 @@ class ReleaseRegistry:
             published counts are as good as known, and the audit spans them.
         class_disclosure
             Hide a class holding everyone of its group (``attribute`` sums).
+        prune
+            After the greedy pass, show again every complement (largest first) whose
+            return the audit still passes: one line at a time, the greedy pass builds
+            chains where a rectangle would do.
         max_rounds
             Upper bound on added complementary suppressions.
 
@@ -715,7 +722,8 @@ class ReleaseRegistry:
         known = earlier_values(ledger, earlier)
         hidden = self.primary(policy, earlier_values=known, class_disclosure=class_disclosure)
         releases = [*((o, o.decision.hidden) for o in earlier), (self, hidden)]
-        rounds = 0
+        memo: dict[tuple[frozenset[str], str], tuple[float, float, tuple[int, ...]]] = {}
+        added = rounds = 0
         while True:
             system = build_system(releases, policy=policy, ledger=ledger, current=len(earlier))
             if not policy.active:
@@ -728,13 +736,14 @@ class ReleaseRegistry:
                 if found is not None:
                     pick, stuck = found
             if pick is None and stuck is None:
-                result = system.audit(only_protected=True)
+                result = system.audit(only_protected=True, memo=memo)
                 if result.passed:
-                    result = system.audit()
+                    result = system.audit(memo=memo)
                     break
                 pick = system.lp_pick(result.failures[0])
                 if pick is None:
                     result.raise_if_failed()
+                rounds += 1
             if pick is None:
                 raise _problem(
                     f"{stuck} can be worked out from numbers this release cannot hide "
@@ -744,11 +753,39 @@ class ReleaseRegistry:
                 )
             hidden[pick] = "complementary"
             releases[-1] = (self, hidden)
-            rounds += 1
-            if rounds > max_rounds:
+            added += 1
+            if added > max_rounds:
                 raise _problem("complementary suppression did not settle", key=self.name)
+        if prune and added:
+            hidden, result = self._prune(releases, hidden, policy, ledger, len(earlier), memo)
         self._decision = Decision(policy, dict(hidden), result, rounds)
         return self._decision
+
+    def _prune(
+        self,
+        releases: list[tuple[ReleaseRegistry, Mapping[str, Reason]]],
+        hidden: dict[str, Reason],
+        policy: DisclosurePolicy,
+        ledger: ReleaseLedger | None,
+        current: int,
+        memo: dict[tuple[frozenset[str], str], tuple[float, float, tuple[int, ...]]],
+    ) -> tuple[dict[str, Reason], AuditResult]:
+        """Show again each complement whose return keeps the audit passing."""
+        from mentoreval.disclose_audit import build_system
+
+        complements = [k for k, r in hidden.items() if r == "complementary"]
+        complements.sort(key=lambda k: (-self._counts[k].value, k))
+        for key in complements:
+            trial = {k: r for k, r in hidden.items() if k != key}
+            releases[-1] = (self, trial)
+            system = build_system(releases, policy=policy, ledger=ledger, current=current)
+            if policy.round_to is None and system.propagation_pick() is not None:
+                continue
+            if system.audit(only_protected=True, memo=memo).passed:
+                hidden = trial
+        releases[-1] = (self, hidden)
+        system = build_system(releases, policy=policy, ledger=ledger, current=current)
+        return hidden, system.audit(memo=memo)
 
     # ------------------------------------------------------------------ reading back
 
