@@ -95,6 +95,8 @@ def test_complement_cascades_through_linked_relations() -> None:
     reg.add_derived("ancova.df", 476, base=["ancova.n"], kind="count")
     decision = reg.decide()
     assert decision.hidden["flow.not_analysed"] == "small"
+    assert decision.primary == ()  # the 5 is never shown
+    assert decision.unpublished == {"flow.not_analysed"}
     assert decision.complementary == ("ancova.n", "ancova.n_c")
     assert reg.display("ancova.df") == MARK
     assert reg.display("flow.linked") == "483"

@@ -198,6 +198,9 @@ class Decision:
         Every hidden count → its :data:`Reason` (unpublished counts included).
     audit
         The attacker's audit of the decision (passed, or ``decide`` would have raised).
+    unpublished
+        The counts never shown (in ``hidden`` too, as ``"unpublished"`` or, when small,
+        as ``"small"``).
     rounds
         How many complementary suppressions the audit's linear programs asked for, beyond
         the greedy pass (which hides the next-smallest cell of each relation whose only
@@ -208,11 +211,18 @@ class Decision:
     hidden: Mapping[str, Reason]
     audit: AuditResult
     rounds: int = 0
+    unpublished: frozenset[str] = frozenset()
 
     @property
     def primary(self) -> tuple[str, ...]:
         """Published counts hidden as primary suppressions, sorted."""
-        return tuple(sorted(k for k, r in self.hidden.items() if r in PRIMARY_REASONS))
+        return tuple(
+            sorted(
+                k
+                for k, r in self.hidden.items()
+                if r in PRIMARY_REASONS and k not in self.unpublished
+            )
+        )
 
     @property
     def complementary(self) -> tuple[str, ...]:
@@ -758,7 +768,8 @@ class ReleaseRegistry:
                 raise _problem("complementary suppression did not settle", key=self.name)
         if prune and added:
             hidden, result = self._prune(releases, hidden, policy, ledger, len(earlier), memo)
-        self._decision = Decision(policy, dict(hidden), result, rounds)
+        unpublished = frozenset(k for k, c in self._counts.items() if not c.published)
+        self._decision = Decision(policy, dict(hidden), result, rounds, unpublished)
         return self._decision
 
     def _prune(
