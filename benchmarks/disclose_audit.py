@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclose_audit import feasible_ranges
-from mentoreval.disclose_release import ReleaseRegistry
+from mentoreval.disclose.audit import feasible_ranges
+from mentoreval.disclose.release import ReleaseRegistry
 
 
 def big_release(tables: int = 17, seed: int = 0, small_share: float = 0.12) -> ReleaseRegistry:

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mentoreval.disclose_audit import (
+from mentoreval.disclose import DisclosurePolicy, ReleaseLedger
+from mentoreval.disclose.audit import (
     AUDIT_SENTENCE,
     AuditResult,
     audit,
     build_system,
     feasible_ranges,
 )
-from mentoreval.disclose_release import MARK, PRIMARY_REASONS, Reason, ReleaseRegistry
-from mentoreval.disclosure import DisclosurePolicy, ReleaseLedger
+from mentoreval.disclose.release import MARK, PRIMARY_REASONS, Reason, ReleaseRegistry
 from mentoreval.errors import DisclosureError
 
 POLICY = DisclosurePolicy()

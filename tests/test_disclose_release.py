@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import pytest
 
-from mentoreval.disclose_labels import collapse_levels
-from mentoreval.disclose_release import FOOTNOTE, MARK, ReleaseRegistry
-from mentoreval.disclosure import DisclosurePolicy, ReleaseLedger
+from mentoreval.disclose import DisclosurePolicy, ReleaseLedger
+from mentoreval.disclose.labels import collapse_levels
+from mentoreval.disclose.release import FOOTNOTE, MARK, ReleaseRegistry
 from mentoreval.errors import DisclosureError
 
 

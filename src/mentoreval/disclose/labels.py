@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mentoreval.disclosure import DisclosurePolicy
+from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.errors import DisclosureError, Problem
 
 __all__ = ["OTHER", "LevelCollapse", "collapse_levels"]

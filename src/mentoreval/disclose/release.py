@@ -14,7 +14,7 @@ register as functions of their counts, so that hiding a count hides them.
   1..k−1 from an earlier release of the same cell (``"differencing"``);
 * **complementary** suppressions, so that no primary cell can be recovered: next-smallest
   cell of each relation in which a hidden primary count would be the only unknown, then
-  verified by the attacker's audit (:mod:`mentoreval.disclose_audit`, linear programming)
+  verified by the attacker's audit (:mod:`mentoreval.disclose.audit`, linear programming)
   and repeated until the audit passes.
 
 Every place that shows a count reads it back with :meth:`ReleaseRegistry.value` (a number,
@@ -35,11 +35,14 @@ from typing import TYPE_CHECKING, Literal, cast
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclosure import DisclosurePolicy, ReleaseLedger, format_cell
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.formatting import format_cell
+from mentoreval.disclose.ledger import ReleaseLedger
+from mentoreval.disclose.reasons import PRIMARY_REASONS, LedgerKey, Reason
 from mentoreval.errors import DisclosureError, Problem
 
 if TYPE_CHECKING:
-    from mentoreval.disclose_audit import AuditResult
+    from mentoreval.disclose.audit import AuditResult
 
 __all__ = [
     "FOOTNOTE",
@@ -59,11 +62,6 @@ MARK = "[c]"
 #: The footnote explaining :data:`MARK`, printed once per report.
 FOOTNOTE = "[c] not shown, to protect small groups"
 
-LedgerKey = tuple[str, str, str, str]
-#: Why a count is hidden. ``"unpublished"``: never shown (a complement implied by a share).
-Reason = Literal["small", "class", "differencing", "complementary", "unpublished"]
-#: The reasons that make a count a primary suppression: its value must stay unknown.
-PRIMARY_REASONS: frozenset[str] = frozenset({"small", "class", "differencing"})
 DerivedKind = Literal["count", "percent", "number", "p"]
 Follow = Literal["hidden", "primary"]
 
@@ -112,7 +110,7 @@ class Count:
     sensitive
         Whether it counts students (the small-cell rule applies).
     ledger_key
-        The cell's key in the :class:`~mentoreval.disclosure.ReleaseLedger`
+        The cell's key in the :class:`~mentoreval.disclose.ReleaseLedger`
         ``(study, table, group, statistic)``, linking it to other releases of the same
         cell (an earlier run, the annual report).
     """
@@ -722,7 +720,7 @@ class ReleaseRegistry:
             When no choice of complements from this release protects a primary cell (e.g.
             it was published exactly in an earlier release).
         """
-        from mentoreval.disclose_audit import build_system, earlier_values
+        from mentoreval.disclose.audit import build_system, earlier_values
 
         policy = policy or DisclosurePolicy()
         for other in earlier:
@@ -782,7 +780,7 @@ class ReleaseRegistry:
         memo: dict[tuple[frozenset[str], str], tuple[float, float, tuple[int, ...]]],
     ) -> tuple[dict[str, Reason], AuditResult]:
         """Show again each complement whose return keeps the audit passing."""
-        from mentoreval.disclose_audit import build_system
+        from mentoreval.disclose.audit import build_system
 
         complements = [k for k, r in hidden.items() if r == "complementary"]
         complements.sort(key=lambda k: (-self._counts[k].value, k))

@@ -10,7 +10,7 @@ the reports would write it down:
 * the same cell in several releases (same ledger key: a cohort report, its rerun, the
   annual report containing it) is one unknown when its value did not change, and otherwise
   differs by an unknown ``d ≥ 0``, the students who came or went; earlier releases known
-  only through a :class:`~mentoreval.disclosure.ReleaseLedger` enter as constants;
+  only through a :class:`~mentoreval.disclose.ReleaseLedger` enter as constants;
 * every count is non-negative; integrality is relaxed (the ranges are then slightly wider
   than an integer attacker's, and are rounded inwards before the verdict).
 
@@ -34,20 +34,20 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
-from mentoreval.disclose_release import (
-    PRIMARY_REASONS,
-    LedgerKey,
-    Reason,
-    ReleaseRegistry,
-)
-from mentoreval.disclosure import DisclosurePolicy, ReleaseLedger
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.ledger import ReleaseLedger
+from mentoreval.disclose.reasons import PRIMARY_REASONS, LedgerKey, Reason
 from mentoreval.errors import DisclosureError, Problem
+
+if TYPE_CHECKING:  # release imports this module to audit its decisions
+    from mentoreval.disclose.release import ReleaseRegistry
 
 __all__ = [
     "AUDIT_SENTENCE",
@@ -84,7 +84,7 @@ class CellRange:
     release, key
         Its release and key (``release`` is ``""`` for a difference between releases).
     reason
-        Why it is hidden (see :data:`~mentoreval.disclose_release.Reason`).
+        Why it is hidden (see :data:`~mentoreval.disclose.release.Reason`).
     low, high
         Its feasible range (``high`` may be infinite).
     protected
@@ -457,7 +457,7 @@ class LinearSystem:
         """Feasible range of every hidden cell (``only_protected``: of primary cells only).
 
         ``memo`` carries LP results between systems of the same releases (as while
-        :meth:`~mentoreval.disclose_release.ReleaseRegistry.decide` hides one more cell
+        :meth:`~mentoreval.disclose.release.ReleaseRegistry.decide` hides one more cell
         at a time): a cell whose component has the same hidden cells is not solved again.
         """
         start = time.perf_counter()
@@ -653,7 +653,7 @@ def build_system(
 def _releases(
     releases: ReleaseRegistry | Sequence[ReleaseRegistry],
 ) -> list[ReleaseRegistry]:
-    items = [releases] if isinstance(releases, ReleaseRegistry) else list(releases)
+    items = list(releases) if isinstance(releases, Sequence) else [releases]
     if not items:
         raise DisclosureError("nothing to audit", (Problem("no release given"),))
     names = [r.name for r in items]
@@ -688,7 +688,7 @@ def feasible_ranges(
 
     Examples
     --------
-    >>> from mentoreval.disclose_release import ReleaseRegistry
+    >>> from mentoreval.disclose.release import ReleaseRegistry
     >>> reg = ReleaseRegistry()
     >>> for key, n in {"t": 57, "low": 44, "mid": 10, "high": 3}.items():
     ...     _ = reg.add_count(key, n)
@@ -723,7 +723,7 @@ def audit(
     --------
     A cohort's n of 52 released in March and 50 now: the 2 who withdrew are disclosed.
 
-    >>> from mentoreval.disclose_release import ReleaseRegistry
+    >>> from mentoreval.disclose.release import ReleaseRegistry
     >>> march = ReleaseRegistry("March")
     >>> _ = march.add_count("outcomes.n", 52, ledger_key=("c", "outcomes", "who5", "n"))
     >>> _ = march.decide()
