@@ -92,6 +92,18 @@ def test_report_outputs_exist(demo_report):
     assert not list(out.parent.glob(".*.staging"))
 
 
+def test_report_publishes_no_local_path(demo_report):
+    """Issue 20: provenance named /home/<user>/…; paths are relative to the project."""
+    config, out, _ = demo_report
+    project = str(config.parent.resolve())
+    for path in out.rglob("*"):
+        if path.suffix in {".json", ".ipynb", ".html", ".csv", ".svg"}:
+            assert project not in path.read_text(encoding="utf-8", errors="replace"), path
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["study_config"] == "study.yaml"
+    assert {i["path"] for i in manifest["inputs"]} >= {"study.yaml", "exports/pre.csv"}
+
+
 def test_report_is_code_free_and_leak_free(demo_report):
     config, out, processed = demo_report
     html = (out / "cohort_report.html").read_text()

@@ -261,6 +261,18 @@ def _created_at() -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def publishable_path(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
+    """``path`` as it may appear in a published report: relative to the project ``root``
+    (POSIX separators), never the absolute path that names a user and a machine layout.
+
+    Examples
+    --------
+    >>> publishable_path("/home/jane.doe/mentoring/data/demo/study.yaml", "/home/jane.doe/mentoring")
+    'data/demo/study.yaml'
+    """
+    return Path(os.path.relpath(Path(path).absolute(), Path(root).absolute())).as_posix()
+
+
 def build_manifest(
     *,
     inputs: list[Path],
@@ -268,6 +280,7 @@ def build_manifest(
     key_fingerprint: str | None,
     extra: Mapping[str, Any] | None = None,
     repo: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Describe what produced a report: inputs, versions, commit, parameters.
 
@@ -284,6 +297,9 @@ def build_manifest(
     repo
         Folder whose git commit to record; defaults to the current directory. The commit
         is ``None`` outside a git repository.
+    root
+        The project folder: input paths are recorded relative to it (see
+        :func:`publishable_path`), so a published manifest names no user's home folder.
 
     Returns
     -------
@@ -311,7 +327,7 @@ def build_manifest(
         raise ReportError(f"{len(problems)} input file(s) missing for the manifest", problems)
     records = [
         {
-            "path": os.fspath(p),
+            "path": publishable_path(p, root) if root is not None else os.fspath(p),
             "name": Path(p).name,
             "sha256": file_sha256(p),
             "size": Path(p).stat().st_size,

@@ -291,8 +291,20 @@ def run_notebook(
             # DeadKernelError and kernel start-up failures land here
             message = f"the report kernel failed: {type(exc).__name__}: {exc}"
             raise ReportError(message, (Problem(message, file=str(target)),)) from exc
+        _publishable_metadata(target, template)
         bar.update()
     return target
+
+
+def _publishable_metadata(notebook: Path, template: str | os.PathLike[str]) -> None:
+    """Papermill records the absolute template and output paths in the notebook's
+    metadata; a published notebook keeps only the file names (no home folder)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    meta.update(input_path=Path(template).name, output_path=notebook.name)
+    nbformat.write(nb, notebook)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def write_annual_outputs(
         The manifest.
     """
     from mentoreval.config.paths import project_root
-    from mentoreval.outputs import build_manifest, write_json, write_table
+    from mentoreval.outputs import build_manifest, publishable_path, write_json, write_table
     from mentoreval.report.figures.charts import save_figure
 
     out = Path(out_dir)
@@ -94,12 +94,13 @@ def write_annual_outputs(
         parameters=dict(parameters or {}),
         key_fingerprint=None,
         extra={
-            "store": str(cfg.store_root),
+            "store": publishable_path(cfg.store_root, project_root(cfg.path)),
             "cohorts": analysis["cohorts"].to_dict(orient="records"),
-            "ledger": str(ledger_path),
+            "ledger": publishable_path(ledger_path, project_root(cfg.path)),
             "disclosure": {"profile": cfg.policy.profile, "threshold": cfg.policy.threshold},
         },
         repo=project_root(cfg.path),
+        root=project_root(cfg.path),
     )
     write_json(manifest, out / "manifest.json")
     return manifest

@@ -70,6 +70,7 @@ def run_annual_report(
     >>> run_annual_report("data/demo/peer/annual.yaml")  # doctest: +SKIP
     """
     from mentoreval.config.paths import project_root
+    from mentoreval.outputs import publishable_path
     from mentoreval.report.notebook import ReportOutputs, build_report
     from mentoreval.report.runtime import kernel_log
     from mentoreval.safefs import OutputFolder
@@ -80,13 +81,20 @@ def run_annual_report(
     with OutputFolder(folder, kind="annual report", protected=protected, key="--out") as output:
         update_store(cfg, echo=progress)
         with kernel_log(output.final, progress):
+            root = project_root(cfg.path)  # paths relative to it: no home folder published
+            forbidden = annual_forbidden(cfg)
+            forbidden["local path"] = [str(root)] if len(root.parts) > 1 else []
             built = build_report(
                 template or TEMPLATE,
                 output.staging,
-                parameters={"config": str(cfg.path.resolve()), "out_dir": str(output.staging)},
+                parameters={
+                    "config": publishable_path(cfg.path, root),
+                    "out_dir": publishable_path(output.staging, root),
+                },
                 name="annual_report",
                 pdf=pdf,
-                forbidden=annual_forbidden(cfg),
+                forbidden=forbidden,
+                cwd=root,
                 progress=progress,
             )
         staging = output.staging

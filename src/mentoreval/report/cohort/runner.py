@@ -120,7 +120,7 @@ def run_cohort_report(
     from mentoreval.config.paths import default_out_dir, default_store_root, project_root
     from mentoreval.config.study import load_study
     from mentoreval.ingest.pipeline import ingest_study
-    from mentoreval.outputs import build_manifest, write_json
+    from mentoreval.outputs import build_manifest, publishable_path, write_json
     from mentoreval.report.notebook import cast_parameters, run_notebook
     from mentoreval.report.render import egress_scan, render_html, render_pdf
     from mentoreval.safefs import MARKER, OutputFolder
@@ -159,10 +159,13 @@ def run_cohort_report(
         stage("write")
         staging = output.staging
         write_cohort_outputs(results, staging)
+        # Paths relative to the project, and the notebook runs there: the published
+        # notebook and manifest never show a user's home folder.
+        root = project_root(config)
         parameters = {
-            "study_config": str(config),
-            "processed_dir": str(processed),
-            "output_dir": str(staging),
+            "study_config": publishable_path(config, root),
+            "processed_dir": publishable_path(processed, root),
+            "output_dir": publishable_path(staging, root),
             "title": results.title,
         }
         cast_parameters(TEMPLATE, parameters)
@@ -180,11 +183,16 @@ def run_cohort_report(
                 "design": results.design,
             },
             repo=Path(__file__).parent,
+            root=root,
         )
         write_json(manifest, staging / "manifest.json")
         with kernel_log(output.final, progress):
             notebook = run_notebook(
-                TEMPLATE, staging / "cohort_report.ipynb", parameters=parameters, progress=False
+                TEMPLATE,
+                staging / "cohort_report.ipynb",
+                parameters=parameters,
+                cwd=root,
+                progress=False,
             )
         bar.update()
         stage("HTML")
@@ -203,7 +211,9 @@ def run_cohort_report(
         write_json(manifest, staging / "manifest.json")
         bar.update()
         stage("egress scan")
-        egress_scan([staging], forbidden=_forbidden(study, load_processed(ingested)))
+        forbidden = _forbidden(study, load_processed(ingested))
+        forbidden["local path"] = [str(root)] if len(root.parts) > 1 else []
+        egress_scan([staging], forbidden=forbidden)
         bar.update()
         final = output.commit()
     if results.ledger is not None:
