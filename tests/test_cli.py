@@ -90,3 +90,72 @@ def test_score_command_out_of_range(tmp_path: Path) -> None:
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "row 3" in out.stderr and "column 'who5_2'" in out.stderr and "'9'" in out.stderr
     assert not (tmp_path / "s.csv").exists()
+
+
+def _stored_study(tmp_path: Path) -> Path:
+    study = tmp_path / "study"
+    (study / "exports").mkdir(parents=True)
+    (study / "exports" / "pre.csv").write_text("sid,who5_1\n1,3\n")
+    (study / "study.yaml").write_text(
+        "title: T\nprogramme: peer\ncohort: '2025'\nyear: 2025\n"
+        "participant_id: {column: sid}\nsources: [{path: exports/pre.csv, wave: pre}]\n"
+        "instruments: {who5: {}}\nanalysis: {pre: pre, post: pre}\n"
+    )
+    return study / "study.yaml"
+
+
+def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[object, str]:
+    from mentoreval.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    return info.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["exports", "file", "study"])
+def test_ingest_refuses_the_store_folder_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import mentoreval.ingest.pipeline
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ingest ran although the store will be refused")
+
+    monkeypatch.setattr(mentoreval.ingest.pipeline, "ingest_study", must_not_run)
+    study = _stored_study(tmp_path)
+    store = {"exports": study.parent / "exports", "study": study.parent}.get(where)
+    if store is None:
+        store = tmp_path / "store"
+        store.write_text("not a folder")
+    argv = ["ingest", str(study), "--out", str(tmp_path / "out"), "--store", str(store)]
+    code, err = _main(argv, capsys)
+    assert code == 2 and str(store.resolve()) in err and "store" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_store_check_creates_nothing_and_accepts_a_new_folder(tmp_path: Path) -> None:
+    from mentoreval.config.study import load_study
+    from mentoreval.store import check_store_root
+
+    study = load_study(_stored_study(tmp_path))
+    checked = check_store_root(
+        tmp_path / "data" / "store",
+        protected=study.input_files(),
+        raw_folders=study.raw_folders(),
+    )
+    assert checked == (tmp_path / "data" / "store").resolve() and not checked.exists()
+
+
+def test_ctrl_c_says_interrupted_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """typer turns KeyboardInterrupt into a silent exit 130: main must still say it."""
+    import mentoreval.ingest.pipeline
+
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mentoreval.ingest.pipeline, "ingest_study", interrupt)
+    argv = ["ingest", str(_stored_study(tmp_path)), "--out", str(tmp_path / "out"), "--no-store"]
+    code, err = _main(argv, capsys)
+    assert code == 130 and "interrupted" in err and "intact" in err

@@ -134,3 +134,53 @@ def test_id_pattern_that_cannot_run_in_bounded_time_is_refused_naming_the_key(
     with pytest.raises(ConfigError) as info:
         load_study(folder / "study.yaml")
     assert [p.key for p in info.value.problems] == ["participant_id.pattern"]
+
+
+def test_column_mapped_into_two_instruments_is_refused_naming_both(folder: Path) -> None:
+    """A column has one meaning: who5_1 (who5's default column) mapped as swemwbs_1 too."""
+    (folder / "study.yaml").write_text(
+        GOOD.replace("cbi: {}", "swemwbs: {items: {swemwbs_1: who5_2}}").replace(
+            "cbi.personal", "swemwbs.total"
+        )
+    )
+    with pytest.raises(ConfigError) as info:
+        load_study(folder / "study.yaml")
+    (problem,) = info.value.problems
+    assert problem.key == "instruments.swemwbs.items" and problem.fix
+    assert "'who5_2'" in problem.message and "instruments.who5.items" in problem.message
+
+
+@pytest.mark.parametrize("key", ["programme", "cohort"])
+@pytest.mark.parametrize("value", ["peer; touch PWNED", "$(id)", "../../../etc", ".hidden", "a/b"])
+def test_programme_and_cohort_labels_are_checked_with_the_store_rule(
+    folder: Path, key: str, value: str
+) -> None:
+    from mentoreval.config.study import LABEL
+    from mentoreval.store import parquet
+
+    assert parquet.LABEL is LABEL  # one definition, shared with the store
+    old = "programme: peer" if key == "programme" else 'cohort: "2025"'
+    (folder / "study.yaml").write_text(GOOD.replace(old, f"{key}: {value!r}"))
+    with pytest.raises(ConfigError) as info:
+        load_study(folder / "study.yaml")
+    (problem,) = info.value.problems
+    assert problem.key == key and "letters, digits" in (problem.fix or "")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("{path: pre.csv,", '{path: "pre\\0.csv",', "sources[0].path"),
+        ("dictionary: dict.csv", 'dictionary: "dict\\n.csv"', "sources[1].dictionary"),
+        ("key_file: ../keys/peer.key", 'key_file: "peer\\t.key"', "key_file"),
+        ("title: Peer mentoring", 'title: x\ndata_roots: ["/data\\0"]', "data_roots[0]"),
+    ],
+)
+def test_paths_with_nul_or_control_characters_are_refused_naming_the_key(
+    folder: Path, old: str, new: str, key: str
+) -> None:
+    (folder / "study.yaml").write_text(GOOD.replace(old, new))
+    with pytest.raises(ConfigError) as info:
+        load_study(folder / "study.yaml")
+    (problem,) = info.value.problems
+    assert problem.key == key and "control character" in problem.message

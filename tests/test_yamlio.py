@@ -80,3 +80,28 @@ def test_errors_keep_the_precise_python_message(text: str, message: str) -> None
         ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
     ):
         load_yaml("x.yaml", text=text)
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000, "a:\n  " + "- " * 200 + "x"])
+def test_deep_nesting_is_a_located_config_error_not_a_recursion_error(text: str) -> None:
+    from mentoreval.yamlio import MAX_DEPTH
+
+    with pytest.raises(
+        ConfigError, match=rf"x\.yaml: line [12], column .*more than {MAX_DEPTH} levels"
+    ):
+        load_yaml("x.yaml", text=text)
+
+
+def test_nesting_up_to_the_limit_loads() -> None:
+    from mentoreval.yamlio import MAX_DEPTH
+
+    assert load_yaml("x.yaml", text="a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)) == {
+        "a": _nested(MAX_DEPTH - 1)
+    }
+
+
+def _nested(depth: int) -> list[object]:
+    out: list[object] = []
+    for _ in range(depth - 1):
+        out = [out]
+    return out

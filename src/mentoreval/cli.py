@@ -11,9 +11,10 @@ from __future__ import annotations
 import errno
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 try:  # typer >= 0.20 vendors click and raises its own copies of click's exceptions
     from typer._click import exceptions as click_exceptions
@@ -23,7 +24,23 @@ except ImportError:  # pragma: no cover - older typer on plain click
 from mentoreval import __version__
 from mentoreval.errors import MentorevalError
 
+
+class _Interrupted(Exception):
+    """Ctrl-C during a command (typer would turn it into a silent exit 130)."""
+
+
+class _Group(TyperGroup):
+    """The top-level command group: lets an interruption reach :func:`main`, which says so."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted() from exc
+
+
 app = typer.Typer(
+    cls=_Group,
     name="mentoreval",
     help=(
         "Evaluate a mentorship programme from its pre/post survey exports: read and link the "
@@ -243,6 +260,8 @@ def ingest(
     """
     from mentoreval.ingest.pipeline import ingest_study
 
+    if not no_store:
+        _check_store(study, store)
     result = ingest_study(study, out_dir=out)
     s = result.summary
     typer.echo(
@@ -261,6 +280,23 @@ def ingest(
     typer.echo(f"Wrote {result.out_dir}")
     if not no_store:
         _store_ingested(result, study, store)
+
+
+def _check_store(study: Path, store: Path | None) -> None:
+    """Refuse a store folder that will be refused, before anything is written (the store
+    itself is created only when the cohort is added)."""
+    from mentoreval.config.paths import default_store_root
+    from mentoreval.config.study import load_study
+    from mentoreval.store.parquet import check_store_root
+
+    loaded = load_study(study)
+    if any(getattr(loaded.config, k) is None for k in ("programme", "cohort", "year")):
+        return  # not stored (a note says so after the ingest)
+    check_store_root(
+        store or default_store_root(study),
+        protected=loaded.input_files(),
+        raw_folders=loaded.raw_folders(),
+    )
 
 
 def _store_ingested(result: object, study: Path, store: Path | None) -> None:
@@ -438,7 +474,7 @@ def main(argv: list[str] | None = None) -> None:
     except click_exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         typer.echo(
             "interrupted: stopped before finishing; outputs of earlier runs are intact "
             "(nothing is replaced until a run completes)",

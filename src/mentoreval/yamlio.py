@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from mentoreval.errors import ConfigError, MentorevalError, Problem
 
-__all__ = ["load_yaml", "pydantic_problems"]
+__all__ = ["MAX_DEPTH", "load_yaml", "pydantic_problems"]
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
@@ -85,6 +85,31 @@ _StrictSafeLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping_no_duplicates,
 )
+
+
+#: The deepest nesting of lists and mappings a config or instrument file may have. Real
+#: files need fewer than ten levels; thousands (``[[[[…]]]]``) only exhaust the stack.
+MAX_DEPTH = 64
+
+
+def _nesting_too_deep(text: str, loader: Any) -> Any:
+    """Where the nesting first goes deeper than :data:`MAX_DEPTH` (``None`` when it never
+    does). The parser's events come from an explicit state stack, not recursion, so this
+    is safe whatever the depth."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        if loader is not _StrictSafeLoader:  # libyaml stops at its own depth limit: look again
+            return _nesting_too_deep(text, _StrictSafeLoader)
+        return None  # invalid YAML: reported (precisely) by the load that follows
+    return None
 
 
 _FAST_LOADER: Any = None
@@ -147,6 +172,14 @@ def load_yaml(
                 f"{path}: not UTF-8 text at byte {exc.start} (fix: save the file as UTF-8)"
             ) from None
     try:
+        deep = _nesting_too_deep(text, _FAST_LOADER or _StrictSafeLoader)
+        if deep is not None:
+            where = f"line {deep.line + 1}, column {deep.column + 1}" if deep.line >= 0 else ""
+            raise error(
+                f"{path}: {where + ': ' if where else ''}lists and mappings are nested more "
+                f"than {MAX_DEPTH} levels deep (fix: flatten the structure; a study or "
+                "instrument file needs only a few levels)"
+            )
         if _FAST_LOADER is not None:
             try:
                 return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - strict *safe* loader
@@ -165,6 +198,11 @@ def load_yaml(
         raise error(f"{path}: {where}: {problem} (fix: {fix})") from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc} (fix: check the file's syntax)") from None
+    except RecursionError:  # aliases nesting deep structures inside each other
+        raise error(
+            f"{path}: lists and mappings are nested too deeply to read (fix: flatten the "
+            "structure; avoid nesting anchors (&a / *a) inside each other)"
+        ) from None
 
 
 _FIXES = {

@@ -166,7 +166,6 @@ CASES = [
         command="validate",
         exit=2,
         names=(STUDY,),
-        pending="config: deeply nested YAML ends in RecursionError (new; issue 13 crash class)",
     ),
     # tags
     Case(
@@ -227,7 +226,6 @@ CASES = [
         set_path("sources.0.path", "exports/pre\x00.csv"),
         exit=2,
         names=("sources[0].path",),
-        pending="config: a NUL in a path ends in ValueError (new; issue 13 crash class)",
     ),
     # types, unknown and duplicate keys, shapes
     Case("cohort_number", set_path("cohort", 2025), exit=2, names=(STUDY, "cohort")),
@@ -301,7 +299,6 @@ CASES = [
         command="validate",
         exit=2,
         names=("who5_1", "instruments.who5", "instruments.swemwbs"),
-        pending="ingest: one column mapped into two instruments (issue 20)",
     ),
 ]
 

@@ -199,14 +199,12 @@ CASES = [
         store_at("project/study/exports"),
         exit=2,
         names=("exports",),
-        pending="safety: the store is checked before any work (issue 13)",
     ),
     Case(
         "store_is_a_file",
         then(make_file("store"), store_at("store")),
         exit=2,
         names=("store",),
-        pending="safety: the store is checked before any work (issue 13)",
     ),
     Case(
         "read_only_output_parent",
@@ -248,7 +246,6 @@ CASES = [
         patch=raising(KeyboardInterrupt()),
         exit=130,
         check=interrupted,
-        pending="cli: interruption is not said (issue 20)",
     ),
     Case(
         "disk_full_mid_ingest",

@@ -210,7 +210,6 @@ CASES = [
             command="validate",
             exit=2,
             names=(key,),
-            pending="ingest: labels checked in validate (issue 20)",
         )
         for key in ("programme", "cohort")
         for i, value in enumerate(SHELL[:2])
@@ -220,7 +219,6 @@ CASES = [
         lambda p: (config_value("programme", SHELL[2])(p), with_store(p)),
         exit=2,
         names=("programme",),
-        pending="ingest: labels checked in validate (issue 20)",
     ),
     Case(
         "traversal_in_programme",
@@ -228,7 +226,6 @@ CASES = [
         command="validate",
         exit=2,
         names=("programme",),
-        pending="ingest: labels checked in validate (issue 20)",
     ),
 ]
 

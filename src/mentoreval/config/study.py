@@ -33,6 +33,8 @@ from mentoreval.safefs import resolve_input
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
 __all__ = [
+    "LABEL",
+    "LABEL_FIX",
     "AnalysisOptions",
     "AttentionCheck",
     "Columns",
@@ -64,7 +66,15 @@ SourceFormat = Literal[
 so a wrong value gets one message listing every choice; tests keep it equal to
 :data:`mentoreval.read.base.Format`)."""
 Code = float
-Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+_LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+LABEL = re.compile(_LABEL_PATTERN)
+"""What a label that becomes a folder name (``id``, ``programme``, ``cohort``, a store
+partition) may look like: safe in a path on every platform, no shell characters, no
+``..`` component, and no escaping needed in hive partitioning. The store checks its
+partition values with this same rule."""
+LABEL_FIX = "use letters, digits, '_', '.' and '-' only, starting with a letter or digit"
+Slug = Annotated[str, Field(pattern=_LABEL_PATTERN, max_length=80)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 Exclusion = Literal["preview", "test", "spam"]
@@ -284,9 +294,44 @@ def _cross_check(
         except ConfigError as exc:
             problems.extend(replace(q, file=file) for q in exc.problems)
 
-    roots = [_root(r, base) for r in cfg.data_roots]
+    for key in ("programme", "cohort"):
+        value = getattr(cfg, key)
+        if value is not None and not LABEL.match(value):
+            add(
+                f"invalid {key} {value!r}: it names a folder of the store",
+                key,
+                LABEL_FIX + ", e.g. peer-mentoring or 2025-26",
+            )
+    if cfg.year is not None and not 1900 <= cfg.year <= 2200:
+        add(f"invalid year {cfg.year!r}", "year", "give the academic year, e.g. 2025")
+
+    # A NUL or another control character in a path cannot name a file (the OS refuses NUL)
+    # and is never intended: refuse it here, by key, before anything touches the path.
+    unsafe: set[str] = set()
+    named_paths: list[tuple[str, str | None]] = [("key_file", cfg.key_file)]
+    for i, src in enumerate(cfg.sources):
+        named_paths += [(f"sources[{i}].path", src.path)]
+        named_paths += [(f"sources[{i}].dictionary", src.dictionary)]
+    if cfg.meetings is not None:
+        named_paths.append(("meetings.path", cfg.meetings.path))
+    named_paths += [(f"instrument_dirs[{j}]", d) for j, d in enumerate(cfg.instrument_dirs)]
+    named_paths += [(f"data_roots[{j}]", d) for j, d in enumerate(cfg.data_roots)]
+    for key, value in named_paths:
+        if value is not None and (bad := _CONTROL.search(value)):
+            unsafe.add(key)
+            add(
+                f"the path {value!r} holds a control character ({bad.group()!r})",
+                key,
+                "remove the control character (a NUL, tab or line break) from the path",
+            )
+
+    roots = [
+        _root(r, base) for j, r in enumerate(cfg.data_roots) if f"data_roots[{j}]" not in unsafe
+    ]
 
     def resolve(p: str, key: str) -> Path | None:
+        if key in unsafe:
+            return None
         try:
             return resolve_input(p, base=base, roots=roots, key=key)
         except MentorevalError as exc:
@@ -422,14 +467,27 @@ def _cross_check(
                 "give each column one role",
             )
         roles.setdefault(col, key)
-    item_cols = {
-        col: f"instruments.{inst_id}"
-        for inst_id, inst in instruments.items()
-        for col in {
-            **{i: i for i in inst.item_ids},
-            **(cfg.instruments[inst_id] or InstrumentMap()).items,
-        }.values()
-    }
+    # A column has one meaning: one instrument's item, never two instruments' items (it
+    # would be scored twice). An item without a mapping is read from the column of its id.
+    item_cols: dict[str, str] = {}
+    item_of: dict[str, str] = {}
+    for inst_id, inst in instruments.items():
+        mapped = (cfg.instruments[inst_id] or InstrumentMap()).items
+        for item in inst.item_ids:
+            col = mapped.get(item, item)
+            how = f"{item}: {col}" if item in mapped else f"{item} (by default: its own id)"
+            where = f"instruments.{inst_id}.items"
+            if col in item_cols and item_cols[col] != f"instruments.{inst_id}":
+                add(
+                    f"column {col!r} is mapped into two instruments ({item_of[col]} and "
+                    f"{where}: {how})",
+                    where,
+                    "map each export column into one instrument only (a column has one "
+                    "meaning); give the other instrument's item its own column",
+                )
+                continue
+            item_cols.setdefault(col, f"instruments.{inst_id}")
+            item_of.setdefault(col, f"{where}: {how}")
     for col, key in roles.items():
         if col in item_cols and key != "participant_id.column":
             add(

@@ -256,6 +256,8 @@ def store_cohort(
         year=int(cfg.year),
         tables={name: _plain_frame(df) for name, df in tables.items()},
         inputs_sha256=sorted(shas),
+        protected=study.input_files(),
+        raw_folders=study.raw_folders(),
         metadata={
             "study": study.name,
             "config_sha256": manifest["config"]["sha256"],

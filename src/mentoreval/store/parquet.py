@@ -39,15 +39,17 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from mentoreval.config.study import LABEL, LABEL_FIX
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import ConfigError, DataError, MentorevalError, Problem, raise_problems
-from mentoreval.safefs import folder_lock, mark_container
+from mentoreval.safefs import check_output_dir, folder_lock, mark_container
 
 __all__ = [
     "LEDGER_FILE",
     "PARTITION_COLUMNS",
     "StoreResult",
     "add_cohort",
+    "check_store_root",
     "ledger_dir",
     "ledger_file",
     "list_cohorts",
@@ -72,9 +74,6 @@ _MANIFEST = "manifest.json"
 _DATA = "data.parquet"
 _MANIFEST_VERSION = 1
 
-# Partition values become folder names, so keep them to characters that are safe in a
-# path on every platform and need no escaping in hive partitioning.
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _HIVE_TYPES = "{'programme': 'VARCHAR', 'cohort': 'VARCHAR', 'year': 'INTEGER'}"
@@ -237,6 +236,8 @@ def add_cohort(
     metadata: Mapping[str, Any] | None = None,
     force: bool = False,
     lock_timeout: float = 60.0,
+    protected: Iterable[Path] = (),
+    raw_folders: Iterable[Path] = (),
 ) -> StoreResult:
     """Store one processed cohort, idempotently.
 
@@ -264,6 +265,9 @@ def add_cohort(
         e.g. after a fix to the scoring code.
     lock_timeout
         Seconds to wait for another process writing to the same store.
+    protected, raw_folders
+        The study's inputs and raw-export folders: the store may not hold them or lie
+        inside them (see :func:`check_store_root`).
 
     Returns
     -------
@@ -302,7 +306,9 @@ def add_cohort(
     partition = _partition_path(programme, cohort, year)
     manifest_path = root / _COHORTS / partition / _MANIFEST
 
-    with _store_lock(root, timeout=lock_timeout):
+    with _store_lock(
+        root, timeout=lock_timeout, protected=tuple(protected), raw_folders=tuple(raw_folders)
+    ):
         previous: dict[str, Any] | None = None
         existed = manifest_path.is_file()
         if existed:
@@ -562,14 +568,9 @@ def _check_cohort_args(
 ) -> tuple[str, ...]:
     problems: list[Problem] = []
     for key, value in (("programme", programme), ("cohort", cohort)):
-        if not isinstance(value, str) or not _LABEL.match(value):
-            problems.append(
-                Problem(
-                    f"invalid {key} {value!r}",
-                    key=key,
-                    fix="use letters, digits, '_', '.' and '-' only, starting with a letter or digit",
-                )
-            )
+        # partition values become folder names: the study config's label rule
+        if not isinstance(value, str) or not LABEL.match(value):
+            problems.append(Problem(f"invalid {key} {value!r}", key=key, fix=LABEL_FIX))
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
         problems.append(
             Problem(
@@ -715,13 +716,84 @@ def _scan(files: Sequence[tuple[str, str, int, Path]]) -> str:
     )
 
 
+_LEGACY = (_TABLES, _COHORTS, _LEDGER, _STAGING, _LOCK)
+
+
+def check_store_root(
+    store_root: str | os.PathLike[str],
+    *,
+    protected: Iterable[Path] = (),
+    raw_folders: Iterable[Path] = (),
+) -> Path:
+    """Check, before any work, that the store may be written at ``store_root``.
+
+    The same rules as when the store is written (:func:`mentoreval.safefs.mark_container`):
+    refused when it is a file or a symlink, holds entries mentoreval did not write, would
+    hold or replace one of ``protected`` (the study's inputs) or lies inside one of
+    ``raw_folders``. A missing store is not created here; an existing mentoreval store
+    (or an empty folder) is accepted as is.
+
+    Returns
+    -------
+    pathlib.Path
+        The store folder, resolved.
+
+    Raises
+    ------
+    MentorevalError
+        Naming the folder (key ``store``), the reason and the fix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> home = Path(tempfile.mkdtemp())
+    >>> _ = (home / "pre.csv").write_text("sid\\n1\\n")
+    >>> check_store_root(home / "store").exists()
+    False
+    >>> try:
+    ...     check_store_root(home)
+    ... except MentorevalError as exc:
+    ...     print(exc.problems[0].message)
+    holds entries mentoreval did not write (pre.csv)
+    """
+    root = Path(store_root)
+    protected, raw_folders = tuple(protected), tuple(raw_folders)
+    if root.expanduser().is_dir() and not root.expanduser().is_symlink():
+        # an existing folder: exactly the rules of the write (at most a legacy store's
+        # missing marker is added)
+        return mark_container(
+            root,
+            kind="store",
+            legacy=_LEGACY,
+            protected=protected,
+            raw_folders=raw_folders,
+            key="store",
+        )
+    # missing (placement only: nothing is created), or a file or symlink (refused)
+    return check_output_dir(
+        root, kind="store", protected=protected, raw_folders=raw_folders, key="store"
+    )
+
+
 @contextlib.contextmanager
-def _store_lock(root: Path, *, timeout: float) -> Iterator[None]:
+def _store_lock(
+    root: Path,
+    *,
+    timeout: float,
+    protected: tuple[Path, ...] = (),
+    raw_folders: tuple[Path, ...] = (),
+) -> Iterator[None]:
     """Hold the store's lock (see :func:`mentoreval.safefs.folder_lock`) so parallel batch
     jobs don't interleave writes; the store folder is created, marked as mentoreval's,
-    or refused when it holds anything else."""
-    legacy = (_TABLES, _COHORTS, _LEDGER, _STAGING, _LOCK)
-    root = mark_container(root, kind="store", legacy=legacy, key="store")
+    or refused when it holds anything else or is placed among the study's inputs."""
+    root = mark_container(
+        root,
+        kind="store",
+        legacy=_LEGACY,
+        protected=protected,
+        raw_folders=raw_folders,
+        key="store",
+    )
     with folder_lock(root, timeout=timeout, what="store"):
         yield
 
