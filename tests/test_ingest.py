@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mentoreval.errors import KeyMismatchError
+from mentoreval.errors import KeyMismatchError, MentorevalError
 from mentoreval.ingest.pipeline import check_study, ingest_study, validate_study
 from mentoreval.ingest.protect import keygen, pseudonymise
 
@@ -321,7 +322,15 @@ def test_reconciliation_holds_on_dirty_csv(
         "title: D\nparticipant_id: {column: sid}\nsources: [{path: pre.csv, wave: pre}]\n"
         "instruments: {who5: {}}\nanalysis: {pre: pre, post: pre}\n",
     )
-    res = ingest_study(study, key=bytes(32), write=False)
+    try:
+        res = ingest_study(study, key=bytes(32), write=False)
+    except MentorevalError as exc:
+        # No record at all, or every record excluded: the run stops, naming the source.
+        assert exc.problems and all(
+            p.file == "pre.csv" and ("no responses" in p.message or "are excluded" in p.message)
+            for p in exc.problems
+        ), exc.problems
+        return
     rec = res.manifest["inputs"]["pre.csv"]["reconciliation"]
     assert rec["records"] == rec["kept"] + rec["quarantined"]
     assert res.summary["rows_kept"] == len(res.responses) // 5
@@ -462,3 +471,258 @@ def test_a_run_that_stops_leaves_the_earlier_outputs_whole(
     monkeypatch.setattr(ingest_module, "flag_quality", real)
     ingest_study(study, out_dir=out)  # a later run replaces everything
     assert (out / "responses.parquet").read_bytes() != before["responses.parquet"]
+
+
+# -- sources listed twice, emptied sources, timestamps, group levels (issues 13 and 20)
+
+
+def _csv(path: Path, rows: list[list[str]], header: tuple[str, ...] = ()) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = list(header) or ["sid", "group", "submitted_at", *WHO5]
+    path.write_text(
+        "\n".join(",".join(r) for r in [head, *rows]) + "\n", encoding="utf-8", newline=""
+    )
+
+
+def _rows(
+    ids: list[str], group: str = "mentored", when: str = "2024-01-10 10:00"
+) -> list[list[str]]:
+    return [[i, group, when, "3", "3", "3", "3", "3"] for i in ids]
+
+
+def _study(folder: Path, sources: str, extra: str = "") -> Path:
+    return write_study(
+        folder,
+        "title: T\nparticipant_id: {column: sid}\n"
+        "columns: {group: group, submitted_at: submitted_at}\n"
+        f"sources: {sources}\ninstruments: {{who5: {{}}}}\n"
+        "analysis: {pre: pre, post: post" + extra + "}\n",
+    )
+
+
+def _messages(problems: Sequence[object]) -> str:
+    return "\n".join(str(p) for p in problems)
+
+
+def test_same_file_listed_twice_under_another_spelling_is_an_error_naming_both_keys(
+    tmp_path: Path,
+) -> None:
+    _csv(tmp_path / "exports" / "pre.csv", _rows(["A1", "A2"]))
+    _csv(tmp_path / "exports" / "post.csv", _rows(["A1", "A2"]))
+    study = _study(
+        tmp_path,
+        "[{path: exports/pre.csv, wave: pre}, {path: exports/post.csv, wave: post},"
+        " {path: exports/../exports/pre.csv, wave: post}]",
+    )
+    with pytest.raises(MentorevalError) as info:
+        ingest_study(study, key=bytes(32), write=False)
+    said = _messages(info.value.problems)
+    assert "sources[0].path" in said and "sources[2].path" in said and "pre.csv" in said
+
+
+def test_two_files_with_the_same_name_in_different_folders_are_two_sources(
+    tmp_path: Path,
+) -> None:
+    _csv(tmp_path / "a" / "pre.csv", _rows(["A1", "A2"]))
+    _csv(tmp_path / "b" / "pre.csv", _rows(["B1", "B2", "B3"]))
+    _csv(tmp_path / "post.csv", _rows(["A1", "B1"]))
+    study = _study(
+        tmp_path,
+        "[{path: a/pre.csv, wave: pre}, {path: b/pre.csv, wave: pre},"
+        " {path: post.csv, wave: post}]",
+    )
+    res = ingest_study(study, key=bytes(32), write=False)
+    assert sorted(res.manifest["inputs"]) == ["a/pre.csv", "b/pre.csv", "post.csv"]
+    assert res.summary["rows_read"] == 7 and res.summary["rows_kept"] == 7
+    assert res.summary["linked_pairs"] == 2
+
+
+def test_source_with_every_row_excluded_stops_saying_why(tmp_path: Path, key_env: bytes) -> None:
+    _csv(tmp_path / "pre.csv", _rows(["A1", "A2", "A3"]))
+    _csv(tmp_path / "post.csv", _rows(["A1"]))
+    study = _study(
+        tmp_path, "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]"
+    ).read_text()
+    (tmp_path / "study.yaml").write_text(
+        study.replace(
+            "participant_id: {column: sid}", "participant_id: {column: sid, pattern: '^X[0-9]+$'}"
+        )
+    )
+    report = check_study(tmp_path / "study.yaml")
+    said = _messages(report.fatal)
+    assert "all 3 rows are excluded" in said and "participant_id.pattern" in said, said
+    assert "pre.csv" in said and "post.csv" in said
+
+
+def test_qualtrics_preview_rows_are_counted_by_validate_and_an_all_preview_export_stops(
+    tmp_path: Path,
+    key_env: bytes,
+) -> None:
+    rows = [{"student_id": f"S{i}", **dict.fromkeys(WHO5, "3")} for i in range(4)]
+    rows[3]["Status"] = "1"  # a preview
+    qualtrics_csv(tmp_path / "pre.csv", rows)
+    qualtrics_csv(tmp_path / "post.csv", rows[:3])
+    study = write_study(
+        tmp_path,
+        "title: T\nparticipant_id: {column: student_id}\n"
+        "sources: [{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]\n"
+        "instruments: {who5: {}}\ncolumns: {drop: [RecipientEmail, IPAddress]}\n",
+    )
+    report = check_study(study)
+    assert not report.fatal, report.fatal
+    said = _messages(report.data)
+    assert "qualtrics_preview: 1 row(s) excluded when reading" in said and "pre.csv" in said
+    qualtrics_csv(tmp_path / "pre.csv", [{**r, "Status": "1"} for r in rows])
+    said = _messages(check_study(study).fatal)
+    assert "all 4 rows are excluded" in said and "Qualtrics previews" in said, said
+
+
+def test_header_only_source_warns_and_stops_when_its_wave_is_analysed(
+    tmp_path: Path, key_env: bytes
+) -> None:
+    _csv(tmp_path / "pre.csv", _rows(["A1", "A2"]))
+    _csv(tmp_path / "post.csv", _rows(["A1", "A2"]))
+    _csv(tmp_path / "followup.csv", [])
+    study = _study(
+        tmp_path,
+        "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post},"
+        " {path: followup.csv, wave: followup}]",
+    )
+    report = check_study(study)
+    assert not report.fatal and "no responses" in _messages(report.warnings)
+    _csv(tmp_path / "post.csv", [])
+    said = _messages(check_study(study).fatal)
+    assert "post.csv" in said and "no responses" in said and "'post'" in said, said
+    with pytest.raises(MentorevalError):
+        ingest_study(study, key=bytes(32), write=False)
+
+
+def test_parse_times_reads_offsets_google_forms_and_excel_serials() -> None:
+    from mentoreval.ingest.linkage import parse_times
+
+    times, bad = parse_times(
+        pd.Series(
+            [
+                "2024-03-31T01:30:00+00:00",
+                "2024-03-31T02:15:00+01:00",  # after the change to summer time: 01:15 UTC
+                "2024/03/02 1:00:00 PM GMT+1",
+                "2024/03/02 11:30:00 AM GMT",
+                "45353.75",
+                "",
+                "yesterday",
+            ]
+        )
+    )
+    assert [str(t) for t in times[:5]] == [
+        "2024-03-31 01:30:00+00:00",
+        "2024-03-31 01:15:00+00:00",
+        "2024-03-02 12:00:00+00:00",
+        "2024-03-02 11:30:00+00:00",
+        "2024-03-02 18:00:00+00:00",
+    ]
+    assert bad.tolist() == [False] * 6 + [True]
+    later, bad = parse_times(pd.Series(["43891.5", "1462.5"]), date_system=1904)
+    assert str(later.iloc[0]) == "2024-03-02 12:00:00+00:00"
+    assert bad.tolist() == [False, True]  # not a serial (too small), and not a usable year
+
+
+def test_duplicates_with_mixed_offsets_keep_the_later_submission(tmp_path: Path) -> None:
+    pre = _rows(["A1", "A2"])
+    pre[0][2] = "2024-03-31T02:15:00+01:00"  # 01:15 UTC: the earlier one
+    pre.append(["A1", "mentored", "2024-03-31T01:30:00+00:00", "1", "1", "1", "1", "1"])
+    _csv(tmp_path / "pre.csv", pre)
+    _csv(tmp_path / "post.csv", _rows(["A1", "A2"]))
+    study = _study(tmp_path, "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]")
+    res = ingest_study(study, key=bytes(32), write=False)
+    q = res.quarantine
+    assert q.loc[q["rule"] == "duplicate", "source_row"].tolist() == [2]
+
+
+def test_unreadable_submission_time_stops_naming_row_and_value(tmp_path: Path) -> None:
+    pre = _rows(["A1", "A2"])
+    pre[1][2] = "yesterday"
+    _csv(tmp_path / "pre.csv", pre)
+    _csv(tmp_path / "post.csv", _rows(["A1", "A2"]))
+    study = _study(tmp_path, "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]")
+    with pytest.raises(MentorevalError) as info:
+        ingest_study(study, key=bytes(32), write=False)
+    said = _messages(info.value.problems)
+    assert "pre.csv" in said and "row 3" in said and "'yesterday'" in said, said
+
+
+def test_duplicates_with_an_empty_time_are_resolved_by_source_order_and_said(
+    tmp_path: Path,
+    key_env: bytes,
+) -> None:
+    pre = _rows(["A1", "A2"])
+    pre[0][2] = ""
+    pre.append(["A1", "mentored", "2024-01-01 09:00", "1", "1", "1", "1", "1"])
+    _csv(tmp_path / "pre.csv", pre)
+    _csv(tmp_path / "post.csv", _rows(["A1", "A2"]))
+    study = _study(tmp_path, "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]")
+    res = ingest_study(study, key=bytes(32), write=False)
+    q = res.quarantine
+    assert q.loc[q["rule"] == "duplicate", "source_row"].tolist() == [2]  # keep_last: row 4
+    assert "source order" in _messages(check_study(study).warnings)
+
+
+GROUPS = ", group: {column: group, treated: mentored, control: comparison}"
+
+
+def test_undeclared_group_level_is_said_in_validate(tmp_path: Path, key_env: bytes) -> None:
+    rows = _rows(["A1", "A2"]) + _rows(["B1"], "comparison") + _rows(["C1", "C2"], "waitlist")
+    _csv(tmp_path / "pre.csv", rows)
+    _csv(tmp_path / "post.csv", rows)
+    study = _study(tmp_path, "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]", GROUPS)
+    report = check_study(study)
+    assert not report.fatal and not report.data
+    assert (
+        "2 students in group 'waitlist' are not analysed: not declared as treated or control"
+        in _messages(report.warnings)
+    )
+
+
+def test_declared_group_level_absent_lists_the_levels_present(
+    tmp_path: Path, key_env: bytes
+) -> None:
+    rows = _rows(["A1", "A2"]) + _rows(["B1"], "waitlist")
+    _csv(tmp_path / "pre.csv", rows)
+    _csv(tmp_path / "post.csv", rows)
+    study = _study(tmp_path, "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]", GROUPS)
+    said = _messages(check_study(study).fatal)
+    assert "analysis.group.control 'comparison'" in said
+    assert "'mentored' (2 students)" in said and "'waitlist' (1 students)" in said, said
+
+
+def test_group_level_differing_in_case_or_number_form_is_matched_and_said(
+    tmp_path: Path,
+    key_env: bytes,
+) -> None:
+    rows = _rows(["A1", "A2"], " Mentored ") + _rows(["B1", "B2"], "1.0")
+    _csv(tmp_path / "pre.csv", rows)
+    _csv(tmp_path / "post.csv", rows)
+    study = _study(
+        tmp_path,
+        "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]",
+        ", group: {column: group, treated: mentored, control: '1'}",
+    )
+    report = check_study(study)
+    assert not report.fatal, report.fatal
+    assert "after normalising case, spaces and number form" in _messages(report.warnings)
+    res = ingest_study(study, key=bytes(32), write=False)
+    assert sorted(res.participants["group"].astype(str).unique()) == ["1", "mentored"]
+
+
+def test_group_column_absent_from_every_export_is_an_error_naming_the_key(
+    tmp_path: Path,
+    key_env: bytes,
+) -> None:
+    _csv(tmp_path / "pre.csv", _rows(["A1"]))
+    _csv(tmp_path / "post.csv", _rows(["A1"]))
+    study = _study(
+        tmp_path,
+        "[{path: pre.csv, wave: pre}, {path: post.csv, wave: post}]",
+        ", group: {column: arm, treated: mentored, control: comparison}",
+    )
+    said = _messages(check_study(study).fatal)
+    assert "'arm'" in said and "analysis.group.column" in said, said

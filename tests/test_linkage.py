@@ -52,7 +52,7 @@ def test_link_report() -> None:
 
 def _reference_keep(records: pd.DataFrame, rule: str) -> tuple[np.ndarray, np.ndarray]:
     """Keep mask and kept position per removed row, by a stable pandas sort on the text."""
-    when = pd.to_datetime(records["submitted_at"], errors="coerce", format="ISO8601")
+    when = pd.to_datetime(records["submitted_at"], errors="coerce", format="ISO8601", utc=True)
     frame = pd.DataFrame(
         {
             "pid": records["participant_id"].astype("string").to_numpy(),
@@ -62,7 +62,15 @@ def _reference_keep(records: pd.DataFrame, rule: str) -> tuple[np.ndarray, np.nd
             "row": records["source_row"].to_numpy(),
             "pos": np.arange(len(records)),
         }
-    ).sort_values(["pid", "wave", "when", "src", "row"], kind="stable", na_position="first")
+    )
+    # A participant x wave with a missing or unreadable time is ordered by source and row only.
+    untimed = (
+        frame["when"].isna().groupby([frame["pid"], frame["wave"]], dropna=False).transform("any")
+    )
+    frame.loc[untimed.to_numpy(dtype=bool), "when"] = pd.NaT
+    frame = frame.sort_values(
+        ["pid", "wave", "when", "src", "row"], kind="stable", na_position="first"
+    )
     which = "first" if rule == "keep_first" else "last"
     dup = frame.duplicated(["pid", "wave"], keep=which).to_numpy()
     keep = np.ones(len(records), dtype=bool)

@@ -334,14 +334,12 @@ CASES = [
         command="validate",
         exit=2,
         names=("post.csv", "post"),
-        pending="ingest: zero-record wave (issue 20)",
     ),
     Case(
         "header_only_needed_wave_ingest",
         header_only,
         exit=2,
         names=("post.csv", "post"),
-        pending="ingest: zero-record wave (issue 20)",
     ),
     Case(
         "header_only_extra_wave_warns",
@@ -349,7 +347,6 @@ CASES = [
         command="validate",
         exit=0,
         names=("followup.csv", "warning"),
-        pending="ingest: zero-record wave (issue 20)",
     ),
     Case("trailing_blank_lines", trailing_blank_lines, counts={"rows_kept": 12}),
     Case("crlf", crlf, counts=FULL),

@@ -242,7 +242,6 @@ CASES = [
         every_id_invalid,
         exit=2,
         names=("pre.csv", "participant_id.pattern"),
-        pending="ingest: every row of a source excluded (issue 13)",
     ),
     # duplicates and their timestamps
     Case(
@@ -263,7 +262,6 @@ CASES = [
         ),
         counts={"rows_read": 13, "rows_kept": 12, "duplicates_removed": 1},
         check=quarantined(("pre.csv", 8, "duplicate")),
-        pending="ingest: timestamps with mixed offsets (issue 13)",
     ),
     Case(
         "duplicate_google_forms_gmt",
@@ -272,21 +270,18 @@ CASES = [
         ),
         counts={"rows_read": 13, "rows_kept": 12, "duplicates_removed": 1},
         check=quarantined(("pre.csv", 8, "duplicate")),
-        pending="ingest: timestamps, Google Forms GMT+h (issue 20)",
     ),
     Case(
         "duplicate_excel_serial_dates",
         excel_serial_dates,
         counts={"rows_read": 13, "rows_kept": 12, "duplicates_removed": 1},
         check=quarantined(("pre.xlsx", 8, "duplicate")),
-        pending="ingest: timestamps, Excel serial dates (issue 20)",
     ),
     Case(
         "duplicate_unreadable_times",
         dup_times("yesterday", "last week"),
         exit=(2, 0),
         check=unreadable_times,
-        pending="ingest: timestamps that cannot be read (issue 20)",
     ),
     # sources
     Case(
@@ -294,21 +289,18 @@ CASES = [
         same_file_twice,
         exit=2,
         names=("pre.csv", "sources[2]"),
-        pending="ingest: the same file listed twice (issue 13)",
     ),
     Case(
         "same_file_other_spelling",
         same_file_via_other_spelling,
         exit=2,
         names=("pre.csv", "sources[2]"),
-        pending="ingest: the same file listed twice (issue 13)",
     ),
     Case(
         "same_name_two_folders",
         same_name_two_folders,
         exit=(0, 2),
         check=same_name_two_folders_check,
-        pending="ingest: two files with the same name (issue 13)",
     ),
     Case(
         "qualtrics_one_preview_row",
@@ -321,14 +313,12 @@ CASES = [
         command="validate",
         exit=2,
         names=("pre_qualtrics.csv", "preview"),
-        pending="ingest: validate runs the read-stage exclusions (issue 13)",
     ),
     Case(
         "qualtrics_preview_only",
         qualtrics(["Survey Preview"] * 3 + ["Survey Test"] * 3),
         exit=2,
         names=("pre_qualtrics.csv",),
-        pending="ingest: every row of a source excluded (issue 13)",
     ),
     Case(
         "qualtrics_preview_only_validate",
@@ -336,7 +326,6 @@ CASES = [
         command="validate",
         exit=2,
         names=("pre_qualtrics.csv", "preview"),
-        pending="ingest: validate runs the read-stage exclusions (issue 13)",
     ),
     # groups
     Case(
@@ -345,7 +334,6 @@ CASES = [
         command="validate",
         exit=0,
         names=("waitlist",),
-        pending="ingest: third group level (issue 20)",
     ),
     Case("third_group_level_ingest", group_level("waitlist"), counts=FULL),
     Case(
@@ -354,7 +342,6 @@ CASES = [
         command="validate",
         exit=2,
         names=("comparison", "analysis.group"),
-        pending="ingest: a declared group level absent from the data (new; issue 20 class)",
     ),
     Case(
         "group_column_absent",
@@ -362,7 +349,6 @@ CASES = [
         command="validate",
         exit=2,
         names=("arm",),
-        pending="ingest: a declared group column absent from every export (new)",
     ),
     Case("group_labels_padded", group_level(" mentored "), counts=FULL),
     # answers

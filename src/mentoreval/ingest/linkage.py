@@ -10,6 +10,7 @@ the study's declared rule (``keep_first`` or ``keep_last``) after a **stable** s
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import numpy as np
@@ -18,7 +19,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.types import infer_dtype
 
-__all__ = ["LINKAGE_COLUMNS", "link_waves", "linkage_summary", "resolve_duplicates"]
+__all__ = [
+    "LINKAGE_COLUMNS",
+    "link_waves",
+    "linkage_summary",
+    "parse_times",
+    "resolve_duplicates",
+]
 
 LINKAGE_COLUMNS = ["participant_id", "status", "waves", "pre", "post", "duplicates_removed"]
 
@@ -112,18 +119,93 @@ def _order_key(values: pd.Series) -> np.ndarray:
     return pd.factorize(values, sort=True)[0]  # the categorical codes pandas sorts by
 
 
+# Google Forms: "2024/03/02 1:00:00 PM GMT+1", "… GMT", "… GMT-05:30".
+_GMT = re.compile(r"\s*(?:GMT|UTC)(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$", re.IGNORECASE)
+# Excel serial dates that reached the text as numbers (days since the epoch; 1900 system:
+# 1899-12-30 because of Lotus's leap-year bug, 1904 system: 1904-01-01). Plausible range
+# only (1927-2119 in the 1900 system), so that a small number is not read as a date.
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_EPOCH = {1900: "1899-12-30", 1904: "1904-01-01"}
+
+
+def _gmt_to_offset(text: pd.Series) -> pd.Series:
+    def offset(m: re.Match[str]) -> str:
+        sign, hours, minutes = m.group(1) or "+", m.group(2) or "0", m.group(3) or "00"
+        return f" {sign}{int(hours):02d}:{minutes}"
+
+    return text.str.replace(_GMT, offset, regex=True)
+
+
+_LOW, _HIGH = pd.Timestamp("1678-01-01", tz="UTC"), pd.Timestamp("2262-01-01", tz="UTC")
+
+
+def _in_range(times: pd.Series) -> pd.Series:
+    """Nanosecond UTC times; a time outside 1678-2261 (e.g. a year 1462) cannot be read."""
+    times = pd.Series(times, copy=False)
+    ok = times.isna() | ((times >= _LOW) & (times < _HIGH))
+    return times.where(ok).astype("datetime64[ns, UTC]")
+
+
+def parse_times(values: pd.Series, *, date_system: int = 1900) -> tuple[pd.Series, np.ndarray]:
+    """Parse ``submitted_at`` texts to UTC times, each distinct text once.
+
+    Accepts ISO 8601 (offsets may differ from row to row, e.g. across a daylight-saving
+    change: every time is converted to UTC; a time without an offset is taken as UTC),
+    Google Forms' ``2024/03/02 1:00:00 PM GMT+1``, Excel serial dates that arrive as text
+    (``45353.5``; ``date_system`` 1900 or 1904, the workbook's) and the common
+    ``day/month``-free forms pandas reads (``2024/03/02 13:00``).
+
+    Returns
+    -------
+    times : pandas.Series
+        ``datetime64[ns, UTC]``, NaT where the cell is empty or cannot be read.
+    unreadable : numpy.ndarray
+        Boolean mask: a non-empty cell that could not be read.
+
+    Examples
+    --------
+    >>> t, bad = parse_times(pd.Series(["2024-03-31T01:30:00+00:00", "2024-03-31T02:15:00+01:00",
+    ...     "2024/03/02 1:00:00 PM GMT+1", "45353.5", None, "yesterday"]))
+    >>> [str(x) for x in t], bad.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    (['2024-03-31 01:30:00+00:00', '2024-03-31 01:15:00+00:00', '2024-03-02 12:00:00+00:00',
+      '2024-03-02 12:00:00+00:00', 'NaT', 'NaT'], [False, False, False, False, False, True])
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or (
+        isinstance(values.dtype, np.dtype) and values.dtype.kind == "M"
+    ):
+        out = pd.to_datetime(values, utc=True)
+        return out, np.zeros(len(values), dtype=bool)
+    stripped = values.astype("string").str.strip()
+    codes, uniques = pd.factorize(stripped.mask(stripped == ""))
+    text = pd.Series(uniques, dtype="string")
+    parsed = _in_range(pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True))
+    todo = parsed.isna() & text.notna()
+    if todo.any():
+        rest = text[todo]
+        serial = rest.str.fullmatch(_SERIAL).fillna(False).astype(bool)
+        if serial.any():
+            days = pd.to_numeric(rest[serial], errors="coerce").astype(float)
+            parsed[serial[serial].index] = _in_range(
+                pd.to_datetime(days, unit="D", origin=pd.Timestamp(_EPOCH[date_system]), utc=True)
+            ).dt.round("s")
+        other = rest[~serial]
+        if len(other):
+            parsed[other.index] = _in_range(
+                pd.to_datetime(_gmt_to_offset(other), errors="coerce", format="mixed", utc=True)
+            )
+    unreadable = np.append((parsed.isna() & text.notna()).to_numpy(dtype=bool), False)[codes]
+    key = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[codes]
+    out = pd.Series(pd.DatetimeIndex(key).tz_localize("UTC"), index=values.index)
+    return out, unreadable
+
+
 def _time_key(records: pd.DataFrame) -> np.ndarray:
-    """Integers that sort like the parsed ``submitted_at`` (unparseable or empty first)."""
+    """Integers that sort like the parsed ``submitted_at`` (NaT is the smallest integer;
+    :func:`resolve_duplicates` orders a group with one by source order only)."""
     if "submitted_at" not in records:
         return np.zeros(len(records), dtype=np.int64)
-    # Parse each distinct text once (all of them, so parse errors are those of the column).
-    codes, uniques = pd.factorize(records["submitted_at"])
-    parsed = pd.to_datetime(pd.Index(uniques), errors="coerce", format="ISO8601")
-    if isinstance(parsed, pd.DatetimeIndex):
-        key, nat = parsed.asi8, np.iinfo(np.int64).min  # NaT is the smallest integer
-    else:
-        key, nat = pd.factorize(parsed, sort=True)[0], -1
-    return np.concatenate([key, [nat]])[codes]  # code -1 (a missing text) is NaT
+    times, _ = parse_times(records["submitted_at"])
+    return times.to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 def resolve_duplicates(
@@ -136,7 +218,9 @@ def resolve_duplicates(
     records
         One row per submission with ``participant_id``, ``wave``, ``source`` (file name),
         ``source_order`` (position of the source in the config), ``source_row`` and
-        optionally ``submitted_at`` (ISO 8601 text; unparseable or empty sorts first).
+        optionally ``submitted_at`` (text read by :func:`parse_times`, or times). A
+        participant × wave in which a time is empty or unreadable is ordered by source order
+        and row only; ``removed.attrs["untimed_groups"]`` counts them.
     rule
         ``"keep_first"`` or ``"keep_last"`` in the stable order.
 
@@ -167,6 +251,13 @@ def resolve_duplicates(
     # Only participant × wave groups with more than one submission need ordering.
     dense = group if n == 0 or group.max() < 4 * n + 16 else pd.factorize(group)[0]
     several = np.flatnonzero(np.bincount(dense)[dense] > 1)
+    # A group in which a time is missing (or unreadable) is ordered by source order only:
+    # NaT never sorts first and decides which submission is kept.
+    nat = when == np.iinfo(np.int64).min
+    untimed = np.bincount(dense[several], weights=nat[several], minlength=1) > 0
+    if untimed.any():
+        when = when.copy()
+        when[several[untimed[dense[several]]]] = 0
     src = _order_key(records["source_order"])[several]
     row = _order_key(records["source_row"])[several]
     # The stable order on (participant, wave, time, source order, source row).
@@ -193,6 +284,7 @@ def resolve_duplicates(
             "kept_source_row": source_row.iloc[target].to_numpy() if len(target) else [],
         }
     )
+    out.attrs["untimed_groups"] = int(untimed.sum())
     return keep, out  # already in position order
 
 

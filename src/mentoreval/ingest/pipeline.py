@@ -56,7 +56,12 @@ from pandas.api.types import union_categoricals
 from mentoreval.config.paths import default_out_dir
 from mentoreval.config.study import Source, Study, compile_id_pattern, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
-from mentoreval.ingest.linkage import link_waves, linkage_summary, resolve_duplicates
+from mentoreval.ingest.linkage import (
+    link_waves,
+    linkage_summary,
+    parse_times,
+    resolve_duplicates,
+)
 from mentoreval.ingest.protect import (
     confusable_collisions,
     confusable_groups,
@@ -214,6 +219,7 @@ class _SourceOut:
     dropped: list[str] = field(default_factory=list)
     identifying: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
 
 
 def _clean_id(text: str) -> str:
@@ -237,7 +243,13 @@ def _choices(meta: pd.DataFrame, column: str) -> dict[str, Any]:
 
 
 def _read_source(
-    study: Study, order: int, src: Source, fatal: list[Problem], reasons: ReasonTable
+    study: Study,
+    order: int,
+    src: Source,
+    fatal: list[Problem],
+    reasons: ReasonTable,
+    *,
+    label: str | None = None,
 ) -> _SourceOut | None:
     cfg = study.config
     path = study.resolve(src.path)
@@ -255,7 +267,9 @@ def _read_source(
     except MentorevalError as exc:
         fatal.extend(exc.problems or [Problem(str(exc), file=path.name)])
         return None
-    name = path.name
+    # The source's name in every output: its file name, or its path when two sources
+    # share a file name (``label``).
+    name = label or path.name
     data = table.data
     key = f"sources[{order}]"
     quarantine: list[pd.DataFrame] = []
@@ -412,6 +426,32 @@ def _read_source(
         if role_col and role_col in columns:
             used.add(role_col)
             records[f"col:{role_col}"] = kept[role_col].array
+    if roles.submitted_at and roles.submitted_at in columns:
+        times, unreadable = parse_times(records[f"col:{roles.submitted_at}"])
+        if unreadable.any():
+            at = np.flatnonzero(unreadable)
+            shown = ", ".join(
+                f"row {r}: {v!r}"
+                for r, v in zip(
+                    records["source_row"].to_numpy()[at[:5]],
+                    records[f"col:{roles.submitted_at}"].to_numpy()[at[:5]],
+                    strict=True,
+                )
+            )
+            more = f" and {len(at) - 5} more" if len(at) > 5 else ""
+            fatal.append(
+                Problem(
+                    f"{len(at)} submission time(s) cannot be read ({shown}{more}); the times "
+                    "decide which duplicate submission is kept",
+                    file=name,
+                    row=int(records["source_row"].iloc[at[0]]),
+                    column=roles.submitted_at,
+                    key="columns.submitted_at",
+                    fix="export the times as ISO 8601 (2024-03-02 13:00:00+01:00), or correct "
+                    "the cells named",
+                )
+            )
+        records[f"col:{roles.submitted_at}"] = times
     for check in cfg.quality.attention_checks:
         if check.column in columns:
             used.add(check.column)
@@ -527,7 +567,7 @@ def _read_source(
                 flagged.append(
                     {"column": c, "reason": "flagged Identifier? in the REDCap dictionary"}
                 )
-    entry = table.manifest_entry()
+    entry = {**table.manifest_entry(), "file": name}
     return _SourceOut(
         name=name,
         order=order,
@@ -541,6 +581,7 @@ def _read_source(
         dropped=[*dropped_declared, *unmapped],
         identifying=flagged,
         notes=list(table.notes),
+        columns=columns,
     )
 
 
@@ -598,6 +639,24 @@ def _numbers(values: pd.Series) -> np.ndarray:
 
 def _problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
     out: list[Problem] = []
+    # Rows the readers exclude (Qualtrics previews and tests, unfinished LimeSurvey
+    # responses, ...): one problem per source and rule, with the count ingest reports.
+    read = q[(q["stage"] == "read") & ~q["rule"].isin(["empty_row", "blank_row"])]
+    if len(read):
+        counts = read.groupby(["source", "rule"], sort=True).agg(
+            n=("source_row", "size"), first=("source_row", "min"), reason=("reason", "first")
+        )
+        for (rsrc, rrule), n, first, rwhy in zip(
+            counts.index, counts["n"], counts["first"], counts["reason"], strict=True
+        ):
+            out.append(
+                Problem(
+                    f"{rrule}: {n} row(s) excluded when reading ({_READ_RULES.get(str(rrule), str(rwhy))}; "
+                    f"first: {rwhy})",
+                    file=str(rsrc),
+                    row=int(first),
+                )
+            )
     for rule, part in q.groupby("rule", sort=True):
         if rule in {"empty_row", "blank_row"} or part["stage"].iloc[0] == "read":
             continue
@@ -622,6 +681,210 @@ def _problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
         if len(part) > _LISTED:
             out.append(Problem(f"{rule}: ... and {len(part) - _LISTED} more (see quarantine.csv)"))
     return out
+
+
+_READ_RULES = {
+    "qualtrics_preview": "Qualtrics previews",
+    "qualtrics_test": "Qualtrics tests",
+    "qualtrics_spam": "Qualtrics spam",
+    "limesurvey_unfinished": "unfinished LimeSurvey responses",
+}
+
+
+def _source_labels(study: Study, fatal: list[Problem]) -> list[str | None]:
+    """Each source's name in the outputs: its file name, or its path (relative to the
+    study) when two sources share a file name. A file listed twice (under any spelling)
+    is fatal, naming both keys; its later listings get None (not read)."""
+    sources = study.config.sources
+    paths: list[Path | None] = []
+    for i, src in enumerate(sources):
+        try:
+            paths.append(study.resolve(src.path, key=f"sources[{i}].path").resolve())
+        except (MentorevalError, OSError):
+            paths.append(None)  # reported by the reader
+    names = pd.Series([p.name if p is not None else None for p in paths], dtype="object")
+    shared = names.duplicated(keep=False).to_numpy()
+    labels: list[str | None] = []
+    seen: dict[Path, int] = {}
+    for i, (src, p) in enumerate(zip(sources, paths, strict=True)):
+        if p is not None and p in seen:
+            j = seen[p]
+            fatal.append(
+                Problem(
+                    f"the same file is listed as two sources: sources[{j}].path "
+                    f"({sources[j].path!r}) and sources[{i}].path ({src.path!r})",
+                    file=p.name,
+                    key=f"sources[{i}].path",
+                    fix=f"remove sources[{i}] (one export is one source; a file that holds "
+                    "several waves is one source with events:)",
+                )
+            )
+            labels.append(None)
+            continue
+        if p is not None:
+            seen[p] = i
+        if p is None or not shared[i]:
+            labels.append(None if p is None else p.name)
+            continue
+        try:
+            labels.append(p.relative_to(study.base.resolve()).as_posix())
+        except ValueError:
+            labels.append(f"{p.parent.name}/{p.name}")
+    # A source whose path did not resolve is read anyway, so the reader reports it.
+    return [
+        Path(src.path).name if p is None else lab
+        for src, lab, p in zip(sources, labels, paths, strict=True)
+    ]
+
+
+def _check_source_rows(
+    study: Study, outs: list[_SourceOut], fatal: list[Problem], warnings: list[Problem]
+) -> None:
+    """A source with no records (a header-only export) is a warning, and an error when its
+    wave is the analysis's pre or post; a source whose every record is excluded is an
+    error that says why (e.g. every row a Qualtrics preview, or no id matching the pattern)."""
+    cfg = study.config
+    needed = {cfg.analysis.pre, cfg.analysis.post}
+    for o in outs:
+        src = cfg.sources[o.order]
+        key = f"sources[{o.order}].path"
+        waves = {src.wave} if src.wave is not None else set((src.events or {}).values())
+        if o.n_records == 0:
+            used = sorted(w for w in waves & needed if w)
+            if used:
+                fatal.append(
+                    Problem(
+                        f"no responses: the export has column names but no records, and its "
+                        f"wave {used[0]!r} is needed by the analysis (analysis.pre/analysis.post)",
+                        file=o.name,
+                        key=key,
+                        fix="export the wave again once it has responses, or point the source "
+                        "at the right file",
+                    )
+                )
+            else:
+                warnings.append(
+                    Problem(
+                        "no responses: the export has column names but no records "
+                        f"(wave {src.wave!r})",
+                        file=o.name,
+                        key=key,
+                        fix="export the wave again once it has responses, or remove the source",
+                    )
+                )
+        elif len(o.records) == 0:
+            q = pd.concat(o.quarantine, ignore_index=True)
+            q = q[~q["rule"].isin(["empty_row", "blank_row"])]
+            counts = q.groupby("rule", sort=True).agg(n=("rule", "size"), why=("reason", "first"))
+            why = "; ".join(
+                f"{n} {_READ_RULES.get(rule, rule)} ({reason})"
+                for rule, n, reason in zip(counts.index, counts["n"], counts["why"], strict=True)
+            )
+            fatal.append(
+                Problem(
+                    f"all {o.n_records} rows are excluded, none is left to analyse: {why}",
+                    file=o.name,
+                    key=key,
+                    fix="check the export (a test or preview export?) and the rule named",
+                )
+            )
+
+
+def _norm_level(values: pd.Series) -> pd.Series:
+    """Group labels as compared with the declared levels: NFKC, case-folded, spaces
+    collapsed, numbers in one form (``1``, ``1.0`` and `` 1 `` are equal)."""
+    text = values.astype("string").str.normalize("NFKC").str.strip().str.casefold()
+    text = text.str.replace(r"\s+", " ", regex=True)
+    num = pd.to_numeric(text, errors="coerce")
+    as_num = num.map(lambda x: f"{x:g}", na_action="ignore").astype("string")
+    return as_num.where(num.notna(), text)
+
+
+def _check_groups(
+    study: Study, outs: list[_SourceOut], fatal: list[Problem], warnings: list[Problem]
+) -> None:
+    """The group column exists; the declared treated and control levels are in the data
+    (matched exactly, or after normalising case, spaces and number form, which is said and
+    the data recoded to the declared label); undeclared levels are said (not analysed)."""
+    cfg = study.config
+    spec = cfg.analysis.group
+    gcol = cfg.columns.group
+    if not outs:
+        return
+    present = {c for o in outs for c in o.columns}
+    for name, key in (
+        (gcol, "columns.group"),
+        (spec.column if spec else None, "analysis.group.column"),
+    ):
+        if name and name not in present and not (name == "group" and gcol in present):
+            fatal.append(
+                Problem(
+                    f"the group column {name!r} is absent from every export",
+                    key=key,
+                    column=name,
+                    fix=f"set {key} to the export's group column (the first columns are "
+                    f"{sorted(present)[:8]}), or remove it for a single-arm study",
+                )
+            )
+            return
+    col = f"col:{gcol or (spec.column if spec else '')}"
+    if spec is None or not any(col in o.records for o in outs):
+        return
+    both = pd.concat(
+        [o.records[["raw_id", col]] for o in outs if col in o.records], ignore_index=True
+    )
+    labels = both[col].astype("string")
+    ids = both["raw_id"].astype("string").str.strip().str.casefold()
+    students = ids.groupby(labels, dropna=True).nunique()
+    norm_of = _norm_level(pd.Series(students.index, dtype="string"))
+    norm_of.index = students.index
+    recode: dict[str, str] = {}
+    for role, level in (("treated", spec.treated), ("control", spec.control)):
+        if level in students.index:
+            continue
+        target = _norm_level(pd.Series([level], dtype="string")).iloc[0]
+        alike = [str(v) for v in norm_of.index[(norm_of == target).to_numpy()]]
+        if alike:
+            recode.update({v: level for v in alike})
+            warnings.append(
+                Problem(
+                    f"group level(s) {', '.join(repr(v) for v in alike)} matched "
+                    f"analysis.group.{role} {level!r} after normalising case, spaces and "
+                    f"number form; they are analysed as {level!r}",
+                    key=f"analysis.group.{role}",
+                    column=gcol,
+                    fix=f"write analysis.group.{role} exactly as in the data to silence this",
+                )
+            )
+            continue
+        listed = ", ".join(f"{v!r} ({int(n)} students)" for v, n in students.items()) or "none"
+        fatal.append(
+            Problem(
+                f"analysis.group.{role} {level!r} is not a level of the group column "
+                f"{gcol!r}; the levels present are: {listed}",
+                key=f"analysis.group.{role}",
+                column=gcol,
+                fix=f"set analysis.group.{role} to one of the levels present",
+            )
+        )
+    declared = {spec.treated, spec.control, *recode}
+    for level, n in zip(students.index.astype(str), students.to_numpy(), strict=True):
+        if level not in declared:
+            warnings.append(
+                Problem(
+                    f"{int(n)} students in group {level!r} are not analysed: not declared "
+                    "as treated or control",
+                    key="analysis.group",
+                    column=gcol,
+                    fix="declare the level under analysis.group (treated or control) to "
+                    "analyse it, or leave it: the students stay in the processed data",
+                )
+            )
+    if recode:
+        for o in outs:
+            if col in o.records:
+                values = o.records[col].astype("string")
+                o.records[col] = values.replace(recode)
 
 
 def _stopwatch(laps: dict[str, float]) -> Callable[[str], None]:
@@ -729,10 +992,15 @@ def _run(
     lap("config and key")
     reasons = ReasonTable()
     outs: list[_SourceOut] = []
+    labels = _source_labels(study, fatal)
     for i, src in enumerate(cfg.sources):
-        out = _read_source(study, i, src, fatal, reasons)
+        if labels[i] is None:
+            continue
+        out = _read_source(study, i, src, fatal, reasons, label=labels[i])
         if out is not None:
             outs.append(out)
+    _check_source_rows(study, outs, fatal, warnings)
+    _check_groups(study, outs, fatal, warnings)
     for check in cfg.quality.attention_checks:
         if outs and not any(
             check.column in o.entry.get("column_names", o.records.columns)
@@ -789,6 +1057,16 @@ def _run(
         else records,
         rule=cfg.quality.duplicates,
     )
+    if removed.attrs.get("untimed_groups"):
+        warnings.append(
+            Problem(
+                f"{removed.attrs['untimed_groups']} participant(s) answered a wave more than once "
+                "with a submission time missing: their duplicates were resolved by source "
+                f"order and row ({cfg.quality.duplicates}), not by time",
+                key="columns.submitted_at",
+                fix="fill the submission times in the exports",
+            )
+        )
     if len(removed):
         q_parts.append(
             quarantine_frame(
