@@ -266,9 +266,6 @@ def absolute(payload: str, tmp: Path) -> str:
     return payload.replace("touch PWNED", f"touch {tmp}/PWNED")
 
 
-PATSY_PENDING = pytest.mark.xfail(strict=True, reason="pending: stats: patsy payloads (issue 20)")
-
-
 @pytest.mark.slow
 # In-process the test's "warnings are errors" would turn matplotlib's layout warning for a
 # multi-line title into a failure the command line never has.
@@ -276,8 +273,8 @@ PATSY_PENDING = pytest.mark.xfail(strict=True, reason="pending: stats: patsy pay
 @pytest.mark.parametrize(
     "where",
     [
-        pytest.param("wave", id="patsy_wave_name", marks=PATSY_PENDING),
-        pytest.param("control", id="patsy_control_label", marks=PATSY_PENDING),
+        pytest.param("wave", id="patsy_wave_name"),
+        pytest.param("control", id="patsy_control_label"),
         pytest.param("title", id="papermill_title"),
     ],
 )

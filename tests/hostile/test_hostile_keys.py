@@ -181,7 +181,6 @@ def _limit_memory() -> None:  # pragma: no cover - runs in the child
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="pending: keys: size limit on key files (issue 13)")
 def test_key_dev_zero_is_refused_in_bounded_time(tmp_path: Path) -> None:
     """``/dev/zero`` as the key file: read with a size limit, refused with exit 2 naming
     it. In a subprocess with 1 GB of address space, so that today's unbounded read ends
