@@ -1,0 +1,187 @@
+"""The annual report's pooled estimates: DerSimonian–Laird random effects over the published
+cohort estimates of each programme (and, for instruments shared by programmes, across them),
+with the forest-plot rows; only instruments whose version is the same in every cohort pooled.
+
+Report stage (what is computed): called by :func:`~mentoreval.report.annual.analysis.analyse_annual`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mentoreval.disclose.suppression import suppress_table
+from mentoreval.frames import iter_rows
+from mentoreval.report.annual.inputs import cohort_label
+
+if TYPE_CHECKING:
+    from mentoreval.config.disclosure import DisclosurePolicy
+    from mentoreval.disclose.ledger import ReleaseLedger
+    from mentoreval.stats.meta import Pooled
+
+__all__ = ["pooled_and_forest"]
+
+_POOLED_COLS = [
+    "programme", "instrument", "scale", "k", "n_pairs", "estimate", "se", "ci_low",
+    "ci_high", "p_value", "pi_low", "pi_high", "tau2", "i2", "q", "q_p_value", "primary",
+    "method",
+]  # fmt: skip
+_FOREST_COLS = [
+    "programme", "instrument", "scale", "row", "label", "n_pairs", "estimate",
+    "ci_low", "ci_high", "weight_random", "suppressed",
+]  # fmt: skip
+
+
+def _comparable(
+    programmes: Iterable[str],
+    instrument: str,
+    consistent: dict[tuple[str, str], bool],
+    versions: pd.DataFrame,
+) -> bool:
+    """Whether ``instrument`` has one version in every cohort of ``programmes``."""
+    progs = list(programmes)
+    if not all(consistent.get((p, instrument), False) for p in progs):
+        return False
+    sub = versions[versions["programme"].isin(progs) & (versions["instrument"] == instrument)]
+    return len(set(sub["version"].astype(str))) == 1
+
+
+def pooled_and_forest(
+    outcomes: pd.DataFrame,
+    versions: pd.DataFrame,
+    consistent: dict[tuple[str, str], bool],
+    *,
+    multi: bool,
+    policy: DisclosurePolicy,
+    ledger: ReleaseLedger,
+    study: str,
+    primary_set: set[tuple[str, str]],
+    conf: float,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pooled random effects and forest data (published cohort estimates only)."""
+    pooled_rows: list[dict[str, Any]] = []
+    forest_rows: list[dict[str, Any]] = []
+    groups: list[tuple[str, pd.DataFrame]] = [
+        (str(p), g) for p, g in outcomes.groupby("programme", sort=True)
+    ]
+    if multi:
+        groups.append(("all programmes", outcomes))
+    for scope, g in groups:
+        for (instrument, scale), h in g.groupby(["instrument", "scale"], sort=True):
+            progs = sorted(set(h["programme"]))
+            if scope == "all programmes" and len(progs) < 2:
+                continue
+            if not _comparable(progs, str(instrument), consistent, versions):
+                continue
+            _pool_one(
+                scope, instrument, scale, h, primary_set, conf, notes, pooled_rows, forest_rows
+            )
+    pooled = pd.DataFrame(pooled_rows, columns=_POOLED_COLS)
+    pooled = suppress_table(
+        pooled,
+        n_columns="n_pairs",
+        value_columns=[c for c in _POOLED_COLS[5:16]],
+        policy=policy,
+        ledger=ledger,
+        study=study,
+        table="pooled",
+        group_columns=["programme", "instrument", "scale"],
+    )
+    forest = pd.DataFrame(forest_rows, columns=_FOREST_COLS)
+    return pooled, forest
+
+
+def _pool_one(
+    scope: str,
+    instrument: Any,
+    scale: Any,
+    h: pd.DataFrame,
+    primary_set: set[tuple[str, str]],
+    conf: float,
+    notes: list[str],
+    pooled_rows: list[dict[str, Any]],
+    forest_rows: list[dict[str, Any]],
+) -> None:
+    """Pool one scope × scale: append its pooled row (if any) and its forest rows."""
+    from mentoreval.stats import pool_effects
+
+    h = h.sort_values(["programme", "year", "cohort"])
+    labels = [
+        cohort_label(r.programme, r.cohort, int(r.year), with_programme=scope != r.programme)
+        for r in iter_rows(h)
+    ]
+    ok = h["mean_diff"].notna() & (h["se"] > 0)
+    base = {"programme": scope, "instrument": instrument, "scale": scale}
+    weights = pd.Series(np.nan, index=h.index)
+    if ok.sum() >= 2:
+        res = pool_effects(
+            h.loc[ok, "mean_diff"], h.loc[ok, "se"], labels=np.array(labels)[ok.to_numpy()],
+            confidence=conf,
+        )  # fmt: skip
+        weights.loc[ok] = res.studies["weight_random"].to_numpy()
+        pooled_rows.append(_pooled_row(base, res, h.loc[ok, "n_pairs"], primary_set))
+    elif scope != "all programmes" and h["year"].nunique() >= 2:
+        notes.append(
+            f"Pooled: {scope} {instrument}.{scale} not pooled — fewer than 2 cohorts "
+            "with a published estimate."
+        )
+    for lab, r, w in zip(labels, iter_rows(h), weights, strict=True):
+        forest_rows.append(
+            {
+                **base,
+                "row": "cohort",
+                "label": lab,
+                "n_pairs": r.n_pairs,
+                "estimate": r.mean_diff,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "weight_random": w,
+                "suppressed": bool(r.suppressed),
+            }
+        )
+    if pooled_rows and pooled_rows[-1].keys() and pooled_rows[-1]["programme"] == scope and (
+        pooled_rows[-1]["instrument"], pooled_rows[-1]["scale"]) == (instrument, scale):  # fmt: skip
+        p = pooled_rows[-1]
+        forest_rows.append(
+            {
+                **base,
+                "row": "pooled",
+                "label": "Pooled (random effects)",
+                "n_pairs": p["n_pairs"],
+                "estimate": p["estimate"],
+                "ci_low": p["ci_low"],
+                "ci_high": p["ci_high"],
+                "weight_random": 100.0,
+                "suppressed": False,
+            }
+        )
+
+
+def _pooled_row(
+    base: dict[str, Any], res: Pooled, n_pairs: pd.Series, primary_set: set[tuple[str, str]]
+) -> dict[str, Any]:
+    """The pooled-table row of one random-effects fit."""
+    rnd = res.pooled.set_index("model").loc["random"]
+    het = res.heterogeneity.iloc[0]
+    return {
+        **base,
+        "k": int(het["k"]),
+        "n_pairs": float(n_pairs.sum()),
+        "estimate": float(rnd["estimate"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "se": float(rnd["se"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "ci_low": float(rnd["ci_low"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "ci_high": float(rnd["ci_high"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "p_value": float(rnd["p_value"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "pi_low": float(rnd["pi_low"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "pi_high": float(rnd["pi_high"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "tau2": float(het["tau2"]),
+        "i2": float(het["i2"]),
+        "q": float(het["q"]),
+        "q_p_value": float(het["q_p_value"]),
+        "primary": (str(base["instrument"]), str(base["scale"])) in primary_set,
+        "method": "DerSimonian-Laird random effects on mean change",
+    }
