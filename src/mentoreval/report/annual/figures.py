@@ -26,7 +26,7 @@ def plot_annual_participation(analysis: AnnualAnalysis) -> Figure:
     --------
     >>> fig = plot_annual_participation(analysis)  # doctest: +SKIP
     """
-    from mentoreval.report.figures.charts import OKABE_ITO, new_figure, report_rc
+    from mentoreval.report.figures.base import OKABE_ITO, new_figure, report_rc
 
     part = analysis["participation"]
     fig, ax = new_figure(6.0, 3.2)
@@ -87,7 +87,7 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
 
 def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
     """Mean pre and post score by year per primary outcome (unchanged instruments only)."""
-    from mentoreval.report.figures.charts import OKABE_ITO, new_figure, report_rc
+    from mentoreval.report.figures.base import OKABE_ITO, new_figure, report_rc
 
     trends = analysis["trends"]
     wanted = set(analysis.primary)

@@ -1,0 +1,160 @@
+"""Diverging stacked bars of Likert responses, centred on the neutral category.
+
+Report stage (how it is drawn).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.report.figures.base import (
+    NEUTRAL,
+    TEXT,
+    fail,
+    legend_on_top,
+    new_figure,
+    report_rc,
+)
+
+__all__ = ["plot_likert_diverging"]
+
+
+def plot_likert_diverging(  # one drawing sequence on one Axes: its steps share the bar offsets
+    counts: pd.DataFrame,
+    *,
+    neutral: str | None = None,
+    title: str | None = None,
+    sort: bool = True,
+    show_n: bool = True,
+    policy: DisclosurePolicy | None = None,
+) -> Figure:
+    """Diverging stacked bars of Likert answers, centred on the neutral level.
+
+    Robbins & Heiberger (2011) style: disagreeing levels extend left of zero, agreeing
+    levels right, the neutral level is split across zero; items are sorted by net
+    agreement. Rows holding a suppressed (NaN) level are listed as "< k" and not drawn;
+    small cells are the caller's job (see :func:`mentoreval.disclose.suppress_counts`).
+
+    Parameters
+    ----------
+    counts
+        Items × levels; columns in scale order (most negative first), values are counts.
+    neutral
+        The neutral level; defaults to the middle column when there is an odd number of
+        levels, none otherwise.
+    title
+        Figure title.
+    sort
+        Sort items by net agreement (most positive on top).
+    show_n
+        Append "(n = ..)" to each item label.
+    policy
+        Supplies the "< k" label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame([[2, 5, 10, 20, 13], [10, 12, 8, 15, 5]],
+    ...                  index=["I feel supported", "I have a career plan"],
+    ...                  columns=["SD", "D", "N", "A", "SA"])
+    >>> fig = plot_likert_diverging(c)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['I feel supported (n = 50)', 'I have a career plan (n = 50)']
+    """
+    policy = policy or DisclosurePolicy()
+    levels = [str(c) for c in counts.columns]
+    if len(levels) < 2:
+        raise fail("a Likert chart needs at least two levels", fix="pass items × levels")
+    if neutral is None and len(levels) % 2 == 1:
+        neutral = levels[len(levels) // 2]
+    if neutral is not None and neutral not in levels:
+        raise fail(f"neutral level {neutral!r} is not a column", fix=f"use one of {levels}")
+    table = counts.copy()
+    table.columns = levels
+    table = table.apply(pd.to_numeric, errors="raise").astype(float)
+    mid = levels.index(neutral) if neutral is not None else len(levels) // 2
+    negative = levels[:mid]
+    positive = levels[mid + 1 :] if neutral is not None else levels[mid:]
+    complete = table.notna().all(axis=1)
+    totals = table.sum(axis=1)
+    share = table.div(totals.where(totals > 0), axis=0) * 100
+    net = share[positive].sum(axis=1) - share[negative].sum(axis=1)
+    ordered = list(table.index)
+    if sort:
+        key = net.where(complete, -np.inf)
+        ordered = list(key.sort_values(ascending=False, kind="stable").index)
+
+    import seaborn as sns
+
+    n_side = max(len(negative), len(positive))
+    div = sns.color_palette("RdBu", 2 * n_side + 1).as_hex()
+    colours = {lvl: div[i] for i, lvl in enumerate(negative)}
+    colours.update({lvl: div[-len(positive) + i] for i, lvl in enumerate(positive)})
+    if neutral is not None:
+        colours[neutral] = NEUTRAL
+
+    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(ordered))
+    with report_rc():
+        ticks = []
+        for pos, item in enumerate(ordered):
+            y = -pos
+            n_text = f" (n = {int(totals[item])})" if show_n and complete[item] else ""
+            ticks.append(f"{item}{n_text}")
+            if not complete[item] or totals[item] <= 0:
+                ax.text(
+                    0,
+                    y,
+                    f"n {policy.label} in some answers: not shown",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color=TEXT,
+                )
+                continue
+            row = share.loc[item]
+            half = row[neutral] / 2 if neutral is not None else 0.0
+            left = -(row[negative].sum() + half)
+            for lvl in levels:
+                width = float(row[lvl])
+                ax.barh(
+                    y,
+                    width,
+                    left=left,
+                    height=0.7,
+                    color=colours[lvl],
+                    edgecolor="white",
+                    linewidth=0.5,
+                    label=lvl if pos == 0 else None,
+                )
+                if width >= 8:
+                    ink = (
+                        "white"
+                        if lvl not in (neutral,) and lvl in (negative[:1] + positive[-1:])
+                        else TEXT
+                    )
+                    ax.text(
+                        left + width / 2,
+                        y,
+                        f"{width:.0f}%",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color=ink,
+                    )
+                left += width
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_yticks([-i for i in range(len(ordered))], ticks)
+        ax.set_xlim(-100, 100)
+        ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
+        ax.set_xlabel("Share of answers (disagree ← | → agree)")
+        legend_on_top(ax, ncol=len(levels), fontsize=7)
+        if title:
+            ax.set_title(title, loc="left", pad=22)
+    return fig
