@@ -36,111 +36,37 @@ cache-sized chunk of respondents at a time, and each output column is written on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from mentoreval.errors import DataError, Problem, raise_problems
-from mentoreval.instruments.definitions import Instrument, Item, Scale, load_instrument
+from mentoreval.instruments.bands import ScoreLabels, band_codes
+from mentoreval.instruments.definitions import Instrument, load_instrument
+from mentoreval.instruments.idcodes import (
+    SCORE_COLUMNS,
+    IdCodes,
+    concat_scores,
+    finish_scores,
+    id_codes,
+)
+from mentoreval.instruments.keying import (
+    all_valid,
+    apply_transform,
+    integral_codes,
+    invalid_mask,
+    item_sums,
+    row_sums,
+)
+from mentoreval.instruments.keying import (
+    small_int as small_int,  # re-exported: ingest.pipeline imports it from here
+)
 
 __all__ = ["SCORE_COLUMNS", "score_matrix", "score_responses", "score_wide"]
 
-SCORE_COLUMNS = [
-    "participant_id",
-    "wave",
-    "instrument",
-    "scale",
-    "score",
-    "raw_score",
-    "n_answered",
-    "n_items",
-    "prorated",
-    "band",
-    "missing_reason",
-]
 _MAX_LISTED = 20
-
-
-def _invalid_mask(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> np.ndarray:
-    """True where a non-missing value is neither an answer code nor a missing code."""
-    bad = np.zeros(values.shape, dtype=bool)
-    for name, rs in inst.response_scales.items():
-        cols = [j for j, i in enumerate(items) if inst.item(i).response_scale == name]
-        if not cols:
-            continue
-        block = values[:, cols]
-        codes = np.sort(np.array(rs.codes, dtype=float))
-        steps = np.diff(codes)
-        with np.errstate(invalid="ignore"):
-            if np.allclose(steps, steps[0]):
-                # Evenly spaced codes (nearly always): one arithmetic test, no search.
-                k = (block - codes[0]) / steps[0]
-                ok = (k == np.round(k)) & (k >= 0) & (k <= len(codes) - 1)
-            else:
-                pos = np.clip(np.searchsorted(codes, block), 0, len(codes) - 1)
-                ok = codes[pos] == block
-        for m in rs.missing:
-            ok |= block == m.code
-        bad[:, cols] = ~ok & ~np.isnan(block)
-    return bad
-
-
-def _all_valid(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> bool:
-    """Fast check with whole-block reductions only; False means: compute :func:`_invalid_mask`."""
-    for name, rs in inst.response_scales.items():
-        cols = [j for j, i in enumerate(items) if inst.item(i).response_scale == name]
-        if not cols:
-            continue
-        codes = np.sort(np.array(rs.codes, dtype=float))
-        steps = np.diff(codes)
-        if rs.missing or not np.allclose(steps, steps[0]):
-            return False
-        lo, hi = min(cols), max(cols) + 1
-        block = values[:, lo:hi] if hi - lo == len(cols) else values[:, cols]
-        if block.size == 0:
-            continue
-        low = np.fmin.reduce(block, axis=None)
-        if np.isnan(low):  # nothing answered
-            continue
-        if low < codes[0] or np.fmax.reduce(block, axis=None) > codes[-1]:
-            return False
-        with np.errstate(invalid="ignore"):
-            scaled = (block - codes[0]) / steps[0]
-            # A whole number equals its rounding; NaN never does (so count those back).
-            off = np.count_nonzero(scaled != np.rint(scaled))
-            if off and off != np.count_nonzero(np.isnan(scaled)):
-                return False
-    return True
-
-
-def _keyed(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> np.ndarray:
-    """Missing codes → NaN, then reverse-keyed items reflected (returns a new array)."""
-    out = values.astype(float, copy=True)
-    for j, item_id in enumerate(items):
-        item = inst.item(item_id)
-        rs = inst.response_scales[item.response_scale]
-        if rs.missing:
-            out[np.isin(out[:, j], [m.code for m in rs.missing]), j] = np.nan
-        if item.reverse:
-            out[:, j] = rs.low + rs.high - out[:, j]
-    return out
-
-
-def _apply_transform(scale: Scale, raw: np.ndarray) -> np.ndarray:
-    tr = scale.transform
-    if tr is None:
-        return raw
-    if tr.linear is not None:
-        return raw * tr.linear.multiply + tr.linear.add
-    assert tr.lookup is not None  # guaranteed by instrument validation
-    keys = np.array(sorted(tr.lookup), dtype=float)
-    table = np.array([tr.lookup[int(k)] for k in keys], dtype=float)
-    whole = np.floor(raw + 0.5)  # round half up, not to even
-    pos = np.clip(np.searchsorted(keys, whole), 0, len(keys) - 1)
-    return np.where(~np.isnan(raw) & (keys[pos] == whole), table[pos], np.nan)
 
 
 def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> pd.DataFrame:
@@ -177,418 +103,6 @@ def score_matrix(values: np.ndarray, inst: Instrument, items: Sequence[str]) -> 
     return pd.DataFrame(score_arrays(values, inst, items))
 
 
-def _integral_codes(inst: Instrument) -> bool:
-    """True when every code (answer or missing) is a whole number, so sums are exact."""
-    for rs in inst.response_scales.values():
-        for c in [*rs.codes, rs.low, rs.high, *(m.code for m in rs.missing)]:
-            if not float(c).is_integer() or abs(float(c)) > 2**20:
-                return False
-    return True
-
-
-def small_int(size: int) -> type[np.signedinteger[Any]]:
-    """The smallest signed integer type holding codes ``-1 .. size`` (as pandas would pick)."""
-    for t in (np.int8, np.int16, np.int32):
-        if size < np.iinfo(t).max:
-            return t
-    return np.int64
-
-
-def _code_dtype(inst: Instrument) -> type[np.signedinteger[Any]]:
-    """A code type large enough for the band labels and missing reasons of ``inst``."""
-    bands = sum(len(s.bands.cuts) for s in inst.scales if s.bands is not None)
-    return small_int(max(bands, sum(s.min_answered for s in inst.scales)) + 1)
-
-
-def _repeats_early(values: pd.Series, head: int = 64) -> bool:
-    """True when one of the first ``head`` values repeats (so not every value is distinct)."""
-    first = values.iloc[:head].tolist()
-    try:
-        return len(set(first)) < len(first)
-    except TypeError:  # unhashable values: let the full check decide
-        return False
-
-
-def _id_codes(values: pd.Series) -> tuple[np.ndarray, pd.CategoricalDtype]:
-    """Codes and categorical dtype of an id column (categories in order of appearance)."""
-    n = len(values)
-    if n > 1000 and values.dtype != object and not _repeats_early(values):
-        # Usually all distinct (participant ids): the values are the categories, and the
-        # uniqueness check inside is the only hashing pass; NA or repeats fall through
-        # (repeats among the first values, as in wave, skip the attempt).
-        try:
-            dtype = pd.CategoricalDtype(pd.Index(values.array))
-        except ValueError:
-            pass
-        else:
-            return np.arange(n, dtype=small_int(n)), dtype
-    codes, uniques = pd.factorize(values)
-    return codes.astype(small_int(len(uniques)), copy=False), pd.CategoricalDtype(uniques)
-
-
-_IdCodes = dict[str, tuple[np.ndarray, pd.CategoricalDtype]]
-
-
-def _finish(ids: _IdCodes, scored: dict[str, Any], inst: Instrument) -> pd.DataFrame:
-    """Attach participant_id, wave and instrument (categorical) to the scored arrays."""
-    scored.pop("row", None)
-    per_row = len(inst.scales)
-    out: dict[str, Any] = {}
-    total = 0
-    for name in ("participant_id", "wave"):
-        codes, dtype = ids[name]
-        out[name] = pd.Categorical.from_codes(
-            np.repeat(codes, per_row), dtype=dtype, validate=False
-        )
-        total = len(codes) * per_row
-    out["instrument"] = pd.Categorical.from_codes(
-        np.zeros(total, dtype=np.int8), pd.Index([inst.id]), validate=False
-    )
-    out.update(scored)
-    return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
-
-
-def _union_by_codes(parts: Sequence[pd.Series]) -> pd.Categorical:
-    """Concatenate categoricals with small category lists by remapping their codes."""
-    categories = list(dict.fromkeys(c for p in parts for c in p.cat.categories))
-    position = {c: i for i, c in enumerate(categories)}
-    dtype = small_int(len(categories) + 1)
-    codes = []
-    for p in parts:
-        # index 0 of the map is for code -1 (missing), which stays -1
-        mapping = np.array([-1, *(position[c] for c in p.cat.categories)], dtype=dtype)
-        codes.append(mapping[p.cat.codes.to_numpy() + 1])
-    return pd.Categorical.from_codes(
-        np.concatenate(codes),
-        pd.Index(categories, dtype=parts[0].cat.categories.dtype),
-        validate=False,
-    )
-
-
-def _concat_scores(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate scores tables column by column, keeping label columns categorical."""
-    if len(frames) == 1:
-        return frames[0]
-    out: dict[str, Any] = {}
-    for name in SCORE_COLUMNS:
-        parts = [f[name] for f in frames]
-        first = parts[0].dtype
-        if isinstance(first, pd.CategoricalDtype) and all(p.dtype is first for p in parts):
-            # one shared dtype (the ids prepared once): join the codes, no re-hashing
-            codes = np.concatenate([p.cat.codes.to_numpy() for p in parts])
-            out[name] = pd.Categorical.from_codes(codes, dtype=first, validate=False)
-        elif isinstance(first, pd.CategoricalDtype):
-            out[name] = _union_by_codes(parts)
-        else:
-            out[name] = np.concatenate([p.to_numpy() for p in parts])
-    return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
-
-
-# Answers per pass of the item-major path (about 1 MB of float64): one instrument's answers
-# for a chunk of respondents stay in cache while they are checked, keyed and summed.
-_CHUNK_VALUES = 1 << 17
-_MIN_CHUNK = 1024
-
-
-class _Layout(NamedTuple):
-    """Rows of the per-chunk answer buffer: each scale's items are consecutive when possible.
-
-    ``order`` holds the source column of each buffer row (scale items first, in scale order,
-    then any other columns, which are only checked); the other fields refer to buffer rows.
-    """
-
-    order: list[int]
-    scale_rows: list[slice | list[int]]
-    missing: list[tuple[int, list[float]]]  # rows with missing codes, and the codes
-    reverse: list[tuple[int, float]]  # reverse-keyed rows, and low + high of their scale
-    response_scales: list[str]  # the response scale of each row
-
-
-def _rows(idx: list[int]) -> slice | list[int]:
-    """A slice when the rows are consecutive and increasing (a view, no copy), else the list."""
-    if idx and idx == list(range(idx[0], idx[0] + len(idx))):
-        return slice(idx[0], idx[0] + len(idx))
-    return idx
-
-
-def _layout(inst: Instrument, items: Sequence[str]) -> _Layout:
-    col = {item: j for j, item in enumerate(items)}
-    by_id: dict[str, Item] = {}
-    for it in inst.items:
-        by_id.setdefault(it.id, it)
-    order: list[int] = []
-    pos: dict[int, int] = {}
-    for scale in inst.scales:
-        for item_id in scale.items:
-            j = col[item_id]
-            if j not in pos:
-                pos[j] = len(order)
-                order.append(j)
-    for j in range(len(items)):
-        if j not in pos:
-            pos[j] = len(order)
-            order.append(j)
-    scale_rows = [_rows([pos[col[i]] for i in scale.items]) for scale in inst.scales]
-    missing: list[tuple[int, list[float]]] = []
-    reverse: list[tuple[int, float]] = []
-    response_scales: list[str] = []
-    for r, j in enumerate(order):
-        if items[j] not in by_id:
-            raise KeyError(items[j])
-        item = by_id[items[j]]
-        rs = inst.response_scales[item.response_scale]
-        if rs.missing:
-            missing.append((r, [m.code for m in rs.missing]))
-        if item.reverse:
-            reverse.append((r, rs.low + rs.high))
-        response_scales.append(item.response_scale)
-    return _Layout(order, scale_rows, missing, reverse, response_scales)
-
-
-_Check = tuple[slice | list[int], float, float, float]  # rows, first code, step, last code
-
-
-def _checks(inst: Instrument, layout: _Layout) -> list[_Check] | None:
-    """Row groups for the quick validity test; None when it cannot decide (missing codes or
-    unevenly spaced codes: then :func:`_invalid_mask` decides)."""
-    groups: dict[tuple[float, float, float], list[int]] = {}
-    for name, rs in inst.response_scales.items():
-        rows = [r for r, s in enumerate(layout.response_scales) if s == name]
-        if not rows:
-            continue
-        codes = np.sort(np.array(rs.codes, dtype=float))
-        steps = np.diff(codes)
-        if rs.missing or not np.allclose(steps, steps[0]):
-            return None
-        groups.setdefault((float(codes[0]), float(steps[0]), float(codes[-1])), []).extend(rows)
-    return [
-        (_rows(sorted(rows)), first, step, last) for (first, step, last), rows in groups.items()
-    ]
-
-
-def _chunks(n: int, k: int) -> list[tuple[int, int]]:
-    """Respondent ranges of about equal size (none tiny, so every pass sums the same way)."""
-    size = max(_MIN_CHUNK, _CHUNK_VALUES // max(k, 1))
-    count = max(1, n // size)
-    edges = [n * i // count for i in range(count + 1)]
-    return [(a, b) for a, b in pairwise(edges) if b > a]
-
-
-def _count_dtype(inst: Instrument) -> type[np.unsignedinteger[Any]]:
-    """Answered counts fit one byte unless a scale has 255 items or more."""
-    return np.uint8 if max(len(s.items) for s in inst.scales) < 255 else np.uint64
-
-
-def _item_sums(
-    src: np.ndarray,
-    inst: Instrument,
-    items: Sequence[str],
-    *,
-    check: bool,
-    in_place: bool = False,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each scale's answered count and sum of keyed answers, from items × respondents.
-
-    Returns two scales × respondents arrays (counts as :func:`_count_dtype`). With
-    ``check``, returns None as soon as a value is neither a code nor empty (the caller then
-    finds and reports it). Each chunk of respondents is checked, keyed and summed while in
-    cache: in ``src`` itself when ``in_place`` (it is then modified) and the items are in
-    scale order, else in a small buffer (rows in scale order). The additions per respondent
-    are those of summing the scale's items in order, so the sums are the same as from one
-    whole-array pass.
-    """
-    layout = _layout(inst, items)
-    checks = _checks(inst, layout) if check else []
-    if checks is None:
-        return None
-    k, n = len(layout.order), src.shape[1]
-    counts = np.empty((len(inst.scales), n), dtype=_count_dtype(inst))
-    totals = np.empty((len(inst.scales), n))
-    spans = _chunks(n, k)
-    width = max((b - a for a, b in spans), default=0)
-    identity = layout.order == list(range(k))
-    in_place = in_place and identity and src.dtype == np.float64
-    buf = np.empty((0, 0) if in_place else (k, width))
-    miss = np.empty((k, width), dtype=bool)
-    if checks:
-        scaled, whole, off = np.empty((k, width)), np.empty((k, width)), np.empty_like(miss)
-    sizes = [len(s.items) for s in inst.scales]
-    for a, b in spans:
-        c = b - a
-        m = miss[:, :c]
-        if in_place:
-            x = src[:, a:b]
-        elif identity:
-            x = buf[:, :c]
-            np.copyto(x, src[:, a:b])
-        else:
-            x = buf[:, :c]
-            for r, j in enumerate(layout.order):
-                np.copyto(x[r], src[j, a:b])
-        for r, codes in layout.missing:
-            row = x[r]
-            row[np.isin(row, codes)] = np.nan
-        np.isnan(x, out=m)
-        for rows, first, step, last in checks:
-            block = x[rows]
-            low = np.fmin.reduce(block, axis=None)
-            if np.isnan(low):  # nothing answered
-                continue
-            if low < first or np.fmax.reduce(block, axis=None) > last:
-                return None
-            h = block.shape[0]
-            s = block
-            # (x - first) / step; subtracting a whole first >= 0 from x in [first, last]
-            # is exact and keeps whether x is whole, so with step 1 it can be left out.
-            if first != 0 and (step != 1 or first < 0):
-                s = np.subtract(block, first, out=scaled[:h, :c])
-            if step != 1:
-                s = np.divide(s, step, out=scaled[:h, :c])
-            # A whole number equals its rounding; NaN never does (so count those back).
-            np.not_equal(np.rint(s, out=whole[:h, :c]), s, out=off[:h, :c])
-            if np.count_nonzero(off[:h, :c]) != np.count_nonzero(m[rows]):
-                return None
-        for r, low_high in layout.reverse:
-            np.subtract(low_high, x[r], out=x[r])
-        np.copyto(x, 0.0, where=m)
-        for i, (rows, size) in enumerate(zip(layout.scale_rows, sizes, strict=True)):
-            np.add.reduce(x[rows], axis=0, out=totals[i, a:b])
-            unanswered = np.add.reduce(m[rows].view(np.uint8), axis=0, dtype=counts.dtype)
-            np.subtract(size, unanswered, out=counts[i, a:b])
-    return counts, totals
-
-
-def _row_sums(
-    values: np.ndarray, inst: Instrument, items: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_item_sums` respondent by respondent; for codes that are not whole numbers
-    (then the summation order matters)."""
-    col = {item: j for j, item in enumerate(items)}
-    keyed = _keyed(np.asarray(values, dtype=float), inst, items)
-    answered_all = ~np.isnan(keyed)
-    filled = np.where(answered_all, keyed, 0.0)
-    counts = np.empty((len(inst.scales), keyed.shape[0]), dtype="int64")
-    totals = np.empty((len(inst.scales), keyed.shape[0]))
-    for i, scale in enumerate(inst.scales):
-        idx = [col[item] for item in scale.items]
-        counts[i] = answered_all[:, idx].sum(axis=1)
-        totals[i] = filled[:, idx].sum(axis=1)
-    return counts, totals
-
-
-def _band_codes(scale: Scale, score: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Band codes (``lut`` entries; its last one, -1, for no band) of one scale's scores."""
-    assert scale.bands is not None
-    cuts = scale.bands.cuts
-    # ``x < u`` is ``x <= (the float below u)``: with every cut inclusive and the limits
-    # increasing, the cuts that hold are the last ones, so their count gives the first.
-    uppers = [b.upper if b.include_upper else np.nextafter(b.upper, -np.inf) for b in cuts]
-    if np.isfinite(uppers).all() and (np.diff(uppers) >= 0).all() and len(cuts) < 127:
-        held = np.less_equal(score, uppers[0]).view(np.int8)
-        for upper in uppers[1:]:
-            held += np.less_equal(score, upper).view(np.int8)
-        return lut[::-1].take(held)  # none held (or NaN): the last entry, -1
-    codes = np.full(score.shape, -1, dtype=lut.dtype)
-    assigned = np.isnan(score)
-    for i, band in enumerate(cuts):
-        upper = score <= band.upper if band.include_upper else score < band.upper
-        take = upper & ~assigned
-        np.copyto(codes, lut[i], where=take)
-        assigned |= take
-    return codes
-
-
-def _reason(scale: Scale, m: int) -> str:
-    return f"{m} of {len(scale.items)} items answered; {scale.min_answered} needed"
-
-
-def _band_labels(inst: Instrument) -> list[str]:
-    cuts = [b for s in inst.scales if s.bands is not None for b in s.bands.cuts]
-    return list(dict.fromkeys(b.label for b in cuts))
-
-
-def _reasons(inst: Instrument) -> list[str]:
-    """One reason per possible answered count below the minimum: a small category list."""
-    return list(dict.fromkeys(_reason(s, m) for s in inst.scales for m in range(s.min_answered)))
-
-
-class ScoreLabels:
-    """Categories and code types of the label columns of one scores table.
-
-    One instrument: the categories and code types its own scoring gives. Several: the union
-    of those categories in order of appearance, with one code type for each column (as
-    concatenating the instruments' tables would give).
-    """
-
-    def __init__(self, insts: Sequence[Instrument]) -> None:
-        first = insts[0]
-        self.single = len(insts) == 1
-        lists = {
-            "instrument": [i.id for i in insts],
-            "scale": [s.id for i in insts for s in i.scales],
-            "band": [b for i in insts for b in _band_labels(i)],
-            "missing_reason": [r for i in insts for r in _reasons(i)],
-        }
-        if self.single:
-            self.categories: dict[str, pd.Index] = {
-                "instrument": pd.Index([first.id]),
-                "scale": pd.Index(lists["scale"]),
-                "band": pd.Index(lists["band"], dtype=str),
-                "missing_reason": pd.Index(lists["missing_reason"], dtype=str),
-            }
-            self.dtypes: dict[str, type[np.signedinteger[Any]]] = {
-                "instrument": np.int8,
-                "scale": small_int(len(first.scales)),
-                "band": _code_dtype(first),
-                "missing_reason": _code_dtype(first),
-            }
-        else:
-            first_dtypes = {
-                "instrument": pd.Index([first.id]).dtype,
-                "scale": pd.Index([s.id for s in first.scales]).dtype,
-                "band": pd.Index(_band_labels(first), dtype=str).dtype,
-                "missing_reason": pd.Index(_reasons(first), dtype=str).dtype,
-            }
-            self.categories = {
-                name: pd.Index(list(dict.fromkeys(labels)), dtype=first_dtypes[name])
-                for name, labels in lists.items()
-            }
-            self.dtypes = {name: small_int(len(c) + 1) for name, c in self.categories.items()}
-        self.position = {
-            name: {label: i for i, label in enumerate(c)} for name, c in self.categories.items()
-        }
-
-    def instrument_code(self, inst: Instrument) -> int:
-        return self.position["instrument"][inst.id]
-
-    def scale_codes(self, inst: Instrument) -> np.ndarray:
-        if self.single:
-            codes = list(range(len(inst.scales)))  # one instrument: scale k has code k
-        else:
-            codes = [self.position["scale"][s.id] for s in inst.scales]
-        return np.array(codes, dtype=self.dtypes["scale"])
-
-    def band_lut(self, scale: Scale) -> np.ndarray:
-        assert scale.bands is not None
-        pos = self.position["band"]
-        return np.array([pos[b.label] for b in scale.bands.cuts] + [-1], self.dtypes["band"])
-
-    def reason_luts(self, inst: Instrument) -> list[np.ndarray]:
-        """Per scale: the reason code by answered count up to the minimum (then -1)."""
-        pos = self.position["missing_reason"]
-        return [
-            np.array(
-                [pos[_reason(s, m)] for m in range(s.min_answered)] + [-1],
-                dtype=self.dtypes["missing_reason"],
-            )
-            for s in inst.scales
-        ]
-
-    def categorical(self, name: str, codes: np.ndarray) -> pd.Categorical:
-        # Codes are valid by construction (-1 or an index into the categories).
-        return pd.Categorical.from_codes(codes, self.categories[name], validate=False)
-
-
 SCORED = ("score", "raw_score", "n_answered", "prorated", "band", "missing_reason")
 
 
@@ -610,13 +124,13 @@ def score_into(
     returns False (``out`` untouched) when a value is neither a code nor empty.
     ``in_place`` allows modifying ``src``.
     """
-    if _integral_codes(inst):
-        sums = _item_sums(src, inst, items, check=check, in_place=in_place)
+    if integral_codes(inst):
+        sums = item_sums(src, inst, items, check=check, in_place=in_place)
         if sums is None:
             return False
         n_ans, totals = sums
     else:
-        n_ans, totals = _row_sums(src.T, inst, items)
+        n_ans, totals = row_sums(src.T, inst, items)
     scales = inst.scales
     needed = np.array([s.min_answered for s in scales], dtype=n_ans.dtype)[:, None]
     sizes = np.array([len(s.items) for s in scales], dtype=n_ans.dtype)[:, None]
@@ -637,10 +151,10 @@ def score_into(
     out["prorated"][...] = prorated
     reasons = labels.reason_luts(inst)
     for k, scale in enumerate(scales):
-        score = raw[k] if scale.transform is None else _apply_transform(scale, raw[k])
+        score = raw[k] if scale.transform is None else apply_transform(scale, raw[k])
         out["score"][k] = score
         out["band"][k] = (
-            -1 if scale.bands is None else _band_codes(scale, score, labels.band_lut(scale))
+            -1 if scale.bands is None else band_codes(scale, score, labels.band_lut(scale))
         )
         if short[k].any():
             out["missing_reason"][k] = reasons[k].take(np.minimum(n_ans[k], needed[k]))
@@ -657,7 +171,7 @@ class ScoreColumns:
         n: int,
         insts: Sequence[Instrument],
         labels: ScoreLabels,
-        ids: _IdCodes | None = None,
+        ids: IdCodes | None = None,
     ) -> None:
         total = n * sum(len(i.scales) for i in insts)
         self.n, self.labels, self.ids = n, labels, ids or {}
@@ -796,7 +310,7 @@ def score_wide(
             f"{source}: missing column(s) {absent} (fix: the table needs participant_id, wave "
             "and one column per item)"
         )
-    ids = {name: _id_codes(wide[name]) for name in ("participant_id", "wave")}
+    ids = {name: id_codes(wide[name]) for name in ("participant_id", "wave")}
     labels = ScoreLabels(insts)
     # One preallocated table; each instrument writes its rows in place.
     cols = ScoreColumns(len(wide), insts, labels, ids)
@@ -827,7 +341,7 @@ def _score_wide_one(
     if all(pd.api.types.is_numeric_dtype(t) for t in items.dtypes):
         values = items.to_numpy(dtype=float, na_value=np.nan)
         # Checked while scored (chunk by chunk); only a failed check looks closer.
-        if _integral_codes(inst) and score_into(
+        if integral_codes(inst) and score_into(
             values.T, inst, inst.item_ids, out, labels, check=True
         ):
             return
@@ -838,8 +352,8 @@ def _score_wide_one(
         values = text.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         not_number = (text.notna() & (text != "")).to_numpy() & np.isnan(values)
     bad = not_number
-    if not _all_valid(values, inst, inst.item_ids):
-        bad = bad | _invalid_mask(values, inst, inst.item_ids)
+    if not all_valid(values, inst, inst.item_ids):
+        bad = bad | invalid_mask(values, inst, inst.item_ids)
     if bad.any():
         rows, cols = np.nonzero(bad)
         problems = []
@@ -860,7 +374,7 @@ def _score_wide_one(
     score_into(values.T, inst, inst.item_ids, out, labels, check=False)
 
 
-def score_responses(
+def score_responses(  # long by its numpydoc docstring; the body is ~70 lines
     responses: pd.DataFrame,
     instruments: Mapping[str, Instrument] | None = None,
 ) -> pd.DataFrame:
@@ -938,8 +452,8 @@ def score_responses(
         )
         bad = (
             np.zeros(values.shape, dtype=bool)
-            if _all_valid(values, inst, inst.item_ids)
-            else _invalid_mask(values, inst, inst.item_ids)
+            if all_valid(values, inst, inst.item_ids)
+            else invalid_mask(values, inst, inst.item_ids)
         )
         if bad.any():
             r, c = np.nonzero(bad)
@@ -952,16 +466,16 @@ def score_responses(
             )
             continue
         ids = {
-            "participant_id": _id_codes(pd.Series(uniques.get_level_values(0))),
-            "wave": _id_codes(pd.Series(uniques.get_level_values(1))),
+            "participant_id": id_codes(pd.Series(uniques.get_level_values(0))),
+            "wave": id_codes(pd.Series(uniques.get_level_values(1))),
         }
         outputs.append(
-            _finish(ids, score_arrays(values, inst, inst.item_ids, with_row=False), inst)
+            finish_scores(ids, score_arrays(values, inst, inst.item_ids, with_row=False), inst)
         )
     raise_problems(problems, error=DataError, what="in the responses table")
     if not outputs:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in SCORE_COLUMNS})
-    return _concat_scores(outputs)
+    return concat_scores(outputs)
 
 
 def read_wide_csv(path: str | Path) -> pd.DataFrame:
