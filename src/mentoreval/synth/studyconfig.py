@@ -1,0 +1,204 @@
+"""The ``study.yaml`` that reads a set of synthetic exports (stage: *test data*); re-exported by
+:mod:`mentoreval.synth.writers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from mentoreval.errors import ConfigError
+from mentoreval.synth.exportbase import (
+    COVARIATES,
+    GF_COVARIATES,
+    GF_GROUP,
+    GF_ID,
+    QUALTRICS_IDENTIFYING,
+    REDCAP_EVENTS,
+    column_map,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (cohort.write() calls back here)
+    from mentoreval.synth.cohort import SyntheticCohort
+
+__all__ = ["study_config", "write_study_config"]
+
+# --------------------------------------------------------------------------- study config
+
+_NAMING = {
+    "qualtrics": "qualtrics",
+    "redcap": "item",
+    "spss": "item",
+    "xlsx": "item",
+    "csv": "item",
+    "googleforms": "googleforms",
+    "msforms": "msforms",
+}
+_SOURCE_FORMAT = {
+    "xlsx": "xlsx",
+    "msforms": "msforms",
+    "spss": "spss",
+    "csv": "csv",
+    "googleforms": "googleforms",
+    "qualtrics": "qualtrics",
+}
+
+
+def study_config(  # one study.yaml built section by section, in the documented key order
+    cohort: SyntheticCohort,
+    exports: Mapping[str, Path],
+    *,
+    config_dir: str | Path,
+    title: str | None = None,
+    key_file: str = "demo.key",
+    primary: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The ``study.yaml`` (as a dict, see ``docs/study-config.md``) that reads ``exports``.
+
+    All survey exports of one study must share a column naming (Qualtrics tags, item ids,
+    Google Forms or Microsoft Forms question text); mixing e.g. SPSS and CSV is fine.
+
+    Raises
+    ------
+    ConfigError
+        When the exports use different column namings.
+    """
+    spec = cohort.spec
+    base = Path(config_dir)
+    survey = {k: v for k, v in exports.items() if k not in ("meetings", "redcap_dictionary")}
+    fmts = {("redcap" if k == "redcap" else k.split("_", 1)[1]) for k in survey}
+    namings = {_NAMING[f] for f in fmts}
+    if len(namings) != 1:
+        raise ConfigError(
+            f"exports {sorted(survey)} use different column namings (fix: write one naming per study)"
+        )
+    naming = namings.pop()
+
+    def rel(p: Path) -> str:
+        return Path(p).resolve().relative_to(base.resolve()).as_posix()
+
+    sources: list[dict[str, Any]] = []
+    for name in sorted(survey, key=lambda k: (k != "redcap", k.startswith("post"), k)):
+        p = survey[name]
+        if name == "redcap":
+            sources.append(
+                {
+                    "path": rel(p),
+                    "format": "redcap",
+                    "dictionary": rel(exports["redcap_dictionary"]),
+                    "events": {REDCAP_EVENTS["pre"]: "pre", REDCAP_EVENTS["post"]: "post"},
+                    "id_column": "record_id",
+                }
+            )
+            continue
+        wave, fmt = name.split("_", 1)
+        src: dict[str, Any] = {"path": rel(p), "format": _SOURCE_FORMAT[fmt], "wave": wave}
+        if fmt == "qualtrics":
+            src["unfinished"] = "exclude"
+        sources.append(src)
+
+    items = column_map(cohort, naming)  # type: ignore[arg-type]
+    instruments: dict[str, Any] = {}
+    for inst in cohort.instruments_at("post"):
+        mapping = items[inst]
+        instruments[inst] = (
+            {} if all(k == v for k, v in mapping.items()) else {"items": dict(mapping)}
+        )
+
+    id_column = {"googleforms": GF_ID, "msforms": GF_ID}.get(naming, "student_id")
+    if naming == "item" and fmts == {"redcap"}:
+        id_column = "record_id"
+    if naming in ("googleforms", "msforms"):
+        group_col = GF_GROUP
+        treated, control = "Yes", "No"
+        covariates = [GF_COVARIATES[c] for c in COVARIATES]
+    else:
+        group_col, treated, control = "group", "mentored", "comparison"
+        covariates = list(COVARIATES)
+    columns: dict[str, Any] = {"group": group_col, "covariates": covariates}
+    if naming == "qualtrics":
+        columns["meta"] = [
+            "StartDate",
+            "EndDate",
+            "Status",
+            "Progress",
+            "Finished",
+            "RecordedDate",
+            "ResponseId",
+            "DistributionChannel",
+            "UserLanguage",
+        ]
+        columns["drop"] = list(QUALTRICS_IDENTIFYING)
+        columns["duration"] = "Duration (in seconds)"
+        columns["submitted_at"] = "EndDate"
+    elif naming == "googleforms":
+        columns["meta"] = ["Timestamp"]
+        columns["drop"] = ["Email address"]
+        columns["submitted_at"] = "Timestamp"
+    elif naming == "msforms":
+        columns["meta"] = ["ID", "Start time", "Completion time"]
+        columns["drop"] = ["Email", "Name"]
+        columns["submitted_at"] = "Completion time"
+    elif fmts == {"redcap"}:
+        columns["meta"] = [
+            "participant_complete",
+            *[f"{i}_complete" for i in cohort.instruments_at("post")],
+        ]
+    else:
+        columns["meta"] = ["StartDate", "EndDate"]
+        columns["duration"] = "Duration"
+        columns["submitted_at"] = "EndDate"
+
+    if primary is None:
+        default_primary = {
+            "who5": "who5.total",
+            "swemwbs": "swemwbs.total",
+            "cbi": "cbi.personal",
+            "olbi": "olbi.exhaustion",
+            "pss10": "pss10.total",
+            "career_confidence": "career_confidence.total",
+            "caas_sf": "caas_sf.total",
+        }
+        primary = [default_primary[i] for i in spec.instruments if i in default_primary][:3]
+    analysis: dict[str, Any] = {"pre": "pre", "post": "post"}
+    if spec.design == "comparison":
+        analysis["group"] = {"column": group_col, "treated": treated, "control": control}
+    analysis.update({"primary": list(primary), "multiplicity": "holm", "confidence": 0.95})
+    config: dict[str, Any] = {
+        "title": title or f"{spec.programme.title()} mentoring, {spec.cohort} cohort",
+        "programme": spec.programme,
+        "cohort": str(spec.cohort),
+        "year": int(spec.year),
+        "key_file": key_file,
+        "disclosure": {"threshold": 10, "profile": "default"},
+        "participant_id": {"column": id_column, "pattern": "^[0-9]{7}$"},
+        "sources": sources,
+        "columns": columns,
+        "instruments": instruments,
+        "analysis": analysis,
+        "quality": {"duplicates": "keep_last"},
+    }
+    if "meetings" in exports:
+        main_type = max(spec.mentor_types, key=lambda t: spec.mentor_types[t])
+        from mentoreval.synth.meetings import CADENCE_DAYS
+
+        config["meetings"] = {
+            "path": rel(exports["meetings"]),
+            "target_cadence_days": CADENCE_DAYS[main_type],
+        }
+    return config
+
+
+def write_study_config(config: Mapping[str, Any], path: str | Path, *, header: str = "") -> Path:
+    """Save a study config as YAML (keys in the documented order), with comment lines first."""
+    text = yaml.safe_dump(
+        dict(config), sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    )
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(comment + text, encoding="utf-8")
+    return path
