@@ -37,19 +37,17 @@ them — which is what the mess is for.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 from scipy.stats import norm
 
-from mentoreval.errors import ConfigError, Problem, raise_problems
-from mentoreval.synth.items import ItemModel, draw_items, expected_scale_score, item_model
+from mentoreval.errors import ConfigError
+from mentoreval.synth.items import ItemModel, expected_scale_score, item_model
 from mentoreval.synth.meetings import (
     CADENCE_DAYS,
     MentoringPlan,
@@ -57,11 +55,10 @@ from mentoreval.synth.meetings import (
     meetings_pmf,
     planned_meetings,
 )
+from mentoreval.synth.spec import CohortSpec
+from mentoreval.synth.waves import wave_submissions
 
 __all__ = ["CohortSpec", "SyntheticCohort", "generate_cohort"]
-
-Design = Literal["single_arm", "comparison"]
-Values = Literal["codes", "labels"]
 
 #: Correlation of latent factors of different instruments / within one instrument.
 GENERAL_R = 0.4
@@ -73,219 +70,6 @@ SITE_P = (0.5, 0.3, 0.2)
 YEAR_P = (0.3, 0.25, 0.2, 0.15, 0.1)
 WAVES = ("pre", "post")
 _STREAMS = ("students", "mentoring", "latent", "items", "attrition", "mess", "meta")
-
-
-@dataclass(frozen=True)
-class CohortSpec:
-    """Everything that defines a synthetic cohort. Frozen; build a new one to change it.
-
-    Parameters
-    ----------
-    n_students
-        Students in the cohort (both groups).
-    seed
-        Seed of :func:`numpy.random.default_rng`; the same spec gives the same cohort.
-        Each stage draws from its own child stream, so changing e.g. the attrition rate
-        does not change the latent scores.
-    design
-        ``"single_arm"`` (everyone mentored) or ``"comparison"`` (a non-mentored group too).
-    treated_fraction
-        Share of students mentored in the comparison design.
-    programme, cohort, year
-        Labels written to the exports and configs (``year`` = academic-year start).
-    instruments
-        Instruments given at both waves (ids of shipped instruments).
-    post_only_instruments
-        Instruments given to mentees at follow-up only (mentor ratings: ``mes``).
-    baseline_smd
-        Self-selection: mentees' baseline latent mean minus the comparison group's, SD
-        units, benefit direction (positive = mentees better off at baseline).
-    effects
-        True average latent effect among mentees, SD units, **benefit direction**
-        (positive = improvement: higher wellbeing, lower burnout). Keys are an instrument
-        id (all its factors) or ``"instrument.scale"`` (that scale's factors); more specific
-        keys win. Missing outcomes have no effect.
-    pre_post_r
-        Correlation of a factor's latent score at baseline and follow-up within a group.
-    secular_trend
-        Change everyone shows (both groups), SD units, benefit direction; e.g. -0.2 for the
-        usual fall in wellbeing over the academic year.
-    mentor_types
-        Mix of primary mentor types (weights): peer, near-peer, faculty, research,
-        specialty, sponsor.
-    mentor_type_modifiers
-        Relative effect by mentor type (e.g. ``{"faculty": 1.3, "research": 0.7}``);
-        missing types count 1; normalised to average 1 over the mix.
-    dose_slope
-        Relative change of a mentee's effect per meeting above the count expected for
-        their mentor type (0.05 = each extra meeting adds 5 % of the average effect).
-    engagement
-        Mean probability that a planned meeting happens.
-    programme_days
-        Days from the baseline survey to the follow-up survey.
-    team_rate
-        Share of mentees with a mentoring team (a second mentor of another type).
-    attrition
-        Share of mentees who do not answer the follow-up survey.
-    attrition_comparison
-        The same for the comparison group (``None``: same as ``attrition``); a different
-        value gives differential attrition by arm.
-    attrition_smd
-        Informative dropout: baseline standardised mean difference between completers
-        and dropouts (completers minus dropouts, benefit direction) on the person's
-        *baseline index* — the standardised within-group mean of their baseline latent
-        scores. Positive = those who drop out were worse off.
-    item_nonresponse
-        Probability that an item is skipped (MCAR). For instruments with missing codes
-        (MES "N/A"), a third of the skipped items carry that code instead of a blank.
-    straightliners, speeders
-        Probability that a submission is straight-lined (every item at the same answer
-        position) or sped through (random answers in well under a minute).
-    duplicates
-        Probability that a submission is submitted a second time (a later extra row with
-        answers drawn afresh from the same latent scores).
-    preview_rows, test_rows
-        Survey-tool preview and test rows (Qualtrics Status 1 and 2; no student id).
-    values
-        Default for writers: export answer codes or answer labels.
-    start_date
-        ISO date of the baseline survey (default 15 September of ``year``).
-    """
-
-    n_students: int = 200
-    seed: int = 0
-    design: Design = "single_arm"
-    treated_fraction: float = 0.5
-    programme: str = "peer"
-    cohort: str = "2025"
-    year: int = 2025
-    instruments: tuple[str, ...] = ("who5", "cbi", "career_confidence")
-    post_only_instruments: tuple[str, ...] = ("mes",)
-    baseline_smd: float = 0.0
-    effects: Mapping[str, float] = field(default_factory=dict)
-    pre_post_r: float = 0.6
-    secular_trend: float | Mapping[str, float] = 0.0
-    mentor_types: Mapping[str, float] = field(default_factory=lambda: {"peer": 1.0})
-    mentor_type_modifiers: Mapping[str, float] = field(default_factory=dict)
-    dose_slope: float = 0.0
-    engagement: float = 0.7
-    programme_days: int = 240
-    team_rate: float = 0.0
-    attrition: float = 0.0
-    attrition_comparison: float | None = None
-    attrition_smd: float = 0.0
-    item_nonresponse: float = 0.0
-    straightliners: float = 0.0
-    speeders: float = 0.0
-    duplicates: float = 0.0
-    preview_rows: int = 0
-    test_rows: int = 0
-    values: Values = "codes"
-    start_date: str | None = None
-
-    def __post_init__(self) -> None:
-        problems: list[Problem] = []
-
-        def bad(key: str, message: str, fix: str) -> None:
-            problems.append(Problem(message, key=key, fix=fix))
-
-        if self.n_students < 2:
-            bad("n_students", f"{self.n_students} is too small", "use at least 2")
-        if self.design not in ("single_arm", "comparison"):
-            bad("design", f"unknown design {self.design!r}", "use 'single_arm' or 'comparison'")
-        if self.values not in ("codes", "labels"):
-            bad("values", f"unknown value {self.values!r}", "use 'codes' or 'labels'")
-        for name in ("treated_fraction",):
-            v = getattr(self, name)
-            if not 0 < v < 1:
-                bad(name, f"{v} is not strictly between 0 and 1", "use e.g. 0.5")
-        for name in (
-            "attrition",
-            "item_nonresponse",
-            "straightliners",
-            "speeders",
-            "duplicates",
-            "team_rate",
-        ):
-            v = getattr(self, name)
-            if not 0 <= v < 1:
-                bad(name, f"{v} is not in [0, 1)", "use a probability")
-        if self.attrition_comparison is not None and not 0 <= self.attrition_comparison < 1:
-            bad(
-                "attrition_comparison",
-                f"{self.attrition_comparison} is not in [0, 1)",
-                "use a probability",
-            )
-        if self.straightliners + self.speeders >= 1:
-            bad("speeders", "straightliners + speeders must stay below 1", "lower them")
-        if not -1 < self.pre_post_r < 1:
-            bad("pre_post_r", f"{self.pre_post_r} is not a correlation", "use a value in (-1, 1)")
-        if not 0 < self.engagement < 1:
-            bad("engagement", f"{self.engagement} is not in (0, 1)", "use e.g. 0.7")
-        if self.programme_days < 14:
-            bad("programme_days", f"{self.programme_days} is too short", "use at least 14")
-        unknown = sorted(set(self.mentor_types) - set(CADENCE_DAYS))
-        if unknown or not self.mentor_types:
-            bad(
-                "mentor_types",
-                f"unknown or no mentor types {unknown}",
-                f"use {sorted(CADENCE_DAYS)}",
-            )
-        elif any(w < 0 for w in self.mentor_types.values()) or sum(self.mentor_types.values()) <= 0:
-            bad(
-                "mentor_types",
-                "weights must be non-negative with a positive sum",
-                "fix the weights",
-            )
-        unknown = sorted(set(self.mentor_type_modifiers) - set(CADENCE_DAYS))
-        if unknown:
-            bad(
-                "mentor_type_modifiers",
-                f"unknown mentor types {unknown}",
-                f"use {sorted(CADENCE_DAYS)}",
-            )
-        if self.start_date is not None:
-            try:
-                dt.date.fromisoformat(self.start_date)
-            except ValueError:
-                bad("start_date", f"{self.start_date!r} is not an ISO date", "write YYYY-MM-DD")
-        known = set(self.instruments) | set(self.post_only_instruments)
-        for key in [
-            *self.effects,
-            *(self.secular_trend if isinstance(self.secular_trend, Mapping) else {}),
-        ]:
-            if key.split(".")[0] not in known:
-                bad(
-                    "effects",
-                    f"{key!r} names no instrument of the cohort",
-                    f"use one of {sorted(known)}",
-                )
-        raise_problems(problems, error=ConfigError, what="in the cohort spec")
-
-    @property
-    def start(self) -> dt.date:
-        """The baseline survey date."""
-        if self.start_date is not None:
-            return dt.date.fromisoformat(self.start_date)
-        return dt.date(self.year, 9, 15)
-
-    def replace(self, **changes: object) -> CohortSpec:
-        """A copy with some fields changed (``dataclasses.replace``).
-
-        Examples
-        --------
-        >>> CohortSpec(n_students=50).replace(seed=3).seed
-        3
-        """
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - names)
-        if unknown:
-            raise ConfigError(
-                f"unknown CohortSpec field(s) {unknown} (fix: use one of {sorted(names)})"
-            )
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return CohortSpec(**values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -547,7 +331,9 @@ def _solve_dropout_r(q: float, smd: float) -> float:
     return float(r)
 
 
-def generate_cohort(spec: CohortSpec, *, out_dir: str | Path | None = None) -> SyntheticCohort:
+def generate_cohort(  # one draw per seeded stream in a fixed order; not yet split (issue 12)
+    spec: CohortSpec, *, out_dir: str | Path | None = None
+) -> SyntheticCohort:
     """Generate a synthetic cohort (and optionally write its default exports).
 
     Parameters
@@ -737,7 +523,7 @@ def generate_cohort(spec: CohortSpec, *, out_dir: str | Path | None = None) -> S
         who = np.ones(n, dtype=bool) if wave == "pre" else ~dropped
         insts = list(spec.instruments) if wave == "pre" else [*spec.instruments, *post_only]
         blocks.append(
-            _wave_submissions(
+            wave_submissions(
                 spec,
                 wave,
                 who,
@@ -762,148 +548,3 @@ def generate_cohort(spec: CohortSpec, *, out_dir: str | Path | None = None) -> S
     if out_dir is not None:
         cohort = cohort.write(out_dir)
     return cohort
-
-
-def _wave_submissions(
-    spec: CohortSpec,
-    wave: str,
-    who: np.ndarray,
-    treated: np.ndarray,
-    ids: np.ndarray,
-    group: np.ndarray,
-    year: np.ndarray,
-    gender: np.ndarray,
-    site: np.ndarray,
-    insts: list[str],
-    models: Mapping[str, ItemModel],
-    theta: Mapping[tuple[str, str], np.ndarray],
-    rng: np.random.Generator,
-    mess: np.random.Generator,
-    meta: np.random.Generator,
-) -> pd.DataFrame:
-    """The submissions of one wave (answers, careless flags, duplicates, timing)."""
-    rows = np.flatnonzero(who)
-    n = len(rows)
-    answers = []
-    for inst in insts:
-        ans = draw_items(models[inst], theta[(wave, inst)][rows], rng)
-        if inst in spec.post_only_instruments and inst not in spec.instruments:
-            ans[~treated[rows]] = np.nan  # mentor ratings only from mentees
-        answers.append(ans)
-    items = [i for inst in insts for i in models[inst].items]
-    values = np.hstack(answers) if answers else np.empty((n, 0))
-
-    # careless responders: only their rows are redrawn
-    u = mess.random(n)
-    straight = u < spec.straightliners
-    speeder = (u >= spec.straightliners) & (u < spec.straightliners + spec.speeders)
-    careless = np.where(straight, "straightliner", np.where(speeder, "speeder", "")).astype(object)
-    pos = mess.choice(np.array([0.0, 0.5, 1.0]), size=n)
-    width = max((models[i].codes.shape[1] for i in insts), default=1)
-    codes = np.full((len(items), width), np.nan)
-    j0 = 0
-    for inst in insts:
-        c = models[inst].codes
-        codes[j0 : j0 + len(c), : c.shape[1]] = c
-        j0 += len(c)
-    k = np.concatenate([models[i].n_categories for i in insts]) if insts else np.empty(0, np.int64)
-    jj = np.arange(len(items))
-    for sel, cat in (
-        (straight, lambda r: np.round(pos[r][:, None] * (k[None, :] - 1)).astype(np.int64)),
-        (
-            speeder,
-            lambda r: np.floor(mess.random((len(r), len(items))) * k[None, :]).astype(np.int64),
-        ),
-    ):
-        r = np.flatnonzero(sel)
-        if len(r):
-            block = values[r]
-            values[r] = np.where(np.isnan(block), np.nan, codes[jj, cat(r)])
-
-    # item non-response (MCAR); a third of skips carry the instrument's missing code, if any
-    if spec.item_nonresponse > 0:
-        skip = (mess.random(values.shape) < spec.item_nonresponse) & ~np.isnan(values)
-        miss = np.array(
-            [
-                next(
-                    (mc.code for mc in models[inst].instrument.item_response_scale(i).missing),
-                    np.nan,
-                )
-                for inst in insts
-                for i in models[inst].items
-            ]
-        )
-        coded = skip & ~np.isnan(miss)[None, :] & (mess.random(values.shape) < 1 / 3)
-        values[skip] = np.nan
-        values = np.where(coded, miss[None, :], values)
-
-    # timing: survey window of three weeks after the wave opens
-    base = np.datetime64(spec.start, "s")
-    if wave == "post":
-        base = base + np.timedelta64(spec.programme_days, "D")
-    day = meta.integers(0, 21, size=n)
-    second = meta.integers(8 * 3600, 23 * 3600, size=n)
-    started = base + (day * 86400 + second).astype("timedelta64[s]")
-    duration = np.round(60 + values.shape[1] * 9 * meta.lognormal(0.0, 0.35, size=n)).astype(
-        np.int64
-    )
-    duration[speeder] = meta.integers(20, 60, size=int(speeder.sum()))
-    submitted = started + duration.astype("timedelta64[s]")
-
-    frame = pd.DataFrame(
-        {
-            "response_id": "",
-            "student_id": ids[rows],
-            "wave": wave,
-            "group": group[rows],
-            "year_of_study": year[rows],
-            "gender": gender[rows],
-            "site": site[rows],
-            "started_at": started,
-            "submitted_at": submitted,
-            "duration_s": duration,
-            "careless": careless,
-            "duplicate": False,
-        }
-    )
-    item_frame = pd.DataFrame(values, columns=items)
-
-    # duplicate submissions: fresh answers from the same latent scores, submitted later
-    dup = np.flatnonzero(mess.random(n) < spec.duplicates)
-    if len(dup):
-        again = frame.iloc[dup].copy()
-        delay = meta.integers(2 * 3600, 3 * 86400, size=len(dup)).astype("timedelta64[s]")
-        again["started_at"] = again["submitted_at"].to_numpy() + delay
-        again["submitted_at"] = again["started_at"].to_numpy() + again[
-            "duration_s"
-        ].to_numpy().astype("timedelta64[s]")
-        again["careless"] = ""
-        again["duplicate"] = True
-        fresh = []
-        for inst in insts:
-            m = models[inst]
-            ans = draw_items(m, theta[(wave, inst)][rows[dup]], mess)
-            if inst in spec.post_only_instruments and inst not in spec.instruments:
-                ans[~treated[rows[dup]]] = np.nan
-            fresh.append(ans)
-        dup_items = pd.DataFrame(np.column_stack(fresh), columns=items)
-        frame = pd.concat([frame, again], ignore_index=True)
-        item_frame = pd.concat([item_frame, dup_items], ignore_index=True)
-
-    order = np.lexsort(
-        (frame["student_id"].to_numpy().astype(str), frame["submitted_at"].to_numpy())
-    )
-    frame = frame.iloc[order].reset_index(drop=True)
-    item_frame = pd.DataFrame(item_frame.to_numpy()[order], columns=items)
-    out = pd.concat([frame, item_frame], axis=1)
-    out["response_id"] = _response_ids(len(out), meta)
-    return out
-
-
-def _response_ids(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Qualtrics-style response ids ``R_`` + 15 letters/digits."""
-    chars = np.array(
-        list("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"), dtype="<U1"
-    )
-    drawn = np.ascontiguousarray(chars[rng.integers(0, len(chars), size=(n, 15))])
-    return np.char.add("R_", drawn.view("<U15").ravel()).astype(object)
