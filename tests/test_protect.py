@@ -149,6 +149,15 @@ def test_huge_key_file_is_refused_by_its_size(tmp_path: Path) -> None:
         load_key(big)
 
 
+def test_key_longer_than_64_hex_digits_is_refused(tmp_path: Path) -> None:
+    """Two keys pasted into one file were accepted (only a short key was refused)."""
+    long = tmp_path / "long.key"
+    long.write_text("ab" * 64 + "\n")
+    os.chmod(long, 0o600)
+    with pytest.raises(ConfigError, match="64-hex-digit"):
+        load_key(long)
+
+
 def test_key_inside_a_repository_or_data_folder_is_refused_like_keygen(tmp_path: Path) -> None:
     repo = tmp_path / "project"
     (repo / ".git").mkdir(parents=True)

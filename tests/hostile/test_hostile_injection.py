@@ -183,7 +183,6 @@ CASES = [
         "hyperlink_as_wave_name",
         wave_name(HYPERLINK),
         counts=FULL,
-        pending="ingest: linkage.csv/quality.csv not formula-neutralised (new; issue 13 class)",
     ),
     Case("hyperlink_as_column_name", extra_column(HYPERLINK, "x"), counts=FULL),
     # patsy formula payloads (ingest: accepted, nothing runs; the report cases are below)

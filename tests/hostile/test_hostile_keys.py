@@ -98,7 +98,6 @@ CASES = [
         key_at("keys/long.key", GOOD_HEX * 2 + b"\n"),
         exit=2,
         names=("long.key",),
-        pending="keys: wrong length accepted when longer (issue 13)",
     ),
     Case(
         "key_not_hex",

@@ -1491,8 +1491,9 @@ def _ingest_scores(parts: _Responses, study: Study) -> pd.DataFrame:
     return pd.DataFrame(out, columns=SCORE_COLUMNS, copy=False)
 
 
-def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
-    """The quarantine table with spreadsheet formulas neutralised (raw cells can hold any text).
+def _for_csv(q: pd.DataFrame) -> pd.DataFrame:
+    """A processed table with spreadsheet formulas neutralised: raw cells, and labels from the
+    config such as wave names, can hold any text.
 
     Text cells starting with ``= + - @``, a tab, a carriage return or a NUL get a leading
     ``'`` (as :func:`mentoreval.report.tables.write_table` does); every other cell is unchanged, so
@@ -1501,6 +1502,13 @@ def _quarantine_for_csv(q: pd.DataFrame) -> pd.DataFrame:
     out = q
     for column in q.columns:
         series = q[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):  # wave, source: labels from a config
+            labels = [neutralise_formula(c) for c in series.cat.categories]
+            if labels != list(series.cat.categories):
+                if out is q:
+                    out = q.copy()
+                out[column] = series.cat.rename_categories(labels)
+            continue
         if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
             continue
         if any(neutralise_formula(v) != v for v in series.dropna().unique()):
@@ -1534,9 +1542,9 @@ def _write(result: IngestResult, output: OutputFolder) -> None:
     out_dir = output.staging
     result.scores.to_parquet(out_dir / "scores.parquet", index=False)
     result.participants.to_parquet(out_dir / "participants.parquet", index=False)
-    _quarantine_for_csv(result.quarantine).to_csv(out_dir / "quarantine.csv", index=False)
-    result.quality.to_csv(out_dir / "quality.csv", index=False)
-    result.linkage.to_csv(out_dir / "linkage.csv", index=False)
+    _for_csv(result.quarantine).to_csv(out_dir / "quarantine.csv", index=False)
+    _for_csv(result.quality).to_csv(out_dir / "quality.csv", index=False)
+    _for_csv(result.linkage).to_csv(out_dir / "linkage.csv", index=False)
     (out_dir / "manifest.json").write_text(
         json.dumps(result.manifest, indent=2, default=str) + "\n", encoding="utf-8"
     )

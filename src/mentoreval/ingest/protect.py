@@ -620,7 +620,7 @@ def load_key(
         key = bytes.fromhex(text)
     except ValueError:
         key = b""
-    if len(key) < _KEY_BYTES:
+    if len(key) != _KEY_BYTES:  # longer is a paste of two keys, or not a key at all
         raise ConfigError(
             f"{where}key file {path} does not hold a 64-hex-digit key (fix: use a key written "
             "by 'mentoreval keygen PATH')"
