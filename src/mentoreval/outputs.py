@@ -273,6 +273,19 @@ def publishable_path(path: str | os.PathLike[str], root: str | os.PathLike[str])
     return Path(os.path.relpath(Path(path).absolute(), Path(root).absolute())).as_posix()
 
 
+def local_paths(root: str | os.PathLike[str]) -> list[str]:
+    """The strings no published file may hold: the project's absolute path (for the egress
+    scan; the file-system root itself is never a leak).
+
+    Examples
+    --------
+    >>> local_paths("/home/jane.doe/mentoring"), local_paths("/")
+    (['/home/jane.doe/mentoring'], [])
+    """
+    folder = Path(root).absolute()
+    return [str(folder)] if len(folder.parts) > 1 else []
+
+
 def build_manifest(
     *,
     inputs: list[Path],

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem, raise_problems
 from mentoreval.instruments import Instrument, load_instrument
+from mentoreval.read.base import Format
 from mentoreval.safefs import resolve_input
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
@@ -48,23 +49,9 @@ __all__ = [
     "load_study",
 ]
 
-SourceFormat = Literal[
-    "auto",
-    "qualtrics",
-    "qualtrics_legacy",
-    "qualtrics_insights",
-    "redcap",
-    "redcap_labels",
-    "spss",
-    "xlsx",
-    "msforms",
-    "googleforms",
-    "limesurvey",
-    "csv",
-]
-"""A source's ``format``: ``auto`` (detect by signature) or a reader format (one flat list,
-so a wrong value gets one message listing every choice; tests keep it equal to
-:data:`mentoreval.read.base.Format`)."""
+SourceFormat = Literal["auto", Format]
+"""A source's ``format:``: ``auto`` (detect by signature) or any format a reader returns
+(:data:`mentoreval.read.base.Format`, one definition)."""
 Code = float
 _LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 LABEL = re.compile(_LABEL_PATTERN)

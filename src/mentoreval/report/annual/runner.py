@@ -70,7 +70,7 @@ def run_annual_report(
     >>> run_annual_report("data/demo/peer/annual.yaml")  # doctest: +SKIP
     """
     from mentoreval.config.paths import project_root
-    from mentoreval.outputs import publishable_path
+    from mentoreval.outputs import local_paths, publishable_path
     from mentoreval.report.notebook import ReportOutputs, build_report
     from mentoreval.report.runtime import kernel_log
     from mentoreval.safefs import OutputFolder
@@ -83,7 +83,7 @@ def run_annual_report(
         with kernel_log(output.final, progress):
             root = project_root(cfg.path)  # paths relative to it: no home folder published
             forbidden = annual_forbidden(cfg)
-            forbidden["local path"] = [str(root)] if len(root.parts) > 1 else []
+            forbidden["local path"] = local_paths(root)
             built = build_report(
                 template or TEMPLATE,
                 output.staging,

@@ -120,7 +120,7 @@ def run_cohort_report(
     from mentoreval.config.paths import default_out_dir, default_store_root, project_root
     from mentoreval.config.study import load_study
     from mentoreval.ingest.pipeline import ingest_study
-    from mentoreval.outputs import build_manifest, publishable_path, write_json
+    from mentoreval.outputs import build_manifest, local_paths, publishable_path, write_json
     from mentoreval.report.notebook import cast_parameters, run_notebook
     from mentoreval.report.render import egress_scan, render_html, render_pdf
     from mentoreval.safefs import MARKER, OutputFolder
@@ -212,7 +212,7 @@ def run_cohort_report(
         bar.update()
         stage("egress scan")
         forbidden = _forbidden(study, load_processed(ingested))
-        forbidden["local path"] = [str(root)] if len(root.parts) > 1 else []
+        forbidden["local path"] = local_paths(root)
         egress_scan([staging], forbidden=forbidden)
         bar.update()
         final = output.commit()
