@@ -32,3 +32,21 @@ def test_installed_package_carries_instruments_and_templates() -> None:
     setuptools = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     patterns = setuptools["setuptools"]["package-data"]["mentoreval"]
     assert {"_bundled/instruments/*.yaml", "_bundled/templates/*.ipynb"} <= set(patterns)
+
+
+# Project-wide tests that belong to no single package stay at the top of tests/.
+TOP_LEVEL = {"test_cli.py", "test_environment.py", "test_layering.py", "test_layout.py", "test_notebooks.py"}
+# Folders of tests that span packages: the hostile-input corpus, reference files, fixtures.
+CROSS_CUTTING = {"hostile", "reference", "fixtures", "base", "__pycache__"}
+
+
+def test_test_folders_mirror_the_package_stages() -> None:
+    """Each stage package has its tests in ``tests/<stage>/``; base modules in ``tests/base``."""
+    package = TESTS.parent / "src" / "mentoreval"
+    stages = {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
+    folders = {p.name for p in TESTS.iterdir() if p.is_dir()} - CROSS_CUTTING
+    assert folders <= stages, f"test folders without a package: {sorted(folders - stages)}"
+    untested = {s for s in stages if not any((TESTS / s).glob("test_*.py"))}
+    assert untested == set(), f"packages without a tests/<stage>/ folder: {sorted(untested)}"
+    loose = {p.name for p in TESTS.glob("test_*.py")} - TOP_LEVEL
+    assert loose == set(), f"move these into their stage's folder: {sorted(loose)}"

@@ -19,7 +19,7 @@ from mentoreval.run.batch import format_batch_summary, is_kernel_startup_race, r
 from mentoreval.run.batch_config import load_batch_config
 from mentoreval.run.jobs import Job, job_kinds, register_job_kind
 
-NOTEBOOK = Path(__file__).parent / "fixtures" / "notebooks" / "tiny_report.ipynb"
+NOTEBOOK = Path(__file__).parents[1] / "fixtures" / "notebooks" / "tiny_report.ipynb"
 
 
 # --- job kinds for the tests (top level, so worker processes can import them) ----------
@@ -454,7 +454,7 @@ def test_batch_config_round_trip_runs(tmp_path: Path) -> None:
 
 # --- real reports through the CLI ------------------------------------------------------
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer"
+DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "peer"
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -11,7 +11,7 @@ import pytest
 from mentoreval.errors import ReportError
 from mentoreval.report.notebook import cast_parameters, run_notebook
 
-TEMPLATE = Path(__file__).parent / "fixtures" / "notebooks" / "report_fixture.ipynb"
+TEMPLATE = Path(__file__).parents[1] / "fixtures" / "notebooks" / "report_fixture.ipynb"
 
 
 def test_casts_to_declared_types() -> None:

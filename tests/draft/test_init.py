@@ -18,7 +18,7 @@ from mentoreval.errors import ConfigError
 from mentoreval.ingest import check_study
 from mentoreval.ingest.protect import keygen
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
 STUDIES = sorted(p.parent.relative_to(DEMO).as_posix() for p in DEMO.glob("*/*/study.yaml"))
 

@@ -25,7 +25,7 @@ from mentoreval.report.render import egress_scan
 from mentoreval.store.cohorts import study_inputs_sha256, update_store
 from mentoreval.store.parquet import add_cohort, list_cohorts, load_table
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo" / "peer"
 YEARS = (2023, 2024, 2025)
 #: Column names of the analysis tables that must never reach a reader as headers (d_z and

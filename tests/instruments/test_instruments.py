@@ -12,7 +12,7 @@ from mentoreval.instruments.definitions import list_instruments, load_instrument
 from mentoreval.yamlio import load_yaml
 
 SHIPPED = ["who5", "swemwbs", "cbi", "olbi", "pss10", "caas_sf", "career_confidence", "mes"]
-BROKEN = Path(__file__).parent / "fixtures" / "instruments_broken"
+BROKEN = Path(__file__).parents[1] / "fixtures" / "instruments_broken"
 
 
 @pytest.mark.parametrize("inst_id", SHIPPED)

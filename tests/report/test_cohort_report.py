@@ -239,7 +239,7 @@ def test_demo_study_report(tmp_path, monkeypatch):
     """The shipped demo study (mentored vs comparison, Qualtrics exports)."""
     from mentoreval.ingest.protect import keygen
 
-    config = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer" / "2025" / "study.yaml"
+    config = Path(__file__).resolve().parents[2] / "data" / "demo" / "peer" / "2025" / "study.yaml"
     if not config.is_file():
         pytest.skip("demo data not present")
     keygen(tmp_path / "demo.key")

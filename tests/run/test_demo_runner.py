@@ -9,7 +9,7 @@ import pytest
 
 from mentoreval.run.demo import demo_data_dir, demo_key_file, describe_outputs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_data_is_the_checkouts(tmp_path: Path) -> None:

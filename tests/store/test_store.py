@@ -251,7 +251,7 @@ def test_a_folder_holding_other_files_is_refused_as_a_store(tmp_path: Path) -> N
 
 # --- ingest → store (the CLI and mentoreval.report.annual.store_cohort) -------------------------
 
-DEMO_2023 = Path(__file__).resolve().parents[1] / "data" / "demo" / "peer" / "2023"
+DEMO_2023 = Path(__file__).resolve().parents[2] / "data" / "demo" / "peer" / "2023"
 
 
 def _ingest(study: Path, out: Path, store: Path, capsys: pytest.CaptureFixture[str]) -> str:

@@ -19,7 +19,7 @@ from mentoreval.errors import DisclosureError, ReportError
 from mentoreval.report.notebook import ReportOutputs, build_report
 from mentoreval.report.render import egress_scan, render_html, render_pdf
 
-TEMPLATE = Path(__file__).parent / "fixtures" / "notebooks" / "report_fixture.ipynb"
+TEMPLATE = Path(__file__).parents[1] / "fixtures" / "notebooks" / "report_fixture.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 SEED = 7
 PSEUDONYMS = [f"PS{SEED:02d}X{i:04d}" for i in range(40)]

@@ -10,7 +10,7 @@ import yaml
 from mentoreval.errors import ConfigError
 from mentoreval.yamlio import _FAST_LOADER, _StrictSafeLoader, load_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRICKY = """
 answer: NO
 on: off

@@ -1,5 +1,5 @@
 """Mapping- and pipeline-level broken inputs: each exits 2 through the CLI, no traceback,
-naming file, row and column where they exist. (Reader-level cases live in tests/readers.)
+naming file, row and column where they exist. (Reader-level cases live in tests/read.)
 
 Fatal for ``ingest``: config errors, absent id column, absent item column, unmapped event,
 missing key, changed key, refused files. Cell/row problems (unknown label, out-of-range
