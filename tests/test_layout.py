@@ -35,7 +35,13 @@ def test_installed_package_carries_instruments_and_templates() -> None:
 
 
 # Project-wide tests that belong to no single package stay at the top of tests/.
-TOP_LEVEL = {"test_cli.py", "test_environment.py", "test_layering.py", "test_layout.py", "test_notebooks.py"}
+TOP_LEVEL = {
+    "test_cli.py",
+    "test_environment.py",
+    "test_layering.py",
+    "test_layout.py",
+    "test_notebooks.py",
+}
 # Folders of tests that span packages: the hostile-input corpus, reference files, fixtures.
 CROSS_CUTTING = {"hostile", "reference", "fixtures", "base", "__pycache__"}
 
