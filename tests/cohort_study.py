@@ -2,7 +2,7 @@
 
 The synth export writers are not available to these tests yet, so the exports are plain
 CSV written here from :attr:`SyntheticCohort.submissions` (one file per wave), with a
-``study.yaml`` and a key file next to them.
+``study.yaml``; the key file sits beside the study folder (``<folder>-keys/``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def write_study(
     instruments: tuple[str, ...] = ("who5", "cbi", "career_confidence"),
     title: str = "Peer mentoring, test cohort",
 ) -> Path:
-    """Write exports, a key and ``study.yaml`` into ``folder``; return the config path."""
+    """Write exports and ``study.yaml`` into ``folder`` (key beside it); return the config path."""
     spec = CohortSpec(
         n_students=n_students,
         design=design,  # type: ignore[arg-type]
@@ -47,7 +47,8 @@ def write_study(
         sub = cohort.responses(wave).drop(columns=["careless", "duplicate"])
         sub.to_csv(exports / f"{wave}.csv", index=False)
         sources.append(f"  - {{path: exports/{wave}.csv, format: csv, wave: {wave}}}")
-    key = folder / "keys" / "study.key"
+    # the key lives beside the study folder, never in it (a key in the study folder is refused)
+    key = folder.parent / f"{folder.name}-keys" / "study.key"
     keygen(key)
     group = (
         "  group: {column: group, treated: mentored, control: comparison}\n"
@@ -60,7 +61,7 @@ def write_study(
         "programme: peer\n"
         'cohort: "2025"\n'
         "year: 2025\n"
-        "key_file: keys/study.key\n"
+        f"key_file: {key}\n"
         "disclosure: {threshold: 10, profile: default}\n"
         "participant_id: {column: student_id}\n"
         "sources:\n" + "\n".join(sources) + "\n"

@@ -271,6 +271,8 @@ def ingest(
         f"{s['post_only']} post only, {s['duplicates_removed']} duplicates removed); "
         f"{s['quality_flagged']} quality flags."
     )
+    for problem in result.warnings:
+        typer.echo(f"warning: {problem}", err=True)
     for src in result.manifest["inputs"].values():
         if src["identifying_columns"]:
             typer.echo(

@@ -32,6 +32,7 @@ __all__ = [
     "MANIFEST_PACKAGES",
     "build_manifest",
     "file_sha256",
+    "json_text",
     "neutralise_formula",
     "to_jsonable",
     "write_json",
@@ -172,6 +173,28 @@ def to_jsonable(obj: Any) -> Any:
     )
 
 
+#: Characters that let a JSON file be read as HTML, written as JSON escapes instead.
+_HTML_IN_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_text(obj: Any, *, indent: int = 2, sort_keys: bool = True) -> str:
+    """``obj`` as JSON text that no browser or viewer can take for markup.
+
+    ``<``, ``>`` and ``&`` can only occur inside JSON strings; they are written as the
+    escapes ``\\u003c``, ``\\u003e``, ``\\u0026``, so a label or column name such as
+    ``<script>`` reads back unchanged with any JSON parser but never appears as markup in
+    the file (a manifest opened in a browser, pasted into a page, or scanned for markup).
+
+    Examples
+    --------
+    >>> text = json_text({"column": "<b>x</b> & y"})
+    >>> "<" in text, json.loads(text) == {"column": "<b>x</b> & y"}
+    (False, True)
+    """
+    text = json.dumps(to_jsonable(obj), indent=indent, sort_keys=sort_keys, allow_nan=False)
+    return text.translate(_HTML_IN_JSON)
+
+
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``obj`` as pretty, key-sorted JSON (numpy/pandas aware, NaN → ``null``).
 
@@ -199,8 +222,7 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False)
-    target.write_text(text + "\n", encoding="utf-8")
+    target.write_text(json_text(obj) + "\n", encoding="utf-8")
     return target
 
 

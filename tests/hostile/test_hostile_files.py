@@ -311,7 +311,6 @@ CASES = [
         ),
         exit=2,
         names=("pre.csv", "row 8"),
-        pending="readers: mixed encodings decoded silently as cp1252 (new; issue 13 class)",
     ),
     Case(
         "forced_wrong_encoding",

@@ -121,14 +121,12 @@ CASES = [
         key_at("keys/open.key", mode=0o644),
         counts=FULL,
         names=("open.key", "chmod"),
-        pending="keys: permission checks (issue 13)",
     ),
     Case(
         "key_group_readable",
         key_at("keys/group.key", mode=0o640),
         counts=FULL,
         names=("group.key", "chmod"),
-        pending="keys: permission checks (issue 13)",
     ),
     Case(
         "key_world_readable_nhs",
@@ -144,7 +142,6 @@ CASES = [
         key_at("project/study/keys/study.key", env=False),
         exit=2,
         names=("key_file",),
-        pending="keys: a key inside the project or data folder (issue 13)",
     ),
     Case(
         "key_in_exports_folder",

@@ -43,8 +43,8 @@ def run_cli(*args: str, env_key: Path | None) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture
-def key(tmp_path: Path) -> Path:
-    k = tmp_path / "keys" / "k.key"
+def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    k = tmp_path_factory.mktemp("keys") / "k.key"  # outside the study folder
     keygen(k)
     return k
 
@@ -180,10 +180,10 @@ def test_missing_key_file(tmp_path: Path) -> None:
     assert "mentoreval keygen" in res.stderr
 
 
-def test_changed_key(tmp_path: Path, key: Path) -> None:
+def test_changed_key(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, key: Path) -> None:
     study = make(tmp_path)
     assert run_cli("ingest", str(study), env_key=key).returncode == 0
-    other = tmp_path / "keys" / "other.key"
+    other = tmp_path_factory.mktemp("keys") / "other.key"
     keygen(other)
     res = run_cli("ingest", str(study), env_key=other)
     assert res.returncode == 2 and "Traceback" not in res.stderr

@@ -95,8 +95,8 @@ instruments:
 
 
 @pytest.fixture
-def key_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
-    key_file = tmp_path / "keys" / "k.key"
+def key_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    key_file = tmp_path_factory.mktemp("keys") / "k.key"  # outside the study folder
     keygen(key_file)
     monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key_file))
     return bytes.fromhex(key_file.read_text().strip())
@@ -218,10 +218,10 @@ def test_ingest_writes_every_output(study: Path, tmp_path: Path, key_env: bytes)
 
 
 def test_changed_key_stops_the_run(
-    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest_study(study)
-    other = tmp_path / "keys" / "other.key"
+    other = tmp_path_factory.mktemp("keys") / "other.key"
     keygen(other)
     monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(other))
     with pytest.raises(KeyMismatchError, match="fingerprint"):

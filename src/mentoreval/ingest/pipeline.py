@@ -90,7 +90,7 @@ from mentoreval.instruments.scoring import (
     score_into,
     small_int,
 )
-from mentoreval.outputs import neutralise_formula
+from mentoreval.outputs import json_text, neutralise_formula
 from mentoreval.read import read_export
 from mentoreval.safefs import OutputFolder
 
@@ -139,6 +139,9 @@ class IngestResult:
         The item tables ``responses`` is built from (and written from, in pieces).
     out_dir
         Where the files were written (None for a dry run).
+    warnings
+        What the run noticed but did not stop for (e.g. a key file others can read), each
+        located with its fix; ``mentoreval ingest`` prints them.
     """
 
     scores: pd.DataFrame
@@ -150,6 +153,7 @@ class IngestResult:
     summary: dict[str, int]
     parts: _Responses = field(repr=False)
     out_dir: Path | None = None
+    warnings: tuple[Problem, ...] = ()
 
     @cached_property
     def responses(self) -> pd.DataFrame:
@@ -949,6 +953,7 @@ def _run(
                 strict=cfg.disclosure.profile == "nhs",
                 notices=warnings,
                 data_folders=[*study.raw_folders(), *study.data_roots()],
+                study_folder=study.base,
             )
         except MentorevalError as exc:
             if strict_key:
@@ -1299,6 +1304,7 @@ def _run(
         manifest=manifest,
         summary=summary,
         out_dir=target,
+        warnings=tuple(warnings),
     )
     return _Run(study, report, result, output)
 
@@ -1546,7 +1552,7 @@ def _write(result: IngestResult, output: OutputFolder) -> None:
     _for_csv(result.quality).to_csv(out_dir / "quality.csv", index=False)
     _for_csv(result.linkage).to_csv(out_dir / "linkage.csv", index=False)
     (out_dir / "manifest.json").write_text(
-        json.dumps(result.manifest, indent=2, default=str) + "\n", encoding="utf-8"
+        json_text(result.manifest, sort_keys=False) + "\n", encoding="utf-8"
     )
     output.commit()
 

@@ -499,6 +499,7 @@ def load_key(
     strict: bool = False,
     notices: list[Problem] | None = None,
     data_folders: Iterable[str | Path] = (),
+    study_folder: str | Path | None = None,
 ) -> bytes:
     """Read a key written by :func:`keygen`, refusing anything that is not a safe key file.
 
@@ -519,6 +520,9 @@ def load_key(
         The study's data folders (its export folders, ``data_roots``): a key inside one is
         refused, as is one inside a repository or a folder named ``data`` (the rule
         :func:`keygen` applies).
+    study_folder
+        The folder of the study file: a key inside it is refused too, since that folder is
+        shared, copied and archived with the study (the key must not travel with the data).
 
     Raises
     ------
@@ -549,6 +553,10 @@ def load_key(
         "~/.mentoreval/keys/<programme>.key, and point key_file / MENTOREVAL_KEY_FILE at it"
     )
     why = _inside_protected(real)
+    if why is None and study_folder is not None:
+        top = Path(study_folder).expanduser().resolve()
+        if top in real.parents:
+            why = f"it is inside the study folder {top}, which is shared with the study"
     if why is None:
         for folder in data_folders:
             top = Path(folder).expanduser().resolve()

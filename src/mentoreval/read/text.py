@@ -129,6 +129,12 @@ def _valid_utf8(data: bytes) -> bool:
     return True
 
 
+#: A multi-byte UTF-8 sequence (2, 3 or 4 bytes); in cp1252 text it would read as mojibake.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
 def detect_encoding(raw: bytes) -> tuple[str, str | None]:
     """Detect the text encoding of an export from its bytes.
 
@@ -147,6 +153,8 @@ def detect_encoding(raw: bytes) -> tuple[str, str | None]:
     ('utf-16', None)
     >>> detect_encoding("id,name\\n1,Zoë\\n".encode("cp1252"))[0]
     'cp1252'
+    >>> detect_encoding("id,name\\n1,Zoë\\n".encode() + "2,Zoë\\n".encode("cp1252"))
+    ('utf-8', 'mixes UTF-8 with another encoding')
     """
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", None
@@ -166,6 +174,11 @@ def detect_encoding(raw: bytes) -> tuple[str, str | None]:
         raw.decode("cp1252")
     except UnicodeDecodeError:
         return "binary", None
+    if _UTF8_MULTIBYTE.search(raw) is not None:
+        # Valid UTF-8 letters beside invalid bytes: a file mixing two encodings (rows pasted
+        # from another export). Decoding it all as cp1252 would garble the UTF-8 part
+        # silently; as UTF-8 it stops at the first foreign byte, naming its row.
+        return "utf-8", "mixes UTF-8 with another encoding"
     return "cp1252", "not valid UTF-8; decoded as Windows-1252 (cp1252)"
 
 

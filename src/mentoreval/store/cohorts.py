@@ -217,6 +217,7 @@ def store_cohort(
                 study=study.path.name,
                 strict=cfg.disclosure.profile == "nhs",
                 data_folders=[*study.raw_folders(), *study.data_roots()],
+                study_folder=study.base,
             )
         fingerprint = key_fingerprint(key)
         if manifest.get("key_fingerprint") and fingerprint != manifest["key_fingerprint"]:
