@@ -1,10 +1,13 @@
-"""Shared pytest configuration: the ``--runslow`` flag and paths to shared fixtures."""
+"""Shared pytest configuration (``tests/`` and the doctests in ``src/``): the ``--runslow``
+flag, paths to shared fixtures, and where doctests make their temporary folders."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from _pytest.doctest import DoctestItem
 
 REPO = Path(__file__).resolve().parent
 SHARED_FORMATS = REPO.parent / "shared" / "formats"
@@ -35,3 +38,14 @@ def shared_formats() -> Path:
     if not SHARED_FORMATS.is_dir():
         pytest.skip("../shared/formats is not present")
     return SHARED_FORMATS
+
+
+@pytest.fixture(autouse=True)
+def _doctest_temp_folders_inside_pytest(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Docstring examples make folders with ``tempfile.mkdtemp()`` (what a reader would
+    type); under pytest those folders go inside the test's own ``tmp_path``, which pytest
+    cleans up, instead of accumulating in the system's temporary folder."""
+    if isinstance(request.node, DoctestItem):
+        monkeypatch.setattr(tempfile, "tempdir", str(request.getfixturevalue("tmp_path")))
