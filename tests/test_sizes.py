@@ -31,7 +31,6 @@ KNOWN: set[str] = {
     "ingest/pipeline.py:_ingest_scores",
     "ingest/pipeline.py:_read_source",
     "ingest/pipeline.py:_run",
-    "ingest/recode.py:recode_items",
     "instruments/definitions.py:_check_references",
     "read/excel.py:read_xlsx",
     "read/qualtrics.py:read_qualtrics",

@@ -237,6 +237,177 @@ def _label_conflict(
     )
 
 
+_Lookup = tuple[dict[str, float], dict[str, str], dict[float, float], dict[float, str]]
+
+
+def _platform_missing(platform: str | None) -> dict[str, str]:
+    """The platform's own missing codes: REDCap's project codes, Qualtrics' ``-99``."""
+    return (
+        REDCAP_MISSING_CODES
+        if platform and platform.startswith("redcap")
+        else _QUALTRICS_MISSING
+        if platform and platform.startswith("qualtrics")
+        else {}
+    )
+
+
+def _value_maps(
+    values: Mapping[str | int | float, float] | None,
+) -> tuple[dict[str, float], dict[float, float]]:
+    """The study config's value map by label (normalised) and by number."""
+    value_map: dict[str, float] = {}
+    value_num: dict[float, float] = {}
+    for k, v in (values or {}).items():
+        if isinstance(k, int | float) and not isinstance(k, bool):
+            value_num[float(k)] = float(v)
+        else:
+            num = _number_key(str(k))
+            if num is not None:
+                value_num[num] = float(v)
+            value_map[normalise_label(str(k))] = float(v)
+    return value_map, value_num
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """How the answers of one column are looked up (steps 1–6 of the module docstring)."""
+
+    value_map: dict[str, float]
+    value_num: dict[float, float]
+    own: dict[float, float]  # the export's choice list, when it names every code
+    own_missing: dict[str, str]
+    remapped: bool
+    lookup: _Lookup  # the response scale's labels and codes (see _scale_lookup)
+    platform_missing: dict[str, str]
+
+    def answer(self, text: str) -> tuple[float | None, str | None]:
+        """The instrument code of a non-empty answer, or its missing reason; (None,
+        None) when it is unknown (quarantined)."""
+        labels, missing_labels, codes, missing_codes = self.lookup
+        key = normalise_label(text)
+        num = _number_key(text)
+        target: float | None = None
+        reason: str | None = None
+        if key in self.value_map:
+            target = self.value_map[key]
+        elif num is not None and num in self.value_num:
+            target = self.value_num[num]
+        elif num is not None and num in self.own:
+            target = self.own[num]
+        elif num is not None and str(num) in self.own_missing:
+            reason = self.own_missing[str(num)]
+        elif num is not None and num in codes and not self.remapped:
+            target = codes[num]
+        elif num is not None and num in missing_codes:
+            reason = missing_codes[num]
+        elif key in labels:
+            target = labels[key]
+        elif key in missing_labels:
+            reason = missing_labels[key]
+        elif text.strip() in self.platform_missing or key.upper() in self.platform_missing:
+            code_text = text.strip() if text.strip() in self.platform_missing else key.upper()
+            reason = f"{self.platform_missing[code_text]} ({code_text})"
+        if target is not None and target in missing_codes:
+            reason, target = missing_codes[target], None
+        return target, reason
+
+
+def _column_rules(
+    col: str,
+    item: str,
+    instrument: Instrument,
+    lookup: _Lookup,
+    *,
+    choices: Mapping[str, Sequence[tuple[str, str]]] | None,
+    source_missing: Mapping[str, Sequence[tuple[str, str]]] | None,
+    value_maps: tuple[dict[str, float], dict[float, float]],
+    platform_missing: dict[str, str],
+    conflicts: list[Problem],
+) -> _Rules:
+    """The rules for one column; an export label placed at another code than the
+    instrument's is added to ``conflicts``."""
+    labels, missing_labels, codes, _ = lookup
+    value_map, value_num = value_maps
+    # The export's own choice list: export code -> label -> instrument code, used only
+    # when it names every code of the scale; otherwise its labels are only checked.
+    own: dict[float, float] = {}
+    own_missing: dict[str, str] = {}
+    named: list[tuple[float, float, str]] = []
+    for code_text, label in (choices or {}).get(col, ()) or ():
+        num = _number_key(str(code_text))
+        mapped = labels.get(normalise_label(label))
+        if num is not None and mapped is not None:
+            named.append((num, mapped, str(label)))
+        elif num is not None and normalise_label(label) in missing_labels:
+            own_missing[str(num)] = missing_labels[normalise_label(label)]
+    remapped = bool(named) and {m for _, m, _ in named} >= set(codes.values())
+    if remapped:
+        own = {num: mapped for num, mapped, _ in named}
+    else:
+        conflicts.extend(
+            _label_conflict(col, item, instrument, num, mapped, label, len(named), len(codes))
+            for num, mapped, label in named
+            if num != mapped and num not in value_num
+        )
+    for code_text, label in (source_missing or {}).get(col, ()) or ():
+        num = _number_key(str(code_text))
+        if num is not None:
+            own_missing[str(num)] = f"missing: {label}" if label else "missing (declared in export)"
+    return _Rules(value_map, value_num, own, own_missing, remapped, lookup, platform_missing)
+
+
+def _recode_column(
+    cells: pd.Series, rules: _Rules, reasons: ReasonTable, out: np.ndarray, why: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Recode one column into ``out`` and ``why`` (each distinct text looked up once); the
+    positions and texts of the quarantined cells, or None when there are none."""
+    not_answered = reasons.code(NOT_ANSWERED)
+    quarantined = reasons.code(QUARANTINED)
+    codes_idx, uniques = _factorize_text(cells)
+    u_val = np.full(len(uniques) + 1, np.nan)
+    u_why = np.zeros(len(uniques) + 1, dtype=np.int16)
+    u_why[-1] = not_answered  # index -1: empty cell
+    bad: list[int] = []
+    for u, raw in enumerate(uniques):
+        text = str(raw)
+        if normalise_label(text) == "":
+            u_why[u] = not_answered
+            continue
+        target, reason = rules.answer(text)
+        if target is not None:
+            u_val[u] = target
+        elif reason is not None:
+            u_why[u] = reasons.code(reason)
+        else:
+            u_why[u] = quarantined
+            bad.append(u)
+    out[:] = u_val[codes_idx]
+    why[:] = u_why[codes_idx]
+    if not bad:
+        return None
+    pos = np.flatnonzero(np.isin(codes_idx, bad))
+    return pos, np.asarray(uniques, dtype=object)[codes_idx[pos]]
+
+
+def _unknown_answers(
+    positions: np.ndarray, values: np.ndarray, col: str, item: str, instrument: Instrument
+) -> pd.DataFrame:
+    """The quarantine rows of one column's unknown answers."""
+    return pd.DataFrame(
+        {
+            "position": positions,
+            "column": col,
+            "item": item,
+            "value": values,
+            "reason": (
+                f"{item}: answer is neither a code nor a label of the response "
+                "scale; add it to instruments."
+                f"{instrument.id}.values or .synonyms in the study config"
+            ),
+        }
+    )
+
+
 def recode_items(
     data: pd.DataFrame,
     columns: Sequence[str],
@@ -318,128 +489,31 @@ def recode_items(
         why = np.empty(shape[::-1], dtype=np.int16).T
     if out.shape != shape or why.shape != shape or out.dtype != float or why.dtype != np.int16:
         raise ValueError(f"out and why must be {shape} arrays of float64 and int16")
-    not_answered = reasons.code(NOT_ANSWERED)
-    quarantined = reasons.code(QUARANTINED)
-    platform_missing = (
-        REDCAP_MISSING_CODES
-        if platform and platform.startswith("redcap")
-        else _QUALTRICS_MISSING
-        if platform and platform.startswith("qualtrics")
-        else {}
-    )
-    value_map: dict[str, float] = {}
-    value_num: dict[float, float] = {}
-    for k, v in (values or {}).items():
-        if isinstance(k, int | float) and not isinstance(k, bool):
-            value_num[float(k)] = float(v)
-        else:
-            num = _number_key(str(k))
-            if num is not None:
-                value_num[num] = float(v)
-            value_map[normalise_label(str(k))] = float(v)
+    reasons.code(NOT_ANSWERED)  # the first two reason codes, whatever the answers
+    reasons.code(QUARANTINED)
+    platform_missing = _platform_missing(platform)
+    value_maps = _value_maps(values)
     q_parts: list[pd.DataFrame] = []
     conflicts: list[Problem] = []
-    lookups: dict[
-        str, tuple[dict[str, float], dict[str, str], dict[float, float], dict[float, str]]
-    ] = {}
+    lookups: dict[str, _Lookup] = {}
     for j, (col, item) in enumerate(zip(columns, items, strict=True)):
         rs_name = instrument.item(item).response_scale
         if rs_name not in lookups:
             lookups[rs_name] = _scale_lookup(instrument.response_scales[rs_name], synonyms or {})
-        labels, missing_labels, codes, missing_codes = lookups[rs_name]
-        # The export's own choice list: export code -> label -> instrument code, used only
-        # when it names every code of the scale; otherwise its labels are only checked.
-        own: dict[float, float] = {}
-        own_missing: dict[str, str] = {}
-        named: list[tuple[float, float, str]] = []
-        for code_text, label in (choices or {}).get(col, ()) or ():
-            num = _number_key(str(code_text))
-            mapped = labels.get(normalise_label(label))
-            if num is not None and mapped is not None:
-                named.append((num, mapped, str(label)))
-            elif num is not None and normalise_label(label) in missing_labels:
-                own_missing[str(num)] = missing_labels[normalise_label(label)]
-        remapped = bool(named) and {m for _, m, _ in named} >= set(codes.values())
-        if remapped:
-            own = {num: mapped for num, mapped, _ in named}
-        else:
-            conflicts.extend(
-                _label_conflict(col, item, instrument, num, mapped, label, len(named), len(codes))
-                for num, mapped, label in named
-                if num != mapped and num not in value_num
-            )
-        for code_text, label in (source_missing or {}).get(col, ()) or ():
-            num = _number_key(str(code_text))
-            if num is not None:
-                own_missing[str(num)] = (
-                    f"missing: {label}" if label else "missing (declared in export)"
-                )
-
-        codes_idx, uniques = _factorize_text(data[col])
-        u_val = np.full(len(uniques) + 1, np.nan)
-        u_why = np.zeros(len(uniques) + 1, dtype=np.int16)
-        u_why[-1] = not_answered  # index -1: empty cell
-        bad: list[int] = []
-        value_mapped = set()
-        for u, raw in enumerate(uniques):
-            text = str(raw)
-            key = normalise_label(text)
-            num = _number_key(text)
-            if key == "":
-                u_why[u] = not_answered
-                continue
-            target: float | None = None
-            reason: str | None = None
-            if key in value_map:
-                target = value_map[key]
-            elif num is not None and num in value_num:
-                target = value_num[num]
-            if target is not None:
-                value_mapped.add(u)
-            elif num is not None and num in own:
-                target = own[num]
-            elif num is not None and str(num) in own_missing:
-                reason = own_missing[str(num)]
-            elif num is not None and num in codes and not remapped:
-                target = codes[num]
-            elif num is not None and num in missing_codes:
-                reason = missing_codes[num]
-            elif key in labels:
-                target = labels[key]
-            elif key in missing_labels:
-                reason = missing_labels[key]
-            elif text.strip() in platform_missing or key.upper() in platform_missing:
-                code_text = text.strip() if text.strip() in platform_missing else key.upper()
-                reason = f"{platform_missing[code_text]} ({code_text})"
-            if target is not None and target in missing_codes:
-                reason, target = missing_codes[target], None
-            if target is not None:
-                u_val[u] = target
-            elif reason is not None:
-                u_why[u] = reasons.code(reason)
-            else:
-                u_why[u] = quarantined
-                bad.append(u)
-        out[:, j] = u_val[codes_idx]
-        why[:, j] = u_why[codes_idx]
-        if bad:
-            hit = np.isin(codes_idx, bad)
-            pos = np.flatnonzero(hit)
-            q_parts.append(
-                pd.DataFrame(
-                    {
-                        "position": pos,
-                        "column": col,
-                        "item": item,
-                        "value": np.asarray(uniques, dtype=object)[codes_idx[pos]],
-                        "reason": (
-                            f"{item}: answer is neither a code nor a label of the response "
-                            "scale; add it to instruments."
-                            f"{instrument.id}.values or .synonyms in the study config"
-                        ),
-                    }
-                )
-            )
+        rules = _column_rules(
+            col,
+            item,
+            instrument,
+            lookups[rs_name],
+            choices=choices,
+            source_missing=source_missing,
+            value_maps=value_maps,
+            platform_missing=platform_missing,
+            conflicts=conflicts,
+        )
+        bad = _recode_column(data[col], rules, reasons, out[:, j], why[:, j])
+        if bad is not None:
+            q_parts.append(_unknown_answers(*bad, col, item, instrument))
     if conflicts:
         noun = "column" if len({p.column for p in conflicts}) == 1 else "columns"
         raise DataError(
