@@ -119,7 +119,7 @@ def raising(exc: BaseException) -> Any:
         def boom(*args: Any, **kwargs: Any) -> None:
             raise exc
 
-        monkeypatch.setattr(mentoreval.ingest.pipeline, "_ingest_scores", boom)
+        monkeypatch.setattr(mentoreval.ingest.pipeline, "ingest_scores", boom)
 
     return patch
 
@@ -365,12 +365,12 @@ def test_disk_full_via_rlimit_fsize(tmp_path: Path) -> None:
 _SLOW_SCORES = """
 import os, sys, time
 import mentoreval.ingest.pipeline as ingest
-real = ingest._ingest_scores
+real = ingest.ingest_scores
 def slow(*a, **k):
     open(os.environ["HOSTILE_READY"], "w").close()
     time.sleep(60)
     return real(*a, **k)
-ingest._ingest_scores = slow
+ingest.ingest_scores = slow
 from mentoreval.cli import main
 main(sys.argv[1:])
 """

@@ -1,0 +1,321 @@
+"""Checks of the sources against the study config and each other (stage: map).
+
+Run after every source is read and mapped (:mod:`mentoreval.ingest.source`), before the
+records are combined: a source with no records, or none left (:func:`check_source_rows`);
+the group column and the declared treated/control levels (:func:`check_groups`); an
+instrument no source has (:func:`check_instruments`); ids that differ only in look-alike
+characters (:func:`lookalike_ids`). Each adds located problems to ``fatal`` (the run stops)
+or ``warnings``. :func:`source_warnings` turns what the sources noticed (identifying-looking
+columns, reader notes) into warnings, and :func:`problems_from_quarantine` says what the
+quarantine holds, as ``validate`` lists it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mentoreval.config.study import GroupSpec, Study
+from mentoreval.errors import Problem
+from mentoreval.ingest.protect import confusable_collisions, confusable_groups
+from mentoreval.ingest.quarantine import CELL_RULES
+from mentoreval.ingest.source import SourceOut
+
+__all__ = [
+    "check_groups",
+    "check_instruments",
+    "check_source_rows",
+    "lookalike_ids",
+    "problems_from_quarantine",
+    "source_warnings",
+]
+
+_LISTED = 50
+
+
+_READ_RULES = {
+    "qualtrics_preview": "Qualtrics previews",
+    "qualtrics_test": "Qualtrics tests",
+    "qualtrics_spam": "Qualtrics spam",
+    "limesurvey_unfinished": "unfinished LimeSurvey responses",
+}
+
+
+def check_source_rows(
+    study: Study, outs: list[SourceOut], fatal: list[Problem], warnings: list[Problem]
+) -> None:
+    """A source with no records (a header-only export) is a warning, and an error when its
+    wave is the analysis's pre or post; a source whose every record is excluded is an
+    error that says why (e.g. every row a Qualtrics preview, or no id matching the pattern)."""
+    cfg = study.config
+    needed = {cfg.analysis.pre, cfg.analysis.post}
+    for o in outs:
+        src = cfg.sources[o.order]
+        key = f"sources[{o.order}].path"
+        waves = {src.wave} if src.wave is not None else set((src.events or {}).values())
+        if o.n_records == 0:
+            used = sorted(w for w in waves & needed if w)
+            if used:
+                fatal.append(
+                    Problem(
+                        f"no responses: the export has column names but no records, and its "
+                        f"wave {used[0]!r} is needed by the analysis (analysis.pre/analysis.post)",
+                        file=o.name,
+                        key=key,
+                        fix="export the wave again once it has responses, or point the source "
+                        "at the right file",
+                    )
+                )
+            else:
+                warnings.append(
+                    Problem(
+                        "no responses: the export has column names but no records "
+                        f"(wave {src.wave!r})",
+                        file=o.name,
+                        key=key,
+                        fix="export the wave again once it has responses, or remove the source",
+                    )
+                )
+        elif len(o.records) == 0:
+            q = pd.concat(o.quarantine, ignore_index=True)
+            q = q[~q["rule"].isin(["empty_row", "blank_row"])]
+            counts = q.groupby("rule", sort=True).agg(n=("rule", "size"), why=("reason", "first"))
+            why = "; ".join(
+                f"{n} {_READ_RULES.get(rule, rule)} ({reason})"
+                for rule, n, reason in zip(counts.index, counts["n"], counts["why"], strict=True)
+            )
+            fatal.append(
+                Problem(
+                    f"all {o.n_records} rows are excluded, none is left to analyse: {why}",
+                    file=o.name,
+                    key=key,
+                    fix="check the export (a test or preview export?) and the rule named",
+                )
+            )
+
+
+def _norm_level(values: pd.Series) -> pd.Series:
+    """Group labels as compared with the declared levels: NFKC, case-folded, spaces
+    collapsed, numbers in one form (``1``, ``1.0`` and `` 1 `` are equal)."""
+    text = values.astype("string").str.normalize("NFKC").str.strip().str.casefold()
+    text = text.str.replace(r"\s+", " ", regex=True)
+    num = pd.to_numeric(text, errors="coerce")
+    as_num = num.map(lambda x: f"{x:g}", na_action="ignore").astype("string")
+    return as_num.where(num.notna(), text)
+
+
+def _absent_group_column(
+    gcol: str | None, spec: GroupSpec | None, present: set[str]
+) -> Problem | None:
+    for name, key in (
+        (gcol, "columns.group"),
+        (spec.column if spec else None, "analysis.group.column"),
+    ):
+        if name and name not in present and not (name == "group" and gcol in present):
+            return Problem(
+                f"the group column {name!r} is absent from every export",
+                key=key,
+                column=name,
+                fix=f"set {key} to the export's group column (the first columns are "
+                f"{sorted(present)[:8]}), or remove it for a single-arm study",
+            )
+    return None
+
+
+def _students_per_level(outs: list[SourceOut], col: str) -> pd.Series:
+    """Distinct students (raw ids, case and spaces aside) per group label, every wave."""
+    both = pd.concat(
+        [o.records[["raw_id", col]] for o in outs if col in o.records], ignore_index=True
+    )
+    labels = both[col].astype("string")
+    ids = both["raw_id"].astype("string").str.strip().str.casefold()
+    return ids.groupby(labels, dropna=True).nunique()
+
+
+def _match_declared_levels(
+    spec: GroupSpec,
+    gcol: str | None,
+    students: pd.Series,
+    fatal: list[Problem],
+    warnings: list[Problem],
+) -> dict[str, str]:
+    """Find the treated and control levels in the data; the labels that match one only
+    after normalising, each with the declared label it is recoded to."""
+    norm_of = _norm_level(pd.Series(students.index, dtype="string"))
+    norm_of.index = students.index
+    recode: dict[str, str] = {}
+    for role, level in (("treated", spec.treated), ("control", spec.control)):
+        if level in students.index:
+            continue
+        target = _norm_level(pd.Series([level], dtype="string")).iloc[0]
+        alike = [str(v) for v in norm_of.index[(norm_of == target).to_numpy()]]
+        if alike:
+            recode.update({v: level for v in alike})
+            warnings.append(
+                Problem(
+                    f"group level(s) {', '.join(repr(v) for v in alike)} matched "
+                    f"analysis.group.{role} {level!r} after normalising case, spaces and "
+                    f"number form; they are analysed as {level!r}",
+                    key=f"analysis.group.{role}",
+                    column=gcol,
+                    fix=f"write analysis.group.{role} exactly as in the data to silence this",
+                )
+            )
+            continue
+        listed = ", ".join(f"{v!r} ({int(n)} students)" for v, n in students.items()) or "none"
+        fatal.append(
+            Problem(
+                f"analysis.group.{role} {level!r} is not a level of the group column "
+                f"{gcol!r}; the levels present are: {listed}",
+                key=f"analysis.group.{role}",
+                column=gcol,
+                fix=f"set analysis.group.{role} to one of the levels present",
+            )
+        )
+    return recode
+
+
+def _undeclared_levels(students: pd.Series, declared: set[str], gcol: str | None) -> list[Problem]:
+    return [
+        Problem(
+            f"{int(n)} students in group {level!r} are not analysed: not declared "
+            "as treated or control",
+            key="analysis.group",
+            column=gcol,
+            fix="declare the level under analysis.group (treated or control) to "
+            "analyse it, or leave it: the students stay in the processed data",
+        )
+        for level, n in zip(students.index.astype(str), students.to_numpy(), strict=True)
+        if level not in declared
+    ]
+
+
+def check_groups(
+    study: Study, outs: list[SourceOut], fatal: list[Problem], warnings: list[Problem]
+) -> None:
+    """The group column exists; the declared treated and control levels are in the data
+    (matched exactly, or after normalising case, spaces and number form, which is said and
+    the data recoded to the declared label); undeclared levels are said (not analysed)."""
+    cfg = study.config
+    spec = cfg.analysis.group
+    gcol = cfg.columns.group
+    if not outs:
+        return
+    absent = _absent_group_column(gcol, spec, {c for o in outs for c in o.columns})
+    if absent is not None:
+        fatal.append(absent)
+        return
+    col = f"col:{gcol or (spec.column if spec else '')}"
+    if spec is None or not any(col in o.records for o in outs):
+        return
+    students = _students_per_level(outs, col)
+    recode = _match_declared_levels(spec, gcol, students, fatal, warnings)
+    warnings.extend(_undeclared_levels(students, {spec.treated, spec.control, *recode}, gcol))
+    if recode:
+        for o in outs:
+            if col in o.records:
+                values = o.records[col].astype("string")
+                o.records[col] = values.replace(recode)
+
+
+def check_instruments(study: Study, outs: list[SourceOut], fatal: list[Problem]) -> None:
+    """An instrument whose item columns no source has is fatal (when every source was read
+    and nothing else is wrong)."""
+    for inst_id in study.instruments:
+        if (
+            outs
+            and len(outs) == len(study.config.sources)
+            and not any(inst_id in o.blocks for o in outs)
+            and not fatal
+        ):
+            fatal.append(
+                Problem(
+                    f"no source has the item columns of {inst_id}",
+                    file=study.path.name,
+                    key=f"instruments.{inst_id}",
+                    fix=f"map {inst_id}'s items to export columns under instruments.{inst_id}.items",
+                )
+            )
+
+
+def source_warnings(outs: list[SourceOut]) -> list[Problem]:
+    """What the sources noticed: identifying-looking columns without a role (dropped) and
+    the readers' notes."""
+    warnings: list[Problem] = []
+    for o in outs:
+        for ident in o.identifying:
+            warnings.append(
+                Problem(
+                    f"column looks identifying ({ident['reason']}) and has no role; it was dropped",
+                    file=o.name,
+                    column=ident["column"],
+                    fix="declare it under columns.drop (or give it a role) in the study config",
+                )
+            )
+        for note in o.notes:
+            warnings.append(Problem(note, file=o.name))
+    return warnings
+
+
+def lookalike_ids(records: pd.DataFrame) -> list[Problem]:
+    """A warning when ids differ only in look-alike characters (e.g. a Cyrillic 'а' for a
+    Latin 'a'): they are not linked, and never merged silently. Pre and post together."""
+    alike = confusable_groups(records["raw_id"])
+    if not alike.notna().any():
+        return []
+    n = confusable_collisions(records["raw_id"])
+    at = records.loc[alike.notna().to_numpy(), ["source", "source_row"]].head(10)
+    where = "; ".join(f"{s} row {r}" for s, r in at.itertuples(index=False))
+    return [
+        Problem(
+            f"{n} participant ids look like another id but differ in look-alike characters "
+            f"(e.g. a Cyrillic 'а' for a Latin 'a'), so they are not linked: {where}",
+            key="participant_id.column",
+            fix="correct the ids in the exports so each student is written one way",
+        )
+    ]
+
+
+def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
+    out: list[Problem] = []
+    # Rows the readers exclude (Qualtrics previews and tests, unfinished LimeSurvey
+    # responses, ...): one problem per source and rule, with the count ingest reports.
+    read = q[(q["stage"] == "read") & ~q["rule"].isin(["empty_row", "blank_row"])]
+    if len(read):
+        counts = read.groupby(["source", "rule"], sort=True).agg(
+            n=("source_row", "size"), first=("source_row", "min"), reason=("reason", "first")
+        )
+        for (rsrc, rrule), n, first, rwhy in zip(
+            counts.index, counts["n"], counts["first"], counts["reason"], strict=True
+        ):
+            out.append(
+                Problem(
+                    f"{rrule}: {n} row(s) excluded when reading ({_READ_RULES.get(str(rrule), str(rwhy))}; "
+                    f"first: {rwhy})",
+                    file=str(rsrc),
+                    row=int(first),
+                )
+            )
+    for rule, part in q.groupby("rule", sort=True):
+        if rule in {"empty_row", "blank_row"} or part["stage"].iloc[0] == "read":
+            continue
+        head = part.head(_LISTED)
+        for src, row, col, val, why in zip(
+            head["source"],
+            head["source_row"],
+            head["column"],
+            head["value"],
+            head["reason"],
+            strict=True,
+        ):
+            value = f" {val!r}" if isinstance(val, str) and rule in CELL_RULES else ""
+            out.append(
+                Problem(
+                    f"{rule}:{value} {why}",
+                    file=str(src),
+                    row=int(row),
+                    column=None if col is None or col is pd.NA else str(col),
+                )
+            )
+        if len(part) > _LISTED:
+            out.append(Problem(f"{rule}: ... and {len(part) - _LISTED} more (see quarantine.csv)"))
+    return out

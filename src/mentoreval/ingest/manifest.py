@@ -1,0 +1,161 @@
+"""Provenance of an ingest: reconciliation, counts and ``manifest.json`` (stage: reconcile).
+
+:func:`reconcile_sources` accounts for every record of every source (kept or quarantined,
+:func:`mentoreval.ingest.quarantine.reconcile`); :func:`ingest_summary` gives the headline
+counts; :func:`ingest_manifest` records the inputs, the key's fingerprint (never the key),
+the versions, the config's hash, the counts per stage and rule, and the timings.
+:func:`previous_key_problem` compares the key with the one an earlier ingest into the same
+folder recorded, so pre and post are never pseudonymised with different keys.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mentoreval.config.study import Study
+from mentoreval.errors import Problem
+from mentoreval.ingest.quarantine import CELL_RULES, reconcile
+from mentoreval.ingest.records import KeptRecords
+from mentoreval.ingest.source import SourceOut
+
+__all__ = [
+    "ingest_manifest",
+    "ingest_summary",
+    "previous_key_problem",
+    "reconcile_sources",
+    "versions",
+]
+
+
+def versions() -> dict[str, str]:
+    """The versions of Python and of the packages an ingest's outputs depend on."""
+    out = {"python": platform.python_version()}
+    for pkg in (
+        "mentoreval",
+        "pandas",
+        "numpy",
+        "pyarrow",
+        "pydantic",
+        "scipy",
+        "pyreadstat",
+        "openpyxl",
+    ):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def previous_key_problem(target: Path, fingerprint: str, study: Study) -> Problem | None:
+    """The problem when an earlier ingest in ``target`` used another key, else None."""
+    previous = target / "manifest.json"
+    if not previous.is_file():
+        return None
+    try:
+        old = json.loads(previous.read_text(encoding="utf-8")).get("key_fingerprint")
+    except (OSError, ValueError):
+        old = None
+    if old and old != fingerprint:
+        return Problem(
+            f"the pseudonymisation key (fingerprint {fingerprint}) differs from the one used "
+            f"for the earlier ingest in {target} (fingerprint {old}); pre and post would not link",
+            file=study.path.name,
+            key="key_file",
+            fix="use the key file of the earlier waves (check key_file and MENTOREVAL_KEY_FILE), "
+            "or write to a new output folder with --out for a new study",
+        )
+    return None
+
+
+def reconcile_sources(outs: list[SourceOut], kept: KeptRecords) -> dict[str, Any]:
+    """Each source's manifest entry with its reconciliation and dropped columns."""
+    src_codes, src_cats = kept.source
+    src_rows = kept.source_row
+    per_source: dict[str, Any] = {}
+    for o in outs:
+        kept_rows = (
+            src_rows[src_codes == src_cats.get_loc(o.name)] if o.name in src_cats else src_rows[:0]
+        )
+        per_source[o.name] = {
+            **o.entry,
+            "reconciliation": reconcile(
+                o.name, records=o.n_records, kept_rows=kept_rows, quarantine=kept.quarantine
+            ),
+            "dropped_columns": o.dropped,
+            "identifying_columns": [d["column"] for d in o.identifying],
+        }
+    return per_source
+
+
+def ingest_summary(
+    outs: list[SourceOut], kept: KeptRecords, link_counts: dict[str, int], flags: pd.DataFrame
+) -> dict[str, int]:
+    """The headline counts: rows read, kept, quarantined, participants, linked pairs, ..."""
+    quarantine = kept.quarantine
+    row_level = ~quarantine["rule"].isin(CELL_RULES)
+    return {
+        "rows_read": int(sum(o.n_records for o in outs)),
+        "rows_kept": len(kept.records),
+        "rows_quarantined": int(row_level.sum()),
+        "answers_quarantined": int((~row_level).sum()),
+        "participants": link_counts["participants"],
+        "linked_pairs": link_counts["matched"],
+        "pre_only": link_counts["pre_only"],
+        "post_only": link_counts["post_only"],
+        "duplicates_removed": link_counts["duplicates_removed"],
+        "quality_flagged": int(flags["any_flag"].sum()),
+    }
+
+
+def ingest_manifest(
+    study: Study,
+    *,
+    fingerprint: str,
+    inputs: dict[str, Any],
+    quarantine: pd.DataFrame,
+    summary: dict[str, int],
+    tables: dict[str, int],
+    link_counts: dict[str, int],
+    seconds: float,
+    laps: dict[str, float],
+) -> dict[str, Any]:
+    """The manifest of one ingest (``tables``: rows of ``responses`` and ``scores``)."""
+    row_level = ~quarantine["rule"].isin(CELL_RULES)
+    return {
+        "study": study.name,
+        "title": study.config.title,
+        "config": {"file": study.path.name, "sha256": study.sha256},
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "key_fingerprint": fingerprint,
+        "versions": versions(),
+        "instruments": {
+            i: {"version": inst.version, "items": len(inst.item_ids)}
+            for i, inst in study.instruments.items()
+        },
+        "inputs": inputs,
+        "counts": {
+            "read": summary["rows_read"],
+            "quarantined_by_stage": {
+                str(k): int(v)
+                for k, v in quarantine.loc[row_level, "stage"].value_counts().sort_index().items()
+            },
+            "quarantined_by_rule": {
+                str(k): int(v) for k, v in quarantine["rule"].value_counts().sort_index().items()
+            },
+            "kept": summary["rows_kept"],
+            "responses": tables["responses"],
+            "scores": tables["scores"],
+            "linkage": link_counts,
+        },
+        "summary": summary,
+        "seconds": round(seconds, 3),
+        "seconds_by_stage": {k: round(v, 3) for k, v in laps.items()},
+    }
