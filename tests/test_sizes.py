@@ -62,8 +62,6 @@ KNOWN: set[str] = {
     "store/meetings.py:_validate",
     "store/meetings.py:dose_measures",
     "store/meetings.py:read_meeting_log",
-    "store/parquet.py",
-    "store/parquet.py:add_cohort",
     "synth/cohort.py:generate_cohort",
     "synth/qualtrics.py:write_qualtrics",
     "synth/studyconfig.py:study_config",
