@@ -57,7 +57,6 @@ KNOWN: set[str] = {
     "stats/caveats.py:assess_caveats",
     "stats/controlled.py:fit_ancova",
     "stats/reliability.py:fit_reliability",
-    "store/cohorts.py:store_cohort",
     "synth/cohort.py:generate_cohort",
     "synth/qualtrics.py:write_qualtrics",
     "synth/studyconfig.py:study_config",
