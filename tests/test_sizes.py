@@ -49,7 +49,6 @@ KNOWN: set[str] = {
     "report/cohort/tables.py:participation_tables",
     "report/figures/likert.py:plot_likert_diverging",
     "report/figures/prepost.py:plot_prepost",
-    "run/batch_config.py:load_batch_config",
     "stats/analysis.py:run_analysis",
     "stats/caveats.py:assess_caveats",
     "stats/controlled.py:fit_ancova",
