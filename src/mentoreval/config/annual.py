@@ -128,35 +128,11 @@ def load_annual_config(path: str | os.PathLike[str]) -> AnnualConfig:
       - ...annual.yaml: year: Extra inputs are not permitted (fix: remove this key or correct its spelling)
       - ...annual.yaml: studies[0]: study file not found: ...x.yaml (fix: paths are relative to ...)
     """
-    from mentoreval.config.study import load_study
-
     path = Path(path)
     file = str(path)
-    if not path.is_file():
-        raise ConfigError(
-            f"{path}: annual config not found",
-            (Problem("file not found", file=file, fix="check the path"),),
-        )
-    data: Any = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: expected a mapping (title:, programme:, studies:, ...)",
-            (Problem("not a mapping", file=file, fix="see the mentoreval.report.annual docs"),),
-        )
-    problems: list[Problem] = []
-    try:
-        model = _AnnualModel.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, file=file))
-        # still check the study paths, so every problem is reported at once
-        raw = data.get("studies")
-        if isinstance(raw, list):
-            for i, item in enumerate(raw):
-                if isinstance(item, str) and not (path.parent / item).is_file():
-                    problems.append(_missing_study(file, i, path.parent / item, path.parent))
-        raise_problems(problems, error=ConfigError, what=f"in {file}")
-        raise  # pragma: no cover
+    model = _read_model(path)
     base = path.parent
+    problems: list[Problem] = []
     if model.programme and model.programmes:
         problems.append(
             Problem(
@@ -170,91 +146,13 @@ def load_annual_config(path: str | os.PathLike[str]) -> AnnualConfig:
     studies: list[Path] | None = None
     study_partitions: list[tuple[str, str, int]] = []
     if model.studies != "all":
-        studies = []
-        for i, item in enumerate(model.studies):
-            study_path = base / item
-            if not study_path.is_file():
-                problems.append(_missing_study(file, i, study_path, base))
-                continue
-            try:
-                study = load_study(study_path)
-            except MentorevalError as exc:
-                problems.extend(
-                    Problem(f"{p}", file=file, key=f"studies[{i}]")
-                    for p in (exc.problems or [Problem(str(exc))])
-                )
-                continue
-            cfg = study.config
-            missing = [k for k in ("programme", "cohort", "year") if getattr(cfg, k) is None]
-            if missing:
-                problems.append(
-                    Problem(
-                        f"study {item!r} does not set {', '.join(missing)}",
-                        file=file,
-                        key=f"studies[{i}]",
-                        fix=f"add {', '.join(f'{k}:' for k in missing)} to {study_path}",
-                    )
-                )
-                continue
-            assert cfg.programme is not None and cfg.cohort is not None and cfg.year is not None
-            studies.append(study_path)
-            study_partitions.append((cfg.programme, cfg.cohort, int(cfg.year)))
-        if not model.studies:
-            problems.append(
-                Problem(
-                    "'studies' is an empty list",
-                    file=file,
-                    key="studies",
-                    fix="list study configs, or write 'studies: all'",
-                )
-            )
-    if programmes and study_partitions:
-        for i, (prog, _, _) in enumerate(study_partitions):
-            if prog not in programmes:
-                problems.append(
-                    Problem(
-                        f"study programme {prog!r} is not among {programmes}",
-                        file=file,
-                        key=f"studies[{i}]",
-                        fix="add it under programmes:, or drop the study",
-                    )
-                )
+        studies, study_partitions = _load_studies(model.studies, file, base, problems)
+    problems.extend(_check_partitions(programmes, model.years, study_partitions, file))
     if not programmes:
         programmes = sorted({p for p, _, _ in study_partitions})
     years = sorted(set(model.years))
-    if model.years and study_partitions:
-        for i, (_, _, year) in enumerate(study_partitions):
-            if year not in years:
-                problems.append(
-                    Problem(
-                        f"study year {year} is not among years {years}",
-                        file=file,
-                        key=f"studies[{i}]",
-                        fix="add the year under years:, or drop the study",
-                    )
-                )
-    for key, value in (("primary", model.primary),):
-        problems.extend(
-            Problem(
-                f"{v!r} is not 'instrument.scale'",
-                file=file,
-                key=f"{key}[{i}]",
-                fix="e.g. who5.total",
-            )
-            for i, v in enumerate(value)
-            if v.count(".") != 1
-        )
-    policy = None
-    try:
-        policy = DisclosurePolicy(
-            profile=model.disclosure.profile,
-            k=model.disclosure.threshold if model.disclosure.profile != "off" else None,
-        )
-    except MentorevalError as exc:
-        problems.extend(
-            Problem(str(p.message), file=file, key="disclosure.threshold", fix=p.fix)
-            for p in exc.problems
-        )
+    problems.extend(_check_outcomes(model.primary, file))
+    policy = _policy(model, file, problems)
     raise_problems(problems, error=ConfigError, what=f"in {file}")
     assert policy is not None
     store_root = base / model.store if model.store else default_store_root(path)
@@ -272,6 +170,145 @@ def load_annual_config(path: str | os.PathLike[str]) -> AnnualConfig:
         primary=tuple(model.primary),
         confidence=model.confidence,
     )
+
+
+def _read_model(path: Path) -> _AnnualModel:
+    """The file's shape, checked; a ConfigError listing every problem, study paths too."""
+    file = str(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: annual config not found",
+            (Problem("file not found", file=file, fix="check the path"),),
+        )
+    data: Any = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping (title:, programme:, studies:, ...)",
+            (Problem("not a mapping", file=file, fix="see the mentoreval.report.annual docs"),),
+        )
+    try:
+        return _AnnualModel.model_validate(data)
+    except ValidationError as exc:
+        problems = pydantic_problems(exc, file=file)
+        # still check the study paths, so every problem is reported at once
+        raw = data.get("studies")
+        if isinstance(raw, list):
+            for i, item in enumerate(raw):
+                if isinstance(item, str) and not (path.parent / item).is_file():
+                    problems.append(_missing_study(file, i, path.parent / item, path.parent))
+        raise_problems(problems, error=ConfigError, what=f"in {file}")
+        raise  # pragma: no cover
+
+
+def _load_studies(
+    listed: list[str], file: str, base: Path, problems: list[Problem]
+) -> tuple[list[Path], list[tuple[str, str, int]]]:
+    """The listed study files that load and set their partition, and those partitions."""
+    from mentoreval.config.study import load_study
+
+    studies: list[Path] = []
+    partitions: list[tuple[str, str, int]] = []
+    for i, item in enumerate(listed):
+        study_path = base / item
+        if not study_path.is_file():
+            problems.append(_missing_study(file, i, study_path, base))
+            continue
+        try:
+            study = load_study(study_path)
+        except MentorevalError as exc:
+            problems.extend(
+                Problem(f"{p}", file=file, key=f"studies[{i}]")
+                for p in (exc.problems or [Problem(str(exc))])
+            )
+            continue
+        cfg = study.config
+        missing = [k for k in ("programme", "cohort", "year") if getattr(cfg, k) is None]
+        if missing:
+            problems.append(
+                Problem(
+                    f"study {item!r} does not set {', '.join(missing)}",
+                    file=file,
+                    key=f"studies[{i}]",
+                    fix=f"add {', '.join(f'{k}:' for k in missing)} to {study_path}",
+                )
+            )
+            continue
+        assert cfg.programme is not None and cfg.cohort is not None and cfg.year is not None
+        studies.append(study_path)
+        partitions.append((cfg.programme, cfg.cohort, int(cfg.year)))
+    if not listed:
+        problems.append(
+            Problem(
+                "'studies' is an empty list",
+                file=file,
+                key="studies",
+                fix="list study configs, or write 'studies: all'",
+            )
+        )
+    return studies, partitions
+
+
+def _check_partitions(
+    programmes: list[str],
+    listed_years: list[int],
+    partitions: list[tuple[str, str, int]],
+    file: str,
+) -> list[Problem]:
+    """Each study's programme and year is among those the config names (if it names any)."""
+    problems: list[Problem] = []
+    if programmes and partitions:
+        for i, (prog, _, _) in enumerate(partitions):
+            if prog not in programmes:
+                problems.append(
+                    Problem(
+                        f"study programme {prog!r} is not among {programmes}",
+                        file=file,
+                        key=f"studies[{i}]",
+                        fix="add it under programmes:, or drop the study",
+                    )
+                )
+    years = sorted(set(listed_years))
+    if listed_years and partitions:
+        for i, (_, _, year) in enumerate(partitions):
+            if year not in years:
+                problems.append(
+                    Problem(
+                        f"study year {year} is not among years {years}",
+                        file=file,
+                        key=f"studies[{i}]",
+                        fix="add the year under years:, or drop the study",
+                    )
+                )
+    return problems
+
+
+def _check_outcomes(primary: list[str], file: str) -> list[Problem]:
+    """Primary outcomes are written ``instrument.scale``."""
+    return [
+        Problem(
+            f"{v!r} is not 'instrument.scale'",
+            file=file,
+            key=f"primary[{i}]",
+            fix="e.g. who5.total",
+        )
+        for i, v in enumerate(primary)
+        if v.count(".") != 1
+    ]
+
+
+def _policy(model: _AnnualModel, file: str, problems: list[Problem]) -> DisclosurePolicy | None:
+    """The disclosure policy asked for; None (and problems) when it is refused."""
+    try:
+        return DisclosurePolicy(
+            profile=model.disclosure.profile,
+            k=model.disclosure.threshold if model.disclosure.profile != "off" else None,
+        )
+    except MentorevalError as exc:
+        problems.extend(
+            Problem(str(p.message), file=file, key="disclosure.threshold", fix=p.fix)
+            for p in exc.problems
+        )
+        return None
 
 
 def _missing_study(file: str, i: int, path: Path, base: Path) -> Problem:

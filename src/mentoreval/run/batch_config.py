@@ -8,8 +8,9 @@ Run stage: a job's kind is checked against the registered runners
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import yaml
 
@@ -60,6 +61,55 @@ def load_batch_config(path: str | os.PathLike[str]) -> BatchConfig:
     2 True True
     """
     path = Path(path)
+    data = _read_mapping(path)
+    check = _Checker(str(path), path.parent)
+    check.unknown_keys(data, _KEYS, prefix="")
+    n_jobs = _n_jobs(data, check)
+    executor = _executor(data, check)
+    scheduler = _scheduler(data, executor, check)
+    out_dir = check.path("out_dir", data.get("out_dir"), check.base / "reports")
+    log_dir = check.path("log_dir", data.get("log_dir"), out_dir / "logs")
+    jobs = _jobs(data, out_dir, check)
+    raise_problems(check.problems, error=ConfigError, what=f"in {path}")
+    return BatchConfig(path, tuple(jobs), n_jobs, cast(Executor, executor), scheduler, log_dir)
+
+
+_KEYS = {"n_jobs", "executor", "scheduler", "out_dir", "log_dir", "jobs"}
+_JOB_KEYS = {"name", "kind", "config", "out_dir"}
+
+
+@dataclass
+class _Checker:
+    """The problems found so far in one batch file, and its folder (paths start there)."""
+
+    file: str
+    base: Path
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, message: str, key: str, fix: str | None = None) -> None:
+        self.problems.append(Problem(message, file=self.file, key=key, fix=fix))
+
+    def unknown_keys(self, mapping: dict[Any, Any], allowed: set[str], *, prefix: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.add(
+                    f"unknown key {key!r}",
+                    f"{prefix}{key}",
+                    fix=f"use only: {', '.join(sorted(allowed))}",
+                )
+
+    def path(self, key: str, value: object, default: Path) -> Path:
+        """``value`` relative to the file's folder; ``default`` when absent or not a path."""
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.add(f"{key} must be a path, got {value!r}", key)
+            return default
+        return self.base / value
+
+
+def _read_mapping(path: Path) -> dict[Any, Any]:
+    """The file's YAML, which must be a mapping; a ConfigError otherwise."""
     file = str(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -81,8 +131,6 @@ def load_batch_config(path: str | os.PathLike[str]) -> BatchConfig:
                 ),
             ),
         ) from None
-    base = path.parent
-    problems: list[Problem] = []
     if not isinstance(data, dict):
         raise_problems(
             [
@@ -96,155 +144,101 @@ def load_batch_config(path: str | os.PathLike[str]) -> BatchConfig:
             what=f"in {path}",
         )
         raise AssertionError  # pragma: no cover - raise_problems raised
-    allowed = {"n_jobs", "executor", "scheduler", "out_dir", "log_dir", "jobs"}
-    problems.extend(
-        Problem(
-            f"unknown key {key!r}",
-            file=file,
-            key=str(key),
-            fix=f"use only: {', '.join(sorted(allowed))}",
-        )
-        for key in data
-        if key not in allowed
-    )
+    return data
 
+
+def _n_jobs(data: dict[Any, Any], check: _Checker) -> int:
     n_jobs = data.get("n_jobs", 1)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        problems.append(
-            Problem(
-                f"n_jobs must be a whole number ≥ 1, got {n_jobs!r}",
-                file=file,
-                key="n_jobs",
-                fix="e.g. n_jobs: 2",
-            )
-        )
-        n_jobs = 1
+        check.add(f"n_jobs must be a whole number ≥ 1, got {n_jobs!r}", "n_jobs", "e.g. n_jobs: 2")
+        return 1
+    return n_jobs
+
+
+def _executor(data: dict[Any, Any], check: _Checker) -> str:
     executor = data.get("executor", "local")
     if executor not in EXECUTORS:
-        problems.append(
-            Problem(
-                f"unknown executor {executor!r}",
-                file=file,
-                key="executor",
-                fix=f"use one of: {', '.join(EXECUTORS)}",
-            )
+        check.add(
+            f"unknown executor {executor!r}", "executor", f"use one of: {', '.join(EXECUTORS)}"
         )
-        executor = "local"
+        return "local"
+    return str(executor)
+
+
+def _scheduler(data: dict[Any, Any], executor: str, check: _Checker) -> str | None:
     scheduler = data.get("scheduler")
     if scheduler is not None and not isinstance(scheduler, str):
-        problems.append(
-            Problem(
-                f"scheduler must be an address string, got {scheduler!r}",
-                file=file,
-                key="scheduler",
-                fix="e.g. tcp://10.0.0.5:8786",
-            )
+        check.add(
+            f"scheduler must be an address string, got {scheduler!r}",
+            "scheduler",
+            "e.g. tcp://10.0.0.5:8786",
         )
         scheduler = None
     if scheduler is not None and executor != "dask":
-        problems.append(
-            Problem(
-                "scheduler is set but executor is not 'dask'",
-                file=file,
-                key="scheduler",
-                fix="add 'executor: dask' or drop scheduler",
-            )
+        check.add(
+            "scheduler is set but executor is not 'dask'",
+            "scheduler",
+            "add 'executor: dask' or drop scheduler",
         )
+    return scheduler
 
-    def a_path(key: str, value: object, default: Path) -> Path:
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value.strip():
-            problems.append(Problem(f"{key} must be a path, got {value!r}", file=file, key=key))
-            return default
-        return base / value
 
-    out_dir = a_path("out_dir", data.get("out_dir"), base / "reports")
-    log_dir = a_path("log_dir", data.get("log_dir"), out_dir / "logs")
-
+def _jobs(data: dict[Any, Any], out_dir: Path, check: _Checker) -> list[Job]:
+    """The jobs, each checked; a job with problems still counts for duplicate names."""
     raw_jobs = data.get("jobs")
-    jobs: list[Job] = []
     if not isinstance(raw_jobs, list) or not raw_jobs:
-        problems.append(
-            Problem(
-                "'jobs' must be a non-empty list",
-                file=file,
-                key="jobs",
-                fix="add '- {name: ..., kind: cohort, config: ...}' items",
-            )
+        check.add(
+            "'jobs' must be a non-empty list",
+            "jobs",
+            "add '- {name: ..., kind: cohort, config: ...}' items",
         )
         raw_jobs = []
     kinds = job_kinds()
     names: dict[str, int] = {}
-    job_keys = {"name", "kind", "config", "out_dir"}
+    jobs: list[Job] = []
     for i, item in enumerate(raw_jobs):
         key = f"jobs[{i}]"
         if not isinstance(item, dict):
-            problems.append(Problem(f"must be a mapping, got {item!r}", file=file, key=key))
+            check.add(f"must be a mapping, got {item!r}", key)
             continue
-        problems.extend(
-            Problem(
-                f"unknown key {k!r}",
-                file=file,
-                key=f"{key}.{k}",
-                fix=f"use only: {', '.join(sorted(job_keys))}",
-            )
-            for k in item
-            if k not in job_keys
-        )
-        name = item.get("name")
-        if not isinstance(name, str) or not NAME.match(name):
-            problems.append(
-                Problem(
-                    f"invalid name {name!r}",
-                    file=file,
-                    key=f"{key}.name",
-                    fix="letters, digits, '_', '.', '-', e.g. school-a-2025",
-                )
-            )
-            name = f"job-{i}"
-        elif name in names:
-            problems.append(
-                Problem(
-                    f"duplicate name {name!r} (also jobs[{names[name]}])",
-                    file=file,
-                    key=f"{key}.name",
-                    fix="give every job its own name",
-                )
-            )
-        names.setdefault(name, i)
+        check.unknown_keys(item, _JOB_KEYS, prefix=f"{key}.")
+        name = _job_name(i, item.get("name"), names, check)
         kind = item.get("kind")
         if kind not in kinds:
-            problems.append(
-                Problem(
-                    f"unknown kind {kind!r}",
-                    file=file,
-                    key=f"{key}.kind",
-                    fix=f"use one of: {', '.join(kinds)}",
-                )
-            )
-        config_value = item.get("config")
-        config = a_path(f"{key}.config", config_value, base)
-        if config_value is None:
-            problems.append(
-                Problem(
-                    "missing config",
-                    file=file,
-                    key=f"{key}.config",
-                    fix="give the study or annual config file",
-                )
-            )
-        elif config != base and not config.is_file():
-            problems.append(
-                Problem(
-                    f"config file {config_value!r} does not exist",
-                    file=file,
-                    key=f"{key}.config",
-                    fix=f"paths are relative to {base}",
-                )
-            )
-        job_out = a_path(f"{key}.out_dir", item.get("out_dir"), out_dir / name)
+            check.add(f"unknown kind {kind!r}", f"{key}.kind", f"use one of: {', '.join(kinds)}")
+        config = _job_config(key, item.get("config"), check)
+        job_out = check.path(f"{key}.out_dir", item.get("out_dir"), out_dir / name)
         jobs.append(Job(name, str(kind), config, job_out))
+    return jobs
 
-    raise_problems(problems, error=ConfigError, what=f"in {path}")
-    return BatchConfig(path, tuple(jobs), n_jobs, cast(Executor, executor), scheduler, log_dir)
+
+def _job_name(i: int, name: object, names: dict[str, int], check: _Checker) -> str:
+    """The job's name (``job-<i>`` when invalid); a name used before is a problem."""
+    key = f"jobs[{i}].name"
+    if not isinstance(name, str) or not NAME.match(name):
+        check.add(
+            f"invalid name {name!r}", key, "letters, digits, '_', '.', '-', e.g. school-a-2025"
+        )
+        name = f"job-{i}"
+    elif name in names:
+        check.add(
+            f"duplicate name {name!r} (also jobs[{names[name]}])",
+            key,
+            "give every job its own name",
+        )
+    names.setdefault(name, i)
+    return name
+
+
+def _job_config(key: str, value: object, check: _Checker) -> Path:
+    """The job's config file, which must be given and exist."""
+    config = check.path(f"{key}.config", value, check.base)
+    if value is None:
+        check.add("missing config", f"{key}.config", "give the study or annual config file")
+    elif config != check.base and not config.is_file():
+        check.add(
+            f"config file {value!r} does not exist",
+            f"{key}.config",
+            f"paths are relative to {check.base}",
+        )
+    return config

@@ -22,15 +22,13 @@ from mentoreval.errors import (
     Problem,
 )
 from mentoreval.frames import iter_rows
-from mentoreval.store.parquet import (
-    StoreResult,
-    add_cohort,
-    list_cohorts,
-)
+from mentoreval.store.adding import StoreResult, add_cohort
+from mentoreval.store.reading import list_cohorts
 
 if TYPE_CHECKING:
     from mentoreval.config.study import Study
     from mentoreval.ingest.pipeline import IngestResult
+    from mentoreval.store.meetings import MeetingLog
 
 __all__ = ["store_cohort", "study_inputs_sha256", "update_store"]
 
@@ -151,17 +149,46 @@ def store_cohort(
     added cohort peer/2025/2025 (10 tables)
     """
     from mentoreval.config.study import load_study
-    from mentoreval.ingest.pipeline import IngestResult
-    from mentoreval.ingest.protect import (
-        key_fingerprint,
-        load_key,
-        make_pseudonymiser,
-        resolve_key_file,
-    )
-    from mentoreval.store.meetings import dose_measures, read_meeting_log
 
     if isinstance(study, str | os.PathLike):
         study = load_study(Path(study))
+    programme, cohort, year = _partition(study)
+    tables, manifest = _ingested_tables(ingested)
+    shas = {str(src["sha256"]) for src in manifest["inputs"].values()}
+    shas.add(str(manifest["config"]["sha256"]))
+    tables["summary"] = pd.DataFrame([manifest["summary"]])
+    tables["instruments"] = _instrument_table(manifest)
+    info = _cohort_info(study, manifest)
+    if study.config.meetings is not None:
+        log = _read_meetings(study, manifest, key)
+        shas.add(log.sha256)
+        tables["meetings"] = log.meetings.drop(columns=["source_row"], errors="ignore")
+        tables["dose"] = _dose(study, log, tables["participants"])
+        info["meetings_quarantined"] = len(log.quarantine)
+    tables["cohort_info"] = pd.DataFrame([info])
+    result = add_cohort(
+        store_root,
+        programme=programme,
+        cohort=cohort,
+        year=year,
+        tables={name: _plain_frame(df) for name, df in tables.items()},
+        inputs_sha256=sorted(shas),
+        protected=study.input_files(),
+        raw_folders=study.raw_folders(),
+        metadata={
+            "study": study.name,
+            "config_sha256": manifest["config"]["sha256"],
+            "key_fingerprint": manifest.get("key_fingerprint"),
+            "ingested_at": manifest.get("created_at"),
+        },
+    )
+    if echo:
+        print(result.message)
+    return result
+
+
+def _partition(study: Study) -> tuple[str, str, int]:
+    """The study's ``(programme, cohort, year)``; a ConfigError naming what is not set."""
     cfg = study.config
     missing = [k for k in ("programme", "cohort", "year") if getattr(cfg, k) is None]
     if missing:
@@ -177,6 +204,15 @@ def store_cohort(
             ),
         )
     assert cfg.programme is not None and cfg.cohort is not None and cfg.year is not None
+    return cfg.programme, cfg.cohort, int(cfg.year)
+
+
+def _ingested_tables(
+    ingested: IngestResult | str | os.PathLike[str],
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The ingest's tables and manifest, from the result in memory or its output folder."""
+    from mentoreval.ingest.pipeline import IngestResult
+
     if isinstance(ingested, IngestResult):
         tables: dict[str, pd.DataFrame] = {
             "scores": ingested.scores,
@@ -184,91 +220,101 @@ def store_cohort(
             "linkage": ingested.linkage,
             "responses": ingested.responses,
         }
-        manifest = ingested.manifest
-    else:
-        tables, manifest = _read_processed(Path(ingested))
-    shas = {str(src["sha256"]) for src in manifest["inputs"].values()}
-    shas.add(str(manifest["config"]["sha256"]))
-    tables["summary"] = pd.DataFrame([manifest["summary"]])
-    tables["instruments"] = pd.DataFrame(
+        return tables, ingested.manifest
+    return _read_processed(Path(ingested))
+
+
+def _instrument_table(manifest: dict[str, Any]) -> pd.DataFrame:
+    """One row per instrument scored: id, version and number of items."""
+    return pd.DataFrame(
         [
             {"instrument": k, "version": str(v.get("version")), "n_items": int(v.get("items", 0))}
             for k, v in manifest["instruments"].items()
         ],
         columns=["instrument", "version", "n_items"],
     )
-    group = cfg.analysis.group
-    treated = group.treated if group is not None else None
-    info: dict[str, Any] = {
+
+
+def _treated(study: Study) -> str | None:
+    group = study.config.analysis.group
+    return group.treated if group is not None else None
+
+
+def _cohort_info(study: Study, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The ``cohort_info`` row: waves, treated group, primary outcomes, meeting cadence."""
+    cfg = study.config
+    return {
         "study": study.name,
         "title": cfg.title,
         "pre_wave": cfg.analysis.pre,
         "post_wave": cfg.analysis.post,
-        "treated": treated,
+        "treated": _treated(study),
         "primary": ", ".join(cfg.analysis.primary),
         "target_cadence_days": float(cfg.meetings.target_cadence_days) if cfg.meetings else None,
         "key_fingerprint": manifest.get("key_fingerprint"),
         "has_meetings": cfg.meetings is not None,
     }
-    if cfg.meetings is not None:
-        if key is None:
-            key = load_key(
-                resolve_key_file(cfg.key_file, base=study.base),
-                study=study.path.name,
-                strict=cfg.disclosure.profile == "nhs",
-                data_folders=[*study.raw_folders(), *study.data_roots()],
-                study_folder=study.base,
-            )
-        fingerprint = key_fingerprint(key)
-        if manifest.get("key_fingerprint") and fingerprint != manifest["key_fingerprint"]:
-            problem = Problem(
-                f"the key (fingerprint {fingerprint}) is not the one the surveys were "
-                f"pseudonymised with ({manifest['key_fingerprint']}); meetings would not link",
-                file=str(study.path),
-                key="key_file",
-                fix="use the study's key file (check key_file and MENTOREVAL_KEY_FILE)",
-            )
-            raise KeyMismatchError(str(problem), (problem,))
-        m = cfg.meetings
-        log = read_meeting_log(
-            study.resolve(m.path),
-            pseudonymise=make_pseudonymiser(key),
-            columns=m.columns or None,
-            format=m.format,
-            sheet=m.sheet,
-            instrument=m.instrument,
-        )
-        shas.add(log.sha256)
-        people = tables["participants"]
-        if treated is not None and "group" in people:
-            people = people[people["group"].astype("string") == treated]
-        tables["meetings"] = log.meetings.drop(columns=["source_row"], errors="ignore")
-        tables["dose"] = dose_measures(
-            log,
-            target_cadence_days=round(m.target_cadence_days),
-            mentees=people["participant_id"].astype(str).tolist(),
-        )
-        info["meetings_quarantined"] = len(log.quarantine)
-    tables["cohort_info"] = pd.DataFrame([info])
-    result = add_cohort(
-        store_root,
-        programme=cfg.programme,
-        cohort=cfg.cohort,
-        year=int(cfg.year),
-        tables={name: _plain_frame(df) for name, df in tables.items()},
-        inputs_sha256=sorted(shas),
-        protected=study.input_files(),
-        raw_folders=study.raw_folders(),
-        metadata={
-            "study": study.name,
-            "config_sha256": manifest["config"]["sha256"],
-            "key_fingerprint": manifest.get("key_fingerprint"),
-            "ingested_at": manifest.get("created_at"),
-        },
+
+
+def _read_meetings(study: Study, manifest: dict[str, Any], key: bytes | None) -> MeetingLog:
+    """The study's meeting log, pseudonymised with the key the surveys were.
+
+    Raises KeyMismatchError when ``key`` (default: the study's key file) is another key.
+    """
+    from mentoreval.ingest.protect import (
+        key_fingerprint,
+        load_key,
+        make_pseudonymiser,
+        resolve_key_file,
     )
-    if echo:
-        print(result.message)
-    return result
+    from mentoreval.store.meetings import read_meeting_log
+
+    cfg = study.config
+    assert cfg.meetings is not None
+    if key is None:
+        key = load_key(
+            resolve_key_file(cfg.key_file, base=study.base),
+            study=study.path.name,
+            strict=cfg.disclosure.profile == "nhs",
+            data_folders=[*study.raw_folders(), *study.data_roots()],
+            study_folder=study.base,
+        )
+    fingerprint = key_fingerprint(key)
+    if manifest.get("key_fingerprint") and fingerprint != manifest["key_fingerprint"]:
+        problem = Problem(
+            f"the key (fingerprint {fingerprint}) is not the one the surveys were "
+            f"pseudonymised with ({manifest['key_fingerprint']}); meetings would not link",
+            file=str(study.path),
+            key="key_file",
+            fix="use the study's key file (check key_file and MENTOREVAL_KEY_FILE)",
+        )
+        raise KeyMismatchError(str(problem), (problem,))
+    m = cfg.meetings
+    return read_meeting_log(
+        study.resolve(m.path),
+        pseudonymise=make_pseudonymiser(key),
+        columns=m.columns or None,
+        format=m.format,
+        sheet=m.sheet,
+        instrument=m.instrument,
+    )
+
+
+def _dose(study: Study, log: MeetingLog, participants: pd.DataFrame) -> pd.DataFrame:
+    """Dose measures for every participant of the treated group (everyone without a group)."""
+    from mentoreval.store.meetings import dose_measures
+
+    meetings = study.config.meetings
+    assert meetings is not None
+    treated = _treated(study)
+    people = participants
+    if treated is not None and "group" in people:
+        people = people[people["group"].astype("string") == treated]
+    return dose_measures(
+        log,
+        target_cadence_days=round(meetings.target_cadence_days),
+        mentees=people["participant_id"].astype(str).tolist(),
+    )
 
 
 def update_store(config: AnnualConfig, *, echo: bool = True) -> list[StoreResult]:

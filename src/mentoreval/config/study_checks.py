@@ -1,0 +1,326 @@
+"""The cross-checks of a study config: everything its shape (pydantic) cannot express.
+
+A source with both ``wave`` and ``events``, a file that does not exist, a path with a
+control character, an unknown instrument or item, a value-map code that is not on the
+response scale, a primary outcome that names no scale, a column given two roles — each
+is one problem with its key and a fix, and :func:`cross_check` returns them all, in the
+order of the checks below, together with the instruments it could load.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mentoreval.config.id_pattern import compile_id_pattern
+from mentoreval.config.study_model import LABEL, LABEL_FIX, InstrumentMap, StudyConfig, data_root
+from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem
+from mentoreval.instruments import Instrument, load_instrument
+from mentoreval.safefs import resolve_input
+
+__all__ = ["cross_check"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass
+class _Checker:
+    """The problems found so far in one config file, and how its paths are resolved."""
+
+    file: str
+    base: Path
+    problems: list[Problem] = field(default_factory=list)
+    #: Keys whose path holds a control character: never resolved.
+    unsafe: set[str] = field(default_factory=set)
+    roots: list[Path] = field(default_factory=list)
+
+    def add(self, message: str, key: str, fix: str) -> None:
+        self.problems.append(Problem(message, file=self.file, key=key, fix=fix))
+
+    def adopt(self, exc: MentorevalError) -> None:
+        """Take over an error's problems, located in this file."""
+        self.problems.extend(replace(q, file=self.file) for q in exc.problems)
+
+    def resolve(self, p: str, key: str) -> Path | None:
+        """The path under the study's folder or a data root; None (and a problem) if not."""
+        if key in self.unsafe:
+            return None
+        try:
+            return resolve_input(p, base=self.base, roots=self.roots, key=key)
+        except MentorevalError as exc:
+            self.adopt(exc)
+            return None
+
+
+def cross_check(
+    cfg: StudyConfig, file: str, base: Path
+) -> tuple[list[Problem], dict[str, Instrument]]:
+    """Every problem of ``cfg`` that its shape cannot express, and the loaded instruments.
+
+    Parameters
+    ----------
+    cfg
+        The config, already validated by pydantic.
+    file
+        The config file's name for the problems.
+    base
+        The folder relative paths start from (the config file's folder).
+    """
+    check = _Checker(file, base)
+    _check_id_pattern(cfg, check)
+    _check_partition_labels(cfg, check)
+    check.unsafe = _control_characters(cfg, check)
+    check.roots = [
+        data_root(r, base)
+        for j, r in enumerate(cfg.data_roots)
+        if f"data_roots[{j}]" not in check.unsafe
+    ]
+    _check_sources(cfg, check)
+    instruments = _load_instruments(cfg, check)
+    _check_analysis(cfg, instruments, check)
+    _check_column_roles(cfg, instruments, check)
+    return check.problems, instruments
+
+
+def _check_id_pattern(cfg: StudyConfig, check: _Checker) -> None:
+    if cfg.participant_id.pattern is not None:
+        try:
+            compile_id_pattern(cfg.participant_id.pattern)
+        except ConfigError as exc:
+            check.adopt(exc)
+
+
+def _check_partition_labels(cfg: StudyConfig, check: _Checker) -> None:
+    """``programme`` and ``cohort`` name folders of the store; ``year`` is plausible."""
+    for key in ("programme", "cohort"):
+        value = getattr(cfg, key)
+        if value is not None and not LABEL.match(value):
+            check.add(
+                f"invalid {key} {value!r}: it names a folder of the store",
+                key,
+                LABEL_FIX + ", e.g. peer-mentoring or 2025-26",
+            )
+    if cfg.year is not None and not 1900 <= cfg.year <= 2200:
+        check.add(f"invalid year {cfg.year!r}", "year", "give the academic year, e.g. 2025")
+
+
+def _control_characters(cfg: StudyConfig, check: _Checker) -> set[str]:
+    """The keys of paths holding a control character (each one a problem).
+
+    A NUL or another control character in a path cannot name a file (the OS refuses NUL)
+    and is never intended: refuse it here, by key, before anything touches the path.
+    """
+    unsafe: set[str] = set()
+    named_paths: list[tuple[str, str | None]] = [("key_file", cfg.key_file)]
+    for i, src in enumerate(cfg.sources):
+        named_paths += [(f"sources[{i}].path", src.path)]
+        named_paths += [(f"sources[{i}].dictionary", src.dictionary)]
+    if cfg.meetings is not None:
+        named_paths.append(("meetings.path", cfg.meetings.path))
+    named_paths += [(f"instrument_dirs[{j}]", d) for j, d in enumerate(cfg.instrument_dirs)]
+    named_paths += [(f"data_roots[{j}]", d) for j, d in enumerate(cfg.data_roots)]
+    for key, value in named_paths:
+        if value is not None and (bad := _CONTROL.search(value)):
+            unsafe.add(key)
+            check.add(
+                f"the path {value!r} holds a control character ({bad.group()!r})",
+                key,
+                "remove the control character (a NUL, tab or line break) from the path",
+            )
+    return unsafe
+
+
+def _check_sources(cfg: StudyConfig, check: _Checker) -> None:
+    """Each source gives one of wave/events, and its files (and the meeting log) exist."""
+    for i, src in enumerate(cfg.sources):
+        key = f"sources[{i}]"
+        if (src.wave is None) == (src.events is None):
+            check.add(
+                "give exactly one of wave: or events:",
+                key,
+                "use wave: pre for a single-wave export, or events: {baseline_arm_1: pre, ...} "
+                "for a REDCap longitudinal export",
+            )
+        if src.events is not None and not src.events:
+            check.add("events is empty", f"{key}.events", "map each redcap_event_name to a wave")
+        named = [("path", src.path), ("dictionary", src.dictionary)]
+        for name, value in named:
+            found = check.resolve(value, f"{key}.{name}") if value is not None else None
+            if found is not None and not found.is_file():
+                check.add(
+                    f"file not found: {found}",
+                    f"{key}.{name}",
+                    "check the path (relative paths start from the study file's folder)",
+                )
+    if cfg.meetings is not None:
+        found = check.resolve(cfg.meetings.path, "meetings.path")
+        if found is not None and not found.is_file():
+            check.add(f"file not found: {found}", "meetings.path", "check the path")
+
+
+def _load_instruments(cfg: StudyConfig, check: _Checker) -> dict[str, Instrument]:
+    """The instruments that load (from ``instrument_dirs`` first), each map checked."""
+    dirs = [
+        d
+        for j, value in enumerate(cfg.instrument_dirs)
+        if (d := check.resolve(value, f"instrument_dirs[{j}]")) is not None
+    ]
+    instruments: dict[str, Instrument] = {}
+    for inst_id, mapping in cfg.instruments.items():
+        try:
+            inst = load_instrument(inst_id, dirs=dirs)
+        except InstrumentError as exc:
+            check.add(
+                str(exc).splitlines()[0],
+                f"instruments.{inst_id}",
+                "use an instrument id listed by 'mentoreval instruments list'",
+            )
+            continue
+        instruments[inst_id] = inst
+        if mapping is not None:
+            _check_instrument_map(inst_id, inst, mapping, check)
+    return instruments
+
+
+def _check_instrument_map(
+    inst_id: str, inst: Instrument, mapping: InstrumentMap, check: _Checker
+) -> None:
+    """Items exist, each column is mapped once, codes and synonyms are the scale's."""
+    key = f"instruments.{inst_id}"
+    for item in mapping.items:
+        if item not in inst.item_ids:
+            check.add(
+                f"unknown item {item!r}",
+                f"{key}.items",
+                f"use item ids of {inst_id}: {inst.item_ids}",
+            )
+    cols = list(mapping.items.values())
+    twice = sorted({c for c in cols if cols.count(c) > 1})
+    if twice:
+        check.add(
+            f"column(s) {twice} mapped to more than one item",
+            f"{key}.items",
+            "map each column once",
+        )
+    allowed: set[float] = set()
+    labels: set[str] = set()
+    for rs in inst.response_scales.values():
+        allowed |= {float(c) for c in rs.codes} | {float(m.code) for m in rs.missing}
+        labels |= {lab.strip().casefold() for lab in rs.labels}
+        labels |= {m.label.strip().casefold() for m in rs.missing if m.label}
+    for export_value, code in mapping.values.items():
+        if float(code) not in allowed:
+            check.add(
+                f"value {export_value!r} maps to {code:g}, which is not a code of {inst_id}",
+                f"{key}.values",
+                f"map to one of {sorted(allowed)}",
+            )
+    for label in mapping.synonyms:
+        if label.strip().casefold() not in labels:
+            check.add(
+                f"synonyms for {label!r}, which is not a label of {inst_id}",
+                f"{key}.synonyms",
+                "use a label of the instrument's response scale as the key "
+                "(see 'mentoreval instruments show')",
+            )
+
+
+def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check: _Checker) -> None:
+    """The pre/post waves are given by a source, primary outcomes name scales, one group."""
+    waves = []
+    for src in cfg.sources:
+        waves += [src.wave] if src.wave else [w for w in (src.events or {}).values() if w]
+    for which in ("pre", "post"):
+        wave = getattr(cfg.analysis, which)
+        if waves and wave not in waves:
+            check.add(
+                f"wave {wave!r} is not given by any source (sources give {sorted(set(waves))})",
+                f"analysis.{which}",
+                "name a wave used under sources",
+            )
+    for j, outcome in enumerate(cfg.analysis.primary):
+        inst_id, _, scale = outcome.partition(".")
+        ok = inst_id in instruments and scale in [s.id for s in instruments[inst_id].scales]
+        if not ok and not (inst_id in cfg.instruments and inst_id not in instruments):
+            check.add(
+                f"{outcome!r} is not an instrument.scale of this study",
+                f"analysis.primary[{j}]",
+                "write instrument.scale, e.g. who5.total, for an instrument under instruments",
+            )
+    if cfg.analysis.group is not None and cfg.columns.group not in (
+        None,
+        cfg.analysis.group.column,
+    ):
+        check.add(
+            f"analysis.group.column {cfg.analysis.group.column!r} differs from columns.group "
+            f"{cfg.columns.group!r}",
+            "analysis.group.column",
+            "use the same column in both places",
+        )
+
+
+def _check_column_roles(
+    cfg: StudyConfig, instruments: dict[str, Instrument], check: _Checker
+) -> None:
+    """One role per column: id, group, covariate, drop, meta, or one instrument's item."""
+    roles = _declared_roles(cfg, check)
+    item_cols = _item_columns(cfg, instruments, check)
+    for col, key in roles.items():
+        if col in item_cols and key != "participant_id.column":
+            check.add(
+                f"column {col!r} is also an item column ({item_cols[col]})",
+                key,
+                "give each column one role",
+            )
+
+
+def _declared_roles(cfg: StudyConfig, check: _Checker) -> dict[str, str]:
+    """Column → the key that first gave it a role; a second role is a problem."""
+    roles: dict[str, str] = {}
+    declared: list[tuple[str, str]] = [("participant_id.column", cfg.participant_id.column)]
+    c = cfg.columns
+    if c.group:
+        declared.append(("columns.group", c.group))
+    declared += [("columns.covariates", x) for x in c.covariates]
+    declared += [("columns.drop", x) for x in c.drop]
+    declared += [("columns.meta", x) for x in c.meta]
+    for key, col in declared:
+        if col in roles:
+            check.add(
+                f"column {col!r} has two roles ({roles[col]} and {key})",
+                key,
+                "give each column one role",
+            )
+        roles.setdefault(col, key)
+    return roles
+
+
+def _item_columns(
+    cfg: StudyConfig, instruments: dict[str, Instrument], check: _Checker
+) -> dict[str, str]:
+    """Export column → the instrument whose item it holds.
+
+    A column has one meaning: one instrument's item, never two instruments' items (it
+    would be scored twice). An item without a mapping is read from the column of its id.
+    """
+    item_cols: dict[str, str] = {}
+    item_of: dict[str, str] = {}
+    for inst_id, inst in instruments.items():
+        mapped = (cfg.instruments[inst_id] or InstrumentMap()).items
+        for item in inst.item_ids:
+            col = mapped.get(item, item)
+            how = f"{item}: {col}" if item in mapped else f"{item} (by default: its own id)"
+            where = f"instruments.{inst_id}.items"
+            if col in item_cols and item_cols[col] != f"instruments.{inst_id}":
+                check.add(
+                    f"column {col!r} is mapped into two instruments ({item_of[col]} and "
+                    f"{where}: {how})",
+                    where,
+                    "map each export column into one instrument only (a column has one "
+                    "meaning); give the other instrument's item its own column",
+                )
+                continue
+            item_cols.setdefault(col, f"instruments.{inst_id}")
+            item_of.setdefault(col, f"{where}: {how}")
+    return item_cols
