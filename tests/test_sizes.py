@@ -29,7 +29,6 @@ KNOWN: set[str] = {
     "ingest/protect.py",
     "ingest/protect.py:load_key",
     "ingest/recode.py:recode_items",
-    "instruments/definitions.py:_check_references",
     "report/annual/analysis.py:analyse_annual",
     "report/cohort/analysis.py:analyse_cohort",
     "report/cohort/caveats.py:group_caveats",
