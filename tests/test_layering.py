@@ -45,9 +45,6 @@ PRIVATE_ALLOWED = {
     ("mentoreval.stats.dose", "mentoreval.stats.controlled", "_rss"),
     ("mentoreval.stats.dose", "mentoreval.stats.controlled", "_q"),
     ("mentoreval.stats.dose", "mentoreval.stats.missing", "_rhs"),
-    # read/ is edited on a parallel branch; the dispatcher peeks at the Forms helpers
-    ("mentoreval.read", "mentoreval.read.excel", "_msforms_question"),
-    ("mentoreval.read", "mentoreval.read.excel", "_msforms_role"),
 }
 
 

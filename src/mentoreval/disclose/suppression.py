@@ -124,24 +124,7 @@ def suppress_table(
     n_cols = _as_list(n_columns)
     counts = list(count_columns)
     groups = list(group_columns)
-    if not n_cols:
-        problem = Problem("no n column given", key="n_columns", fix="name the n column(s)")
-        raise DisclosureError(str(problem), (problem,))
-    _check_columns(df, n_cols, "n_columns")
-    _check_columns(df, counts, "count_columns")
-    _check_columns(df, groups, "group_columns")
-    if value_columns is None:
-        excluded = {*n_cols, *counts, *groups, "suppressed"}
-        values = [
-            c
-            for c in df.columns
-            if c not in excluded
-            and pd.api.types.is_numeric_dtype(df[c].dtype)
-            and not pd.api.types.is_bool_dtype(df[c].dtype)
-        ]
-    else:
-        values = list(value_columns)
-        _check_columns(df, values, "value_columns")
+    values = _value_columns(df, n_cols, counts, groups, value_columns)
     number_cols = [*n_cols, *counts, *[v for v in values if v not in n_cols + counts]]
 
     out = df.copy()
@@ -161,19 +144,7 @@ def suppress_table(
     for i, label in enumerate(out.index):
         ns = {c: arrays[c][i] for c in n_cols}
         small_n = [c for c in n_cols if policy.is_small(ns[c])]
-        row_out = bool(small_n)
-        denominator = ns[n_cols[0]]
-        for c in counts:
-            count = arrays[c][i]
-            if np.isnan(count):
-                continue
-            complement = denominator - count
-            if (
-                policy.is_small(count)
-                or policy.is_small(complement)
-                or (denominator > 0 and count in (0, denominator))
-            ):
-                row_out = True
+        row_out = bool(small_n) or _disclosive_count(policy, arrays, i, counts, ns[n_cols[0]])
         known = [v for v in ns.values() if not np.isnan(v)]
         governing_n = min(known) if known else np.nan
         group = _group_label(out.iloc[i], groups, label)
@@ -202,6 +173,59 @@ def suppress_table(
             out[c] = out[c].map(policy.round_count)
     out["suppressed"] = flags
     return out
+
+
+def _value_columns(
+    df: pd.DataFrame,
+    n_cols: list[str],
+    counts: list[str],
+    groups: list[str],
+    value_columns: Sequence[str] | None,
+) -> list[str]:
+    """Check the named columns; the statistics to suppress (by default every numeric
+    column that is not an n, a count, a group or the ``suppressed`` flag)."""
+    if not n_cols:
+        problem = Problem("no n column given", key="n_columns", fix="name the n column(s)")
+        raise DisclosureError(str(problem), (problem,))
+    _check_columns(df, n_cols, "n_columns")
+    _check_columns(df, counts, "count_columns")
+    _check_columns(df, groups, "group_columns")
+    if value_columns is None:
+        excluded = {*n_cols, *counts, *groups, "suppressed"}
+        return [
+            c
+            for c in df.columns
+            if c not in excluded
+            and pd.api.types.is_numeric_dtype(df[c].dtype)
+            and not pd.api.types.is_bool_dtype(df[c].dtype)
+        ]
+    values = list(value_columns)
+    _check_columns(df, values, "value_columns")
+    return values
+
+
+def _disclosive_count(
+    policy: DisclosurePolicy,
+    arrays: dict[str, np.ndarray],
+    i: int,
+    counts: list[str],
+    denominator: float,
+) -> bool:
+    """Whether a count of row ``i``, or its complement ``denominator - count``, is in
+    1..k−1, or the group is 0 % or 100 % (class disclosure)."""
+    row_out = False
+    for c in counts:
+        count = arrays[c][i]
+        if np.isnan(count):
+            continue
+        complement = denominator - count
+        if (
+            policy.is_small(count)
+            or policy.is_small(complement)
+            or (denominator > 0 and count in (0, denominator))
+        ):
+            row_out = True
+    return row_out
 
 
 # ------------------------------------------------------------------- count tables

@@ -4,7 +4,8 @@ An instrument is data, not code: its items, response scale(s), reverse keys, sca
 their scoring method, minimum-answered rule, transform or lookup table, bands with their
 source, licence and outcome domain. :func:`load_instrument` reads one definition and checks
 every reference (scale → item, lookup coverage, band ranges, duplicate ids), reporting
-**all** problems at once with file and key. Scoring itself lives in
+**all** problems at once with file and key (the checks are in
+:mod:`mentoreval.instruments.references`). Scoring itself lives in
 :mod:`mentoreval.instruments.scoring`.
 
 The shipped definitions live in the repository's ``surveys/instruments/`` folder. A user's
@@ -15,7 +16,6 @@ are found through the ``MENTOREVAL_INSTRUMENTS`` environment variable (folders s
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -27,6 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mentoreval.errors import InstrumentError, Problem, raise_problems
+from mentoreval.instruments.references import check_references
 from mentoreval.resources import bundled_path
 from mentoreval.yamlio import load_yaml, pydantic_problems
 
@@ -252,175 +253,6 @@ class Instrument(_Strict):
         return pd.DataFrame(rows)
 
 
-def _check_references(inst: Instrument, file: str) -> list[Problem]:
-    """Cross-reference checks pydantic cannot express; every problem is returned."""
-    problems: list[Problem] = []
-
-    def add(message: str, key: str, fix: str) -> None:
-        problems.append(Problem(message, file=file, key=key, fix=fix))
-
-    for name, rs in inst.response_scales.items():
-        key = f"response_scales.{name}"
-        if len(rs.codes) != len(rs.labels):
-            add(
-                f"{len(rs.codes)} codes but {len(rs.labels)} labels",
-                key,
-                "give exactly one label per code, in the same order",
-            )
-        if len(set(rs.codes)) != len(rs.codes):
-            add("codes repeat", f"{key}.codes", "make every code unique")
-        folded = [label.strip().casefold() for label in rs.labels]
-        if len(set(folded)) != len(folded):
-            add("labels repeat (ignoring case)", f"{key}.labels", "make every label unique")
-        clash = {m.code for m in rs.missing} & set(rs.codes)
-        if clash:
-            add(
-                f"missing code(s) {sorted(clash)} are also answer codes",
-                f"{key}.missing",
-                "use codes outside the answer range for missing values",
-            )
-
-    seen: dict[str, int] = {}
-    for idx, item in enumerate(inst.items):
-        if item.id in seen:
-            add(
-                f"duplicate item id {item.id!r} (also items[{seen[item.id]}])",
-                f"items[{idx}].id",
-                "give every item a unique id",
-            )
-        seen.setdefault(item.id, idx)
-        if item.response_scale not in inst.response_scales:
-            add(
-                f"unknown response scale {item.response_scale!r}",
-                f"items[{idx}].response_scale",
-                f"use one of {sorted(inst.response_scales)}",
-            )
-        if item.text is not None and not inst.licence.ship_item_text:
-            add(
-                "item text given but the licence does not allow shipping it",
-                f"items[{idx}].text",
-                "set text: null, or set licence.ship_item_text: true if the licence allows",
-            )
-    if problems:
-        return problems  # later checks need valid items and response scales
-
-    scale_ids: dict[str, int] = {}
-    for sidx, scale in enumerate(inst.scales):
-        key = f"scales[{sidx}]"
-        if scale.id in scale_ids:
-            add(f"duplicate scale id {scale.id!r}", f"{key}.id", "give every scale a unique id")
-        scale_ids.setdefault(scale.id, sidx)
-        unknown = [i for i in scale.items if i not in seen]
-        for i in unknown:
-            add(
-                f"unknown item {i!r}",
-                f"{key}.items",
-                f"use ids defined under items: {inst.item_ids}",
-            )
-        repeated = sorted({i for i in scale.items if scale.items.count(i) > 1})
-        if repeated:
-            add(f"items listed twice: {repeated}", f"{key}.items", "list each item once")
-        if scale.min_answered > len(scale.items):
-            add(
-                f"min_answered {scale.min_answered} exceeds the {len(scale.items)} items",
-                f"{key}.min_answered",
-                f"use a number from 1 to {len(scale.items)}",
-            )
-        if scale.range[0] >= scale.range[1]:
-            add(f"range {list(scale.range)} is empty", f"{key}.range", "write [low, high]")
-        if unknown:
-            continue
-
-        raw_low, raw_high = inst.raw_range(scale)
-        tr = scale.transform
-        if tr is not None and (tr.linear is None) == (tr.lookup is None):
-            add(
-                "transform needs exactly one of linear or lookup",
-                f"{key}.transform",
-                "keep either 'linear:' or 'lookup:'",
-            )
-        elif tr is not None and tr.lookup is not None:
-            if scale.method != "sum":
-                add(
-                    "a lookup table needs method: sum (whole-number raw scores)",
-                    f"{key}.method",
-                    "set method: sum",
-                )
-            needed = set(range(int(np.ceil(raw_low)), int(np.floor(raw_high)) + 1))
-            missing = sorted(needed - set(tr.lookup))
-            extra = sorted(set(tr.lookup) - needed)
-            if missing:
-                add(
-                    f"lookup table lacks raw score(s) {missing}",
-                    f"{key}.transform.lookup",
-                    f"give a value for every raw score from {raw_low:g} to {raw_high:g}",
-                )
-            if extra:
-                add(
-                    f"lookup table has raw score(s) {extra} outside {raw_low:g}–{raw_high:g}",
-                    f"{key}.transform.lookup",
-                    "remove them",
-                )
-            values = [tr.lookup[k] for k in sorted(tr.lookup)]
-            if any(b < a for a, b in itertools.pairwise(values)):
-                add(
-                    "lookup values are not increasing", f"{key}.transform.lookup", "check the table"
-                )
-        # The reported range must hold the transformed raw range.
-        low, high = _transform_scalar(scale, raw_low), _transform_scalar(scale, raw_high)
-        lo, hi = min(low, high), max(low, high)
-        if not (np.isnan(lo) or np.isnan(hi)) and (
-            lo < scale.range[0] - 1e-9 or hi > scale.range[1] + 1e-9
-        ):
-            add(
-                f"scores run {lo:g}–{hi:g} but range is {list(scale.range)}",
-                f"{key}.range",
-                f"set range: [{lo:g}, {hi:g}]",
-            )
-        if scale.bands is not None:
-            uppers = [b.upper for b in scale.bands.cuts]
-            if any(b < a for a, b in itertools.pairwise(uppers)):
-                add(
-                    "band upper limits are not in increasing order",
-                    f"{key}.bands.cuts",
-                    "list bands from the lowest scores to the highest",
-                )
-            for bidx, band in enumerate(scale.bands.cuts):
-                if not scale.range[0] <= band.upper <= scale.range[1]:
-                    add(
-                        f"band upper limit {band.upper:g} is outside the range {list(scale.range)}",
-                        f"{key}.bands.cuts[{bidx}].upper",
-                        "use a limit inside the scale's range",
-                    )
-            last = scale.bands.cuts[-1]
-            if last.upper < scale.range[1] or not last.include_upper:
-                add(
-                    "the last band does not reach the top of the range",
-                    f"{key}.bands.cuts[{len(scale.bands.cuts) - 1}]",
-                    f"end with upper: {scale.range[1]:g} and include_upper: true",
-                )
-            labels = [b.label for b in scale.bands.cuts]
-            for label in scale.bands.concerning:
-                if label not in labels:
-                    add(
-                        f"concerning band {label!r} is not a band label",
-                        f"{key}.bands.concerning",
-                        f"use one of {labels}",
-                    )
-    return problems
-
-
-def _transform_scalar(scale: Scale, raw: float) -> float:
-    tr = scale.transform
-    if tr is None:
-        return raw
-    if tr.linear is not None:
-        return raw * tr.linear.multiply + tr.linear.add
-    if tr.lookup is not None:
-        return tr.lookup.get(round(raw), float("nan"))
-    return raw
-
-
 def builtin_instrument_dir() -> Path:
     """The folder of the instruments shipped with mentoreval.
 
@@ -462,7 +294,7 @@ def _parse(data: Any, file: str) -> Instrument:
     except ValidationError as exc:
         raise_problems(pydantic_problems(exc, file=file), error=InstrumentError, what=f"in {file}")
         raise  # pragma: no cover - raise_problems always raises here
-    raise_problems(_check_references(inst, file), error=InstrumentError, what=f"in {file}")
+    raise_problems(check_references(inst, file), error=InstrumentError, what=f"in {file}")
     return inst
 
 

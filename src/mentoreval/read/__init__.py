@@ -37,9 +37,10 @@ import pandas as pd
 from mentoreval.errors import Problem
 
 from .base import FORMATS, META_COLUMNS, TEXT_DTYPE, Format, RawTable, check_choice, new_meta
-from .excel import is_msforms, read_xlsx
+from .excel import read_xlsx
 from .googleforms import is_googleforms, read_googleforms
 from .limesurvey import is_limesurvey, read_limesurvey
+from .msforms import is_msforms, set_msforms_meta
 from .qualtrics import Exclusion, Variant, qualtrics_variant, read_qualtrics
 from .redcap import (
     RedcapVariant,
@@ -204,10 +205,7 @@ def _read_plain(text: DelimitedText, fmt: str) -> RawTable:
     headers, body, notes = split_header(text, 1, what="CSV export")
     meta = new_meta(headers[0])
     if fmt == "msforms":
-        from .excel import _msforms_question, _msforms_role
-
-        meta["role"] = [_msforms_role(h) for h in headers[0]]
-        meta["question"] = [_msforms_question(h) for h in headers[0]]
+        set_msforms_meta(meta, headers[0])
     return table_from_text(text, header_rows=1, body=body, meta=meta, format=fmt, notes=notes)
 
 

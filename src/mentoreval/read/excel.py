@@ -30,6 +30,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +49,7 @@ from .base import (
     new_meta,
     raise_read,
 )
+from .msforms import is_msforms, set_msforms_meta
 from .text import read_bytes
 
 __all__ = ["check_zip", "is_msforms", "read_xlsx"]
@@ -55,24 +57,12 @@ __all__ = ["check_zip", "is_msforms", "read_xlsx"]
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 100.0
 MAX_ENTRIES = 10_000
-_MSFORMS = ("ID", "Start time", "Completion time")
 _REFUSED = {
     ".xlsm": "a macro-enabled workbook (.xlsm)",
     ".xls": "an old binary Excel workbook (.xls)",
     ".xlsb": "a binary Excel workbook (.xlsb)",
 }
 _FIX_SAVE = "open it in Excel and 'Save As' Excel Workbook (.xlsx), or export as CSV UTF-8"
-
-
-def is_msforms(header: list[str]) -> bool:
-    """Whether a header row is a Microsoft Forms export's.
-
-    Examples
-    --------
-    >>> is_msforms(["ID", "Start time", "Completion time", "Email", "Name", "Q1"])
-    True
-    """
-    return tuple(h.strip() for h in header[:3]) == _MSFORMS
 
 
 def check_zip(
@@ -335,57 +325,81 @@ def read_xlsx(
     if not raw:
         raise fail("is empty", path=path, fix="export the survey again")
     archive = check_zip(raw, path, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
-    notes: list[str] = []
-    skipped: list[str] = []
+    grid = _read_sheet(raw, path, sheet=sheet, formulas=formulas)
+    rows, notes = grid.rows, grid.notes
+    if len(rows) < header_row:
+        raise fail(
+            f"sheet {grid.name!r} has no header row (row {header_row} is empty)",
+            path=path,
+            row=header_row,
+            fix="check the sheet and header_row",
+        )
+    merged = _merged_ranges(archive, grid.member) if grid.member else []
+    if merged:
+        filled = _fill_merged(rows, merged, header_row=header_row, path=path, sheet=grid.name)
+        if filled:
+            shown = ", ".join(filled[:10]) + (
+                f" and {len(filled) - 10} more" if len(filled) > 10 else ""
+            )
+            notes.append(
+                f"{len(filled)} merged range(s) read as their top-left value in every cell: {shown}"
+            )
+    headers = _header_texts(rows[header_row - 1])
+    meta = new_meta(headers)
+    if grid.formula_cells:
+        _refuse_formulas(grid.formula_cells, headers, header_row, formulas=formulas, path=path)
+    body_rows = rows[header_row:]
+    _refuse_overflow(body_rows, len(headers), header_row, path=path)
+    body = _body_frame(body_rows, list(meta["column"]), header_row)
+    fmt = "msforms" if is_msforms(headers) else "xlsx"
+    if fmt == "msforms":
+        set_msforms_meta(meta, headers)
+    return assemble(
+        path=path,
+        sha256=file_digest(raw),
+        size_bytes=len(raw),
+        format=fmt,
+        encoding="binary",
+        delimiter=None,
+        header_rows=header_row,
+        body=body,
+        meta=meta,
+        records=len(body_rows),
+        notes=notes,
+        names_row=header_row,
+        sheet=grid.name,
+        skipped_sheets=grid.skipped,
+    )
+
+
+@dataclass
+class _Sheet:
+    """One worksheet's cells as read (row 1 first), with what was learnt on the way."""
+
+    name: str
+    member: str  # the worksheet's part in the zip, for its merged ranges
+    rows: list[list[Any]]
+    formula_cells: list[tuple[int, int]]  # (row, col), 1-based
+    notes: list[str]
+    skipped: list[str]
+
+
+def _read_sheet(
+    raw: bytes, path: Path, *, sheet: str | int | None, formulas: Literal["error", "cached"]
+) -> _Sheet:
+    """Open the workbook and read the chosen sheet's cells (formula cells from Excel's cached
+    values with ``formulas="cached"``); damaged workbooks become a :class:`ReadError`."""
     try:
         wb = _load(raw, data_only=False)
         try:
-            sheets = list(wb.worksheets)  # chartsheets have no cells
-            names = [w.title for w in sheets]
-            if sheet is None:
-                visible = [w for w in sheets if getattr(w, "sheet_state", "visible") == "visible"]
-                if not visible:
-                    raise fail(
-                        f"has no visible sheet (hidden: {names})",
-                        path=path,
-                        fix="name the sheet to read with sheet: in the study config's source",
-                    )
-                ws = visible[0]
-                skipped = names[: sheets.index(ws)]
-                if skipped:
-                    listed = ", ".join(repr(n) for n in skipped)
-                    notes.append(
-                        f"read sheet {ws.title!r}, the first visible one; skipped hidden "
-                        f"sheet(s) {listed} (name a sheet with sheet: to read another)"
-                    )
-                elif len(names) > 1:
-                    notes.append(f"read the first of {len(names)} sheets: {names[0]!r}")
-            elif isinstance(sheet, int):
-                if not 0 <= sheet < len(names):
-                    raise fail(f"has no sheet number {sheet}", path=path, fix=f"sheets: {names}")
-                ws = sheets[sheet]
-            else:
-                if sheet not in names:
-                    raise fail(f"has no sheet {sheet!r}", path=path, fix=f"sheets: {names}")
-                ws = sheets[names.index(sheet)]
+            ws, skipped, notes = _pick_sheet(list(wb.worksheets), sheet, path)  # no chartsheets
             sheet_name = ws.title
             member = str(getattr(ws, "_worksheet_path", ""))
             rows, formula_cells = _grid(ws)
         finally:
             wb.close()
         if formula_cells and formulas == "cached":
-            wb2 = _load(raw, data_only=True)
-            try:
-                cached, _ = _grid(wb2[sheet_name])
-            finally:
-                wb2.close()
-            still = []
-            for r, c in formula_cells:
-                crow = cached[r - 1] if r - 1 < len(cached) else []
-                value = crow[c - 1] if c - 1 < len(crow) else None
-                rows[r - 1][c - 1] = value
-                if value is None:
-                    still.append((r, c))
+            still = _use_cached(raw, sheet_name, rows, formula_cells)
             notes.append(f"{len(formula_cells)} formula cell(s) read from cached values")
             formula_cells = still
     except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
@@ -403,46 +417,102 @@ def read_xlsx(
                 fix="export the survey again",
             ) from None
         raise
-    if len(rows) < header_row:
-        raise fail(
-            f"sheet {sheet_name!r} has no header row (row {header_row} is empty)",
-            path=path,
-            row=header_row,
-            fix="check the sheet and header_row",
-        )
-    merged = _merged_ranges(archive, member) if member else []
-    if merged:
-        filled = _fill_merged(rows, merged, header_row=header_row, path=path, sheet=sheet_name)
-        if filled:
-            shown = ", ".join(filled[:10]) + (
-                f" and {len(filled) - 10} more" if len(filled) > 10 else ""
+    return _Sheet(sheet_name, member, rows, formula_cells, notes, skipped)
+
+
+def _pick_sheet(
+    sheets: list[Any], sheet: str | int | None, path: Path
+) -> tuple[Any, list[str], list[str]]:
+    """The worksheet to read, the hidden sheets skipped before it, and notes."""
+    names = [w.title for w in sheets]
+    notes: list[str] = []
+    skipped: list[str] = []
+    if sheet is None:
+        visible = [w for w in sheets if getattr(w, "sheet_state", "visible") == "visible"]
+        if not visible:
+            raise fail(
+                f"has no visible sheet (hidden: {names})",
+                path=path,
+                fix="name the sheet to read with sheet: in the study config's source",
             )
+        ws = visible[0]
+        skipped = names[: sheets.index(ws)]
+        if skipped:
+            listed = ", ".join(repr(n) for n in skipped)
             notes.append(
-                f"{len(filled)} merged range(s) read as their top-left value in every cell: {shown}"
+                f"read sheet {ws.title!r}, the first visible one; skipped hidden "
+                f"sheet(s) {listed} (name a sheet with sheet: to read another)"
             )
-    header_cells = rows[header_row - 1]
+        elif len(names) > 1:
+            notes.append(f"read the first of {len(names)} sheets: {names[0]!r}")
+    elif isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise fail(f"has no sheet number {sheet}", path=path, fix=f"sheets: {names}")
+        ws = sheets[sheet]
+    else:
+        if sheet not in names:
+            raise fail(f"has no sheet {sheet!r}", path=path, fix=f"sheets: {names}")
+        ws = sheets[names.index(sheet)]
+    return ws, skipped, notes
+
+
+def _use_cached(
+    raw: bytes, sheet_name: str, rows: list[list[Any]], formula_cells: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Put Excel's cached value in every formula cell (in place); the cells without one."""
+    wb2 = _load(raw, data_only=True)
+    try:
+        cached, _ = _grid(wb2[sheet_name])
+    finally:
+        wb2.close()
+    still = []
+    for r, c in formula_cells:
+        crow = cached[r - 1] if r - 1 < len(cached) else []
+        value = crow[c - 1] if c - 1 < len(crow) else None
+        rows[r - 1][c - 1] = value
+        if value is None:
+            still.append((r, c))
+    return still
+
+
+def _header_texts(header_cells: list[Any]) -> list[str]:
+    """The header row as text, without its empty trailing cells."""
     while header_cells and header_cells[-1] in (None, ""):
         header_cells = header_cells[:-1]
-    width = len(header_cells)
-    headers = ["" if v is None else (_cell_text(v) or "") for v in header_cells]
-    meta = new_meta(headers)
-    if formula_cells:
-        problems = []
-        for r, c in formula_cells:
-            column = headers[c - 1] if c - 1 < width and r != header_row else None
-            problems.append(
-                Problem(
-                    f"cell {_column_letter(c)}{r} is a formula"
-                    + (" without a cached value" if formulas == "cached" else ""),
-                    file=path.name,
-                    row=r,
-                    column=column,
-                    fix="paste values only (Paste Special → Values) and save, or export the "
-                    "survey again" + ("; or pass formulas='cached'" if formulas == "error" else ""),
-                )
+    return ["" if v is None else (_cell_text(v) or "") for v in header_cells]
+
+
+def _refuse_formulas(
+    formula_cells: list[tuple[int, int]],
+    headers: list[str],
+    header_row: int,
+    *,
+    formulas: Literal["error", "cached"],
+    path: Path,
+) -> None:
+    """Raise a :class:`ReadError` listing every formula cell (left without a value)."""
+    width = len(headers)
+    problems = []
+    for r, c in formula_cells:
+        column = headers[c - 1] if c - 1 < width and r != header_row else None
+        problems.append(
+            Problem(
+                f"cell {_column_letter(c)}{r} is a formula"
+                + (" without a cached value" if formulas == "cached" else ""),
+                file=path.name,
+                row=r,
+                column=column,
+                fix="paste values only (Paste Special → Values) and save, or export the "
+                "survey again" + ("; or pass formulas='cached'" if formulas == "error" else ""),
             )
-        raise_read(problems, path=path, what="contains formula cells")
-    body_rows = rows[header_row:]
+        )
+    raise_read(problems, path=path, what="contains formula cells")
+
+
+def _refuse_overflow(
+    body_rows: list[list[Any]], width: int, header_row: int, *, path: Path
+) -> None:
+    """Raise a :class:`ReadError` listing every value right of the last header."""
     overflow = [
         (header_row + 1 + i, j + 1)
         for i, r in enumerate(body_rows)
@@ -463,64 +533,18 @@ def read_xlsx(
             path=path,
             what="has values outside the header's columns",
         )
+
+
+def _body_frame(body_rows: list[list[Any]], columns: list[str], header_row: int) -> pd.DataFrame:
+    """The records as text cells, indexed by their row in the sheet."""
     cells = {
         name: pd.array(
             [_cell_text(r[j]) if j < len(r) else None for r in body_rows], dtype=TEXT_DTYPE
         )
-        for j, name in enumerate(meta["column"])
+        for j, name in enumerate(columns)
     }
     index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(body_rows)), name="source_row")
-    body = pd.DataFrame(cells, index=index)
-    fmt = "msforms" if is_msforms(headers) else "xlsx"
-    if fmt == "msforms":
-        meta["role"] = [_msforms_role(h) for h in headers]
-        meta["question"] = [_msforms_question(h) for h in headers]
-    return assemble(
-        path=path,
-        sha256=file_digest(raw),
-        size_bytes=len(raw),
-        format=fmt,
-        encoding="binary",
-        delimiter=None,
-        header_rows=header_row,
-        body=body,
-        meta=meta,
-        records=len(body_rows),
-        notes=notes,
-        names_row=header_row,
-        sheet=sheet_name,
-        skipped_sheets=skipped,
-    )
-
-
-_MS_META = {
-    "ID": "id",
-    "Start time": "start_time",
-    "Completion time": "completion_time",
-    "Email": "email",
-    "Name": "name",
-    "Last modified time": "last_modified_time",
-    "Total points": "total_points",
-    "Quiz feedback": "quiz_feedback",
-    "Grade posted time": "grade_posted_time",
-}
-
-
-def _msforms_role(header: str) -> str:
-    if header in _MS_META:
-        return _MS_META[header]
-    if header.startswith("Points - "):
-        return "points"
-    if header.startswith("Feedback - "):
-        return "feedback"
-    return "field"
-
-
-def _msforms_question(header: str) -> str | None:
-    for prefix in ("Points - ", "Feedback - "):
-        if header.startswith(prefix):
-            return header[len(prefix) :]
-    return None if header in _MS_META else header
+    return pd.DataFrame(cells, index=index)
 
 
 def iter_refused() -> Iterable[str]:

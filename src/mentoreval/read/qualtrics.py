@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -190,31 +190,66 @@ def read_qualtrics(
         check_choice("exclude", item, ("preview", "test", "spam"))
     if text is None:
         text = read_delimited(path, encoding=encoding)
+    layout = _layout(text, variant, path)
+    header_rows = 2 if layout == "qualtrics_legacy" else 3
+    headers, body, notes = split_header(text, header_rows, what=f"{layout} export")
+    meta = _header_meta(headers, layout, path, notes)
+    frame = body.set_axis(list(meta["column"]), axis=1)
+    rules: list[Rule] = []
+    status_col = _status_rules(frame, meta, exclude, rules)
+    if status_col is None:
+        notes.append("no Status column: preview/test/spam responses cannot be recognised")
+    channel_col = _channel_rules(frame, meta, exclude, rules)
+    finished_col = _find(meta, "finished", "Finished")
+    if unfinished == "exclude":
+        _unfinished_rules(frame, meta, finished_col, rules, path)
+    meta["role"] = None
+    for col, role in ((status_col, "status"), (finished_col, "finished"), (channel_col, "channel")):
+        if col is not None:
+            meta.loc[meta["column"] == col, "role"] = role
+    return table_from_text(
+        text,
+        header_rows=header_rows,
+        body=body,
+        meta=meta,
+        format=layout,
+        rules=rules,
+        notes=notes,
+    )
+
+
+def _layout(text: DelimitedText, variant: str, path: Path) -> Variant:
+    """The header layout: ``variant``, or (``"auto"``) the one the first rows show."""
+    if variant != "auto":
+        return cast(Variant, variant)
     top = [
         ["" if pd.isna(v) else str(v) for v in text.cells.iloc[i]]
         for i in range(min(3, len(text.cells)))
     ]
     found = qualtrics_variant(top)
-    if variant == "auto":
-        if found is None:
-            raise_read(
-                [
-                    Problem(
-                        "is not a Qualtrics export: row 3 has no ImportId and rows 1-2 are not "
-                        "the legacy V1/ResponseID layout",
-                        file=path.name,
-                        row=3 if len(top) >= 3 else len(top) + 1,
-                        fix="export with 'Use legacy format' off and all three header rows, "
-                        "or pass the right format",
-                    )
-                ],
-                path=path,
-                what="is not a Qualtrics export",
-            )
-        variant = found  # type: ignore[assignment]
-    header_rows = 2 if variant == "qualtrics_legacy" else 3
-    headers, body, notes = split_header(text, header_rows, what=f"{variant} export")
+    if found is None:
+        raise_read(
+            [
+                Problem(
+                    "is not a Qualtrics export: row 3 has no ImportId and rows 1-2 are not "
+                    "the legacy V1/ResponseID layout",
+                    file=path.name,
+                    row=3 if len(top) >= 3 else len(top) + 1,
+                    fix="export with 'Use legacy format' off and all three header rows, "
+                    "or pass the right format",
+                )
+            ],
+            path=path,
+            what="is not a Qualtrics export",
+        )
+    return cast(Variant, found)  # raise_read raised when it is None
 
+
+def _header_meta(
+    headers: list[list[str]], variant: Variant, path: Path, notes: list[str]
+) -> pd.DataFrame:
+    """Column metadata from the header rows: names, question text, ImportIds, choice ids and
+    time zones, question and sub-item; a repeated ImportId + choiceId is noted."""
     if variant == "qualtrics_legacy":
         names = [
             label if _LEGACY_V.fullmatch(tag) and label else tag
@@ -248,34 +283,44 @@ def read_qualtrics(
                 "ImportId + choiceId repeat in columns: "
                 + ", ".join(meta.loc[dup.to_numpy(), "column"].astype(str))
             )
+    return meta
 
-    frame = body.set_axis(list(meta["column"]), axis=1)
-    rules: list[Rule] = []
+
+def _status_rules(
+    frame: pd.DataFrame, meta: pd.DataFrame, exclude: Sequence[Exclusion], rules: list[Rule]
+) -> str | None:
+    """Rules for an unknown ``Status`` and for each excluded kind; the Status column."""
     status_col = _find(meta, "status", "Status")
-    if status_col is not None:
-        status = frame[status_col].fillna("").astype(str)
-        category = _per_distinct(status, lambda v: _STATUS.get(v.strip(), "unknown"))
+    if status_col is None:
+        return None
+    status = frame[status_col].fillna("").astype(str)
+    category = _per_distinct(status, lambda v: _STATUS.get(v.strip(), "unknown"))
+    rules.append(
+        (
+            category == "unknown",
+            "qualtrics_status_unknown",
+            lambda hit: [f"unknown Status value '{v}'" for v in status.to_numpy()[hit]],
+            status_col,
+        )
+    )
+    for wanted in exclude:
         rules.append(
             (
-                category == "unknown",
-                "qualtrics_status_unknown",
-                lambda hit: [f"unknown Status value '{v}'" for v in status.to_numpy()[hit]],
+                category == wanted,
+                f"qualtrics_{wanted}",
+                lambda hit, w=wanted: [
+                    f"{status_col} = {v} ({w} response)" for v in status.to_numpy()[hit]
+                ],
                 status_col,
             )
         )
-        for wanted in exclude:
-            rules.append(
-                (
-                    category == wanted,
-                    f"qualtrics_{wanted}",
-                    lambda hit, w=wanted: [
-                        f"{status_col} = {v} ({w} response)" for v in status.to_numpy()[hit]
-                    ],
-                    status_col,
-                )
-            )
-    else:
-        notes.append("no Status column: preview/test/spam responses cannot be recognised")
+    return status_col
+
+
+def _channel_rules(
+    frame: pd.DataFrame, meta: pd.DataFrame, exclude: Sequence[Exclusion], rules: list[Rule]
+) -> str | None:
+    """Rules for a ``DistributionChannel`` of an excluded kind; the channel column."""
     channel_col = _find(meta, "distributionChannel", "DistributionChannel")
     if channel_col is not None:
         channel = _per_distinct(
@@ -285,50 +330,46 @@ def read_qualtrics(
         for wanted in exclude:
             hit = channel == wanted
             rules.append((hit, f"qualtrics_{wanted}", f"{channel_col} = {wanted}", channel_col))
-    finished_col = _find(meta, "finished", "Finished")
-    if unfinished == "exclude":
-        if finished_col is None:
-            raise_read(
-                [
-                    Problem(
-                        "unfinished='exclude' needs a Finished column",
-                        file=path.name,
-                        column="Finished",
-                        fix="include the Finished metadata field in the export, "
-                        "or use unfinished='keep'",
-                    )
-                ],
-                path=path,
-            )
-        else:
-            finished = frame[finished_col].fillna("").astype(str).str.strip().map(_FINISHED)
-            progress_col = _find(meta, "progress", "Progress")
-            reason = "response not finished"
-            reasons: str | Sequence[str] = reason
-            if progress_col is not None:
-                prog = frame[progress_col].fillna("?").astype(str)
-                reasons = list(reason + " (Progress " + prog + "%)")
-            rules.append(
-                ((finished == False).to_numpy(), "qualtrics_unfinished", reasons, finished_col)  # noqa: E712
-            )
-            rules.append(
-                (
-                    finished.isna().to_numpy(),
-                    "qualtrics_finished_unknown",
-                    "Finished is neither 1/0 nor True/False",
-                    finished_col,
+    return channel_col
+
+
+def _unfinished_rules(
+    frame: pd.DataFrame,
+    meta: pd.DataFrame,
+    finished_col: str | None,
+    rules: list[Rule],
+    path: Path,
+) -> None:
+    """Rules for unfinished responses and unreadable ``Finished`` values."""
+    if finished_col is None:
+        raise_read(
+            [
+                Problem(
+                    "unfinished='exclude' needs a Finished column",
+                    file=path.name,
+                    column="Finished",
+                    fix="include the Finished metadata field in the export, "
+                    "or use unfinished='keep'",
                 )
-            )
-    meta["role"] = None
-    for col, role in ((status_col, "status"), (finished_col, "finished"), (channel_col, "channel")):
-        if col is not None:
-            meta.loc[meta["column"] == col, "role"] = role
-    return table_from_text(
-        text,
-        header_rows=header_rows,
-        body=body,
-        meta=meta,
-        format=variant,
-        rules=rules,
-        notes=notes,
+            ],
+            path=path,
+        )
+        return
+    finished = frame[finished_col].fillna("").astype(str).str.strip().map(_FINISHED)
+    progress_col = _find(meta, "progress", "Progress")
+    reason = "response not finished"
+    reasons: str | Sequence[str] = reason
+    if progress_col is not None:
+        prog = frame[progress_col].fillna("?").astype(str)
+        reasons = list(reason + " (Progress " + prog + "%)")
+    rules.append(
+        ((finished == False).to_numpy(), "qualtrics_unfinished", reasons, finished_col)  # noqa: E712
+    )
+    rules.append(
+        (
+            finished.isna().to_numpy(),
+            "qualtrics_finished_unknown",
+            "Finished is neither 1/0 nor True/False",
+            finished_col,
+        )
     )

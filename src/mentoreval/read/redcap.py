@@ -253,9 +253,32 @@ def read_redcap_dictionary(path: str | Path, *, encoding: str | None = None) -> 
     path = Path(path)
     text = read_delimited(path, encoding=encoding)
     headers, body, notes = split_header(text, 1, what="REDCap data dictionary")
-    problems: list[Problem] = []
+    names = _dictionary_names(headers[0], path)
+    out = body.set_axis(names, axis=1).fillna("").astype(TEXT_DTYPE)
+    for col in DICTIONARY_COLUMNS.values():
+        if col not in out.columns:
+            out[col] = pd.Series("", index=out.index, dtype=TEXT_DTYPE)
+    for col in ("field_name", "form_name", "field_type"):
+        out[col] = out[col].str.strip()
+    ui = {v: k for k, v in DICTIONARY_COLUMNS.items()}
+    header_of = dict(zip(names, headers[0], strict=True))
+    choices, sliders = _parse_fields(out, header_of, path)
+    out = out[[*DICTIONARY_COLUMNS.values(), *[c for c in out.columns if c not in ui]]]
+    out = out.copy()
+    out["choices"] = pd.Series(choices, index=out.index, dtype=object)
+    out["slider_labels"] = pd.Series(sliders, index=out.index, dtype=object)
+    out["source_row"] = out.index.to_numpy(dtype=np.int64)
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = [*text.notes, *notes]
+    out.attrs["sha256"] = text.sha256
+    return out
+
+
+def _dictionary_names(header: list[str], path: Path) -> list[str]:
+    """The dictionary's columns by their API names (UI headers mapped, others kept); refuses
+    a header without the required columns or with one twice."""
     names: list[str] = []
-    for h in headers[0]:
+    for h in header:
         norm = _norm_header(h)
         if norm in DICTIONARY_COLUMNS:
             names.append(DICTIONARY_COLUMNS[norm])
@@ -265,37 +288,35 @@ def read_redcap_dictionary(path: str | Path, *, encoding: str | None = None) -> 
             names.append(h)
     missing = [c for c in _REQUIRED if c not in names]
     if missing:
-        problems.append(
-            Problem(
-                "missing dictionary column(s) " + ", ".join(missing),
-                file=path.name,
-                row=1,
-                fix="download the data dictionary again from REDCap (Project Setup → Data "
-                "Dictionary) without editing its header",
-            )
+        problem = Problem(
+            "missing dictionary column(s) " + ", ".join(missing),
+            file=path.name,
+            row=1,
+            fix="download the data dictionary again from REDCap (Project Setup → Data "
+            "Dictionary) without editing its header",
         )
-        raise_read(problems, path=path, what="is not a valid REDCap data dictionary")
+        raise_read([problem], path=path, what="is not a valid REDCap data dictionary")
     dup = pd.Series(names).duplicated()
     if dup.any():
-        problems.append(
-            Problem(
-                "duplicate dictionary column(s) " + ", ".join(pd.Series(names)[dup]),
-                file=path.name,
-                row=1,
-            )
+        problem = Problem(
+            "duplicate dictionary column(s) " + ", ".join(pd.Series(names)[dup]),
+            file=path.name,
+            row=1,
         )
-        raise_read(problems, path=path, what="is not a valid REDCap data dictionary")
-    out = body.set_axis(names, axis=1).fillna("").astype(TEXT_DTYPE)
-    for col in DICTIONARY_COLUMNS.values():
-        if col not in out.columns:
-            out[col] = pd.Series("", index=out.index, dtype=TEXT_DTYPE)
-    for col in ("field_name", "form_name", "field_type"):
-        out[col] = out[col].str.strip()
+        raise_read([problem], path=path, what="is not a valid REDCap data dictionary")
+    return names
+
+
+def _parse_fields(
+    out: pd.DataFrame, header_of: dict[str, str], path: Path
+) -> tuple[list[list[tuple[str, str]] | None], list[list[str] | None]]:
+    """Every field's choices and slider labels; refuses the dictionary listing every empty
+    or repeated field name, unknown field type and unparseable choice list."""
     ui = {v: k for k, v in DICTIONARY_COLUMNS.items()}
-    header_of = dict(zip(names, headers[0], strict=True))
     choice_header = header_of.get(
         "select_choices_or_calculations", ui["select_choices_or_calculations"]
     )
+    problems: list[Problem] = []
     choices: list[list[tuple[str, str]] | None] = []
     sliders: list[list[str] | None] = []
     seen: dict[str, int] = {}
@@ -331,38 +352,37 @@ def read_redcap_dictionary(path: str | Path, *, encoding: str | None = None) -> 
                     fix="use one of " + ", ".join(_FIELD_TYPES),
                 )
             )
-        parsed: list[tuple[str, str]] | None = None
-        slider: list[str] | None = None
-        if ftype in _CHOICE_TYPES:
-            parsed, bad = parse_choices(spec)
-            if not parsed and not bad:
-                bad = [f"{ftype} field has no choices"]
-            for message in bad:
-                problems.append(
-                    Problem(
-                        f"field {field!r}: {message}",
-                        file=path.name,
-                        row=row,
-                        column=choice_header,
-                        fix="write choices as 'code, label | code, label'",
-                    )
+        parsed, slider, bad = _field_choices(ftype, spec)
+        for message in bad:
+            problems.append(
+                Problem(
+                    f"field {field!r}: {message}",
+                    file=path.name,
+                    row=row,
+                    column=choice_header,
+                    fix="write choices as 'code, label | code, label'",
                 )
-        elif ftype in _FIXED_CHOICES:
-            parsed = list(_FIXED_CHOICES[ftype])
-        elif ftype == "slider":
-            slider = [s.strip() for s in spec.split("|")] if spec.strip() else []
+            )
         choices.append(parsed)
         sliders.append(slider)
     raise_read(problems, path=path, what="is not a valid REDCap data dictionary")
-    out = out[[*DICTIONARY_COLUMNS.values(), *[c for c in out.columns if c not in ui]]]
-    out = out.copy()
-    out["choices"] = pd.Series(choices, index=out.index, dtype=object)
-    out["slider_labels"] = pd.Series(sliders, index=out.index, dtype=object)
-    out["source_row"] = out.index.to_numpy(dtype=np.int64)
-    out = out.reset_index(drop=True)
-    out.attrs["notes"] = [*text.notes, *notes]
-    out.attrs["sha256"] = text.sha256
-    return out
+    return choices, sliders
+
+
+def _field_choices(
+    ftype: str, spec: str
+) -> tuple[list[tuple[str, str]] | None, list[str] | None, list[str]]:
+    """A field's choices, slider labels and choice problems, by its type."""
+    if ftype in _CHOICE_TYPES:
+        parsed, bad = parse_choices(spec)
+        if not parsed and not bad:
+            bad = [f"{ftype} field has no choices"]
+        return parsed, None, bad
+    if ftype in _FIXED_CHOICES:
+        return list(_FIXED_CHOICES[ftype]), None, []
+    if ftype == "slider":
+        return None, [s.strip() for s in spec.split("|")] if spec.strip() else [], []
+    return None, None, []
 
 
 _CHECKBOX = re.compile(r"^(?P<field>.+?)___(?P<code>.+)$")
@@ -450,36 +470,10 @@ def read_redcap(
         {} if dd is None else {str(r.field_name): r for r in dd.itertuples(index=False)}
     )
     forms = set() if dd is None else set(dd["form_name"].astype(str))
-    roles: list[str] = []
-    fields: list[str | None] = []
-    codes: list[str | None] = []
-    for i, name in enumerate(header):
-        role, field, code = "field", None, None
-        if i == 0:
-            role, field = "record_id", name
-        elif variant == "redcap_labels":
-            if name in _SPECIAL_LABEL:
-                role = _SPECIAL_LABEL[name]
-            elif name == "Complete?":
-                role = "form_complete"
-            elif "(choice=" in name and name.endswith(")"):
-                role = "checkbox"
-                code = name[name.rindex("(choice=") + 8 : -1]
-        elif name in _SPECIAL_RAW:
-            role = _SPECIAL_RAW[name]
-        elif name.endswith("_complete") and (not forms or name[:-9] in forms):
-            role, field = "form_complete", name
-        elif name.endswith("_timestamp") and (not forms or name[:-10] in forms):
-            role, field = "survey_timestamp", name
-        elif (m := _CHECKBOX.match(name)) and (not by_field or m["field"] in by_field):
-            role, field = "checkbox", m["field"]
-            entry = by_field.get(m["field"])
-            code = _checkbox_code(m["code"], None if entry is None else entry.choices)
-        else:
-            field = name
-        roles.append(role)
-        fields.append(field)
-        codes.append(code)
+    columns = [_column_role(i, name, variant, by_field, forms) for i, name in enumerate(header)]
+    roles = [role for role, _, _ in columns]
+    fields = [field for _, field, _ in columns]
+    codes = [code for _, _, code in columns]
     meta["role"] = roles
     meta["field"] = fields
     meta["choice_id"] = codes
@@ -489,28 +483,7 @@ def read_redcap(
         dtype=object,
     )
     if dd is not None and variant == "redcap":
-        unknown = []
-        cols: dict[str, list[Any]] = {
-            k: list(meta[k])
-            for k in ("label", "form", "field_type", "identifier", "choices", "sub_item")
-        }
-        for i, (role, field) in enumerate(zip(roles, fields, strict=True)):
-            entry = by_field.get(field) if field else None
-            if entry is None:
-                if role in ("field", "record_id"):
-                    unknown.append(header[i])
-                continue
-            cols["label"][i] = entry.field_label
-            cols["form"][i] = entry.form_name
-            cols["field_type"][i] = entry.field_type
-            cols["identifier"][i] = str(entry.identifier).strip().lower() == "y"
-            if role != "checkbox":
-                cols["choices"][i] = entry.choices
-            else:
-                cols["sub_item"][i] = dict(entry.choices or []).get(codes[i] or "")
-                cols["choices"][i] = [("0", "Unchecked"), ("1", "Checked")]
-        for k, values in cols.items():
-            meta[k] = pd.Series(values, index=meta.index, dtype=object)
+        unknown = _describe_from_dictionary(meta, header, roles, fields, codes, by_field)
         if unknown:
             notes.append("columns not in the data dictionary: " + ", ".join(unknown))
     elif dd is not None:
@@ -525,3 +498,68 @@ def read_redcap(
         # a label export repeats "Complete?" for every form (role form_complete)
         allow_duplicates=("Complete?",) if variant == "redcap_labels" else (),
     )
+
+
+def _column_role(
+    i: int, name: str, variant: str, by_field: dict[str, Any], forms: set[str]
+) -> tuple[str, str | None, str | None]:
+    """Column ``i``'s role, the dictionary field it belongs to and its checkbox choice code."""
+    role, field, code = "field", None, None
+    if i == 0:
+        role, field = "record_id", name
+    elif variant == "redcap_labels":
+        if name in _SPECIAL_LABEL:
+            role = _SPECIAL_LABEL[name]
+        elif name == "Complete?":
+            role = "form_complete"
+        elif "(choice=" in name and name.endswith(")"):
+            role = "checkbox"
+            code = name[name.rindex("(choice=") + 8 : -1]
+    elif name in _SPECIAL_RAW:
+        role = _SPECIAL_RAW[name]
+    elif name.endswith("_complete") and (not forms or name[:-9] in forms):
+        role, field = "form_complete", name
+    elif name.endswith("_timestamp") and (not forms or name[:-10] in forms):
+        role, field = "survey_timestamp", name
+    elif (m := _CHECKBOX.match(name)) and (not by_field or m["field"] in by_field):
+        role, field = "checkbox", m["field"]
+        entry = by_field.get(m["field"])
+        code = _checkbox_code(m["code"], None if entry is None else entry.choices)
+    else:
+        field = name
+    return role, field, code
+
+
+def _describe_from_dictionary(
+    meta: pd.DataFrame,
+    header: list[str],
+    roles: list[str],
+    fields: list[str | None],
+    codes: list[str | None],
+    by_field: dict[str, Any],
+) -> list[str]:
+    """Fill labels, forms, field types, identifier flags and choices from the dictionary
+    (in place); the headers of the data columns it does not define."""
+    unknown = []
+    cols: dict[str, list[Any]] = {
+        k: list(meta[k])
+        for k in ("label", "form", "field_type", "identifier", "choices", "sub_item")
+    }
+    for i, (role, field) in enumerate(zip(roles, fields, strict=True)):
+        entry = by_field.get(field) if field else None
+        if entry is None:
+            if role in ("field", "record_id"):
+                unknown.append(header[i])
+            continue
+        cols["label"][i] = entry.field_label
+        cols["form"][i] = entry.form_name
+        cols["field_type"][i] = entry.field_type
+        cols["identifier"][i] = str(entry.identifier).strip().lower() == "y"
+        if role != "checkbox":
+            cols["choices"][i] = entry.choices
+        else:
+            cols["sub_item"][i] = dict(entry.choices or []).get(codes[i] or "")
+            cols["choices"][i] = [("0", "Unchecked"), ("1", "Checked")]
+    for k, values in cols.items():
+        meta[k] = pd.Series(values, index=meta.index, dtype=object)
+    return unknown

@@ -107,8 +107,6 @@ def read_spss(path: str | Path, *, encoding: str | None = None) -> RawTable:
     >>> t.columns_meta.loc[0, "missing_values"]
     [('-1', 'refused')]
     """
-    import pyreadstat
-
     path = Path(path)
     raw = read_bytes(path)
     if not is_spss(raw[:4]) and path.suffix.lower() != ".zsav":
@@ -117,65 +115,9 @@ def read_spss(path: str | Path, *, encoding: str | None = None) -> RawTable:
             path=path,
             fix="give the .sav file as saved by SPSS, or pass the right format",
         )
-    notes: list[str] = []
-    kwargs: dict[str, Any] = {"user_missing": True}
-    if encoding is not None:
-        kwargs["encoding"] = encoding
-    try:
-        try:
-            df, meta = pyreadstat.read_sav(str(path), **kwargs)
-        except OverflowError:
-            df, meta = pyreadstat.read_sav(str(path), disable_datetime_conversion=True, **kwargs)
-            notes.append("dates beyond year 9999: kept as SPSS numeric dates (seconds)")
-    except Exception as exc:
-        if type(exc).__module__.startswith("pyreadstat") or isinstance(exc, OSError | ValueError):
-            message = str(exc)
-            fix = "save the file again in SPSS, or export as CSV"
-            if "encoding" in message.lower():
-                fix = "pass the file's encoding, e.g. encoding='cp1252'"
-            raise fail(f"cannot be read as SPSS: {message}", path=path, fix=fix) from None
-        raise
+    df, meta, notes = _read_sav(path, encoding)
     columns = list(df.columns)
-    cmeta = new_meta(columns)
-    labels = meta.column_names_to_labels
-    value_labels = meta.variable_value_labels
-    ranges = meta.missing_ranges or {}
-    mr_of = {
-        var: name
-        for name, spec in (getattr(meta, "mr_sets", None) or {}).items()
-        for var in spec.get("variable_list", [])
-    }
-    cmeta["label"] = [labels.get(c) for c in columns]
-    choices: list[Any] = []
-    missing_values: list[Any] = []
-    missing_ranges: list[Any] = []
-    for c in columns:
-        vl = value_labels.get(c)
-        ordered = (
-            [
-                (_code_text(k), str(v))
-                for k, v in sorted(vl.items(), key=lambda kv: _code_key(kv[0]))
-            ]
-            if vl
-            else None
-        )
-        choices.append(ordered)
-        discrete: list[tuple[str, str | None]] = []
-        spans: list[tuple[str, str]] = []
-        for spec in ranges.get(c, []):
-            lo, hi = spec["lo"], spec["hi"]
-            if lo == hi:
-                discrete.append((_code_text(lo), None if not vl else vl.get(lo)))
-            else:
-                spans.append((_code_text(lo), _code_text(hi)))
-        missing_values.append(discrete or None)
-        missing_ranges.append(spans or None)
-    cmeta["choices"] = pd.Series(choices, dtype=object)
-    cmeta["missing_values"] = pd.Series(missing_values, dtype=object)
-    cmeta["missing_ranges"] = pd.Series(missing_ranges, dtype=object)
-    cmeta["measure"] = [meta.variable_measure.get(c) for c in columns]
-    cmeta["spss_format"] = [meta.original_variable_types.get(c) for c in columns]
-    cmeta["sub_item"] = [mr_of.get(c) for c in columns]
+    cmeta = _columns_meta(columns, meta)
     body = pd.DataFrame(
         {name: _column_text(df[c]) for name, c in zip(cmeta["column"], columns, strict=True)},
         index=pd.Index(np.arange(1, len(df) + 1, dtype=np.int64), name="source_row"),
@@ -200,3 +142,82 @@ def read_spss(path: str | Path, *, encoding: str | None = None) -> RawTable:
         notes=notes,
         names_row=None,
     )
+
+
+def _read_sav(path: Path, encoding: str | None) -> tuple[pd.DataFrame, Any, list[str]]:
+    """pyreadstat's data frame and metadata (user-missing values kept as codes), and notes;
+    its errors become a :class:`~mentoreval.errors.ReadError`."""
+    import pyreadstat
+
+    notes: list[str] = []
+    kwargs: dict[str, Any] = {"user_missing": True}
+    if encoding is not None:
+        kwargs["encoding"] = encoding
+    try:
+        try:
+            df, meta = pyreadstat.read_sav(str(path), **kwargs)
+        except OverflowError:
+            df, meta = pyreadstat.read_sav(str(path), disable_datetime_conversion=True, **kwargs)
+            notes.append("dates beyond year 9999: kept as SPSS numeric dates (seconds)")
+    except Exception as exc:
+        if type(exc).__module__.startswith("pyreadstat") or isinstance(exc, OSError | ValueError):
+            message = str(exc)
+            fix = "save the file again in SPSS, or export as CSV"
+            if "encoding" in message.lower():
+                fix = "pass the file's encoding, e.g. encoding='cp1252'"
+            raise fail(f"cannot be read as SPSS: {message}", path=path, fix=fix) from None
+        raise
+    return df, meta, notes
+
+
+def _columns_meta(columns: list[str], meta: Any) -> pd.DataFrame:
+    """Column metadata from pyreadstat's: variable labels, value labels in coded order,
+    user-missing codes and ranges, measure, SPSS format and multiple-response set."""
+    cmeta = new_meta(columns)
+    labels = meta.column_names_to_labels
+    value_labels = meta.variable_value_labels
+    ranges = meta.missing_ranges or {}
+    mr_of = {
+        var: name
+        for name, spec in (getattr(meta, "mr_sets", None) or {}).items()
+        for var in spec.get("variable_list", [])
+    }
+    cmeta["label"] = [labels.get(c) for c in columns]
+    choices: list[Any] = []
+    missing_values: list[Any] = []
+    missing_ranges: list[Any] = []
+    for c in columns:
+        vl = value_labels.get(c)
+        choices.append(_ordered_labels(vl))
+        discrete, spans = _user_missing(ranges.get(c, []), vl)
+        missing_values.append(discrete or None)
+        missing_ranges.append(spans or None)
+    cmeta["choices"] = pd.Series(choices, dtype=object)
+    cmeta["missing_values"] = pd.Series(missing_values, dtype=object)
+    cmeta["missing_ranges"] = pd.Series(missing_ranges, dtype=object)
+    cmeta["measure"] = [meta.variable_measure.get(c) for c in columns]
+    cmeta["spss_format"] = [meta.original_variable_types.get(c) for c in columns]
+    cmeta["sub_item"] = [mr_of.get(c) for c in columns]
+    return cmeta
+
+
+def _ordered_labels(vl: dict[Any, Any] | None) -> list[tuple[str, str]] | None:
+    """Value labels as ``(code, label)`` pairs in coded order (``None`` without labels)."""
+    if not vl:
+        return None
+    return [(_code_text(k), str(v)) for k, v in sorted(vl.items(), key=lambda kv: _code_key(kv[0]))]
+
+
+def _user_missing(
+    specs: list[dict[str, Any]], vl: dict[Any, Any] | None
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]]]:
+    """A variable's discrete user-missing codes (with their labels) and its ranges."""
+    discrete: list[tuple[str, str | None]] = []
+    spans: list[tuple[str, str]] = []
+    for spec in specs:
+        lo, hi = spec["lo"], spec["hi"]
+        if lo == hi:
+            discrete.append((_code_text(lo), None if not vl else vl.get(lo)))
+        else:
+            spans.append((_code_text(lo), _code_text(hi)))
+    return discrete, spans

@@ -8,7 +8,8 @@ cp1252 as a recorded fallback) and the separator from the header row.
 Records are parsed with pyarrow's CSV reader and counted a second time, independently, by a
 vectorised quote-aware scan of the bytes (numpy); when the two disagree the standard
 library ``csv`` module arbitrates, and if it cannot confirm the pyarrow result the file is
-refused. The scan also gives every record its 1-based row number as a spreadsheet shows it.
+refused. The scan also gives every record its 1-based row number as a spreadsheet shows it
+(both counts live in :mod:`~mentoreval.read.records`).
 
 Blank lines at the end of a file are not records (an editor's or a writer's trailing line
 breaks); blank lines between records are records, set aside as ``blank_row``. A first line
@@ -31,9 +32,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from mentoreval.errors import Problem
-
-from .base import TEXT_DTYPE, RawTable, Rule, assemble, fail, file_digest, raise_read
+from .base import TEXT_DTYPE, RawTable, Rule, assemble, fail, file_digest
+from .records import RecordIndex, count_records, csv_records, refuse_ragged
 
 __all__ = [
     "DelimitedText",
@@ -54,30 +54,6 @@ _SOMETHING = re.compile(rb"[^ \t\r\n\x00\xef\xbb\xbf\xff\xfe]")  # not blank or 
 _CONTROL_OK = bytes(range(32, 256)) + b"\t\n\r"  # bytes a text export may hold
 # Excel's separator hint: a first line ``sep=;`` (some tools quote it: ``"sep=;"``)
 _SEP_HINT = re.compile(rb'(?:sep=([^"\r\n])|"sep=([^"\r\n])")[ ]*(?:\r\n|\n|\r|$)')
-
-
-@dataclass(frozen=True)
-class RecordIndex:
-    """Record positions found by the independent count.
-
-    Attributes
-    ----------
-    rows
-        1-based row numbers (as a spreadsheet shows them) of the non-blank records.
-    blank_rows
-        Row numbers of blank records (empty lines).
-    method
-        ``"numpy-quote-scan"`` or ``"python-csv"``.
-    """
-
-    rows: np.ndarray
-    blank_rows: np.ndarray
-    method: str
-
-    @property
-    def total(self) -> int:
-        """All records, blank ones included."""
-        return len(self.rows) + len(self.blank_rows)
 
 
 @dataclass(frozen=True)
@@ -276,107 +252,6 @@ def sep_hint(utf8: bytes) -> tuple[str, int] | None:
     return sep, m.end()
 
 
-def _drop_trailing_blanks(numbers: np.ndarray, blank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Records and blank records, without the blank lines at the end of the file."""
-    filled = np.flatnonzero(~blank)
-    keep = (filled[-1] + 1) if filled.size else 0
-    return numbers[:keep][~blank[:keep]], numbers[:keep][blank[:keep]]
-
-
-def count_records(utf8: bytes) -> RecordIndex | None:
-    """Count records with a vectorised quote-aware scan (independent of pyarrow).
-
-    A line break ends a record when an even number of ``"`` precede it. Blank lines at
-    the end of the file are not records. Returns ``None`` when the quotes do not balance
-    (stray or unterminated quotes), so that a stricter parser decides.
-
-    Examples
-    --------
-    >>> idx = count_records(b'id,q\\n1,"two\\nlines"\\n\\n3,x\\n\\n\\r\\n')
-    >>> idx.rows.tolist(), idx.blank_rows.tolist()
-    ([1, 2, 4], [3])
-    """
-    buf = np.frombuffer(utf8, dtype=np.uint8)
-    n = buf.size
-    if n == 0:
-        return RecordIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), "numpy-quote-scan")
-    quotes = np.flatnonzero(buf == 34) if b'"' in utf8 else np.zeros(0, np.intp)
-    if quotes.size % 2:
-        return None
-    nl = np.flatnonzero(buf == 10)
-    cr = np.flatnonzero(buf == 13) if b"\r" in utf8 else np.zeros(0, np.intp)
-    if cr.size:
-        nxt = np.minimum(cr + 1, n - 1)
-        bare = cr[(cr + 1 >= n) | (buf[nxt] != 10)]
-        if bare.size:
-            nl = np.union1d(nl, bare)
-    ends = nl[(np.searchsorted(quotes, nl) & 1) == 0]
-    starts = np.concatenate(([0], ends + 1))
-    stops = np.concatenate((ends, [n]))
-    if starts[-1] >= n:  # file ends with a line break: no record after it
-        starts, stops = starts[:-1], stops[:-1]
-    length = stops - starts
-    last = buf[np.maximum(stops - 1, 0)]
-    blank = (length == 0) | ((length == 1) & (last == 13))
-    numbers = np.arange(1, len(starts) + 1, dtype=np.int64)
-    rows, blanks = _drop_trailing_blanks(numbers, blank)
-    return RecordIndex(rows, blanks, "numpy-quote-scan")
-
-
-def _csv_records(
-    text: str, delimiter: str, path: Path, *, first_row: int = 1
-) -> tuple[RecordIndex, list[int]]:
-    """Count records with the standard library (the arbiter); also return field counts.
-
-    ``first_row`` is the file's row number of the first line of ``text``."""
-    rows: list[int] = []
-    blanks: list[int] = []
-    widths: list[int] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    number = first_row - 1
-    try:
-        for number, record in enumerate(reader, start=first_row):
-            if record:
-                rows.append(number)
-                widths.append(len(record))
-            else:
-                blanks.append(number)
-    except csv.Error as exc:
-        raise fail(
-            f"cannot be parsed as CSV ({exc})",
-            path=path,
-            row=number + 1,
-            fix="a quoted field is never closed or has text after its closing quote: the "
-            "file may be truncated or hand-edited; export it again",
-        ) from None
-    if blanks and (not rows or blanks[-1] > rows[-1]):  # blank lines at the end: no records
-        last = rows[-1] if rows else first_row - 1
-        blanks = [b for b in blanks if b < last]
-    index = RecordIndex(np.asarray(rows, np.int64), np.asarray(blanks, np.int64), "python-csv")
-    return index, widths
-
-
-def _ragged(
-    path: Path, text: str, delimiter: str, header: Sequence[str], *, first_row: int = 1
-) -> None:
-    index, widths = _csv_records(text, delimiter, path, first_row=first_row)
-    expected = widths[0] if widths else 0
-    problems = []
-    for row, width in zip(index.rows.tolist(), widths, strict=True):
-        if width == expected:
-            continue
-        if width < expected:
-            column = header[width] if width < len(header) else None
-            msg = f"has {width} fields but the header has {expected} (first missing column)"
-            fix = "the row is short: the file may be truncated or a quote was lost"
-        else:
-            column = None
-            msg = f"has {width} fields but the header has {expected}"
-            fix = "an unquoted separator or an extra value: fix the row or export again"
-        problems.append(Problem(msg, file=path.name, row=row, column=column, fix=fix))
-    raise_read(problems, path=path, what="has rows of the wrong length")
-
-
 def _arrow_csv(utf8: bytes, delimiter: str, ncols: int, block: int) -> pa.Table:
     """Every cell as text (empty → null), with pyarrow's multithreaded parser."""
     return pacsv.read_csv(
@@ -430,6 +305,38 @@ def read_delimited(
     if raw is None:
         raw = read_bytes(path)
     notes: list[str] = []
+    encoding, utf8 = _decode(raw, encoding, path, notes)
+    utf8, sep = _skip_sep_hint(utf8, path, notes)
+    preamble = 0 if sep is None else 1
+    if delimiter is None:
+        delimiter = sep
+    first_row = 1 + preamble
+    delimiter, text_first = _first_record(utf8, delimiter)
+    ncols = max(len(text_first), 1)
+    index = count_records(utf8)
+    table = _parse(utf8, delimiter, ncols, path, header=text_first, first_row=first_row)
+    index = _reconcile(index, table.num_rows, utf8, delimiter, path, preamble, notes)
+    pa.default_memory_pool().release_unused()  # the parser's scratch blocks
+    cells = table.to_pandas(types_mapper={pa.large_string(): TEXT_DTYPE}.get)
+    cells.columns = pd.RangeIndex(ncols)
+    cells.index = pd.Index(index.rows, name="source_row")
+    return DelimitedText(
+        path=path,
+        sha256=file_digest(raw),
+        size_bytes=len(raw),
+        encoding=encoding,
+        delimiter=delimiter,
+        cells=cells,
+        blank_rows=index.blank_rows,
+        count_method=index.method,
+        notes=tuple(notes),
+        preamble_rows=preamble,
+    )
+
+
+def _decode(raw: bytes, encoding: str | None, path: Path, notes: list[str]) -> tuple[str, bytes]:
+    """The encoding (detected unless given) and the text as UTF-8; refuses empty and binary
+    files."""
     if _SOMETHING.search(raw) is None:
         raise fail(
             "is empty (no header row, no data)",
@@ -449,26 +356,32 @@ def read_delimited(
     utf8 = _to_utf8(raw, encoding, path)
     buf = np.frombuffer(utf8, dtype=np.uint8)
     _check_not_binary(buf, path, utf8)
-    preamble = 0
-    hint = sep_hint(utf8)
-    if hint is not None:
-        sep, skip = hint
-        utf8 = utf8[skip:]
-        preamble = 1
-        if delimiter is None:
-            delimiter = sep
-        notes.append(
-            f"row 1 'sep={sep}' is Excel's separator hint: {sep!r} is the separator and the "
-            "header is row 2"
-        )
-        if _SOMETHING.search(utf8) is None:
-            raise fail(
-                f"holds only Excel's separator hint 'sep={sep}' (no header row, no data)",
-                path=path,
-                fix="export the survey again; the download may have failed",
-            )
-    first_row = 1 + preamble
+    return encoding, utf8
 
+
+def _skip_sep_hint(utf8: bytes, path: Path, notes: list[str]) -> tuple[bytes, str | None]:
+    """The text without Excel's ``sep=`` line, and the separator it names (else ``None``)."""
+    hint = sep_hint(utf8)
+    if hint is None:
+        return utf8, None
+    sep, skip = hint
+    utf8 = utf8[skip:]
+    notes.append(
+        f"row 1 'sep={sep}' is Excel's separator hint: {sep!r} is the separator and the "
+        "header is row 2"
+    )
+    if _SOMETHING.search(utf8) is None:
+        raise fail(
+            f"holds only Excel's separator hint 'sep={sep}' (no header row, no data)",
+            path=path,
+            fix="export the survey again; the download may have failed",
+        )
+    return utf8, sep
+
+
+def _first_record(utf8: bytes, delimiter: str | None) -> tuple[str, list[str]]:
+    """The separator (sniffed from the first line unless given) and the first record's
+    fields."""
     first_end = utf8.find(b"\n")
     first_line = utf8[: first_end if first_end >= 0 else len(utf8)].decode("utf-8")
     if delimiter is None:
@@ -480,9 +393,20 @@ def read_delimited(
         text_first = next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), [])
     except csv.Error:
         text_first = first_line.split(delimiter)
-    ncols = max(len(text_first), 1)
+    return delimiter, text_first
 
-    index = count_records(utf8)
+
+def _parse(
+    utf8: bytes,
+    delimiter: str,
+    ncols: int,
+    path: Path,
+    *,
+    header: Sequence[str],
+    first_row: int,
+) -> pa.Table:
+    """Every cell as text with pyarrow; a file it cannot parse is refused naming its ragged
+    rows (``header`` names their columns)."""
     try:
         try:
             table = _arrow_csv(utf8, delimiter, ncols, _BLOCK)
@@ -492,21 +416,34 @@ def read_delimited(
             table = _arrow_csv(utf8, delimiter, ncols, max(_BIG_BLOCK, len(utf8) + 1))
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         text = utf8.decode("utf-8")
-        _ragged(path, text, delimiter, text_first, first_row=first_row)
+        refuse_ragged(path, text, delimiter, header, first_row=first_row)
         raise fail(
             f"cannot be parsed as delimited text: {exc}",
             path=path,
             fix="export the survey again; if it was edited by hand, check quotes",
         ) from None
     if table.num_columns != ncols:
-        _ragged(path, utf8.decode("utf-8"), delimiter, text_first, first_row=first_row)
+        refuse_ragged(path, utf8.decode("utf-8"), delimiter, header, first_row=first_row)
         raise fail(f"has {table.num_columns} columns, expected {ncols}", path=path)
+    return table
 
-    if index is None or len(index.rows) != table.num_rows:
-        checked, _ = _csv_records(utf8.decode("utf-8"), delimiter, path, first_row=first_row)
-        if len(checked.rows) != table.num_rows:
+
+def _reconcile(
+    index: RecordIndex | None,
+    parsed: int,
+    utf8: bytes,
+    delimiter: str,
+    path: Path,
+    preamble: int,
+    notes: list[str],
+) -> RecordIndex:
+    """The records' row numbers, once the independent count agrees with the ``parsed``
+    records (the csv module arbitrates a disagreement); refuses the file otherwise."""
+    if index is None or len(index.rows) != parsed:
+        checked, _ = csv_records(utf8.decode("utf-8"), delimiter, path, first_row=1 + preamble)
+        if len(checked.rows) != parsed:
             raise fail(
-                f"record counts disagree: pyarrow read {table.num_rows} records, the "
+                f"record counts disagree: pyarrow read {parsed} records, the "
                 f"independent csv parse found {len(checked.rows)}",
                 path=path,
                 fix="the file has stray quotes or line breaks; open it in a text editor "
@@ -516,26 +453,10 @@ def read_delimited(
             notes.append(
                 "record count: quote scan disagreed, python csv confirmed the pyarrow count"
             )
-        index = checked
-    elif preamble:
-        index = RecordIndex(index.rows + preamble, index.blank_rows + preamble, index.method)
-
-    pa.default_memory_pool().release_unused()  # the parser's scratch blocks
-    cells = table.to_pandas(types_mapper={pa.large_string(): TEXT_DTYPE}.get)
-    cells.columns = pd.RangeIndex(ncols)
-    cells.index = pd.Index(index.rows, name="source_row")
-    return DelimitedText(
-        path=path,
-        sha256=file_digest(raw),
-        size_bytes=len(raw),
-        encoding=encoding,
-        delimiter=delimiter,
-        cells=cells,
-        blank_rows=index.blank_rows,
-        count_method=index.method,
-        notes=tuple(notes),
-        preamble_rows=preamble,
-    )
+        return checked
+    if preamble:
+        return RecordIndex(index.rows + preamble, index.blank_rows + preamble, index.method)
+    return index
 
 
 def split_header(
