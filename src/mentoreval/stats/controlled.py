@@ -21,7 +21,7 @@ from scipy import stats
 
 from mentoreval.errors import DataError, Problem
 from mentoreval.stats._common import check_choice, check_columns, check_confidence
-from mentoreval.stats._design import Coding, ModelFrame, is_categorical
+from mentoreval.stats._design import Coding, ModelFrame, is_categorical, rss
 
 __all__ = ["Ancova", "compare_balance", "fit_ancova", "group_levels"]
 
@@ -171,12 +171,6 @@ class Ancova:
         )
 
 
-def _rss(y: np.ndarray, x: np.ndarray) -> float:
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    r = y - x @ beta
-    return float(r @ r)
-
-
 def _anova_table(
     y: np.ndarray, x: pd.DataFrame, *, drop_intercept: bool, label: str, mf: ModelFrame
 ) -> pd.DataFrame:
@@ -187,7 +181,7 @@ def _anova_table(
     """
     xm = x.to_numpy()
     n, p = xm.shape
-    rss_full = _rss(y, xm)
+    rss_full = rss(y, xm)
     df_res = n - np.linalg.matrix_rank(xm)
     rows = []
     for name, sl in x.design_info.term_slices.items():
@@ -195,7 +189,7 @@ def _anova_table(
             continue
         keep = np.ones(p, dtype=bool)
         keep[sl] = False
-        ss = _rss(y, xm[:, keep]) - rss_full
+        ss = rss(y, xm[:, keep]) - rss_full
         df = sl.stop - sl.start
         f = (ss / df) / (rss_full / df_res)
         label_t = "(Intercept)" if name.name() == "Intercept" else mf.label(name.name())
