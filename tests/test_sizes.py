@@ -60,10 +60,6 @@ KNOWN: set[str] = {
     "store/meetings.py:read_meeting_log",
     "store/parquet.py",
     "store/parquet.py:add_cohort",
-    "synth/cohort.py:generate_cohort",
-    "synth/qualtrics.py:write_qualtrics",
-    "synth/studyconfig.py:study_config",
-    "synth/waves.py:wave_submissions",
 }
 
 
