@@ -50,8 +50,6 @@ KNOWN: set[str] = {
     "report/cohort/tables.py:data_quality",
     "report/cohort/tables.py:likert_counts",
     "report/cohort/tables.py:participation_tables",
-    "report/figures/likert.py:plot_likert_diverging",
-    "report/figures/prepost.py:plot_prepost",
     "run/batch_config.py:load_batch_config",
     "store/cohorts.py:store_cohort",
     "store/meetings.py",
