@@ -41,7 +41,6 @@ KNOWN: set[str] = {
     "read/redcap.py:read_redcap_dictionary",
     "read/spss.py:read_spss",
     "read/text.py:read_delimited",
-    "report/annual/analysis.py:analyse_annual",
     "report/cohort/analysis.py:analyse_cohort",
     "report/cohort/caveats.py:group_caveats",
     "report/cohort/comparisons.py:controlled_findings",
