@@ -41,10 +41,6 @@ SIBLINGS_INDEPENDENT = {"stats", "disclose", "synth", "draft"}
 
 #: Known imports of private names, each with the reason it is still there.
 PRIVATE_ALLOWED = {
-    # stats/ is being reworked in a parallel change (formula safety); made public there
-    ("mentoreval.stats.dose", "mentoreval.stats.controlled", "_rss"),
-    ("mentoreval.stats.dose", "mentoreval.stats.controlled", "_q"),
-    ("mentoreval.stats.dose", "mentoreval.stats.missing", "_rhs"),
 }
 
 

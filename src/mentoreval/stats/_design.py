@@ -9,6 +9,10 @@ level is the first code), and writes formula terms from those names and constant
 patsy's column and term names are mapped back to the user's names and level labels for
 display (``site[west]``, ``wave[post]:group[mentored]``), so results read as before and
 the numbers are those of the same formula written with the user's names.
+
+:func:`rss` is the least-squares residual sum of squares of such a design matrix; the
+nested-model tests of :mod:`~mentoreval.stats.controlled` (ANOVA tables) and
+:mod:`~mentoreval.stats.dose` (dose and moderation F tests) share it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from patsy.util import SortAnythingKey
 
-__all__ = ["ModelFrame", "is_categorical"]
+__all__ = ["ModelFrame", "is_categorical", "rss"]
 
 Coding = Literal["Treatment", "Sum"]
 
@@ -35,6 +40,23 @@ _INTERNAL = re.compile(
 def is_categorical(s: pd.Series) -> bool:
     """True for a column that enters a model as a factor (text, category, bool)."""
     return not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
+def rss(y: np.ndarray, x: np.ndarray) -> float:
+    """Residual sum of squares of the least-squares fit of ``y`` on the columns of ``x``.
+
+    Minimum-norm least squares (:func:`numpy.linalg.lstsq`), so a rank-deficient design
+    still gives the residuals of its column space.
+
+    Examples
+    --------
+    >>> x = np.column_stack([np.ones(4), [0.0, 1, 2, 3]])
+    >>> round(rss(np.array([1.0, 2, 2, 4]), x), 10)
+    0.7
+    """
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    r = y - x @ beta
+    return float(r @ r)
 
 
 def _readable(level: object) -> str:

@@ -175,164 +175,17 @@ def run_analysis(
     wide = to_prepost(scores, participants, pre=pre, post=post)
     has_group = bool(group) and group in wide.columns and wide[group].dropna().nunique() == 2
     grp = group if has_group else None
-    notes: list[tuple[str, str, str, str]] = []
-    tables: dict[str, pd.DataFrame] = {}
-
     comp = compare_paired(scores, pre=pre, post=post, confidence=confidence, p_adjust="none")
-    is_primary = primary_mask(comp, primary)
-    p = comp["p_value"].to_numpy(dtype=float)
-    p_adj = np.full(p.shape, np.nan)
-    if is_primary.any():
-        p_adj[is_primary] = adjust_pvalues(p[is_primary], method=multiplicity)
-    if (~is_primary).any():
-        p_adj[~is_primary] = adjust_pvalues(p[~is_primary], method="bh")
-    comp["p_adj"] = p_adj
-    tables["comparisons"] = comp
-    tables["multiplicity"] = comp[["instrument", "scale"]].assign(
-        family=np.where(is_primary, "primary", "exploratory"),
-        method=np.where(is_primary, multiplicity, "bh"),
-        n_tests=np.where(is_primary, int(is_primary.sum()), int((~is_primary).sum())),
-    )
-
-    if reliability:
-        keys = {k for k in zip(wide["instrument"], wide["scale"], strict=True) if k in reliability}
-        if keys:
-            sub = scores[
-                [k in keys for k in zip(scores["instrument"], scores["scale"], strict=True)]
-            ]
-            ch = classify_change(sub, pre=pre, post=post, reliability=reliability,
-                                 higher_is_better=dict(higher_is_better or {}))  # fmt: skip
-            tables["change_summary"] = summarise_change(ch)
-
-    parts: dict[str, list[pd.DataFrame]] = {
-        k: []
-        for k in (
-            "attrition",
-            "balance",
-            "ancova",
-            "adjusted_means",
-            "mixed",
-            "d_ppc2",
-            "imputation",
-            "ipw",
-            "dose",
-            "moderation",
-            "pooled",
-        )
-    }
-    attr_diff: list[pd.DataFrame] = []
-    long_all = None
-    if mixed:
-        long_all = scores.loc[scores["wave"].isin([pre, post])]
-        if participants is not None:
-            long_all = long_all.merge(participants, on="participant_id", how="left")
-
-    def attempt(
-        ids: dict[str, str], what: str, fn: Callable[..., T], *args: Any, **kwargs: Any
-    ) -> T | None:
-        """Run one analysis; a failure becomes a fit note instead of stopping the rest."""
-        try:
-            return fn(*args, **kwargs)
-        except (MentorevalError, np.linalg.LinAlgError, ValueError) as exc:
-            notes.append((ids["instrument"], ids["scale"], what, str(exc).splitlines()[0]))
-            return None
-
-    for (instrument, scale), g in wide.groupby(["instrument", "scale"], sort=True):
-        ids: dict[str, str] = {"instrument": str(instrument), "scale": str(scale)}
-
-        att = attempt(
-            ids,
-            "attrition",
-            compare_attrition,
-            g,
-            group=grp,
-            treated=treated,
-            covariates=covariates,
-        )
-        if att is not None:
-            parts["attrition"].append(att.rates.assign(**ids))
-            attr_diff.append(att.differential.assign(**ids))
-        if grp:
-            base = g.dropna(subset=["pre"])
-            bal = attempt(
-                ids,
-                "balance",
-                compare_balance,
-                base,
-                group=grp,
-                treated=treated,
-                covariates=["pre", *covariates],
-            )
-            if bal is not None:
-                parts["balance"].append(bal.assign(**ids))
-            kw: dict[str, Any] = {"group": grp, "treated": treated, "covariates": covariates,
-                                  "fixed_effects": fixed_effects, "confidence": confidence}  # fmt: skip
-            anc = attempt(ids, "ancova", fit_ancova, g, **kw)
-            if anc is not None:
-                parts["ancova"].append(anc.contrast.assign(**ids))
-                parts["adjusted_means"].append(anc.adjusted_means.assign(**ids))
-            t = g[g[grp].astype(str) == treated]
-            c = g[g[grp].astype(str) != treated]
-            dp = attempt(
-                ids,
-                "d_ppc2",
-                d_ppc2,
-                t["pre"],
-                t["post"],
-                c["pre"],
-                c["post"],
-                confidence=confidence,
-            )
-            if dp is not None:
-                parts["d_ppc2"].append(dp.assign(**ids))
-            mi = attempt(ids, "imputation", impute_ancova, g, m=m, seed=seed, **kw)
-            if mi is not None:
-                parts["imputation"].append(mi.assign(**ids))
-            if covariates:
-                ipw = attempt(ids, "ipw", fit_ipw, g, group=grp, treated=treated, covariates=covariates,
-                              confidence=confidence)  # fmt: skip
-                if ipw is not None:
-                    parts["ipw"].append(ipw.effect.assign(**ids))
-            for mod in moderators:
-                mo = attempt(
-                    ids,
-                    f"moderation {mod}",
-                    fit_moderation,
-                    g,
-                    moderator=mod,
-                    group=grp,
-                    treated=treated,
-                )
-                if mo is not None:
-                    parts["moderation"].append(mo.assign(**ids))
-        if dose:
-            sub = g[g[grp].astype(str) == treated] if grp else g
-            ds = attempt(ids, "dose", fit_dose, sub, dose=dose)
-            if ds is not None:
-                parts["dose"].append(ds.assign(**ids))
-        if mixed and long_all is not None:
-            lg = long_all[(long_all["instrument"] == instrument) & (long_all["scale"] == scale)]
-            mm = attempt(ids, "mixed", fit_mixed, lg, pre=pre, post=post, group=grp, treated=treated,
-                         covariates=covariates, fixed_effects=fixed_effects, confidence=confidence)  # fmt: skip
-            if mm is not None:
-                parts["mixed"].append(mm.contrast.assign(**ids))
-        if pool_by and pool_by in g.columns:
-            pooled = attempt(
-                ids,
-                "pooled",
-                _pool,
-                g,
-                pool_by=pool_by,
-                group=grp,
-                treated=treated,
-                confidence=confidence,
-            )
-            if pooled is not None:
-                parts["pooled"].append(pooled.assign(**ids))
-    for name, frames in parts.items():
-        stacked = _stack(frames)
-        if len(stacked):
-            tables[name] = stacked
+    tables = _comparisons(comp, primary=primary, multiplicity=multiplicity)
+    change = _change_summary(scores, wide, pre=pre, post=post, reliability=reliability,
+                             higher_is_better=higher_is_better)  # fmt: skip
+    if change is not None:
+        tables["change_summary"] = change
+    opts = _Options(pre=pre, post=post, group=grp, treated=treated, covariates=covariates,
+                    fixed_effects=fixed_effects, confidence=confidence, m=m, seed=seed,
+                    moderators=moderators, dose=dose, pool_by=pool_by, mixed=mixed)  # fmt: skip
+    fits = _fit_scales(opts, scores, participants, wide)
+    tables.update(fits.tables())
     if grp:
         cov_cols = [c for c in covariates if c in wide.columns]
         first = wide.drop_duplicates("participant_id")
@@ -341,11 +194,190 @@ def run_analysis(
                 first, group=grp, treated=treated, covariates=cov_cols
             )
     tables["caveats"] = assess_caveats(
-        wide, group=grp, attrition=_stack(attr_diff) if attr_diff else None, score_range=score_range,
-        planned_effect=planned_effect,
+        wide, group=grp, attrition=_stack(fits.attr_diff) if fits.attr_diff else None,
+        score_range=score_range, planned_effect=planned_effect,
     )  # fmt: skip
-    tables["fit_notes"] = pd.DataFrame(notes, columns=["instrument", "scale", "analysis", "reason"])
+    tables["fit_notes"] = fits.notes_frame()
     return Analysis(tables=tables)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _comparisons(
+    comp: pd.DataFrame,
+    *,
+    primary: Sequence[str] | None,
+    multiplicity: Literal["holm", "bh", "bonferroni", "none"],
+) -> dict[str, pd.DataFrame]:
+    """``comparisons`` with ``p_adj`` and the ``multiplicity`` table.
+
+    The primary family is adjusted by ``multiplicity``, the exploratory one by
+    Benjamini–Hochberg.
+    """
+    is_primary = primary_mask(comp, primary)
+    p = comp["p_value"].to_numpy(dtype=float)
+    p_adj = np.full(p.shape, np.nan)
+    if is_primary.any():
+        p_adj[is_primary] = adjust_pvalues(p[is_primary], method=multiplicity)
+    if (~is_primary).any():
+        p_adj[~is_primary] = adjust_pvalues(p[~is_primary], method="bh")
+    comp["p_adj"] = p_adj
+    return {
+        "comparisons": comp,
+        "multiplicity": comp[["instrument", "scale"]].assign(
+            family=np.where(is_primary, "primary", "exploratory"),
+            method=np.where(is_primary, multiplicity, "bh"),
+            n_tests=np.where(is_primary, int(is_primary.sum()), int((~is_primary).sum())),
+        ),
+    }
+
+
+def _change_summary(
+    scores: pd.DataFrame,
+    wide: pd.DataFrame,
+    *,
+    pre: str,
+    post: str,
+    reliability: Mapping[Key, float] | None,
+    higher_is_better: Mapping[Key, bool] | None,
+) -> pd.DataFrame | None:
+    """Reliable-change classes of the scales with a published reliability, or None."""
+    if not reliability:
+        return None
+    keys = {k for k in zip(wide["instrument"], wide["scale"], strict=True) if k in reliability}
+    if not keys:
+        return None
+    sub = scores[[k in keys for k in zip(scores["instrument"], scores["scale"], strict=True)]]
+    ch = classify_change(sub, pre=pre, post=post, reliability=reliability,
+                         higher_is_better=dict(higher_is_better or {}))  # fmt: skip
+    return summarise_change(ch)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The settings of :func:`run_analysis` that the per-scale analyses use."""
+
+    pre: str
+    post: str
+    group: str | None  # None: single-arm (no participant table or one group level)
+    treated: str
+    covariates: Sequence[str]
+    fixed_effects: Sequence[str]
+    confidence: float
+    m: int
+    seed: int
+    moderators: Sequence[str]
+    dose: str | None
+    pool_by: str | None
+    mixed: bool
+
+
+#: The per-scale tables, in the order they are reported.
+_PER_SCALE = ("attrition", "balance", "ancova", "adjusted_means", "mixed", "d_ppc2",
+              "imputation", "ipw", "dose", "moderation", "pooled")  # fmt: skip
+
+
+@dataclass
+class _Fits:
+    """The per-scale tables and fit notes, gathered scale by scale."""
+
+    parts: dict[str, list[pd.DataFrame]] = field(
+        default_factory=lambda: {k: [] for k in _PER_SCALE}
+    )
+    attr_diff: list[pd.DataFrame] = field(default_factory=list)
+    notes: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def attempt(
+        self, ids: dict[str, str], what: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T | None:
+        """Run one analysis; a failure becomes a fit note instead of stopping the rest."""
+        try:
+            return fn(*args, **kwargs)
+        except (MentorevalError, np.linalg.LinAlgError, ValueError) as exc:
+            self.notes.append((ids["instrument"], ids["scale"], what, str(exc).splitlines()[0]))
+            return None
+
+    def add(self, name: str, table: pd.DataFrame | None, ids: dict[str, str]) -> None:
+        """Keep a per-scale table (when it was fitted), labelled with its scale."""
+        if table is not None:
+            self.parts[name].append(table.assign(**ids))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Each per-scale table stacked over the scales, when any scale has one."""
+        stacked = {name: _stack(frames) for name, frames in self.parts.items()}
+        return {name: table for name, table in stacked.items() if len(table)}
+
+    def notes_frame(self) -> pd.DataFrame:
+        """``fit_notes``: what could not be fitted, and why."""
+        return pd.DataFrame(self.notes, columns=["instrument", "scale", "analysis", "reason"])
+
+
+def _fit_scales(
+    opts: _Options, scores: pd.DataFrame, participants: pd.DataFrame | None, wide: pd.DataFrame
+) -> _Fits:
+    """Every per-scale analysis, scale by scale (sorted by instrument and scale)."""
+    fits = _Fits()
+    long_all = None
+    if opts.mixed:
+        long_all = scores.loc[scores["wave"].isin([opts.pre, opts.post])]
+        if participants is not None:
+            long_all = long_all.merge(participants, on="participant_id", how="left")
+    for (instrument, scale), g in wide.groupby(["instrument", "scale"], sort=True):
+        ids: dict[str, str] = {"instrument": str(instrument), "scale": str(scale)}
+        att = fits.attempt(ids, "attrition", compare_attrition, g, group=opts.group,
+                           treated=opts.treated, covariates=opts.covariates)  # fmt: skip
+        if att is not None:
+            fits.add("attrition", att.rates, ids)
+            fits.attr_diff.append(att.differential.assign(**ids))
+        if opts.group:
+            _fit_controlled(fits, opts, ids, g, opts.group)
+        if opts.dose:
+            sub = g[g[opts.group].astype(str) == opts.treated] if opts.group else g
+            fits.add("dose", fits.attempt(ids, "dose", fit_dose, sub, dose=opts.dose), ids)
+        if opts.mixed and long_all is not None:
+            lg = long_all[(long_all["instrument"] == instrument) & (long_all["scale"] == scale)]
+            mm = fits.attempt(ids, "mixed", fit_mixed, lg, pre=opts.pre, post=opts.post,
+                              group=opts.group, treated=opts.treated, covariates=opts.covariates,
+                              fixed_effects=opts.fixed_effects, confidence=opts.confidence)  # fmt: skip
+            fits.add("mixed", mm.contrast if mm is not None else None, ids)
+        if opts.pool_by and opts.pool_by in g.columns:
+            pooled = fits.attempt(ids, "pooled", _pool, g, pool_by=opts.pool_by, group=opts.group,
+                                  treated=opts.treated, confidence=opts.confidence)  # fmt: skip
+            fits.add("pooled", pooled, ids)
+    return fits
+
+
+def _fit_controlled(
+    fits: _Fits, opts: _Options, ids: dict[str, str], g: pd.DataFrame, grp: str
+) -> None:
+    """One scale against its comparison group: balance, ANCOVA, d_ppc2, MI, IPW, moderators."""
+    treated, covariates, confidence = opts.treated, opts.covariates, opts.confidence
+    base = g.dropna(subset=["pre"])
+    bal = fits.attempt(ids, "balance", compare_balance, base, group=grp, treated=treated,
+                       covariates=["pre", *covariates])  # fmt: skip
+    fits.add("balance", bal, ids)
+    kw: dict[str, Any] = {"group": grp, "treated": treated, "covariates": covariates,
+                          "fixed_effects": opts.fixed_effects, "confidence": confidence}  # fmt: skip
+    anc = fits.attempt(ids, "ancova", fit_ancova, g, **kw)
+    if anc is not None:
+        fits.add("ancova", anc.contrast, ids)
+        fits.add("adjusted_means", anc.adjusted_means, ids)
+    t = g[g[grp].astype(str) == treated]
+    c = g[g[grp].astype(str) != treated]
+    dp = fits.attempt(ids, "d_ppc2", d_ppc2, t["pre"], t["post"], c["pre"], c["post"],
+                      confidence=confidence)  # fmt: skip
+    fits.add("d_ppc2", dp, ids)
+    mi = fits.attempt(ids, "imputation", impute_ancova, g, m=opts.m, seed=opts.seed, **kw)
+    fits.add("imputation", mi, ids)
+    if covariates:
+        ipw = fits.attempt(ids, "ipw", fit_ipw, g, group=grp, treated=treated,
+                           covariates=covariates, confidence=confidence)  # fmt: skip
+        fits.add("ipw", ipw.effect if ipw is not None else None, ids)
+    for mod in opts.moderators:
+        mo = fits.attempt(ids, f"moderation {mod}", fit_moderation, g, moderator=mod, group=grp,
+                          treated=treated)  # fmt: skip
+        fits.add("moderation", mo, ids)
 
 
 def _pool(

@@ -78,75 +78,121 @@ def assess_caveats(
     2       ceiling_floor     True  moderate
     3        underpowered     True      high
     """
-    rows: list[dict[str, object]] = []
     single = group is None or prepost[group].dropna().nunique() < 2
-    rows.append({
+    rows = [_single_arm(single)]
+    for (inst, sc), g in prepost.groupby(["instrument", "scale"], sort=True):
+        instrument, scale = str(inst), str(sc)
+        both = g.dropna(subset=["pre", "post"])
+        n = len(both)
+        r = float(np.corrcoef(both["pre"], both["post"])[0, 1]) if n > 2 else np.nan
+        ids: dict[str, object] = {"instrument": instrument, "scale": scale}
+        ref = (reference_mean or {}).get((instrument, scale))
+        rows.append(_regression_to_mean(ids, both, r, ref, single=single,
+                                        selected_on_baseline=selected_on_baseline))  # fmt: skip
+        if attrition is not None and {"instrument", "scale"} <= set(attrition.columns):
+            hit = attrition[(attrition["instrument"] == instrument) & (attrition["scale"] == scale)]
+            if len(hit):
+                rows.append(_differential_attrition(ids, hit.iloc[0]))
+        rng = (score_range or {}).get((instrument, scale))
+        if rng is not None:
+            rows.append(_ceiling_floor(ids, g, rng))
+        rows.append(_underpowered(ids, n, r, single=single, planned_effect=planned_effect,
+                                  power=power, alpha=alpha))  # fmt: skip
+    return pd.DataFrame(rows, columns=CAVEAT_COLUMNS)
+
+
+# --------------------------------------------------------------------------- one row each
+
+
+def _single_arm(single: bool) -> dict[str, object]:
+    """The design-level row: is there a comparison group?"""
+    return {
         "caveat": "single_arm", "instrument": pd.NA, "scale": pd.NA, "applies": single,
         "severity": "high" if single else "none",
         "detail": ("There is no comparison group: changes cannot be separated from the academic "
                    "calendar, secular trends or regression to the mean; report them as change "
                    "associated with participation, not as effects of the programme."
                    if single else "A comparison group is available."),
-    })  # fmt: skip
-    for (inst, sc), g in prepost.groupby(["instrument", "scale"], sort=True):
-        instrument, scale = str(inst), str(sc)
-        both = g.dropna(subset=["pre", "post"])
-        n = len(both)
-        r = float(np.corrcoef(both["pre"], both["post"])[0, 1]) if n > 2 else np.nan
-        ref = (reference_mean or {}).get((instrument, scale))
-        shift_txt = ""
-        if ref is not None and n:
-            shift = (1 - r) * (float(both["pre"].mean()) - ref)
-            shift_txt = (f" With a baseline mean of {both['pre'].mean():.1f} against a reference mean of "
-                         f"{ref:.1f}, about {-shift:+.1f} points of change are expected from regression "
-                         f"to the mean alone.")  # fmt: skip
-        # Without a comparison group nothing separates regression to the mean from change;
-        # how much it matters grows with 1 - r.
-        applies = bool(selected_on_baseline or single)
-        severity = ("high" if selected_on_baseline else
-                    ("none" if not applies else "moderate" if not np.isfinite(r) or r < 0.8 else "low"))  # fmt: skip
-        rows.append({
-            "caveat": "regression_to_mean", "instrument": instrument, "scale": scale, "applies": applies,
-            "severity": severity,
-            "detail": (f"r(pre, post) = {r:.2f}: scores move back towards the mean by (1 - r) = {1 - r:.2f} of "
-                       f"any baseline deviation." + shift_txt
-                       + (" Participants were selected on baseline scores, which inflates apparent improvement."
-                          if selected_on_baseline else "")),
-        })  # fmt: skip
-        if attrition is not None and {"instrument", "scale"} <= set(attrition.columns):
-            hit = attrition[(attrition["instrument"] == instrument) & (attrition["scale"] == scale)]
-            if len(hit):
-                a = hit.iloc[0]
-                applies_a = bool(a["applies"])
-                rows.append({
-                    "caveat": "differential_attrition", "instrument": instrument, "scale": scale,
-                    "applies": applies_a,
-                    "severity": ("high" if abs(a["difference"]) >= 0.15 else "moderate") if applies_a else "none",
-                    "detail": str(a["detail"]),
-                })  # fmt: skip
-        rng = (score_range or {}).get((instrument, scale))
-        if rng is not None:
-            lo, hi = rng
-            vals = pd.concat([g["pre"], g["post"]]).dropna()
-            at_floor = float((vals <= lo).mean()) if len(vals) else np.nan
-            at_ceiling = float((vals >= hi).mean()) if len(vals) else np.nan
-            worst = max(at_floor, at_ceiling)
-            applies_c = bool(worst > CEILING_FLOOR_SHARE)
-            rows.append({
-                "caveat": "ceiling_floor", "instrument": instrument, "scale": scale, "applies": applies_c,
-                "severity": "moderate" if applies_c else "none",
-                "detail": (f"{at_ceiling:.0%} of scores are at the maximum ({hi:g}) and {at_floor:.0%} at the "
-                           f"minimum ({lo:g}); above {CEILING_FLOOR_SHARE:.0%} change cannot be fully measured."),
-            })  # fmt: skip
-        design: Design = "paired" if single else "ancova"
-        plan = plan_sample_size(planned_effect, design=design, power=power, alpha=alpha,
-                                r_prepost=r if np.isfinite(r) and abs(r) < 1 else 0.5)  # fmt: skip
-        need = int(plan["n_total"].iloc[0])
-        under = n < need
-        rows.append({
-            "caveat": "underpowered", "instrument": instrument, "scale": scale, "applies": under,
-            "severity": ("high" if n < need / 2 else "moderate") if under else "none",
-            "detail": (f"{n} participants have both waves; detecting a standardised effect of "
-                       f"{planned_effect:g} with {power:.0%} power needs {need} ({design} design)."),
-        })  # fmt: skip
-    return pd.DataFrame(rows, columns=CAVEAT_COLUMNS)
+    }  # fmt: skip
+
+
+def _regression_to_mean(
+    ids: dict[str, object],
+    both: pd.DataFrame,
+    r: float,
+    ref: float | None,
+    *,
+    single: bool,
+    selected_on_baseline: bool,
+) -> dict[str, object]:
+    """Regression to the mean of one scale, from r(pre, post) and a reference mean."""
+    shift_txt = ""
+    if ref is not None and len(both):
+        shift = (1 - r) * (float(both["pre"].mean()) - ref)
+        shift_txt = (f" With a baseline mean of {both['pre'].mean():.1f} against a reference mean of "
+                     f"{ref:.1f}, about {-shift:+.1f} points of change are expected from regression "
+                     f"to the mean alone.")  # fmt: skip
+    # Without a comparison group nothing separates regression to the mean from change;
+    # how much it matters grows with 1 - r.
+    applies = bool(selected_on_baseline or single)
+    severity = ("high" if selected_on_baseline else
+                ("none" if not applies else "moderate" if not np.isfinite(r) or r < 0.8 else "low"))  # fmt: skip
+    return {
+        "caveat": "regression_to_mean", **ids, "applies": applies, "severity": severity,
+        "detail": (f"r(pre, post) = {r:.2f}: scores move back towards the mean by (1 - r) = {1 - r:.2f} of "
+                   f"any baseline deviation." + shift_txt
+                   + (" Participants were selected on baseline scores, which inflates apparent improvement."
+                      if selected_on_baseline else "")),
+    }  # fmt: skip
+
+
+def _differential_attrition(ids: dict[str, object], a: pd.Series) -> dict[str, object]:
+    """Differential attrition of one scale, from its :func:`compare_attrition` row."""
+    applies = bool(a["applies"])
+    return {
+        "caveat": "differential_attrition", **ids, "applies": applies,
+        "severity": ("high" if abs(a["difference"]) >= 0.15 else "moderate") if applies else "none",
+        "detail": str(a["detail"]),
+    }  # fmt: skip
+
+
+def _ceiling_floor(
+    ids: dict[str, object], g: pd.DataFrame, score_range: tuple[float, float]
+) -> dict[str, object]:
+    """Shares of one scale's scores (both waves) at its minimum and maximum."""
+    lo, hi = score_range
+    vals = pd.concat([g["pre"], g["post"]]).dropna()
+    at_floor = float((vals <= lo).mean()) if len(vals) else np.nan
+    at_ceiling = float((vals >= hi).mean()) if len(vals) else np.nan
+    worst = max(at_floor, at_ceiling)
+    applies = bool(worst > CEILING_FLOOR_SHARE)
+    return {
+        "caveat": "ceiling_floor", **ids, "applies": applies,
+        "severity": "moderate" if applies else "none",
+        "detail": (f"{at_ceiling:.0%} of scores are at the maximum ({hi:g}) and {at_floor:.0%} at the "
+                   f"minimum ({lo:g}); above {CEILING_FLOOR_SHARE:.0%} change cannot be fully measured."),
+    }  # fmt: skip
+
+
+def _underpowered(
+    ids: dict[str, object],
+    n: int,
+    r: float,
+    *,
+    single: bool,
+    planned_effect: float,
+    power: float,
+    alpha: float,
+) -> dict[str, object]:
+    """Whether the ``n`` pairs of one scale reach the sample size the plan needs."""
+    design: Design = "paired" if single else "ancova"
+    plan = plan_sample_size(planned_effect, design=design, power=power, alpha=alpha,
+                            r_prepost=r if np.isfinite(r) and abs(r) < 1 else 0.5)  # fmt: skip
+    need = int(plan["n_total"].iloc[0])
+    under = n < need
+    return {
+        "caveat": "underpowered", **ids, "applies": under,
+        "severity": ("high" if n < need / 2 else "moderate") if under else "none",
+        "detail": (f"{n} participants have both waves; detecting a standardised effect of "
+                   f"{planned_effect:g} with {power:.0%} power needs {need} ({design} design)."),
+    }  # fmt: skip

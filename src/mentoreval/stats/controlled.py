@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from scipy import stats
 
 from mentoreval.errors import DataError, Problem
 from mentoreval.stats._common import check_choice, check_columns, check_confidence
-from mentoreval.stats._design import Coding, ModelFrame, is_categorical
+from mentoreval.stats._design import Coding, ModelFrame, is_categorical, rss
 
 __all__ = ["Ancova", "compare_balance", "fit_ancova", "group_levels"]
 
@@ -171,12 +171,6 @@ class Ancova:
         )
 
 
-def _rss(y: np.ndarray, x: np.ndarray) -> float:
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    r = y - x @ beta
-    return float(r @ r)
-
-
 def _anova_table(
     y: np.ndarray, x: pd.DataFrame, *, drop_intercept: bool, label: str, mf: ModelFrame
 ) -> pd.DataFrame:
@@ -187,7 +181,7 @@ def _anova_table(
     """
     xm = x.to_numpy()
     n, p = xm.shape
-    rss_full = _rss(y, xm)
+    rss_full = rss(y, xm)
     df_res = n - np.linalg.matrix_rank(xm)
     rows = []
     for name, sl in x.design_info.term_slices.items():
@@ -195,7 +189,7 @@ def _anova_table(
             continue
         keep = np.ones(p, dtype=bool)
         keep[sl] = False
-        ss = _rss(y, xm[:, keep]) - rss_full
+        ss = rss(y, xm[:, keep]) - rss_full
         df = sl.stop - sl.start
         f = (ss / df) / (rss_full / df_res)
         label_t = "(Intercept)" if name.name() == "Intercept" else mf.label(name.name())
@@ -260,6 +254,77 @@ def fit_ancova(
     """
     check_choice(str(anova_type), name="anova_type", choices=("2", "3"))
     check_confidence(confidence)
+    design = _ancova_design(
+        data,
+        outcome=outcome,
+        baseline=baseline,
+        group=group,
+        treated=treated,
+        covariates=covariates,
+        fixed_effects=fixed_effects,
+    )
+    y, x = design.matrices("Treatment")
+    fit = sm.OLS(y, x).fit()
+    if anova_type == 2:
+        anova = _anova_table(
+            y.to_numpy().ravel(), x, drop_intercept=False, label="II", mf=design.mf
+        )
+    else:
+        y3, x3 = design.matrices("Sum")
+        anova = _anova_table(
+            y3.to_numpy().ravel(), x3, drop_intercept=True, label="III", mf=design.mf
+        )
+    q = stats.t.ppf(1 - (1 - confidence) / 2, fit.df_resid)
+    lmat = _emmeans_weights(design, x)
+    return Ancova(
+        anova=anova,
+        coefficients=_coefficients(fit, design.mf, q),
+        adjusted_means=_adjusted_means(design, fit, lmat, q),
+        contrast=_contrast(design, fit, lmat, q),
+    )
+
+
+@dataclass(frozen=True)
+class _AncovaDesign:
+    """The complete cases of one ANCOVA, copied under internal names for its formulas."""
+
+    data: pd.DataFrame  # complete cases; the group a categorical [control, treated]
+    mf: ModelFrame
+    outcome: str
+    baseline: str
+    group: str
+    covariates: tuple[str, ...]
+    fixed_effects: tuple[str, ...]
+    factors: tuple[str, ...]  # the group, categorical covariates and the fixed effects
+    treated: str
+    control: str
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The right-hand side in model order: baseline, group, covariates, fixed effects."""
+        return (self.baseline, self.group, *self.covariates, *self.fixed_effects)
+
+    def matrices(self, coding: Coding) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(y, X)`` of ``outcome ~ terms`` with the factors in ``coding``."""
+        mf = self.mf
+        rhs = " + ".join(
+            mf.factor(c, coding=coding) if c in self.factors else mf.numeric(c) for c in self.terms
+        )
+        y_term = mf.numeric(self.outcome)
+        return patsy.dmatrices(f"{y_term} ~ {rhs}", mf.frame, return_type="dataframe")
+
+
+def _ancova_design(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    baseline: str,
+    group: str,
+    treated: str,
+    covariates: Sequence[str],
+    fixed_effects: Sequence[str],
+) -> _AncovaDesign:
+    """Check the columns and levels, keep the complete cases, register the model's columns."""
     cols = [outcome, baseline, group, *covariates, *fixed_effects]
     check_columns(data, cols, what="data")
     treated, control = group_levels(data[group], treated=treated, what=group)
@@ -272,26 +337,26 @@ def fit_ancova(
     p_min = 3 + len(covariates) + len(fixed_effects)
     if n <= p_min:
         raise DataError(f"only {n} complete cases for an ANCOVA with {p_min} terms; need more data")
-
     # the formula is written in internal names only (see mentoreval.stats._design)
     mf = ModelFrame(d)
-    y_term = mf.numeric(outcome)
+    mf.numeric(outcome)
     mf.factor(group, levels=[control, treated])
+    return _AncovaDesign(
+        data=d,
+        mf=mf,
+        outcome=outcome,
+        baseline=baseline,
+        group=group,
+        covariates=tuple(covariates),
+        fixed_effects=tuple(fixed_effects),
+        factors=tuple(factors),
+        treated=treated,
+        control=control,
+    )
 
-    def rhs(coding: Coding) -> str:
-        return " + ".join(
-            mf.factor(c, coding=coding) if c in factors else mf.numeric(c)
-            for c in [baseline, group, *covariates, *fixed_effects]
-        )
 
-    y, x = patsy.dmatrices(f"{y_term} ~ {rhs('Treatment')}", mf.frame, return_type="dataframe")
-    fit = sm.OLS(y, x).fit()
-    if anova_type == 2:
-        anova = _anova_table(y.to_numpy().ravel(), x, drop_intercept=False, label="II", mf=mf)
-    else:
-        y3, x3 = patsy.dmatrices(f"{y_term} ~ {rhs('Sum')}", mf.frame, return_type="dataframe")
-        anova = _anova_table(y3.to_numpy().ravel(), x3, drop_intercept=True, label="III", mf=mf)
-    q = stats.t.ppf(1 - (1 - confidence) / 2, fit.df_resid)
+def _coefficients(fit: Any, mf: ModelFrame, q: float) -> pd.DataFrame:
+    """The coefficient table of an OLS fit, with t-based CIs (``q``: the t quantile)."""
     coef = pd.DataFrame(
         {
             "term": [mf.label(t) for t in fit.params.index],
@@ -304,15 +369,24 @@ def fit_ancova(
     )
     coef["ci_low"] = coef["estimate"] - q * coef["se"]
     coef["ci_high"] = coef["estimate"] + q * coef["se"]
-    # emmeans reference grid: numeric covariates at their means, all factor combinations
-    # (in internal names and level codes, the factors' levels in order)
+    return coef
+
+
+def _emmeans_weights(design: _AncovaDesign, x: pd.DataFrame) -> np.ndarray:
+    """L with ``L @ beta`` the adjusted means of control and treated (rows in that order).
+
+    The ``emmeans`` reference grid: numeric covariates at their means, all factor
+    combinations (in internal names and level codes, the factors' levels in order),
+    averaged with equal weights within each group.
+    """
+    mf = design.mf
     grid_vars: dict[str, list[object]] = {}
-    for c in [baseline, *covariates, *fixed_effects]:
-        if c in factors:
+    for c in [design.baseline, *design.covariates, *design.fixed_effects]:
+        if c in design.factors:
             grid_vars[mf.key(c, "cat")] = list(mf.codes(len(mf.levels(c))))
         else:
-            grid_vars[mf.key(c, "num")] = [float(d[c].mean())]
-    g_key = mf.key(group, "cat")
+            grid_vars[mf.key(c, "num")] = [float(design.data[c].mean())]
+    g_key = mf.key(design.group, "cat")
     grid_vars[g_key] = list(mf.codes(2))
     mesh = pd.MultiIndex.from_product(list(grid_vars.values()), names=list(grid_vars)).to_frame(
         index=False
@@ -320,30 +394,37 @@ def fit_ancova(
     for k in grid_vars:
         if isinstance(mf.frame[k].dtype, pd.CategoricalDtype):
             mesh[k] = pd.Categorical(mesh[k], categories=mf.frame[k].cat.categories)
-    design_info = x.design_info
-    xg = np.asarray(patsy.build_design_matrices([design_info], mesh)[0])
-    lmat = np.vstack([xg[(mesh[g_key] == code).to_numpy()].mean(axis=0) for code in mf.codes(2)])
-    beta = fit.params.to_numpy()
+    xg = np.asarray(patsy.build_design_matrices([x.design_info], mesh)[0])
+    return np.vstack([xg[(mesh[g_key] == code).to_numpy()].mean(axis=0) for code in mf.codes(2)])
+
+
+def _adjusted_means(design: _AncovaDesign, fit: Any, lmat: np.ndarray, q: float) -> pd.DataFrame:
+    """The ``emmeans`` table: each group's adjusted mean with its SE and CI."""
+    control, treated = design.control, design.treated
     vcov = fit.cov_params().to_numpy()
-    emm = lmat @ beta
+    emm = lmat @ fit.params.to_numpy()
     emm_se = np.sqrt(np.einsum("ij,jk,ik->i", lmat, vcov, lmat))
-    in_model = d[group].astype(str).value_counts()  # the complete cases the model used
-    means = pd.DataFrame(
+    in_model = design.data[design.group].astype(str).value_counts()  # the complete cases used
+    return pd.DataFrame(
         {"group": [control, treated], "n": [int(in_model.get(str(lv), 0)) for lv in (control, treated)],
          "emmean": emm, "se": emm_se, "df": fit.df_resid,
          "ci_low": emm - q * emm_se, "ci_high": emm + q * emm_se}
     )  # fmt: skip
+
+
+def _contrast(design: _AncovaDesign, fit: Any, lmat: np.ndarray, q: float) -> pd.DataFrame:
+    """The adjusted difference treated − control (one row), with the model's formula."""
     lc = lmat[1] - lmat[0]
-    est = float(lc @ beta)
-    se = float(np.sqrt(lc @ vcov @ lc))
+    est = float(lc @ fit.params.to_numpy())
+    se = float(np.sqrt(lc @ fit.cov_params().to_numpy() @ lc))
     t = est / se
-    formula = f"{outcome} ~ " + " + ".join([baseline, group, *covariates, *fixed_effects])
-    contrast = pd.DataFrame(
+    formula = f"{design.outcome} ~ " + " + ".join(design.terms)
+    return pd.DataFrame(
         {
-            "contrast": [f"{treated} - {control}"], "estimate": [est], "se": [se],
+            "contrast": [f"{design.treated} - {design.control}"], "estimate": [est], "se": [se],
             "df": [float(fit.df_resid)], "t": [t],
             "p_value": [float(2 * stats.t.sf(abs(t), fit.df_resid))],
-            "ci_low": [est - q * se], "ci_high": [est + q * se], "n": [n], "formula": [formula],
+            "ci_low": [est - q * se], "ci_high": [est + q * se], "n": [len(design.data)],
+            "formula": [formula],
         }
     )  # fmt: skip
-    return Ancova(anova=anova, coefficients=coef, adjusted_means=means, contrast=contrast)

@@ -17,8 +17,8 @@ from scipy import stats
 
 from mentoreval.errors import DataError
 from mentoreval.stats._common import check_choice, check_columns
-from mentoreval.stats._design import ModelFrame
-from mentoreval.stats.controlled import _rss, group_levels
+from mentoreval.stats._design import ModelFrame, rss
+from mentoreval.stats.controlled import group_levels
 
 __all__ = ["DoseForm", "fit_dose", "fit_moderation"]
 
@@ -28,7 +28,7 @@ DoseForm = Literal["linear", "spline"]
 def _nested_f(
     y: np.ndarray, x_full: np.ndarray, x_red: np.ndarray
 ) -> tuple[float, float, float, float]:
-    rss_f, rss_r = _rss(y, x_full), _rss(y, x_red)
+    rss_f, rss_r = rss(y, x_full), rss(y, x_red)
     df_num = np.linalg.matrix_rank(x_full) - np.linalg.matrix_rank(x_red)
     df_den = len(y) - np.linalg.matrix_rank(x_full)
     if df_num <= 0 or df_den <= 0:
@@ -94,7 +94,7 @@ def fit_dose(
         xm = xf.to_numpy()
         xtx_inv = np.linalg.inv(xm.T @ xm)
         beta = xtx_inv @ xm.T @ yv
-        s2 = _rss(yv, xm) / df_den
+        s2 = rss(yv, xm) / df_den
         j = list(xf.columns).index(dose_term)
         slope = float(beta[j])
         half = stats.t.ppf(0.975, df_den) * np.sqrt(s2 * xtx_inv[j, j])

@@ -139,6 +139,54 @@ def fit_reliability(
     "item 'i1' correlates negatively with the"
     """
     check_confidence(confidence)
+    x = _keyed_items(items, reverse=reverse, response_range=response_range)
+    cov = x.cov().to_numpy()
+    if np.isnan(cov).any():
+        raise DataError(
+            "some item pairs have fewer than 2 joint responses; reliability needs more data"
+        )
+    k = cov.shape[0]
+    n_obs = len(x)
+    alpha = _alpha_from_cov(cov)
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    alpha_std = float(k / (k - 1) * (1 - k / corr.sum()))
+    # Feldt (1965) interval, as psych::alpha.ci
+    a = 1 - confidence
+    df1, df2 = n_obs - 1, (n_obs - 1) * (k - 1)
+    ci_low = 1 - (1 - alpha) * stats.f.ppf(1 - a / 2, df1, df2)
+    ci_high = 1 - (1 - alpha) * stats.f.ppf(a / 2, df1, df2)
+    drop, r_rest = _item_analysis(cov)
+    om, lam = omega_total(x.corr().to_numpy())  # pairwise correlations, as psych::omega
+    names = [str(c) for c in items.columns]
+    flags = np.where(r_rest < 0, "negative item-rest correlation: probably mis-keyed", "")
+    warnings = tuple(
+        f"item {names[i]!r} correlates negatively with the rest of the scale "
+        f"(r = {r_rest[i]:.2f}); it is probably mis-keyed (check the reverse key)"
+        for i in np.flatnonzero(r_rest < 0)
+    )
+    summary = pd.DataFrame(
+        {
+            "n_obs": [n_obs], "n_complete": [int(x.notna().all(axis=1).sum())], "n_items": [k],
+            "alpha": [alpha], "alpha_ci_low": [ci_low], "alpha_ci_high": [ci_high],
+            "alpha_ci_method": ["Feldt"], "alpha_std": [alpha_std], "omega_total": [om],
+            "omega_formula": [OMEGA_FORMULA], "n_flagged_items": [int((r_rest < 0).sum())],
+        }
+    )  # fmt: skip
+    item_table = pd.DataFrame(
+        {
+            "item": names, "reversed": [c in set(reverse) for c in items.columns],
+            "mean": x.mean().to_numpy(), "sd": sd, "n": x.notna().sum().to_numpy(),
+            "r_item_rest": r_rest, "alpha_if_deleted": drop, "loading": lam, "flag": flags,
+        }
+    )  # fmt: skip
+    return Reliability(summary=summary, items=item_table, warnings=warnings)
+
+
+def _keyed_items(
+    items: pd.DataFrame, *, reverse: Sequence[str], response_range: tuple[float, float] | None
+) -> pd.DataFrame:
+    """The items as floats, reverse-keyed where asked; every problem raised at once."""
     if not isinstance(items, pd.DataFrame):
         raise DataError(f"items must be a wide pandas DataFrame, got {type(items).__name__}")
     problems = []
@@ -166,23 +214,12 @@ def fit_reliability(
         assert response_range is not None  # checked above
         lo, hi = response_range
         x[list(reverse)] = (lo + hi) - x[list(reverse)]
-    cov = x.cov().to_numpy()
-    if np.isnan(cov).any():
-        raise DataError(
-            "some item pairs have fewer than 2 joint responses; reliability needs more data"
-        )
+    return x
+
+
+def _item_analysis(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """α if each item is deleted (NaN with two items) and item–rest r, from the covariances."""
     k = cov.shape[0]
-    n_obs = len(x)
-    alpha = _alpha_from_cov(cov)
-    sd = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(sd, sd)
-    alpha_std = float(k / (k - 1) * (1 - k / corr.sum()))
-    # Feldt (1965) interval, as psych::alpha.ci
-    a = 1 - confidence
-    df1, df2 = n_obs - 1, (n_obs - 1) * (k - 1)
-    ci_low = 1 - (1 - alpha) * stats.f.ppf(1 - a / 2, df1, df2)
-    ci_high = 1 - (1 - alpha) * stats.f.ppf(a / 2, df1, df2)
-    # item analysis: alpha if deleted and item-rest r from the covariance matrix
     keep = ~np.eye(k, dtype=bool)
     if k > 2:
         drop = np.array([_alpha_from_cov(cov[np.ix_(keep[i], keep[i])]) for i in range(k)])
@@ -191,30 +228,7 @@ def fit_reliability(
     cs = cov.sum(axis=0)
     cii = np.diag(cov)
     r_rest = (cs - cii) / np.sqrt(cii * (cov.sum() - 2 * cs + cii))
-    om, lam = omega_total(x.corr().to_numpy())  # pairwise correlations, as psych::omega
-    names = [str(c) for c in items.columns]
-    flags = np.where(r_rest < 0, "negative item-rest correlation: probably mis-keyed", "")
-    warnings = tuple(
-        f"item {names[i]!r} correlates negatively with the rest of the scale "
-        f"(r = {r_rest[i]:.2f}); it is probably mis-keyed (check the reverse key)"
-        for i in np.flatnonzero(r_rest < 0)
-    )
-    summary = pd.DataFrame(
-        {
-            "n_obs": [n_obs], "n_complete": [int(x.notna().all(axis=1).sum())], "n_items": [k],
-            "alpha": [alpha], "alpha_ci_low": [ci_low], "alpha_ci_high": [ci_high],
-            "alpha_ci_method": ["Feldt"], "alpha_std": [alpha_std], "omega_total": [om],
-            "omega_formula": [OMEGA_FORMULA], "n_flagged_items": [int((r_rest < 0).sum())],
-        }
-    )  # fmt: skip
-    item_table = pd.DataFrame(
-        {
-            "item": names, "reversed": [c in set(reverse) for c in items.columns],
-            "mean": x.mean().to_numpy(), "sd": sd, "n": x.notna().sum().to_numpy(),
-            "r_item_rest": r_rest, "alpha_if_deleted": drop, "loading": lam, "flag": flags,
-        }
-    )  # fmt: skip
-    return Reliability(summary=summary, items=item_table, warnings=warnings)
+    return drop, r_rest
 
 
 def fit_reliability_many(

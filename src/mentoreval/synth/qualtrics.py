@@ -5,6 +5,7 @@ embedded data, preview and test rows (stage: *test data*); re-exported by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ __all__ = ["write_qualtrics"]
 # --------------------------------------------------------------------------- Qualtrics
 
 
-def write_qualtrics(  # one export file built column block by column block, in file order
+def write_qualtrics(
     cohort: SyntheticCohort,
     path: str | Path,
     *,
@@ -89,13 +90,40 @@ def write_qualtrics(  # one export file built column block by column block, in f
     qmap = column_map(cohort, "qualtrics")
     insts = cohort.instruments_at(wave)
     items = [i for inst in insts for i in qmap[inst]]
-    n = len(frame)
     rng = person_rng(cohort, 1 if wave == "pre" else 2)
-
     # rows that are not respondents: preview and test runs before the survey opened
     n_prev = spec.preview_rows if preview_rows is None else preview_rows
     n_test = spec.test_rows if test_rows is None else test_rows
-    fake = n_prev + n_test
+    fake_frame = _fake_rows(cohort, wave, insts, items, n_prev + n_test, rng)
+    kind = np.array(["preview"] * n_prev + ["test"] * n_test + ["real"] * len(frame), dtype=object)
+    data = pd.concat([fake_frame, frame[[*fake_frame.columns]]], ignore_index=True)
+    body = _metadata_columns(data, kind, values, rng)
+    body.update(
+        {
+            qmap_item: col
+            for qmap_item, col in zip(
+                [qmap[inst][i] for inst in insts for i in qmap[inst]],
+                value_strings(cohort, data, items, values).values(),
+                strict=True,
+            )
+        }
+    )
+    for name in QUALTRICS_EMBEDDED:
+        body[name] = data[name].astype(str).to_numpy(dtype=object)
+    header, text, import_ids = _header_rows(cohort, insts, qmap)
+    return write_csv_text(path, [header, text, import_ids], pd.DataFrame(body)[header])
+
+
+def _fake_rows(
+    cohort: SyntheticCohort,
+    wave: str,
+    insts: tuple[str, ...],
+    items: list[str],
+    fake: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """``fake`` preview/test rows: random answers, no student, in the days before opening."""
+    spec = cohort.spec
     fake_items = np.full((fake, len(items)), np.nan)
     j0 = 0
     for inst in insts:
@@ -128,11 +156,14 @@ def write_qualtrics(  # one export file built column block by column block, in f
     if fake:
         drawn = np.ascontiguousarray(chars[rng.integers(0, len(chars), size=(fake, 15))])
         fake_frame["response_id"] = np.char.add("R_", drawn.view("<U15").ravel()).astype(object)
-    fake_frame = pd.concat([fake_frame, pd.DataFrame(fake_items, columns=items)], axis=1)
-    kind = np.array(["preview"] * n_prev + ["test"] * n_test + ["real"] * n, dtype=object)
-    data = pd.concat([fake_frame, frame[[*fake_frame.columns]]], ignore_index=True)
-    real = kind == "real"
+    return pd.concat([fake_frame, pd.DataFrame(fake_items, columns=items)], axis=1)
 
+
+def _metadata_columns(
+    data: pd.DataFrame, kind: np.ndarray, values: Values, rng: np.random.Generator
+) -> dict[str, Any]:
+    """The 17 metadata columns, in file order, for real (``kind`` "real") and fake rows."""
+    real = kind == "real"
     first, last, email = person_details(data["student_id"].to_numpy()[real])
     n_all = len(data)
     recip = {k: np.full(n_all, "", dtype=object) for k in ("last", "first", "email")}
@@ -158,7 +189,7 @@ def write_qualtrics(  # one export file built column block by column block, in f
         status = status_code
         finished = np.full(n_all, "1", dtype=object)
     end = submit_times(data["submitted_at"])
-    body: dict[str, Any] = {
+    return {
         "StartDate": submit_times(data["started_at"]),
         "EndDate": end,
         "Status": status,
@@ -180,20 +211,12 @@ def write_qualtrics(  # one export file built column block by column block, in f
         "DistributionChannel": channel,
         "UserLanguage": np.full(n_all, "EN", dtype=object),
     }
-    body.update(
-        {
-            qmap_item: col
-            for qmap_item, col in zip(
-                [qmap[inst][i] for inst in insts for i in qmap[inst]],
-                value_strings(cohort, data, items, values).values(),
-                strict=True,
-            )
-        }
-    )
-    for name in QUALTRICS_EMBEDDED:
-        body[name] = data[name].astype(str).to_numpy(dtype=object)
-    body_frame = pd.DataFrame(body)
 
+
+def _header_rows(
+    cohort: SyntheticCohort, insts: tuple[str, ...], qmap: Mapping[str, Mapping[str, str]]
+) -> tuple[list[str], list[str], list[str]]:
+    """The three header rows: export tags, question text, ImportId JSON."""
     header = [m[0] for m in QUALTRICS_META]
     text = [m[1] for m in QUALTRICS_META]
     import_ids = [to_json(m[2]) for m in QUALTRICS_META]
@@ -208,4 +231,4 @@ def write_qualtrics(  # one export file built column block by column block, in f
         header.append(name)
         text.append(name)
         import_ids.append(to_json({"ImportId": name}))
-    return write_csv_text(path, [header, text, import_ids], body_frame[header])
+    return header, text, import_ids

@@ -47,7 +47,7 @@ _SOURCE_FORMAT = {
 }
 
 
-def study_config(  # one study.yaml built section by section, in the documented key order
+def study_config(
     cohort: SyntheticCohort,
     exports: Mapping[str, Path],
     *,
@@ -60,6 +60,7 @@ def study_config(  # one study.yaml built section by section, in the documented 
 
     All survey exports of one study must share a column naming (Qualtrics tags, item ids,
     Google Forms or Microsoft Forms question text); mixing e.g. SPSS and CSV is fine.
+    The sections follow the documented key order.
 
     Raises
     ------
@@ -76,30 +77,7 @@ def study_config(  # one study.yaml built section by section, in the documented 
             f"exports {sorted(survey)} use different column namings (fix: write one naming per study)"
         )
     naming = namings.pop()
-
-    def rel(p: Path) -> str:
-        return Path(p).resolve().relative_to(base.resolve()).as_posix()
-
-    sources: list[dict[str, Any]] = []
-    for name in sorted(survey, key=lambda k: (k != "redcap", k.startswith("post"), k)):
-        p = survey[name]
-        if name == "redcap":
-            sources.append(
-                {
-                    "path": rel(p),
-                    "format": "redcap",
-                    "dictionary": rel(exports["redcap_dictionary"]),
-                    "events": {REDCAP_EVENTS["pre"]: "pre", REDCAP_EVENTS["post"]: "post"},
-                    "id_column": "record_id",
-                }
-            )
-            continue
-        wave, fmt = name.split("_", 1)
-        src: dict[str, Any] = {"path": rel(p), "format": _SOURCE_FORMAT[fmt], "wave": wave}
-        if fmt == "qualtrics":
-            src["unfinished"] = "exclude"
-        sources.append(src)
-
+    sources = _sources(survey, exports, base)
     items = column_map(cohort, naming)  # type: ignore[arg-type]
     instruments: dict[str, Any] = {}
     for inst in cohort.instruments_at("post"):
@@ -107,18 +85,79 @@ def study_config(  # one study.yaml built section by section, in the documented 
         instruments[inst] = (
             {} if all(k == v for k, v in mapping.items()) else {"items": dict(mapping)}
         )
-
     id_column = {"googleforms": GF_ID, "msforms": GF_ID}.get(naming, "student_id")
     if naming == "item" and fmts == {"redcap"}:
         id_column = "record_id"
+    columns = _columns(cohort, naming, fmts)
+    config: dict[str, Any] = {
+        "title": title or f"{spec.programme.title()} mentoring, {spec.cohort} cohort",
+        "programme": spec.programme,
+        "cohort": str(spec.cohort),
+        "year": int(spec.year),
+        "key_file": key_file,
+        "disclosure": {"threshold": 10, "profile": "default"},
+        "participant_id": {"column": id_column, "pattern": "^[0-9]{7}$"},
+        "sources": sources,
+        "columns": columns,
+        "instruments": instruments,
+        "analysis": _analysis(cohort, columns["group"], naming, primary),
+        "quality": {"duplicates": "keep_last"},
+    }
+    if "meetings" in exports:
+        main_type = max(spec.mentor_types, key=lambda t: spec.mentor_types[t])
+        from mentoreval.synth.meetings import CADENCE_DAYS
+
+        config["meetings"] = {
+            "path": _relative(exports["meetings"], base),
+            "target_cadence_days": CADENCE_DAYS[main_type],
+        }
+    return config
+
+
+def _relative(p: Path, base: Path) -> str:
+    """``p`` relative to the config folder, as the config writes paths."""
+    return Path(p).resolve().relative_to(base.resolve()).as_posix()
+
+
+def _sources(
+    survey: Mapping[str, Path], exports: Mapping[str, Path], base: Path
+) -> list[dict[str, Any]]:
+    """The ``sources`` section: REDCap first, then the pre and the post exports."""
+    sources: list[dict[str, Any]] = []
+    for name in sorted(survey, key=lambda k: (k != "redcap", k.startswith("post"), k)):
+        p = survey[name]
+        if name == "redcap":
+            sources.append(
+                {
+                    "path": _relative(p, base),
+                    "format": "redcap",
+                    "dictionary": _relative(exports["redcap_dictionary"], base),
+                    "events": {REDCAP_EVENTS["pre"]: "pre", REDCAP_EVENTS["post"]: "post"},
+                    "id_column": "record_id",
+                }
+            )
+            continue
+        wave, fmt = name.split("_", 1)
+        src: dict[str, Any] = {
+            "path": _relative(p, base),
+            "format": _SOURCE_FORMAT[fmt],
+            "wave": wave,
+        }
+        if fmt == "qualtrics":
+            src["unfinished"] = "exclude"
+        sources.append(src)
+    return sources
+
+
+def _columns(cohort: SyntheticCohort, naming: str, fmts: set[str]) -> dict[str, Any]:
+    """The ``columns`` section: group, covariates and the format's metadata columns."""
     if naming in ("googleforms", "msforms"):
-        group_col = GF_GROUP
-        treated, control = "Yes", "No"
-        covariates = [GF_COVARIATES[c] for c in COVARIATES]
+        columns: dict[str, Any] = {
+            "group": GF_GROUP,
+            "covariates": [GF_COVARIATES[c] for c in COVARIATES],
+        }
     else:
-        group_col, treated, control = "group", "mentored", "comparison"
-        covariates = list(COVARIATES)
-    columns: dict[str, Any] = {"group": group_col, "covariates": covariates}
+        columns = {"group": "group", "covariates": list(COVARIATES)}
     if naming == "qualtrics":
         columns["meta"] = [
             "StartDate",
@@ -151,7 +190,14 @@ def study_config(  # one study.yaml built section by section, in the documented 
         columns["meta"] = ["StartDate", "EndDate"]
         columns["duration"] = "Duration"
         columns["submitted_at"] = "EndDate"
+    return columns
 
+
+def _analysis(
+    cohort: SyntheticCohort, group_col: str, naming: str, primary: Sequence[str] | None
+) -> dict[str, Any]:
+    """The ``analysis`` section: waves, the group (comparison design), primary outcomes."""
+    spec = cohort.spec
     if primary is None:
         default_primary = {
             "who5": "who5.total",
@@ -165,31 +211,13 @@ def study_config(  # one study.yaml built section by section, in the documented 
         primary = [default_primary[i] for i in spec.instruments if i in default_primary][:3]
     analysis: dict[str, Any] = {"pre": "pre", "post": "post"}
     if spec.design == "comparison":
+        if naming in ("googleforms", "msforms"):
+            treated, control = "Yes", "No"
+        else:
+            treated, control = "mentored", "comparison"
         analysis["group"] = {"column": group_col, "treated": treated, "control": control}
     analysis.update({"primary": list(primary), "multiplicity": "holm", "confidence": 0.95})
-    config: dict[str, Any] = {
-        "title": title or f"{spec.programme.title()} mentoring, {spec.cohort} cohort",
-        "programme": spec.programme,
-        "cohort": str(spec.cohort),
-        "year": int(spec.year),
-        "key_file": key_file,
-        "disclosure": {"threshold": 10, "profile": "default"},
-        "participant_id": {"column": id_column, "pattern": "^[0-9]{7}$"},
-        "sources": sources,
-        "columns": columns,
-        "instruments": instruments,
-        "analysis": analysis,
-        "quality": {"duplicates": "keep_last"},
-    }
-    if "meetings" in exports:
-        main_type = max(spec.mentor_types, key=lambda t: spec.mentor_types[t])
-        from mentoreval.synth.meetings import CADENCE_DAYS
-
-        config["meetings"] = {
-            "path": rel(exports["meetings"]),
-            "target_cadence_days": CADENCE_DAYS[main_type],
-        }
-    return config
+    return analysis
 
 
 def write_study_config(config: Mapping[str, Any], path: str | Path, *, header: str = "") -> Path:

@@ -86,8 +86,13 @@ class _Run:
     year_span: str
     primary_set: set[tuple[str, str]]
 
+    @property
+    def study(self) -> str:
+        """The ledger's study name of the report's pooled and exploratory tables."""
+        return f"annual:{self.year_span}"
 
-def analyse_annual(  # long only by its docstring: the body is a short sequence of steps
+
+def analyse_annual(
     config: AnnualConfig | str | os.PathLike[str],
     *,
     ledger: ReleaseLedger | None = None,
@@ -133,10 +138,7 @@ def analyse_annual(  # long only by its docstring: the body is a short sequence 
         ledger = load_release_ledger(config.store_root)
     cohorts = select_cohorts(config)
     cohorts = cohorts.sort_values(["programme", "year", "cohort"], ignore_index=True)
-    store = {
-        name: store_table(config, name, cohorts)
-        for name in ("cohort_info", "participants", "linkage", "scores", "instruments", "dose")
-    }
+    store = _load_store(config, cohorts)
     primary = _primary_outcomes(config, store["cohort_info"])
     run = _Run(
         config=config,
@@ -159,33 +161,24 @@ def analyse_annual(  # long only by its docstring: the body is a short sequence 
         multi=multi,
         policy=run.policy,
         ledger=run.ledger,
-        study=f"annual:{run.year_span}",
+        study=run.study,
         primary_set=run.primary_set,
         conf=run.conf,
         notes=run.notes,
     )
     trends = _trends(outcomes, consistent)
-    change = (
-        pd.concat(per_cohort.change_parts, ignore_index=True)
-        if per_cohort.change_parts
-        else pd.DataFrame()
-    )
     dose_table, dose_models, mentor_type = dose_and_mentor_type(
-        change,
+        per_cohort.change(),
         store["dose"],
         policy=run.policy,
         ledger=run.ledger,
-        study=f"annual:{run.year_span}",
+        study=run.study,
         primary_set=run.primary_set,
         conf=run.conf,
         notes=run.notes,
     )
-
-    included = cohorts[["programme", "cohort", "year", "inputs_sha256", "added_at"]].copy()
-    # the treated group's label where the cohort had a comparison group, else ""
-    included["comparison_group"] = per_cohort.comparison
     tables = {
-        "cohorts": included,
+        "cohorts": _included(cohorts, per_cohort.comparison),
         "participation": participation,
         "outcomes": outcomes,
         "pooled": pooled,
@@ -207,6 +200,22 @@ def analyse_annual(  # long only by its docstring: the body is a short sequence 
         notes=tuple(run.notes),
         ledger=ledger,
     )
+
+
+def _load_store(config: AnnualConfig, cohorts: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The store tables the report reads, for the selected cohorts."""
+    return {
+        name: store_table(config, name, cohorts)
+        for name in ("cohort_info", "participants", "linkage", "scores", "instruments", "dose")
+    }
+
+
+def _included(cohorts: pd.DataFrame, comparison: list[str]) -> pd.DataFrame:
+    """The ``cohorts`` table: each cohort included, with its inputs' hashes."""
+    included = cohorts[["programme", "cohort", "year", "inputs_sha256", "added_at"]].copy()
+    # the treated group's label where the cohort had a comparison group, else ""
+    included["comparison_group"] = comparison
+    return included
 
 
 # --------------------------------------------------------------------------- primary outcomes
@@ -234,6 +243,12 @@ class _PerCohort:
     outcome_parts: list[pd.DataFrame] = field(default_factory=list)
     change_parts: list[pd.DataFrame] = field(default_factory=list)
     comparison: list[str] = field(default_factory=list)
+
+    def change(self) -> pd.DataFrame:
+        """Every cohort's per-person pre and post scores, stacked (empty without any)."""
+        if not self.change_parts:
+            return pd.DataFrame()
+        return pd.concat(self.change_parts, ignore_index=True)
 
 
 def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]) -> _PerCohort:

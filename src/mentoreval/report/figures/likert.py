@@ -5,8 +5,12 @@ Report stage (how it is drawn).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mentoreval.config.disclosure import DisclosurePolicy
@@ -22,7 +26,7 @@ from mentoreval.report.figures.base import (
 __all__ = ["plot_likert_diverging"]
 
 
-def plot_likert_diverging(  # one drawing sequence on one Axes: its steps share the bar offsets
+def plot_likert_diverging(
     counts: pd.DataFrame,
     *,
     neutral: str | None = None,
@@ -69,6 +73,54 @@ def plot_likert_diverging(  # one drawing sequence on one Axes: its steps share 
     ['I feel supported (n = 50)', 'I have a career plan (n = 50)']
     """
     policy = policy or DisclosurePolicy()
+    lay = _layout(counts, neutral=neutral, sort=sort)
+    colours = _colours(lay)
+    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(lay.ordered))
+    with report_rc():
+        ticks = []
+        for pos, item in enumerate(lay.ordered):
+            y = -pos
+            n_text = f" (n = {int(lay.totals[item])})" if show_n and lay.complete[item] else ""
+            ticks.append(f"{item}{n_text}")
+            if not lay.complete[item] or lay.totals[item] <= 0:
+                ax.text(
+                    0,
+                    y,
+                    f"n {policy.label} in some answers: not shown",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color=TEXT,
+                )
+                continue
+            _draw_bar(ax, y, lay.share.loc[item], lay, colours, legend=pos == 0)
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_yticks([-i for i in range(len(lay.ordered))], ticks)
+        ax.set_xlim(-100, 100)
+        ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
+        ax.set_xlabel("Share of answers (disagree ← | → agree)")
+        legend_on_top(ax, ncol=len(lay.levels), fontsize=7)
+        if title:
+            ax.set_title(title, loc="left", pad=22)
+    return fig
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The levels split around the neutral one, the shares and the item order."""
+
+    levels: list[str]
+    neutral: str | None
+    negative: list[str]  # drawn left of zero, most negative first
+    positive: list[str]  # drawn right of zero
+    share: pd.DataFrame  # percentages of each item's answers
+    totals: pd.Series
+    complete: pd.Series  # no suppressed (NaN) level
+    ordered: list[Any]  # items (index labels) top to bottom
+
+
+def _layout(counts: pd.DataFrame, *, neutral: str | None, sort: bool) -> _Layout:
+    """Check the levels and the neutral one; shares per item; items by net agreement."""
     levels = [str(c) for c in counts.columns]
     if len(levels) < 2:
         raise fail("a Likert chart needs at least two levels", fix="pass items × levels")
@@ -90,71 +142,53 @@ def plot_likert_diverging(  # one drawing sequence on one Axes: its steps share 
     if sort:
         key = net.where(complete, -np.inf)
         ordered = list(key.sort_values(ascending=False, kind="stable").index)
+    return _Layout(levels, neutral, negative, positive, share, totals, complete, ordered)
 
+
+def _colours(lay: _Layout) -> dict[str, str]:
+    """A diverging red–blue colour per level, grey for the neutral one."""
     import seaborn as sns
 
-    n_side = max(len(negative), len(positive))
+    n_side = max(len(lay.negative), len(lay.positive))
     div = sns.color_palette("RdBu", 2 * n_side + 1).as_hex()
-    colours = {lvl: div[i] for i, lvl in enumerate(negative)}
-    colours.update({lvl: div[-len(positive) + i] for i, lvl in enumerate(positive)})
-    if neutral is not None:
-        colours[neutral] = NEUTRAL
+    colours = {lvl: div[i] for i, lvl in enumerate(lay.negative)}
+    colours.update({lvl: div[-len(lay.positive) + i] for i, lvl in enumerate(lay.positive)})
+    if lay.neutral is not None:
+        colours[lay.neutral] = NEUTRAL
+    return colours
 
-    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(ordered))
-    with report_rc():
-        ticks = []
-        for pos, item in enumerate(ordered):
-            y = -pos
-            n_text = f" (n = {int(totals[item])})" if show_n and complete[item] else ""
-            ticks.append(f"{item}{n_text}")
-            if not complete[item] or totals[item] <= 0:
-                ax.text(
-                    0,
-                    y,
-                    f"n {policy.label} in some answers: not shown",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color=TEXT,
-                )
-                continue
-            row = share.loc[item]
-            half = row[neutral] / 2 if neutral is not None else 0.0
-            left = -(row[negative].sum() + half)
-            for lvl in levels:
-                width = float(row[lvl])
-                ax.barh(
-                    y,
-                    width,
-                    left=left,
-                    height=0.7,
-                    color=colours[lvl],
-                    edgecolor="white",
-                    linewidth=0.5,
-                    label=lvl if pos == 0 else None,
-                )
-                if width >= 8:
-                    ink = (
-                        "white"
-                        if lvl not in (neutral,) and lvl in (negative[:1] + positive[-1:])
-                        else TEXT
-                    )
-                    ax.text(
-                        left + width / 2,
-                        y,
-                        f"{width:.0f}%",
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color=ink,
-                    )
-                left += width
-        ax.axvline(0, color="#333333", linewidth=0.8)
-        ax.set_yticks([-i for i in range(len(ordered))], ticks)
-        ax.set_xlim(-100, 100)
-        ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
-        ax.set_xlabel("Share of answers (disagree ← | → agree)")
-        legend_on_top(ax, ncol=len(levels), fontsize=7)
-        if title:
-            ax.set_title(title, loc="left", pad=22)
-    return fig
+
+def _draw_bar(
+    ax: Axes, y: float, row: pd.Series, lay: _Layout, colours: dict[str, str], *, legend: bool
+) -> None:
+    """One item's stacked bar, the neutral share split across zero; shares of 8% or more
+    are written on their segment."""
+    neutral, negative, positive = lay.neutral, lay.negative, lay.positive
+    half = row[neutral] / 2 if neutral is not None else 0.0
+    left = -(row[negative].sum() + half)
+    for lvl in lay.levels:
+        width = float(row[lvl])
+        ax.barh(
+            y,
+            width,
+            left=left,
+            height=0.7,
+            color=colours[lvl],
+            edgecolor="white",
+            linewidth=0.5,
+            label=lvl if legend else None,
+        )
+        if width >= 8:
+            ink = (
+                "white" if lvl not in (neutral,) and lvl in (negative[:1] + positive[-1:]) else TEXT
+            )
+            ax.text(
+                left + width / 2,
+                y,
+                f"{width:.0f}%",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=ink,
+            )
+        left += width

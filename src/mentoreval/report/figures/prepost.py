@@ -40,7 +40,7 @@ def _half_violin(
     ax.fill_betweenx(grid, x - density, x, color=color, alpha=0.45, linewidth=0)
 
 
-def plot_prepost(  # one drawing sequence on one Axes: its steps share the per-wave summaries
+def plot_prepost(
     data: pd.DataFrame,
     *,
     value: str = "score",
@@ -103,12 +103,10 @@ def plot_prepost(  # one drawing sequence on one Axes: its steps share the per-w
     fig, ax = new_figure(4.8, 3.6)
     with report_rc():
         for i, name in enumerate(order):
-            color = OKABE_ITO[i % len(OKABE_ITO)]
             column = pd.to_numeric(data.loc[data[wave] == name, value], errors="coerce")
             values = column.dropna().to_numpy(dtype=float)
-            n = values.size
             x = float(i)
-            if n == 0 or policy.is_small(n):
+            if values.size == 0 or policy.is_small(values.size):
                 ax.text(
                     x,
                     0.5,
@@ -119,47 +117,8 @@ def plot_prepost(  # one drawing sequence on one Axes: its steps share the per-w
                     color=TEXT,
                 )
                 continue
-            lo, hi = np.percentile(values, whis)
-            _half_violin(ax, values, x - 0.05, lo, hi, color, 0.35)
-            box = cbook.boxplot_stats(values, whis=whis)[0]
-            box["fliers"] = np.array([])
-            ax.bxp(
-                [box],
-                positions=[x + 0.02],
-                widths=0.08,
-                showfliers=False,
-                patch_artist=True,
-                boxprops={"facecolor": "white", "edgecolor": color},
-                medianprops={"color": color, "linewidth": 1.5},
-                whiskerprops={"color": color},
-                capprops={"color": color},
-            )
-            mean = float(values.mean())
-            half = (
-                float(stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
-                if n > 1
-                else float("nan")
-            )
-            ax.errorbar(
-                [x + 0.16],
-                [mean],
-                yerr=[[half], [half]],
-                fmt="D",
-                color=TEXT,
-                markersize=5,
-                capsize=3,
-                linewidth=1.2,
-            )
-            ax.annotate(
-                f"mean {fmt(mean)}\n[{fmt(mean - half)}, {fmt(mean + half)}]\nn = {n}",
-                xy=(x + 0.2, mean),
-                xytext=(4, 0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
-                fontsize=8,
-                color=TEXT,
-            )
+            color = OKABE_ITO[i % len(OKABE_ITO)]
+            _draw_wave(ax, values, x, color, whis=whis, confidence=confidence)
         ax.set_xticks(range(len(order)), [names.get(w, str(w).capitalize()) for w in order])
         ax.set_xlim(-0.6, len(order) - 0.1)
         if limits is not None:
@@ -176,3 +135,57 @@ def plot_prepost(  # one drawing sequence on one Axes: its steps share the per-w
             color="#555555",
         )
     return fig
+
+
+def _draw_wave(
+    ax: Axes,
+    values: np.ndarray,
+    x: float,
+    color: str,
+    *,
+    whis: tuple[float, float],
+    confidence: float,
+) -> None:
+    """One wave at ``x``: half-violin, box without fliers, and the mean with its t CI."""
+    n = values.size
+    lo, hi = np.percentile(values, whis)
+    _half_violin(ax, values, x - 0.05, lo, hi, color, 0.35)
+    box = cbook.boxplot_stats(values, whis=whis)[0]
+    box["fliers"] = np.array([])
+    ax.bxp(
+        [box],
+        positions=[x + 0.02],
+        widths=0.08,
+        showfliers=False,
+        patch_artist=True,
+        boxprops={"facecolor": "white", "edgecolor": color},
+        medianprops={"color": color, "linewidth": 1.5},
+        whiskerprops={"color": color},
+        capprops={"color": color},
+    )
+    mean = float(values.mean())
+    half = (
+        float(stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
+        if n > 1
+        else float("nan")
+    )
+    ax.errorbar(
+        [x + 0.16],
+        [mean],
+        yerr=[[half], [half]],
+        fmt="D",
+        color=TEXT,
+        markersize=5,
+        capsize=3,
+        linewidth=1.2,
+    )
+    ax.annotate(
+        f"mean {fmt(mean)}\n[{fmt(mean - half)}, {fmt(mean + half)}]\nn = {n}",
+        xy=(x + 0.2, mean),
+        xytext=(4, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=8,
+        color=TEXT,
+    )
