@@ -132,6 +132,17 @@ def test_pdf_has_sections_and_headline_numbers(demo_report):
         assert f["judgement"].split(";")[0].split(",")[0] in text
 
 
+def test_report_run_logs_no_kernel_noise(demo_report):
+    """Issue 16 (point 12): the kernel's log (where its start-up and shutdown messages go
+    during `mentoreval report`) holds no TCP warning and no shutdown interrupt."""
+    _, out, _ = demo_report
+    log = out.parent / "logs" / f"{out.name}.kernel.log"
+    assert log.is_file()
+    text = log.read_text(encoding="utf-8")
+    assert "Kernel is running over TCP" not in text
+    assert "KeyboardInterrupt caught in kernel" not in text
+
+
 @pytest.mark.browser
 def test_html_in_headless_chromium(demo_report, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
