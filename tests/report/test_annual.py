@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from mentoreval.config.annual import load_annual_config
+from mentoreval.config.paths import project_root
 from mentoreval.disclose.derived import check_no_derivable
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.ingest.protect import keygen
@@ -346,3 +347,22 @@ def test_annual_report_over_three_demo_years_renders(demo_store: Path, tmp_path:
     assert not any(
         o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", [])
     )
+
+
+def test_annual_report_reads_the_store_it_is_given_not_the_configured_one(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    """Issue 16 (point 11): `mentoreval demo` hands its annual reports a store of its own;
+    the configured store (a user's data/store) is neither read nor written."""
+    store = copy_store(demo_store, tmp_path)
+    configured = tmp_path / "data" / "store"
+    config = write_annual(tmp_path / "config", configured)
+    outputs = run_annual_report(
+        config, out_dir=tmp_path / "report", pdf=False, progress=False, store_root=store
+    )
+    assert outputs.html.is_file() and not configured.exists()
+    assert (store / "ledger" / "releases.json").is_file()
+    manifest = json.loads((tmp_path / "report" / "manifest.json").read_text())
+    root = project_root(config)
+    assert (root / manifest["extra"]["store"]).resolve() == store.resolve()
+    assert [c["year"] for c in manifest["extra"]["cohorts"]] == list(YEARS)
