@@ -25,6 +25,10 @@ from mentoreval.report.annual.tables import annual_table, annual_table_html, for
 from mentoreval.report.render import egress_scan
 from mentoreval.store.cohorts import study_inputs_sha256, update_store
 from mentoreval.store.parquet import add_cohort, list_cohorts, load_table
+from number_checks import (
+    assert_csvs_rounded_with_full_precision_in_results,
+    assert_html_numbers_look_like_numbers,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo" / "peer"
@@ -342,6 +346,9 @@ def test_annual_report_over_three_demo_years_renders(demo_store: Path, tmp_path:
     assert cells and not [c for c in cells if re.fullmatch(r"[−-]0(\.0+)?%?", c.strip())]
     assert "Cohort 2025 was evaluated against a comparison group" in html
     assert "mentored students" in html
+    # numbers look like numbers; CSVs rounded, results.json at full precision (issue 16)
+    assert assert_html_numbers_look_like_numbers(html) >= 5
+    assert assert_csvs_rounded_with_full_precision_in_results(out) > 0
     # the executed notebook keeps no pseudonym and no error output
     nb = json.loads(outputs.notebook.read_text())
     assert not any(
