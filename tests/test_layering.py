@@ -40,8 +40,7 @@ LAYERS: list[set[str]] = [
 SIBLINGS_INDEPENDENT = {"stats", "disclose", "synth", "draft"}
 
 #: Known imports of private names, each with the reason it is still there.
-PRIVATE_ALLOWED = {
-}
+PRIVATE_ALLOWED: set[tuple[str, str, str]] = set()
 
 
 def module_name(path: Path) -> str:

@@ -34,6 +34,8 @@ __all__ = [
     "file_sha256",
     "json_text",
     "neutralise_formula",
+    "table_from_json",
+    "table_json",
     "to_jsonable",
     "write_json",
     "write_table",
@@ -171,6 +173,58 @@ def to_jsonable(obj: Any) -> Any:
         f"cannot write a {type(obj).__name__} to JSON",
         (Problem(f"value {obj!r} has no JSON form", fix="convert it to a number or string"),),
     )
+
+
+def _column_type(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "float"
+    return "text"
+
+
+def table_json(df: pd.DataFrame) -> dict[str, Any]:
+    """A table for ``results.json`` at full precision: its columns in order, their types
+    (``float``, ``int``, ``bool``, ``text``) and its rows (NaN as ``null``).
+
+    :func:`table_from_json` reads it back with the same columns, types and values, so a
+    column that is empty (every cell suppressed) is still known to hold numbers.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"scale": ["a", None], "n": [40.0, np.nan], "ok": [True, False]})
+    >>> table_json(t)
+    {'columns': ['scale', 'n', 'ok'], 'types': ['text', 'float', 'bool'], 'rows': [['a', 40.0, True], [None, None, False]]}
+    >>> back = table_from_json(json.loads(json.dumps(table_json(t))))
+    >>> back.dtypes.astype(str).tolist()[1:], back["n"].tolist()[0], back["scale"].tolist()[0]
+    (['float64', 'bool'], 40.0, 'a')
+    """
+    frame = df.reset_index(drop=True)
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "types": [_column_type(frame[c]) for c in frame.columns],
+        "rows": [to_jsonable(list(row)) for row in frame.itertuples(index=False, name=None)],
+    }
+
+
+def table_from_json(data: Mapping[str, Any]) -> pd.DataFrame:
+    """The table :func:`table_json` wrote (floats, nullable ``Int64``, bools, text)."""
+    columns = list(data["columns"])
+    frame = pd.DataFrame(list(data["rows"]), columns=columns, dtype=object)
+    for column, kind in zip(columns, data["types"], strict=True):
+        values = frame[column]
+        if kind == "float":
+            frame[column] = pd.to_numeric(values, errors="coerce").astype(float)
+        elif kind == "int":
+            frame[column] = pd.to_numeric(values, errors="coerce").astype("Int64")
+        elif kind == "bool":
+            frame[column] = values.fillna(False).astype(bool)
+        else:
+            frame[column] = values.where(values.notna(), np.nan)
+    return frame
 
 
 #: Characters that let a JSON file be read as HTML, written as JSON escapes instead.

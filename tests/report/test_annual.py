@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from mentoreval.config.annual import load_annual_config
+from mentoreval.config.paths import project_root
 from mentoreval.disclose.derived import check_no_derivable
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.ingest.protect import keygen
@@ -24,6 +25,10 @@ from mentoreval.report.annual.tables import annual_table, annual_table_html, for
 from mentoreval.report.render import egress_scan
 from mentoreval.store.cohorts import study_inputs_sha256, update_store
 from mentoreval.store.parquet import add_cohort, list_cohorts, load_table
+from number_checks import (
+    assert_csvs_rounded_with_full_precision_in_results,
+    assert_html_numbers_look_like_numbers,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo" / "peer"
@@ -341,8 +346,30 @@ def test_annual_report_over_three_demo_years_renders(demo_store: Path, tmp_path:
     assert cells and not [c for c in cells if re.fullmatch(r"[−-]0(\.0+)?%?", c.strip())]
     assert "Cohort 2025 was evaluated against a comparison group" in html
     assert "mentored students" in html
+    # numbers look like numbers; CSVs rounded, results.json at full precision (issue 16)
+    assert assert_html_numbers_look_like_numbers(html) >= 5
+    assert assert_csvs_rounded_with_full_precision_in_results(out) > 0
     # the executed notebook keeps no pseudonym and no error output
     nb = json.loads(outputs.notebook.read_text())
     assert not any(
         o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", [])
     )
+
+
+def test_annual_report_reads_the_store_it_is_given_not_the_configured_one(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    """Issue 16 (point 11): `mentoreval demo` hands its annual reports a store of its own;
+    the configured store (a user's data/store) is neither read nor written."""
+    store = copy_store(demo_store, tmp_path)
+    configured = tmp_path / "data" / "store"
+    config = write_annual(tmp_path / "config", configured)
+    outputs = run_annual_report(
+        config, out_dir=tmp_path / "report", pdf=False, progress=False, store_root=store
+    )
+    assert outputs.html.is_file() and not configured.exists()
+    assert (store / "ledger" / "releases.json").is_file()
+    manifest = json.loads((tmp_path / "report" / "manifest.json").read_text())
+    root = project_root(config)
+    assert (root / manifest["extra"]["store"]).resolve() == store.resolve()
+    assert [c["year"] for c in manifest["extra"]["cohorts"]] == list(YEARS)

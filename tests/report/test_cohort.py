@@ -113,6 +113,27 @@ def test_written_outputs_round_trip(comparison_results, tmp_path):
     assert comp["n_pairs"].tolist() == comparison_results.tables["comparisons"]["n_pairs"].tolist()
 
 
+def test_results_json_keeps_every_table_at_full_precision_and_csvs_are_rounded(
+    comparison_results, tmp_path
+):
+    """Issue 16 (point 7): tables/*.csv are rounded for pasting; results.json keeps the
+    unrounded tables, and the report is drawn from those."""
+    from number_checks import assert_csvs_rounded_with_full_precision_in_results
+
+    write_cohort_outputs(comparison_results, tmp_path)
+    report = open_cohort_report(tmp_path)
+    assert set(report.tables) == set(comparison_results.tables)
+    for name, table in comparison_results.tables.items():
+        expected = table[report.tables[name].columns].reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            report.tables[name], expected, check_dtype=False, check_exact=True,
+            check_names=False, obj=name,
+        )  # fmt: skip
+    assert assert_csvs_rounded_with_full_precision_in_results(tmp_path) > 0
+    first = (tmp_path / "tables" / "comparisons.csv").read_text().splitlines()[1]
+    assert ".0," not in first  # n_pairs and df are whole numbers: "57", not "57.0"
+
+
 def test_below_threshold_suppresses_everything(tmp_path):
     config = write_study(tmp_path, n_students=14, design="single_arm", attrition=0.3, seed=2)
     res = analyse_cohort(ingest_study(config, out_dir=tmp_path / "p"), config)

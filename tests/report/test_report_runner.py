@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -86,3 +87,91 @@ def test_failing_cell_names_section_and_keeps_notebook(tmp_path: Path) -> None:
     nb = nbformat.read(output, as_version=4)
     assert any(c.metadata.get("tags") == ["injected-parameters"] for c in nb.cells)
     assert str(output) in str(info.value)
+
+
+# --- quiet kernel (issue 16, point 12) -------------------------------------------------
+
+NOISE = ("Kernel is running over TCP without encryption", "KeyboardInterrupt caught in kernel")
+
+
+def _tiny_template(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "answer: int = 1  # a parameter", metadata={"tags": ["parameters"]}
+        ),
+        nbformat.v4.new_code_cell("print(answer * 2)"),
+    ]
+    path = folder / "tiny.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_report_kernel_prints_no_tcp_warning_and_no_shutdown_interrupt(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The kernel's own stderr reaches this process's file descriptors (capfd): nothing
+    of the known start-up or shutdown noise is there."""
+    out = run_notebook(
+        _tiny_template(tmp_path), tmp_path / "out.ipynb", parameters={"answer": 21},
+        progress=False,
+    )  # fmt: skip
+    captured = capfd.readouterr()
+    for line in NOISE:
+        assert line not in captured.err and line not in captured.out
+    cells = nbformat.read(out, as_version=4).cells
+    assert cells[-1].outputs[0]["text"] == "42\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix domain sockets")
+def test_report_kernel_uses_ipc_in_a_private_folder_removed_afterwards() -> None:
+    from mentoreval.report.kernel import QuietKernelManager
+
+    km = QuietKernelManager(kernel_name="python3")
+    folder = Path(km.connection_file).parent
+    assert km.transport == "ipc" and km.ip.startswith(str(folder))
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    km.cleanup_private_folder()
+    assert not folder.exists()
+
+
+def test_report_kernel_is_not_interrupted_while_shutting_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from mentoreval.report.kernel import QuietKernelManager
+
+    calls: list[bool] = []
+
+    async def interrupt(self: AsyncKernelManager) -> None:
+        calls.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", interrupt)
+    km = QuietKernelManager(kernel_name="python3")
+    try:
+        asyncio.run(km._async_interrupt_kernel())  # a user's interrupt still goes through
+        km.shutting_down = True
+        asyncio.run(km._async_interrupt_kernel())
+    finally:
+        km.cleanup_private_folder()
+    assert calls == [False]
+
+
+def test_redirected_output_drops_benign_kernel_lines_only(tmp_path: Path) -> None:
+    from mentoreval.report.runtime import redirect_output
+
+    log = tmp_path / "job.log"
+    log.write_text("earlier line\n")
+    with redirect_output(log):
+        os.write(2, f"[IPKernelApp] WARNING | {NOISE[0]}. All communication ...\n".encode())
+        os.write(2, b"a real problem\n")
+        os.write(1, f"{NOISE[1]}\n".encode())
+    assert log.read_text() == "earlier line\na real problem\n"

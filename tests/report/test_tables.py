@@ -109,3 +109,20 @@ def test_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_manifest_missing_input(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="missing"):
         build_manifest(inputs=[tmp_path / "nope.csv"], parameters={}, key_fingerprint=None)
+
+
+def test_table_json_round_trips_types_and_full_precision() -> None:
+    from mentoreval.outputs import table_from_json, table_json
+
+    df = pd.DataFrame({
+        "scale": ["total", None], "n_pairs": [np.nan, np.nan], "items": [5, 19],
+        "mean_pre": [3.1272727272727274, -0.041666666666666664], "suppressed": [True, False],
+    })  # fmt: skip
+    text = json.dumps(table_json(df))
+    back = table_from_json(json.loads(text))
+    assert back.columns.tolist() == df.columns.tolist()
+    # a column suppressed throughout is still a column of numbers, not of text
+    assert back["n_pairs"].dtype == "float64" and back["n_pairs"].isna().all()
+    assert back["items"].tolist() == [5, 19] and back["suppressed"].tolist() == [True, False]
+    assert back["mean_pre"].tolist() == df["mean_pre"].tolist()  # bit for bit
+    assert back["scale"].isna().tolist() == [False, True]

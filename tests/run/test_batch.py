@@ -518,6 +518,12 @@ def test_cli_batch_of_demo_reports_with_one_broken_study(
     assert summary.set_index("job").loc["school-broken", "status"] == "failed"
     log = (tmp_path / "logs" / "school-broken.log").read_text()
     assert "Traceback" in log and "post_qualtrics.csv" in log
+    # the job logs hold no kernel start-up or shutdown noise (issue 16, point 12)
+    for name in ("peer-2023-2025", "peer-2023-2024"):
+        text = (tmp_path / "logs" / f"{name}.log").read_text()
+        assert "finished" in text
+        assert "Kernel is running over TCP" not in text
+        assert "KeyboardInterrupt caught in kernel" not in text
 
 
 @pytest.mark.slow

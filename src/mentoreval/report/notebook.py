@@ -6,8 +6,9 @@ and a name is pasted into code unescaped) nor checks types (``numpy.int64(5)`` a
 ``papermill.inspect_notebook``, accepts only declared names matching ``^[A-Za-z_]\\w*$``,
 casts each value to the declared annotation (``str``, ``int``, ``float``, ``bool``,
 ``list``, ``dict``, ``Path`` → ``str``; ``X | None`` allows ``None``) and always runs the
-``python3`` kernel. A failing cell becomes a one-line :class:`~mentoreval.errors.ReportError`
-naming the section (the nearest markdown heading above it); the partial notebook is kept.
+``python3`` kernel, started quietly over IPC (:mod:`mentoreval.report.kernel`). A failing
+cell becomes a one-line :class:`~mentoreval.errors.ReportError` naming the section (the
+nearest markdown heading above it); the partial notebook is kept.
 
 :func:`build_report` chains the stages — execute, HTML, PDF, egress scan — under one
 progress bar.
@@ -255,6 +256,8 @@ def run_notebook(
     from papermill.exceptions import PapermillExecutionError
     from tqdm.auto import tqdm
 
+    from mentoreval.report.kernel import QuietKernelManager
+
     target = Path(output)
     with tqdm(total=2, desc="report", unit="stage", disable=not progress, leave=False) as bar:
         bar.set_postfix_str("check parameters")
@@ -268,6 +271,7 @@ def run_notebook(
                 str(target),
                 parameters=cast,
                 kernel_name="python3",
+                kernel_manager_class=QuietKernelManager,  # IPC, no shutdown interrupt
                 progress_bar=False,
                 cwd=None if cwd is None else str(cwd),
                 execution_timeout=execution_timeout,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,46 @@ if TYPE_CHECKING:  # pragma: no cover
     pass
 
 
-__all__ = ["redirect_output"]
+__all__ = ["BENIGN_LINES", "drop_benign_lines", "redirect_output"]
+
+
+#: Kernel messages expected on every run that say nothing about the report: the TCP
+#: warning of a kernel started without IPC, and the interrupt a kernel manager sends on
+#: shutdown (see :class:`mentoreval.report.kernel.QuietKernelManager`, which avoids both).
+BENIGN_LINES: tuple[re.Pattern[str], ...] = (
+    re.compile(r"Kernel is running over TCP without encryption"),
+    re.compile(r"KeyboardInterrupt caught in kernel"),
+)
+
+
+def drop_benign_lines(text: str) -> str:
+    """``text`` without the lines matching :data:`BENIGN_LINES`.
+
+    Examples
+    --------
+    >>> log = ("[IPKernelApp] WARNING | Kernel is running over TCP without encryption. ...\\n"
+    ...        "real problem\\n"
+    ...        "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.\\n")
+    >>> drop_benign_lines(log)
+    'real problem\\n'
+    """
+    return "".join(
+        line
+        for line in text.splitlines(keepends=True)
+        if not any(p.search(line) for p in BENIGN_LINES)
+    )
+
+
+def _drop_benign_since(path: Path, offset: int) -> None:
+    """Remove :data:`BENIGN_LINES` from what was appended to ``path`` after ``offset``."""
+    with contextlib.suppress(OSError), path.open("r+b") as handle:
+        handle.seek(offset)
+        added = handle.read().decode("utf-8", errors="surrogateescape")
+        kept = drop_benign_lines(added)
+        if kept != added:
+            handle.seek(offset)
+            handle.truncate()
+            handle.write(kept.encode("utf-8", errors="surrogateescape"))
 
 
 @contextlib.contextmanager
@@ -27,7 +67,8 @@ def redirect_output(
     Works at the file-descriptor level (``os.dup2``), so child processes started inside
     the block, such as a Jupyter kernel, write there too: its start-up warnings ("Kernel
     is running over TCP without encryption") and shutdown noise go to the job's log, not
-    the terminal. The original descriptors are restored on exit.
+    the terminal. The original descriptors are restored on exit, and the known-benign kernel
+    lines (:data:`BENIGN_LINES`) written during the block are removed from the log.
 
     Parameters
     ----------
@@ -60,6 +101,7 @@ def redirect_output(
         with contextlib.suppress(Exception):
             stream.flush()
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    start = os.fstat(fd).st_size
     saved = [os.dup(1), os.dup(2)]
     streams = (sys.stdout, sys.stderr)
     kept: list[Any] = []
@@ -85,6 +127,7 @@ def redirect_output(
         os.dup2(saved[1], 2)
         for f in (*saved, fd):
             os.close(f)
+        _drop_benign_since(target, start)
 
 
 @contextlib.contextmanager

@@ -2,8 +2,8 @@
 putting an estimate and its CI in a single cell, so the cohort and annual reports read alike.
 
 Report stage (how it is said, in tables). :func:`format_report_table` and
-:func:`report_table_html` use :data:`COLUMN_LABELS` and
-:func:`mentoreval.disclose.format_cell`; writing files is :mod:`mentoreval.outputs`.
+:func:`report_table_html` use :data:`COLUMN_LABELS` and the reports' one number policy,
+:mod:`mentoreval.report.numbers`; writing files is :mod:`mentoreval.outputs`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from mentoreval.config.disclosure import CellKind, DisclosurePolicy
-from mentoreval.disclose.formatting import format_table
+from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.report.numbers import NumberKind, format_numbers
 
 __all__ = [
     "COLUMN_LABELS",
@@ -124,14 +124,15 @@ def format_report_table(
     *,
     policy: DisclosurePolicy | None = None,
     confidence: float = 0.95,
-    decimals: int = 2,
-    kinds: Mapping[str, CellKind] | None = None,
+    decimals: int | None = None,
+    kinds: Mapping[str, NumberKind] | None = None,
     ci: Mapping[str, tuple[str, str]] | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A protected table as the strings a reader sees, with human column labels.
 
-    Numbers are formatted by :func:`~mentoreval.disclose.format_table` (``"< k"`` where
+    Numbers are formatted by :func:`~mentoreval.report.numbers.format_numbers` (counts as
+    whole numbers, statistics to a fixed number of decimals per column, ``"< k"`` where
     suppressed, no negative zero); each estimate named in ``ci`` gets its interval in the
     same cell (``"0.26 (0.10 to 0.42)"``, the bounds' columns dropped); minus signs become
     typographic; columns are renamed with :func:`column_label`.
@@ -145,7 +146,7 @@ def format_report_table(
     confidence
         The CI level named in the headers of merged columns.
     decimals, kinds
-        As in :func:`~mentoreval.disclose.format_table`.
+        As in :func:`~mentoreval.report.numbers.format_numbers` (exceptions to the policy).
     ci
         Estimate column → ``(low, high)`` columns to merge into it.
     labels
@@ -167,9 +168,7 @@ def format_report_table(
     1     b      < 10                   < 10
     """
     label = (policy or DisclosurePolicy()).label
-    text = format_table(
-        df.reset_index(drop=True), policy=policy, decimals=decimals, kinds=dict(kinds or {})
-    )
+    text = format_numbers(df.reset_index(drop=True), policy=policy, decimals=decimals, kinds=kinds)
     for est, (lo, hi) in (ci or {}).items():
         if {est, lo, hi} <= set(text.columns):
             text[est] = [

@@ -6,6 +6,11 @@ exactly as a programme lead would run their own batch. From a source checkout th
 committed ``data/demo/`` is used; from an installed package the same files are regenerated
 deterministically with :func:`mentoreval.synth.demo.build_demo`.
 
+The demo keeps to itself: its cohorts are filed in a store of its own (``<out>/store``,
+with its release ledger) and its person-level tables go to ``<out>/processed/<job>``, never
+the project's ``data/store`` and ``data/processed``, so an annual report of real cohorts
+(``studies: all``) never pools the synthetic ones.
+
 The demo needs a pseudonymisation key like any study. Unless ``MENTOREVAL_KEY_FILE`` is
 set, a demo key is created once in the user's cache folder (never in the repository or a
 data folder).
@@ -21,8 +26,13 @@ from pathlib import Path
 import pandas as pd
 
 from mentoreval.errors import MentorevalError
+from mentoreval.run.jobs import BatchConfig, Job
 
-__all__ = ["demo_data_dir", "demo_key_file", "run_demo"]
+#: The demo's own store and processed folder, inside the demo's output folder.
+DEMO_STORE = "store"
+DEMO_PROCESSED = "processed"
+
+__all__ = ["demo_data_dir", "demo_jobs", "demo_key_file", "run_demo"]
 
 
 def demo_data_dir(*, work: Path) -> Path:
@@ -60,6 +70,29 @@ def demo_key_file() -> Path:
     return key
 
 
+def demo_jobs(config: BatchConfig, out: Path) -> list[Job]:
+    """The demo batch's jobs, each writing to ``out/<job name>/`` and using the demo's own
+    store (``out/store``) and processed folder (``out/processed/<job name>``).
+
+    Examples
+    --------
+    >>> from mentoreval.run.jobs import BatchConfig, Job
+    >>> job = Job("peer-2025", "cohort", Path("peer/2025/study.yaml"), Path("reports/peer-2025"))
+    >>> (mine,) = demo_jobs(BatchConfig(Path("batch.yaml"), (job,)), Path("/work/reports/demo"))
+    >>> mine.out_dir, mine.store, mine.processed
+    (PosixPath('/work/reports/demo/peer-2025'), PosixPath('/work/reports/demo/store'), PosixPath('/work/reports/demo/processed/peer-2025'))
+    """
+    return [
+        replace(
+            job,
+            out_dir=out / job.name,
+            store=out / DEMO_STORE,
+            processed=out / DEMO_PROCESSED / job.name,
+        )
+        for job in config.jobs
+    ]
+
+
 def run_demo(
     *, out: str | Path = "reports/demo", jobs: int = 2, progress: bool = True
 ) -> pd.DataFrame:
@@ -68,7 +101,8 @@ def run_demo(
     Parameters
     ----------
     out
-        Output folder; each report goes to ``out/<job name>/``.
+        Output folder; each report goes to ``out/<job name>/``, the demo's store to
+        ``out/store`` and its processed tables to ``out/processed/``.
     jobs
         Parallel worker processes.
     progress
@@ -91,7 +125,7 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     data = demo_data_dir(work=out)
     config = load_batch_config(data / "batch.yaml")
-    batch_jobs = [replace(job, out_dir=out / job.name) for job in config.jobs]
+    batch_jobs = demo_jobs(config, out)
     previous = os.environ.get("MENTOREVAL_KEY_FILE")
     os.environ["MENTOREVAL_KEY_FILE"] = str(demo_key_file())  # handed to every job
     try:

@@ -68,6 +68,13 @@ class Job:
         The job's configuration file (a study or annual config).
     out_dir
         Where the job writes its outputs.
+    store
+        The multi-year store the job's report uses instead of the project's
+        ``data/store``: a cohort report's release ledger; an annual report's cohorts and
+        ledger (``None``: the default). ``mentoreval demo`` keeps its own here.
+    processed
+        Where a cohort job's ingest writes the person-level tables instead of
+        ``data/processed/<study>`` (``None``: the default).
 
     Examples
     --------
@@ -79,6 +86,8 @@ class Job:
     kind: str
     config: Path
     out_dir: Path
+    store: Path | None = None
+    processed: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,14 @@ def run_cohort_job(job: Job) -> None:
     """Runner for ``kind: cohort``: the cohort report of ``job.config`` into ``job.out_dir``."""
     from mentoreval.report.cohort.runner import run_cohort_report
 
-    run_cohort_report(job.config, out_dir=job.out_dir, pdf=True, progress=False)
+    run_cohort_report(
+        job.config,
+        out_dir=job.out_dir,
+        pdf=True,
+        progress=False,
+        processed_dir=job.processed,
+        store_root=job.store,
+    )
 
 
 def job_kinds() -> tuple[str, ...]:
@@ -210,4 +226,6 @@ def run_annual_job(job: Job) -> None:
     """Runner for ``kind: annual``: the annual report of ``job.config`` into ``job.out_dir``."""
     from mentoreval.report.annual.runner import run_annual_report
 
-    run_annual_report(job.config, out_dir=job.out_dir, pdf=True, progress=False)
+    run_annual_report(
+        job.config, out_dir=job.out_dir, pdf=True, progress=False, store_root=job.store
+    )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,6 +97,7 @@ def analyse_annual(
     config: AnnualConfig | str | os.PathLike[str],
     *,
     ledger: ReleaseLedger | None = None,
+    store_root: str | os.PathLike[str] | None = None,
 ) -> AnnualAnalysis:
     """Build every disclosure-controlled table of the annual report from the store.
 
@@ -107,6 +109,9 @@ def analyse_annual(
         The release ledger to check against and record into; default the store's own
         (``<store>/ledger/releases.json``). Nothing is saved here: see
         :func:`save_release_ledger` (called by :func:`write_annual_outputs`).
+    store_root
+        A store to read instead of the config's (``store:``, default
+        ``<project>/data/store``); ``mentoreval demo`` uses a store of its own.
 
     Returns
     -------
@@ -134,6 +139,8 @@ def analyse_annual(
     """
     if not isinstance(config, AnnualConfig):
         config = load_annual_config(config)
+    if store_root is not None:
+        config = replace(config, store_root=Path(store_root).resolve())
     if ledger is None:
         ledger = load_release_ledger(config.store_root)
     cohorts = select_cohorts(config)

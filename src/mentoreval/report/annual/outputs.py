@@ -1,6 +1,8 @@
 """Writing the annual report's files: tables/*.csv, figures, results.json, manifest.json, ledger.
 
-Report stage: everything written has passed disclosure control in the analysis.
+Report stage: everything written has passed disclosure control in the analysis. The CSVs
+are rounded for pasting (:func:`mentoreval.report.numbers.round_for_paste`); ``results.json``
+keeps every table at full precision (``table_data``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def write_annual_outputs(
     analysis
         From :func:`analyse_annual`.
     out_dir
-        The report folder: ``tables/*.csv``, ``figures/*.png|svg``, ``results.json``,
+        The report folder: ``tables/*.csv`` (rounded for pasting), ``figures/*.png|svg``,
+        ``results.json`` (every table at full precision under ``table_data``),
         ``manifest.json``.
     parameters
         The report parameters, recorded in the manifest.
@@ -57,14 +60,23 @@ def write_annual_outputs(
         The manifest.
     """
     from mentoreval.config.paths import project_root
-    from mentoreval.outputs import build_manifest, publishable_path, write_json, write_table
+    from mentoreval.outputs import (
+        build_manifest,
+        publishable_path,
+        table_json,
+        write_json,
+        write_table,
+    )
     from mentoreval.report.figures.charts import save_figure
+    from mentoreval.report.numbers import round_for_paste
 
     out = Path(out_dir)
+    full: dict[str, dict[str, Any]] = {}
     for name, table in analysis.tables.items():
         if name == "cohorts":
             continue
-        write_table(table, out / "tables" / f"{name}.csv")
+        full[name] = table_json(table)
+        write_table(round_for_paste(table), out / "tables" / f"{name}.csv")
     save_figure(plot_annual_participation(analysis), out / "figures" / "participation")
     for i, fig in enumerate(forest_figures(analysis)):
         save_figure(fig, out / "figures" / f"forest_{i + 1:02d}")
@@ -84,6 +96,7 @@ def write_annual_outputs(
             if "suppressed" in t.columns
         },
         "notes": list(analysis.notes),
+        "table_data": full,
     }
     write_json(results, out / "results.json")
     cfg = analysis.config

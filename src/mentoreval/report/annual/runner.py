@@ -7,6 +7,7 @@ Report stage (how it is run); ``mentoreval annual`` and the batch runner call
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,7 @@ def run_annual_report(
     pdf: bool = True,
     progress: bool = True,
     template: str | os.PathLike[str] | None = None,
+    store_root: str | os.PathLike[str] | None = None,
 ) -> ReportOutputs:
     """Run the annual report: update the store, execute the template, render, scan.
 
@@ -60,6 +62,10 @@ def run_annual_report(
         Show the progress bar.
     template
         Another template (default ``notebooks/templates/annual_report.ipynb``).
+    store_root
+        The store to read (and to file listed studies into) instead of the config's
+        (``store:``, default ``<project>/data/store``); ``mentoreval demo`` keeps its
+        cohorts in a store of its own this way.
 
     Returns
     -------
@@ -76,6 +82,8 @@ def run_annual_report(
     from mentoreval.safefs import OutputFolder
 
     cfg = load_annual_config(config)
+    if store_root is not None:
+        cfg = replace(cfg, store_root=Path(store_root).resolve())
     folder = Path(out_dir) if out_dir is not None else project_root(cfg.path) / "reports" / cfg.name
     protected = [cfg.path, *(cfg.studies or ())]
     with OutputFolder(folder, kind="annual report", protected=protected, key="--out") as output:
@@ -84,13 +92,16 @@ def run_annual_report(
             root = project_root(cfg.path)  # paths relative to it: no home folder published
             forbidden = annual_forbidden(cfg)
             forbidden["local path"] = local_paths(root)
+            parameters = {
+                "config": publishable_path(cfg.path, root),
+                "out_dir": publishable_path(output.staging, root),
+            }
+            if store_root is not None:
+                parameters["store"] = publishable_path(cfg.store_root, root)
             built = build_report(
                 template or TEMPLATE,
                 output.staging,
-                parameters={
-                    "config": publishable_path(cfg.path, root),
-                    "out_dir": publishable_path(output.staging, root),
-                },
+                parameters=parameters,
                 name="annual_report",
                 pdf=pdf,
                 forbidden=forbidden,

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import functools
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from mentoreval.config.disclosure import CellKind
-from mentoreval.disclose.formatting import format_table
 from mentoreval.errors import (
     ConfigError,
     MentorevalError,
@@ -23,6 +21,7 @@ from mentoreval.report.annual.inputs import (
     cohort_label,
 )
 from mentoreval.report.annual.results import AnnualAnalysis
+from mentoreval.report.numbers import format_numbers
 from mentoreval.report.tables import column_label, format_report_table, report_table_html
 
 if TYPE_CHECKING:
@@ -82,12 +81,7 @@ def format_annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
     body = df[keep].copy()
     for column in index:
         body[column] = body[column].astype(str)
-    kinds: dict[str, Any] = {"retention_pct": "percent", "i2": "percent", "k": "count",
-                             "with_meetings": "count", "enrolled": "count", "n": "count"}  # fmt: skip
-    for column in shown:
-        if column.endswith(("_responses", "_pairs")):
-            kinds[column] = "count"
-    out = format_table(body, policy=analysis.config.policy, kinds=kinds)
+    out = format_numbers(body, policy=analysis.config.policy)
     return out.set_index(index) if index else out
 
 
@@ -151,7 +145,8 @@ def annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
     Cohorts are named once (``"2023"``, or ``"spring (2024)"`` when the cohort is not its
     year), outcomes by their instrument and scale titles, the programme only when the
     table has more than one; each estimate carries its CI in one cell; numbers are
-    formatted by :func:`~mentoreval.disclose.format_cell` (``"< k"`` where suppressed).
+    formatted by the reports' one policy, :mod:`mentoreval.report.numbers` (``"< k"``
+    where suppressed).
 
     Parameters
     ----------
@@ -236,7 +231,6 @@ def _annual_view(analysis: AnnualAnalysis, name: str) -> tuple[pd.DataFrame, int
         shown,
         policy=analysis.config.policy,
         confidence=analysis.config.confidence,
-        kinds={c: k for c, k in KINDS.items() if c in keep},
         ci=ci,
         labels=labels,
     )
@@ -326,11 +320,4 @@ VIEWS: dict[str, tuple[list[str], dict[str, tuple[str, str]], list[str], dict[st
         ["programme", "outcome", "breakdown", "level", "n_pairs", "mean_change", "ci_low",
          "ci_high"],
         {"mean_change": ("ci_low", "ci_high")}, ["programme", "outcome", "breakdown"], {}),
-}  # fmt: skip
-
-
-KINDS: dict[str, CellKind] = {
-    "enrolled": "count", "with_meetings": "count", "pre_responses": "count",
-    "post_responses": "count", "linked_pairs": "count", "k": "count",
-    "retention_pct": "percent", "i2": "percent", "p_value": "p",
 }  # fmt: skip

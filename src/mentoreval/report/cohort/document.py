@@ -2,14 +2,14 @@
 
 Report stage (how it is shown). The template (``notebooks/templates/cohort_report.ipynb``) calls
 :func:`open_cohort_report` and then one ``show_*`` method per section; the kernel does no
-statistics, it only reads ``results.json``, ``tables/`` and ``figures/``.
+statistics, it only reads ``results.json`` (every table at full precision) and ``figures/``.
+Numbers are formatted by the reports' one policy, :mod:`mentoreval.report.numbers`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ import pandas as pd
 from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
+from mentoreval.outputs import table_from_json
 from mentoreval.report.cohort.figures import slug
 from mentoreval.report.tables import format_report_table, report_table_html
 
@@ -26,12 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     pass
 
 __all__ = ["CohortReport", "open_cohort_report"]
-
-#: A leading quote that write_table added to neutralise a formula (removed for display).
-FORMULA_QUOTE = re.compile(r"^'(?=[=+\-@\t\r\0])")
-
-
-_PERCENT_COLS = {"followed_up_pct", "flagged_pct", "items_missing_pct", "percent", "attrition_pct"}
 
 
 _DOMAIN_TITLES = {
@@ -69,12 +64,6 @@ other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and do
 exploratory and unadjusted.
 
 **Disclosure control.** {disclosure}"""
-
-
-def _strip_quote(value: object) -> object:
-    if isinstance(value, str):
-        return FORMULA_QUOTE.sub("", value)
-    return value
 
 
 class CohortReport:
@@ -118,7 +107,7 @@ class CohortReport:
         columns: Sequence[str] | None = None,
         where: Mapping[str, Any] | None = None,
         caption: str | None = None,
-        decimals: int = 2,
+        decimals: int | None = None,
         ci: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         from IPython.display import HTML, display
@@ -132,21 +121,10 @@ class CohortReport:
         if t.empty:
             return
         keep = [c for c in (columns or t.columns) if c in t.columns and c != "suppressed"]
-        shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]].copy()
-        kinds: dict[str, Any] = {c: "percent" for c in keep if c in _PERCENT_COLS}
-        kinds |= {c: "count" for c in keep if c in ("received", "excluded", "kept")}
-        for c in keep:
-            if c.startswith("prop_"):
-                shown[c] = shown[c] * 100
-                kinds[c] = "percent"
-            if c in ("p_value", "p_adj", "wilcoxon_p"):
-                kinds[c] = "p"
-            if c in ("df",):
-                kinds[c] = "number"
+        shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]]
         text = format_report_table(
-            shown, policy=self.policy, confidence=self.confidence, decimals=decimals,
-            kinds=kinds, ci=ci,
-        )  # fmt: skip
+            shown, policy=self.policy, confidence=self.confidence, decimals=decimals, ci=ci
+        )
         display(HTML(report_table_html(text, caption=caption)))
 
     def _scale_label(self, instrument: str, scale: str) -> str:
@@ -422,7 +400,8 @@ class CohortReport:
 
 
 def open_cohort_report(output_dir: str | os.PathLike[str]) -> CohortReport:
-    """Load the results written by :func:`write_cohort_outputs` for display.
+    """Load the results written by :func:`write_cohort_outputs` for display: every table
+    at full precision from ``results.json`` (the ``tables/*.csv`` are rounded for pasting).
 
     Examples
     --------
@@ -437,16 +416,11 @@ def open_cohort_report(output_dir: str | os.PathLike[str]) -> CohortReport:
             (Problem("no results.json", file=str(path), fix="run `mentoreval report STUDY`"),),
         )
     results = json.loads(path.read_text(encoding="utf-8"))
-    tables: dict[str, pd.DataFrame] = {}
-    for name in results.get("tables", []):
-        csv = folder / "tables" / f"{name}.csv"
-        if not csv.is_file():
-            continue
-        frame = pd.read_csv(csv, keep_default_na=True)
-        for c in frame.columns:
-            if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype):
-                frame[c] = frame[c].map(_strip_quote)
-        if "suppressed" in frame.columns:
-            frame["suppressed"] = frame["suppressed"].astype(bool)
-        tables[name] = frame
+    data = results.get("table_data")
+    if data is None:
+        raise DataError(
+            f"{path}: written by an older mentoreval (no full-precision tables)",
+            (Problem("no table_data", file=str(path), fix="run `mentoreval report STUDY` again"),),
+        )
+    tables = {name: table_from_json(table) for name, table in data.items()}
     return CohortReport(folder, results, tables)

@@ -1,6 +1,8 @@
 """Writing the cohort report's files: tables/*.csv, results.json and figures/*.png|svg.
 
-Report stage: everything written has passed disclosure control in the analysis.
+Report stage: everything written has passed disclosure control in the analysis. The CSVs
+are rounded for pasting (:func:`mentoreval.report.numbers.round_for_paste`); ``results.json``
+keeps every table at full precision (``table_data``), and the report is drawn from it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def write_cohort_outputs(
 ) -> dict[str, Path]:
     """Write ``tables/*.csv``, ``figures/*.png|svg`` and ``results.json`` into ``out_dir``.
 
+    The CSVs are rounded for pasting; ``results.json`` holds the same tables at full
+    precision under ``table_data`` (see :func:`mentoreval.outputs.table_json`).
+
     Parameters
     ----------
     results
@@ -47,16 +52,20 @@ def write_cohort_outputs(
         Name → path of each file written (``results``, ``table:<name>``,
         ``figure:<name>:png|svg``).
     """
-    from mentoreval.outputs import to_jsonable, write_json, write_table
+    from mentoreval.outputs import table_json, to_jsonable, write_json, write_table
     from mentoreval.report.figures.charts import save_figure
+    from mentoreval.report.numbers import round_for_paste
 
     folder = Path(out_dir)
     written: dict[str, Path] = {}
+    full: dict[str, dict[str, object]] = {}
     for name, table in results.tables.items():
         frame = table
         if name == "comparisons":
             frame = table[_comparison_columns(table)]
-        written[f"table:{name}"] = write_table(frame, folder / "tables" / f"{name}.csv")
+        full[name] = table_json(frame)
+        path = folder / "tables" / f"{name}.csv"
+        written[f"table:{name}"] = write_table(round_for_paste(frame), path)
     figures: dict[str, dict[str, str]] = {}
     for name, fig in results.figures.items():
         paths = save_figure(fig, folder / "figures" / name)
@@ -87,6 +96,7 @@ def write_cohort_outputs(
         "comparisons": to_jsonable(comp[_comparison_columns(comp)]),
         "info": to_jsonable(dict(results.info)),
         "tables": sorted(results.tables),
+        "table_data": full,
         "figures": figures,
     }
     written["results"] = write_json(payload, folder / "results.json")

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
-from mentoreval.disclose.formatting import format_table
 from mentoreval.disclose.ledger import ReleaseLedger
+from mentoreval.report.numbers import format_numbers
 from mentoreval.report.wording import Finding, format_headline
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +32,8 @@ COMPARISON_TABLE_COLUMNS: list[str] = [
 ]  # fmt: skip
 
 
-RESULTS_VERSION = 1
+#: 2: ``table_data`` holds every table at full precision; ``tables/*.csv`` are rounded.
+RESULTS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,6 @@ class CohortResults:
 
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{format_headline(f, policy=self.policy)}</li>" for f in self.headline)
-        return f"<h4>{self.title}</h4><ul>{items}</ul>" + format_table(
+        return f"<h4>{self.title}</h4><ul>{items}</ul>" + format_numbers(
             self.tables["comparisons"], policy=self.policy
         ).to_html(index=False)
