@@ -46,7 +46,8 @@ def run_annual_report(
     progress: bool = True,
     template: str | os.PathLike[str] | None = None,
 ) -> ReportOutputs:
-    """Run the annual report: update the store, execute the template, render, scan.
+    """Run the annual report: update the store, execute the template (which also writes
+    the brief, ``brief.html|pdf|docx``), render HTML, PDF and Word, scan every file.
 
     Parameters
     ----------
@@ -55,7 +56,7 @@ def run_annual_report(
     out_dir
         Report folder (default ``<project>/reports/<config name>``).
     pdf
-        Also render the PDF.
+        Also render the PDFs (report and brief).
     progress
         Show the progress bar.
     template
@@ -90,6 +91,7 @@ def run_annual_report(
                 parameters={
                     "config": publishable_path(cfg.path, root),
                     "out_dir": publishable_path(output.staging, root),
+                    "pdf": pdf,
                 },
                 name="annual_report",
                 pdf=pdf,
@@ -104,4 +106,5 @@ def run_annual_report(
         html=final / built.html.name,
         pdf=final / built.pdf.name if built.pdf is not None else None,
         scanned=tuple(final / p.relative_to(staging) for p in built.scanned),
+        docx=final / built.docx.name if built.docx is not None else None,
     )

@@ -7,10 +7,12 @@ statistics, it only reads ``results.json``, ``tables/`` and ``figures/``.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.report.cohort.figures import slug
+from mentoreval.report.layout import Numbering, figure_html, figures_html, refs, table_caption
 from mentoreval.report.tables import format_report_table, report_table_html
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,6 +74,35 @@ exploratory and unadjusted.
 **Disclosure control.** {disclosure}"""
 
 
+def _section(method: Callable[[CohortReport], None]) -> Callable[[CohortReport], None]:
+    """A ``show_*`` method: its Markdown, tables and figures are collected, then shown
+    together, so consecutive narrow figures share a row."""
+
+    @functools.wraps(method)
+    def show(self: CohortReport) -> None:
+        self._out = []
+        try:
+            method(self)
+            self._flush()
+        finally:
+            self._out = None
+
+    return show
+
+
+def _ref_list(numbers: Sequence[int | None], kind: str, tables: Sequence[int | None] = ()) -> str:
+    """``Figures 3–4`` (and ``Table 2``) for the numbers that were shown.
+
+    Examples
+    --------
+    >>> _ref_list([3, None, 4], "Figure"), _ref_list([5], "Figure", [2, 3]), _ref_list([None], "Table")
+    ('Figures 3 and 4', 'Figure 5 and Tables 2 and 3', '')
+    """
+    first = refs(kind, [n for n in numbers if n is not None])
+    second = refs("Table", [n for n in tables if n is not None])
+    return " and ".join(t for t in (first, second) if t)
+
+
 def _strip_quote(value: object) -> object:
     if isinstance(value, str):
         return FORMULA_QUOTE.sub("", value)
@@ -94,22 +126,49 @@ class CohortReport:
         d = results["disclosure"]
         self.policy = DisclosurePolicy(profile=d["profile"], k=d["k"], round_to=d.get("round_to"))
         self.confidence = float(results["confidence"])
+        self.numbers = Numbering()
+        self._out: list[tuple[str, str]] | None = None
 
-    # -- building blocks
-    def _md(self, text: str) -> None:
-        from IPython.display import Markdown, display
+    # -- building blocks: a section is collected, then shown with its figures in rows
+    def _emit(self, kind: str, content: str, *, at: int | None = None) -> None:
+        """Queue Markdown (``"md"``), HTML or a figure for the section being built."""
+        if self._out is None:  # outside a section: show at once
+            self._out = [(kind, content)]
+            self._flush()
+            self._out = None
+        elif at is None:
+            self._out.append((kind, content))
+        else:
+            self._out.insert(at, (kind, content))
 
-        display(Markdown(text))
+    def _flush(self) -> None:
+        from IPython.display import HTML, Markdown, display
 
-    def _figure(self, name: str, caption: str | None = None) -> None:
-        from IPython.display import Image, display
+        # consecutive figures share a block (two to a row); consecutive Markdown too, so a
+        # heading and the sentence after it are one block that print keeps together
+        for kind, group in itertools.groupby([*(self._out or [])], key=lambda item: item[0]):
+            parts = [content for _, content in group]
+            if kind == "figure":
+                display(HTML(figures_html(parts)))
+            elif kind == "md":
+                display(Markdown("\n\n".join(parts)))
+            else:
+                for content in parts:
+                    display(HTML(content))
 
+    def _md(self, text: str, *, at: int | None = None) -> None:
+        self._emit("md", text, at=at)
+
+    def _figure(self, name: str, caption: str | None = None) -> int | None:
+        """Queue a numbered figure with its alternative text; its number, or ``None``."""
         entry = self.results["figures"].get(name)
         if not entry:
-            return
-        display(Image(data=(self.folder / entry["png"]).read_bytes(), format="png", width=640))
-        if caption:
-            self._md(f"*{caption}*")
+            return None
+        number = self.numbers.figure()
+        png = (self.folder / entry["png"]).read_bytes()
+        alt = entry.get("alt") or f"Chart: {name.replace('_', ' ')}"
+        self._emit("figure", figure_html(png, number=number, alt=alt, caption=caption))
+        return number
 
     def _table(
         self,
@@ -120,17 +179,16 @@ class CohortReport:
         caption: str | None = None,
         decimals: int = 2,
         ci: Mapping[str, tuple[str, str]] | None = None,
-    ) -> None:
-        from IPython.display import HTML, display
-
+    ) -> int | None:
+        """Queue a numbered table; its number, or ``None`` when there is nothing to show."""
         table = self.tables.get(name)
         if table is None or table.empty:
-            return
+            return None
         t = table
         for k, v in (where or {}).items():
             t = t[t[k].astype(str) == str(v)]
         if t.empty:
-            return
+            return None
         keep = [c for c in (columns or t.columns) if c in t.columns and c != "suppressed"]
         shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]].copy()
         kinds: dict[str, Any] = {c: "percent" for c in keep if c in _PERCENT_COLS}
@@ -147,7 +205,10 @@ class CohortReport:
             shown, policy=self.policy, confidence=self.confidence, decimals=decimals,
             kinds=kinds, ci=ci,
         )  # fmt: skip
-        display(HTML(report_table_html(text, caption=caption)))
+        number = self.numbers.table()
+        shown_caption = table_caption(number, caption or name.replace("_", " ").capitalize())
+        self._emit("html", report_table_html(text, caption=shown_caption))
+        return number
 
     def _scale_label(self, instrument: str, scale: str) -> str:
         s = self.tables["scales"]
@@ -155,6 +216,7 @@ class CohortReport:
         return str(row["label"].iloc[0]) if len(row) else f"{instrument} {scale}"
 
     # -- sections
+    @_section
     def show_title(self) -> None:
         """Title, cohort, design and (loudly) any disclosure notice."""
         r = self.results
@@ -176,6 +238,7 @@ class CohortReport:
             lines += ["", f"> **Note.** {notice}"]
         self._md("\n".join(lines))
 
+    @_section
     def show_summary(self) -> None:
         """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
         r = self.results
@@ -211,23 +274,40 @@ class CohortReport:
                 "\n*Without a comparison group these are changes over time, not effects of the "
                 "programme (see the methods appendix).*"
             )
-        self._md("\n".join([intro, "", *bullets, *tail]))
-        self._figure("forest", caption)
+        number = self._figure("forest", caption)
+        if number is not None:
+            intro += f" {refs('Figure', [number])} shows every scale."
+        self._md("\n".join([intro, "", *bullets, *tail]), at=0)
 
+    @_section
     def show_participation(self) -> None:
         """CONSORT-style flow, responses per wave and follow-up rates by group."""
-        self._figure("consort")
+        flow = self._figure(
+            "consort", "Participant flow, from the responses received to the analysis"
+        )
         note = self.tables.get("flow_note")
         if note is not None and len(note):
             self._md("*" + " ".join(str(n) for n in note["note"]) + "*")
-        self._table("participation", caption="Responses per wave")
-        self._table(
+        waves = self._table("participation", caption="Responses per wave")
+        rates = self._table(
             "response_rates",
             caption="Follow-up by group (baseline students who answered the follow-up)",
         )
+        said = [
+            f"{refs('Figure', [flow])} follows the students from the responses received to "
+            "those analysed"
+            if flow
+            else "",
+            f"{refs('Table', [waves])} counts the responses per wave" if waves else "",
+            f"{refs('Table', [rates])} the follow-up by group" if rates else "",
+        ]
+        if any(said):
+            self._md("; ".join(t for t in said if t) + ".", at=0)
 
+    @_section
     def show_outcomes(self) -> None:
-        """One subsection per outcome domain: figures, comparison table, bands, items, reliability."""
+        """One subsection per outcome domain: figures, comparison table, bands, items, reliable
+        change (reliability is in the methods appendix)."""
         scales = self.tables["scales"]
         comp = self.tables["comparisons"]
         present = comp[["instrument", "scale"]].drop_duplicates()
@@ -249,33 +329,57 @@ class CohortReport:
                 continue
             self._md(f"### {_DOMAIN_TITLES[domain]}")
             for instrument in dict.fromkeys(in_domain["instrument"]):
-                title = self.tables["instruments"].set_index("instrument").at[instrument, "title"]
-                self._md(f"#### {title}")  # type: ignore[str-bytes-safe]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
-                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
-                    self._figure(slug("prepost", instrument, scale))
-                self._table("comparisons", columns=cols, where={"instrument": instrument},
-                            caption=f"{title}: {what}", ci=ci)  # type: ignore[str-bytes-safe]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float  # fmt: skip
-                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
-                    name = slug("bands", instrument, scale)
-                    if name in self.results["figures"]:
-                        self._figure(name)
-                        self._table("bands", where={"instrument": instrument, "scale": scale},
-                                    columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
-                                             "prop_post", "n_entered", "n_left", "p_value"],
-                                    caption="Band shifts (students with both waves; McNemar test per band)")  # fmt: skip
-                self._figure(
-                    slug("likert", instrument),
-                    "Answers per item at each wave; disagreeing answers to the left.",
-                )
-                self._table("reliability", where={"instrument": instrument},
-                            columns=["scale", "wave", "n_complete", "n_items", "alpha",
-                                     "alpha_ci_low", "alpha_ci_high", "omega_total"],
-                            ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
-                            caption="Reliability at each wave")  # fmt: skip
-                self._table("change", where={"instrument": instrument},
-                            columns=["scale", "n_pairs", "improved", "unchanged", "deteriorated", "recovered"],
-                            caption="Reliable change (Jacobson–Truax)")  # fmt: skip
+                in_scales = in_domain[in_domain["instrument"] == instrument]
+                self._instrument_outcomes(str(instrument), in_scales, cols, ci, what)
 
+    def _instrument_outcomes(
+        self,
+        instrument: str,
+        scales: pd.DataFrame,
+        cols: Sequence[str],
+        ci: Mapping[str, tuple[str, str]],
+        what: str,
+    ) -> None:
+        """One instrument's figures and tables, introduced by a sentence naming them."""
+        title = str(self.tables["instruments"].set_index("instrument").at[instrument, "title"])
+        self._md(f"#### {title}")
+        lead_at = len(self._out or [])
+        labels = dict(zip(scales["scale"], scales["label"], strict=True))
+        dist = [self._figure(slug("prepost", instrument, s), f"{labels[s]}: scores at each "
+                             "wave, students who answered both surveys") for s in scales["scale"]]  # fmt: skip
+        paired = self._table("comparisons", columns=cols, where={"instrument": instrument},
+                             caption=f"{title}: {what}", ci=ci)  # fmt: skip
+        bands: list[int | None] = []
+        for scale in scales["scale"]:
+            name = slug("bands", instrument, scale)
+            if name in self.results["figures"]:
+                bands.append(self._figure(name, f"{labels[scale]}: students per score band"))
+                bands.append(self._table("bands", where={"instrument": instrument, "scale": scale},
+                            columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
+                                     "prop_post", "n_entered", "n_left", "p_value"],
+                            caption=f"{labels[scale]}: band shifts (students with both waves; "
+                            "McNemar test per band)"))  # fmt: skip
+        items = self._figure(
+            slug("likert", instrument),
+            f"{title}: answers per item at each wave; disagreeing answers to the left.",
+        )
+        change = self._table("change", where={"instrument": instrument},
+                             columns=["scale", "n_pairs", "improved", "unchanged",
+                                      "deteriorated", "recovered"],
+                             caption=f"{title}: reliable change (Jacobson–Truax)")  # fmt: skip
+        said = [
+            (_ref_list(dist, "Figure"), "scores at each wave"),
+            (_ref_list([paired], "Table"), "the paired comparison"),
+            (_ref_list(bands[0::2], "Figure", bands[1::2]), "the score bands"),
+            (_ref_list([items], "Figure"), "the answers to each item"),
+            (_ref_list([change], "Table"), "reliable change"),
+        ]
+        parts = [f"{what_} ({where})" for where, what_ in said if where]
+        if parts:
+            text = ", ".join(parts)
+            self._md(text[:1].upper() + text[1:] + ".", at=lead_at)
+
+    @_section
     def show_comparison_group(self) -> None:
         """Balance, ANCOVA adjusted means, mixed model and sensitivity analyses."""
         if self.results["design"] != "comparison":
@@ -291,6 +395,7 @@ class CohortReport:
             f"(*{g.get('control')}*). Differences are mentored minus comparison, at follow-up, "
             "adjusted for the baseline score."
         )
+        lead_at, marks = len(self._out or []), [self.numbers.tables]
         bal_cols = ["variable", "level", "n_treated", "n_control", "mean_treated",
                     "mean_control", "smd"]  # fmt: skip
         self._table("balance_participants", columns=bal_cols,
@@ -315,6 +420,7 @@ class CohortReport:
                     caption="ANCOVA: adjusted difference at follow-up (mentored − comparison)")  # fmt: skip
         self._table("mixed", columns=base_cols, ci=est_ci,
                     caption="Linear mixed model: difference in change (Satterthwaite df)")  # fmt: skip
+        marks.append(self.numbers.tables)
         self._md("**Sensitivity analyses**")
         self._table("imputation", columns=base_cols, ci=est_ci,
                     caption="Multiple imputation of missing follow-up scores")  # fmt: skip
@@ -325,7 +431,15 @@ class CohortReport:
         self._table("attrition", columns=["instrument", "scale", "group", "n_baseline",
                                           "n_completed", "attrition"],
                     caption="Attrition by group (share of baseline students without a follow-up)")  # fmt: skip
+        marks.append(self.numbers.tables)
+        said = [(refs("Table", range(a + 1, b + 1)), what) for (a, b), what in zip(
+            itertools.pairwise(marks), ("balance and the adjusted comparisons",
+                                        "sensitivity analyses and attrition"), strict=True)]  # fmt: skip
+        parts = [f"{what} ({where})" for where, what in said if where]
+        if parts:
+            self._md("Baseline " + " and ".join(parts) + ".", at=lead_at)
 
+    @_section
     def show_exploratory(self) -> None:
         """Subgroups and dose, labelled exploratory."""
         self._md(
@@ -350,15 +464,29 @@ class CohortReport:
         if not shown:
             self._md("No subgroup or dose information was available for this study.")
 
+    @_section
     def show_methods(self) -> None:
-        """Instruments and citations, scoring rules, tests and formulas, multiplicity, caveats."""
+        """Instruments and citations, scoring rules, reliability, tests and formulas,
+        multiplicity, caveats."""
         self._md("### Instruments")
         self._table(
-            "instruments", columns=["title", "version", "domain", "items", "citation", "licence"]
-        )
+            "instruments", columns=["title", "version", "domain", "items", "citation", "licence"],
+            caption="Instruments: version, source and licence",
+        )  # fmt: skip
         self._md("### Scoring rules")
         self._table("scales", columns=["label", "method", "n_items", "min_answered", "range_low",
-                                       "range_high", "bands"])  # fmt: skip
+                                       "range_high", "bands"], caption="Scoring rule per scale")  # fmt: skip
+        rel = self.tables.get("reliability")
+        if rel is not None and len(rel):
+            # a property of the measures, not a result: here, not among the outcomes
+            self._md("### Reliability")
+            labelled = rel.assign(scale=[self._scale_label(i, s) for i, s in zip(
+                rel["instrument"], rel["scale"], strict=True)])  # fmt: skip
+            self.tables = {**self.tables, "reliability_by_scale": labelled}
+            self._table("reliability_by_scale", columns=["scale", "wave", "n_complete", "n_items",
+                        "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"],
+                        ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
+                        caption="Reliability of each scale at each wave")  # fmt: skip
         p = self.policy
         disclosure = (
             p.warning
@@ -388,6 +516,7 @@ class CohortReport:
                 lines.append(f"- **{row.title}.** {row.detail}")
         self._md("\n".join(lines) if lines else "No design caveat applies.")
 
+    @_section
     def show_data_quality(self) -> None:
         """Linkage, duplicates, quality flags, item missingness, quarantine by reason."""
         self._table(
@@ -399,6 +528,7 @@ class CohortReport:
         self._table("missingness", caption="Item missingness per instrument and wave")
         self._table("quarantine", caption="Rows and answers set aside, by reason")
 
+    @_section
     def show_provenance(self) -> None:
         """Package versions, git commit, input sha256, parameters and key fingerprint."""
         path = self.folder / "manifest.json"
