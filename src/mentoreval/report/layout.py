@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: Charts drawn up to this width (inches) are shown two to a row.
-HALF_WIDTH_IN = 5.0
+HALF_WIDTH_IN = 5.4
 
 #: No chart is shown taller than this (inches at print size); wider ones shrink to fit.
 MAX_HEIGHT_IN = 5.2

@@ -328,12 +328,15 @@ def build_report(
     forbidden: Iterable[str] | Mapping[str, Iterable[str]] = (),
     cwd: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    title: str | None = None,
 ) -> ReportOutputs:
     """Execute, render and scan a report: ``<out_dir>/<name>.ipynb|.html|.pdf|.docx``.
 
     Stages, shown on one progress bar: parameters, execute, HTML, PDF, Word, egress scan.
     Everything in ``out_dir`` (tables, figures, JSON written by the notebook) is
     scanned for the ``forbidden`` strings; see :func:`mentoreval.report.render.egress_scan`.
+    ``title`` is the HTML ``<title>`` (and so the PDF's and Word file's title); by default
+    the notebook's.
 
     Returns
     -------
@@ -367,7 +370,7 @@ def build_report(
         run_notebook(template, notebook, parameters=parameters, cwd=cwd, progress=False)
         bar.update()
         bar.set_postfix_str("HTML")
-        render_html(notebook, html)
+        render_html(notebook, html, title=title)
         bar.update()
         if pdf_path is not None:
             bar.set_postfix_str("PDF")

@@ -36,7 +36,7 @@ def _findings(analysis: AnnualAnalysis) -> tuple[tuple[str, str], ...]:
     out = []
     for r in iter_rows(primary):
         instrument, scale = str(r.instrument), str(r.scale)
-        label = f"{scale_info(instrument, scale)[0]} ({r.programme})"
+        label = f"{scale_info(instrument, scale)[0]}, {r.programme}"
         if r.estimate != r.estimate:  # NaN: suppressed or not poolable
             out.append((label, "not reported (see the notes of the full report)."))
             continue

@@ -98,6 +98,7 @@ def run_annual_report(
                 forbidden=forbidden,
                 cwd=root,
                 progress=progress,
+                title=cfg.title,
             )
         staging = output.staging
         final = output.commit()

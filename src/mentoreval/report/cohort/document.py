@@ -7,12 +7,11 @@ statistics, it only reads ``results.json``, ``tables/`` and ``figures/``.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,8 @@ from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.report.cohort.figures import slug
-from mentoreval.report.layout import Numbering, figure_html, figures_html, refs, table_caption
+from mentoreval.report.layout import figure_html, refs, table_caption
+from mentoreval.report.sections import SectionedReport, ref_list, section
 from mentoreval.report.tables import format_report_table, report_table_html
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,42 +74,13 @@ exploratory and unadjusted.
 **Disclosure control.** {disclosure}"""
 
 
-def _section(method: Callable[[CohortReport], None]) -> Callable[[CohortReport], None]:
-    """A ``show_*`` method: its Markdown, tables and figures are collected, then shown
-    together, so consecutive narrow figures share a row."""
-
-    @functools.wraps(method)
-    def show(self: CohortReport) -> None:
-        self._out = []
-        try:
-            method(self)
-            self._flush()
-        finally:
-            self._out = None
-
-    return show
-
-
-def _ref_list(numbers: Sequence[int | None], kind: str, tables: Sequence[int | None] = ()) -> str:
-    """``Figures 3–4`` (and ``Table 2``) for the numbers that were shown.
-
-    Examples
-    --------
-    >>> _ref_list([3, None, 4], "Figure"), _ref_list([5], "Figure", [2, 3]), _ref_list([None], "Table")
-    ('Figures 3 and 4', 'Figure 5 and Tables 2 and 3', '')
-    """
-    first = refs(kind, [n for n in numbers if n is not None])
-    second = refs("Table", [n for n in tables if n is not None])
-    return " and ".join(t for t in (first, second) if t)
-
-
 def _strip_quote(value: object) -> object:
     if isinstance(value, str):
         return FORMULA_QUOTE.sub("", value)
     return value
 
 
-class CohortReport:
+class CohortReport(SectionedReport):
     """The saved results of one cohort, shown section by section in the report notebook.
 
     Each ``show_*`` method displays Markdown, tables and figures in the notebook and
@@ -126,39 +97,9 @@ class CohortReport:
         d = results["disclosure"]
         self.policy = DisclosurePolicy(profile=d["profile"], k=d["k"], round_to=d.get("round_to"))
         self.confidence = float(results["confidence"])
-        self.numbers = Numbering()
-        self._out: list[tuple[str, str]] | None = None
+        super().__init__()
 
-    # -- building blocks: a section is collected, then shown with its figures in rows
-    def _emit(self, kind: str, content: str, *, at: int | None = None) -> None:
-        """Queue Markdown (``"md"``), HTML or a figure for the section being built."""
-        if self._out is None:  # outside a section: show at once
-            self._out = [(kind, content)]
-            self._flush()
-            self._out = None
-        elif at is None:
-            self._out.append((kind, content))
-        else:
-            self._out.insert(at, (kind, content))
-
-    def _flush(self) -> None:
-        from IPython.display import HTML, Markdown, display
-
-        # consecutive figures share a block (two to a row); consecutive Markdown too, so a
-        # heading and the sentence after it are one block that print keeps together
-        for kind, group in itertools.groupby([*(self._out or [])], key=lambda item: item[0]):
-            parts = [content for _, content in group]
-            if kind == "figure":
-                display(HTML(figures_html(parts)))
-            elif kind == "md":
-                display(Markdown("\n\n".join(parts)))
-            else:
-                for content in parts:
-                    display(HTML(content))
-
-    def _md(self, text: str, *, at: int | None = None) -> None:
-        self._emit("md", text, at=at)
-
+    # -- building blocks (queueing and references: report.sections.SectionedReport)
     def _figure(self, name: str, caption: str | None = None) -> int | None:
         """Queue a numbered figure with its alternative text; its number, or ``None``."""
         entry = self.results["figures"].get(name)
@@ -216,7 +157,7 @@ class CohortReport:
         return str(row["label"].iloc[0]) if len(row) else f"{instrument} {scale}"
 
     # -- sections
-    @_section
+    @section
     def show_title(self) -> None:
         """Title, cohort, design and (loudly) any disclosure notice."""
         r = self.results
@@ -238,7 +179,7 @@ class CohortReport:
             lines += ["", f"> **Note.** {notice}"]
         self._md("\n".join(lines))
 
-    @_section
+    @section
     def show_summary(self) -> None:
         """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
         r = self.results
@@ -279,7 +220,7 @@ class CohortReport:
             intro += f" {refs('Figure', [number])} shows every scale."
         self._md("\n".join([intro, "", *bullets, *tail]), at=0)
 
-    @_section
+    @section
     def show_participation(self) -> None:
         """CONSORT-style flow, responses per wave and follow-up rates by group."""
         flow = self._figure(
@@ -304,7 +245,7 @@ class CohortReport:
         if any(said):
             self._md("; ".join(t for t in said if t) + ".", at=0)
 
-    @_section
+    @section
     def show_outcomes(self) -> None:
         """One subsection per outcome domain: figures, comparison table, bands, items, reliable
         change (reliability is in the methods appendix)."""
@@ -343,7 +284,7 @@ class CohortReport:
         """One instrument's figures and tables, introduced by a sentence naming them."""
         title = str(self.tables["instruments"].set_index("instrument").at[instrument, "title"])
         self._md(f"#### {title}")
-        lead_at = len(self._out or [])
+        lead_at = self._mark()
         labels = dict(zip(scales["scale"], scales["label"], strict=True))
         dist = [self._figure(slug("prepost", instrument, s), f"{labels[s]}: scores at each "
                              "wave, students who answered both surveys") for s in scales["scale"]]  # fmt: skip
@@ -368,18 +309,18 @@ class CohortReport:
                                       "deteriorated", "recovered"],
                              caption=f"{title}: reliable change (Jacobson–Truax)")  # fmt: skip
         said = [
-            (_ref_list(dist, "Figure"), "scores at each wave"),
-            (_ref_list([paired], "Table"), "the paired comparison"),
-            (_ref_list(bands[0::2], "Figure", bands[1::2]), "the score bands"),
-            (_ref_list([items], "Figure"), "the answers to each item"),
-            (_ref_list([change], "Table"), "reliable change"),
+            (ref_list(dist, "Figure"), "scores at each wave"),
+            (ref_list([paired], "Table"), "the paired comparison"),
+            (ref_list(bands[0::2], "Figure", bands[1::2]), "the score bands"),
+            (ref_list([items], "Figure"), "the answers to each item"),
+            (ref_list([change], "Table"), "reliable change"),
         ]
         parts = [f"{what_} ({where})" for where, what_ in said if where]
         if parts:
             text = ", ".join(parts)
             self._md(text[:1].upper() + text[1:] + ".", at=lead_at)
 
-    @_section
+    @section
     def show_comparison_group(self) -> None:
         """Balance, ANCOVA adjusted means, mixed model and sensitivity analyses."""
         if self.results["design"] != "comparison":
@@ -395,7 +336,7 @@ class CohortReport:
             f"(*{g.get('control')}*). Differences are mentored minus comparison, at follow-up, "
             "adjusted for the baseline score."
         )
-        lead_at, marks = len(self._out or []), [self.numbers.tables]
+        lead_at, marks = self._mark(), [self.numbers.tables]
         bal_cols = ["variable", "level", "n_treated", "n_control", "mean_treated",
                     "mean_control", "smd"]  # fmt: skip
         self._table("balance_participants", columns=bal_cols,
@@ -439,54 +380,60 @@ class CohortReport:
         if parts:
             self._md("Baseline " + " and ".join(parts) + ".", at=lead_at)
 
-    @_section
+    @section
     def show_exploratory(self) -> None:
         """Subgroups and dose, labelled exploratory."""
         self._md(
             "**Exploratory.** These analyses were not pre-specified as primary; they are "
             "unadjusted for multiple testing and can suggest questions, not answer them."
         )
-        shown = False
+        at, numbers = self._mark(), []
         sub = self.tables.get("subgroups")
         if sub is not None and len(sub):
-            self._table("subgroups", columns=["instrument", "scale", "variable", "level", "n_pairs",
-                                              "mean_diff", "ci_low", "ci_high", "d_z",
-                                              "d_z_ci_low", "d_z_ci_high"],
-                        ci={"mean_diff": ("ci_low", "ci_high"),
-                            "d_z": ("d_z_ci_low", "d_z_ci_high")},
-                        caption="Change in the primary outcomes by subgroup")  # fmt: skip
-            shown = True
+            numbers.append(self._table("subgroups", columns=["instrument", "scale", "variable",
+                                       "level", "n_pairs", "mean_diff", "ci_low", "ci_high",
+                                       "d_z", "d_z_ci_low", "d_z_ci_high"],
+                                       ci={"mean_diff": ("ci_low", "ci_high"),
+                                           "d_z": ("d_z_ci_low", "d_z_ci_high")},
+                                       caption="Change in the primary outcomes by subgroup"))  # fmt: skip
         for name, caption in (("dose", "Dose (meetings) and follow-up score"),
                               ("moderation", "Moderators of the group effect")):  # fmt: skip
             if name in self.tables and len(self.tables[name]):
-                self._table(name, caption=caption)
-                shown = True
+                numbers.append(self._table(name, caption=caption))
+        self._refer(at, numbers, "gives these analyses")
+        shown = any(n is not None for n in numbers)
         if not shown:
             self._md("No subgroup or dose information was available for this study.")
 
-    @_section
+    @section
     def show_methods(self) -> None:
         """Instruments and citations, scoring rules, reliability, tests and formulas,
         multiplicity, caveats."""
         self._md("### Instruments")
-        self._table(
+        at = self._mark()
+        listed = self._table(
             "instruments", columns=["title", "version", "domain", "items", "citation", "licence"],
             caption="Instruments: version, source and licence",
         )  # fmt: skip
+        self._refer(at, [listed], "lists each instrument with its version, source and licence")
         self._md("### Scoring rules")
-        self._table("scales", columns=["label", "method", "n_items", "min_answered", "range_low",
+        at = self._mark()
+        rules = self._table("scales", columns=["label", "method", "n_items", "min_answered", "range_low",
                                        "range_high", "bands"], caption="Scoring rule per scale")  # fmt: skip
+        self._refer(at, [rules], "gives how each scale is scored and its published bands")
         rel = self.tables.get("reliability")
         if rel is not None and len(rel):
             # a property of the measures, not a result: here, not among the outcomes
             self._md("### Reliability")
+            at = self._mark()
             labelled = rel.assign(scale=[self._scale_label(i, s) for i, s in zip(
                 rel["instrument"], rel["scale"], strict=True)])  # fmt: skip
             self.tables = {**self.tables, "reliability_by_scale": labelled}
-            self._table("reliability_by_scale", columns=["scale", "wave", "n_complete", "n_items",
+            rel_no = self._table("reliability_by_scale", columns=["scale", "wave", "n_complete", "n_items",
                         "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"],
                         ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
                         caption="Reliability of each scale at each wave")  # fmt: skip
+            self._refer(at, [rel_no], "gives each scale's internal consistency at each wave")
         p = self.policy
         disclosure = (
             p.warning
@@ -500,7 +447,9 @@ class CohortReport:
         self._md("### Tests and effect sizes\n\n" + _METHODS_TEXT.format(
             conf=f"{self.confidence:.0%}", method=info.get("multiplicity", "holm"),
             disclosure=disclosure))  # fmt: skip
-        self._table("multiplicity", caption="Multiplicity families")
+        at = self._mark()
+        families = self._table("multiplicity", caption="Multiplicity families")
+        self._refer(at, [families], "lists which scales were adjusted together, and how")
         self._md("### Design caveats")
         cav = self.tables.get("caveats")
         lines = []
@@ -516,19 +465,23 @@ class CohortReport:
                 lines.append(f"- **{row.title}.** {row.detail}")
         self._md("\n".join(lines) if lines else "No design caveat applies.")
 
-    @_section
+    @section
     def show_data_quality(self) -> None:
         """Linkage, duplicates, quality flags, item missingness, quarantine by reason."""
-        self._table(
-            "linkage",
-            caption="Linkage of baseline and follow-up responses",
-            columns=["measure", "n", "percent"],
-        )
-        self._table("quality_flags", caption="Quality flags (flagged responses are kept)")
-        self._table("missingness", caption="Item missingness per instrument and wave")
-        self._table("quarantine", caption="Rows and answers set aside, by reason")
+        numbers = [
+            self._table(
+                "linkage",
+                caption="Linkage of baseline and follow-up responses",
+                columns=["measure", "n", "percent"],
+            ),
+            self._table("quality_flags", caption="Quality flags (flagged responses are kept)"),
+            self._table("missingness", caption="Item missingness per instrument and wave"),
+            self._table("quarantine", caption="Rows and answers set aside, by reason"),
+        ]
+        self._refer(0, numbers, "gives the linkage of the surveys, the quality flags, the "
+                    "missing answers and every row set aside, with the reason")  # fmt: skip
 
-    @_section
+    @section
     def show_provenance(self) -> None:
         """Package versions, git commit, input sha256, parameters and key fingerprint."""
         path = self.folder / "manifest.json"
