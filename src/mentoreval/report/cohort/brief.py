@@ -58,7 +58,7 @@ def _design(results: Mapping[str, Any], n_students: str) -> str:
 def _finding(f: Mapping[str, Any], confidence: float, threshold: int) -> tuple[str, str]:
     label = str(f["label"])
     units = str(f.get("units") or "points")
-    direction = "" if f.get("higher_is_better", True) else " (lower is better)"
+    lower_is_better = not f.get("higher_is_better", True)
     if f.get("design") in ("comparison", "randomised"):
         if not math.isfinite(_value(f, "adj_diff")):
             return (
@@ -69,7 +69,7 @@ def _finding(f: Mapping[str, Any], confidence: float, threshold: int) -> tuple[s
                                _value(f, "adj_ci_high"), units=units, confidence=confidence)  # fmt: skip
         n_t = format_cell(_value(f, "n_pairs"), kind="count")
         n_c = format_cell(_value(f, "n_control"), kind="count")
-        lower = "lower scores are better; " if direction else ""
+        lower = "lower scores are better; " if lower_is_better else ""
         return label, (
             f"{f['judgement']}: mentored students scored {change} compared with the "
             f"comparison group ({lower}{n_t} mentored and {n_c} comparison students "
@@ -80,9 +80,10 @@ def _finding(f: Mapping[str, Any], confidence: float, threshold: int) -> tuple[s
     change = format_change(_value(f, "mean_diff"), _value(f, "ci_low"), _value(f, "ci_high"),
                            units=units, confidence=confidence)  # fmt: skip
     n = format_cell(_value(f, "n_pairs"), kind="count")
+    lower = ", where lower is better" if lower_is_better else ""
     return (
         label,
-        f"{f['judgement']}: mean change {change}{direction}; {n} students answered both surveys.",
+        f"{f['judgement']}: mean change {change}{lower}; {n} students answered both surveys.",
     )
 
 
@@ -118,6 +119,8 @@ def _caveats(report: CohortReport) -> tuple[tuple[str, str], ...]:
     if cav is not None and not cav.empty and "title" in cav.columns:
         rows = sorted(iter_rows(cav), key=lambda r: _SEVERITY.get(str(r.severity), 1))
         for row in rows:
+            if row.caveat == "single_arm":
+                continue  # the design sentence says it
             detail = str(row.detail) if isinstance(row.detail, str) else ""
             out.append((str(row.title), _first_sentence(detail)))
     named = " ".join(t.lower() for t, _ in out)
