@@ -10,7 +10,14 @@ from matplotlib.figure import Figure
 
 from mentoreval.report.brief import Brief, BriefFigure, brief_html, write_brief
 from mentoreval.report.contents import add_contents
-from mentoreval.report.layout import FULL_SCALE, MAX_HEIGHT_IN, figure_html, png_size
+from mentoreval.report.layout import (
+    FULL_SCALE,
+    MAX_HEIGHT_IN,
+    MIN_SCALE,
+    PAGE_HEIGHT_IN,
+    figure_html,
+    png_size,
+)
 
 
 def _png(width: float, height: float) -> bytes:
@@ -80,17 +87,25 @@ def test_contents_link_every_section_and_subsection_in_order() -> None:
 
 
 @pytest.mark.parametrize(
-    ("size", "half"),
-    [((4.8, 3.6), True), ((6.5, 2.2), False), ((7.0, 12.0), False)],
-    ids=["narrow chart two to a row", "wide chart takes the row", "tall chart is capped"],
-)
-def test_figures_are_sized_from_their_own_image(size: tuple[float, float], half: bool) -> None:
+    ("size", "half", "scale"),
+    [
+        ((4.8, 3.6), True, 1.0),
+        ((6.5, 2.2), False, FULL_SCALE),
+        ((7.0, 7.0), False, MAX_HEIGHT_IN / 7.0),
+        ((7.0, 9.0), False, MIN_SCALE),
+        ((7.0, 16.0), False, PAGE_HEIGHT_IN / 16.0),
+    ],
+    ids=["narrow chart two to a row", "wide chart takes the row", "tall chart shrinks to fit",
+         "taller chart keeps legible labels", "very tall chart fits the page"],
+)  # fmt: skip
+def test_figures_are_sized_from_their_own_image(
+    size: tuple[float, float], half: bool, scale: float
+) -> None:
     png = _png(*size)
     width_px, height_px = png_size(png)
+    assert width_px == round(size[0] * 150)
     html = figure_html(png, number=4, alt="chart", caption="A chart")
     assert ("mentoreval-half" in html) is half
     assert "<figcaption>Figure 4. A chart</figcaption>" in html
     shown_height = int(html.split('height="')[1].split('"')[0]) / 96
-    expected = height_px / 150 * (1 if half else FULL_SCALE)
-    assert shown_height == pytest.approx(min(expected, MAX_HEIGHT_IN), abs=0.02)
-    assert width_px == round(size[0] * 150)
+    assert shown_height == pytest.approx(height_px / 150 * scale, abs=0.02)

@@ -28,7 +28,8 @@ SECTIONS = [
     "5. Exploratory subgroups and dose",
     "6. Methods appendix",
     "7. Data-quality appendix",
-    "8. Provenance",
+    "8. Item answers appendix",
+    "9. Provenance",
 ]
 
 

@@ -4,8 +4,9 @@ Report stage (how it is shown). A report numbers its figures and tables in readi
 (:class:`Numbering`), refers to them by number from the text (:func:`refs`) and shows each
 figure as an HTML ``<figure>`` with its alternative text, its caption and a width taken from
 the image itself (:func:`figure_html`): a chart drawn up to :data:`HALF_WIDTH_IN` inches
-wide sits beside the next one (two to a row on an A4 page), a wider one takes the row, and
-none is drawn taller than :data:`MAX_HEIGHT_IN`. The stylesheet in
+wide sits beside the next one (two to a row on an A4 page), a wider one takes the row at
+:data:`FULL_SCALE`, and a tall one shrinks towards :data:`MAX_HEIGHT_IN` but never so far
+that its labels become unreadable (:data:`MIN_SCALE`). The stylesheet in
 ``templates/nbconvert/mentoreval`` styles the classes used here; the PDF, the Word file and
 the brief read the same markup.
 """
@@ -22,6 +23,8 @@ __all__ = [
     "FULL_SCALE",
     "HALF_WIDTH_IN",
     "MAX_HEIGHT_IN",
+    "MIN_SCALE",
+    "PAGE_HEIGHT_IN",
     "Numbering",
     "figure_html",
     "figures_html",
@@ -39,6 +42,13 @@ MAX_HEIGHT_IN = 5.2
 #: Charts that take a whole row are shown at this share of their drawn size (an A4 text
 #: column is 7 inches wide; their 8–9 pt labels stay above 7 pt).
 FULL_SCALE = 0.85
+
+#: A tall chart shrinks towards :data:`MAX_HEIGHT_IN`, but never below this share of its
+#: drawn size (8 pt labels stay above 5.5 pt) unless it would not fit on a page.
+MIN_SCALE = 0.7
+
+#: The tallest a chart can be shown (inches): an A4 page's text height less a caption.
+PAGE_HEIGHT_IN = 8.8
 
 _CSS_PX_PER_IN = 96
 
@@ -138,14 +148,16 @@ def figure_html(
     dpi
         The resolution the PNG was saved at, to recover its drawn size.
     max_height_in
-        The tallest it may be shown (inches); a taller chart shrinks to fit.
+        The tallest it should be shown (inches): a taller chart shrinks towards it, but
+        not below :data:`MIN_SCALE` of its drawn size unless it would not fit on a page
+        (:data:`PAGE_HEIGHT_IN`), so its labels stay legible.
 
     Returns
     -------
     str
         ``<figure class="mentoreval-figure">`` (plus ``mentoreval-half`` when it is narrow
         enough to share a row), the ``<img>`` with ``alt``, ``width`` and ``height`` in CSS
-        pixels at drawn size (height capped at ``max_height_in``).
+        pixels (see ``max_height_in``).
 
     Examples
     --------
@@ -160,10 +172,12 @@ def figure_html(
     width, height = png_size(png)
     w_in, h_in = width / dpi, height / dpi
     half = w_in <= HALF_WIDTH_IN
-    if not half:
-        w_in, h_in = w_in * FULL_SCALE, h_in * FULL_SCALE
-    if h_in > max_height_in:
-        w_in, h_in = w_in * max_height_in / h_in, max_height_in
+    scale = 1.0 if half else FULL_SCALE
+    if h_in * scale > max_height_in:
+        scale = max(max_height_in / h_in, min(MIN_SCALE, scale))
+    if h_in * scale > PAGE_HEIGHT_IN:
+        scale = PAGE_HEIGHT_IN / h_in
+    w_in, h_in = w_in * scale, h_in * scale
     classes = "mentoreval-figure" + (" mentoreval-half" if half else "")
     text = f"Figure {number}." + (f" {caption}" if caption else "")
     source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -247,8 +247,8 @@ class CohortReport(SectionedReport):
 
     @section
     def show_outcomes(self) -> None:
-        """One subsection per outcome domain: figures, comparison table, bands, items, reliable
-        change (reliability is in the methods appendix)."""
+        """One subsection per outcome domain: figures, comparison table, bands, reliable
+        change (reliability is in the methods appendix, item answers in their own)."""
         scales = self.tables["scales"]
         comp = self.tables["comparisons"]
         present = comp[["instrument", "scale"]].drop_duplicates()
@@ -300,10 +300,6 @@ class CohortReport(SectionedReport):
                                      "prop_post", "n_entered", "n_left", "p_value"],
                             caption=f"{labels[scale]}: band shifts (students with both waves; "
                             "McNemar test per band)"))  # fmt: skip
-        items = self._figure(
-            slug("likert", instrument),
-            f"{title}: answers per item at each wave; disagreeing answers to the left.",
-        )
         change = self._table("change", where={"instrument": instrument},
                              columns=["scale", "n_pairs", "improved", "unchanged",
                                       "deteriorated", "recovered"],
@@ -312,13 +308,33 @@ class CohortReport(SectionedReport):
             (ref_list(dist, "Figure"), "scores at each wave"),
             (ref_list([paired], "Table"), "the paired comparison"),
             (ref_list(bands[0::2], "Figure", bands[1::2]), "the score bands"),
-            (ref_list([items], "Figure"), "the answers to each item"),
             (ref_list([change], "Table"), "reliable change"),
         ]
         parts = [f"{what_} ({where})" for where, what_ in said if where]
+        if slug("likert", instrument) in self.results["figures"]:
+            parts.append("the answers to each item in the item answers appendix")
         if parts:
             text = ", ".join(parts)
             self._md(text[:1].upper() + text[1:] + ".", at=lead_at)
+
+    @section
+    def show_items(self) -> None:
+        """Appendix: the answers to each item of each instrument, at each wave."""
+        instruments = self.tables["instruments"].set_index("instrument")["title"]
+        shown = False
+        for instrument, title in instruments.items():
+            at = self._mark()
+            number = self._figure(
+                slug("likert", str(instrument)),
+                f"{title}: answers per item at each wave; disagreeing answers to the left.",
+            )
+            if number is not None:
+                self._md(f"### {title}", at=at)
+                self._refer(at + 1, [number], "shows how the students answered each item",
+                            kind="Figure")  # fmt: skip
+                shown = True
+        if not shown:
+            self._md("No item-level chart could be shown without revealing small counts.")
 
     @section
     def show_comparison_group(self) -> None:
