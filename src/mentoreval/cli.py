@@ -324,13 +324,16 @@ def report(
         Path | None,
         typer.Option("--out", help="Report folder (default: reports/<study> in the project)."),
     ] = None,
-    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
+    no_pdf: Annotated[
+        bool, typer.Option("--no-pdf", help="Write the HTML and Word files only, no PDF.")
+    ] = False,
 ) -> None:
-    """Ingest, analyse and render a study's cohort report (HTML + PDF, tables, figures)."""
+    """Ingest, analyse and render a study's cohort report and its two-page brief
+    (HTML + PDF + Word, tables, figures)."""
     from mentoreval.report.cohort.runner import run_cohort_report
 
     html = run_cohort_report(study, out_dir=out, pdf=not no_pdf, progress=True)
-    typer.echo(f"Wrote {html}" + ("" if no_pdf else f" and {html.with_suffix('.pdf')}"))
+    typer.echo(_wrote(html, pdf=not no_pdf))
 
 
 @app.command("annual")
@@ -340,13 +343,29 @@ def annual(
         Path | None,
         typer.Option("--out", help="Report folder (default: reports/<name> in the project)."),
     ] = None,
-    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML report only.")] = False,
+    no_pdf: Annotated[
+        bool, typer.Option("--no-pdf", help="Write the HTML and Word files only, no PDF.")
+    ] = False,
 ) -> None:
-    """The annual report across cohorts, years and programmes, from the store."""
+    """The annual report across cohorts, years and programmes, from the store, and its
+    brief (HTML + PDF + Word)."""
     from mentoreval.report.annual.runner import run_annual_report
 
     outputs = run_annual_report(config, out_dir=out, pdf=not no_pdf, progress=True)
-    typer.echo(f"Wrote {outputs.html}" + (f" and {outputs.pdf}" if outputs.pdf else ""))
+    typer.echo(_wrote(outputs.html, pdf=outputs.pdf is not None))
+
+
+def _wrote(html: Path, *, pdf: bool) -> str:
+    """Where the report and its brief are, in one line per document.
+
+    Examples
+    --------
+    >>> print(_wrote(Path("reports/x/cohort_report.html"), pdf=False))
+    Wrote reports/x/cohort_report.html (and .docx)
+      brief: reports/x/brief.html (and .docx)
+    """
+    also = "(and .pdf, .docx)" if pdf else "(and .docx)"
+    return f"Wrote {html} {also}\n  brief: {html.with_name('brief.html')} {also}"
 
 
 @app.command("batch")

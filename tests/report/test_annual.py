@@ -22,6 +22,7 @@ from mentoreval.report.annual.outputs import save_release_ledger
 from mentoreval.report.annual.results import AnnualAnalysis
 from mentoreval.report.annual.runner import run_annual_report
 from mentoreval.report.annual.tables import annual_table, annual_table_html, format_annual_table
+from mentoreval.report.notebook import ReportOutputs
 from mentoreval.report.render import egress_scan
 from mentoreval.store.cohorts import study_inputs_sha256, update_store
 from mentoreval.store.parquet import add_cohort, list_cohorts, load_table
@@ -320,11 +321,22 @@ def test_display_tables_are_for_people(demo_store: Path, tmp_path: Path) -> None
 # --- the rendered report -----------------------------------------------------------------
 
 
-def test_annual_report_over_three_demo_years_renders(demo_store: Path, tmp_path: Path) -> None:
-    store = copy_store(demo_store, tmp_path)
-    config = write_annual(tmp_path, store)
-    out = tmp_path / "report"
-    outputs = run_annual_report(config, out_dir=out, pdf=True, progress=False)
+@pytest.fixture(scope="module")
+def annual_report(
+    demo_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, ReportOutputs]:
+    """The annual report of the three demo years, rendered once (HTML, PDF, Word, brief)."""
+    folder = tmp_path_factory.mktemp("annual-report")
+    store = copy_store(demo_store, folder)
+    config = write_annual(folder, store)
+    return store, run_annual_report(config, out_dir=folder / "report", pdf=True, progress=False)
+
+
+def test_annual_report_over_three_demo_years_renders(
+    annual_report: tuple[Path, ReportOutputs],
+) -> None:
+    store, outputs = annual_report
+    out = outputs.html.parent
     assert outputs.html.is_file() and outputs.pdf is not None and outputs.pdf.is_file()
     html = outputs.html.read_text()
     for heading in ("Participation and retention", "Pooled estimates", "Trends across years",
@@ -373,3 +385,47 @@ def test_annual_report_reads_the_store_it_is_given_not_the_configured_one(
     root = project_root(config)
     assert (root / manifest["extra"]["store"]).resolve() == store.resolve()
     assert [c["year"] for c in manifest["extra"]["cohorts"]] == list(YEARS)
+
+
+def test_annual_report_and_brief_come_in_html_pdf_and_word(
+    annual_report: tuple[Path, ReportOutputs],
+) -> None:
+    import docx
+    from pypdf import PdfReader
+
+    _, outputs = annual_report
+    out = outputs.html.parent
+    for stem in ("annual_report", "brief"):
+        for suffix in (".html", ".pdf", ".docx"):
+            assert (out / f"{stem}{suffix}").is_file(), f"{stem}{suffix}"
+    assert outputs.docx == out / "annual_report.docx"
+    brief = " ".join((p.extract_text() or "") for p in PdfReader(out / "brief.pdf").pages)
+    assert len(PdfReader(out / "brief.pdf").pages) <= 2
+    brief = " ".join(brief.split())
+    assert "Peer mentoring, annual report" in brief  # the config's title
+    assert "pooled over 3 cohorts" in brief and "Few cohorts" in brief
+    report = docx.Document(str(out / "annual_report.docx"))
+    assert report.core_properties.title == "Peer mentoring, annual report"
+    assert "4. Pooled estimates (random effects)" in [
+        p.text for p in report.paragraphs if p.style.name == "Heading 1"
+    ]
+    results = json.loads((out / "results.json").read_text())
+    assert len(report.tables) >= 6
+    assert len(report.inline_shapes) == len(results["figures"])
+    for shape in report.inline_shapes:
+        assert shape._inline.docPr.get("descr") in {f["alt"] for f in results["figures"].values()}
+    assert results["figures"]["forest_01"]["alt"].startswith("Forest plot of mean change")
+    html = outputs.html.read_text()
+    assert re.findall(r"<figcaption>Figure (\d+)\.", html) == [
+        str(i) for i in range(1, len(results["figures"]) + 1)
+    ]
+    assert "No description" not in html
+
+
+@pytest.mark.browser
+def test_annual_report_and_brief_pass_axe_core(annual_report: tuple[Path, ReportOutputs]) -> None:
+    from axe_check import axe_violations
+
+    _, outputs = annual_report
+    pages = [outputs.html, outputs.html.with_name("brief.html")]
+    assert axe_violations(pages) == {"annual_report.html": [], "brief.html": []}

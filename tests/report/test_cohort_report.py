@@ -6,6 +6,7 @@ so these take 10–30 s each on a small synthetic study.
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from cohort_study import raw_ids, write_study
 from mentoreval.cli import main
 from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS
 from mentoreval.report.cohort.runner import run_cohort_report
+from mentoreval.report.word import docx_scan_text
 
 SECTIONS = [
     "1. Executive summary",
@@ -26,7 +28,8 @@ SECTIONS = [
     "5. Exploratory subgroups and dose",
     "6. Methods appendix",
     "7. Data-quality appendix",
-    "8. Provenance",
+    "8. Item answers appendix",
+    "9. Provenance",
 ]
 
 
@@ -43,6 +46,8 @@ def _texts(folder: Path) -> dict[Path, str]:
     for path in folder.rglob("*"):
         if path.suffix == ".pdf":
             out[path] = "\n".join(p.extract_text() or "" for p in PdfReader(path).pages)
+        elif path.suffix == ".docx":
+            out[path] = docx_scan_text(path)
         elif path.suffix in (".html", ".ipynb", ".csv", ".json", ".svg"):
             out[path] = path.read_text(encoding="utf-8")
     return out
@@ -287,3 +292,128 @@ def test_demo_study_report(tmp_path, monkeypatch):
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["design"] == "comparison" and 3 <= len(results["headline"]) <= 5
     _assert_clean(tmp_path / "out", _pseudonyms(tmp_path / "processed"))
+
+
+# --- the documents: brief and full report, HTML + PDF + Word, accessible -------------------
+
+DOCUMENTS = ("brief", "cohort_report")
+
+
+def _pdf_pages(path: Path) -> list:
+    from pypdf import PdfReader
+
+    return list(PdfReader(path).pages)
+
+
+def _pdf_text(path: Path) -> str:
+    return " ".join(" ".join((p.extract_text() or "").split()) for p in _pdf_pages(path))
+
+
+def test_report_and_brief_come_in_html_pdf_and_word(demo_report):
+    _, out, _ = demo_report
+    for stem in DOCUMENTS:
+        for suffix in (".html", ".pdf", ".docx"):
+            assert (out / f"{stem}{suffix}").is_file(), f"{stem}{suffix}"
+
+
+def test_brief_fits_two_pages_and_says_what_a_committee_needs(demo_report):
+    _, out, _ = demo_report
+    assert len(_pdf_pages(out / "brief.pdf")) <= 2
+    results = json.loads((out / "results.json").read_text())
+    text = _pdf_text(out / "brief.pdf")
+    assert results["title"] in text  # the title from the config
+    assert "comparison group that was not randomised" in text  # the design in one sentence
+    primary = [f for f in results["headline"] if f["primary"]]
+    assert primary
+    for finding in primary:  # one line per primary outcome, with its number and interval
+        assert finding["label"] in text
+    assert text.count("95% CI") >= len(primary)
+    assert "Read with care" in text and "Students chose whether to join" in text
+    html = (out / "brief.html").read_text()
+    assert '<a href="cohort_report.html">' in html  # where the full report is
+    (alt,) = re.findall(r'<img [^>]*alt="([^"]*)"', html)  # one figure, described
+    assert alt.startswith("Forest plot of the controlled effect")
+
+
+def test_pdfs_are_portrait_tagged_and_bookmarked(demo_report):
+    from pypdf import PdfReader
+
+    _, out, _ = demo_report
+    for stem in DOCUMENTS:
+        reader = PdfReader(out / f"{stem}.pdf")
+        sizes = {(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages}
+        assert all(w < h for w, h in sizes), f"{stem}: one orientation, portrait"
+        root = reader.trailer["/Root"]
+        assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"], f"{stem}: tagged"
+        assert str(root["/Lang"]).startswith("en")
+    outline = PdfReader(out / "cohort_report.pdf").outline
+    titles = json.dumps([getattr(o, "title", None) for o in outline] + [
+        getattr(o, "title", None) for entry in outline if isinstance(entry, list) for o in entry
+    ])  # fmt: skip
+    for heading in SECTIONS:
+        assert heading in titles, heading
+
+
+def test_full_report_has_contents_and_numbers_every_figure_and_table(demo_report):
+    _, out, _ = demo_report
+    html = (out / "cohort_report.html").read_text()
+    nav = re.search(r'<nav class="mentoreval-toc".*?</nav>', html, re.S)
+    assert nav is not None
+    for heading_id in re.findall(r'<h2[^>]*id="([^"]+)"', html):
+        assert f'href="#{heading_id}"' in nav.group(0)
+    captions = re.findall(r"<figcaption>Figure (\d+)\.", html)
+    tables = re.findall(r"<caption>Table (\d+)\.", html)
+    assert captions == [str(i) for i in range(1, len(captions) + 1)] and captions
+    assert tables == [str(i) for i in range(1, len(tables) + 1)] and tables
+    # every number is referred to from the text (outside its own caption)
+    prose = re.sub(r"<(figcaption|caption)>.*?</\1>", "", html, flags=re.S)
+    prose = re.sub(r"<[^>]+>", " ", prose)
+    referred: dict[str, set[int]] = {"Figure": set(), "Table": set()}
+    for kind, numbers in re.findall(r"(Figure|Table)s? (\d+(?:(?:–|, | and )\d+)*)", prose):
+        for part in re.split(r", | and ", numbers):
+            first, _, last = part.partition("–")
+            referred[kind] |= set(range(int(first), int(last or first) + 1))
+    assert set(range(1, len(captions) + 1)) <= referred["Figure"]
+    assert set(range(1, len(tables) + 1)) <= referred["Table"]
+
+
+def test_every_image_is_described_from_its_data(demo_report):
+    _, out, _ = demo_report
+    results = json.loads((out / "results.json").read_text())
+    described = {entry["alt"] for entry in results["figures"].values()}
+    for stem in DOCUMENTS:
+        alts = re.findall(r'<img [^>]*alt="([^"]*)"', (out / f"{stem}.html").read_text())
+        assert alts
+        for alt in alts:
+            assert "No description" not in alt
+            assert html_lib.unescape(alt) in described
+    assert any(re.search(r"\d+ students: mean [\d.]+ at pre", a) for a in described)
+
+
+def test_word_files_have_headings_tables_and_pictures(demo_report):
+    import docx
+
+    _, out, _ = demo_report
+    results = json.loads((out / "results.json").read_text())
+    report = docx.Document(str(out / "cohort_report.docx"))
+    headings = [p.text for p in report.paragraphs if p.style.name == "Heading 1"]
+    assert headings == SECTIONS
+    assert len(report.tables) >= 10
+    assert len(report.inline_shapes) == len(results["figures"])
+    alts = {s._inline.docPr.get("descr") for s in report.inline_shapes}
+    assert alts == {entry["alt"] for entry in results["figures"].values()}
+    brief = docx.Document(str(out / "brief.docx"))
+    assert [p.text for p in brief.paragraphs if p.style.name == "Title"] == [results["title"]]
+    assert [p.text for p in brief.paragraphs if p.style.name == "Heading 1"] == [
+        "Design", "What we found", "Read with care", "The full report",
+    ]  # fmt: skip
+    assert len(brief.inline_shapes) == 1
+
+
+@pytest.mark.browser
+def test_report_and_brief_pass_axe_core(demo_report):
+    from axe_check import axe_violations
+
+    _, out, _ = demo_report
+    found = axe_violations([out / f"{stem}.html" for stem in DOCUMENTS])
+    assert found == {f"{stem}.html": [] for stem in DOCUMENTS}

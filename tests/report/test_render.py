@@ -71,7 +71,11 @@ def test_pdf_has_sections_and_headline_numbers(built: ReportOutputs) -> None:
     assert f"d_z = {results['d_z']:.2f}" in text
     assert "< 10" in text
     assert "¶" not in text  # heading permalinks never reach paper
-    assert len(reader.pages) >= len(SECTIONS)  # a page break before each section
+    # sections flow on (no page for each small section) and every page is A4 portrait
+    assert len(reader.pages) < len(SECTIONS)
+    assert {
+        (round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages
+    } == {(595, 842)}
 
 
 def test_egress_scan_passes_then_catches_leaks(built: ReportOutputs, tmp_path: Path) -> None:

@@ -319,6 +319,7 @@ class ReportOutputs:
     html: Path
     pdf: Path | None
     scanned: tuple[Path, ...]
+    docx: Path | None = None
 
 
 def build_report(
@@ -331,18 +332,21 @@ def build_report(
     forbidden: Iterable[str] | Mapping[str, Iterable[str]] = (),
     cwd: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    title: str | None = None,
 ) -> ReportOutputs:
-    """Execute, render and scan a report: ``<out_dir>/<name>.ipynb|.html|.pdf``.
+    """Execute, render and scan a report: ``<out_dir>/<name>.ipynb|.html|.pdf|.docx``.
 
-    Stages, shown on one progress bar: parameters, execute, HTML, PDF, egress scan.
+    Stages, shown on one progress bar: parameters, execute, HTML, PDF, Word, egress scan.
     Everything in ``out_dir`` (tables, figures, JSON written by the notebook) is
     scanned for the ``forbidden`` strings; see :func:`mentoreval.report.render.egress_scan`.
+    ``title`` is the HTML ``<title>`` (and so the PDF's and Word file's title); by default
+    the notebook's.
 
     Returns
     -------
     ReportOutputs
-        Paths of the executed notebook, HTML, PDF (``None`` with ``pdf=False``) and
-        the files scanned.
+        Paths of the executed notebook, HTML, PDF (``None`` with ``pdf=False``), Word
+        file and the files scanned.
 
     Raises
     ------
@@ -354,13 +358,14 @@ def build_report(
     from tqdm.auto import tqdm
 
     from mentoreval.report.render import egress_scan, render_html, render_pdf
+    from mentoreval.report.word import html_to_docx
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     notebook = folder / f"{name}.ipynb"
     html = folder / f"{name}.html"
     pdf_path = folder / f"{name}.pdf" if pdf else None
-    stages = ["parameters", "execute", "HTML", *(["PDF"] if pdf else []), "egress scan"]
+    stages = ["parameters", "execute", "HTML", *(["PDF"] if pdf else []), "Word", "egress scan"]
     with tqdm(total=len(stages), desc=name, unit="stage", disable=not progress) as bar:
         bar.set_postfix_str(stages[0])
         cast_parameters(template, parameters)
@@ -369,13 +374,19 @@ def build_report(
         run_notebook(template, notebook, parameters=parameters, cwd=cwd, progress=False)
         bar.update()
         bar.set_postfix_str("HTML")
-        render_html(notebook, html)
+        render_html(notebook, html, title=title)
         bar.update()
         if pdf_path is not None:
             bar.set_postfix_str("PDF")
             render_pdf(html, pdf_path)
             bar.update()
+        bar.set_postfix_str("Word")
+        html_to_docx(html, folder / f"{name}.docx")
+        bar.update()
         bar.set_postfix_str("egress scan")
         scanned = egress_scan([folder], forbidden=forbidden)
         bar.update()
-    return ReportOutputs(notebook=notebook, html=html, pdf=pdf_path, scanned=tuple(scanned))
+    return ReportOutputs(
+        notebook=notebook, html=html, pdf=pdf_path, scanned=tuple(scanned),
+        docx=folder / f"{name}.docx",
+    )  # fmt: skip

@@ -3,12 +3,15 @@
 Report stage, after :mod:`mentoreval.report.notebook` has executed the template. The HTML comes
 from nbconvert's ``HTMLExporter`` with no code (``exclude_input``), sanitised outputs and
 the ``mentoreval`` template shipped in this package, which loads nothing from the network
-(no require.js, MathJax or Mermaid from a CDN) and carries print CSS (A4, a page break
-before each ``h2``). The PDF is made from that HTML by WeasyPrint with a URL fetcher that
-refuses anything but ``data:`` and files next to the HTML.
+(no require.js, MathJax or Mermaid from a CDN) and carries print CSS (A4 portrait only,
+headings kept with what follows them, narrow figures two to a row); a table of contents
+made from the report's headings is put before its first section
+(:mod:`mentoreval.report.contents`). The PDF is made from that HTML by WeasyPrint, tagged
+(PDF/UA-1), with a URL fetcher that refuses anything but ``data:`` and files next to the
+HTML.
 
-:func:`egress_scan` is the last gate: it reads every output (HTML, PDF text, notebook,
-CSV, JSON, SVG) and fails if a pseudonym, raw identifier or free-text answer appears, or
+:func:`egress_scan` is the last gate: it reads every output (HTML, PDF text, Word text,
+notebook, CSV, JSON, SVG) and fails if a pseudonym, raw identifier or free-text answer appears, or
 a traceback, warning or ``<Axes …>`` repr slipped into the report.
 """
 
@@ -25,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from mentoreval.errors import DisclosureError, Problem, ReportError
+from mentoreval.report.contents import add_contents
 
 __all__ = [
     "REMOVED_TAGS",
@@ -40,7 +44,9 @@ REMOVED_TAGS: tuple[str, ...] = ("injected-parameters", "parameters", "remove-ce
 #: Folder holding the ``mentoreval`` nbconvert template.
 TEMPLATE_DIR = Path(str(files("mentoreval") / "templates" / "nbconvert"))
 
-_SCANNED_SUFFIXES = (".html", ".htm", ".pdf", ".ipynb", ".csv", ".json", ".svg", ".txt", ".md")
+_SCANNED_SUFFIXES = (
+    ".html", ".htm", ".pdf", ".docx", ".ipynb", ".csv", ".json", ".svg", ".txt", ".md",
+)  # fmt: skip
 
 # Generic leaks: text that must never appear in a rendered output.
 _GENERIC: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -173,7 +179,8 @@ def render_html(
     -------
     pathlib.Path
         The HTML written. It contains no input cells, no ``parameters`` or
-        ``injected-parameters`` cells, no stderr output and no external URL to load.
+        ``injected-parameters`` cells, no stderr output and no external URL to load, and
+        it opens with a linked table of contents (``<nav class="mentoreval-toc">``).
 
     Raises
     ------
@@ -216,8 +223,7 @@ def render_html(
     )
     # the lab CSS credits its sources in comments; drop them so no URL is left at all
     body = _STYLE.sub(lambda m: _CSS_COMMENT.sub("", m.group(0)), body)
-    # the first section follows the title on page 1; later h2s start a new page in print
-    body = body.replace("<h2", "<h2 data-first-section", 1)
+    body = add_contents(body)
     target = Path(out_html)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")
@@ -248,7 +254,10 @@ def render_pdf(
     html: str | os.PathLike[str],
     out_pdf: str | os.PathLike[str],
 ) -> Path:
-    """Print the HTML report to an A4 PDF with WeasyPrint, offline.
+    """Print the HTML report to a tagged A4 PDF (PDF/UA-1) with WeasyPrint, offline.
+
+    The PDF carries the HTML's structure (headings as bookmarks and tags, tables, figures
+    with their alternative text), its language and its title.
 
     Only ``data:`` URLs and files inside the HTML's folder may be loaded; any other
     resource (``http(s):``, ``ftp:``, files elsewhere) stops the rendering.
@@ -299,7 +308,10 @@ def render_pdf(
             base_url=str(source),
             url_fetcher=_OfflineFetcher(allowed_protocols=("data", "file")),
         )
-        document.write_pdf(target)
+        # PDF/UA-1: tagged (headings, tables, figures with their alt text), language and
+        # title set, so a screen reader can read the PDF as it reads the HTML
+        # presentational hints: figures keep the width and height the report gives them
+        document.write_pdf(target, pdf_variant="pdf/ua-1", presentational_hints=True)
     except FatalURLFetchingError as exc:
         raise _fail(
             f"the report tries to load {refused[0] if refused else 'a remote resource'}",
@@ -348,6 +360,11 @@ def _texts(path: Path) -> tuple[str, str]:
         from pypdf import PdfReader
 
         text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+        return text, text
+    if suffix == ".docx":
+        from mentoreval.report.word import docx_scan_text
+
+        text = docx_scan_text(path)
         return text, text
     raw = path.read_text(encoding="utf-8", errors="replace")
     if suffix == ".ipynb":
@@ -426,7 +443,8 @@ def egress_scan(
     ----------
     paths
         Files or folders (searched recursively) to scan: ``.html``, ``.pdf`` (its text,
-        via pypdf), ``.ipynb``, ``.csv``, ``.json``, ``.svg`` (plus ``.txt``/``.md``).
+        via pypdf), ``.docx`` (its text, alternative texts and properties), ``.ipynb``,
+        ``.csv``, ``.json``, ``.svg`` (plus ``.txt``/``.md``).
         Other files in a folder (PNG) are skipped; a named file is always scanned.
     forbidden
         Strings that must not appear (case-insensitive, whitespace-normalised, not

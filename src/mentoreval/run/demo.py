@@ -161,4 +161,7 @@ def main_demo(*, out: str | Path, jobs: int) -> None:
     print(f"\nDemo finished in {seconds:.1f} s: {len(summary)} reports in {Path(out)}/")
     for name in files:
         print(f"  {Path(out) / name}")
-    print("Open the .html files in a browser; the .pdf files are for printing.")
+    print(
+        "Open the .html files in a browser (brief.html beside each report is its two-page "
+        "brief); the .pdf files are for printing, the .docx files for editing in Word."
+    )

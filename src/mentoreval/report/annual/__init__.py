@@ -38,14 +38,19 @@ runner calls :func:`run_annual_job`. :func:`store_cohort` files one ingested coh
 the store (``mentoreval ingest`` calls it).
 
 Modules: ``analysis`` (assembly), ``inputs`` (cohorts from the store), ``results``,
-``tables`` (shown tables), ``wording``, ``figures``, ``outputs`` (files and ledger), ``runner``
+``tables`` (shown tables), ``wording``, ``figures`` (and their alternative texts),
+``document`` (the notebook-facing :class:`AnnualReport`: numbered tables and figures),
+``brief`` (the two-page brief), ``outputs`` (files and ledger), ``runner``
 (:func:`run_annual_report`). The config is :mod:`mentoreval.config.annual`; filing cohorts
 in the store is :mod:`mentoreval.store.cohorts`.
 """
 
 from mentoreval.config.annual import AnnualConfig, load_annual_config
 from mentoreval.report.annual.analysis import DERIVED_COLUMNS, analyse_annual
+from mentoreval.report.annual.brief import annual_brief, write_annual_brief
+from mentoreval.report.annual.document import AnnualReport, open_annual_report
 from mentoreval.report.annual.figures import (
+    figure_alt_texts,
     forest_figures,
     plot_annual_participation,
     plot_annual_trends,
@@ -71,19 +76,24 @@ __all__ = [
     "WIDE_AT",
     "AnnualAnalysis",
     "AnnualConfig",
+    "AnnualReport",
     "analyse_annual",
+    "annual_brief",
     "annual_forbidden",
     "annual_table",
     "annual_table_html",
+    "figure_alt_texts",
     "forest_figures",
     "format_annual_methods",
     "format_annual_summary",
     "format_annual_table",
     "format_provenance",
     "load_annual_config",
+    "open_annual_report",
     "plot_annual_participation",
     "plot_annual_trends",
     "run_annual_report",
     "save_release_ledger",
+    "write_annual_brief",
     "write_annual_outputs",
 ]

@@ -11,12 +11,17 @@ import pandas as pd
 
 from mentoreval.frames import iter_rows
 from mentoreval.report.annual.results import AnnualAnalysis
-from mentoreval.report.annual.tables import scale_info
+from mentoreval.report.annual.tables import decimals, scale_info
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["forest_figures", "plot_annual_participation", "plot_annual_trends"]
+__all__ = [
+    "figure_alt_texts",
+    "forest_figures",
+    "plot_annual_participation",
+    "plot_annual_trends",
+]
 
 
 def plot_annual_participation(analysis: AnnualAnalysis) -> Figure:
@@ -48,6 +53,29 @@ def plot_annual_participation(analysis: AnnualAnalysis) -> Figure:
     return fig
 
 
+def _forest_groups(
+    analysis: AnnualAnalysis, primary_only: bool = True
+) -> list[tuple[str, str, str, pd.DataFrame, dict[str, float] | None]]:
+    """``(programme, instrument, scale, cohort rows, pooled)`` of each forest plot, in order."""
+    forest = analysis["forest"]
+    wanted = set(analysis.primary)
+    groups = []
+    for (programme, instrument, scale), g in forest.groupby(
+        ["programme", "instrument", "scale"], sort=False
+    ):
+        if primary_only and wanted and (str(instrument), str(scale)) not in wanted:
+            continue
+        pooled_row = g[g["row"] == "pooled"]
+        pooled = None
+        if len(pooled_row) and pd.notna(pooled_row["estimate"].iloc[0]):
+            p = pooled_row.iloc[0]
+            pooled = {k: float(p[k]) for k in ("estimate", "ci_low", "ci_high")}
+        groups.append(
+            (str(programme), str(instrument), str(scale), g[g["row"] == "cohort"], pooled)
+        )
+    return groups
+
+
 def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> list[Figure]:
     """One forest plot per programme × outcome (primary outcomes by default).
 
@@ -57,47 +85,85 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
     """
     from mentoreval.report.figures.charts import plot_change_forest
 
-    forest = analysis["forest"]
-    wanted = set(analysis.primary)
-    figures = []
-    for (programme, instrument, scale), g in forest.groupby(
-        ["programme", "instrument", "scale"], sort=False
-    ):
-        if primary_only and wanted and (str(instrument), str(scale)) not in wanted:
-            continue
-        cohort_rows = g[g["row"] == "cohort"]
-        pooled_row = g[g["row"] == "pooled"]
-        pooled = None
-        if len(pooled_row) and pd.notna(pooled_row["estimate"].iloc[0]):
-            p = pooled_row.iloc[0]
-            pooled = {"estimate": p["estimate"], "ci_low": p["ci_low"], "ci_high": p["ci_high"]}
-        figures.append(
-            plot_change_forest(
-                cohort_rows,
-                label="label",
-                estimate="estimate",
-                pooled=pooled,
-                title=f"{scale_info(str(instrument), str(scale))[0]} — {programme}",
-                xlabel=f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
-                policy=analysis.config.policy,
-            )
+    return [
+        plot_change_forest(
+            cohort_rows,
+            label="label",
+            estimate="estimate",
+            pooled=pooled,
+            title=f"{scale_info(instrument, scale)[0]} — {programme}",
+            xlabel=f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
+            policy=analysis.config.policy,
         )
-    return figures
+        for programme, instrument, scale, cohort_rows, pooled in _forest_groups(
+            analysis, primary_only
+        )
+    ]
+
+
+def _trend_groups(analysis: AnnualAnalysis) -> list[tuple[str, str, str, pd.DataFrame]]:
+    """``(programme, instrument, scale, rows by year)`` of each trend chart, in order."""
+    trends = analysis["trends"]
+    wanted = set(analysis.primary)
+    groups = []
+    for (programme, instrument, scale), g in trends.groupby(
+        ["programme", "instrument", "scale"], sort=True
+    ):
+        if wanted and (str(instrument), str(scale)) not in wanted:
+            continue
+        groups.append((str(programme), str(instrument), str(scale), g.sort_values("year")))
+    return groups
+
+
+def figure_alt_texts(analysis: AnnualAnalysis) -> dict[str, str]:
+    """Alternative text of each annual figure, named as :func:`write_annual_outputs` saves
+    them (``participation``, ``forest_01`` …, ``trend_01`` …), from the plotted tables.
+
+    Examples
+    --------
+    >>> figure_alt_texts(analysis)["forest_01"]  # doctest: +SKIP
+    'Forest plot of mean change (post − pre) of WHO-5: Wellbeing (0–100), peer: 2023 …'
+    """
+    from mentoreval.report.alttext import forest_alt, series_alt
+
+    policy = analysis.config.policy
+    confidence = analysis.config.confidence
+    retention = series_alt(
+        analysis["participation"],
+        what="retention (linked pairs as a share of pre responses) by cohort year, one line "
+        "per programme",
+        x="year",
+        series=[("retention_pct", "retention")],
+        by="programme",
+        percent=True,
+        decimals=0,
+        policy=policy,
+    )
+    texts = {"participation": retention}
+    for i, (programme, instrument, scale, rows, pooled) in enumerate(_forest_groups(analysis)):
+        label = scale_info(instrument, scale)[0]
+        texts[f"forest_{i + 1:02d}"] = forest_alt(
+            rows.assign(label=rows["label"].astype(str)),
+            what=f"mean change (post − pre) of {label}, {programme}, by cohort",
+            units="points", confidence=confidence, decimals=decimals(instrument, scale),
+            pooled=pooled, policy=policy,
+        )  # fmt: skip
+    for i, (programme, instrument, scale, rows) in enumerate(_trend_groups(analysis)):
+        label = scale_info(instrument, scale)[0]
+        texts[f"trend_{i + 1:02d}"] = series_alt(
+            rows, what=f"mean {label} at pre and post by year, {programme}", x="year",
+            series=[("mean_pre", "pre"), ("mean_post", "post")],
+            decimals=decimals(instrument, scale), policy=policy,
+        )  # fmt: skip
+    return texts
 
 
 def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
     """Mean pre and post score by year per primary outcome (unchanged instruments only)."""
     from mentoreval.report.figures.base import OKABE_ITO, new_figure, report_rc
 
-    trends = analysis["trends"]
-    wanted = set(analysis.primary)
     figures = []
-    for (programme, instrument, scale), g in trends.groupby(
-        ["programme", "instrument", "scale"], sort=True
-    ):
-        if wanted and (str(instrument), str(scale)) not in wanted:
-            continue
-        g = g.sort_values("year")
+    for programme, instrument, scale, g in _trend_groups(analysis):
         fig, ax = new_figure(6.0, 3.0)
         with report_rc():
             for colour, column, name in (
@@ -107,9 +173,7 @@ def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
                 ax.plot(g["year"], g[column], marker="o", color=colour, label=name)
             ax.set_xticks(sorted({int(y) for y in g["year"]}))
             ax.set_ylabel("Mean score")
-            ax.set_title(
-                f"{scale_info(str(instrument), str(scale))[0]} by year — {programme}", loc="left"
-            )
+            ax.set_title(f"{scale_info(instrument, scale)[0]} by year — {programme}", loc="left")
             ax.legend(frameon=False)
         figures.append(fig)
     return figures

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mentoreval.report.annual.figures import (
+    figure_alt_texts,
     forest_figures,
     plot_annual_participation,
     plot_annual_trends,
@@ -49,8 +50,8 @@ def write_annual_outputs(
         From :func:`analyse_annual`.
     out_dir
         The report folder: ``tables/*.csv`` (rounded for pasting), ``figures/*.png|svg``,
-        ``results.json`` (every table at full precision under ``table_data``),
-        ``manifest.json``.
+        ``results.json`` (every table at full precision under ``table_data``, and each
+        figure's files and alternative text), ``manifest.json``.
     parameters
         The report parameters, recorded in the manifest.
 
@@ -77,11 +78,15 @@ def write_annual_outputs(
             continue
         full[name] = table_json(table)
         write_table(round_for_paste(table), out / "tables" / f"{name}.csv")
-    save_figure(plot_annual_participation(analysis), out / "figures" / "participation")
-    for i, fig in enumerate(forest_figures(analysis)):
-        save_figure(fig, out / "figures" / f"forest_{i + 1:02d}")
-    for i, fig in enumerate(plot_annual_trends(analysis)):
-        save_figure(fig, out / "figures" / f"trend_{i + 1:02d}")
+    drawn = [("participation", plot_annual_participation(analysis))]
+    drawn += [(f"forest_{i + 1:02d}", fig) for i, fig in enumerate(forest_figures(analysis))]
+    drawn += [(f"trend_{i + 1:02d}", fig) for i, fig in enumerate(plot_annual_trends(analysis))]
+    alt = figure_alt_texts(analysis)
+    figures: dict[str, dict[str, str]] = {}
+    for name, fig in drawn:
+        paths = save_figure(fig, out / "figures" / name)
+        figures[name] = {p.suffix[1:]: str(p.relative_to(out)) for p in paths}
+        figures[name]["alt"] = alt[name]
     pooled = analysis["pooled"]
     results = {
         "title": analysis.config.title,
@@ -97,6 +102,7 @@ def write_annual_outputs(
         },
         "notes": list(analysis.notes),
         "table_data": full,
+        "figures": figures,
     }
     write_json(results, out / "results.json")
     cfg = analysis.config

@@ -48,7 +48,8 @@ def run_annual_report(
     template: str | os.PathLike[str] | None = None,
     store_root: str | os.PathLike[str] | None = None,
 ) -> ReportOutputs:
-    """Run the annual report: update the store, execute the template, render, scan.
+    """Run the annual report: update the store, execute the template (which also writes
+    the brief, ``brief.html|pdf|docx``), render HTML, PDF and Word, scan every file.
 
     Parameters
     ----------
@@ -57,7 +58,7 @@ def run_annual_report(
     out_dir
         Report folder (default ``<project>/reports/<config name>``).
     pdf
-        Also render the PDF.
+        Also render the PDFs (report and brief).
     progress
         Show the progress bar.
     template
@@ -101,12 +102,13 @@ def run_annual_report(
             built = build_report(
                 template or TEMPLATE,
                 output.staging,
-                parameters=parameters,
+                parameters={**parameters, "pdf": pdf},
                 name="annual_report",
                 pdf=pdf,
                 forbidden=forbidden,
                 cwd=root,
                 progress=progress,
+                title=cfg.title,
             )
         staging = output.staging
         final = output.commit()
@@ -115,4 +117,5 @@ def run_annual_report(
         html=final / built.html.name,
         pdf=final / built.pdf.name if built.pdf is not None else None,
         scanned=tuple(final / p.relative_to(staging) for p in built.scanned),
+        docx=final / built.docx.name if built.docx is not None else None,
     )

@@ -26,7 +26,12 @@ from mentoreval.report.annual.tables import (
 if TYPE_CHECKING:
     pass
 
-__all__ = ["format_annual_methods", "format_annual_summary", "format_provenance"]
+__all__ = [
+    "format_annual_methods",
+    "format_annual_summary",
+    "format_provenance",
+    "pooled_judgement",
+]
 
 
 def _sd_of_change(outcomes: pd.DataFrame, scope: str, instrument: str, scale: str) -> float:
@@ -68,6 +73,39 @@ def _cohort_names(rows: pd.DataFrame) -> str:
     return f"{'Cohort' if len(names) == 1 else 'Cohorts'} {listed}"
 
 
+def pooled_judgement(
+    outcomes: pd.DataFrame,
+    scope: str,
+    instrument: str,
+    scale: str,
+    estimate: float,
+    ci_low: float,
+    ci_high: float,
+) -> str:
+    """The words for a pooled change: :func:`~mentoreval.report.wording.format_finding` of
+    the change divided by the SD of the within-student change pooled over the cohorts, in
+    the direction in which the scale improves (the summary and the brief say the same).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"programme": ["peer"] * 2, "instrument": ["who5"] * 2,
+    ...                     "scale": ["total"] * 2, "se": [2.0, 2.0], "n_pairs": [50, 50]})
+    >>> pooled_judgement(out, "peer", "who5", "total", 4.0, 1.0, 7.0)
+    'a small improvement; probably real, but it could be negligible'
+    """
+    from mentoreval.report.wording import format_finding
+
+    higher_is_better = scale_info(instrument, scale)[1]
+    sd = _sd_of_change(outcomes, scope, instrument, scale)
+    if higher_is_better is not None and sd > 0:
+        return format_finding(
+            estimate / sd, ci_low / sd, ci_high / sd, higher_is_better=higher_is_better
+        )
+    if ci_low > 0 or ci_high < 0:
+        return "an increase" if ci_low > 0 else "a decrease"
+    return "consistent with no change"
+
+
 def format_annual_summary(analysis: AnnualAnalysis) -> str:
     """A plain-language summary (Markdown): participation, comparison groups and the
     pooled primary outcomes with a calibrated judgement.
@@ -81,7 +119,7 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
     --------
     >>> display(Markdown(format_annual_summary(analysis)))  # doctest: +SKIP
     """
-    from mentoreval.report.wording import format_change, format_finding
+    from mentoreval.report.wording import format_change
 
     cfg = analysis.config
     part = analysis["participation"]
@@ -130,20 +168,15 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
     primary = pooled[pooled["primary"].astype(bool) & pooled["estimate"].notna()]
     outcomes = analysis["outcomes"]
     for r in iter_rows(primary):
-        label, higher_is_better = scale_info(str(r.instrument), str(r.scale))
+        label = scale_info(str(r.instrument), str(r.scale))[0]
         change = format_change(
             r.estimate, r.ci_low, r.ci_high, confidence=cfg.confidence,
             decimals=decimals(str(r.instrument), str(r.scale)),
         )  # fmt: skip
-        sd = _sd_of_change(outcomes, str(r.programme), str(r.instrument), str(r.scale))
-        if higher_is_better is not None and sd > 0:
-            judgement = format_finding(
-                r.estimate / sd, r.ci_low / sd, r.ci_high / sd, higher_is_better=higher_is_better
-            )
-        elif r.ci_low > 0 or r.ci_high < 0:
-            judgement = "an increase" if r.ci_low > 0 else "a decrease"
-        else:
-            judgement = "consistent with no change"
+        judgement = pooled_judgement(
+            outcomes, str(r.programme), str(r.instrument), str(r.scale),
+            r.estimate, r.ci_low, r.ci_high,
+        )  # fmt: skip
         pairs = format_cell(r.n_pairs, kind="count", policy=cfg.policy)
         spread = _heterogeneity_words(r.i2)
         lines.append(

@@ -8,6 +8,7 @@ Numbers are formatted by the reports' one policy, :mod:`mentoreval.report.number
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,8 @@ from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
 from mentoreval.report.cohort.figures import slug
+from mentoreval.report.layout import figure_html, refs, table_caption
+from mentoreval.report.sections import SectionedReport, ref_list, section
 from mentoreval.report.tables import format_report_table, report_table_html
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,7 +69,7 @@ exploratory and unadjusted.
 **Disclosure control.** {disclosure}"""
 
 
-class CohortReport:
+class CohortReport(SectionedReport):
     """The saved results of one cohort, shown section by section in the report notebook.
 
     Each ``show_*`` method displays Markdown, tables and figures in the notebook and
@@ -83,22 +86,19 @@ class CohortReport:
         d = results["disclosure"]
         self.policy = DisclosurePolicy(profile=d["profile"], k=d["k"], round_to=d.get("round_to"))
         self.confidence = float(results["confidence"])
+        super().__init__()
 
-    # -- building blocks
-    def _md(self, text: str) -> None:
-        from IPython.display import Markdown, display
-
-        display(Markdown(text))
-
-    def _figure(self, name: str, caption: str | None = None) -> None:
-        from IPython.display import Image, display
-
+    # -- building blocks (queueing and references: report.sections.SectionedReport)
+    def _figure(self, name: str, caption: str | None = None) -> int | None:
+        """Queue a numbered figure with its alternative text; its number, or ``None``."""
         entry = self.results["figures"].get(name)
         if not entry:
-            return
-        display(Image(data=(self.folder / entry["png"]).read_bytes(), format="png", width=640))
-        if caption:
-            self._md(f"*{caption}*")
+            return None
+        number = self.numbers.figure()
+        png = (self.folder / entry["png"]).read_bytes()
+        alt = entry.get("alt") or f"Chart: {name.replace('_', ' ')}"
+        self._emit("figure", figure_html(png, number=number, alt=alt, caption=caption))
+        return number
 
     def _table(
         self,
@@ -109,23 +109,25 @@ class CohortReport:
         caption: str | None = None,
         decimals: int | None = None,
         ci: Mapping[str, tuple[str, str]] | None = None,
-    ) -> None:
-        from IPython.display import HTML, display
-
+    ) -> int | None:
+        """Queue a numbered table; its number, or ``None`` when there is nothing to show."""
         table = self.tables.get(name)
         if table is None or table.empty:
-            return
+            return None
         t = table
         for k, v in (where or {}).items():
             t = t[t[k].astype(str) == str(v)]
         if t.empty:
-            return
+            return None
         keep = [c for c in (columns or t.columns) if c in t.columns and c != "suppressed"]
         shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]]
         text = format_report_table(
             shown, policy=self.policy, confidence=self.confidence, decimals=decimals, ci=ci
         )
-        display(HTML(report_table_html(text, caption=caption)))
+        number = self.numbers.table()
+        shown_caption = table_caption(number, caption or name.replace("_", " ").capitalize())
+        self._emit("html", report_table_html(text, caption=shown_caption))
+        return number
 
     def _scale_label(self, instrument: str, scale: str) -> str:
         s = self.tables["scales"]
@@ -133,6 +135,7 @@ class CohortReport:
         return str(row["label"].iloc[0]) if len(row) else f"{instrument} {scale}"
 
     # -- sections
+    @section
     def show_title(self) -> None:
         """Title, cohort, design and (loudly) any disclosure notice."""
         r = self.results
@@ -154,6 +157,7 @@ class CohortReport:
             lines += ["", f"> **Note.** {notice}"]
         self._md("\n".join(lines))
 
+    @section
     def show_summary(self) -> None:
         """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
         r = self.results
@@ -189,23 +193,40 @@ class CohortReport:
                 "\n*Without a comparison group these are changes over time, not effects of the "
                 "programme (see the methods appendix).*"
             )
-        self._md("\n".join([intro, "", *bullets, *tail]))
-        self._figure("forest", caption)
+        number = self._figure("forest", caption)
+        if number is not None:
+            intro += f" {refs('Figure', [number])} shows every scale."
+        self._md("\n".join([intro, "", *bullets, *tail]), at=0)
 
+    @section
     def show_participation(self) -> None:
         """CONSORT-style flow, responses per wave and follow-up rates by group."""
-        self._figure("consort")
+        flow = self._figure(
+            "consort", "Participant flow, from the responses received to the analysis"
+        )
         note = self.tables.get("flow_note")
         if note is not None and len(note):
             self._md("*" + " ".join(str(n) for n in note["note"]) + "*")
-        self._table("participation", caption="Responses per wave")
-        self._table(
+        waves = self._table("participation", caption="Responses per wave")
+        rates = self._table(
             "response_rates",
             caption="Follow-up by group (baseline students who answered the follow-up)",
         )
+        said = [
+            f"{refs('Figure', [flow])} follows the students from the responses received to "
+            "those analysed"
+            if flow
+            else "",
+            f"{refs('Table', [waves])} counts the responses per wave" if waves else "",
+            f"{refs('Table', [rates])} the follow-up by group" if rates else "",
+        ]
+        if any(said):
+            self._md("; ".join(t for t in said if t) + ".", at=0)
 
+    @section
     def show_outcomes(self) -> None:
-        """One subsection per outcome domain: figures, comparison table, bands, items, reliability."""
+        """One subsection per outcome domain: figures, comparison table, bands, reliable
+        change (reliability is in the methods appendix, item answers in their own)."""
         scales = self.tables["scales"]
         comp = self.tables["comparisons"]
         present = comp[["instrument", "scale"]].drop_duplicates()
@@ -227,33 +248,73 @@ class CohortReport:
                 continue
             self._md(f"### {_DOMAIN_TITLES[domain]}")
             for instrument in dict.fromkeys(in_domain["instrument"]):
-                title = self.tables["instruments"].set_index("instrument").at[instrument, "title"]
-                self._md(f"#### {title}")  # type: ignore[str-bytes-safe]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
-                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
-                    self._figure(slug("prepost", instrument, scale))
-                self._table("comparisons", columns=cols, where={"instrument": instrument},
-                            caption=f"{title}: {what}", ci=ci)  # type: ignore[str-bytes-safe]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float  # fmt: skip
-                for scale in in_domain[in_domain["instrument"] == instrument]["scale"]:
-                    name = slug("bands", instrument, scale)
-                    if name in self.results["figures"]:
-                        self._figure(name)
-                        self._table("bands", where={"instrument": instrument, "scale": scale},
-                                    columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
-                                             "prop_post", "n_entered", "n_left", "p_value"],
-                                    caption="Band shifts (students with both waves; McNemar test per band)")  # fmt: skip
-                self._figure(
-                    slug("likert", instrument),
-                    "Answers per item at each wave; disagreeing answers to the left.",
-                )
-                self._table("reliability", where={"instrument": instrument},
-                            columns=["scale", "wave", "n_complete", "n_items", "alpha",
-                                     "alpha_ci_low", "alpha_ci_high", "omega_total"],
-                            ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
-                            caption="Reliability at each wave")  # fmt: skip
-                self._table("change", where={"instrument": instrument},
-                            columns=["scale", "n_pairs", "improved", "unchanged", "deteriorated", "recovered"],
-                            caption="Reliable change (Jacobson–Truax)")  # fmt: skip
+                in_scales = in_domain[in_domain["instrument"] == instrument]
+                self._instrument_outcomes(str(instrument), in_scales, cols, ci, what)
 
+    def _instrument_outcomes(
+        self,
+        instrument: str,
+        scales: pd.DataFrame,
+        cols: Sequence[str],
+        ci: Mapping[str, tuple[str, str]],
+        what: str,
+    ) -> None:
+        """One instrument's figures and tables, introduced by a sentence naming them."""
+        title = str(self.tables["instruments"].set_index("instrument").at[instrument, "title"])
+        self._md(f"#### {title}")
+        lead_at = self._mark()
+        labels = dict(zip(scales["scale"], scales["label"], strict=True))
+        dist = [self._figure(slug("prepost", instrument, s), f"{labels[s]}: scores at each "
+                             "wave, students who answered both surveys") for s in scales["scale"]]  # fmt: skip
+        paired = self._table("comparisons", columns=cols, where={"instrument": instrument},
+                             caption=f"{title}: {what}", ci=ci)  # fmt: skip
+        bands: list[int | None] = []
+        for scale in scales["scale"]:
+            name = slug("bands", instrument, scale)
+            if name in self.results["figures"]:
+                bands.append(self._figure(name, f"{labels[scale]}: students per score band"))
+                bands.append(self._table("bands", where={"instrument": instrument, "scale": scale},
+                            columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
+                                     "prop_post", "n_entered", "n_left", "p_value"],
+                            caption=f"{labels[scale]}: band shifts (students with both waves; "
+                            "McNemar test per band)"))  # fmt: skip
+        change = self._table("change", where={"instrument": instrument},
+                             columns=["scale", "n_pairs", "improved", "unchanged",
+                                      "deteriorated", "recovered"],
+                             caption=f"{title}: reliable change (Jacobson–Truax)")  # fmt: skip
+        said = [
+            (ref_list(dist, "Figure"), "scores at each wave"),
+            (ref_list([paired], "Table"), "the paired comparison"),
+            (ref_list(bands[0::2], "Figure", bands[1::2]), "the score bands"),
+            (ref_list([change], "Table"), "reliable change"),
+        ]
+        parts = [f"{what_} ({where})" for where, what_ in said if where]
+        if slug("likert", instrument) in self.results["figures"]:
+            parts.append("the answers to each item in the item answers appendix")
+        if parts:
+            text = ", ".join(parts)
+            self._md(text[:1].upper() + text[1:] + ".", at=lead_at)
+
+    @section
+    def show_items(self) -> None:
+        """Appendix: the answers to each item of each instrument, at each wave."""
+        instruments = self.tables["instruments"].set_index("instrument")["title"]
+        shown = False
+        for instrument, title in instruments.items():
+            at = self._mark()
+            number = self._figure(
+                slug("likert", str(instrument)),
+                f"{title}: answers per item at each wave; disagreeing answers to the left.",
+            )
+            if number is not None:
+                self._md(f"### {title}", at=at)
+                self._refer(at + 1, [number], "shows how the students answered each item",
+                            kind="Figure")  # fmt: skip
+                shown = True
+        if not shown:
+            self._md("No item-level chart could be shown without revealing small counts.")
+
+    @section
     def show_comparison_group(self) -> None:
         """Balance, ANCOVA adjusted means, mixed model and sensitivity analyses."""
         if self.results["design"] != "comparison":
@@ -269,6 +330,7 @@ class CohortReport:
             f"(*{g.get('control')}*). Differences are mentored minus comparison, at follow-up, "
             "adjusted for the baseline score."
         )
+        lead_at, marks = self._mark(), [self.numbers.tables]
         bal_cols = ["variable", "level", "n_treated", "n_control", "mean_treated",
                     "mean_control", "smd"]  # fmt: skip
         self._table("balance_participants", columns=bal_cols,
@@ -293,6 +355,7 @@ class CohortReport:
                     caption="ANCOVA: adjusted difference at follow-up (mentored − comparison)")  # fmt: skip
         self._table("mixed", columns=base_cols, ci=est_ci,
                     caption="Linear mixed model: difference in change (Satterthwaite df)")  # fmt: skip
+        marks.append(self.numbers.tables)
         self._md("**Sensitivity analyses**")
         self._table("imputation", columns=base_cols, ci=est_ci,
                     caption="Multiple imputation of missing follow-up scores")  # fmt: skip
@@ -303,40 +366,68 @@ class CohortReport:
         self._table("attrition", columns=["instrument", "scale", "group", "n_baseline",
                                           "n_completed", "attrition"],
                     caption="Attrition by group (share of baseline students without a follow-up)")  # fmt: skip
+        marks.append(self.numbers.tables)
+        said = [(refs("Table", range(a + 1, b + 1)), what) for (a, b), what in zip(
+            itertools.pairwise(marks), ("balance and the adjusted comparisons",
+                                        "sensitivity analyses and attrition"), strict=True)]  # fmt: skip
+        parts = [f"{what} ({where})" for where, what in said if where]
+        if parts:
+            self._md("Baseline " + " and ".join(parts) + ".", at=lead_at)
 
+    @section
     def show_exploratory(self) -> None:
         """Subgroups and dose, labelled exploratory."""
         self._md(
             "**Exploratory.** These analyses were not pre-specified as primary; they are "
             "unadjusted for multiple testing and can suggest questions, not answer them."
         )
-        shown = False
+        at, numbers = self._mark(), []
         sub = self.tables.get("subgroups")
         if sub is not None and len(sub):
-            self._table("subgroups", columns=["instrument", "scale", "variable", "level", "n_pairs",
-                                              "mean_diff", "ci_low", "ci_high", "d_z",
-                                              "d_z_ci_low", "d_z_ci_high"],
-                        ci={"mean_diff": ("ci_low", "ci_high"),
-                            "d_z": ("d_z_ci_low", "d_z_ci_high")},
-                        caption="Change in the primary outcomes by subgroup")  # fmt: skip
-            shown = True
+            numbers.append(self._table("subgroups", columns=["instrument", "scale", "variable",
+                                       "level", "n_pairs", "mean_diff", "ci_low", "ci_high",
+                                       "d_z", "d_z_ci_low", "d_z_ci_high"],
+                                       ci={"mean_diff": ("ci_low", "ci_high"),
+                                           "d_z": ("d_z_ci_low", "d_z_ci_high")},
+                                       caption="Change in the primary outcomes by subgroup"))  # fmt: skip
         for name, caption in (("dose", "Dose (meetings) and follow-up score"),
                               ("moderation", "Moderators of the group effect")):  # fmt: skip
             if name in self.tables and len(self.tables[name]):
-                self._table(name, caption=caption)
-                shown = True
+                numbers.append(self._table(name, caption=caption))
+        self._refer(at, numbers, "gives these analyses")
+        shown = any(n is not None for n in numbers)
         if not shown:
             self._md("No subgroup or dose information was available for this study.")
 
+    @section
     def show_methods(self) -> None:
-        """Instruments and citations, scoring rules, tests and formulas, multiplicity, caveats."""
+        """Instruments and citations, scoring rules, reliability, tests and formulas,
+        multiplicity, caveats."""
         self._md("### Instruments")
-        self._table(
-            "instruments", columns=["title", "version", "domain", "items", "citation", "licence"]
-        )
+        at = self._mark()
+        listed = self._table(
+            "instruments", columns=["title", "version", "domain", "items", "citation", "licence"],
+            caption="Instruments: version, source and licence",
+        )  # fmt: skip
+        self._refer(at, [listed], "lists each instrument with its version, source and licence")
         self._md("### Scoring rules")
-        self._table("scales", columns=["label", "method", "n_items", "min_answered", "range_low",
-                                       "range_high", "bands"])  # fmt: skip
+        at = self._mark()
+        rules = self._table("scales", columns=["label", "method", "n_items", "min_answered", "range_low",
+                                       "range_high", "bands"], caption="Scoring rule per scale")  # fmt: skip
+        self._refer(at, [rules], "gives how each scale is scored and its published bands")
+        rel = self.tables.get("reliability")
+        if rel is not None and len(rel):
+            # a property of the measures, not a result: here, not among the outcomes
+            self._md("### Reliability")
+            at = self._mark()
+            labelled = rel.assign(scale=[self._scale_label(i, s) for i, s in zip(
+                rel["instrument"], rel["scale"], strict=True)])  # fmt: skip
+            self.tables = {**self.tables, "reliability_by_scale": labelled}
+            rel_no = self._table("reliability_by_scale", columns=["scale", "wave", "n_complete", "n_items",
+                        "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"],
+                        ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
+                        caption="Reliability of each scale at each wave")  # fmt: skip
+            self._refer(at, [rel_no], "gives each scale's internal consistency at each wave")
         p = self.policy
         disclosure = (
             p.warning
@@ -350,7 +441,9 @@ class CohortReport:
         self._md("### Tests and effect sizes\n\n" + _METHODS_TEXT.format(
             conf=f"{self.confidence:.0%}", method=info.get("multiplicity", "holm"),
             disclosure=disclosure))  # fmt: skip
-        self._table("multiplicity", caption="Multiplicity families")
+        at = self._mark()
+        families = self._table("multiplicity", caption="Multiplicity families")
+        self._refer(at, [families], "lists which scales were adjusted together, and how")
         self._md("### Design caveats")
         cav = self.tables.get("caveats")
         lines = []
@@ -366,17 +459,23 @@ class CohortReport:
                 lines.append(f"- **{row.title}.** {row.detail}")
         self._md("\n".join(lines) if lines else "No design caveat applies.")
 
+    @section
     def show_data_quality(self) -> None:
         """Linkage, duplicates, quality flags, item missingness, quarantine by reason."""
-        self._table(
-            "linkage",
-            caption="Linkage of baseline and follow-up responses",
-            columns=["measure", "n", "percent"],
-        )
-        self._table("quality_flags", caption="Quality flags (flagged responses are kept)")
-        self._table("missingness", caption="Item missingness per instrument and wave")
-        self._table("quarantine", caption="Rows and answers set aside, by reason")
+        numbers = [
+            self._table(
+                "linkage",
+                caption="Linkage of baseline and follow-up responses",
+                columns=["measure", "n", "percent"],
+            ),
+            self._table("quality_flags", caption="Quality flags (flagged responses are kept)"),
+            self._table("missingness", caption="Item missingness per instrument and wave"),
+            self._table("quarantine", caption="Rows and answers set aside, by reason"),
+        ]
+        self._refer(0, numbers, "gives the linkage of the surveys, the quality flags, the "
+                    "missing answers and every row set aside, with the reason")  # fmt: skip
 
+    @section
     def show_provenance(self) -> None:
         """Package versions, git commit, input sha256, parameters and key fingerprint."""
         path = self.folder / "manifest.json"

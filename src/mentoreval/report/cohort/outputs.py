@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from mentoreval.report.cohort.alttexts import cohort_alt_texts
 from mentoreval.report.cohort.results import (
     COMPARISON_TABLE_COLUMNS,
     RESULTS_VERSION,
@@ -50,7 +51,9 @@ def write_cohort_outputs(
     -------
     dict
         Name → path of each file written (``results``, ``table:<name>``,
-        ``figure:<name>:png|svg``).
+        ``figure:<name>:png|svg``). ``results.json`` lists each figure's files and its
+        alternative text (``figures[name]["alt"]``, from
+        :func:`~mentoreval.report.cohort.alttexts.cohort_alt_texts`).
     """
     from mentoreval.outputs import table_json, to_jsonable, write_json, write_table
     from mentoreval.report.figures.charts import save_figure
@@ -66,10 +69,15 @@ def write_cohort_outputs(
         full[name] = table_json(frame)
         path = folder / "tables" / f"{name}.csv"
         written[f"table:{name}"] = write_table(round_for_paste(frame), path)
+    alt = cohort_alt_texts(
+        results.tables, results.figures, design=results.design, info=results.info,
+        confidence=results.confidence, policy=results.policy,
+    )  # fmt: skip
     figures: dict[str, dict[str, str]] = {}
     for name, fig in results.figures.items():
         paths = save_figure(fig, folder / "figures" / name)
         figures[name] = {p.suffix[1:]: str(p.relative_to(folder)) for p in paths}
+        figures[name]["alt"] = alt[name]
         for p in paths:
             written[f"figure:{name}:{p.suffix[1:]}"] = p
     comp = results.tables["comparisons"]

@@ -1,4 +1,4 @@
-"""How the cohort report is run: ingest → analyse → write → template → HTML → PDF → manifest → scan.
+"""How the cohort report is run: ingest, analyse, write, template, HTML, PDF, Word, brief, scan.
 
 Report stage (how it is run). :func:`run_cohort_report` is what ``mentoreval report`` runs, under
 one progress bar; every pseudonym and raw id is a forbidden string in the egress scan.
@@ -69,11 +69,13 @@ def run_cohort_report(
     use_ledger: bool = True,
     store_root: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Turn a study config into its cohort report: HTML (+ PDF), tables, figures, JSON.
+    """Turn a study config into its cohort report and brief: HTML (+ PDF) and Word, tables,
+    figures, JSON.
 
     Stages (one progress bar): ingest, analyse, write results, execute the template
-    (papermill, kernel ``python3``, parameters checked and cast), HTML, PDF, manifest,
-    egress scan. The report is built in a staging folder next to ``out_dir`` and moved
+    (papermill, kernel ``python3``, parameters checked and cast), HTML, PDF, Word
+    (``cohort_report.docx``), the two-page brief (``brief.html|pdf|docx``), manifest,
+    egress scan (of every file, the brief and the Word files included). The report is built in a staging folder next to ``out_dir`` and moved
     into place only when the egress scan finds no pseudonym, raw id, traceback or repr.
 
     Every published count is checked against the release ledger of the project's store
@@ -121,8 +123,10 @@ def run_cohort_report(
     from mentoreval.config.study import load_study
     from mentoreval.ingest.pipeline import ingest_study
     from mentoreval.outputs import build_manifest, local_paths, publishable_path, write_json
+    from mentoreval.report.cohort.brief import write_cohort_brief
     from mentoreval.report.notebook import cast_parameters, run_notebook
     from mentoreval.report.render import egress_scan, render_html, render_pdf
+    from mentoreval.report.word import html_to_docx
     from mentoreval.safefs import MARKER, OutputFolder
     from mentoreval.store.parquet import load_release_ledger, merge_release_ledger
 
@@ -130,7 +134,7 @@ def run_cohort_report(
     study = load_study(config)
     final = Path(out_dir) if out_dir else project_root(config) / "reports" / study.name
     stages = ["ingest", "analyse", "write", "execute", "HTML", *(["PDF"] if pdf else []),
-              "manifest", "egress scan"]  # fmt: skip
+              "Word", "brief", "manifest", "egress scan"]  # fmt: skip
     with (
         OutputFolder(
             final,
@@ -202,6 +206,12 @@ def run_cohort_report(
             stage("PDF")
             render_pdf(html, staging / "cohort_report.pdf")
             bar.update()
+        stage("Word")
+        html_to_docx(html, staging / "cohort_report.docx")
+        bar.update()
+        stage("brief")
+        write_cohort_brief(staging, pdf=pdf)
+        bar.update()
         stage("manifest")
         manifest["outputs"] = sorted(
             str(p.relative_to(staging))

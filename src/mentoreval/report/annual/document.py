@@ -1,0 +1,178 @@
+"""The notebook-facing annual report: numbered tables and figures, one section a call.
+
+Report stage (how it is shown). The template (``notebooks/templates/annual_report.ipynb``)
+calls :func:`open_annual_report` on the analysis and then one ``show_*`` method per
+section. Each section opens with a sentence naming its numbered tables and figures, then
+shows them: tables through :func:`~mentoreval.report.annual.tables.annual_table_html`,
+figures as :func:`~mentoreval.report.layout.figure_html` with the alternative text of
+:func:`~mentoreval.report.annual.figures.figure_alt_texts`.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+from mentoreval.report.annual.figures import (
+    figure_alt_texts,
+    forest_figures,
+    plot_annual_participation,
+    plot_annual_trends,
+)
+from mentoreval.report.annual.results import AnnualAnalysis
+from mentoreval.report.annual.tables import annual_table_html
+from mentoreval.report.layout import Numbering, figure_html, figures_html, refs, table_caption
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = ["AnnualReport", "figure_png", "open_annual_report"]
+
+
+def figure_png(fig: Figure, dpi: int = 150) -> bytes:
+    """A figure as PNG bytes, drawn as :func:`~mentoreval.report.figures.saving.save_figure`
+    saves it (tight bounding box, no date in the metadata)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                metadata={"Software": "mentoreval"})  # fmt: skip
+    return buffer.getvalue()
+
+
+class AnnualReport:
+    """One annual analysis, shown section by section with numbered tables and figures.
+
+    Build it with :func:`open_annual_report`; each ``show_*`` method displays HTML and
+    returns ``None``.
+    """
+
+    def __init__(self, analysis: AnnualAnalysis):
+        self.analysis = analysis
+        self.numbers = Numbering()
+        self.alt = figure_alt_texts(analysis)
+
+    def _show(self, lead: str, blocks: list[str]) -> None:
+        from IPython.display import HTML, Markdown, display
+
+        if lead:
+            display(Markdown(lead))
+        for block in blocks:
+            display(HTML(block))
+
+    def _table(self, name: str, caption: str, blocks: list[str]) -> int | None:
+        if self.analysis.tables[name].empty:
+            blocks.append(annual_table_html(self.analysis, name, caption=caption))
+            return None
+        number = self.numbers.table()
+        blocks.append(
+            annual_table_html(self.analysis, name, caption=table_caption(number, caption))
+        )
+        return number
+
+    def _figures(
+        self, figures: list[tuple[str, Figure]], caption: str, blocks: list[str]
+    ) -> list[int]:
+        import matplotlib.pyplot as plt
+
+        shown, numbers = [], []
+        for name, fig in figures:
+            number = self.numbers.figure()
+            title = fig.axes[0].get_title(loc="left") if fig.axes else ""
+            text = f"{title}: {caption}" if title else caption
+            shown.append(figure_html(figure_png(fig), number=number, alt=self.alt[name],
+                                     caption=text))  # fmt: skip
+            numbers.append(number)
+            plt.close(fig)
+        if shown:
+            blocks.append(figures_html(shown))
+        return numbers
+
+    def show_participation(self) -> None:
+        """Participation per cohort (table) and retention by cohort year (figure)."""
+        blocks: list[str] = []
+        table = self._table("participation", "Participation per cohort (mentored students)",
+                            blocks)  # fmt: skip
+        figure = self._figures(
+            [("participation", plot_annual_participation(self.analysis))],
+            "linked pairs as a share of pre responses",
+            blocks,
+        )
+        said = [f"{refs('Table', [table])} counts the students per cohort" if table else "",
+                f"{refs('Figure', figure)} shows the retention by cohort year"]  # fmt: skip
+        self._show("; ".join(s for s in said if s) + ".", blocks)
+
+    def show_outcomes(self) -> None:
+        """Each cohort's paired change."""
+        blocks: list[str] = []
+        table = self._table(
+            "outcomes", "Change from the first to the second survey, per cohort", blocks
+        )
+        self._show(f"{refs('Table', [table])} gives each cohort's change." if table else "",
+                   blocks)  # fmt: skip
+
+    def show_pooled(self) -> None:
+        """Random-effects pooled change (table) and a forest plot per primary outcome."""
+        blocks: list[str] = []
+        table = self._table("pooled", "Pooled change over cohorts (random effects)", blocks)
+        forests = forest_figures(self.analysis)
+        figures = self._figures(
+            [(f"forest_{i + 1:02d}", fig) for i, fig in enumerate(forests)],
+            "each cohort's mean change and the pooled change (diamond) with their "
+            f"{self.analysis.config.confidence:.0%} CIs",
+            blocks,
+        )
+        said = [f"{refs('Table', [table])} gives the pooled estimates" if table else "",
+                f"{refs('Figure', figures)} show{'s' if len(figures) == 1 else ''} each "
+                "primary outcome cohort by cohort" if figures else ""]  # fmt: skip
+        self._show("; ".join(s for s in said if s) + "." if any(said) else "", blocks)
+
+    def show_trends(self) -> None:
+        """Mean scores by year (unchanged instruments), the exclusions, and trend charts."""
+        blocks: list[str] = []
+        table = self._table(
+            "trends", "Mean scores by year (instruments unchanged across years)", blocks
+        )
+        excluded = self._table("trend_exclusions", "Instruments without a trend, and why", blocks)
+        trends = plot_annual_trends(self.analysis)
+        figures = self._figures(
+            [(f"trend_{i + 1:02d}", fig) for i, fig in enumerate(trends)],
+            "mean score at the first and second survey by year",
+            blocks,
+        )
+        said = [f"{refs('Table', [table])} gives the mean scores by year" if table else "",
+                f"{refs('Table', [excluded])} lists the instruments without a trend"
+                if excluded else "",
+                f"{refs('Figure', figures)} draw{'s' if len(figures) == 1 else ''} the "
+                "primary outcomes by year" if figures else ""]  # fmt: skip
+        self._show("; ".join(s for s in said if s) + "." if any(said) else "", blocks)
+
+    def show_dose(self) -> None:
+        """Change by thirds of dose and the dose–response slope (exploratory)."""
+        blocks: list[str] = []
+        thirds = self._table("dose", "Change by thirds of dose (exploratory)", blocks)
+        slope = self._table(
+            "dose_models", "Dose–response slope, adjusted for baseline (exploratory)", blocks
+        )
+        said = [f"{refs('Table', [thirds])} by thirds of dose" if thirds else "",
+                f"{refs('Table', [slope])} the slope per unit of dose" if slope else ""]  # fmt: skip
+        lead = "Change " + " and ".join(s for s in said if s) + "." if any(said) else ""
+        self._show(lead, blocks)
+
+    def show_mentor_type(self) -> None:
+        """Change by mentor type and mentoring team (exploratory)."""
+        blocks: list[str] = []
+        table = self._table(
+            "mentor_type", "Change by mentor type and mentoring team (exploratory)", blocks
+        )
+        self._show(f"{refs('Table', [table])} breaks the change down by mentor type." if table
+                   else "", blocks)  # fmt: skip
+
+
+def open_annual_report(analysis: AnnualAnalysis) -> AnnualReport:
+    """The annual analysis, ready to be shown section by section.
+
+    Examples
+    --------
+    >>> report = open_annual_report(annual.analyse_annual("annual.yaml"))  # doctest: +SKIP
+    >>> report.show_pooled()  # doctest: +SKIP
+    """
+    return AnnualReport(analysis)

@@ -1,0 +1,226 @@
+"""The cohort brief: the full report's primary findings, design and caveats on two pages.
+
+Report stage (how it is said, briefly). :func:`cohort_brief` fills a
+:class:`~mentoreval.report.brief.Brief` from the written results (``results.json`` and
+``tables/``, through :class:`~mentoreval.report.cohort.document.CohortReport`) — the same
+disclosure-controlled numbers and judgements as the full report — and
+:func:`write_cohort_brief` writes ``brief.html|pdf|docx`` next to ``cohort_report.*``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mentoreval.disclose.formatting import format_cell
+from mentoreval.frames import iter_rows
+from mentoreval.report.brief import Brief, BriefFigure, write_brief
+from mentoreval.report.cohort.document import CohortReport, open_cohort_report
+from mentoreval.report.wording import format_change
+
+__all__ = ["cohort_brief", "write_cohort_brief"]
+
+_SEVERITY = {"high": 0, "medium": 1, "moderate": 1, "low": 2}
+_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)")
+
+
+def _value(finding: Mapping[str, Any], name: str) -> float:
+    v = finding.get(name)
+    return float("nan") if v is None else float(v)
+
+
+def _design(results: Mapping[str, Any], n_students: str) -> str:
+    info = results.get("info") or {}
+    pre, post = info.get("pre") or "pre", info.get("post") or "post"
+    waves = f"surveyed before ({pre}) and after ({post}) the programme"
+    if results["design"] == "randomised":
+        return (
+            f"Students were randomly allocated to mentoring or to a comparison group and "
+            f"{waves}; the differences below are between the groups at follow-up, adjusted "
+            "for baseline scores."
+        )
+    if results["design"] == "comparison":
+        return (
+            f"Mentored students were compared with students who did not join the programme "
+            f"(a comparison group that was not randomised), both {waves}; the differences "
+            "below are between the groups at follow-up, adjusted for baseline scores."
+        )
+    return (
+        f"One group of students ({n_students}) {waves}, with no comparison group: the "
+        "changes below are changes over time, not effects of the programme."
+    )
+
+
+def _finding(f: Mapping[str, Any], confidence: float, threshold: int) -> tuple[str, str]:
+    label = str(f["label"])
+    units = str(f.get("units") or "points")
+    lower_is_better = not f.get("higher_is_better", True)
+    if f.get("design") in ("comparison", "randomised"):
+        if not math.isfinite(_value(f, "adj_diff")):
+            return (
+                label,
+                f"not reported: fewer than {threshold} students in a group answered both surveys.",
+            )
+        change = format_change(_value(f, "adj_diff"), _value(f, "adj_ci_low"),
+                               _value(f, "adj_ci_high"), units=units, confidence=confidence)  # fmt: skip
+        n_t = format_cell(_value(f, "n_pairs"), kind="count")
+        n_c = format_cell(_value(f, "n_control"), kind="count")
+        lower = "lower scores are better; " if lower_is_better else ""
+        return label, (
+            f"{f['judgement']}: mentored students scored {change} compared with the "
+            f"comparison group ({lower}{n_t} mentored and {n_c} comparison students "
+            "answered both surveys)."
+        )
+    if f.get("suppressed") or not math.isfinite(_value(f, "mean_diff")):
+        return label, f"not reported: fewer than {threshold} students answered both surveys."
+    change = format_change(_value(f, "mean_diff"), _value(f, "ci_low"), _value(f, "ci_high"),
+                           units=units, confidence=confidence)  # fmt: skip
+    n = format_cell(_value(f, "n_pairs"), kind="count")
+    lower = ", where lower is better" if lower_is_better else ""
+    return (
+        label,
+        f"{f['judgement']}: mean change {change}{lower}; {n} students answered both surveys.",
+    )
+
+
+_SELF_SELECTION = (
+    "Students chose whether to join",
+    "The groups may differ in ways the baseline adjustment does not capture, so a "
+    "difference between them is not proof that the programme caused it.",
+)
+
+
+def _first_sentence(detail: str) -> str:
+    """A caveat's first sentence, without a long list after a colon.
+
+    Examples
+    --------
+    >>> _first_sentence("Too few students: a: 1; b: 2; " + "c" * 200 + ". More.")
+    'Too few students.'
+    >>> _first_sentence("Scores may drift. Details follow.")
+    'Scores may drift.'
+    """
+    match = _SENTENCE.match(detail)
+    sentence = match.group(1) if match else detail
+    if len(sentence) > 160 and ": " in sentence:
+        sentence = sentence.split(": ", 1)[0].rstrip(".") + "."
+    return sentence
+
+
+def _caveats(report: CohortReport) -> tuple[tuple[str, str], ...]:
+    """Each caveat's title and first sentence, the most serious first; in a non-randomised
+    comparison, self-selection first unless the report's caveats already name it."""
+    cav = report.tables.get("caveats")
+    out = []
+    if cav is not None and not cav.empty and "title" in cav.columns:
+        rows = sorted(iter_rows(cav), key=lambda r: _SEVERITY.get(str(r.severity), 1))
+        for row in rows:
+            if row.caveat == "single_arm":
+                continue  # the design sentence says it
+            detail = str(row.detail) if isinstance(row.detail, str) else ""
+            out.append((str(row.title), _first_sentence(detail)))
+    named = " ".join(t.lower() for t, _ in out)
+    if report.results["design"] == "comparison" and "select" not in named and "chose" not in named:
+        out.insert(0, _SELF_SELECTION)
+    return tuple(out)
+
+
+def cohort_brief(report: CohortReport) -> Brief:
+    """The brief of a cohort report, from its written results.
+
+    Parameters
+    ----------
+    report
+        :func:`~mentoreval.report.cohort.document.open_cohort_report` of the report folder.
+
+    Returns
+    -------
+    mentoreval.report.brief.Brief
+        Title from the config; the design in a sentence; one line per primary outcome
+        (every headline finding when none is primary) with the judgement the full report
+        gives and its number and interval; the summary figure with its alternative text;
+        the caveats, most serious first.
+
+    Examples
+    --------
+    >>> brief = cohort_brief(open_cohort_report("reports/demo/peer-2025"))  # doctest: +SKIP
+    >>> brief.findings[0]  # doctest: +SKIP
+    ('WHO-5: Wellbeing (0–100)', 'a small improvement, consistent with no difference: …')
+    """
+    r = report.results
+    info = r.get("info") or {}
+    headline = list(r.get("headline") or [])
+    primary = [f for f in headline if f.get("primary")] or headline
+    threshold = report.policy.threshold
+    pairs = [_value(f, "n_pairs") for f in primary if math.isfinite(_value(f, "n_pairs"))]
+    n_students = (
+        f"{format_cell(max(pairs), kind='count')} answered both surveys"
+        if pairs
+        else f"fewer than {threshold} answered both surveys"
+    )
+    facts = " · ".join(
+        f"{k}: {v}"
+        for k, v in (
+            ("Programme", info.get("programme")),
+            ("cohort", info.get("cohort")),
+            ("year", info.get("year")),
+        )
+        if v not in (None, "")
+    )
+    if r["design"] == "single_arm":
+        intro = "Change between the two surveys for the students who answered both:"
+    else:
+        intro = (
+            "Mentored compared with comparison students at follow-up, adjusted for their "
+            "baseline scores:"
+        )
+    entry = (r.get("figures") or {}).get("forest")
+    figure = None
+    if entry:
+        figure = BriefFigure(
+            png=(report.folder / entry["png"]).read_bytes(),
+            alt=str(entry.get("alt") or "Forest plot of every scale's result"),
+            caption=(
+                "Standardised change per scale with its confidence interval; right of the "
+                "dashed line is an improvement."
+                if r["design"] == "single_arm"
+                else "Controlled effect per scale (mentored − comparison, in baseline SDs) "
+                "with its confidence interval; right of the dashed line favours the mentored "
+                "students."
+            ),
+        )
+    notices = (
+        [str(r["disclosure"]["warning"])] if (r.get("disclosure") or {}).get("warning") else []
+    )
+    if r.get("below_threshold"):
+        notices.append(
+            f"Fewer than {threshold} students answered both surveys on every outcome, so "
+            "every number is suppressed."
+        )
+    return Brief(
+        title=str(r["title"]),
+        facts=facts,
+        design=_design(r, n_students),
+        findings_intro=intro,
+        findings=tuple(_finding(f, report.confidence, threshold) for f in primary),
+        caveats=_caveats(report),
+        notices=tuple(notices),
+        full_report="cohort_report",
+        figure=figure,
+    )
+
+
+def write_cohort_brief(
+    folder: str | os.PathLike[str], *, pdf: bool = True, docx: bool = True
+) -> list[Path]:
+    """Write ``brief.html`` (+ ``.pdf``, ``.docx``) into a cohort report folder.
+
+    Examples
+    --------
+    >>> write_cohort_brief("reports/demo/peer-2025")  # doctest: +SKIP
+    """
+    return write_brief(cohort_brief(open_cohort_report(folder)), folder, pdf=pdf, docx=docx)

@@ -1,0 +1,89 @@
+"""The table of contents of a rendered report, made from its own headings.
+
+Report stage (how it is shown). :func:`add_contents` reads the section (``h2``) and
+subsection (``h3``) headings of the HTML that nbconvert wrote — each carries an ``id`` — and
+puts a ``<nav>`` listing them, as links, before the first section. On screen the links jump
+to the sections; in the PDF the stylesheet adds each section's page number
+(``target-counter``), and WeasyPrint makes the PDF's bookmarks from the same headings.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["add_contents", "headings"]
+
+_HEADING = re.compile(r"<h([23])\b([^>]*)>(.*?)</h\1>", re.DOTALL | re.IGNORECASE)
+_ID = re.compile(r"""\bid=(["'])(.*?)\1""")
+_TAG = re.compile(r"<[^>]+>")
+_ANCHOR = re.compile(r"<a\b[^>]*class=[\"']anchor-link[\"'][^>]*>.*?</a>", re.DOTALL)
+
+
+def headings(body: str) -> list[tuple[int, str, str]]:
+    """``(level, id, text)`` of every ``h2``/``h3`` that has an ``id``, in order.
+
+    Examples
+    --------
+    >>> headings('<h2 id="1.-Summary">1. Summary<a class="anchor-link" href="#x">¶</a></h2>'
+    ...          '<h3 id="a">A &amp; B</h3><h3>no id</h3>')
+    [(2, '1.-Summary', '1. Summary'), (3, 'a', 'A & B')]
+    """
+    found = []
+    for match in _HEADING.finditer(body):
+        ident = _ID.search(match.group(2))
+        if not ident:
+            continue
+        text = html.unescape(_TAG.sub("", _ANCHOR.sub("", match.group(3)))).strip()
+        found.append((int(match.group(1)), html.unescape(ident.group(2)), text))
+    return found
+
+
+def add_contents(body: str, *, title: str = "Contents") -> str:
+    """Insert a linked table of contents before the first ``h2`` (unchanged without one).
+
+    The list nests subsections under their section; the ``<nav>`` is labelled for screen
+    readers. The first section's heading is the insertion point, inside the cell that holds
+    it, so the contents follow the title and any notices.
+
+    Examples
+    --------
+    >>> out = add_contents('<h1>T</h1><div><h2 id="s1">1. One</h2></div>'
+    ...                    '<h3 id="s1a">Part</h3><h2 id="s2">2. Two</h2>')
+    >>> print(out[: out.index("</nav>") + 6])  # doctest: +NORMALIZE_WHITESPACE
+    <h1>T</h1><div><nav class="mentoreval-toc" aria-labelledby="mentoreval-toc-title"><p
+    class="mentoreval-toc-title" id="mentoreval-toc-title">Contents</p><ol><li><a
+    href="#s1">1. One</a><ol><li><a href="#s1a">Part</a></li></ol></li><li><a
+    href="#s2">2. Two</a></li></ol></nav>
+    >>> add_contents("<p>no sections</p>")
+    '<p>no sections</p>'
+    """
+    found = headings(body)
+    if not any(level == 2 for level, _, _ in found):
+        return body
+    items: list[str] = []
+    open_sub = False
+    started = False
+    for level, ident, text in found:
+        link = f'<a href="#{html.escape(ident, quote=True)}">{html.escape(text)}</a>'
+        if level == 2 or not started:
+            if open_sub:
+                items.append("</ol>")
+                open_sub = False
+            if started:
+                items.append("</li>")
+            items.append(f"<li>{link}")
+            started = True
+        else:
+            if not open_sub:
+                items.append("<ol>")
+                open_sub = True
+            items.append(f"<li>{link}</li>")
+    items.append("</ol></li>" if open_sub else "</li>")
+    nav = (
+        '<nav class="mentoreval-toc" aria-labelledby="mentoreval-toc-title">'
+        f'<p class="mentoreval-toc-title" id="mentoreval-toc-title">{html.escape(title)}</p>'
+        "<ol>" + "".join(items) + "</ol></nav>"
+    )
+    first = next(m for m in _HEADING.finditer(body) if m.group(1) == "2" and _ID.search(m.group(2)))
+    return body[: first.start()] + nav + body[first.start() :]
