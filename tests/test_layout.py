@@ -41,6 +41,7 @@ TOP_LEVEL = {
     "test_layering.py",
     "test_layout.py",
     "test_notebooks.py",
+    "test_sizes.py",
 }
 # Folders of tests that span packages: the hostile-input corpus, reference files, fixtures.
 CROSS_CUTTING = {"hostile", "reference", "fixtures", "base", "__pycache__"}
