@@ -250,6 +250,10 @@ def build_demo(path: str | Path) -> dict[str, Path]:
 def demo_hashes(path: str | Path) -> dict[str, str]:
     """sha256 of every file under ``path`` (relative POSIX name → hex digest).
 
+    An ``.xlsx`` workbook is hashed by what it holds (sheet names, cell values and number
+    formats), not by its bytes: openpyxl writes the same workbook with different XML
+    spacing and namespace placement depending on whether lxml is installed.
+
     Examples
     --------
     >>> import tempfile
@@ -258,10 +262,23 @@ def demo_hashes(path: str | Path) -> dict[str, str]:
     """
     root = Path(path)
     return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        p.relative_to(root).as_posix(): hashlib.sha256(_content(p)).hexdigest()
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def _content(path: Path) -> bytes:
+    if path.suffix.lower() != ".xlsx":
+        return path.read_bytes()
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    held = [
+        (sheet.title, [[(c.value, c.number_format) for c in row] for row in sheet.iter_rows()])
+        for sheet in book.worksheets
+    ]
+    return repr(held).encode("utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
