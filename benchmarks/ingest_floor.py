@@ -31,9 +31,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from ingest import INSTRUMENTS, write_qualtrics
 from scoring import best_of
 
+from ingest import INSTRUMENTS, write_qualtrics
 from mentoreval.ingest.protect import hmac_sha256_hex
 from mentoreval.ingest.quality import mahalanobis
 from mentoreval.instruments.definitions import load_instrument

@@ -19,7 +19,7 @@ from mentoreval.report.tables import column_label
 #: A whole number printed with decimals: "57.0", "1998.00", "−3.0".
 FLOAT_WHOLE = re.compile(r"^[−+-]?\d+\.0+$")
 #: What a count cell may show: a whole number, the suppression label, a dash, nothing.
-COUNT_CELL = re.compile(r"^(\d+|< \d+|–|)$")
+COUNT_CELL = re.compile(r"^(\d+|< \d+|\[c\]|–|)$")
 
 
 def html_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:

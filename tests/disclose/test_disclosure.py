@@ -35,7 +35,7 @@ def test_default_policy_is_k10() -> None:
     assert policy.k == 10
     assert policy.active
     assert policy.warning is None
-    assert policy.label == "< 10"
+    assert policy.label == "[c]"
 
 
 def test_off_profile_is_loud_and_suppresses_nothing() -> None:
@@ -234,14 +234,14 @@ def test_ledger_in_count_tables_keeps_lines_safe() -> None:
 
 
 def test_format_cell_and_table() -> None:
-    assert format_cell(float("nan"), suppressed=True) == "< 10"
-    assert format_cell(np.nan, suppressed=True, policy=DisclosurePolicy(profile="nhs")) == "< 8"
+    assert format_cell(float("nan"), suppressed=True) == "[c]"
+    assert format_cell(np.nan, suppressed=True, policy=DisclosurePolicy(profile="nhs")) == "[c]"
     assert format_cell(None) == "–"
     assert format_cell(0.04, kind="p") == "0.040"
     with pytest.raises(DisclosureError, match="unknown kind"):
         format_cell(1.0, kind="ratio")  # type: ignore[arg-type]
     shown = format_table(suppress_table(comparisons(), n_columns="n_pairs"))
-    assert shown.loc[1, "d_z"] == "< 10"
+    assert shown.loc[1, "d_z"] == "[c]"
     assert shown.loc[0, "n_pairs"] == "40"
     assert shown.loc[0, "p_value"] == "0.010"
     assert "suppressed" not in shown.columns

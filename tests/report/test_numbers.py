@@ -31,10 +31,10 @@ def _table() -> pd.DataFrame:
 def test_counts_years_and_levels_are_shown_as_whole_numbers() -> None:
     shown = format_numbers(_table())
     assert shown["year"].tolist() == ["2023", "2024", "2025"]
-    assert shown["n_pairs"].tolist() == ["57", "40", "< 10"]
+    assert shown["n_pairs"].tolist() == ["57", "40", "[c]"]
     assert shown["items"].tolist() == ["5", "19", "8"]
-    assert shown["unchanged"].tolist() == ["72", "31", "< 10"]
-    assert shown["df"].tolist() == ["56", "39", "< 10"]  # a paired t test's df is whole
+    assert shown["unchanged"].tolist() == ["72", "31", "[c]"]
+    assert shown["df"].tolist() == ["56", "39", "[c]"]  # a paired t test's df is whole
     assert shown["range_high"].tolist() == ["100", "5", "6"]
     assert shown["level"].tolist() == ["1", "2", "low"]
     assert shown["version"].tolist() == ["1998", "1.0", "2005"]  # a version is its own name

@@ -86,7 +86,7 @@ def test_forest_suppressed_and_pooled() -> None:
     )
     fig = plot_change_forest(effects, pooled={"estimate": 0.1, "ci_low": -0.1, "ci_high": 0.3})
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "n < 10" in texts
+    assert "n [c]" in texts
     assert "0.20 [0.00, 0.40]" in texts
     assert "0.10 [-0.10, 0.30]" in texts
 
@@ -128,7 +128,7 @@ def test_consort_and_bands_labels() -> None:
     fig = plot_consort(flow)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "Pre\nn = 50" in texts
-    assert "Pairs\nn = < 10" in texts
+    assert "Pairs\nn = [c]" in texts
     assert "no post" in texts
     bands = plot_bands(pd.DataFrame({"low": [5, np.nan], "high": [20, 9]}, index=["pre", "post"]))
     ticks = [t.get_text() for t in bands.axes[0].get_yticklabels()]

@@ -170,3 +170,31 @@ def test_run_analysis_single_arm() -> None:
     assert bool(cav.loc["single_arm", "applies"])
     assert len(res["mixed"]) == 2
     assert res["fit_notes"].empty
+
+
+def test_ancova_with_a_one_level_covariate_gives_that_term_no_f_test() -> None:
+    """A categorical covariate whose rare levels were all recoded to "other" has one level
+    and no columns in the design: its ANOVA row has F and p NaN; before, a division by
+    zero stopped the whole report."""
+    from mentoreval.stats.controlled import fit_ancova
+
+    data = pd.DataFrame(
+        {
+            "pre": [4.0, 3.0, 5.0, 2.0, 4.0, 3.0, 1.0],
+            "post": [5.0, 3.0, 2.0, 5.0, 4.0, 4.0, 2.0],
+            "group": [
+                "control",
+                "mentored",
+                "mentored",
+                "control",
+                "mentored",
+                "control",
+                "control",
+            ],
+            "site": ["other"] * 7,
+        }
+    )
+    fit = fit_ancova(data, covariates=["site"])
+    row = fit.anova[fit.anova["term"].str.contains("site")]
+    assert len(row) == 1 and row["f"].isna().all() and row["p_value"].isna().all()
+    assert fit.anova.loc[fit.anova["term"] == "group", "f"].notna().all()

@@ -51,7 +51,7 @@ class DisclosurePolicy:
     Examples
     --------
     >>> DisclosurePolicy().k, DisclosurePolicy().label
-    (10, '< 10')
+    (10, '[c]')
     >>> p = DisclosurePolicy(profile="nhs")
     >>> p.k, p.round_to, p.round_count(12), p.round_count(0)
     (8, 5, 10.0, 0.0)
@@ -105,8 +105,13 @@ class DisclosurePolicy:
 
     @property
     def label(self) -> str:
-        """How a suppressed cell is shown, e.g. ``"< 10"``."""
-        return f"< {self.threshold}"
+        """How a hidden cell is shown: ``"[c]"``, one neutral mark for every hidden number.
+
+        Primary and complementary suppressions look alike (as the UK statistical
+        services publish them), so a reader cannot tell the small cell from the large one
+        hidden to protect it, and no hidden count of 62 is labelled "< 10".
+        """
+        return "[c]"
 
     @property
     def warning(self) -> str | None:

@@ -1,7 +1,8 @@
-"""How protected numbers are shown: one cell or a whole table, with ``< k`` where suppressed.
+"""How protected numbers are shown: one cell or a whole table, with ``[c]`` where hidden.
 
 Disclosure stage: formatting never un-suppresses; a NaN that was suppressed is shown as the
-policy's label.
+policy's label, and so is a NaN in a row flagged ``counts_hidden`` (a count hidden to
+protect another cell while the row's statistics are shown).
 """
 
 from __future__ import annotations
@@ -13,7 +14,28 @@ import pandas as pd
 from mentoreval.config.disclosure import CellKind, DisclosurePolicy, policy_or_default
 from mentoreval.errors import DisclosureError, Problem
 
-__all__ = ["format_cell", "format_table"]
+__all__ = ["HIDDEN_COUNTS", "format_cell", "format_table", "hidden_flags"]
+
+#: Column flagging rows whose statistics are shown although a count in them is hidden.
+HIDDEN_COUNTS = "counts_hidden"
+#: Flag columns, never shown as columns of their own.
+FLAG_COLUMNS = frozenset({"suppressed", HIDDEN_COUNTS})
+
+
+def hidden_flags(df: pd.DataFrame) -> pd.Series:
+    """Per row: does a blank (NaN) number in it stand for a hidden one?
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"suppressed": [True, False, False],
+    ...                   "counts_hidden": [False, True, False]})
+    >>> hidden_flags(t).tolist()
+    [True, True, False]
+    """
+    flags = pd.Series(False, index=df.index)
+    for column in FLAG_COLUMNS & set(df.columns):
+        flags |= df[column].fillna(False).astype(bool)
+    return flags
 
 
 def format_cell(
@@ -38,12 +60,12 @@ def format_cell(
     decimals
         Decimal places for ``"number"``.
     policy
-        Supplies the label (default ``"< 10"``).
+        Supplies the label (``"[c]"``).
 
     Examples
     --------
     >>> format_cell(float("nan"), suppressed=True)
-    '< 10'
+    '[c]'
     >>> format_cell(0.0004, kind="p"), format_cell(12.0, kind="count")
     ('< 0.001', '12')
     >>> format_cell(-0.4567), format_cell(None), format_cell(41.25, kind="percent")
@@ -82,7 +104,7 @@ def format_table(
     """Format a suppressed table for display: strings, ``"< k"`` where suppressed.
 
     Columns named ``n`` / ``n_*`` are counts and ``p_*`` / ``*_p`` are p-values unless
-    ``kinds`` says otherwise; the ``suppressed`` column is dropped.
+    ``kinds`` says otherwise; the ``suppressed`` and ``counts_hidden`` flags are dropped.
 
     Examples
     --------
@@ -92,18 +114,14 @@ def format_table(
     >>> format_table(t)
       scale n_pairs   d_z
     0     a      40  0.41
-    1     b    < 10  < 10
+    1     b     [c]   [c]
     """
     policy = policy_or_default(policy)
     kinds = dict(kinds or {})
-    flags = (
-        df["suppressed"].fillna(False).astype(bool)
-        if "suppressed" in df.columns
-        else pd.Series(False, index=df.index)
-    )
+    flags = hidden_flags(df)
     out = pd.DataFrame(index=df.index)
     for column in df.columns:
-        if column == "suppressed":
+        if column in FLAG_COLUMNS:
             continue
         series = df[column]
         if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(

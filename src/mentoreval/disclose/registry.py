@@ -95,6 +95,9 @@ class Count:
         The cell's key in the :class:`~mentoreval.disclose.ReleaseLedger`
         ``(study, table, group, statistic)``, linking it to other releases of the same
         cell (an earlier run, the annual report).
+    keep
+        A headline count (the n of an outcome): complementary suppression hides it only
+        when no other cell of the relation will do.
     """
 
     key: str
@@ -102,6 +105,7 @@ class Count:
     published: bool = True
     sensitive: bool = True
     ledger_key: LedgerKey | None = None
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,7 @@ class CountRegistry:
         published: bool = True,
         sensitive: bool = True,
         ledger_key: Sequence[Hashable] | None = None,
+        keep: bool = False,
     ) -> str:
         """Register a count (again: the same key shown in another place is one count).
 
@@ -236,6 +241,8 @@ class CountRegistry:
             Whether it counts students (``False`` exempts it from the small-cell rule).
         ledger_key
             ``(study, table, group, statistic)`` of the cell in the release ledger.
+        keep
+            A headline count: hidden as a complement only when nothing else will do.
 
         Returns
         -------
@@ -287,7 +294,8 @@ class CountRegistry:
             published = published or old.published
             sensitive = sensitive or old.sensitive
             lkey = lkey or old.ledger_key
-        self._counts[key] = Count(key, number, bool(published), bool(sensitive), lkey)
+            keep = keep or old.keep
+        self._counts[key] = Count(key, number, bool(published), bool(sensitive), lkey, keep)
         self._decision = None
         return key
 

@@ -50,6 +50,7 @@ class LinearSystem:
         self._high: list[float] = []
         self._protected: list[bool] = []
         self._editable: list[bool] = []
+        self._keep: list[bool] = []
         self._hidden: list[bool] = []
         self._row_ids: list[int] = []
         self._var_ids: list[int] = []
@@ -72,8 +73,10 @@ class LinearSystem:
         reason: str = "",
         protected: bool = False,
         editable: bool = False,
+        keep: bool = False,
     ) -> int:
-        """Add a cell; a shown one is known (an interval when counts are rounded)."""
+        """Add a cell; a shown one is known (an interval when counts are rounded); a
+        ``keep`` cell is hidden as a complement only when no other cell will do."""
         base = self.policy.round_to
         if shown and base is not None and base > 1 and value != 0:
             rounded = self.policy.round_count(value)
@@ -91,6 +94,7 @@ class LinearSystem:
         self._high.append(high)
         self._protected.append(protected)
         self._editable.append(editable and shown)
+        self._keep.append(keep)
         self._hidden.append(not shown)
         return len(self.names) - 1
 
@@ -134,6 +138,7 @@ class LinearSystem:
         """The next-smallest positive inner cell; among those, one whose other relations
         already hold an unknown (hiding it then exposes no new single unknown)."""
         values = self._values
+        candidates = [m for m in candidates if not self._keep[m]] or list(candidates)
         parts = [m for m in candidates if m != total]
         pool = [m for m in parts if values[m] > 0] or parts or list(candidates)
 
@@ -204,7 +209,15 @@ class LinearSystem:
         total = self.row_totals[row]
         # inner cells first (shown, else one a hidden inner cell was worked out from),
         # the total last: a flow keeps its headline numbers where it can
-        for group in ([m for m in members if m != total], [m for m in members if m == total]):
+        # a headline count (keep) only when neither another inner cell nor the total will do
+        inner = [m for m in members if m != total]
+        groups = [
+            [m for m in inner if not self._keep[m]],
+            [m for m in members if m == total and not self._keep[m]],
+            [m for m in inner if self._keep[m]],
+            [m for m in members if m == total and self._keep[m]],
+        ]
+        for group in groups:
             candidates = [m for m in group if self._editable[m]]
             if candidates:
                 return self._choose(
@@ -356,6 +369,7 @@ def _add_release(
             reason="small" if reason == "unpublished" and protected else reason,
             protected=protected and policy.active,
             editable=editable,
+            keep=count.keep,
         )
         if count.ledger_key is not None:
             by_ledger.setdefault(count.ledger_key, []).append(index[key])

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy, policy_or_default
-from mentoreval.disclose.formatting import format_cell
+from mentoreval.disclose.formatting import FLAG_COLUMNS, format_cell, hidden_flags
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -170,7 +170,7 @@ def format_numbers(
     kinds: Mapping[str, NumberKind] | None = None,
     decimals: int | None = None,
 ) -> pd.DataFrame:
-    """A protected table as the text a reader sees: ``"< k"`` where suppressed, ``"–"``
+    """A protected table as the text a reader sees: ``"[c]"`` where hidden, ``"–"``
     where missing, every number formatted by its kind.
 
     Parameters
@@ -199,19 +199,15 @@ def format_numbers(
     >>> format_numbers(t)
       level n_pairs unchanged   d_z  p_value prop_pre
     0     1      40        31  0.41  < 0.001    41.2%
-    1     2    < 10      < 10  < 10     < 10     < 10
+    1     2     [c]       [c]   [c]      [c]      [c]
     """
     policy = policy_or_default(policy)
-    flags = (
-        df["suppressed"].fillna(False).astype(bool)
-        if "suppressed" in df.columns
-        else pd.Series(False, index=df.index)
-    )
+    flags = hidden_flags(df)
     chosen = column_kinds(df, kinds)
     out = pd.DataFrame(index=df.index)
     for column in df.columns:
         name = str(column)
-        if name == "suppressed":
+        if name in FLAG_COLUMNS:
             continue
         series = df[column]
         if name not in chosen:

@@ -165,7 +165,7 @@ def format_report_table(
     >>> format_report_table(t, ci={"mean_diff": ("ci_low", "ci_high")})
       Scale n (pairs)        Change (95% CI)
     0     a        40  −0.40 (−0.90 to 0.00)
-    1     b      < 10                   < 10
+    1     b       [c]                    [c]
     """
     label = (policy or DisclosurePolicy()).label
     text = format_numbers(df.reset_index(drop=True), policy=policy, decimals=decimals, kinds=kinds)

@@ -329,7 +329,9 @@ def _controlled_headline(
             else ""
         )
         parts.append(
-            f"Mentored students' own change ({format_cell(value('n_pairs'), kind='count')} "
+            # n_pairs is NaN here only when it is hidden (the change itself is shown)
+            "Mentored students' own change "
+            f"({format_cell(value('n_pairs'), kind='count', suppressed=True)} "
             f"students answered both surveys{others}): "
             + format_change(
                 value("mean_diff"),

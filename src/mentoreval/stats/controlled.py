@@ -191,7 +191,8 @@ def _anova_table(
         keep[sl] = False
         ss = rss(y, xm[:, keep]) - rss_full
         df = sl.stop - sl.start
-        f = (ss / df) / (rss_full / df_res)
+        # no residual df (as many parameters as students) or an empty term: no F test
+        f = (ss / df) / (rss_full / df_res) if min(df, df_res) > 0 and rss_full > 0 else np.nan
         label_t = "(Intercept)" if name.name() == "Intercept" else mf.label(name.name())
         rows.append((label_t, ss, float(df), f, float(stats.f.sf(f, df, df_res))))
     rows.append(("Residuals", rss_full, float(df_res), np.nan, np.nan))

@@ -186,7 +186,7 @@ def annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
     >>> shown.columns.tolist()
     ['Cohort', 'Outcome', 'n (pairs)', 'Mean pre', 'Mean post', 'Change (95% CI)', 'p', 'd_z', 'g_av']
     >>> shown.iloc[:, [0, 2, 5]].to_numpy().tolist()
-    [['2023', '57', '4.08 (−2.47 to 10.63)'], ['2024', '< 10', '< 10']]
+    [['2023', '57', '4.08 (−2.47 to 10.63)'], ['2024', '[c]', '[c]']]
     """
     return _annual_view(analysis, name)[0]
 

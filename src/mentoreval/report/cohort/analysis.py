@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
-from mentoreval.disclose.derived import protect_derived
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.frames import iter_rows
 from mentoreval.report.cohort.caveats import attempt, group_caveats
@@ -31,6 +30,7 @@ from mentoreval.report.cohort.inputs import (
     scale_meta,
     wide_items,
 )
+from mentoreval.report.cohort.publish import collapse_rare_levels, release_tables
 from mentoreval.report.cohort.release import (
     DERIVED_COLUMNS,
     LEDGER_OFF,
@@ -39,7 +39,6 @@ from mentoreval.report.cohort.release import (
     protect_bands,
     protect_classes,
     suppress_rows,
-    withheld_notice,
 )
 from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS, CohortResults
 from mentoreval.report.cohort.tables import (
@@ -144,6 +143,9 @@ def analyse_cohort(
     release = open_release(study, ledger, use_ledger=use_ledger, policy=policy)
     if release is None:
         notices.append(LEDGER_OFF)
+    # Tables are built in full; what may be released is decided once, on all of them
+    # together (registry.py). Only the item charts merge answer options as they are built.
+    full = DisclosurePolicy(profile="off") if policy.active else policy
 
     # design
     group_col: str | None = None
@@ -161,6 +163,7 @@ def analyse_cohort(
     design = "comparison" if group_col else "single_arm"
     covariates = [c for c in cfg.columns.covariates if c in participants.columns]
     people = participants[["participant_id", *([group_col] if group_col else []), *covariates]]
+    people = collapse_rare_levels(people, covariates, policy)
     primary = list(opts.primary)
     reliability = {
         (r.instrument, r.scale): float(r.reliability)
@@ -209,22 +212,18 @@ def analyse_cohort(
             _arm=lambda d: d["group"].astype(str).where(d["group"].astype(str) != treated, "")
         )
         tables["comparisons"] = suppress_rows(
-            arms, policy, n_columns=["n_pairs"], release=release, table="outcomes",
-            keys=["instrument", "scale", "_arm"],
+            arms, full, n_columns=["n_pairs"], keys=["instrument", "scale", "_arm"],
         )[[*COMPARISON_TABLE_COLUMNS, "group"]]  # fmt: skip
     else:
         tables["comparisons"] = suppress_rows(
-            comp[comp_cols], policy, n_columns=["n_pairs"], release=release, table="outcomes",
-            keys=["instrument", "scale"],
-        )  # fmt: skip
+            comp[comp_cols], full, n_columns=["n_pairs"], keys=["instrument", "scale"]
+        )
     tables["multiplicity"] = multiplicity
     tables["scales"] = meta
     tables["instruments"] = instrument_meta(study)
 
     # participation: flow and response rates
-    tables.update(
-        participation_tables(data, study, comp, is_primary, group_col, treated, policy, release)
-    )
+    tables.update(participation_tables(data, study, comp, is_primary, group_col, treated, full))
 
     # outcome domains: bands, Likert, reliability, change classes
     if "band" in scores.columns and scores["band"].notna().any():
@@ -240,14 +239,12 @@ def analyse_cohort(
         ]
         bands = bands.sort_values(["instrument", "scale", "band_order"], kind="stable")
         bands = bands.drop(columns=["band_order", "statistic"]).reset_index(drop=True)
-        bands = protect_bands(bands, policy, release)
+        bands = protect_bands(bands, full)
         tables["bands"] = bands
     likert_parts = []
     merged_any = False
     for inst_id in study.instruments:
-        long, merged = likert_counts(
-            data["responses"], study, inst_id, [pre, post], policy, release
-        )
+        long, merged = likert_counts(data["responses"], study, inst_id, [pre, post], policy)
         merged_any |= merged
         if len(long):
             likert_parts.append(long)
@@ -291,46 +288,46 @@ def analyse_cohort(
                 if c in rel.columns
             ]
             tables["reliability"] = suppress_rows(
-                rel[keep], policy, n_columns=["n_complete"],
-                value_columns=[c for c in keep[5:]], release=release, table="cohort.reliability",
-            )  # fmt: skip
+                rel[keep], full, n_columns=["n_complete"], value_columns=[c for c in keep[5:]]
+            )
     if "change_summary" in raw:
-        tables["change"] = protect_classes(raw["change_summary"], policy, release)
+        tables["change"] = protect_classes(raw["change_summary"], full)
 
     # comparison group
     if group_col:
-        tables.update(comparison_tables(raw, ncount, policy, release))
+        tables.update(comparison_tables(raw, ncount, full))
     if "attrition" in raw:
         att = raw["attrition"].copy()
         tables["attrition"] = suppress_rows(
-            att, policy, n_columns=["n_baseline"], count_columns=["n_completed"],
-            value_columns=["attrition"], blocks=["instrument", "scale"], release=release,
-            table="cohort.attrition",
+            att, full, n_columns=["n_baseline"], count_columns=["n_completed"],
+            value_columns=["attrition"], blocks=["instrument", "scale"],
         )  # fmt: skip
 
     # exploratory subgroups (the mentored students' own change in a comparison design)
     sub_wide = wide if not group_col else wide[wide[group_col].astype(str) == treated]
     tables["subgroups"] = subgroups(
-        sub_wide, covariates, comp, is_primary, confidence, policy, compare_pair, release
+        sub_wide, covariates, comp, is_primary, confidence, full, compare_pair
     )
     if "dose" in raw:
-        tables["dose"] = suppress_rows(
-            raw["dose"], policy, n_columns=["n"], release=release, table="cohort.dose"
-        )
+        tables["dose"] = suppress_rows(raw["dose"], full, n_columns=["n"])
     if "moderation" in raw and "n" in raw["moderation"].columns:
-        tables["moderation"] = suppress_rows(
-            raw["moderation"], policy, n_columns=["n"], release=release, table="cohort.moderation"
-        )
+        tables["moderation"] = suppress_rows(raw["moderation"], full, n_columns=["n"])
+
+    # data quality, then one release decision over every table
+    tables.update(data_quality(data, study, pre, post, full))
+    decided = release_tables(
+        tables, study=release.study if release is not None else study.name, ledger=release,
+        policy=policy, pre=pre, treated=treated, derived=DERIVED_COLUMNS,
+        control=opts.group.control if group_col and opts.group else None,
+    )  # fmt: skip
+    tables = decided.tables
+    notices.extend(decided.notices)
 
     # caveats (each stated once, listing its scales) and notes
     cav = raw.get("caveats", pd.DataFrame())
     if len(cav):
         cav = cav[cav["applies"].astype(bool)].reset_index(drop=True)
-    withheld_scales = (
-        {tuple(g.split(" / ")[:2]) for t, g in release.withheld if t == "outcomes"}
-        if release is not None
-        else set()
-    )
+    withheld_scales = decided.withheld_scales
     tables["caveats"] = group_caveats(cav, meta_idx, tables, policy, withheld_scales)
     notes = raw.get("fit_notes", pd.DataFrame())
     tables["fit_notes"] = notes
@@ -347,12 +344,6 @@ def analyse_cohort(
             "groups so that no answer count rests on fewer than "
             f"{policy.threshold} students."
         )
-
-    # data quality
-    tables.update(data_quality(data, study, pre, post, policy, release))
-    tables = protect_derived(tables, DERIVED_COLUMNS)
-    if release is not None and release.withheld:
-        notices.insert(1 if policy.warning else 0, withheld_notice(release, policy))
 
     comparisons = tables["comparisons"]
     result_info = {
@@ -371,7 +362,7 @@ def analyse_cohort(
         ),
         "key_fingerprint": (data.get("manifest") or {}).get("key_fingerprint"),  # type: ignore[call-overload]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
     }
-    ledger_withheld = release is not None and any(t == "outcomes" for t, _ in release.withheld)
+    ledger_withheld = bool(decided.withheld_scales)
     if (comparisons.empty or comparisons["suppressed"].all()) and not ledger_withheld:
         notices.insert(
             0 if not policy.warning else 1,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.formatting import FLAG_COLUMNS
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
@@ -119,8 +120,8 @@ class CohortReport(SectionedReport):
             t = t[t[k].astype(str) == str(v)]
         if t.empty:
             return None
-        keep = [c for c in (columns or t.columns) if c in t.columns and c != "suppressed"]
-        shown = t[[*keep, *(["suppressed"] if "suppressed" in t.columns else [])]]
+        keep = [c for c in (columns or t.columns) if c in t.columns and c not in FLAG_COLUMNS]
+        shown = t[[*keep, *(c for c in t.columns if c in FLAG_COLUMNS)]]
         text = format_report_table(
             shown, policy=self.policy, confidence=self.confidence, decimals=decimals, ci=ci
         )

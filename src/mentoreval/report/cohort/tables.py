@@ -310,6 +310,15 @@ def participation_tables(
                 "suppressed": any(math.isnan(v) for v in (base, linkd, drop)) or math.isnan(pct),
             }
         )
+    flow_reasons = pd.DataFrame(
+        [
+            {"wave_role": tag, "rule": k.split("_", 2)[2], "n": v}
+            for tag in ("pre", "post")
+            for k, v in cells.items()
+            if k.startswith(f"reason_{tag}_")
+        ],
+        columns=["wave_role", "rule", "n"],
+    )
     notes = []
     if flow_rounded or link_rounded:
         notes.append(
@@ -321,8 +330,12 @@ def participation_tables(
     flow.attrs["note"] = " ".join(notes)
     participation = participation.assign(suppressed=participation["excluded"].isna())
     return {
-        "flow": flow.assign(suppressed=flow["n"].isna() | flow["excluded"].isna()),
+        # the last stage has no exclusions (NaN: not applicable, not hidden)
+        "flow": flow.assign(
+            suppressed=flow["n"].isna() | (flow["excluded"].isna() & (flow.index < len(flow) - 1))
+        ),
         "flow_note": pd.DataFrame({"note": notes}),
+        "flow_reasons": flow_reasons,
         "participation": participation,
         "linkage": linkage,
         "response_rates": pd.DataFrame(rows),
