@@ -347,3 +347,22 @@ def test_ledger_can_only_be_switched_off_without_disclosure_control(comparison_s
                          use_ledger=False, imputations=2)  # fmt: skip
     assert res.ledger is None
     assert any(n.startswith("RELEASE LEDGER NOT USED") for n in res.notices)
+
+
+def test_a_third_group_level_is_said_in_the_report_not_dropped_silently(tmp_path):
+    """Issue 20 (point 6): students of a group declared neither treated nor control are not
+    analysed, and the report says so; a level too small to name is not named."""
+    config = write_study(tmp_path, n_students=90, design="comparison", seed=11)
+    frames = {w: pd.read_csv(tmp_path / "exports" / f"{w}.csv", dtype=str) for w in ("pre", "post")}
+    ids = sorted(set(frames["pre"]["student_id"]))
+    waitlist, rare = ids[:12], ids[12:13]
+    for wave, frame in frames.items():
+        frame.loc[frame["student_id"].isin(waitlist), "group"] = "waitlist"
+        frame.loc[frame["student_id"].isin(rare), "group"] = "Jo Bloggs"
+        frame.to_csv(tmp_path / "exports" / f"{wave}.csv", index=False)
+    ingested = ingest_study(config, out_dir=tmp_path / "processed")
+    result = analyse_cohort(ingested, config, imputations=2)
+    said = " ".join(result.notices)
+    assert "Students in group 'waitlist' are not analysed" in said
+    assert "one more group, too small to name, are not analysed" in said
+    assert "Jo Bloggs" not in said

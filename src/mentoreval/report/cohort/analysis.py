@@ -60,6 +60,38 @@ __all__ = ["analyse_cohort"]
 # ------------------------------------------------------------------------- results
 
 
+def _undeclared_groups(
+    levels: pd.Series, treated: str, control: str, policy: DisclosurePolicy
+) -> list[str]:
+    """One sentence per group level that is neither treated nor control: those students are
+    not analysed. The count is not given (it could be worked out against the group counts
+    the release hides), and a level held by fewer than k students is not named (its label
+    could identify them).
+
+    Examples
+    --------
+    >>> levels = pd.Series(["mentored"] * 30 + ["comparison"] * 30 + ["waitlist"] * 12 + ["x"])
+    >>> for line in _undeclared_groups(levels, "mentored", "comparison", DisclosurePolicy()):
+    ...     print(line)
+    Students in group 'waitlist' are not analysed: that group is declared neither as treated nor as control (analysis.group in study.yaml).
+    Students in one more group, too small to name, are not analysed: that group is declared neither as treated nor as control (analysis.group in study.yaml).
+    """
+    counts = levels[~levels.isin([treated, control])].value_counts()
+    why = "declared neither as treated nor as control (analysis.group in study.yaml)."
+    named = [str(v) for v, n in counts.items() if not policy.is_small(int(n))]
+    lines = [
+        f"Students in group {v!r} are not analysed: that group is {why}" for v in sorted(named)
+    ]
+    small = len(counts) - len(named)
+    if small:
+        which = "one more group" if small == 1 else f"{small} more groups"
+        lines.append(
+            f"Students in {which}, too small to name, are not analysed: "
+            f"{'that group is' if small == 1 else 'those groups are'} {why}"
+        )
+    return lines
+
+
 def analyse_cohort(
     processed: IngestResult | str | os.PathLike[str],
     study_config: Study | str | os.PathLike[str],
@@ -154,6 +186,7 @@ def analyse_cohort(
         levels = participants["group"].dropna().astype(str)
         treated = opts.group.treated
         if {opts.group.treated, opts.group.control} <= set(levels):
+            notices.extend(_undeclared_groups(levels, treated, opts.group.control, policy))
             participants["group"] = participants["group"].astype("string")
             participants = participants[
                 participants["group"].isna()
