@@ -417,3 +417,20 @@ def test_report_and_brief_pass_axe_core(demo_report):
     _, out, _ = demo_report
     found = axe_violations([out / f"{stem}.html" for stem in DOCUMENTS])
     assert found == {f"{stem}.html": [] for stem in DOCUMENTS}
+
+
+def test_report_command_says_a_third_group_is_not_analysed(tmp_path):
+    """Issue 20 (point 6), through the CLI: `mentoreval report` on a study whose exports
+    hold a group 'waitlist' besides the declared mentored and comparison groups."""
+    config = write_study(tmp_path, n_students=90, design="comparison", seed=11)
+    for wave in ("pre", "post"):
+        path = tmp_path / "exports" / f"{wave}.csv"
+        frame = pd.read_csv(path, dtype=str)
+        ids = sorted(set(pd.read_csv(tmp_path / "exports" / "pre.csv", dtype=str)["student_id"]))
+        frame.loc[frame["student_id"].isin(ids[:12]), "group"] = "waitlist"
+        frame.to_csv(path, index=False)
+    assert _cli(["report", str(config), "--out", str(tmp_path / "out"), "--no-pdf"]) == 0
+    text = " ".join(
+        html_lib.unescape((tmp_path / "out" / "cohort_report.html").read_text()).split()
+    )
+    assert "Students in group 'waitlist' are not analysed" in text
