@@ -83,16 +83,6 @@ LEDGER_OFF = (
 
 
 #: Plain names of the tables, for the notice on numbers withheld by the ledger.
-_TABLE_WORDS = {
-    "outcomes": "outcome comparisons",
-    "cohort.flow": "participant flow",
-    "cohort.linkage": "linkage",
-    "cohort.response_rates": "response rates",
-    "cohort.bands": "score bands",
-    "cohort.change": "individual change",
-}
-
-
 def _ledger_study(study: Study) -> str:
     """The cohort's ledger key: ``programme/cohort/year`` as in the annual report."""
     cfg = study.config
@@ -121,22 +111,6 @@ def open_release(
 
         ledger = load_release_ledger(default_store_root(study.path))
     return CohortRelease(entries=copy.deepcopy(ledger.entries), study=_ledger_study(study))
-
-
-def withheld_notice(release: CohortRelease, policy: DisclosurePolicy) -> str:
-    tables = sorted(
-        {
-            _TABLE_WORDS.get(t, t.removeprefix("cohort.").replace(".", " ").replace("_", " "))
-            for t, _ in release.withheld
-        }
-    )
-    return (
-        "Some numbers are withheld because an earlier release of this cohort had slightly "
-        "different counts (for example after late or withdrawn responses): publishing both "
-        "would let a reader work out a few students' answers by subtraction. They are shown "
-        f"as \u201c{policy.label}\u201d like small counts, although the group itself may be "
-        f"larger. Affected: {', '.join(tables)}."
-    )
 
 
 def protect_cells(
