@@ -30,11 +30,15 @@ def test_suppressed_rows_are_named_never_given_a_number() -> None:
     policy = DisclosurePolicy(k=15)
     rows = pd.DataFrame({"label": ["small"], "estimate": [math.nan], "ci_low": [math.nan],
                          "ci_high": [math.nan]})  # fmt: skip
-    assert "small not shown (fewer than 15 students)" in forest_alt(rows, what="x", policy=policy)
+    assert (
+        "small not shown ([c]: fewer than 15 students, or hidden to protect such a group)"
+        in forest_alt(rows, what="x", policy=policy)
+    )
     comp = pd.DataFrame({"group": ["comparison"], "n_pairs": [math.nan],
                          "mean_pre": [math.nan], "mean_post": [math.nan]})  # fmt: skip
-    assert "Comparison: not shown (fewer than 15 students)" in prepost_alt(
-        comp, label="WHO-5", policy=policy
+    assert (
+        "Comparison: not shown ([c]: fewer than 15 students, or hidden to protect such a group)"
+        in prepost_alt(comp, label="WHO-5", policy=policy)
     )
     bands = pd.DataFrame({"band": ["high"], "n_pairs": [40.0], "prop_pre": [math.nan],
                           "prop_post": [math.nan]})  # fmt: skip
@@ -54,7 +58,10 @@ def test_likert_alt_gives_the_top_answer_share_per_item_and_wave() -> None:
     text = likert_alt(rows, title="WHO-5")
     assert "the 2 items of WHO-5" in text and "from Rarely to Often" in text
     assert "Calm 60% at pre, 70% at post" in text
-    assert "Rested 50% at pre, not shown (fewer than 10 students) at post" in text
+    assert (
+        "Rested 50% at pre, not shown ([c]: fewer than 10 students, or hidden to protect such a group) at post"
+        in text
+    )
 
 
 def _cohort_tables(design: str) -> dict[str, pd.DataFrame]:
@@ -104,3 +111,14 @@ def test_every_figure_gets_a_text() -> None:
 def test_a_figure_no_table_describes_still_says_what_it_is() -> None:
     texts = cohort_alt_texts({}, {"mystery_chart": None}, design="single_arm", info={})
     assert texts["mystery_chart"] == "Chart: mystery chart (numbers in the tables)."
+
+
+def test_prepost_alt_keeps_a_groups_means_when_only_its_count_is_hidden() -> None:
+    """Issue 15: a group of 49 whose n is hidden to protect another cell keeps its means
+    in the alt text; its n reads [c] and it is not called "fewer than 10"."""
+    rows = pd.DataFrame(
+        {"group": ["mentored"], "n_pairs": [float("nan")], "mean_pre": [45.7], "mean_post": [45.6]}
+    )
+    text = prepost_alt(rows, label="CBI", policy=DisclosurePolicy())
+    assert "Mentored, [c] students: mean 45.7 at pre, 45.6 at post." in text
+    assert "fewer than" not in text

@@ -67,7 +67,11 @@ def _share(value: Any) -> str:
 
 
 def _few(policy: DisclosurePolicy) -> str:
-    return f"not shown (fewer than {policy.threshold} students)"
+    """What a hidden number is called: hidden because small, or to protect a small one."""
+    return (
+        f"not shown ({policy.label}: fewer than {policy.threshold} students, or hidden to "
+        "protect such a group)"
+    )
 
 
 def _interval(low: Any, high: Any, confidence: float, decimals: int) -> str:
@@ -112,7 +116,7 @@ def forest_alt(
     >>> rows = pd.DataFrame({"label": ["WHO-5", "CBI personal"], "estimate": [4.06, None],
     ...                      "ci_low": [-2.5, None], "ci_high": [10.6, None]})
     >>> forest_alt(rows, what="mean change (post − pre)", units="points", decimals=1)
-    'Forest plot of mean change (post − pre): WHO-5 +4.1 points (95% CI −2.5 to 10.6); CBI personal not shown (fewer than 10 students).'
+    'Forest plot of mean change (post − pre): WHO-5 +4.1 points (95% CI −2.5 to 10.6); CBI personal not shown ([c]: fewer than 10 students, or hidden to protect such a group).'
     """
     policy = policy or DisclosurePolicy()
     parts = []
@@ -166,7 +170,7 @@ def prepost_alt(
     >>> rows = pd.DataFrame({"group": ["mentored", "comparison"], "n_pairs": [49.0, None],
     ...                      "mean_pre": [45.66, None], "mean_post": [45.63, None]})
     >>> prepost_alt(rows, label="CBI: Personal burnout (0–100)")
-    'Distribution chart of CBI: Personal burnout (0–100) at pre and post for students who answered both surveys (no individual values shown). Mentored, 49 students: mean 45.7 at pre, 45.6 at post. Comparison: not shown (fewer than 10 students).'
+    'Distribution chart of CBI: Personal burnout (0–100) at pre and post for students who answered both surveys (no individual values shown). Mentored, 49 students: mean 45.7 at pre, 45.6 at post. Comparison: not shown ([c]: fewer than 10 students, or hidden to protect such a group).'
     """
     policy = policy or DisclosurePolicy()
     parts = [
@@ -176,11 +180,12 @@ def prepost_alt(
     for r in rows.to_dict("records"):
         who = str(r.get(group) or "") if group and group in rows.columns else ""
         head = who[:1].upper() + who[1:] if who else "Students"
-        if not (_finite(r.get("n_pairs")) and _finite(r.get("mean_pre"))):
+        if not _finite(r.get("mean_pre")):
             parts.append(f"{head}: {_few(policy)}.")
             continue
+        n = _count(r["n_pairs"]) if _finite(r.get("n_pairs")) else policy.label
         parts.append(
-            f"{head}, {_count(r['n_pairs'])} students: mean {number(r['mean_pre'], decimals)} "
+            f"{head}, {n} students: mean {number(r['mean_pre'], decimals)} "
             f"at {pre}, {number(r.get('mean_post'), decimals)} at {post}."
         )
     return " ".join(parts)
@@ -201,7 +206,7 @@ def bands_alt(
     >>> rows = pd.DataFrame({"band": ["low", "high"], "n_pairs": [111, 111],
     ...                      "prop_pre": [0.79, None], "prop_post": [0.77, None]})
     >>> bands_alt(rows, label="CBI: Client burnout")
-    'Bar chart of the share of students in each band of CBI: Client burnout at pre and post (111 students with both surveys): low 79% at pre, 77% at post; high not shown (fewer than 10 students).'
+    'Bar chart of the share of students in each band of CBI: Client burnout at pre and post (111 students with both surveys): low 79% at pre, 77% at post; high not shown ([c]: fewer than 10 students, or hidden to protect such a group).'
     """
     policy = policy or DisclosurePolicy()
     n = next((v for v in rows.get("n_pairs", pd.Series(dtype=float)) if _finite(v)), None)
@@ -332,7 +337,7 @@ def series_alt(
     >>> t = pd.DataFrame({"year": [2023, 2024], "retention_pct": [71.0, None]})
     >>> series_alt(t, what="Retention by year", x="year", series=[("retention_pct", "retention")],
     ...            percent=True)
-    'Line chart: Retention by year. retention: 2023 71.0%, 2024 not shown (fewer than 10 students).'
+    'Line chart: Retention by year. retention: 2023 71.0%, 2024 not shown ([c]: fewer than 10 students, or hidden to protect such a group).'
     """
     policy = policy or DisclosurePolicy()
     groups = [(None, rows)] if by is None else list(rows.groupby(by, sort=True))

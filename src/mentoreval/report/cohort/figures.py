@@ -24,6 +24,18 @@ def slug(*parts: str) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-").lower() for p in parts)
 
 
+def _hidden_pairs(tables: Mapping[str, pd.DataFrame], instrument: str, scale: str) -> list[str]:
+    """The arms ("all" in a single-arm design) whose pair count the release hides."""
+    comp = tables.get("comparisons")
+    if comp is None or "n_pairs" not in comp:
+        return []
+    rows = comp[(comp["instrument"] == instrument) & (comp["scale"] == scale)]
+    rows = rows[rows["n_pairs"].isna()]
+    if "group" not in rows:
+        return ["all"] * bool(len(rows))
+    return [str(g) for g in rows["group"]]
+
+
 def draw_figures(
     tables: Mapping[str, pd.DataFrame],
     wide: pd.DataFrame,
@@ -104,15 +116,19 @@ def draw_figures(
             )
             order = [f"{w} · {a}" for a in arms for w in (pre, post)]
             labels = {o: o.replace(" · ", "\n") for o in order}
+            hidden = [
+                f"{w} · {a}" for a in _hidden_pairs(tables, instrument, scale) for w in (pre, post)
+            ]
         else:
             long = pd.DataFrame(
                 {"wave": [pre] * len(g) + [post] * len(g), "score": np.r_[g["pre"], g["post"]]}
             )
             order, labels = [pre, post], None
+            hidden = [pre, post] if _hidden_pairs(tables, instrument, scale) else []
         figs[slug("prepost", instrument, scale)] = plot_prepost(
             long, order=order, labels=labels, title=str(m["label"]), ylabel="Score",
             limits=(float(m["range_low"]), float(m["range_high"])), confidence=confidence,
-            policy=policy,
+            policy=policy, hidden_n=hidden,
         )  # fmt: skip
     if "bands" in tables:
         for key, g in tables["bands"].groupby(["instrument", "scale"], sort=False):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from mentoreval.disclose.formatting import HIDDEN_COUNTS
 from mentoreval.report.cohort.alttexts import cohort_alt_texts
 from mentoreval.report.cohort.results import (
     COMPARISON_TABLE_COLUMNS,
@@ -28,8 +29,10 @@ __all__ = ["write_cohort_outputs"]
 
 
 def _comparison_columns(table: pd.DataFrame) -> list[str]:
-    """The contract columns, plus ``group`` (one row per group) in a comparison design."""
-    return [*COMPARISON_TABLE_COLUMNS, *(["group"] if "group" in table.columns else [])]
+    """The contract columns, plus ``group`` (one row per group) in a comparison design and
+    ``counts_hidden`` where a count is hidden to protect another (so it reads "[c]")."""
+    extra = [c for c in ("group", HIDDEN_COUNTS) if c in table.columns]
+    return [*COMPARISON_TABLE_COLUMNS, *extra]
 
 
 def write_cohort_outputs(

@@ -6,7 +6,7 @@ Report stage (how it is drawn).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ def plot_prepost(
     whis: tuple[float, float] = (5.0, 95.0),
     confidence: float = 0.95,
     policy: DisclosurePolicy | None = None,
+    hidden_n: Collection[str] = (),
 ) -> Figure:
     """Raincloud-like pre/post figure: half-violin, box and mean ± CI per wave.
 
@@ -80,6 +81,9 @@ def plot_prepost(
         Level of the t-based confidence interval of the mean.
     policy
         Disclosure policy (default k = 10).
+    hidden_n
+        Waves whose n the report's release hides (to protect another count): drawn, with
+        their n shown as the policy's label.
 
     Returns
     -------
@@ -118,7 +122,8 @@ def plot_prepost(
                 )
                 continue
             color = OKABE_ITO[i % len(OKABE_ITO)]
-            _draw_wave(ax, values, x, color, whis=whis, confidence=confidence)
+            n_text = policy.label if name in hidden_n else str(values.size)
+            _draw_wave(ax, values, x, color, whis=whis, confidence=confidence, n_text=n_text)
         ax.set_xticks(range(len(order)), [names.get(w, str(w).capitalize()) for w in order])
         ax.set_xlim(-0.6, len(order) - 0.1)
         if limits is not None:
@@ -145,6 +150,7 @@ def _draw_wave(
     *,
     whis: tuple[float, float],
     confidence: float,
+    n_text: str,
 ) -> None:
     """One wave at ``x``: half-violin, box without fliers, and the mean with its t CI."""
     n = values.size
@@ -180,7 +186,7 @@ def _draw_wave(
         linewidth=1.2,
     )
     ax.annotate(
-        f"mean {fmt(mean)}\n[{fmt(mean - half)}, {fmt(mean + half)}]\nn = {n}",
+        f"mean {fmt(mean)}\n[{fmt(mean - half)}, {fmt(mean + half)}]\nn = {n_text}",
         xy=(x + 0.2, mean),
         xytext=(4, 0),
         textcoords="offset points",
