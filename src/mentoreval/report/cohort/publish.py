@@ -22,8 +22,9 @@ from mentoreval.disclose.derived import protect_derived
 from mentoreval.disclose.formatting import HIDDEN_COUNTS
 from mentoreval.disclose.labels import collapse_levels
 from mentoreval.disclose.ledger import ReleaseLedger
-from mentoreval.disclose.release import FOOTNOTE, PRIMARY_REASONS
-from mentoreval.report.cohort.registry import CohortRegistry, register_tables, rows_of
+from mentoreval.disclose.release import FOOTNOTE
+from mentoreval.report.cohort.registry import CohortRegistry, register_tables
+from mentoreval.report.released import rows_of, write_release
 
 __all__ = [
     "Released",
@@ -73,56 +74,17 @@ STATISTICS: dict[str, list[tuple[list[str], list[str]]]] = {
 }  # fmt: skip
 
 
-def _mask(
-    tables: Mapping[str, pd.DataFrame], reg: CohortRegistry, hidden: Iterable[str]
-) -> dict[str, pd.DataFrame]:
-    """Copies of the tables with every cell of a ``hidden`` key set to NaN and flagged."""
-    gone = set(hidden)
-    out = {name: frame.copy() for name, frame in tables.items()}
-    for (table, row, column), key in reg.cells.items():
-        if key not in gone or table not in out:
-            continue
-        frame = out[table]
-        frame[column] = frame[column].astype(float)
-        frame.loc[row, column] = np.nan
-        if "suppressed" not in frame.columns:
-            frame["suppressed"] = False
-        frame.loc[row, "suppressed"] = True
-    return out
-
-
 def apply_release(
     tables: Mapping[str, pd.DataFrame], reg: CohortRegistry
 ) -> dict[str, pd.DataFrame]:
-    """Write the registry's decision into every table.
-
-    Counts hidden for any reason are blanked (NaN) wherever they are shown; numbers that
-    give a count back follow them; statistics are withheld only with a primary
-    suppression (a small group, or one that differs from an earlier release). A row whose
-    statistics are withheld is flagged ``suppressed``; a row that keeps its statistics
-    although a count in it is hidden (to protect another cell) is flagged
-    ``counts_hidden`` instead, and its blank counts are shown as hidden too.
+    """Write the registry's decision into every table
+    (:func:`~mentoreval.report.released.write_release` with the cohort report's
+    :data:`STATISTICS` and :data:`REVEALING`); a categorical level's SMD follows its shares.
     """
-    decision = reg.registry.decision
-    primary = [k for k, r in decision.hidden.items() if r in PRIMARY_REASONS and r != "unpublished"]
-    stats = protect_derived(_mask(tables, reg, primary), STATISTICS)
-    hidden_all = _mask(stats, reg, decision.hidden)
-    for (table, row, column), key in reg.cells.items():  # rounded where the profile asks
-        if table in hidden_all and key not in decision.hidden:
-            hidden_all[table].loc[row, column] = reg.registry.value(key)
-    out = protect_derived(hidden_all, REVEALING)
+    out = write_release(tables, reg, statistics=STATISTICS, revealing=REVEALING)
     for name in ("balance", "balance_participants"):
         if name in out and "type" in out[name].columns:
             _blank_level_smd(out[name])
-    for name, frame in out.items():  # ``suppressed``: the row's statistics are withheld
-        if "suppressed" not in frame.columns:
-            continue
-        before = stats[name].get("suppressed", False)
-        withheld = pd.Series(before, index=frame.index).fillna(False).astype(bool)
-        hidden = frame["suppressed"].fillna(False).astype(bool)
-        if (hidden & ~withheld).any():
-            frame[HIDDEN_COUNTS] = hidden & ~withheld
-            frame["suppressed"] = withheld
     return out
 
 
@@ -130,7 +92,8 @@ def _blank_level_smd(balance: pd.DataFrame) -> None:
     """A categorical level's SMD is a function of its two shares: with one share shown it
     gives the other back, so it is blanked whenever a count of its row is hidden."""
     counts = [c for c in ("n_treated", "n_control", "mean_treated", "mean_control") if c in balance]
-    hidden = balance["suppressed"].fillna(False).astype(bool) if "suppressed" in balance else False
+    flags = [c for c in ("suppressed", HIDDEN_COUNTS) if c in balance]
+    hidden = balance[flags].fillna(False).astype(bool).any(axis=1) if flags else False
     level = balance["type"].astype(str).eq("categorical") & balance[counts].isna().any(axis=1)
     balance.loc[level & hidden, "smd"] = np.nan
 
@@ -152,8 +115,7 @@ def reasons_text(
 
 def differencing_tables(reg: CohortRegistry) -> set[str]:
     """Tables holding a count withheld because an earlier release differs by a few."""
-    hidden = {k for k, r in reg.registry.decision.hidden.items() if r == "differencing"}
-    return {table for (table, _, _), key in reg.cells.items() if key in hidden}
+    return reg.tables_with(["differencing"])
 
 
 @dataclass(frozen=True)

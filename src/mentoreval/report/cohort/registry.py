@@ -21,108 +21,25 @@ protect another cell keeps its statistics, as the issue of truthful disclosure a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from mentoreval.config.disclosure import DisclosurePolicy
-from mentoreval.disclose.ledger import ReleaseLedger
-from mentoreval.disclose.release import Decision, ReleaseRegistry
+from mentoreval.disclose.release import ReleaseRegistry
+from mentoreval.report.released import ReleasedCells, rows_of
 
 __all__ = ["CohortRegistry", "register_tables", "rows_of"]
 
 
 @dataclass
-class CohortRegistry:
-    """The registry of one cohort report and where each of its counts is shown.
+class CohortRegistry(ReleasedCells):
+    """The registry of one cohort report and where each of its counts is shown
+    (:class:`~mentoreval.report.released.ReleasedCells`), with the keys of each exclusion
+    rule per wave (the quarantine table's rows sum them)."""
 
-    Attributes
-    ----------
-    registry
-        The counts, their relations and (after :meth:`decide`) the decision.
-    cells
-        ``(table, row, column) → key`` for every table cell that shows a count.
-    study
-        The cohort's ledger key (``programme/cohort/year``).
-    """
-
-    registry: ReleaseRegistry
-    study: str
-    cells: dict[tuple[str, int, str], str] = field(default_factory=dict)
-    #: exclusion rule → its keys per wave (the quarantine table's rows sum them)
     rule_keys: dict[str, list[str]] = field(default_factory=dict)
-
-    # ------------------------------------------------------------------ registering
-
-    def count(
-        self,
-        key: str,
-        value: object,
-        *,
-        at: Iterable[tuple[str, int, str]] = (),
-        ledger: tuple[str, str, str] | None = None,
-        published: bool = True,
-        sensitive: bool = True,
-        keep: bool = False,
-    ) -> str | None:
-        """Register ``value`` under ``key`` (a new key when ``key`` holds another value)
-        and remember the cells that show it. NaN (not applicable) registers nothing;
-        ``sensitive=False`` for counts that are not of students with an attribute (export
-        rows set aside as previews or tests): they take part in relations, but are not
-        small cells themselves; ``keep`` for an outcome's n, hidden as a complement only
-        when nothing else will do."""
-        if value is None or pd.isna(value):  # type: ignore[call-overload]  # pandas-stubs: a scalar
-            return None
-        number = float(value)  # type: ignore[arg-type]  # a table cell: float or int
-        old = self.registry.counts.get(key)
-        if old is not None and old.value != int(number):
-            key = f"{key}@{len(self.registry.counts)}"
-        table, group, statistic = ledger or ("cohort.release", key, "n")
-        self.registry.add_count(
-            key,
-            number,
-            published=published,
-            sensitive=sensitive,
-            ledger_key=None if old is not None else (self.study, table, group, statistic),
-            keep=keep,
-        )
-        for cell in at:
-            self.cells[cell] = key
-        return key
-
-    def total(
-        self, total: str | None, parts: Iterable[str | None], *, attribute: bool = False
-    ) -> None:
-        """``total = sum(parts)``, registered only when the numbers agree (a relation that
-        does not hold is no relation a reader can use)."""
-        keys = [p for p in parts if p is not None]
-        if total is None or not keys or total in keys or len(set(keys)) != len(keys):
-            return
-        counts = self.registry.counts
-        if counts[total].value == sum(counts[p].value for p in keys):
-            self.registry.add_sum(total, keys, attribute=attribute)
-
-    def share(self, part: str | None, whole: str | None, *, attribute: bool = False) -> None:
-        """``part`` of ``whole`` with an unpublished rest (59 of 60 hides the 1)."""
-        if part is None or whole is None or part == whole:
-            return
-        counts = self.registry.counts
-        if counts[part].value <= counts[whole].value:
-            self.registry.add_share(part, whole, rest=f"{part}~of~{whole}", attribute=attribute)
-
-    def decide(self, policy: DisclosurePolicy, ledger: ReleaseLedger | None) -> Decision:
-        """Decide once; refuse publication when the audit finds a recoverable cell."""
-        decision = self.registry.decide(policy, ledger=ledger)
-        decision.audit.raise_if_failed()
-        return decision
-
-
-def rows_of(frame: pd.DataFrame | None) -> Iterable[tuple[int, pd.Series]]:
-    if frame is None or frame.empty:
-        return ()
-    return ((int(i), r) for i, r in frame.iterrows())  # type: ignore[call-overload]  # a RangeIndex
 
 
 def _num(row: pd.Series, column: str) -> float:
