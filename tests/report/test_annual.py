@@ -15,6 +15,7 @@ import pytest
 from mentoreval.config.annual import load_annual_config
 from mentoreval.config.paths import project_root
 from mentoreval.disclose.derived import check_no_derivable
+from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.ingest.protect import keygen
 from mentoreval.report.annual.analysis import DERIVED_COLUMNS, analyse_annual
@@ -149,10 +150,15 @@ def test_analysis_over_three_years(demo_store: Path, tmp_path: Path) -> None:
         load_annual_config(write_annual(tmp_path, copy_store(demo_store, tmp_path)))
     )
     part = analysis["participation"].set_index("year")
-    assert part.loc[2023, "enrolled"] == 70 and part.loc[2023, "linked_pairs"] == 57
+    assert part.loc[2023, "enrolled"] == 70
+    # 57 linked pairs of whom 50 have both WHO-5 scores: the 7 without would follow from
+    # 57 − 50, so the linked count is hidden (as a complement: the row is not withheld)
+    assert pd.isna(part.loc[2023, "linked_pairs"]) and part.loc[2023, "counts_hidden"]
+    assert not part["suppressed"].any()
     # peer 2025 has a comparison group: only the 70 mentored students are the programme's
     assert part.loc[2025, "enrolled"] == 70
-    assert (part["retention_pct"] == 100 * part["linked_pairs"] / part["pre_responses"]).all()
+    retention = 100 * part["linked_pairs"] / part["pre_responses"]
+    assert part["retention_pct"].equals(retention)  # hidden (NaN) with the linked count
     pooled = analysis["pooled"].set_index(["instrument", "scale"])
     who5 = pooled.loc[("who5", "total")]
     assert who5["k"] == 3 and who5["ci_low"] < who5["estimate"] < who5["ci_high"]
@@ -429,3 +435,40 @@ def test_annual_report_and_brief_pass_axe_core(annual_report: tuple[Path, Report
     _, outputs = annual_report
     pages = [outputs.html, outputs.html.with_name("brief.html")]
     assert axe_violations(pages) == {"annual_report.html": [], "brief.html": []}
+
+
+def test_annual_release_is_decided_once_and_audited_with_the_cohort_reports(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    """One decision over every annual table, checked against what the cohort reports of
+    the same cohorts released (their ledger cells are the annual's per-cohort cells)."""
+    store = copy_store(demo_store, tmp_path)
+    config = load_annual_config(write_annual(tmp_path, store))
+    first = analyse_annual(config, ledger=ReleaseLedger())
+    assert any("No hidden count can be worked out" in n for n in first.notes)
+    outcomes = first["outcomes"]
+    who5 = outcomes[(outcomes["instrument"] == "who5") & (outcomes["year"] == 2024)].iloc[0]
+    # a count hidden anywhere is hidden everywhere: the same cohort × scale in the trends
+    for name in ("trends", "forest"):
+        shown = first[name]
+        cohort_rows = shown[shown.get("row", "cohort") == "cohort"] if "row" in shown else shown
+        merged = cohort_rows.merge(
+            outcomes, on=["cohort", "year", "instrument", "scale"], suffixes=("", "_o")
+        )
+        assert merged["n_pairs"].isna().equals(merged["n_pairs_o"].isna()), name
+    # a cohort report of peer 2024 released its mentored WHO-5 pairs as 3 more than now
+    # (before three withdrawals): the annual must not publish the new number beside it
+    cohort_report = ReleaseLedger()
+    cohort_report.record(
+        ("peer/2024/2024", "outcomes", "who5 / total", "n_pairs"), int(who5["n_pairs"]) + 3
+    )
+    later = analyse_annual(config, ledger=cohort_report)
+    rows = later["outcomes"]
+    row = rows[(rows["instrument"] == "who5") & (rows["year"] == 2024)].iloc[0]
+    assert pd.isna(row["n_pairs"]) and row["suppressed"] and pd.isna(row["mean_diff"])
+    pooled = later["pooled"].set_index(["instrument", "scale"]).loc[("who5", "total")]
+    assert pooled["k"] == 2  # left out of pooling, not leaking through the pooled n
+    assert any("earlier report" in n for n in later.notes)
+    # the other cohorts' WHO-5 rows are untouched by the 2024 conflict
+    others = rows[(rows["instrument"] == "who5") & (rows["year"] != 2024)]
+    assert not others["suppressed"].any()

@@ -161,3 +161,33 @@ def test_repr_is_safe() -> None:
     # the text form IPython shows next to the PNG: a label, never "<Figure size ...>"
     assert repr(plot_bands(pd.DataFrame({"a": [20]}))) == "[figure: untitled]"
     assert plt.get_fignums() == []  # nothing registered with pyplot to display twice
+
+
+def test_prepost_label_shows_the_mark_where_the_release_hides_the_count():
+    """A pair count hidden in the tables (to protect another cell) is hidden in the
+    chart too: the label reads "n = [c]", never the number."""
+    data = scores(49)
+    shown = [t.get_text() for t in plot_prepost(data).axes[0].texts]
+    assert sum("n = 49" in t for t in shown) == 2
+    hidden = plot_prepost(data, hidden_n=["pre", "post"]).axes[0].texts
+    labels = [t.get_text() for t in hidden]
+    assert sum("n = [c]" in t for t in labels) == 2
+    assert not any("n = 49" in t for t in labels)
+    plt.close("all")
+
+
+def test_prepost_hides_the_pairs_of_the_arms_the_comparisons_table_hides():
+    from mentoreval.report.cohort.figures import _hidden_pairs
+
+    comp = pd.DataFrame(
+        {
+            "instrument": ["who5", "who5", "cbi"],
+            "scale": ["total", "total", "personal"],
+            "group": ["mentored", "comparison", "mentored"],
+            "n_pairs": [np.nan, 62.0, np.nan],
+        }
+    )
+    assert _hidden_pairs({"comparisons": comp}, "who5", "total") == ["mentored"]
+    single = comp.drop(columns="group").iloc[[1, 2]]
+    assert _hidden_pairs({"comparisons": single}, "cbi", "personal") == ["all"]
+    assert _hidden_pairs({"comparisons": single}, "who5", "total") == []

@@ -43,6 +43,8 @@ class ReleasedCells:
         cohort report); a count may name another (the annual report's per-cohort counts).
     cells
         ``(table, row, column) → key`` for every table cell that shows a count.
+    default_table
+        The ledger's table name of counts registered without one.
 
     Examples
     --------
@@ -58,6 +60,8 @@ class ReleasedCells:
     registry: ReleaseRegistry
     study: str
     cells: dict[tuple[str, int, str], str] = field(default_factory=dict)
+    #: the ledger's table name of counts registered without one
+    default_table: str = "cohort.release"
 
     def count(
         self,
@@ -84,7 +88,7 @@ class ReleasedCells:
         old = self.registry.counts.get(key)
         if old is not None and old.value != int(number):
             key = f"{key}@{len(self.registry.counts)}"
-        table, group, statistic = ledger or ("cohort.release", key, "n")
+        table, group, statistic = ledger or (self.default_table, key, "n")
         self.registry.add_count(
             key,
             number,

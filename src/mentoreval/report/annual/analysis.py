@@ -20,7 +20,6 @@ from scipy import stats
 
 from mentoreval.config.annual import AnnualConfig, load_annual_config
 from mentoreval.disclose.ledger import ReleaseLedger
-from mentoreval.disclose.suppression import suppress_counts, suppress_table
 from mentoreval.frames import iter_rows
 from mentoreval.report.annual.exploratory import dose_and_mentor_type
 from mentoreval.report.annual.inputs import (
@@ -30,6 +29,13 @@ from mentoreval.report.annual.inputs import (
     store_table,
 )
 from mentoreval.report.annual.pooling import pooled_and_forest
+from mentoreval.report.annual.release import (
+    OUTCOME_STATS,
+    new_registry,
+    register_cohort_counts,
+    release_annual,
+    withheld_outcomes,
+)
 from mentoreval.report.annual.results import AnnualAnalysis
 from mentoreval.store.parquet import (
     load_release_ledger,
@@ -40,21 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DERIVED_COLUMNS", "analyse_annual"]
 
-_STATS = [
-    "mean_pre",
-    "sd_pre",
-    "mean_post",
-    "sd_post",
-    "mean_diff",
-    "ci_low",
-    "ci_high",
-    "se",
-    "p_value",
-    "d_z",
-    "d_z_ci_low",
-    "d_z_ci_high",
-    "g_av",
-]
+_STATS = OUTCOME_STATS
 
 #: For each table: (counts, values derived from them). A derived value is published only
 #: when every count of its row is published (``cohort.protect_derived``).
@@ -157,8 +149,12 @@ def analyse_annual(
         primary_set={(str(a), str(b)) for a, b in primary},
     )
     per_cohort = _per_cohort(run, cohorts, store)
-    participation = _participation(run, per_cohort.part_rows)
-    outcomes = _outcomes(run, per_cohort.outcome_parts, store["instruments"])
+    participation = _participation(per_cohort.part_rows)
+    raw_outcomes = _outcomes(run, per_cohort.outcome_parts, store["instruments"])
+    reg = new_registry(run.year_span)
+    if run.policy.active:
+        register_cohort_counts(reg, participation, raw_outcomes)
+    outcomes = withheld_outcomes(reg, raw_outcomes, run.policy, ledger)
     consistent, trend_exclusions = _version_consistency(run, store["instruments"])
     multi = len(set(cohorts["programme"])) > 1
     pooled, forest = pooled_and_forest(
@@ -166,9 +162,6 @@ def analyse_annual(
         store["instruments"],
         consistent,
         multi=multi,
-        policy=run.policy,
-        ledger=run.ledger,
-        study=run.study,
         primary_set=run.primary_set,
         conf=run.conf,
         notes=run.notes,
@@ -177,29 +170,31 @@ def analyse_annual(
     dose_table, dose_models, mentor_type = dose_and_mentor_type(
         per_cohort.change(),
         store["dose"],
-        policy=run.policy,
-        ledger=run.ledger,
-        study=run.study,
         primary_set=run.primary_set,
         conf=run.conf,
         notes=run.notes,
     )
     tables = {
-        "cohorts": _included(cohorts, per_cohort.comparison),
         "participation": participation,
         "outcomes": outcomes,
         "pooled": pooled,
         "forest": forest,
         "trends": trends,
-        "trend_exclusions": trend_exclusions,
         "dose": dose_table,
         "dose_models": dose_models,
         "mentor_type": mentor_type,
     }
+    # one decision over every count the report shows, audited, written into every table
+    published, notices = release_annual(tables, reg, policy=run.policy, ledger=ledger)
+    run.notes.extend(notices)
     # rates, shares and means never outlive a suppressed count of their row
     from mentoreval.disclose.derived import protect_derived
 
-    tables = protect_derived(tables, DERIVED_COLUMNS)
+    tables = {
+        "cohorts": _included(cohorts, per_cohort.comparison),
+        **protect_derived(published, DERIVED_COLUMNS),
+        "trend_exclusions": trend_exclusions,
+    }
     return AnnualAnalysis(
         config=config,
         tables=tables,
@@ -350,48 +345,24 @@ def _change_rows(
 # --------------------------------------------------------------------------- participation
 
 
-def _participation(run: _Run, part_rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Participation counts: small cells suppressed, ledger per cohort cell."""
-    policy = run.policy
-    participation = pd.DataFrame(part_rows)
+def _participation(part_rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Participation counts per cohort, in full (the release decides what is shown)."""
     count_cols = ["enrolled", "with_meetings", "pre_responses", "post_responses", "linked_pairs"]
-    part_parts = []
-    for programme, g in participation.groupby("programme", sort=True):
-        labelled = g.set_index(
-            pd.Index([f"{r.cohort}/{r.year}" for r in g.itertuples()], name="cohort_key")
-        )
-        cells = [c for c in count_cols if labelled[c].notna().any()]
-        published = suppress_counts(
-            labelled,
-            count_columns=cells,
-            policy=policy,
-            ledger=run.ledger,
-            study=f"annual:{programme}",
-            table="participation",
-        )
-        part_parts.append(published.reset_index(drop=True))
-    participation = pd.concat(part_parts, ignore_index=True)
+    participation = pd.DataFrame(part_rows)
     participation["retention_pct"] = (
         100 * participation["linked_pairs"] / participation["pre_responses"]
     )
-    participation = participation[
+    participation["suppressed"] = False
+    return participation[
         ["programme", "cohort", "year", *count_cols, "retention_pct", "suppressed"]
-    ]
-    if participation["suppressed"].any():
-        run.notes.append(
-            f"Participation: {int(participation['suppressed'].sum())} cohort row(s) have counts "
-            f"shown as '{policy.label}' (fewer than {policy.threshold} students, or a count "
-            "that would difference against an earlier report)."
-        )
-    return participation
+    ].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- outcomes
 
 
 def _outcomes(run: _Run, outcome_parts: list[pd.DataFrame], versions: pd.DataFrame) -> pd.DataFrame:
-    """Outcomes per cohort, with disclosure control and the ledger."""
-    policy = run.policy
+    """Outcomes per cohort, in full (the release decides what is shown)."""
     version_of = {
         (r.programme, r.cohort, int(r.year), str(r.instrument)): str(r.version)
         for r in iter_rows(versions)
@@ -414,34 +385,7 @@ def _outcomes(run: _Run, outcome_parts: list[pd.DataFrame], versions: pd.DataFra
         for i, s in zip(raw_outcomes["instrument"], raw_outcomes["scale"], strict=True)
     ]
     out_cols = ["programme", "cohort", "year", "instrument", "scale", "version", "primary"]
-    out_parts = []
-    for (programme, cohort, year), g in raw_outcomes.groupby(
-        ["programme", "cohort", "year"], sort=False
-    ):
-        published = suppress_table(
-            g[[*out_cols, "n_pairs", *_STATS]],
-            n_columns="n_pairs",
-            value_columns=_STATS,
-            policy=policy,
-            ledger=run.ledger,
-            study=f"{programme}/{cohort}/{year}",
-            table="outcomes",
-            group_columns=["instrument", "scale"],
-        )
-        out_parts.append(published)
-    outcomes = (
-        pd.concat(out_parts, ignore_index=True)
-        if out_parts
-        else raw_outcomes.assign(suppressed=False)[[*out_cols, "n_pairs", *_STATS, "suppressed"]]
-    )
-    n_sup = int(outcomes["suppressed"].sum())
-    if n_sup:
-        run.notes.append(
-            f"Outcomes: {n_sup} cohort × scale row(s) suppressed ('{policy.label}'): fewer than "
-            f"{policy.threshold} linked pairs, or a number of pairs that differs by fewer than "
-            f"{policy.threshold} from one released in an earlier report (differencing)."
-        )
-    return outcomes
+    return raw_outcomes[[*out_cols, "n_pairs", *_STATS]].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- instrument versions

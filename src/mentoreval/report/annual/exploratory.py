@@ -7,17 +7,12 @@ Report stage (what is computed): called by :func:`~mentoreval.report.annual.anal
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from mentoreval.disclose.suppression import suppress_table
 from mentoreval.errors import MentorevalError
-from mentoreval.report.annual.inputs import secondary_rows, t_ci
-
-if TYPE_CHECKING:
-    from mentoreval.config.disclosure import DisclosurePolicy
-    from mentoreval.disclose.ledger import ReleaseLedger
+from mentoreval.report.annual.inputs import t_ci
 
 __all__ = ["EXPLORATORY", "dose_and_mentor_type"]
 
@@ -37,67 +32,31 @@ def dose_and_mentor_type(
     change: pd.DataFrame,
     dose: pd.DataFrame,
     *,
-    policy: DisclosurePolicy,
-    ledger: ReleaseLedger,
-    study: str,
     primary_set: set[tuple[str, str]],
     conf: float,
     notes: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Dose thirds, dose slopes and mentor type (exploratory; mentored, both waves)."""
+    """Dose thirds, dose slopes and mentor type (exploratory; mentored, both waves), in
+    full: the annual release decides what is shown."""
     dose_rows: list[dict[str, Any]] = []
     model_rows: list[pd.DataFrame] = []
     mentor_rows: list[dict[str, Any]] = []
     if len(change) and len(dose):
         _dose_rows(change, dose, primary_set, conf, notes, dose_rows, model_rows, mentor_rows)
-    dose_table = suppress_table(
-        pd.DataFrame(dose_rows, columns=_DOSE_COLS),
-        n_columns="n_pairs",
-        value_columns=["median_dose", "mean_change", "ci_low", "ci_high"],
-        table="dose",
-        group_columns=["programme", "instrument", "scale", "measure", "level"],
-        policy=policy,
-        ledger=ledger,
-        study=study,
-    )
-    dose_table = secondary_rows(
-        dose_table,
-        ["programme", "instrument", "scale", "measure"],
-        ["median_dose", "mean_change", "ci_low", "ci_high"],
-    )
+    dose_table = pd.DataFrame(dose_rows, columns=_DOSE_COLS)
     dose_models = (
         pd.concat(model_rows, ignore_index=True)[_MODEL_COLS]
         if model_rows
         else pd.DataFrame(columns=_MODEL_COLS)
     )
-    dose_models = suppress_table(
-        dose_models,
-        n_columns="n",
-        value_columns=["slope", "slope_ci_low", "slope_ci_high", "p_value"],
-        table="dose_models",
-        group_columns=["programme", "instrument", "scale"],
-        policy=policy,
-        ledger=ledger,
-        study=study,
-    )
-    mentor_type = suppress_table(
-        pd.DataFrame(mentor_rows, columns=_MENTOR_COLS),
-        n_columns="n_pairs",
-        value_columns=["mean_change", "ci_low", "ci_high"],
-        table="mentor_type",
-        group_columns=["programme", "instrument", "scale", "breakdown", "level"],
-        policy=policy,
-        ledger=ledger,
-        study=study,
-    )
-    mentor_type = secondary_rows(
-        mentor_type,
-        ["programme", "instrument", "scale", "breakdown"],
-        ["mean_change", "ci_low", "ci_high"],
-    )
+    mentor_type = pd.DataFrame(mentor_rows, columns=_MENTOR_COLS)
     if not len(dose):
         notes.append("Dose and mentor type: no cohort in the report has a meeting log.")
-    return dose_table, dose_models, mentor_type
+    return (
+        dose_table.astype({"n_pairs": "float64"}).assign(suppressed=False),
+        dose_models.astype({"n": "float64"}).assign(suppressed=False),
+        mentor_type.astype({"n_pairs": "float64"}).assign(suppressed=False),
+    )
 
 
 def _dose_rows(

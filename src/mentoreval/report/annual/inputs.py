@@ -6,7 +6,6 @@ Report stage (what is computed): selection and per-cohort helpers used by the an
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,21 +39,6 @@ def t_ci(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
     mean = float(values.mean())
     half = float(stats.t.ppf(1 - (1 - confidence) / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
     return mean, mean - half, mean + half
-
-
-def secondary_rows(df: pd.DataFrame, by: Sequence[str], values: Sequence[str]) -> pd.DataFrame:
-    """Within each breakdown, never leave exactly one row suppressed (it could be derived
-    from the others and the published total): suppress the next-smallest too."""
-    out = df.copy()
-    for _, idx in out.groupby(list(by), sort=False).groups.items():
-        rows = list(idx)
-        hidden = [r for r in rows if out.at[r, "suppressed"]]
-        shown = [r for r in rows if not out.at[r, "suppressed"]]
-        if len(hidden) == 1 and shown:
-            smallest = min(shown, key=lambda r: (out.at[r, "n_pairs"], r))
-            out.loc[smallest, [*values, "n_pairs"]] = np.nan
-            out.at[smallest, "suppressed"] = True
-    return out
 
 
 def select_cohorts(config: AnnualConfig) -> pd.DataFrame:

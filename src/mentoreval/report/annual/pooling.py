@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.disclose.suppression import suppress_table
 from mentoreval.frames import iter_rows
 from mentoreval.report.annual.inputs import cohort_label
 
 if TYPE_CHECKING:
-    from mentoreval.config.disclosure import DisclosurePolicy
-    from mentoreval.disclose.ledger import ReleaseLedger
     from mentoreval.stats.meta import Pooled
 
 __all__ = ["pooled_and_forest"]
@@ -31,7 +28,7 @@ _POOLED_COLS = [
 ]  # fmt: skip
 _FOREST_COLS = [
     "programme", "instrument", "scale", "row", "label", "n_pairs", "estimate",
-    "ci_low", "ci_high", "weight_random", "suppressed",
+    "ci_low", "ci_high", "weight_random", "suppressed", "cohort_programme", "cohort", "year",
 ]  # fmt: skip
 
 
@@ -55,9 +52,6 @@ def pooled_and_forest(
     consistent: dict[tuple[str, str], bool],
     *,
     multi: bool,
-    policy: DisclosurePolicy,
-    ledger: ReleaseLedger,
-    study: str,
     primary_set: set[tuple[str, str]],
     conf: float,
     notes: list[str],
@@ -80,17 +74,7 @@ def pooled_and_forest(
             _pool_one(
                 scope, instrument, scale, h, primary_set, conf, notes, pooled_rows, forest_rows
             )
-    pooled = pd.DataFrame(pooled_rows, columns=_POOLED_COLS)
-    pooled = suppress_table(
-        pooled,
-        n_columns="n_pairs",
-        value_columns=[c for c in _POOLED_COLS[5:16]],
-        policy=policy,
-        ledger=ledger,
-        study=study,
-        table="pooled",
-        group_columns=["programme", "instrument", "scale"],
-    )
+    pooled = pd.DataFrame(pooled_rows, columns=_POOLED_COLS).assign(suppressed=False)
     forest = pd.DataFrame(forest_rows, columns=_FOREST_COLS)
     return pooled, forest
 
@@ -141,6 +125,9 @@ def _pool_one(
                 "ci_high": r.ci_high,
                 "weight_random": w,
                 "suppressed": bool(r.suppressed),
+                "cohort_programme": r.programme,
+                "cohort": r.cohort,
+                "year": int(r.year),
             }
         )
     if pooled_rows and pooled_rows[-1].keys() and pooled_rows[-1]["programme"] == scope and (
@@ -157,6 +144,9 @@ def _pool_one(
                 "ci_high": p["ci_high"],
                 "weight_random": 100.0,
                 "suppressed": False,
+                "cohort_programme": "",
+                "cohort": "",
+                "year": np.nan,
             }
         )
 
