@@ -10,7 +10,6 @@ import pytest
 from mentoreval.ingest.identifying import detect_identifying, header_words
 from mentoreval.read import read_export
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "formats"
 N = 30
 
 
@@ -58,6 +57,17 @@ def test_decimal_numbers_are_never_free_text() -> None:
     assert _found(df) == {}
 
 
+def test_timestamps_are_never_free_text() -> None:
+    stamps = [f"2022/03/{1 + i % 28:02d} 11:{i:02d}:19 PM AST" for i in range(N)]
+    iso = [f"2024-01-{1 + i % 28:02d}T10:{i:02d}:00+01:00" for i in range(N)]
+    assert _found(pd.DataFrame({"Timestamp": stamps, "submitted": iso})) == {}
+
+
+def test_redcap_structural_fields_are_not_names() -> None:
+    df = pd.DataFrame({"redcap_event_name": [f"visit_{i}_arm_1" for i in range(N)]})
+    assert _found(df) == {}
+
+
 def test_limesurvey_timing_columns_are_not_matched_by_header() -> None:
     df = pd.DataFrame(
         {
@@ -87,6 +97,8 @@ def test_true_positives_still_fire() -> None:
             "LocationLatitude": ["51.5"] * N,
             "RecipientEmail": ["x"] * N,
             "ExternalDataReference": ["x"] * N,
+            "next_of_kin_contact_name": ["x"] * N,
+            "next_of_kin_contact_address": ["x"] * N,
             "What could your mentor do better?": [
                 f"More time for questions about rotation {i} please" for i in range(N)
             ],
@@ -109,15 +121,13 @@ def test_header_words_split_camel_case_and_punctuation() -> None:
     assert header_words("e-mail_address") == "e mail address"
 
 
-def _limesurvey_exports() -> list[Path]:
-    if not SHARED.is_dir():
-        return []
-    return sorted(SHARED.glob("limesurvey_*/*.csv"))
-
-
-@pytest.mark.skipif(not _limesurvey_exports(), reason="no LimeSurvey export in ../shared/formats")
-def test_real_limesurvey_export_warns_only_about_identifying_columns() -> None:
-    for path in _limesurvey_exports():
+def test_real_limesurvey_export_warns_only_about_identifying_columns(
+    shared_formats: Path,
+) -> None:
+    exports = sorted(shared_formats.glob("limesurvey_*/*.csv"))
+    if not exports:
+        pytest.skip("no LimeSurvey export in ../shared/formats")
+    for path in exports:
         table = read_export(path)
         found = _found(table.data)
         for column, reason in found.items():

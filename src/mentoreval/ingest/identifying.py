@@ -17,11 +17,13 @@ exports raised:
   a mentor would *address* a concern is question text, not a column of locations.
   Questions that *ask for* personal data still count however long they are (``your
   address``, ``first name``, ``e-mail``, ``phone``, ``postcode``, ``date of birth``).
-  LimeSurvey's timing columns (``Question time: address``) hold seconds and are not
-  matched by header.
+  A header without spaces is a variable name (``next_of_kin_contact_name``), never
+  question text. LimeSurvey's timing columns (``Question time: address``) hold seconds and
+  REDCap's structural ``redcap_*`` fields (``redcap_event_name``) are not matched by header.
 - IP address values must parse with :mod:`ipaddress`: a clock time ``15:15:49`` has
   colons but is no IPv6 address.
-- A column whose values are all numbers (``3.25``, ``-1``, ``2,5``) is never free text.
+- A column whose values are all numbers (``3.25``, ``-1``, ``2,5``) or all dates and
+  timestamps (``2022/03/26 11:00:19 PM AST``) is never free text.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ _TIMING = re.compile(r"^\s*(question|group) time\s*:", re.I)  # LimeSurvey timin
 _EMAIL = re.compile(r"^\s*[^@\s]+@[^@\s]+\.[A-Za-z]{2,}\s*$")
 _IP_SHAPE = re.compile(r"^\s*[0-9A-Fa-f:.]{2,45}\s*$")  # candidates only; ipaddress decides
 _UK_POSTCODE = re.compile(r"^\s*[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}\s*$")
+_DATE = re.compile(
+    r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?\s*([A-Za-z]{1,5}|[+-]\d{2}:?\d{2})?)?\s*$"
+)
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 _SAMPLE = 500
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -96,10 +102,11 @@ def header_words(header: str) -> str:
 
 
 def _header_reason(header: str) -> str | None:
-    if _TIMING.match(header):
+    if _TIMING.match(header) or header.startswith("redcap_"):
         return None
     words = header_words(header)
-    short = len(words.split()) <= SHORT_HEADER_WORDS
+    # a variable name (no spaces: next_of_kin_contact_name) is no question text
+    short = len(words.split()) <= SHORT_HEADER_WORDS or not re.search(r"\s", header.strip())
     for what, pat in _ANY_HEADER + (_SHORT_HEADER if short else []):
         if pat.search(words):
             return f"header looks like {what}"
@@ -132,8 +139,8 @@ def _value_reason(values: pd.Series) -> str | None:
         return "values look like IP address values"
     if sample.str.match(_UK_POSTCODE).mean() > 0.5:
         return "values look like postcode values"
-    if values.str.match(_NUMBER).all():
-        return None  # numbers are never free text
+    if values.str.match(_NUMBER).all() or values.str.match(_DATE).all():
+        return None  # numbers and timestamps are never free text
     ratio = values.nunique() / len(values)
     if len(values) >= 3 and ratio > 0.9 and values.str.len().mean() > 20:
         return "free text (mostly unique long answers)"
