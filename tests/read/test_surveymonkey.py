@@ -225,6 +225,8 @@ def test_validate_and_ingest_a_surveymonkey_study(
     assert info.value.code == 0, out.err
     assert "Read 24 rows: kept 24, quarantined 0 (+0 single answers)" in out.out
     assert "12 linked pre/post pairs" in out.out
+    # no duration in a SurveyMonkey export: the speeder flag is unknown, not "0 too fast"
+    assert "quality flags (too fast: not available, no duration column)." in out.out
     # IP, e-mail and names were not mapped: dropped and named, never kept
     assert "'IP Address'" in out.err and "'Email Address'" in out.err
     for parquet in (tmp_path / "out").rglob("*.parquet"):
