@@ -269,7 +269,12 @@ def ingest(
         f"(+{s['answers_quarantined']} single answers); {s['participants']} participants, "
         f"{s['linked_pairs']} linked pre/post pairs ({s['pre_only']} pre only, "
         f"{s['post_only']} post only, {s['duplicates_removed']} duplicates removed); "
-        f"{s['quality_flagged']} quality flags."
+        f"{s['quality_flagged']} quality flags"
+        + (
+            "."
+            if s.get("speeder_available", 1)
+            else " (too fast: not available, no duration column)."
+        )
     )
     for problem in result.warnings:
         typer.echo(f"warning: {problem}", err=True)

@@ -269,6 +269,48 @@ instruments: {who5: {}}
     assert res.scores["score"].notna().sum() == 6  # WHO-5 needs all 5 items
 
 
+def test_redcap_letter_codes_recode_through_the_dictionary(tmp_path: Path, key_env: bytes) -> None:
+    labels = [
+        "At no time",
+        "Some of the time",
+        "Less than half of the time",
+        "More than half of the time",
+        "Most of the time",
+        "All of the time",
+    ]
+    choices = " | ".join(f"{chr(97 + i)}, {lab}" for i, lab in enumerate(labels))
+    dictionary = [
+        '"Variable / Field Name","Form Name","Field Type","Field Label",'
+        '"Choices, Calculations, OR Slider Labels"',
+        'record_id,wellbeing,text,"Record ID",',
+        *(f'{item},wellbeing,radio,"Item {item}","{choices}"' for item in WHO5),
+    ]
+    (tmp_path / "dict.csv").write_text("\n".join(dictionary) + "\n")
+    lines = ["record_id,redcap_event_name," + ",".join(WHO5) + ",wellbeing_complete"]
+    for i in range(6):
+        lines.append(f"{i},baseline_arm_1," + ",".join(["c", "d", "e", "f", "a"]) + ",2")
+        lines.append(f"{i},followup_arm_1," + ",".join(["f"] * 5) + ",2")
+    (tmp_path / "rc.csv").write_text("\n".join(lines) + "\n")
+    study = write_study(
+        tmp_path,
+        """title: R
+participant_id: {column: record_id}
+sources:
+  - path: rc.csv
+    format: redcap
+    dictionary: dict.csv
+    events: {baseline_arm_1: pre, followup_arm_1: post}
+instruments: {who5: {}}
+""",
+    )
+    res = ingest_study(study, out_dir=tmp_path / "out")
+    assert res.summary["answers_quarantined"] == 0
+    assert res.summary["linked_pairs"] == 6
+    pre = res.responses[res.responses["wave"] == "pre"]
+    assert sorted(pre["value"].unique().tolist()) == [0, 2, 3, 4, 5]
+    assert res.scores["score"].notna().sum() == 12
+
+
 def _dirty_value(draw: st.DrawFn) -> str:
     return draw(
         st.sampled_from(

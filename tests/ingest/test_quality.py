@@ -131,3 +131,28 @@ def test_layouts_and_edge_shapes() -> None:
     one = flag_quality(np.array([[np.nan, np.nan, 2.0]]), longstring_at=2)
     assert one[["n_answered", "longstring"]].to_numpy().tolist() == [[1, 1]]
     assert longstring(np.full((2, 4), np.nan)).tolist() == [0, 0]
+
+
+def test_longstring_is_not_applied_to_short_questionnaires() -> None:
+    # 500 consistent respondents on three 2-3 item scales (8 items): "agree" twice in a row
+    # is an ordinary answer, not careless responding; nobody may be flagged for it.
+    rng = np.random.default_rng(7)
+    x = np.repeat(rng.integers(1, 6, size=(500, 1)), 8, axis=1).astype(float)
+    x[:, ::3] = rng.integers(1, 6, size=(500, 3))
+    q = flag_quality(x, longstring_at=3)
+    assert (q["longstring"] >= 3).sum() > 200  # the runs are there ...
+    assert not q["longstring_flag"].any()  # ... but the rule does not apply below 10 items
+    long = np.tile(x, (1, 2))  # 16 items: the rule applies
+    q16 = flag_quality(long, longstring_at=3)
+    assert q16["longstring_flag"].sum() == (q16["longstring"] >= 3).sum() > 0
+
+
+def test_longstring_minimum_counts_the_items_shown_to_each_row() -> None:
+    x = np.ones((2, 12))
+    q = flag_quality(x, n_items=np.array([12, 6]), longstring_at=5, longstring_min_items=10)
+    assert q["longstring_flag"].tolist() == [True, False]
+
+
+def test_no_duration_leaves_speeder_unknown_not_zero() -> None:
+    q = flag_quality(np.ones((3, 4)), longstring_at=4)
+    assert q["seconds_per_item"].isna().all() and not q["speeder"].any()

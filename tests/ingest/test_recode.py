@@ -156,3 +156,22 @@ def test_a_full_choice_list_does_not_pass_unlisted_numbers_through() -> None:
     vals, why, q, _ = run(["0", "2"], choices=choices)  # 0 is no export code
     assert np.isnan(vals[0]) and why[0] == QUARANTINED and vals[1] == 1
     assert q["value"].tolist() == ["0"]
+
+
+def test_letter_codes_of_an_export_choice_list_take_the_code_of_their_label() -> None:
+    # REDCap "a, At no time | b, Some of the time | ...": the codes are letters.
+    labels = [
+        "At no time",
+        "Some of the time",
+        "Less than half of the time",
+        "More than half of the time",
+        "Most of the time",
+        "All of the time",
+    ]
+    choices = {"c": [(chr(97 + i), lab) for i, lab in enumerate(labels)]}
+    vals, _, q, _ = run(["a", "F", " c ", "3"], choices=choices)
+    assert vals == [0, 5, 2, 3] and q.empty  # numbers are still the instrument's codes
+    vals, why, q, _ = run(["z"], choices=choices)
+    assert why == [QUARANTINED] and q["value"].tolist() == ["z"]
+    vals, why, _, _ = run(["x"], inst="mes", choices={"c": [("x", "N/A")]})
+    assert why == ["not applicable"]

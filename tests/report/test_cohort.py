@@ -366,3 +366,18 @@ def test_a_third_group_level_is_said_in_the_report_not_dropped_silently(tmp_path
     assert "Students in group 'waitlist' are not analysed" in said
     assert "one more group, too small to name, are not analysed" in said
     assert "Jo Bloggs" not in said
+
+
+def test_no_duration_column_reports_speeders_not_available(tmp_path):
+    """Without a duration the speeder flag is unknown: never "too fast 0 (0.0%)"."""
+    config = write_study(tmp_path, n_students=60, design="single_arm", seed=4)
+    text = config.read_text(encoding="utf-8").replace("  duration: duration_s\n", "")
+    config.write_text(text.replace("drop: [response_id]", "drop: [response_id, duration_s]"))
+    res = analyse_cohort(ingest_study(config, out_dir=tmp_path / "p"), config, imputations=2)
+    flags = res.tables["quality_flags"]
+    speeder = flags[flags["flag"].str.startswith("too fast")]
+    assert set(speeder["flag"]) == {"too fast: not available (no duration column)"}
+    assert speeder[["n_responses", "n_flagged", "flagged_pct"]].isna().all().all()
+    # the demo's instruments are longer than 10 items: the longstring row is a real count
+    runs = flags[flags["flag"] == "same answer in a long run"]
+    assert len(runs) == 2  # computed (a small count may still be suppressed)

@@ -11,7 +11,8 @@ The agreed shape is documented in ``docs/study-config.md``. Extensions kept comp
 with it: ``id`` (the study's folder name under ``data/processed``), ``instrument_dirs``,
 per-source ``sheet``/``encoding``/``exclude``/``formulas``, ``events`` values may be
 ``null`` (rows of that event are set aside with rule ``event_ignored``), and the
-``quality`` thresholds ``speeder_seconds_per_item``, ``longstring``, ``irv_min_items``
+``quality`` thresholds ``speeder_seconds_per_item``, ``longstring``,
+``longstring_min_items``, ``irv_min_items``
 and ``mahalanobis_alpha``.
 
 This module loads a study (:class:`Study`, :func:`load_study`); the parts live by idea in

@@ -138,6 +138,7 @@ class QualityOptions(_Strict):
     attention_checks: list[AttentionCheck] = Field(default_factory=list)
     speeder_seconds_per_item: float = Field(default=2.0, ge=0)
     longstring: int | None = Field(default=None, ge=2)
+    longstring_min_items: int = Field(default=10, ge=2)
     irv_min_items: int = Field(default=10, ge=2)
     mahalanobis_alpha: float = Field(default=0.001, gt=0, lt=1)
 

@@ -112,6 +112,7 @@ def ingest_summary(
         "post_only": link_counts["post_only"],
         "duplicates_removed": link_counts["duplicates_removed"],
         "quality_flagged": int(flags["any_flag"].sum()),
+        "speeder_available": int(flags["seconds_per_item"].notna().any()),
     }
 
 

@@ -329,6 +329,7 @@ def _quality(
         n_items=recs["n_items"].to_numpy(),
         attention_failed=recs["attention_failed"].to_numpy(),
         longstring_at=cfg.quality.longstring or max(longest, 2),
+        longstring_min_items=cfg.quality.longstring_min_items,
         speeder_seconds_per_item=cfg.quality.speeder_seconds_per_item,
         irv_min_items=cfg.quality.irv_min_items,
         mahalanobis_alpha=cfg.quality.mahalanobis_alpha,

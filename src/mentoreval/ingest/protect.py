@@ -7,6 +7,9 @@ replaced by ``HMAC-SHA256(key, normalised id)`` in hex, so ``" José.Smith@Uni.a
 numbers back from the pseudonyms (an unkeyed hash of an 8-digit number is reversed in
 about a minute).
 
+:func:`detect_identifying` (the safety net behind the study config's declared roles) lives in
+:mod:`mentoreval.ingest.identifying` and is re-exported here.
+
 The key itself — writing it (:func:`keygen`), finding it (:func:`resolve_key_file`),
 reading and checking it (:func:`load_key`) and its public :func:`key_fingerprint` — lives in
 :mod:`mentoreval.ingest.keys`; those names are re-exported here.
@@ -15,11 +18,6 @@ Ids that differ only by look-alike letters (a Cyrillic ``а`` for a Latin ``a``)
 different pseudonyms and do not link; :func:`confusable_groups` and
 :func:`confusable_collisions` find them through a UTS #39-style :func:`skeleton` so that
 they can be reported — they are never merged.
-
-:func:`detect_identifying` is the safety net behind the study config's declared roles:
-a column with no role whose header or values look like emails, IP addresses, names,
-locations, phone numbers, postcodes or free text is dropped and reported by *name* (never
-its values).
 """
 
 from __future__ import annotations
@@ -36,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mentoreval.errors import MentorevalError
+from mentoreval.ingest.identifying import detect_identifying
 from mentoreval.ingest.keys import (
     KEY_ENV,
     KEY_MAX_BYTES,
@@ -391,88 +390,3 @@ def confusable_collisions(ids: pd.Series) -> int:
         return 0
     normal = map_ids(pd.unique(ids[hit].astype("string").to_numpy()), normalise_id, lower=True)
     return len(set(normal.tolist()))
-
-
-# --------------------------------------------------------------------------- detection
-
-_HEADER_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("email", re.compile(r"e-?mail", re.I)),
-    ("ip address", re.compile(r"(^|[^a-z])ip([^a-z]|$)|ip_?addr|ipaddress", re.I)),
-    (
-        "name",
-        re.compile(r"(^|[^a-z])(first|last|full|sur|given|family|user)?_? ?name($|[^a-z])", re.I),
-    ),
-    ("recipient", re.compile(r"recipient", re.I)),
-    ("address", re.compile(r"address|street|city|town", re.I)),
-    ("phone", re.compile(r"phone|mobile|tel(ephone)?($|[^a-z])", re.I)),
-    ("postcode", re.compile(r"post_?code|zip_?code|postal", re.I)),
-    (
-        "location",
-        re.compile(r"latitude|longitude|(^|[^a-z])(lat|lon|lng)($|[^a-z])|location", re.I),
-    ),
-    ("token", re.compile(r"token|external_?(data_?)?ref", re.I)),
-    ("date of birth", re.compile(r"birth|(^|[^a-z])dob($|[^a-z])", re.I)),
-]
-_EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
-_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
-_IPV6 = r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}"
-_UK_POSTCODE = r"[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}"
-_VALUE_PATTERNS = [
-    ("email values", re.compile(rf"^\s*{_EMAIL}\s*$")),
-    ("IP address values", re.compile(rf"^\s*(?:{_IPV4}|{_IPV6})\s*$")),
-    ("postcode values", re.compile(rf"^\s*{_UK_POSTCODE}\s*$")),
-]
-_SAMPLE = 500
-
-
-def detect_identifying(data: pd.DataFrame, *, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """Find columns that look identifying, by header, by value, or as free text.
-
-    Parameters
-    ----------
-    data
-        Text cells (one column per export column).
-    columns
-        Columns to check (default: all).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per suspicious column: ``column``, ``reason`` (e.g. ``"header looks like
-        email"``, ``"free text"``). Values are never reported.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"RecipientEmail": ["a@b.org"], "contact": ["x@y.com"],
-    ...                    "q1": ["3"], "IPAddress": ["10.0.0.1"]})
-    >>> detect_identifying(df)
-               column                         reason
-    0  RecipientEmail        header looks like email
-    1         contact  values look like email values
-    2       IPAddress   header looks like ip address
-    """
-    rows = []
-    for col in data.columns if columns is None else columns:
-        if col not in data.columns:
-            continue
-        header = str(col)
-        reason = next(
-            (f"header looks like {what}" for what, pat in _HEADER_PATTERNS if pat.search(header)),
-            None,
-        )
-        if reason is None:
-            values = data[col].dropna().astype(str)
-            values = values[values.str.strip() != ""]
-            if len(values):
-                sample = values.drop_duplicates().head(_SAMPLE)
-                for what, pat in _VALUE_PATTERNS:
-                    if sample.str.match(pat).mean() > 0.5:
-                        reason = f"values look like {what}"
-                        break
-                if reason is None:
-                    ratio = values.nunique() / len(values)
-                    if len(values) >= 3 and ratio > 0.9 and values.str.len().mean() > 20:
-                        reason = "free text (mostly unique long answers)"
-        if reason:
-            rows.append({"column": header, "reason": reason})
-    return pd.DataFrame(rows, columns=["column", "reason"])

@@ -8,14 +8,27 @@ wellbeing upward. These indices are reported (``quality.csv``) for a sensitivity
 index               definition (rule)
 ==================  =========================================================================
 speeder             ``duration / items shown < 2 s`` (Huang et al. 2012), where a duration exists
+                    (without one ``seconds_per_item`` is NaN and nobody is flagged: the
+                    reports say "not available (no duration column)", never "0 too fast")
 longstring          longest run of identical consecutive answers over the item sequence
-                    (R ``careless::longstring``); flagged at ≥ the items of the longest scale
+                    (R ``careless::longstring``); flagged at ≥ the items of the longest scale,
+                    only for responses shown at least ``longstring_min_items`` (10) items
 irv                 intra-individual response variability: the SD of a person's answers
                     (``careless::irv``, ddof 1); flagged when 0 over ≥ 10 answered items
 attention           answers to declared attention-check items that differ from the expected one
 mahalanobis         D² of complete answer vectors within a wave; p from χ² with df = number of
                     items (not respondents, as ``careless::mahad`` does); flagged at p < .001
 ==================  =========================================================================
+
+Why a minimum for longstring: a run of identical answers is evidence of careless
+responding only when attentive people rarely produce one, i.e. on long questionnaires
+whose items change direction (Johnson 2005 and Meade & Craig 2012, doi:10.1037/a0028085,
+used it on inventories of hundreds of items; Curran 2016, doi:10.1016/j.jesp.2015.07.006,
+recommends conservative cut-offs and counting runs across reverse-keyed items). On a 2- or
+3-item scale, answering "agree" twice is the ordinary answer of a consistent respondent
+(half of a real 500-respondent cohort was flagged), so the flag is not applied to
+responses shown fewer than 10 items — the same floor as the IRV flag, whose row SD is
+equally uninformative on a handful of items. ``quality.longstring_min_items`` changes it.
 
 Everything is vectorised over respondents (loops run over items, waves or blocks of rows
 only); the row indices share one pass over the answer matrix.
@@ -291,6 +304,7 @@ def flag_quality(
     n_items: np.ndarray | None = None,
     attention_failed: np.ndarray | None = None,
     longstring_at: int,
+    longstring_min_items: int = 10,
     speeder_seconds_per_item: float = 2.0,
     irv_min_items: int = 10,
     mahalanobis_alpha: float = 0.001,
@@ -311,6 +325,8 @@ def flag_quality(
         Number of failed attention checks per row.
     longstring_at
         Flag a longest identical run of at least this many answers.
+    longstring_min_items
+        Apply the longstring flag only to rows shown at least this many items.
     speeder_seconds_per_item, irv_min_items, mahalanobis_alpha
         Thresholds (see the module docstring).
 
@@ -322,7 +338,8 @@ def flag_quality(
     Examples
     --------
     >>> x = np.array([[1, 1, 1, 1], [1, 2, 3, 4]])
-    >>> q = flag_quality(x, duration=np.array([4.0, 60.0]), longstring_at=4, irv_min_items=4)
+    >>> q = flag_quality(x, duration=np.array([4.0, 60.0]), longstring_at=4,
+    ...                  longstring_min_items=4, irv_min_items=4)
     >>> q[["speeder", "longstring", "longstring_flag", "irv_flag", "any_flag"]].values.tolist()
     [[True, 4, True, True, True], [False, 1, False, False, False]]
     """
@@ -350,7 +367,7 @@ def flag_quality(
         if attention_failed is None
         else np.array(attention_failed, dtype=np.int64)
     )
-    ls_flag = ls >= longstring_at
+    ls_flag = (ls >= longstring_at) & (shown >= longstring_min_items)
     irv_flag = (answered >= irv_min_items) & (sd == 0)
     attention_flag = failed > 0
     mahalanobis_flag = p < mahalanobis_alpha

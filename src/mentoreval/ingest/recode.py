@@ -13,7 +13,9 @@ to the rows, so cost grows with distinct answers, not with cells), in this order
    labels are only *checked* against the instrument, and one that puts a label at another
    code than the instrument does stops the run (:class:`~mentoreval.errors.DataError`
    naming the column, the label and both codes), because the codes it does not name
-   cannot be placed — unless the study config's value map covers that code;
+   cannot be placed — unless the study config's value map covers that code. Codes that
+   are no numbers (REDCap ``a, Carnation | b, Tulip``) always take the code of their label:
+   they cannot be mistaken for an instrument code;
 3. a number that is a code of the item's response scale passes through;
 4. a missing code of the instrument (or an SPSS user-missing value) → missing, with its
    reason;
@@ -276,6 +278,8 @@ class _Rules:
     value_num: dict[float, float]
     own: dict[float, float]  # the export's choice list, when it names every code
     own_missing: dict[str, str]
+    own_text: dict[str, float]  # the choice list's non-numeric codes (a, b, ...), always
+    own_text_missing: dict[str, str]
     remapped: bool
     lookup: _Lookup  # the response scale's labels and codes (see _scale_lookup)
     platform_missing: dict[str, str]
@@ -296,6 +300,10 @@ class _Rules:
             target = self.own[num]
         elif num is not None and str(num) in self.own_missing:
             reason = self.own_missing[str(num)]
+        elif num is None and key in self.own_text:
+            target = self.own_text[key]
+        elif num is None and key in self.own_text_missing:
+            reason = self.own_text_missing[key]
         elif num is not None and num in codes and not self.remapped:
             target = codes[num]
         elif num is not None and num in missing_codes:
@@ -333,10 +341,20 @@ def _column_rules(
     own: dict[float, float] = {}
     own_missing: dict[str, str] = {}
     named: list[tuple[float, float, str]] = []
+    # A code that is no number (REDCap "a, Carnation | b, Tulip") can never be mistaken
+    # for an instrument code: it always takes the code of its label.
+    own_text: dict[str, float] = {}
+    own_text_missing: dict[str, str] = {}
     for code_text, label in (choices or {}).get(col, ()) or ():
         num = _number_key(str(code_text))
         mapped = labels.get(normalise_label(label))
-        if num is not None and mapped is not None:
+        if num is None and mapped is not None:
+            own_text[normalise_label(str(code_text))] = mapped
+        elif num is None and normalise_label(label) in missing_labels:
+            own_text_missing[normalise_label(str(code_text))] = missing_labels[
+                normalise_label(label)
+            ]
+        elif num is not None and mapped is not None:
             named.append((num, mapped, str(label)))
         elif num is not None and normalise_label(label) in missing_labels:
             own_missing[str(num)] = missing_labels[normalise_label(label)]
@@ -353,7 +371,17 @@ def _column_rules(
         num = _number_key(str(code_text))
         if num is not None:
             own_missing[str(num)] = f"missing: {label}" if label else "missing (declared in export)"
-    return _Rules(value_map, value_num, own, own_missing, remapped, lookup, platform_missing)
+    return _Rules(
+        value_map,
+        value_num,
+        own,
+        own_missing,
+        own_text,
+        own_text_missing,
+        remapped,
+        lookup,
+        platform_missing,
+    )
 
 
 def _recode_column(

@@ -16,6 +16,7 @@ format                    signature
 ``googleforms``           first header ``Timestamp``
 ``limesurvey``            ``id,submitdate,lastpage`` or ``Response ID,Date submitted,...``
 ``msforms``               ``ID,Start time,Completion time`` (``.xlsx`` or CSV)
+``surveymonkey``          ``Respondent ID,Collector ID`` over a blank row 2 (``.xlsx`` or CSV)
 ``xlsx``                  any other ``.xlsx``
 ``spss``                  ``$FL2``/``$FL3`` magic bytes
 ``csv``                   any other delimited text (``,``, tab, ``;`` or ``|``)
@@ -51,6 +52,7 @@ from .redcap import (
     redcap_variant,
 )
 from .spss import is_spss, read_spss
+from .surveymonkey import is_surveymonkey, read_surveymonkey
 from .text import (
     DelimitedText,
     count_records,
@@ -92,6 +94,7 @@ _TEXT_FORMATS = (
     "redcap_labels",
     "googleforms",
     "limesurvey",
+    "surveymonkey",
     "csv",
 )
 
@@ -121,6 +124,8 @@ def _detect_rows(rows: Sequence[list[str]], path: Path) -> str:
     header = rows[0] if rows else []
     if is_redcap_dictionary(header):
         _fail_dictionary(path)
+    if is_surveymonkey(header, rows[1] if len(rows) > 1 else []):
+        return "surveymonkey"
     if is_msforms(header):
         return "msforms"
     if is_googleforms(header):
@@ -272,7 +277,7 @@ def read_export(
     suffix = path.suffix.lower()
     if suffix in _REFUSED_SUFFIX:
         return read_xlsx(path)  # raises the refusal
-    if format in ("xlsx", "msforms"):
+    if format in ("xlsx", "msforms") or (format == "surveymonkey" and suffix == ".xlsx"):
         return read_xlsx(path, sheet=sheet, formulas=formulas)
     if format == "spss":
         return read_spss(path, encoding=encoding)
@@ -298,4 +303,6 @@ def read_export(
         return read_googleforms(path, text=text)
     if fmt == "limesurvey":
         return read_limesurvey(path, unfinished=unfinished, text=text)
+    if fmt == "surveymonkey":
+        return read_surveymonkey(path, text=text)
     return _read_plain(text, fmt)

@@ -49,6 +49,7 @@ Format = Literal[
     "msforms",
     "googleforms",
     "limesurvey",
+    "surveymonkey",
     "csv",
 ]
 """Every format a reader can return (``RawTable.format``)."""

@@ -12,7 +12,10 @@ formulas, so someone edited the file); ``formulas="cached"`` reads the value Exc
 calculated and still refuses formulas without one.
 
 Microsoft Forms exports (``ID, Start time, Completion time, Email, Name, ...``) are detected
-from the header row and returned with format ``"msforms"``.
+from the header row and returned with format ``"msforms"``; SurveyMonkey exports
+(``Respondent ID, Collector ID, ...`` over a second header row) with format
+``"surveymonkey"`` and both header rows read (a question merged across its option
+columns in row 1 is read as the question over each of them).
 
 What Excel shows is what is read: without ``sheet=``, the first *visible* sheet (hidden
 sheets before it are skipped and named in ``RawTable.skipped_sheets`` and the notes); a
@@ -50,6 +53,7 @@ from .base import (
     raise_read,
 )
 from .msforms import is_msforms, set_msforms_meta
+from .surveymonkey import is_surveymonkey, surveymonkey_meta
 from .text import read_bytes
 
 __all__ = ["check_zip", "is_msforms", "read_xlsx"]
@@ -334,9 +338,12 @@ def read_xlsx(
             row=header_row,
             fix="check the sheet and header_row",
         )
+    second = rows[header_row] if len(rows) > header_row else []
+    monkey = is_surveymonkey(_header_texts(rows[header_row - 1]), _header_texts(second))
+    names_row = header_row + 1 if monkey else header_row  # the last header row
     merged = _merged_ranges(archive, grid.member) if grid.member else []
     if merged:
-        filled = _fill_merged(rows, merged, header_row=header_row, path=path, sheet=grid.name)
+        filled = _fill_merged(rows, merged, header_row=names_row, path=path, sheet=grid.name)
         if filled:
             shown = ", ".join(filled[:10]) + (
                 f" and {len(filled) - 10} more" if len(filled) > 10 else ""
@@ -345,13 +352,17 @@ def read_xlsx(
                 f"{len(filled)} merged range(s) read as their top-left value in every cell: {shown}"
             )
     headers = _header_texts(rows[header_row - 1])
-    meta = new_meta(headers)
+    if monkey:
+        meta = surveymonkey_meta(headers, _header_texts(second))
+        headers = list(meta["column"])
+    else:
+        meta = new_meta(headers)
     if grid.formula_cells:
-        _refuse_formulas(grid.formula_cells, headers, header_row, formulas=formulas, path=path)
-    body_rows = rows[header_row:]
-    _refuse_overflow(body_rows, len(headers), header_row, path=path)
-    body = _body_frame(body_rows, list(meta["column"]), header_row)
-    fmt = "msforms" if is_msforms(headers) else "xlsx"
+        _refuse_formulas(grid.formula_cells, headers, names_row, formulas=formulas, path=path)
+    body_rows = rows[names_row:]
+    _refuse_overflow(body_rows, len(headers), names_row, path=path)
+    body = _body_frame(body_rows, list(meta["column"]), names_row)
+    fmt = "surveymonkey" if monkey else "msforms" if is_msforms(headers) else "xlsx"
     if fmt == "msforms":
         set_msforms_meta(meta, headers)
     return assemble(
@@ -361,7 +372,7 @@ def read_xlsx(
         format=fmt,
         encoding="binary",
         delimiter=None,
-        header_rows=header_row,
+        header_rows=names_row,
         body=body,
         meta=meta,
         records=len(body_rows),

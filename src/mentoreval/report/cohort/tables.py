@@ -462,6 +462,15 @@ def subgroups(
     )  # fmt: skip
 
 
+def _flag_not_available(g: pd.DataFrame, col: str, min_items: int) -> str | None:
+    """Why a wave's quality flag was not computed at all, or ``None`` when it was."""
+    if col == "speeder" and "seconds_per_item" in g and g["seconds_per_item"].isna().all():
+        return "not available (no duration column)"
+    if col == "longstring_flag" and "n_items" in g and (g["n_items"] < min_items).all():
+        return f"not applied (fewer than {min_items} items)"
+    return None
+
+
 def data_quality(
     data: Mapping[str, Any],
     study: Study,
@@ -479,10 +488,24 @@ def data_quality(
             ("irv_flag", "too little variation"), ("attention_flag", "failed an attention check"),
             ("mahalanobis_flag", "unusual answer pattern"), ("any_flag", "any flag"),
         ]  # fmt: skip
+        min_items = study.config.quality.longstring_min_items
         for wave, g in quality.groupby(quality["wave"].astype(str), sort=False):
             n = float(len(g))
             for col, label in flags:
                 if col not in g.columns:
+                    continue
+                absent = _flag_not_available(g, col, min_items)
+                if absent is not None:  # a count of 0 would claim nobody was too fast
+                    rows.append(
+                        {
+                            "wave": wave,
+                            "flag": f"{label}: {absent}",
+                            "n_responses": np.nan,  # shown in the wave's other rows
+                            "n_flagged": np.nan,
+                            "flagged_pct": np.nan,
+                            "suppressed": False,
+                        }
+                    )
                     continue
                 k = float(g[col].astype(bool).sum())
                 hide = policy.is_small(n) or policy.is_small(k) or policy.is_small(n - k)
