@@ -3,7 +3,8 @@
 :func:`read_source` reads one export of a study (:func:`mentoreval.read.read_export`) and
 maps it: the reader's exclusions go to the quarantine; the wave comes from the source's
 ``wave`` or, for REDCap, its ``events``; REDCap repeating instances are set aside; an empty
-id, or one that does not match ``participant_id.pattern``, quarantines its row; role columns
+id, or one that does not match ``participant_id.pattern``, quarantines its row (an unlinked
+survey gives each row a response key instead, :func:`response_keys`); role columns
 (group, covariates, meta, duration, submission time) are kept as ``col:<name>``; each
 instrument's answers are recoded (:func:`mentoreval.ingest.recode.recode_items`) straight
 into the source's item tables; attention checks are counted; unmapped columns that look
@@ -32,7 +33,7 @@ from mentoreval.ingest.quarantine import quarantine_frame
 from mentoreval.ingest.recode import ReasonTable, normalise_label, recode_items
 from mentoreval.read import RawTable, read_export
 
-__all__ = ["Block", "SourceOut", "read_source", "source_labels"]
+__all__ = ["Block", "SourceOut", "read_source", "response_keys", "source_labels"]
 
 _EVENT = "redcap_event_name"
 _REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
@@ -90,6 +91,20 @@ class _Items:
     used: set[str] = field(default_factory=set)  # the export's item columns
     answers: np.ndarray | None = None
     whys: np.ndarray | None = None
+
+
+def response_keys(source: str, rows: np.ndarray) -> pd.Series:
+    """A key per response of an unlinked survey: the source and its row, never a person.
+
+    Pseudonymised like any id, each key is one response; two responses never share one, so
+    no duplicate rule and no linkage applies to them.
+
+    Examples
+    --------
+    >>> response_keys("pre.csv", np.array([2, 3])).tolist()
+    ['response:pre.csv:2', 'response:pre.csv:3']
+    """
+    return f"response:{source}:" + pd.Series(rows, dtype="int64").astype("string")
 
 
 def _clean_id(text: str) -> str:
@@ -499,15 +514,18 @@ def read_source(
         set_aside=np.zeros(len(data), dtype=bool),
     )
     id_col = src.id_column or cfg.participant_id.column
-    if id_col not in columns:
+    if id_col is not None and id_col not in columns:
         fatal.append(_absent_id_column(m, id_col))
         return None
     wave = _waves(study, src, data, m)
     if wave is None:
         return None
     repeat_cols = _repeating_instances(data, m)
-    raw_ids = data[id_col].astype("string")
-    _check_ids(raw_ids, cfg, id_col, m)
+    if cfg.participant_id.linked and id_col is not None:
+        raw_ids = data[id_col].astype("string")
+        _check_ids(raw_ids, cfg, id_col, m)
+    else:
+        raw_ids = response_keys(name, m.rows)
 
     keep = ~m.set_aside
     kept = data if keep.all() else data.loc[keep]  # no copy of the text when all are kept
@@ -520,7 +538,7 @@ def read_source(
             "source_row": m.rows[keep],
         }
     )
-    used = {id_col, _EVENT, *repeat_cols, *_roles(records, kept, cfg, m)}
+    used = {_EVENT, *repeat_cols, *_roles(records, kept, cfg, m), *([id_col] if id_col else [])}
     dropped_declared = [c for c in cfg.columns.drop if c in columns]
     used |= set(dropped_declared)
     items = _recode(study, table, kept, m.rows[keep], reasons, m)

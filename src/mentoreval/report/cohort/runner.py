@@ -42,6 +42,8 @@ def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str
     cfg = study.config
     for src in cfg.sources:
         column = src.id_column or cfg.participant_id.column
+        if column is None:
+            continue  # an anonymous survey: no id to look for
         table = read_export(
             study.resolve(src.path),
             format=src.format,
