@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mentoreval.config.id_pattern import compile_id_pattern
 from mentoreval.config.design import source_waves
+from mentoreval.config.id_pattern import compile_id_pattern
 from mentoreval.config.study_model import LABEL, LABEL_FIX, InstrumentMap, StudyConfig, data_root
 from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem
 from mentoreval.instruments import Instrument, load_instrument

@@ -29,11 +29,11 @@ from mentoreval.config.study import Source, Study, StudyConfig, compile_id_patte
 from mentoreval.errors import MentorevalError, Problem
 from mentoreval.ingest.linkage import parse_times
 from mentoreval.ingest.protect import detect_identifying, map_ids
-from mentoreval.ingest.quarantine import quarantine_frame
+from mentoreval.ingest.quarantine import quarantine_frame, response_keys
 from mentoreval.ingest.recode import ReasonTable, normalise_label, recode_items
 from mentoreval.read import RawTable, read_export
 
-__all__ = ["Block", "SourceOut", "read_source", "response_keys", "source_labels"]
+__all__ = ["Block", "SourceOut", "read_source", "source_labels"]
 
 _EVENT = "redcap_event_name"
 _REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
@@ -91,20 +91,6 @@ class _Items:
     used: set[str] = field(default_factory=set)  # the export's item columns
     answers: np.ndarray | None = None
     whys: np.ndarray | None = None
-
-
-def response_keys(source: str, rows: np.ndarray) -> pd.Series:
-    """A key per response of an unlinked survey: the source and its row, never a person.
-
-    Pseudonymised like any id, each key is one response; two responses never share one, so
-    no duplicate rule and no linkage applies to them.
-
-    Examples
-    --------
-    >>> response_keys("pre.csv", np.array([2, 3])).tolist()
-    ['response:pre.csv:2', 'response:pre.csv:3']
-    """
-    return f"response:{source}:" + pd.Series(rows, dtype="int64").astype("string")
 
 
 def _clean_id(text: str) -> str:

@@ -29,7 +29,9 @@ def register_design_tables(
     ``wave_bands`` (absent tables are skipped); the participation table's first wave is the
     flow's ``pre``, its second ``post``."""
     part = tables.get("participation")
-    waves = {} if part is None else dict(zip(part["wave"].astype(str), ("pre", "post"), strict=False))
+    waves = (
+        {} if part is None else dict(zip(part["wave"].astype(str), ("pre", "post"), strict=False))
+    )
     arms: dict[tuple[str, str, str], list[str]] = {}
     for i, r in rows_of(tables.get("descriptives")):
         scope = (str(r["instrument"]), str(r["scale"]), str(r["wave"]))
@@ -57,9 +59,9 @@ def register_design_tables(
     bands = tables.get("wave_bands")
     if bands is not None and len(bands):
         for (inst, scale, wave), rows in bands.groupby(["instrument", "scale", "wave"], sort=False):
-            parts = [
-                reg.count(f"bands.{inst}.{scale}.{wave}.{b}", n, at=[("wave_bands", int(i), "n")])  # type: ignore[call-overload]  # a RangeIndex
+            band_parts = [
+                reg.count(f"bands.{inst}.{scale}.{wave}.{b}", n, at=[("wave_bands", int(i), "n")])
                 for i, b, n in zip(rows.index, rows["band"], rows["n"], strict=True)
             ]
             whole = _key(inst, scale, wave, "all")
-            reg.total(whole if whole in reg.registry.counts else None, parts, attribute=True)
+            reg.total(whole if whole in reg.registry.counts else None, band_parts, attribute=True)

@@ -18,6 +18,7 @@ from scipy import stats
 
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study import Study
+    from mentoreval.stats.multiplicity import PAdjust
 
 __all__ = [
     "between_groups",
@@ -51,13 +52,17 @@ def participation(
     roles = dict(zip(waves, ("pre", "post"), strict=False))
     out, reasons = [], []
     for w in waves:
-        by_rule = rows.loc[q_wave == w, "rule"].astype(str).value_counts() if len(q) else pd.Series()
+        by_rule = (
+            rows.loc[q_wave == w, "rule"].astype(str).value_counts() if len(q) else pd.Series()
+        )
         n_kept = float(kept.get(w, 0))
         received = max(read[w], n_kept + float(by_rule.sum()))
         out.append({"wave": w, "received": received, "excluded": received - n_kept,
                     "kept": n_kept, "reasons": "none"})  # fmt: skip
         if w in roles:
-            reasons += [{"wave_role": roles[w], "rule": r, "n": float(n)} for r, n in by_rule.items()]
+            reasons += [
+                {"wave_role": roles[w], "rule": r, "n": float(n)} for r, n in by_rule.items()
+            ]
     part = pd.DataFrame(out).assign(suppressed=False)
     return {
         "participation": part,
@@ -65,9 +70,7 @@ def participation(
     }
 
 
-def descriptives(
-    scores: pd.DataFrame, group: str | None, confidence: float
-) -> pd.DataFrame:
+def descriptives(scores: pd.DataFrame, group: str | None, confidence: float) -> pd.DataFrame:
     """n, mean, SD and the t-based CI of the mean per scale and wave (and group).
 
     Examples
@@ -93,7 +96,9 @@ def descriptives(
 
 def _both_waves(scores: pd.DataFrame, pre: str, post: str) -> pd.DataFrame:
     """The scales scored at both waves (an instrument asked once is only described)."""
-    has = scores.dropna(subset=["score"]).groupby(_KEYS)["wave"].agg(lambda w: {pre, post} <= set(w))
+    has = (
+        scores.dropna(subset=["score"]).groupby(_KEYS)["wave"].agg(lambda w: {pre, post} <= set(w))
+    )
     keep = has[has].index
     return scores.set_index(_KEYS).loc[lambda d: d.index.isin(keep)].reset_index()
 
@@ -105,7 +110,7 @@ def unlinked_comparisons(
     group: str | None,
     arms: Sequence[str],
     confidence: float,
-    p_adjust: str,
+    p_adjust: PAdjust,
 ) -> pd.DataFrame:
     """Welch t, g_s and Mann–Whitney per scale (per arm with a group), waves independent."""
     from mentoreval.stats.unlinked import UNLINKED_COLUMNS, compare_unlinked
@@ -118,8 +123,9 @@ def unlinked_comparisons(
         sub = both if not group else both[both[group].astype(str) == arm]
         if sub.empty or not {pre, post} <= set(sub["wave"]):
             continue
-        t = compare_unlinked(sub, pre=pre, post=post, confidence=confidence,
-                             p_adjust=p_adjust, details=True)  # type: ignore[arg-type]  # checked by the config
+        t = compare_unlinked(
+            sub, pre=pre, post=post, confidence=confidence, p_adjust=p_adjust, details=True
+        )
         parts.append(t.assign(group=arm))  # fmt: skip
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -138,7 +144,7 @@ def interaction(
                                     confidence=confidence)  # fmt: skip
         except DataError:
             continue
-        rows.append(fit.to_frame().assign(instrument=inst, scale=scale))
+        rows.append(fit.to_frame().assign(instrument=str(inst), scale=str(scale)))
     cols = [*_KEYS, "contrast", "n", "estimate", "se", "df", "t", "p_value", "ci_low", "ci_high"]
     return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 
@@ -175,7 +181,7 @@ def equivalence(
     for r in estimates.to_dict("records"):
         mid = mids.get((str(r["instrument"]), str(r["scale"])))
         est = r.get("estimate", r.get("mean_diff"))
-        if mid is None or not np.isfinite([est, r["se"], r["df"]]).all():
+        if mid is None or est is None or not np.isfinite([est, r["se"], r["df"]]).all():
             continue
         t = tost(float(est), float(r["se"]), float(r["df"]), mid=mid[0], alpha=alpha)
         row = t.iloc[0].to_dict()
@@ -196,6 +202,9 @@ def wave_bands(scores: pd.DataFrame, order: Mapping[tuple[str, str], list[str]])
         (order.get((i, sc)) or []).index(b) if b in (order.get((i, sc)) or []) else 99
         for i, sc, b in zip(d["instrument"], d["scale"], d["band"], strict=True)
     ]
-    return d.assign(_r=rank).sort_values([*_KEYS, "wave", "_r"]).drop(columns="_r").reset_index(
-        drop=True
+    return (
+        d.assign(_r=rank)
+        .sort_values([*_KEYS, "wave", "_r"])
+        .drop(columns="_r")
+        .reset_index(drop=True)
     )

@@ -48,7 +48,11 @@ def verdict(lo: float, hi: float, mid: float | None, what: str, higher_is_better
     if lo > 0 or hi < 0:
         up = lo > 0
         good = up == higher_is_better
-        size = " by more than the minimal important difference" if mid and (lo > mid or hi < -mid) else ""
+        size = (
+            " by more than the minimal important difference"
+            if mid and (lo > mid or hi < -mid)
+            else ""
+        )
         return f"{'higher' if up else 'lower'}{size}, which is {'better' if good else 'worse'} on this scale"
     if mid:
         return (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -79,7 +79,9 @@ def scale_mids(study: Study) -> dict[tuple[str, str], tuple[float, str]]:
     return out
 
 
-def _reliability(data: dict[str, Any], study: Study, waves: list[str], confidence: float) -> pd.DataFrame | None:
+def _reliability(
+    data: dict[str, Any], study: Study, waves: list[str], confidence: float
+) -> pd.DataFrame | None:
     from mentoreval.report.cohort.caveats import attempt
     from mentoreval.report.cohort.inputs import wide_items
     from mentoreval.stats.reliability import fit_reliability_many
@@ -115,7 +117,9 @@ def _people(data: dict[str, Any], design: Design) -> tuple[pd.DataFrame, str | N
     if not {g.treated, g.control} <= levels:
         return people[["participant_id"]], None
     people = people[people["group"].astype(str).isin([g.treated, g.control])]
-    return people[["participant_id", "group"]].assign(group=lambda d: d["group"].astype(str)), "group"
+    return people[["participant_id", "group"]].assign(
+        group=lambda d: d["group"].astype(str)
+    ), "group"
 
 
 def _tables(scores: pd.DataFrame, data: dict[str, Any], study: Study, design: Design,
@@ -150,7 +154,9 @@ def _tables(scores: pd.DataFrame, data: dict[str, Any], study: Study, design: De
     order = {(r.instrument, r.scale): [b.strip() for b in r.bands.split(";")]
              for r in iter_rows(meta) if r.bands}  # fmt: skip
     tables["wave_bands"] = dt.wave_bands(scores, order)
-    likert = [likert_counts(data["responses"], study, i, waves, policy)[0] for i in study.instruments]
+    likert = [
+        likert_counts(data["responses"], study, i, waves, policy)[0] for i in study.instruments
+    ]
     if any(len(x) for x in likert):
         tables["likert"] = pd.concat([x for x in likert if len(x)], ignore_index=True)
     rel = _reliability(data, study, waves, confidence)
@@ -240,7 +246,9 @@ def _caveats(kind: str, grouped: bool) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["caveat", "title", "scales", "severity", "detail"])
 
 
-def _summary(tables: dict[str, pd.DataFrame], kind: str, grouped: bool, confidence: float) -> list[str]:
+def _summary(
+    tables: dict[str, pd.DataFrame], kind: str, grouped: bool, confidence: float
+) -> list[str]:
     """One plain-language line per scale of the design's main comparison."""
     meta = tables["scales"].set_index(["instrument", "scale"])
     eq = tables.get("equivalence", pd.DataFrame(columns=["instrument", "scale", "mid"]))
@@ -258,7 +266,7 @@ def _summary(tables: dict[str, pd.DataFrame], kind: str, grouped: bool, confiden
         if key not in meta.index:
             continue
         lines.append(difference_line(
-            str(meta.at[key, "label"]), r, what=what, who=who, mid=mids.get(key),
+            str(meta.at[key, "label"]), {str(k): v for k, v in r.items()}, what=what, who=who, mid=mids.get(key),
             higher_is_better=bool(meta.at[key, "higher_is_better"]), confidence=confidence))  # fmt: skip
     return lines
 
@@ -274,26 +282,31 @@ def _figures(tables: dict[str, pd.DataFrame], scores: pd.DataFrame, study: Study
     meta = tables["scales"].set_index(["instrument", "scale"])
     desc = tables["descriptives"]
     for (inst, scale), s in scores.dropna(subset=["score"]).groupby(["instrument", "scale"]):
-        m = meta.loc[(inst, scale)]
+        m = cast(pd.Series, meta.loc[(str(inst), str(scale))])  # one row per scale
         cells = s["wave"] + (" · " + s[group] if group else "")
         order = [w + (f" · {a}" if group else "") for w in waves
                  for a in (sorted(s[group].unique()) if group else [""])]  # fmt: skip
         d = desc[(desc["instrument"] == inst) & (desc["scale"] == scale) & desc["n"].isna()]
-        hidden = [w + (f" · {a}" if group else "") for w, a in zip(d["wave"], d["group"], strict=True)]
+        hidden = [
+            w + (f" · {a}" if group else "") for w, a in zip(d["wave"], d["group"], strict=True)
+        ]
         figs[slug("waves", str(inst), str(scale))] = plot_prepost(
             pd.DataFrame({"wave": cells, "score": s["score"]}), order=order,
             labels={o: o.replace(" · ", "\n") for o in order}, title=str(m["label"]),
             ylabel="Score", limits=(float(m["range_low"]), float(m["range_high"])),
             confidence=confidence, policy=policy, hidden_n=hidden,
         )  # fmt: skip
-    for inst, g in tables.get("likert", pd.DataFrame(columns=["instrument"])).groupby("instrument", sort=False):
+    for inst, g in tables.get("likert", pd.DataFrame(columns=["instrument"])).groupby(
+        "instrument", sort=False
+    ):
         g = g.assign(row=g["item_label"].astype(str) + " (" + g["wave"].astype(str) + ")")
         counts = g.pivot_table(index="row", columns="level_order", values="n", aggfunc="first",
                                dropna=False, sort=False)  # fmt: skip
-        counts.columns = g.drop_duplicates("level_order").sort_values("level_order")["level"].tolist()
+        counts.columns = (
+            g.drop_duplicates("level_order").sort_values("level_order")["level"].tolist()
+        )
         counts.index.name = None
         figs[slug("likert", str(inst))] = plot_likert_diverging(
             counts, title=study.instruments[str(inst)].title, sort=False, policy=policy
         )
     return figs
-
