@@ -27,14 +27,21 @@ def write_study(
     attrition: float = 0.15,
     instruments: tuple[str, ...] = ("who5", "cbi", "career_confidence"),
     title: str = "Peer mentoring, test cohort",
+    participant_id: str = "{column: student_id}",
+    analysis: str = "",
+    effects: dict[str, float] | None = None,
 ) -> Path:
-    """Write exports and ``study.yaml`` into ``folder`` (key beside it); return the config path."""
+    """Write exports and ``study.yaml`` into ``folder`` (key beside it); return the config path.
+
+    ``participant_id: none`` writes anonymous exports (no ``student_id`` column);
+    ``analysis`` is added under ``analysis:`` (e.g. ``"  mid: {who5: 10}\n"``).
+    """
     spec = CohortSpec(
         n_students=n_students,
         design=design,  # type: ignore[arg-type]
         seed=seed,
         instruments=instruments,
-        effects={"who5": 0.4, "career_confidence": 0.3},
+        effects=effects if effects is not None else {"who5": 0.4, "career_confidence": 0.3},
         attrition=attrition,
         item_nonresponse=0.02,
         duplicates=0.02,
@@ -45,6 +52,8 @@ def write_study(
     sources = []
     for wave in waves:
         sub = cohort.responses(wave).drop(columns=["careless", "duplicate"])
+        if participant_id == "none":
+            sub = sub.drop(columns=["student_id"])
         sub.to_csv(exports / f"{wave}.csv", index=False)
         sources.append(f"  - {{path: exports/{wave}.csv, format: csv, wave: {wave}}}")
     # the key lives beside the study folder, never in it (a key in the study folder is refused)
@@ -63,7 +72,7 @@ def write_study(
         "year: 2025\n"
         f"key_file: {key}\n"
         "disclosure: {threshold: 10, profile: default}\n"
-        "participant_id: {column: student_id}\n"
+        f"participant_id: {participant_id}\n"
         "sources:\n" + "\n".join(sources) + "\n"
         "columns:\n"
         "  group: group\n"
@@ -74,7 +83,7 @@ def write_study(
         "  submitted_at: submitted_at\n"
         "instruments:\n" + "".join(f"  {i}: {{}}\n" for i in instruments) + "analysis:\n"
         "  pre: pre\n"
-        "  post: post\n" + group + "  primary: [who5.total]\n"
+        "  post: post\n" + group + "  primary: [who5.total]\n" + analysis
     )
     config = folder / "study.yaml"
     config.write_text(text, encoding="utf-8")
@@ -85,5 +94,7 @@ def raw_ids(config: Path) -> list[str]:
     """Every student id in the study's exports."""
     ids: set[str] = set()
     for path in sorted((config.parent / "exports").glob("*.csv")):
-        ids |= set(pd.read_csv(path, dtype=str)["student_id"].dropna())
+        frame = pd.read_csv(path, dtype=str)
+        if "student_id" in frame:
+            ids |= set(frame["student_id"].dropna())
     return sorted(ids)

@@ -219,6 +219,9 @@ def validate(
     """
     from mentoreval.ingest.pipeline import check_study
 
+    line = _design_line(study)
+    if line:
+        typer.echo(line)
     report = check_study(study)
     for label, problems in (
         ("error", report.fatal),
@@ -231,6 +234,18 @@ def validate(
         n = len(report.fatal) + len(report.data)
         raise MentorevalError(f"{study}: {n} problem(s) found (see above); nothing was written")
     typer.echo(f"{study}: OK ({len(report.warnings)} warning(s))")
+
+
+def _design_line(study: Path) -> str | None:
+    """The design the config implies, in one sentence (None when the config does not load:
+    its problems are listed next)."""
+    from mentoreval.config.design import study_design
+    from mentoreval.config.study import load_study
+
+    try:
+        return study_design(load_study(study).config).describe()
+    except MentorevalError:
+        return None
 
 
 @app.command("ingest")
@@ -264,11 +279,16 @@ def ingest(
         _check_store(study, store)
     result = ingest_study(study, out_dir=out)
     s = result.summary
+    linkage = (
+        f"{s['participants']} participants, {s['linked_pairs']} linked pre/post pairs "
+        f"({s['pre_only']} pre only, {s['post_only']} post only, "
+        f"{s['duplicates_removed']} duplicates removed)"
+        if _linked(study)
+        else f"{s['participants']} responses, not linked across waves (unlinked survey)"
+    )
     typer.echo(
         f"Read {s['rows_read']} rows: kept {s['rows_kept']}, quarantined {s['rows_quarantined']} "
-        f"(+{s['answers_quarantined']} single answers); {s['participants']} participants, "
-        f"{s['linked_pairs']} linked pre/post pairs ({s['pre_only']} pre only, "
-        f"{s['post_only']} post only, {s['duplicates_removed']} duplicates removed); "
+        f"(+{s['answers_quarantined']} single answers); {linkage}; "
         f"{s['quality_flagged']} quality flags"
         + (
             "."
@@ -287,6 +307,12 @@ def ingest(
     typer.echo(f"Wrote {result.out_dir}")
     if not no_store:
         _store_ingested(result, study, store)
+
+
+def _linked(study: Path) -> bool:
+    from mentoreval.config.study import load_study
+
+    return load_study(study).config.participant_id.linked
 
 
 def _check_store(study: Path, store: Path | None) -> None:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mentoreval.config.design import source_waves
 from mentoreval.config.id_pattern import compile_id_pattern
 from mentoreval.config.study_model import LABEL, LABEL_FIX, InstrumentMap, StudyConfig, data_root
 from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem
@@ -226,19 +227,39 @@ def _check_instrument_map(
             )
 
 
+def _check_mid(cfg: StudyConfig, instruments: dict[str, Instrument], check: _Checker) -> None:
+    """``analysis.mid`` names an instrument or instrument.scale of the study."""
+    for name in cfg.analysis.mid:
+        inst_id, _, scale = name.partition(".")
+        known = inst_id in instruments and (
+            not scale or scale in [s.id for s in instruments[inst_id].scales]
+        )
+        if not known and not (inst_id in cfg.instruments and inst_id not in instruments):
+            check.add(
+                f"{name!r} is not an instrument or instrument.scale of this study",
+                f"analysis.mid.{name}",
+                "write an instrument (who5) or instrument.scale (who5.total) under instruments",
+            )
+
+
 def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check: _Checker) -> None:
     """The pre/post waves are given by a source, primary outcomes name scales, one group."""
-    waves = []
-    for src in cfg.sources:
-        waves += [src.wave] if src.wave else [w for w in (src.events or {}).values() if w]
-    for which in ("pre", "post"):
-        wave = getattr(cfg.analysis, which)
+    waves = source_waves(cfg)
+    named: list[tuple[str, str]] = (
+        [(f"analysis.waves[{j}]", w) for j, w in enumerate(cfg.analysis.waves)]
+        if cfg.analysis.waves
+        else [(f"analysis.{k}", getattr(cfg.analysis, k)) for k in ("pre", "post")]
+    )
+    if not cfg.analysis.waves and len(waves) == 1:
+        named = []  # one wave in every source: a single-wave survey
+    for key, wave in named:
         if waves and wave not in waves:
             check.add(
                 f"wave {wave!r} is not given by any source (sources give {sorted(set(waves))})",
-                f"analysis.{which}",
+                key,
                 "name a wave used under sources",
             )
+    _check_mid(cfg, instruments, check)
     for j, outcome in enumerate(cfg.analysis.primary):
         inst_id, _, scale = outcome.partition(".")
         ok = inst_id in instruments and scale in [s.id for s in instruments[inst_id].scales]
@@ -278,7 +299,9 @@ def _check_column_roles(
 def _declared_roles(cfg: StudyConfig, check: _Checker) -> dict[str, str]:
     """Column → the key that first gave it a role; a second role is a problem."""
     roles: dict[str, str] = {}
-    declared: list[tuple[str, str]] = [("participant_id.column", cfg.participant_id.column)]
+    declared: list[tuple[str, str]] = []
+    if cfg.participant_id.column is not None:
+        declared.append(("participant_id.column", cfg.participant_id.column))
     c = cfg.columns
     if c.group:
         declared.append(("columns.group", c.group))

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mentoreval.read.base import Format
 
@@ -57,10 +57,37 @@ class _Strict(BaseModel):
 
 
 class ParticipantId(_Strict):
-    """Where the participant id is, and (optionally) what a valid one looks like."""
+    """Where the participant id is, and (optionally) what a valid one looks like.
 
-    column: str
+    ``participant_id: none`` in ``study.yaml`` (an anonymous survey) is read as
+    ``column: None, linked: False``. ``linked: false`` with a column declares ids that
+    cannot be linked across waves (e.g. a new random code per survey): the column is read
+    and dropped, never used. Without linkage every response is its own record under a
+    generated response key, the waves are compared as independent samples and no paired
+    statistic is computed.
+
+    Examples
+    --------
+    >>> ParticipantId(column="sid").linked
+    True
+    >>> ParticipantId(column=None, linked=False).column is None
+    True
+    """
+
+    column: str | None
     pattern: str | None = None
+    linked: bool = True
+
+    @model_validator(mode="after")
+    def _column_when_linked(self) -> ParticipantId:
+        if self.column is None and self.linked:
+            raise ValueError(
+                "participant_id.column is required unless the survey is anonymous; "
+                "write 'participant_id: none' for an anonymous survey"
+            )
+        if self.column is None and self.pattern is not None:
+            raise ValueError("participant_id.pattern needs participant_id.column")
+        return self
 
 
 class Source(_Strict):
@@ -107,10 +134,18 @@ class GroupSpec(_Strict):
 
 
 class AnalysisOptions(_Strict):
-    """Analysis options (waves, outcomes, multiplicity, confidence)."""
+    """Analysis options (waves, outcomes, multiplicity, confidence, minimal important
+    differences).
+
+    ``waves`` lists the waves analysed, in order; one wave (``[post]``) makes a post-only
+    (single-wave) study. ``mid`` sets a minimal important difference in scale units, by
+    instrument (``who5``) or scale (``who5.total``), over the instrument's published one.
+    """
 
     pre: str = "pre"
     post: str = "post"
+    waves: list[str] | None = Field(default=None, min_length=1)
+    mid: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     group: GroupSpec | None = None
     primary: list[str] = Field(default_factory=list)
     multiplicity: Literal["holm", "bh", "none"] = "holm"
@@ -173,6 +208,19 @@ class StudyConfig(_Strict):
     analysis: AnalysisOptions = Field(default_factory=AnalysisOptions)
     quality: QualityOptions = Field(default_factory=QualityOptions)
     meetings: Meetings | None = None
+
+    @field_validator("participant_id", mode="before")
+    @classmethod
+    def _anonymous(cls, value: object) -> object:
+        """``participant_id: none``: an anonymous survey (no id, responses unlinked)."""
+        if isinstance(value, str) and value.strip().lower() == "none":
+            return {"column": None, "linked": False}
+        return value
+
+    @property
+    def linked(self) -> bool:
+        """Whether responses are linked across waves by a participant id."""
+        return self.participant_id.linked
 
 
 def data_root(value: str, base: Path) -> Path:

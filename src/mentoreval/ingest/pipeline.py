@@ -374,7 +374,8 @@ def _run(
         return _Run(study, report, None)
     records = combine_records(outs)
     lap("read, map and recode")
-    warnings.extend(lookalike_ids(records))
+    if cfg.participant_id.linked:  # response keys of an unlinked survey are not ids
+        warnings.extend(lookalike_ids(records))
     records["participant_id"] = pseudonymise(records["raw_id"], setup.key)
     lap("pseudonymise")
     records = records.drop(columns="raw_id")

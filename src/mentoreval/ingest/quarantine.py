@@ -30,6 +30,7 @@ __all__ = [
     "empty_quarantine",
     "quarantine_frame",
     "reconcile",
+    "response_keys",
 ]
 
 QUARANTINE_COLUMNS = ["source", "source_row", "stage", "rule", "reason", "column", "value"]
@@ -151,3 +152,17 @@ def reconcile(
         "quarantined": len(q_rows),
         "by_rule": by_rule,
     }
+
+
+def response_keys(source: str, rows: np.ndarray) -> pd.Series:
+    """A key per response of an unlinked survey: the source and its row, never a person.
+
+    Pseudonymised like any id, each key is one response; two responses never share one, so
+    no duplicate rule and no linkage applies to them.
+
+    Examples
+    --------
+    >>> response_keys("pre.csv", np.array([2, 3])).tolist()
+    ['response:pre.csv:2', 'response:pre.csv:3']
+    """
+    return f"response:{source}:" + pd.Series(rows, dtype="int64").astype("string")

@@ -3,7 +3,8 @@
 :func:`read_source` reads one export of a study (:func:`mentoreval.read.read_export`) and
 maps it: the reader's exclusions go to the quarantine; the wave comes from the source's
 ``wave`` or, for REDCap, its ``events``; REDCap repeating instances are set aside; an empty
-id, or one that does not match ``participant_id.pattern``, quarantines its row; role columns
+id, or one that does not match ``participant_id.pattern``, quarantines its row (an unlinked
+survey gives each row a response key instead, :func:`response_keys`); role columns
 (group, covariates, meta, duration, submission time) are kept as ``col:<name>``; each
 instrument's answers are recoded (:func:`mentoreval.ingest.recode.recode_items`) straight
 into the source's item tables; attention checks are counted; unmapped columns that look
@@ -28,7 +29,7 @@ from mentoreval.config.study import Source, Study, StudyConfig, compile_id_patte
 from mentoreval.errors import MentorevalError, Problem
 from mentoreval.ingest.linkage import parse_times
 from mentoreval.ingest.protect import detect_identifying, map_ids
-from mentoreval.ingest.quarantine import quarantine_frame
+from mentoreval.ingest.quarantine import quarantine_frame, response_keys
 from mentoreval.ingest.recode import ReasonTable, normalise_label, recode_items
 from mentoreval.read import RawTable, read_export
 
@@ -499,15 +500,18 @@ def read_source(
         set_aside=np.zeros(len(data), dtype=bool),
     )
     id_col = src.id_column or cfg.participant_id.column
-    if id_col not in columns:
+    if id_col is not None and id_col not in columns:
         fatal.append(_absent_id_column(m, id_col))
         return None
     wave = _waves(study, src, data, m)
     if wave is None:
         return None
     repeat_cols = _repeating_instances(data, m)
-    raw_ids = data[id_col].astype("string")
-    _check_ids(raw_ids, cfg, id_col, m)
+    if cfg.participant_id.linked and id_col is not None:
+        raw_ids = data[id_col].astype("string")
+        _check_ids(raw_ids, cfg, id_col, m)
+    else:
+        raw_ids = response_keys(name, m.rows)
 
     keep = ~m.set_aside
     kept = data if keep.all() else data.loc[keep]  # no copy of the text when all are kept
@@ -520,7 +524,7 @@ def read_source(
             "source_row": m.rows[keep],
         }
     )
-    used = {id_col, _EVENT, *repeat_cols, *_roles(records, kept, cfg, m)}
+    used = {_EVENT, *repeat_cols, *_roles(records, kept, cfg, m), *([id_col] if id_col else [])}
     dropped_declared = [c for c in cfg.columns.drop if c in columns]
     used |= set(dropped_declared)
     items = _recode(study, table, kept, m.rows[keep], reasons, m)

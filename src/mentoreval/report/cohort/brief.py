@@ -37,6 +37,8 @@ def _design(results: Mapping[str, Any], n_students: str) -> str:
     info = results.get("info") or {}
     pre, post = info.get("pre") or "pre", info.get("post") or "post"
     waves = f"surveyed before ({pre}) and after ({post}) the programme"
+    if info.get("design_text"):  # an unlinked or single-wave survey
+        return str(info["design_text"])
     if results["design"] == "randomised":
         return (
             f"Students were randomly allocated to mentoring or to a comparison group and "

@@ -22,6 +22,7 @@ from mentoreval.disclose.formatting import FLAG_COLUMNS
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
+from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes
 from mentoreval.report.cohort.figures import slug
 from mentoreval.report.layout import figure_html, refs, table_caption
 from mentoreval.report.sections import SectionedReport, ref_list, section
@@ -141,11 +142,11 @@ class CohortReport(SectionedReport):
         """Title, cohort, design and (loudly) any disclosure notice."""
         r = self.results
         info = r.get("info") or {}
-        design = (
-            "mentored vs comparison group"
-            if r["design"] == "comparison"
-            else "single group, pre/post"
-        )
+        design = {
+            "comparison": "mentored vs comparison group",
+            "unlinked": "unlinked waves (independent samples)",
+            "single_wave": "one wave",
+        }.get(r["design"], "single group, pre/post")
         lines = [f"# {r['title']}", ""]
         facts = [
             f"Programme: {info.get('programme') or '–'}",
@@ -162,7 +163,9 @@ class CohortReport(SectionedReport):
     def show_summary(self) -> None:
         """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
         r = self.results
-        bullets = [f"- {t}" for t in r.get("headline_text", [])]
+        info = r.get("info") or {}
+        texts = r.get("headline_text") or info.get("summary") or []
+        bullets = [f"- {t}" for t in texts]
         if not bullets:
             bullets = ["- No outcome could be analysed."]
         intro = (
@@ -188,6 +191,8 @@ class CohortReport(SectionedReport):
                 "baseline SDs) with its confidence interval; right of the dashed line favours "
                 "the mentored students."
             )
+        if r["design"] in DESIGNS:
+            intro, caption = str(info.get("design_text") or ""), ""
         tail = []
         if r["design"] == "single_arm":
             tail.append(
@@ -230,6 +235,8 @@ class CohortReport(SectionedReport):
         change (reliability is in the methods appendix, item answers in their own)."""
         scales = self.tables["scales"]
         comp = self.tables["comparisons"]
+        if self.results["design"] in DESIGNS:
+            comp = self.tables["descriptives"]
         present = comp[["instrument", "scale"]].drop_duplicates()
         scales = scales.merge(present, on=["instrument", "scale"])
         by_group = "group" in comp.columns and comp["group"].notna().any()
@@ -263,6 +270,9 @@ class CohortReport(SectionedReport):
         """One instrument's figures and tables, introduced by a sentence naming them."""
         title = str(self.tables["instruments"].set_index("instrument").at[instrument, "title"])
         self._md(f"#### {title}")
+        if self.results["design"] in DESIGNS:
+            show_design_outcomes(self, instrument, title)
+            return
         lead_at = self._mark()
         labels = dict(zip(scales["scale"], scales["label"], strict=True))
         dist = [self._figure(slug("prepost", instrument, s), f"{labels[s]}: scores at each "
@@ -318,6 +328,13 @@ class CohortReport(SectionedReport):
     @section
     def show_comparison_group(self) -> None:
         """Balance, ANCOVA adjusted means, mixed model and sensitivity analyses."""
+        if self.results["design"] in DESIGNS:
+            self._md(
+                "The comparison of the groups, where there is one, is shown with each outcome "
+                "in section 3: the surveys cannot be linked (or there is one wave), so no "
+                "baseline-adjusted analysis is possible."
+            )
+            return
         if self.results["design"] != "comparison":
             self._md(
                 "This evaluation has **no comparison group** (single-arm design), so no "
@@ -439,7 +456,8 @@ class CohortReport(SectionedReport):
             "no individual points, lines, minima, maxima or outliers."
         )
         info = self.results.get("info") or {}
-        self._md("### Tests and effect sizes\n\n" + _METHODS_TEXT.format(
+        text = METHODS_TEXT if self.results["design"] in DESIGNS else _METHODS_TEXT
+        self._md("### Tests and effect sizes\n\n" + text.format(
             conf=f"{self.confidence:.0%}", method=info.get("multiplicity", "holm"),
             disclosure=disclosure))  # fmt: skip
         at = self._mark()

@@ -23,6 +23,7 @@ from mentoreval.disclose.formatting import HIDDEN_COUNTS
 from mentoreval.disclose.labels import collapse_levels
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.disclose.release import FOOTNOTE
+from mentoreval.report.cohort.design_registry import register_design_tables
 from mentoreval.report.cohort.registry import CohortRegistry, register_tables
 from mentoreval.report.released import rows_of, write_release
 
@@ -44,6 +45,10 @@ REVEALING: dict[str, list[tuple[list[str], list[str]]]] = {
     "bands": [(["n_pairs", "n_pre"], ["prop_pre"]), (["n_pairs", "n_post"], ["prop_post"])],
     "quality_flags": [(["n_responses", "n_flagged"], ["flagged_pct"])],
     "comparisons": [(["n_pairs"], ["df"])],
+    "unlinked": [(["n_pre", "n_post"], ["df"])],
+    "between_groups": [(["n_control", "n_treated"], ["df"])],
+    "interaction": [(["n"], ["df"])],
+    "wave_bands": [(["n"], ["prop"])],
     "ancova": [(["n_treated", "n_control", "n"], ["df"])],
     "adjusted_means": [(["n"], ["df"])],
 }
@@ -71,6 +76,16 @@ STATISTICS: dict[str, list[tuple[list[str], list[str]]]] = {
                                             "ci_high"])],
     "d_ppc2": [(["n_treated", "n_control"], ["value", "se", "ci_low", "ci_high"])],
     "dose": [(["n"], [])],
+    "descriptives": [(["n"], ["mean", "sd", "ci_low", "ci_high"])],
+    "unlinked": [(["n_pre", "n_post"], ["mean_pre", "sd_pre", "mean_post", "sd_post",
+                                        "mean_diff", "se", "ci_low", "ci_high", "t", "p_value",
+                                        "p_adj", "g_s", "g_s_ci_low", "g_s_ci_high",
+                                        "mann_whitney_p", "rank_biserial"])],
+    "between_groups": [(["n_control", "n_treated"], ["mean_diff", "se", "ci_low", "ci_high", "t",
+                                                     "p_value", "g_s", "g_s_ci_low",
+                                                     "g_s_ci_high", "mann_whitney_p",
+                                                     "rank_biserial"])],
+    "interaction": [(["n"], ["estimate", "se", "t", "p_value", "ci_low", "ci_high"])],
 }  # fmt: skip
 
 
@@ -207,6 +222,7 @@ def release_tables(
     if not policy.active:
         return Released(protect_derived(dict(tables), derived), (), frozenset())
     reg = register_tables(tables, study=study, pre=pre, treated=treated, control=control)
+    register_design_tables(reg, tables, treated, control)
     reg.decide(policy, ledger)
     out = apply_release(tables, reg)
     reasons = tables.get("flow_reasons")

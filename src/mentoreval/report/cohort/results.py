@@ -86,7 +86,11 @@ class CohortResults:
 
     @property
     def below_threshold(self) -> bool:
-        """Whether no outcome had k students with both waves (everything suppressed)."""
+        """Whether no outcome had k students with both waves (everything suppressed); for
+        an unlinked or single-wave design, k responses at a wave."""
+        if self.design in ("unlinked", "single_wave"):
+            desc = self.tables.get("descriptives")
+            return desc is None or desc.empty or bool(desc["n"].isna().all())
         comp = self.tables.get("comparisons")
         return comp is None or comp.empty or bool(comp["suppressed"].all())
 

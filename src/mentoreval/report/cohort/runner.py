@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mentoreval.config.disclosure import DisclosurePolicy
-from mentoreval.report.cohort.analysis import analyse_cohort
+from mentoreval.report.cohort.designs import analyse_study
 from mentoreval.report.cohort.inputs import load_processed
 from mentoreval.report.cohort.outputs import write_cohort_outputs
 from mentoreval.report.runtime import kernel_log
@@ -42,6 +42,8 @@ def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str
     cfg = study.config
     for src in cfg.sources:
         column = src.id_column or cfg.participant_id.column
+        if column is None:
+            continue  # an anonymous survey: no id to look for
         table = read_export(
             study.resolve(src.path),
             format=src.format,
@@ -156,7 +158,7 @@ def run_cohort_report(
         stage("analyse")
         store = Path(store_root) if store_root else default_store_root(config)
         ledger = load_release_ledger(store) if use_ledger else None
-        results = analyse_cohort(
+        results = analyse_study(
             ingested, study, policy=policy, ledger=ledger, use_ledger=use_ledger
         )
         bar.update()

@@ -1,0 +1,90 @@
+"""The report sections of the unlinked and single-wave designs (outcomes and methods).
+
+Report stage (how it is shown). :class:`~mentoreval.report.cohort.document.CohortReport`
+calls these for ``design`` ``"unlinked"`` or ``"single_wave"``: no paired table, no
+linkage; each instrument's scores at each wave, the design's comparison and, where a
+minimal important difference exists, the equivalence test.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mentoreval.report.cohort.figures import slug
+from mentoreval.report.sections import ref_list
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mentoreval.report.cohort.document import CohortReport
+
+__all__ = ["DESIGNS", "METHODS_TEXT", "show_design_outcomes"]
+
+#: The designs these sections show.
+DESIGNS = ("unlinked", "single_wave")
+
+METHODS_TEXT = """\
+**Independent samples.** Responses cannot be linked across waves (or there is one wave), so
+no paired statistic is computed. Waves (or groups) are compared as independent samples:
+Welch's t with its {conf} confidence interval (R's `t.test(var.equal = FALSE)`), Hedges'
+g_s with a noncentral-t interval (`effectsize::hedges_g`) and the Mann–Whitney test with
+the rank-biserial correlation (`wilcox.test`). With a comparison group and two waves, the
+difference in change is the group × wave interaction of `lm(score ~ wave * group)` with
+HC3 robust standard errors (`sandwich::vcovHC(type = "HC3")`). The people answering may
+differ between waves: a difference can reflect who responded as well as change.
+
+**Minimal important difference.** Where a scale has one (the instrument's published value,
+or `analysis.mid`), two one-sided tests (TOST; Schuirmann 1987, Lakens 2017) test whether the
+difference lies inside ±MID; it is called "smaller than the minimal important difference"
+only when the whole {conf} interval lies inside ±MID.
+
+**Multiplicity.** {method} adjustment of the Welch p-values across the scales.
+
+**Disclosure control.** {disclosure}"""
+
+_TABLES = (
+    ("descriptives", ["scale", "wave", "group", "n", "mean", "sd", "ci_low", "ci_high"],
+     {"mean": ("ci_low", "ci_high")}, "scores at each wave (all responses)"),
+    ("unlinked", ["scale", "group", "n_pre", "n_post", "mean_pre", "mean_post", "mean_diff",
+                  "ci_low", "ci_high", "df", "p_value", "p_adj", "g_s", "g_s_ci_low",
+                  "g_s_ci_high", "mann_whitney_p", "rank_biserial"],
+     {"mean_diff": ("ci_low", "ci_high"), "g_s": ("g_s_ci_low", "g_s_ci_high")},
+     "waves compared as independent samples (Welch t, Hedges' g_s, Mann–Whitney)"),
+    ("interaction", ["scale", "n", "estimate", "ci_low", "ci_high", "df", "p_value"],
+     {"estimate": ("ci_low", "ci_high")},
+     "difference in change, mentored − comparison (group × wave, HC3)"),
+    ("between_groups", ["scale", "wave", "n_treated", "n_control", "mean_diff", "ci_low",
+                        "ci_high", "df", "p_value", "g_s", "g_s_ci_low", "g_s_ci_high",
+                        "mann_whitney_p", "rank_biserial"],
+     {"mean_diff": ("ci_low", "ci_high"), "g_s": ("g_s_ci_low", "g_s_ci_high")},
+     "mentored − comparison (Welch t, Hedges' g_s, Mann–Whitney)"),
+    ("equivalence", ["scale", "group", "mid", "estimate", "ci_low", "ci_high", "p_tost",
+                     "statement", "mid_source"], {"estimate": ("ci_low", "ci_high")},
+     "equivalence test against the minimal important difference (TOST)"),
+    ("wave_bands", ["scale", "wave", "band", "n", "prop"], None, "students per score band"),
+)  # fmt: skip
+
+
+def show_design_outcomes(report: CohortReport, instrument: str, title: str) -> None:
+    """One instrument's outcome figures and tables in an unlinked or single-wave design."""
+    scales = report.tables["scales"]
+    labels = scales[scales["instrument"] == instrument].set_index("scale")["label"]
+    lead_at = report._mark()
+    figs = [
+        report._figure(slug("waves", instrument, str(s)), f"{labels[s]}: scores at each wave")
+        for s in labels.index
+    ]
+    said = [(ref_list(figs, "Figure"), "scores at each wave")]
+    for name, columns, ci, what in _TABLES:
+        table = report.tables.get(name)
+        if table is None or table.empty or "instrument" not in table:
+            continue
+        shown = table.assign(scale=[str(labels.get(s, s)) for s in table["scale"]])
+        report.tables = {**report.tables, f"{name}_shown": shown}
+        number = report._table(f"{name}_shown", columns=columns, ci=ci,
+                               where={"instrument": instrument}, caption=f"{title}: {what}")  # fmt: skip
+        said.append((ref_list([number], "Table"), what.split(" (")[0]))
+    parts = [f"{w} ({where})" for where, w in said if where]
+    if slug("likert", instrument) in report.results["figures"]:
+        parts.append("the answers to each item in the item answers appendix")
+    if parts:
+        text = ", ".join(parts)
+        report._md(text[:1].upper() + text[1:] + ".", at=lead_at)

@@ -1,0 +1,68 @@
+"""End to end: anonymous (unlinked) and single-wave studies through `mentoreval report`."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from cohort_study import write_study
+from mentoreval.cli import main
+
+
+def _report(tmp_path, **study) -> tuple[str, dict, str]:
+    config = write_study(tmp_path / "study", n_students=80, seed=11, **study)
+    out = tmp_path / "report"
+    with pytest.raises(SystemExit) as done:
+        main(["report", str(config), "--out", str(out)])
+    assert done.value.code in (0, None)
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", (out / "cohort_report.html").read_text()))
+    return re.sub(r"\s+", " ", text), json.loads((out / "results.json").read_text()), str(out)
+
+
+def test_anonymous_survey_is_reported_unlinked_with_no_paired_statistic(tmp_path):
+    text, results, out = _report(tmp_path, design="comparison", participant_id="none")
+    assert results["design"] == "unlinked"
+    assert "people answering may differ between waves" in text
+    for paired in ("linked pairs", "McNemar", "Reliable change", "d_z", "Wilcoxon"):
+        assert paired not in text, paired
+    assert pd.read_csv(f"{out}/tables/comparisons.csv").empty  # no pairs
+    unlinked = pd.read_csv(f"{out}/tables/unlinked.csv")
+    assert {"n_pre", "n_post", "g_s", "mann_whitney_p"} <= set(unlinked.columns)
+    inter = pd.read_csv(f"{out}/tables/interaction.csv")
+    assert set(inter["contrast"]) == {"difference in change: mentored - comparison"}
+    # WHO-5 carries its published MID (10 points): the verdict reads the interval against it
+    eq = pd.read_csv(f"{out}/tables/equivalence.csv")
+    assert list(eq["instrument"]) == ["who5"] and eq["mid"].iloc[0] == 10
+    who5 = next(s for s in results["info"]["summary"] if s.startswith("WHO-5"))
+    assert "minimal important difference" in who5
+    assert "consistent with no change" not in text
+
+
+def test_small_groups_in_an_unlinked_survey_are_hidden(tmp_path):
+    _, _, out = _report(tmp_path, design="comparison", participant_id="none",
+                              instruments=("who5",), effects={"who5": 0.4})  # fmt: skip
+    desc = pd.read_csv(f"{out}/tables/descriptives.csv")
+    shown = desc["n"].dropna()
+    assert (shown >= 10).all()  # no count under k reaches a table
+
+
+def test_post_only_survey_is_described_by_group(tmp_path):
+    text, results, out = _report(
+        tmp_path, design="comparison", waves=("post",), instruments=("who5", "cbi"),
+        effects={"who5": 0.4},
+        analysis="  mid: {who5: 5}\n",
+    )  # fmt: skip
+    assert results["design"] == "single_wave"
+    assert results["info"]["waves"] == ["post"]
+    desc = pd.read_csv(f"{out}/tables/descriptives.csv")
+    assert set(desc["wave"]) == {"post"} and set(desc["group"]) == {"mentored", "comparison"}
+    between = pd.read_csv(f"{out}/tables/between_groups.csv")
+    assert {"n_treated", "n_control", "g_s"} <= set(between.columns)
+    eq = pd.read_csv(f"{out}/tables/equivalence.csv")
+    assert eq["mid"].iloc[0] == 5  # analysis.mid overrides the published 10
+    assert "linked pairs" not in text and "paired t" not in text
+    assert not re.search(r"\bnan\b", text)
