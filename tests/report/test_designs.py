@@ -54,7 +54,7 @@ def test_post_only_survey_is_described_by_group(tmp_path):
     text, results, out = _report(
         tmp_path, design="comparison", waves=("post",), instruments=("who5", "cbi"),
         effects={"who5": 0.4},
-        analysis="  mid: {who5: 5}\n",
+        analysis="  waves: [post]\n  mid: {who5: 5}\n",
     )  # fmt: skip
     assert results["design"] == "single_wave"
     assert results["info"]["waves"] == ["post"]

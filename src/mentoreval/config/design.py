@@ -5,7 +5,9 @@
 anything runs, and the report can choose its analysis:
 
 - the waves are ``analysis.waves`` when given; otherwise the one wave every source gives
-  (a post-only survey), else ``analysis.pre`` and ``analysis.post``;
+  (a post-only survey) unless the config names ``analysis.pre`` or ``analysis.post``
+  (then a missing wave is an error, never a silent switch to one wave); else
+  ``analysis.pre`` and ``analysis.post``;
 - responses are linked by ``participant_id.column`` unless the config says
   ``participant_id: none`` (an anonymous survey) or ``participant_id.linked: false``;
 - a comparison group is ``analysis.group`` (treated and control levels).
@@ -116,7 +118,7 @@ def study_design(cfg: StudyConfig) -> Design:
     given = source_waves(cfg)
     if a.waves:
         waves = tuple(a.waves)
-    elif len(given) == 1:
+    elif len(given) == 1 and not {"pre", "post"} & a.model_fields_set:
         waves = (given[0],)
     else:
         waves = (a.pre, a.post)

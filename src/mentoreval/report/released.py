@@ -22,9 +22,9 @@ from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.disclose.derived import protect_derived
 from mentoreval.disclose.formatting import HIDDEN_COUNTS
 from mentoreval.disclose.ledger import ReleaseLedger
-from mentoreval.disclose.release import PRIMARY_REASONS, Decision, ReleaseRegistry
+from mentoreval.disclose.release import FOOTNOTE, PRIMARY_REASONS, Decision, ReleaseRegistry
 
-__all__ = ["Dependents", "ReleasedCells", "rows_of", "write_release"]
+__all__ = ["Dependents", "ReleasedCells", "hidden_notice", "rows_of", "write_release"]
 
 #: By table: (counts in the row, numbers resting on them).
 Dependents = Mapping[str, list[tuple[list[str], list[str]]]]
@@ -207,3 +207,31 @@ def write_release(
             frame[HIDDEN_COUNTS] = hidden & ~withheld
             frame["suppressed"] = withheld
     return out
+
+
+def hidden_notice(reg: ReleasedCells, policy: DisclosurePolicy, *, unit: str) -> str | None:
+    """The report's one sentence on hidden counts (with the audit's verdict), or None when
+    nothing shown is hidden; ``unit`` names what a row's statistics belong to ("group",
+    "cohort").
+
+    Examples
+    --------
+    >>> reg = ReleasedCells(ReleaseRegistry("report"), "s")
+    >>> _ = reg.count("n", 4, at=[("t", 0, "n")])
+    >>> _ = reg.decide(DisclosurePolicy(), None)
+    >>> print(hidden_notice(reg, DisclosurePolicy(), unit="group"))  # doctest: +ELLIPSIS
+    [c] not shown, to protect small groups: counts of fewer than 10 students are not shown, ...
+    """
+    decision = reg.registry.decision
+    shown = {k for k, r in decision.hidden.items() if r != "unpublished"}
+    if not shown & set(reg.cells.values()):
+        return None
+    text = (
+        f"{FOOTNOTE}: counts of fewer than {policy.threshold} students are not shown, and "
+        "where one could be worked out from the numbers around it (a total minus the other "
+        f"rows), one or more larger counts are not shown either. Statistics of a {unit} are "
+        f"shown when it has at least {policy.threshold} students, even when its count is not."
+    )
+    if decision.audit.sentence:
+        text += " " + decision.audit.sentence
+    return text

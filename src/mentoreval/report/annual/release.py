@@ -29,8 +29,14 @@ import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.disclose.ledger import ReleaseLedger
-from mentoreval.disclose.release import FOOTNOTE, PRIMARY_REASONS, ReleaseRegistry
-from mentoreval.report.released import Dependents, ReleasedCells, rows_of, write_release
+from mentoreval.disclose.release import PRIMARY_REASONS, ReleaseRegistry
+from mentoreval.report.released import (
+    Dependents,
+    ReleasedCells,
+    hidden_notice,
+    rows_of,
+    write_release,
+)
 
 __all__ = [
     "OUTCOME_STATS",
@@ -207,18 +213,9 @@ def _register_exploratory(
 
 
 def _notices(reg: AnnualRegistry, policy: DisclosurePolicy) -> list[str]:
-    decision = reg.registry.decision
-    shown = {k for k, r in decision.hidden.items() if r != "unpublished"}
-    if not shown & set(reg.cells.values()):
+    text = hidden_notice(reg, policy, unit="cohort")
+    if text is None:
         return []
-    text = (
-        f"{FOOTNOTE}: counts of fewer than {policy.threshold} students are not shown, and "
-        "where one could be worked out from the numbers around it (a total minus the other "
-        "rows), one or more larger counts are not shown either. A cohort's statistics are "
-        f"shown when it has at least {policy.threshold} students, even when its count is not."
-    )
-    if decision.audit.sentence:
-        text += " " + decision.audit.sentence
     notes = [text]
     late = reg.tables_with(["differencing"])
     if late:

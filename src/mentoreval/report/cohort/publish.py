@@ -22,10 +22,9 @@ from mentoreval.disclose.derived import protect_derived
 from mentoreval.disclose.formatting import HIDDEN_COUNTS
 from mentoreval.disclose.labels import collapse_levels
 from mentoreval.disclose.ledger import ReleaseLedger
-from mentoreval.disclose.release import FOOTNOTE
 from mentoreval.report.cohort.design_registry import register_design_tables
 from mentoreval.report.cohort.registry import CohortRegistry, register_tables
-from mentoreval.report.released import rows_of, write_release
+from mentoreval.report.released import hidden_notice, rows_of, write_release
 
 __all__ = [
     "Released",
@@ -170,20 +169,10 @@ _TABLE_NAMES = {
 
 
 def _notices(reg: CohortRegistry, policy: DisclosurePolicy) -> list[str]:
-    decision = reg.registry.decision
-    shown = {k for k, r in decision.hidden.items() if r != "unpublished"}
-    if not shown & set(reg.cells.values()):
+    text = hidden_notice(reg, policy, unit="group")
+    if text is None:
         return []
-    text = (
-        f"{FOOTNOTE}: counts of fewer than {policy.threshold} students are not shown, and "
-        "where one could be worked out from the numbers around it (a total minus the other "
-        "groups), one or more larger counts are not shown either. Statistics of a group are "
-        f"shown when the group has at least {policy.threshold} students, even when its "
-        "count is not."
-    )
     notes = [text]
-    if decision.audit.sentence:
-        notes[0] += " " + decision.audit.sentence
     late = differencing_tables(reg)
     if late:
         notes.append(
