@@ -56,7 +56,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mentoreval.config.paths import default_out_dir
-from mentoreval.config.study import Study, load_study
+from mentoreval.config.study import Study, StudyConfig, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
 from mentoreval.ingest.checks import (
     check_groups,
@@ -64,6 +64,7 @@ from mentoreval.ingest.checks import (
     check_source_rows,
     lookalike_ids,
     problems_from_quarantine,
+    source_labels,
     source_warnings,
 )
 from mentoreval.ingest.linkage import link_waves, linkage_summary
@@ -72,6 +73,7 @@ from mentoreval.ingest.manifest import (
     ingest_summary,
     previous_key_problem,
     reconcile_sources,
+    study_design,
 )
 from mentoreval.ingest.participants import numbers, participants_table
 from mentoreval.ingest.protect import key_fingerprint, load_key, pseudonymise, resolve_key_file
@@ -81,7 +83,8 @@ from mentoreval.ingest.recode import ReasonTable
 from mentoreval.ingest.records import KeptRecords, combine_records, keep_records
 from mentoreval.ingest.responses import RESPONSE_COLUMNS, Responses, item_tables, write_responses
 from mentoreval.ingest.scores import ingest_scores
-from mentoreval.ingest.source import SourceOut, read_source, source_labels
+from mentoreval.ingest.sgic import link_codes, participant_status, sgic_line
+from mentoreval.ingest.source import SourceOut, read_source
 from mentoreval.ingest.writing import write_processed
 from mentoreval.safefs import OutputFolder
 
@@ -163,11 +166,14 @@ class ValidationReport:
     warnings
         Worth knowing, harmless: identifying columns without a role (dropped), unmapped
         columns (dropped), reader notes.
+    notes
+        What the check found that is neither: the self-generated codes' linkage report.
     """
 
     fatal: tuple[Problem, ...] = ()
     data: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def problems(self) -> list[Problem]:
@@ -308,6 +314,27 @@ def _responses(
     )
 
 
+def _link_codes(
+    records: pd.DataFrame, cfg: StudyConfig
+) -> tuple[pd.DataFrame, dict[str, int] | None]:
+    """A study linked by self-generated codes: each record's code after linkage (its
+    reference-wave partner's when linked with a tolerance) as ``raw_id``, its status as
+    ``code_link``; the components dropped (they are never written). The linkage counts."""
+    sgic = cfg.participant_id.sgic
+    if sgic is None:
+        return records, None
+    parts = [c for c in records.columns if c.startswith("sgic:")]
+    links = link_codes(
+        records["raw_id"],
+        records[parts],
+        records["wave"],
+        reference=cfg.analysis.pre,
+        tolerance=sgic.tolerance,
+    )
+    records = records.drop(columns=parts).assign(raw_id=links.code.array, code_link=links.status)
+    return records, links.counts
+
+
 def _quality(
     study: Study, kept: KeptRecords, matrix: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -374,6 +401,7 @@ def _run(
     records = combine_records(outs)
     lap("read, map and recode")
     warnings.extend(lookalike_ids(records))
+    records, code_counts = _link_codes(records, cfg)
     records["participant_id"] = pseudonymise(records["raw_id"], setup.key)
     lap("pseudonymise")
     records = records.drop(columns="raw_id")
@@ -395,10 +423,16 @@ def _run(
     linkage = link_waves(
         kept.records, pre=cfg.analysis.pre, post=cfg.analysis.post, duplicates=kept.duplicates
     )
+    if code_counts is not None:
+        linkage["code_link"] = participant_status(
+            kept.records["participant_id"],
+            kept.records["code_link"].to_numpy(),
+            linkage["participant_id"],
+        )
     link_counts = linkage_summary(linkage)
     lap("participants and linkage")
     inputs = reconcile_sources(outs, kept)
-    summary = ingest_summary(outs, kept, link_counts, flags)
+    summary = ingest_summary(outs, kept, link_counts, flags, code_counts)
     lap("reconcile and counts")
     manifest = ingest_manifest(
         study,
@@ -408,11 +442,13 @@ def _run(
         summary=summary,
         tables={"responses": len(parts), "scores": len(scores)},
         link_counts=link_counts,
+        design=study_design(study, code_counts),
         seconds=time.perf_counter() - t0,
         laps=laps,
     )
     data = problems_from_quarantine(kept.quarantine)
-    report = ValidationReport(fatal=(), data=tuple(data), warnings=tuple(warnings))
+    notes = (sgic_line(code_counts),) if code_counts is not None else ()
+    report = ValidationReport(fatal=(), data=tuple(data), warnings=tuple(warnings), notes=notes)
     result = IngestResult(
         parts=parts,
         scores=scores,

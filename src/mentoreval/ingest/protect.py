@@ -54,6 +54,7 @@ __all__ = [
     "confusable_groups",
     "detect_identifying",
     "hmac_sha256_hex",
+    "identifying_columns",
     "key_fingerprint",
     "keygen",
     "load_key",
@@ -476,3 +477,26 @@ def detect_identifying(data: pd.DataFrame, *, columns: Iterable[str] | None = No
         if reason:
             rows.append({"column": header, "reason": reason})
     return pd.DataFrame(rows, columns=["column", "reason"])
+
+
+def identifying_columns(
+    data: pd.DataFrame, meta: pd.DataFrame, unmapped: list[str]
+) -> list[dict[str, str]]:
+    """The unmapped columns that look identifying (or are flagged so in a REDCap
+    dictionary), each with its reason."""
+    ident = detect_identifying(data, columns=unmapped)
+    flagged: list[dict[str, str]] = [
+        {"column": str(c), "reason": str(r)}
+        for c, r in zip(ident["column"], ident["reason"], strict=True)
+    ]
+    if "identifier" in meta and "column" in meta:
+        for c, flag in zip(meta["column"], meta["identifier"], strict=False):
+            if (
+                c in unmapped
+                and str(flag).strip().lower() in {"y", "yes", "true", "1"}
+                and c not in set(ident["column"])
+            ):
+                flagged.append(
+                    {"column": c, "reason": "flagged Identifier? in the REDCap dictionary"}
+                )
+    return flagged

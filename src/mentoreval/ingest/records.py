@@ -68,6 +68,8 @@ def combine_records(outs: list[SourceOut]) -> pd.DataFrame:
 
 
 def _duplicates_quarantine(removed: pd.DataFrame, rule: str) -> pd.DataFrame:
+    # A then-test row holds two records (two waves), removed together: quarantined once.
+    removed = removed.drop_duplicates(["source", "source_row"])
     return quarantine_frame(
         removed["source_row"].to_numpy(),
         source="",
