@@ -335,6 +335,20 @@ def _link_codes(
     return records, links.counts
 
 
+def _link_report(kept: KeptRecords, cfg: StudyConfig, *, coded: bool) -> pd.DataFrame:
+    """The link report (``linkage.csv``); with self-generated codes, each participant's
+    ``code_link`` (exact, tolerant, ambiguous or unlinked)."""
+    linkage = link_waves(
+        kept.records, pre=cfg.analysis.pre, post=cfg.analysis.post, duplicates=kept.duplicates
+    )
+    if coded:
+        recs = kept.records
+        linkage["code_link"] = participant_status(
+            recs["participant_id"], recs["code_link"].to_numpy(), linkage["participant_id"]
+        )
+    return linkage
+
+
 def _quality(
     study: Study, kept: KeptRecords, matrix: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -420,15 +434,7 @@ def _run(
     quality, flags = _quality(study, kept, parts.matrix)
     lap("quality flags")
     participants = participants_table(kept, cfg)
-    linkage = link_waves(
-        kept.records, pre=cfg.analysis.pre, post=cfg.analysis.post, duplicates=kept.duplicates
-    )
-    if code_counts is not None:
-        linkage["code_link"] = participant_status(
-            kept.records["participant_id"],
-            kept.records["code_link"].to_numpy(),
-            linkage["participant_id"],
-        )
+    linkage = _link_report(kept, cfg, coded=code_counts is not None)
     link_counts = linkage_summary(linkage)
     lap("participants and linkage")
     inputs = reconcile_sources(outs, kept)

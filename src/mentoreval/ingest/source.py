@@ -36,6 +36,8 @@ from mentoreval.read import RawTable, read_export
 __all__ = ["Block", "SourceOut", "read_source"]
 
 _EVENT = "redcap_event_name"
+_EMPTY_ID = "the participant id cell is empty"
+_EMPTY_CODE = "every part of the self-generated code is empty or unreadable"
 _REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
 
 
@@ -250,7 +252,7 @@ def _check_ids(raw_ids: pd.Series, cfg: StudyConfig, id_col: str, m: _Mapping) -
     empty = u_empty[codes] & ~m.set_aside
     bad = u_bad[codes] & ~m.set_aside & ~empty
     for mask, rule, reason in (
-        (empty, "missing_id", "the participant id cell is empty"),
+        (empty, "missing_id", _EMPTY_CODE if cfg.participant_id.sgic else _EMPTY_ID),
         (
             bad,
             "invalid_id",
@@ -476,17 +478,15 @@ def _stack_then(
     answers = np.full((2 * n, width), np.nan)
     whys = np.zeros((2 * n, width), dtype=np.int16)
     for half, part in ((slice(0, n), now), (slice(n, 2 * n), then)):
-        if part.answers is not None and part.whys is not None:
+        if part.answers is not None and part.whys is not None:  # else a problem is fatal
             answers[half], whys[half] = part.answers, part.whys
     blocks: dict[str, Block] = {}
     col0 = 0
     for inst_id, inst in study.instruments.items():
         span = slice(col0, col0 + len(inst.item_ids))
         col0 = span.stop
-        rows = [
-            r for r, p in ((np.arange(n), now), (n + np.arange(n), then)) if inst_id in p.blocks
-        ]
-        if rows:
+        halves = ((np.arange(n), now), (n + np.arange(n), then))
+        if rows := [r for r, p in halves if inst_id in p.blocks]:
             at = np.concatenate(rows)
             blocks[inst_id] = Block(rows=at, answers=answers[at, span], reasons=whys[at, span])
     out = _Items(blocks, np.concatenate([now.n_shown, then.n_shown]), now.used | then.used)
