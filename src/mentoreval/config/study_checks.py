@@ -383,7 +383,7 @@ def _check_column_roles(
     roles = _declared_roles(cfg, check)
     item_cols = _item_columns(cfg, instruments, check)
     for col, key in roles.items():
-        if col in item_cols and key not in ("participant_id.column", "participant_id.sgic"):
+        if col in item_cols and key != "participant_id.column":
             check.add(
                 f"column {col!r} is also an item column ({item_cols[col]})",
                 key,
