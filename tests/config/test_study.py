@@ -214,7 +214,9 @@ def _keys(folder: Path, **parts: str) -> list[str | None]:
 
 def test_a_self_generated_code_loads_from_component_columns_or_widths(folder: Path) -> None:
     columns = "{sgic: {components: [{column: m, kind: letter}, {column: b, kind: month}]}}"
-    widths = "{sgic: {column: code, components: [{width: 1, kind: letter}, {width: 2, kind: month}]}}"
+    widths = (
+        "{sgic: {column: code, components: [{width: 1, kind: letter}, {width: 2, kind: month}]}}"
+    )
     assert _keys(folder, participant_id=columns) == []
     assert _keys(folder, participant_id=widths) == []
 
@@ -273,7 +275,11 @@ def test_a_then_test_source_names_the_retrospective_wave_and_loads(folder: Path)
     ("sources", "who5", "key"),
     [
         ("{path: pre.csv, wave: post, then: pre}", "{}", "sources[0].then"),
-        ("{path: pre.csv, wave: pre}, {path: rc.csv, wave: post}", THEN_MAP, "instruments.who5.then"),
+        (
+            "{path: pre.csv, wave: pre}, {path: rc.csv, wave: post}",
+            THEN_MAP,
+            "instruments.who5.then",
+        ),
         ("{path: pre.csv, wave: post, then: post}", THEN_MAP, "sources[0].then"),
         ("{path: pre.csv, wave: post, then: pre}", "{then: {who5_1: b1}}", "instruments.who5.then"),
         (

@@ -54,7 +54,11 @@ def test_an_answer_that_cannot_be_read_leaves_its_component_empty(kind: str, typ
 
 def test_codes_from_component_columns_count_unreadable_answers() -> None:
     data = pd.DataFrame(
-        {"mother": ["Érika", "e", None, "k"], "month": ["März", "3", "", "13"], "sibs": list("2201")}
+        {
+            "mother": ["Érika", "e", None, "k"],
+            "month": ["März", "3", "", "13"],
+            "sibs": list("2201"),
+        }
     )
     codes = read_codes(data, THREE)
     assert codes.code.tolist() == ["e|3|2", "e|3|2", "||0", "k||1"]
@@ -63,7 +67,10 @@ def test_codes_from_component_columns_count_unreadable_answers() -> None:
 
 def test_a_code_read_from_one_column_is_cut_by_widths_and_a_wrong_length_is_flagged() -> None:
     one = Sgic.model_validate(
-        {"column": "code", "components": [{"width": 2, "kind": "text"}, {"width": 2, "kind": "month"}]}
+        {
+            "column": "code",
+            "components": [{"width": 2, "kind": "text"}, {"width": 2, "kind": "month"}],
+        }
     )
     codes = read_codes(pd.DataFrame({"code": ["AB-04", "ab 4", "Cd 12", None]}), one)
     assert codes.code.tolist() == ["ab|4", pd.NA, "cd|12", pd.NA]
@@ -153,7 +160,9 @@ def test_validate_and_ingest_report_exact_tolerant_ambiguous_and_unlinked_codes(
     code, out, err = _main(["validate", str(study), "--lenient"], capsys)
     assert code in (0, None) and f"note: {line}" in out
     assert "pre.csv: row 6: column 'mother': missing_id: every part of the self-generated" in err
-    code, out, err = _main(["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys)
+    code, out, err = _main(
+        ["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys
+    )
     assert code in (0, None), err
     assert f"Linkage: {line}." in out and "2 linked pre/post pairs" in out
     link = pd.read_csv(tmp_path / "out" / "linkage.csv")
@@ -185,7 +194,9 @@ def test_the_raw_code_and_its_answers_never_reach_the_processed_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     study = _sgic_study(tmp_path, monkeypatch, SGIC3)
-    code, _, err = _main(["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys)
+    code, _, err = _main(
+        ["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys
+    )
     assert code in (0, None), err
     texts = []
     for f in sorted((tmp_path / "out").iterdir()):
@@ -203,12 +214,19 @@ def test_the_raw_code_and_its_answers_never_reach_the_processed_data(
 @pytest.mark.parametrize(
     ("sgic", "key"),
     [
-        ("{components: [{column: mother, kind: letter}, {column: month, kind: month}], "
-         "tolerance: 2}", "participant_id.sgic.tolerance"),
-        ("{components: [{column: mother, kind: letter}, {width: 2, kind: month}]}",
-         "participant_id.sgic.components[1]"),
-        ("{components: [{column: mother, kind: letter}, {column: nope, kind: month}]}",
-         "participant_id.sgic"),
+        (
+            "{components: [{column: mother, kind: letter}, {column: month, kind: month}], "
+            "tolerance: 2}",
+            "participant_id.sgic.tolerance",
+        ),
+        (
+            "{components: [{column: mother, kind: letter}, {width: 2, kind: month}]}",
+            "participant_id.sgic.components[1]",
+        ),
+        (
+            "{components: [{column: mother, kind: letter}, {column: nope, kind: month}]}",
+            "participant_id.sgic",
+        ),
     ],
 )
 def test_a_code_that_cannot_be_read_stops_validate_naming_the_key(

@@ -53,7 +53,9 @@ def test_one_then_test_row_gives_a_pre_and_a_post_response_of_one_participant(
     code, out, err = _main(["validate", str(study), "--lenient"], capsys)
     assert code in (0, None), err
     assert "row 3: column 'b5': unknown_value: '9'" in err
-    code, out, err = _main(["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys)
+    code, out, err = _main(
+        ["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys
+    )
     assert code in (0, None), err
     # export rows, not records: 4 read, 3 kept, the duplicate row quarantined once
     assert out.startswith("Read 4 rows: kept 3, quarantined 1 (+1 single answers); 3 participants")
@@ -89,7 +91,7 @@ def test_one_then_test_row_gives_a_pre_and_a_post_response_of_one_participant(
         "by_rule": {"duplicate": 1},
     }
     quarantine = pd.read_csv(folder / "quarantine.csv")
-    assert quarantine[["source_row", "rule", "column"]].fillna("").values.tolist() == [
+    assert quarantine[["source_row", "rule", "column"]].fillna("").to_numpy().tolist() == [
         [2, "duplicate", ""],
         [3, "unknown_value", "b5"],
     ]
@@ -101,7 +103,9 @@ def test_a_prospective_study_records_its_design_as_prospective_linked_by_id(
     study = _study(tmp_path, monkeypatch, ROWS, who5="{}")
     text = study.read_text(encoding="utf-8").replace(", then: pre", "")
     study.write_text(text + "analysis: {pre: post, post: post}\n", encoding="utf-8")
-    code, _, err = _main(["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys)
+    code, _, err = _main(
+        ["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys
+    )
     assert code in (0, None), err
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["design"] == {"kind": "prospective", "linkage": {"method": "id"}}
@@ -111,7 +115,9 @@ def test_a_then_column_absent_from_the_export_stops_ingest_naming_its_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     study = _study(tmp_path, monkeypatch, ROWS, who5=THEN.replace("b5}", "before_5}"))
-    code, _, err = _main(["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys)
+    code, _, err = _main(
+        ["ingest", str(study), "--out", str(tmp_path / "out"), "--no-store"], capsys
+    )
     assert code == 2 and "Traceback" not in err
     assert "instruments.who5.then.who5_5" in err and "before_5" in err
     assert not (tmp_path / "out").exists()
