@@ -230,6 +230,8 @@ def validate(
     ):
         for p in problems:
             typer.echo(f"{label}: {p}", err=label != "warning")
+    for note in report.notes:
+        typer.echo(f"note: {note}")
     if report.fatal or (report.data and not lenient):
         n = len(report.fatal) + len(report.data)
         raise MentorevalError(f"{study}: {n} problem(s) found (see above); nothing was written")
@@ -296,6 +298,11 @@ def ingest(
             else " (too fast: not available, no duration column)."
         )
     )
+    linkage = result.manifest["design"]["linkage"]
+    if linkage["method"] == "sgic":
+        from mentoreval.ingest.sgic import sgic_line
+
+        typer.echo(f"Linkage: {sgic_line(linkage)}.")
     for problem in result.warnings:
         typer.echo(f"warning: {problem}", err=True)
     for src in result.manifest["inputs"].values():

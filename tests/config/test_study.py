@@ -184,3 +184,112 @@ def test_paths_with_nul_or_control_characters_are_refused_naming_the_key(
         load_study(folder / "study.yaml")
     (problem,) = info.value.problems
     assert problem.key == key and "control character" in problem.message
+
+
+# --------------------------------------------------------------------------- SGIC, then-test
+
+SIMPLE = """title: T
+participant_id: {participant_id}
+sources: [{sources}]
+instruments:
+  who5: {who5}
+"""
+THEN_MAP = "{then: {who5_1: b1, who5_2: b2, who5_3: b3, who5_4: b4, who5_5: b5}}"
+
+
+def _keys(folder: Path, **parts: str) -> list[str | None]:
+    values = {
+        "participant_id": "{column: sid}",
+        "sources": "{path: pre.csv, wave: pre}, {path: rc.csv, wave: post}",
+        "who5": "{}",
+        **parts,
+    }
+    (folder / "study.yaml").write_text(SIMPLE.format(**values))
+    try:
+        load_study(folder / "study.yaml")
+    except ConfigError as exc:
+        return [p.key for p in exc.problems]
+    return []
+
+
+def test_a_self_generated_code_loads_from_component_columns_or_widths(folder: Path) -> None:
+    columns = "{sgic: {components: [{column: m, kind: letter}, {column: b, kind: month}]}}"
+    widths = (
+        "{sgic: {column: code, components: [{width: 1, kind: letter}, {width: 2, kind: month}]}}"
+    )
+    assert _keys(folder, participant_id=columns) == []
+    assert _keys(folder, participant_id=widths) == []
+
+
+@pytest.mark.parametrize(
+    ("participant_id", "keys"),
+    [
+        ("{}", ["participant_id"]),
+        (
+            "{column: sid, sgic: {components: [{column: m, kind: letter}, {column: b, kind: month}]}}",
+            ["participant_id"],
+        ),
+        (
+            "{pattern: x, sgic: {components: [{column: m, kind: letter}, {column: b, kind: month}]}}",
+            ["participant_id.pattern"],
+        ),
+        (
+            "{sgic: {components: [{column: m, kind: letter}, {width: 2, kind: month}]}}",
+            ["participant_id.sgic.components[1]"],
+        ),
+        (
+            "{sgic: {column: c, components: [{width: 1, kind: letter}, {column: b, kind: month}]}}",
+            ["participant_id.sgic.components[1]"],
+        ),
+        (
+            "{sgic: {components: [{column: m, kind: letter}, {column: b, kind: month}], tolerance: 2}}",
+            ["participant_id.sgic.tolerance"],
+        ),
+        (
+            "{sgic: {components: [{column: who5_1, kind: letter}, {column: b, kind: month}]}}",
+            ["participant_id.sgic"],
+        ),
+    ],
+)
+def test_a_self_generated_code_that_cannot_work_is_refused_naming_the_key(
+    folder: Path, participant_id: str, keys: list[str]
+) -> None:
+    found = _keys(folder, participant_id=participant_id)
+    assert keys[0] in found or any(k and k.startswith(keys[0]) for k in found), found
+
+
+def test_a_then_test_source_names_the_retrospective_wave_and_loads(folder: Path) -> None:
+    (folder / "study.yaml").write_text(
+        SIMPLE.format(
+            participant_id="{column: sid}",
+            sources="{path: pre.csv, wave: post, then: pre}",
+            who5=THEN_MAP,
+        )
+    )
+    study = load_study(folder / "study.yaml")
+    assert study.waves() == ["post", "pre"]
+    assert study.then_columns("who5")["who5_5"] == "b5"
+
+
+@pytest.mark.parametrize(
+    ("sources", "who5", "key"),
+    [
+        ("{path: pre.csv, wave: post, then: pre}", "{}", "sources[0].then"),
+        (
+            "{path: pre.csv, wave: pre}, {path: rc.csv, wave: post}",
+            THEN_MAP,
+            "instruments.who5.then",
+        ),
+        ("{path: pre.csv, wave: post, then: post}", THEN_MAP, "sources[0].then"),
+        ("{path: pre.csv, wave: post, then: pre}", "{then: {who5_1: b1}}", "instruments.who5.then"),
+        (
+            "{path: pre.csv, wave: post, then: pre}",
+            THEN_MAP.replace("b2", "who5_2"),
+            "instruments.who5.then",
+        ),
+    ],
+)
+def test_a_then_test_that_cannot_work_is_refused_naming_the_key(
+    folder: Path, sources: str, who5: str, key: str
+) -> None:
+    assert key in _keys(folder, sources=sources, who5=who5)

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mentoreval.ingest.linkage import link_waves, linkage_summary, resolve_duplicates
+from mentoreval.ingest.linkage import (
+    MATCH_STATUS,
+    CodeMatch,
+    link_waves,
+    linkage_summary,
+    match_codes,
+    resolve_duplicates,
+)
 
 
 def recs() -> pd.DataFrame:
@@ -153,3 +160,76 @@ def test_link_report_matches_a_pivot() -> None:
     assert str(rep["participant_id"].dtype) == "string"
     empty = link_waves(records.iloc[:0])
     assert list(empty.columns) == list(rep.columns) and len(empty) == 0
+
+
+# --------------------------------------------------------------------------- match_codes
+
+
+def _pairs(m: CodeMatch) -> list[tuple[int, int, bool]]:
+    return sorted(zip(m.left.tolist(), m.right.tolist(), m.tolerant.tolist(), strict=True))
+
+
+def _statuses(codes: np.ndarray) -> list[str]:
+    return [MATCH_STATUS[s] for s in codes]
+
+
+def test_codes_equal_in_every_component_link_exactly_before_any_tolerant_link() -> None:
+    pre = np.array([[1, 2, 3], [1, 2, 4]])
+    post = np.array([[1, 2, 4], [1, 2, 3]])
+    m = match_codes(pre, post, tolerance=1)
+    # each pre code is one component from the other post code too: exact links win
+    assert _pairs(m) == [(0, 1, False), (1, 0, False)]
+    assert _statuses(m.left_status) == _statuses(m.right_status) == ["exact", "exact"]
+
+
+def test_a_code_differing_in_one_component_links_within_tolerance_one_only() -> None:
+    pre = np.array([[0, 5, 7], [3, 3, 3]])
+    post = np.array([[0, 5, 8], [9, 9, 3]])
+    m = match_codes(pre, post, tolerance=1)
+    assert _pairs(m) == [(0, 0, True)]
+    assert _statuses(m.left_status) == ["tolerant", "unlinked"]
+    assert _statuses(m.right_status) == ["tolerant", "unlinked"]
+    none = match_codes(pre, post, tolerance=0)
+    assert len(none.left) == 0 and _statuses(none.left_status) == ["unlinked", "unlinked"]
+
+
+def test_a_pre_code_with_two_equally_close_post_codes_is_never_linked() -> None:
+    pre = np.array([[0, 5, 7]])
+    post = np.array([[0, 5, 8], [0, 6, 7]])
+    m = match_codes(pre, post, tolerance=1)
+    assert len(m.left) == 0
+    assert _statuses(m.left_status) == ["ambiguous"]
+    assert _statuses(m.right_status) == ["ambiguous", "ambiguous"]
+
+
+def test_a_post_code_with_two_equally_close_pre_codes_is_never_linked() -> None:
+    pre = np.array([[0, 5, 8], [0, 6, 7], [4, 4, 4]])
+    post = np.array([[0, 5, 7], [4, 4, 4]])
+    m = match_codes(pre, post, tolerance=1)
+    assert _pairs(m) == [(2, 1, False)]
+    assert _statuses(m.left_status) == ["ambiguous", "ambiguous", "exact"]
+    assert _statuses(m.right_status) == ["ambiguous", "exact"]
+
+
+def test_with_tolerance_two_the_unique_closest_candidate_links_on_both_sides() -> None:
+    pre = np.array([[1, 1, 1, 1]])
+    post = np.array([[1, 1, 1, 2], [1, 1, 3, 2]])  # distances 1 and 2
+    m = match_codes(pre, post, tolerance=2)
+    assert _pairs(m) == [(0, 0, True)]
+    # the farther post code had a candidate, but not as its unique mutual best: not linked
+    assert _statuses(m.right_status) == ["tolerant", "ambiguous"]
+
+
+def test_an_empty_component_agrees_with_nothing_not_even_another_empty_one() -> None:
+    pre = np.array([[1, -1, 3], [7, 7, -1]])
+    post = np.array([[1, -1, 3], [7, 7, -1]])
+    m = match_codes(pre, post, tolerance=1)
+    # never exact (an empty part is unknown), but one unknown part is within tolerance 1
+    assert _pairs(m) == [(0, 0, True), (1, 1, True)]
+    two_missing = match_codes(np.array([[1, -1, -1]]), np.array([[1, -1, -1]]), tolerance=1)
+    assert len(two_missing.left) == 0 and _statuses(two_missing.left_status) == ["unlinked"]
+
+
+def test_matching_handles_empty_waves() -> None:
+    m = match_codes(np.zeros((0, 3), dtype=int), np.array([[1, 2, 3]]), tolerance=1)
+    assert len(m.left) == 0 and _statuses(m.right_status) == ["unlinked"]

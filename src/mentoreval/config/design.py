@@ -96,9 +96,11 @@ class Design:
 
 
 def source_waves(cfg: StudyConfig) -> list[str]:
-    """The waves the sources give, in the order they are first named."""
+    """The waves the sources give, in the order they are first named (a then-test source
+    gives its retrospective wave too)."""
     waves: list[str] = []
     for src in cfg.sources:
+        waves += [src.then] if src.then else []
         waves += [src.wave] if src.wave else [w for w in (src.events or {}).values() if w]
     return list(dict.fromkeys(waves))
 

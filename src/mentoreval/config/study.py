@@ -142,6 +142,11 @@ class Study:
         mapping = self.config.instruments[instrument] or InstrumentMap()
         return {i: mapping.items.get(i, i) for i in self.instruments[instrument].item_ids}
 
+    def then_columns(self, instrument: str) -> dict[str, str]:
+        """Item id → export column of the retrospective ("then") answer; empty when the
+        instrument is not asked retrospectively."""
+        return dict((self.config.instruments[instrument] or InstrumentMap()).then)
+
     def instrument_map(self, instrument: str) -> InstrumentMap:
         """The config's map for ``instrument`` (empty when none was given)."""
         return self.config.instruments[instrument] or InstrumentMap()
@@ -151,6 +156,7 @@ class Study:
         out: list[str] = []
         for src in self.config.sources:
             names = [src.wave] if src.wave else list((src.events or {}).values())
+            names += [src.then] if src.then else []
             out += [w for w in names if w and w not in out]
         return out
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mentoreval.config.design import source_waves
+from mentoreval.config.design import source_waves, study_design
 from mentoreval.config.id_pattern import compile_id_pattern
 from mentoreval.config.study_model import LABEL, LABEL_FIX, InstrumentMap, StudyConfig, data_root
 from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem
@@ -70,6 +70,7 @@ def cross_check(
     """
     check = _Checker(file, base)
     _check_id_pattern(cfg, check)
+    _check_sgic(cfg, check)
     _check_partition_labels(cfg, check)
     check.unsafe = _control_characters(cfg, check)
     check.roots = [
@@ -80,6 +81,7 @@ def cross_check(
     _check_sources(cfg, check)
     instruments = _load_instruments(cfg, check)
     _check_analysis(cfg, instruments, check)
+    _check_then(cfg, instruments, check)
     _check_column_roles(cfg, instruments, check)
     return check.problems, instruments
 
@@ -90,6 +92,119 @@ def _check_id_pattern(cfg: StudyConfig, check: _Checker) -> None:
             compile_id_pattern(cfg.participant_id.pattern)
         except ConfigError as exc:
             check.adopt(exc)
+
+
+def _check_sgic(cfg: StudyConfig, check: _Checker) -> None:
+    """Exactly one of ``participant_id.column`` and ``.sgic``; an SGIC's components are
+    either columns or widths of its one column; the tolerance leaves a component to agree on."""
+    pid = cfg.participant_id
+    if pid.column is not None and pid.sgic is not None:
+        check.add(
+            "give one of participant_id.column and participant_id.sgic, not both",
+            "participant_id",
+            "use column: <id column> for a student number, or sgic: {components: [...]} for "
+            "a self-generated code",
+        )
+    sgic = pid.sgic
+    if sgic is None:
+        return
+    key = "participant_id.sgic"
+    if pid.pattern is not None:
+        check.add(
+            "participant_id.pattern does not apply to a self-generated code",
+            "participant_id.pattern",
+            "remove pattern: (each component's kind says what it may hold)",
+        )
+    by_width = sgic.column is not None
+    for j, comp in enumerate(sgic.components):
+        if by_width and (comp.width is None or comp.column is not None):
+            check.add(
+                "a component of a code read from one column gives its width, not a column",
+                f"{key}.components[{j}]",
+                "give width: <characters> for every component (and no column:)",
+            )
+        if not by_width and (comp.column is None or comp.width is not None):
+            check.add(
+                "a component gives its column (or sgic gives the one code column and each "
+                "component its width)",
+                f"{key}.components[{j}]",
+                "give column: <export column> for every component, or sgic.column and widths",
+            )
+    if sgic.tolerance >= len(sgic.components):
+        check.add(
+            f"tolerance {sgic.tolerance} lets codes that share no component link",
+            f"{key}.tolerance",
+            f"use at most {len(sgic.components) - 1} (1 is the usual choice)",
+        )
+    for i, src in enumerate(cfg.sources):
+        if src.id_column is not None:
+            check.add(
+                "id_column does not apply to a study linked by a self-generated code",
+                f"sources[{i}].id_column",
+                "remove id_column (the code's columns are under participant_id.sgic)",
+            )
+
+
+def _sgic_columns(cfg: StudyConfig) -> list[str]:
+    """The export columns a self-generated code is read from."""
+    sgic = cfg.participant_id.sgic
+    if sgic is None:
+        return []
+    if sgic.column is not None:
+        return [sgic.column]
+    return [c.column for c in sgic.components if c.column is not None]
+
+
+def _check_then(cfg: StudyConfig, instruments: dict[str, Instrument], check: _Checker) -> None:
+    """A retrospective (then-test) source names a wave of its own and instruments map
+    their then-items; a then-map is read by some source."""
+    then_sources = [i for i, s in enumerate(cfg.sources) if s.then is not None]
+    mapped = [i for i, m in cfg.instruments.items() if m is not None and m.then]
+    for i in then_sources:
+        src = cfg.sources[i]
+        if src.wave is None or src.then == src.wave:
+            check.add(
+                f"then: {src.then!r} needs wave: naming the 'now' answers' (another) wave",
+                f"sources[{i}].then",
+                "give e.g. wave: post and then: pre",
+            )
+        if not mapped:
+            check.add(
+                "then: is given but no instrument maps its retrospective items",
+                f"sources[{i}].then",
+                "map them under instruments.<id>.then: {item: column}",
+            )
+    for inst_id in mapped:
+        m = cfg.instruments[inst_id]
+        assert m is not None
+        if not then_sources:
+            check.add(
+                "then-items are mapped but no source says which wave they are",
+                f"instruments.{inst_id}.then",
+                "add then: pre to the source holding them (beside wave: post)",
+            )
+        inst = instruments.get(inst_id)
+        if inst is None:
+            continue
+        unknown = [item for item in m.then if item not in inst.item_ids]
+        missing = [item for item in inst.item_ids if item not in m.then]
+        if unknown or missing:
+            check.add(
+                f"the then-map must name every item of {inst_id} once"
+                + (f"; unknown {unknown}" if unknown else "")
+                + (f"; not mapped {missing}" if missing else ""),
+                f"instruments.{inst_id}.then",
+                f"map each of {inst.item_ids} to its 'before the programme' column",
+            )
+        now = {m.items.get(item, item) for item in inst.item_ids}
+        cols = list(m.then.values())
+        shared = sorted({c for c in cols if c in now or cols.count(c) > 1})
+        if shared:
+            check.add(
+                f"then-column(s) {shared} also hold another answer of {inst_id}",
+                f"instruments.{inst_id}.then",
+                "map each item's 'before' answer to its own column",
+            )
 
 
 def _check_partition_labels(cfg: StudyConfig, check: _Checker) -> None:
@@ -250,8 +365,8 @@ def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check:
         if cfg.analysis.waves
         else [(f"analysis.{k}", getattr(cfg.analysis, k)) for k in ("pre", "post")]
     )
-    if not cfg.analysis.waves and len(waves) == 1:
-        named = []  # one wave in every source: a single-wave survey
+    if len(waves) == 1 and study_design(cfg).single_wave:
+        named = []  # one wave in every source, none named: a single-wave survey
     for key, wave in named:
         if waves and wave not in waves:
             check.add(
@@ -302,6 +417,7 @@ def _declared_roles(cfg: StudyConfig, check: _Checker) -> dict[str, str]:
     declared: list[tuple[str, str]] = []
     if cfg.participant_id.column is not None:
         declared.append(("participant_id.column", cfg.participant_id.column))
+    declared += [("participant_id.sgic", x) for x in _sgic_columns(cfg)]
     c = cfg.columns
     if c.group:
         declared.append(("columns.group", c.group))
@@ -330,11 +446,15 @@ def _item_columns(
     item_cols: dict[str, str] = {}
     item_of: dict[str, str] = {}
     for inst_id, inst in instruments.items():
-        mapped = (cfg.instruments[inst_id] or InstrumentMap()).items
-        for item in inst.item_ids:
-            col = mapped.get(item, item)
-            how = f"{item}: {col}" if item in mapped else f"{item} (by default: its own id)"
-            where = f"instruments.{inst_id}.items"
+        imap = cfg.instruments[inst_id] or InstrumentMap()
+        mapped = imap.items
+        pairs = [(item, "items") for item in inst.item_ids]
+        pairs += [(item, "then") for item in inst.item_ids if item in imap.then]
+        for item, part in pairs:
+            col = imap.then[item] if part == "then" else mapped.get(item, item)
+            explicit = part == "then" or item in mapped
+            how = f"{item}: {col}" if explicit else f"{item} (by default: its own id)"
+            where = f"instruments.{inst_id}.{part}"
             if col in item_cols and item_cols[col] != f"instruments.{inst_id}":
                 check.add(
                     f"column {col!r} is mapped into two instruments ({item_of[col]} and "

@@ -28,6 +28,8 @@ __all__ = [
     "Meetings",
     "ParticipantId",
     "QualityOptions",
+    "Sgic",
+    "SgicComponent",
     "Source",
     "SourceFormat",
     "StudyConfig",
@@ -56,8 +58,38 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class SgicComponent(_Strict):
+    """One component of a self-generated identification code.
+
+    ``kind`` says how its answers are normalised before codes are compared: ``letter``
+    (the first letter, accents and case removed), ``month`` (``1``-``12``; month names and
+    abbreviations in English, German and French read as their number), ``number`` (an
+    integer, leading zeros removed) or ``text`` (accents, case and spaces removed). Either
+    ``column`` (the export column holding this component) or ``width`` (its characters in
+    the one code column :attr:`Sgic.column`) is given.
+    """
+
+    kind: Literal["letter", "month", "number", "text"]
+    column: str | None = None
+    width: int | None = Field(default=None, ge=1, le=20)
+
+
+class Sgic(_Strict):
+    """A self-generated identification code (SGIC): its components and the linkage tolerance.
+
+    Codes are linked across waves exactly first, then when at most ``tolerance``
+    components differ; ambiguous candidates are never linked
+    (:func:`mentoreval.ingest.linkage.match_codes`, ``docs/sgic.md``).
+    """
+
+    components: list[SgicComponent] = Field(min_length=2, max_length=12)
+    column: str | None = None
+    tolerance: int = Field(default=1, ge=0)
+
+
 class ParticipantId(_Strict):
-    """Where the participant id is, and (optionally) what a valid one looks like.
+    """Where the participant id is, and (optionally) what a valid one looks like; or the
+    components of a self-generated identification code (``sgic``) instead of a ``column``.
 
     ``participant_id: none`` in ``study.yaml`` (an anonymous survey) is read as
     ``column: None, linked: False``. ``linked: false`` with a column declares ids that
@@ -74,18 +106,25 @@ class ParticipantId(_Strict):
     True
     """
 
-    column: str | None
+    column: str | None = None
     pattern: str | None = None
     linked: bool = True
+    sgic: Sgic | None = None
 
     @model_validator(mode="after")
     def _column_when_linked(self) -> ParticipantId:
-        if self.column is None and self.linked:
+        if self.column is None and self.sgic is None and self.linked:
             raise ValueError(
-                "participant_id.column is required unless the survey is anonymous; "
-                "write 'participant_id: none' for an anonymous survey"
+                "participant_id.column (or participant_id.sgic, a self-generated code) is "
+                "required unless the survey is anonymous; write 'participant_id: none' for "
+                "an anonymous survey"
             )
-        if self.column is None and self.pattern is not None:
+        if self.sgic is not None and not self.linked:
+            raise ValueError(
+                "participant_id.sgic links responses by their self-generated code; remove "
+                "'linked: false' or the sgic block"
+            )
+        if self.column is None and self.sgic is None and self.pattern is not None:
             raise ValueError("participant_id.pattern needs participant_id.column")
         return self
 
@@ -96,6 +135,7 @@ class Source(_Strict):
     path: str
     format: SourceFormat = "auto"
     wave: str | None = None
+    then: str | None = None
     events: dict[str, str | None] | None = None
     dictionary: str | None = None
     id_column: str | None = None
@@ -118,9 +158,15 @@ class Columns(_Strict):
 
 
 class InstrumentMap(_Strict):
-    """How one instrument's items appear in the exports."""
+    """How one instrument's items appear in the exports.
+
+    ``then`` maps items to the columns of a retrospective ("then-test") question, "how was
+    it *before* the programme?", asked in the same survey as ``items`` ("now"); a source
+    with ``then: <wave>`` records those answers as that wave of the same response.
+    """
 
     items: dict[str, str] = Field(default_factory=dict)
+    then: dict[str, str] = Field(default_factory=dict)
     values: dict[str | int | float, Code] = Field(default_factory=dict)
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
 

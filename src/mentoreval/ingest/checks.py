@@ -7,15 +7,19 @@ instrument no source has (:func:`check_instruments`); ids that differ only in lo
 characters (:func:`lookalike_ids`). Each adds located problems to ``fatal`` (the run stops)
 or ``warnings``. :func:`source_warnings` turns what the sources noticed (identifying-looking
 columns, reader notes) into warnings, and :func:`problems_from_quarantine` says what the
-quarantine holds, as ``validate`` lists it.
+quarantine holds, as ``validate`` lists it. :func:`source_labels` names each source in the
+outputs (its file name, or its path when two sources share a file name) and refuses a file
+listed twice.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from mentoreval.config.study import GroupSpec, Study
-from mentoreval.errors import Problem
+from mentoreval.errors import MentorevalError, Problem
 from mentoreval.ingest.protect import confusable_collisions, confusable_groups
 from mentoreval.ingest.quarantine import CELL_RULES
 from mentoreval.ingest.source import SourceOut
@@ -26,6 +30,7 @@ __all__ = [
     "check_source_rows",
     "lookalike_ids",
     "problems_from_quarantine",
+    "source_labels",
     "source_warnings",
 ]
 
@@ -319,3 +324,49 @@ def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
         if len(part) > _LISTED:
             out.append(Problem(f"{rule}: ... and {len(part) - _LISTED} more (see quarantine.csv)"))
     return out
+
+
+def source_labels(study: Study, fatal: list[Problem]) -> list[str | None]:
+    """Each source's name in the outputs: its file name, or its path (relative to the
+    study) when two sources share a file name. A file listed twice (under any spelling)
+    is fatal, naming both keys; its later listings get None (not read)."""
+    sources = study.config.sources
+    paths: list[Path | None] = []
+    for i, src in enumerate(sources):
+        try:
+            paths.append(study.resolve(src.path, key=f"sources[{i}].path").resolve())
+        except (MentorevalError, OSError):
+            paths.append(None)  # reported by the reader
+    names = pd.Series([p.name if p is not None else None for p in paths], dtype="object")
+    shared = names.duplicated(keep=False).to_numpy()
+    labels: list[str | None] = []
+    seen: dict[Path, int] = {}
+    for i, (src, p) in enumerate(zip(sources, paths, strict=True)):
+        if p is not None and p in seen:
+            j = seen[p]
+            fatal.append(
+                Problem(
+                    f"the same file is listed as two sources: sources[{j}].path "
+                    f"({sources[j].path!r}) and sources[{i}].path ({src.path!r})",
+                    file=p.name,
+                    key=f"sources[{i}].path",
+                    fix=f"remove sources[{i}] (one export is one source; a file that holds "
+                    "several waves is one source with events:)",
+                )
+            )
+            labels.append(None)
+            continue
+        if p is not None:
+            seen[p] = i
+        if p is None or not shared[i]:
+            labels.append(None if p is None else p.name)
+            continue
+        try:
+            labels.append(p.relative_to(study.base.resolve()).as_posix())
+        except ValueError:
+            labels.append(f"{p.parent.name}/{p.name}")
+    # A source whose path did not resolve is read anyway, so the reader reports it.
+    return [
+        Path(src.path).name if p is None else lab
+        for src, lab, p in zip(sources, labels, paths, strict=True)
+    ]

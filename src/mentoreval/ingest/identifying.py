@@ -34,7 +34,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["SHORT_HEADER_WORDS", "detect_identifying", "header_words"]
+__all__ = ["SHORT_HEADER_WORDS", "detect_identifying", "header_words", "identifying_columns"]
 
 SHORT_HEADER_WORDS = 4
 """Headers of at most this many words may be platform metadata names (``IP Address``)."""
@@ -188,3 +188,34 @@ def detect_identifying(data: pd.DataFrame, *, columns: Iterable[str] | None = No
         if reason:
             rows.append({"column": header, "reason": reason})
     return pd.DataFrame(rows, columns=["column", "reason"])
+
+
+def identifying_columns(
+    data: pd.DataFrame, meta: pd.DataFrame, unmapped: list[str]
+) -> list[dict[str, str]]:
+    """The unmapped columns that look identifying (or are flagged so in a REDCap
+    dictionary), each with its reason.
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"contact": ["x@y.com"], "q1": ["3"], "nok": ["Jo"]})
+    >>> meta = pd.DataFrame({"column": ["nok"], "identifier": ["y"]})
+    >>> [c["column"] for c in identifying_columns(data, meta, ["contact", "nok"])]
+    ['contact', 'nok']
+    """
+    ident = detect_identifying(data, columns=unmapped)
+    flagged: list[dict[str, str]] = [
+        {"column": str(c), "reason": str(r)}
+        for c, r in zip(ident["column"], ident["reason"], strict=True)
+    ]
+    if "identifier" in meta and "column" in meta:
+        for c, flag in zip(meta["column"], meta["identifier"], strict=False):
+            if (
+                c in unmapped
+                and str(flag).strip().lower() in {"y", "yes", "true", "1"}
+                and c not in set(ident["column"])
+            ):
+                flagged.append(
+                    {"column": c, "reason": "flagged Identifier? in the REDCap dictionary"}
+                )
+    return flagged

@@ -11,6 +11,8 @@ the study's declared rule (``keep_first`` or ``keep_last``) after a **stable** s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from itertools import combinations
 from typing import Literal
 
 import numpy as np
@@ -21,8 +23,11 @@ from pandas.api.types import infer_dtype
 
 __all__ = [
     "LINKAGE_COLUMNS",
+    "MATCH_STATUS",
+    "CodeMatch",
     "link_waves",
     "linkage_summary",
+    "match_codes",
     "parse_times",
     "resolve_duplicates",
 ]
@@ -422,3 +427,124 @@ def linkage_summary(linkage: pd.DataFrame) -> dict[str, int]:
         **{s: int(counts.get(s, 0)) for s in ("matched", "pre_only", "post_only", "other")},
         "duplicates_removed": int(linkage["duplicates_removed"].sum()),
     }
+
+
+MATCH_STATUS = ("exact", "tolerant", "ambiguous", "unlinked")
+"""How a self-generated code fared in :func:`match_codes` (codes into this tuple)."""
+
+
+@dataclass(frozen=True)
+class CodeMatch:
+    """The links between two waves' distinct codes.
+
+    Attributes
+    ----------
+    left, right
+        Linked pairs: positions in the left and right code tables.
+    tolerant
+        Per pair, True when the codes differ in some component (linked by the tolerance).
+    left_status, right_status
+        Per code, its position in :data:`MATCH_STATUS`: linked ``exact`` or ``tolerant``;
+        ``ambiguous`` (a candidate within the tolerance, but no unique mutual best one);
+        ``unlinked`` (no candidate).
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    tolerant: np.ndarray
+    left_status: np.ndarray
+    right_status: np.ndarray
+
+
+def _candidates(a: np.ndarray, b: np.ndarray, agree: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) of rows of ``a`` and ``b`` equal on at least ``agree`` components (a
+    negative code, an empty component, equals nothing): one join per set of ``agree``
+    components (blocking), the union of the pairs."""
+    k = a.shape[1]
+    ii: list[np.ndarray] = []
+    jj: list[np.ndarray] = []
+    names = [f"c{x}" for x in range(k)]
+    left = pd.DataFrame(a, columns=names).assign(i=np.arange(len(a)))
+    right = pd.DataFrame(b, columns=names).assign(j=np.arange(len(b)))
+    for block in combinations(range(k), agree):
+        at = list(block)
+        cols = [names[x] for x in at]
+        lk = left[(a[:, at] >= 0).all(axis=1)]
+        rk = right[(b[:, at] >= 0).all(axis=1)]
+        pairs = lk[[*cols, "i"]].merge(rk[[*cols, "j"]], on=cols, how="inner")
+        ii.append(pairs["i"].to_numpy(dtype=np.int64))
+        jj.append(pairs["j"].to_numpy(dtype=np.int64))
+    i, j = np.concatenate(ii), np.concatenate(jj)
+    key = np.unique(i * max(len(b), 1) + j)
+    return key // max(len(b), 1), key % max(len(b), 1)
+
+
+def _unique_best(who: np.ndarray, dist: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per code: its smallest distance over the candidate pairs, and whether one pair has it."""
+    best = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(best, who, dist)
+    at_best = dist == best[who]
+    return best, np.bincount(who[at_best], minlength=n) == 1
+
+
+def match_codes(left: np.ndarray, right: np.ndarray, *, tolerance: int) -> CodeMatch:
+    """Link two waves' distinct self-generated codes: exactly, then within ``tolerance``.
+
+    Parameters
+    ----------
+    left, right
+        One row per distinct code, one column per component: integer codes of the
+        normalised answers, shared by both tables (equal answer, equal integer); negative
+        for an empty component, which agrees with nothing.
+    tolerance
+        The most components in which two linked codes may differ.
+
+    Returns
+    -------
+    CodeMatch
+        Exact links first: codes equal in every component (none empty). Among the codes
+        left, a pair whose codes differ in at most ``tolerance`` components is linked when
+        each is the other's *unique* closest candidate; a code with two or more equally
+        close candidates — on either side — is never linked (``ambiguous``), nor are they.
+
+    Examples
+    --------
+    >>> pre = np.array([[0, 3, 2], [1, 5, 0], [2, 7, 1], [4, 1, 1]])
+    >>> post = np.array([[0, 3, 2], [1, 5, 9], [2, 8, 1], [2, 7, 3], [5, 5, 5]])
+    >>> m = match_codes(pre, post, tolerance=1)
+    >>> m.left.tolist(), m.right.tolist(), m.tolerant.tolist()
+    ([0, 1], [0, 1], [False, True])
+    >>> [MATCH_STATUS[s] for s in m.left_status], [MATCH_STATUS[s] for s in m.right_status]
+    (['exact', 'tolerant', 'ambiguous', 'unlinked'], ['exact', 'tolerant', 'ambiguous', 'ambiguous', 'unlinked'])
+    """
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    k = left.shape[1]
+    n_l, n_r = len(left), len(right)
+    left_status = np.full(n_l, 3, dtype=np.int8)
+    right_status = np.full(n_r, 3, dtype=np.int8)
+    # Exact: equal in every component, none empty (distinct codes: at most one partner).
+    i, j = _candidates(left, right, k) if n_l and n_r else (np.zeros(0, np.int64),) * 2
+    left_status[i] = right_status[j] = 0
+    pairs_i, pairs_j, tol = [i], [j], [np.zeros(len(i), dtype=bool)]
+    rest_l, rest_r = np.flatnonzero(left_status == 3), np.flatnonzero(right_status == 3)
+    if tolerance > 0 and len(rest_l) and len(rest_r):
+        a, b = left[rest_l], right[rest_r]
+        ci, cj = _candidates(a, b, k - tolerance)
+        dist = ((a[ci] != b[cj]) | (a[ci] < 0) | (b[cj] < 0)).sum(axis=1)
+        best_l, one_l = _unique_best(ci, dist, len(a))
+        best_r, one_r = _unique_best(cj, dist, len(b))
+        link = (dist == best_l[ci]) & one_l[ci] & (dist == best_r[cj]) & one_r[cj]
+        left_status[rest_l[ci]] = 2  # a candidate: ambiguous unless linked below
+        right_status[rest_r[cj]] = 2
+        left_status[rest_l[ci[link]]] = right_status[rest_r[cj[link]]] = 1
+        pairs_i.append(rest_l[ci[link]])
+        pairs_j.append(rest_r[cj[link]])
+        tol.append(np.ones(int(link.sum()), dtype=bool))
+    return CodeMatch(
+        left=np.concatenate(pairs_i),
+        right=np.concatenate(pairs_j),
+        tolerant=np.concatenate(tol),
+        left_status=left_status,
+        right_status=right_status,
+    )

@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mentoreval.config.study import Study
@@ -30,6 +31,7 @@ __all__ = [
     "ingest_summary",
     "previous_key_problem",
     "reconcile_sources",
+    "study_design",
     "versions",
 ]
 
@@ -75,8 +77,42 @@ def previous_key_problem(target: Path, fingerprint: str, study: Study) -> Proble
     return None
 
 
+def study_design(study: Study, code_counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """The design the processed data hold, for the report to name (``manifest.design``).
+
+    ``kind`` is ``then_test`` when a source asks its items retrospectively ("before the
+    programme" and "now" in one survey: ``then`` and ``now`` name the waves, ``sources``
+    the sources), else ``prospective``; ``linkage`` says how a participant's waves are
+    linked: ``{"method": "id"}``, ``{"method": "same_response"}`` (then-test) or
+    ``{"method": "sgic", ...}`` with the self-generated codes' linkage counts.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> cfg = NS(sources=[NS(path="post.csv", wave="post", then="pre")])
+    >>> study_design(NS(config=cfg))
+    {'kind': 'then_test', 'then': 'pre', 'now': 'post', 'sources': ['post.csv'], 'linkage': {'method': 'same_response'}}
+    """
+    cfg = study.config
+    retro = [s for s in cfg.sources if s.then is not None]
+    out: dict[str, Any] = {"kind": "prospective"}
+    linkage: dict[str, Any] = {"method": "id"}
+    if retro:
+        out = {
+            "kind": "then_test",
+            "then": retro[0].then,
+            "now": retro[0].wave,
+            "sources": [Path(s.path).name for s in retro],
+        }
+        linkage = {"method": "same_response"}
+    if code_counts is not None:
+        linkage = {"method": "sgic", **code_counts}
+    return {**out, "linkage": linkage}
+
+
 def reconcile_sources(outs: list[SourceOut], kept: KeptRecords) -> dict[str, Any]:
-    """Each source's manifest entry with its reconciliation and dropped columns."""
+    """Each source's manifest entry with its reconciliation and dropped columns (a then-test
+    source's row is kept once, though it holds two waves)."""
     src_codes, src_cats = kept.source
     src_rows = kept.source_row
     per_source: dict[str, Any] = {}
@@ -84,6 +120,8 @@ def reconcile_sources(outs: list[SourceOut], kept: KeptRecords) -> dict[str, Any
         kept_rows = (
             src_rows[src_codes == src_cats.get_loc(o.name)] if o.name in src_cats else src_rows[:0]
         )
+        if o.then is not None:
+            kept_rows = np.unique(kept_rows)
         per_source[o.name] = {
             **o.entry,
             "reconciliation": reconcile(
@@ -95,15 +133,31 @@ def reconcile_sources(outs: list[SourceOut], kept: KeptRecords) -> dict[str, Any
     return per_source
 
 
+def _rows_kept(kept: KeptRecords) -> int:
+    """Export rows kept (a then-test row holds two records, one per wave)."""
+    codes = kept.source[0].astype(np.int64)
+    return len(np.unique(codes * (int(kept.source_row.max(initial=0)) + 1) + kept.source_row))
+
+
 def ingest_summary(
-    outs: list[SourceOut], kept: KeptRecords, link_counts: dict[str, int], flags: pd.DataFrame
+    outs: list[SourceOut],
+    kept: KeptRecords,
+    link_counts: dict[str, int],
+    flags: pd.DataFrame,
+    code_counts: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """The headline counts: rows read, kept, quarantined, participants, linked pairs, ..."""
+    """The headline counts: rows read, kept, quarantined, participants, linked pairs, ...;
+    with self-generated codes, their linkage counts (``sgic_exact``, ...)."""
     quarantine = kept.quarantine
     row_level = ~quarantine["rule"].isin(CELL_RULES)
+    codes = {
+        f"sgic_{k}": (code_counts or {})[k]
+        for k in ("exact", "tolerant", "ambiguous", "unlinked")
+        if code_counts is not None
+    }
     return {
         "rows_read": int(sum(o.n_records for o in outs)),
-        "rows_kept": len(kept.records),
+        "rows_kept": _rows_kept(kept),
         "rows_quarantined": int(row_level.sum()),
         "answers_quarantined": int((~row_level).sum()),
         "participants": link_counts["participants"],
@@ -113,6 +167,7 @@ def ingest_summary(
         "duplicates_removed": link_counts["duplicates_removed"],
         "quality_flagged": int(flags["any_flag"].sum()),
         "speeder_available": int(flags["seconds_per_item"].notna().any()),
+        **(codes if code_counts is not None else {}),
     }
 
 
@@ -125,6 +180,7 @@ def ingest_manifest(
     summary: dict[str, int],
     tables: dict[str, int],
     link_counts: dict[str, int],
+    design: dict[str, Any],
     seconds: float,
     laps: dict[str, float],
 ) -> dict[str, Any]:
@@ -141,6 +197,7 @@ def ingest_manifest(
             i: {"version": inst.version, "items": len(inst.item_ids)}
             for i, inst in study.instruments.items()
         },
+        "design": design,
         "inputs": inputs,
         "counts": {
             "read": summary["rows_read"],

@@ -56,7 +56,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mentoreval.config.paths import default_out_dir
-from mentoreval.config.study import Study, load_study
+from mentoreval.config.study import Study, StudyConfig, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
 from mentoreval.ingest.checks import (
     check_groups,
@@ -64,6 +64,7 @@ from mentoreval.ingest.checks import (
     check_source_rows,
     lookalike_ids,
     problems_from_quarantine,
+    source_labels,
     source_warnings,
 )
 from mentoreval.ingest.linkage import link_waves, linkage_summary
@@ -72,6 +73,7 @@ from mentoreval.ingest.manifest import (
     ingest_summary,
     previous_key_problem,
     reconcile_sources,
+    study_design,
 )
 from mentoreval.ingest.participants import numbers, participants_table
 from mentoreval.ingest.protect import key_fingerprint, load_key, pseudonymise, resolve_key_file
@@ -81,7 +83,8 @@ from mentoreval.ingest.recode import ReasonTable
 from mentoreval.ingest.records import KeptRecords, combine_records, keep_records
 from mentoreval.ingest.responses import RESPONSE_COLUMNS, Responses, item_tables, write_responses
 from mentoreval.ingest.scores import ingest_scores
-from mentoreval.ingest.source import SourceOut, read_source, source_labels
+from mentoreval.ingest.sgic import link_codes, participant_status, sgic_line
+from mentoreval.ingest.source import SourceOut, read_source
 from mentoreval.ingest.writing import write_processed
 from mentoreval.safefs import OutputFolder
 
@@ -163,11 +166,14 @@ class ValidationReport:
     warnings
         Worth knowing, harmless: identifying columns without a role (dropped), unmapped
         columns (dropped), reader notes.
+    notes
+        What the check found that is neither: the self-generated codes' linkage report.
     """
 
     fatal: tuple[Problem, ...] = ()
     data: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def problems(self) -> list[Problem]:
@@ -308,6 +314,41 @@ def _responses(
     )
 
 
+def _link_codes(
+    records: pd.DataFrame, cfg: StudyConfig
+) -> tuple[pd.DataFrame, dict[str, int] | None]:
+    """A study linked by self-generated codes: each record's code after linkage (its
+    reference-wave partner's when linked with a tolerance) as ``raw_id``, its status as
+    ``code_link``; the components dropped (they are never written). The linkage counts."""
+    sgic = cfg.participant_id.sgic
+    if sgic is None:
+        return records, None
+    parts = [c for c in records.columns if c.startswith("sgic:")]
+    links = link_codes(
+        records["raw_id"],
+        records[parts],
+        records["wave"],
+        reference=cfg.analysis.pre,
+        tolerance=sgic.tolerance,
+    )
+    records = records.drop(columns=parts).assign(raw_id=links.code.array, code_link=links.status)
+    return records, links.counts
+
+
+def _link_report(kept: KeptRecords, cfg: StudyConfig, *, coded: bool) -> pd.DataFrame:
+    """The link report (``linkage.csv``); with self-generated codes, each participant's
+    ``code_link`` (exact, tolerant, ambiguous or unlinked)."""
+    linkage = link_waves(
+        kept.records, pre=cfg.analysis.pre, post=cfg.analysis.post, duplicates=kept.duplicates
+    )
+    if coded:
+        recs = kept.records
+        linkage["code_link"] = participant_status(
+            recs["participant_id"], recs["code_link"].to_numpy(), linkage["participant_id"]
+        )
+    return linkage
+
+
 def _quality(
     study: Study, kept: KeptRecords, matrix: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -376,6 +417,7 @@ def _run(
     lap("read, map and recode")
     if cfg.participant_id.linked:  # response keys of an unlinked survey are not ids
         warnings.extend(lookalike_ids(records))
+    records, code_counts = _link_codes(records, cfg)
     records["participant_id"] = pseudonymise(records["raw_id"], setup.key)
     lap("pseudonymise")
     records = records.drop(columns="raw_id")
@@ -394,13 +436,11 @@ def _run(
     quality, flags = _quality(study, kept, parts.matrix)
     lap("quality flags")
     participants = participants_table(kept, cfg)
-    linkage = link_waves(
-        kept.records, pre=cfg.analysis.pre, post=cfg.analysis.post, duplicates=kept.duplicates
-    )
+    linkage = _link_report(kept, cfg, coded=code_counts is not None)
     link_counts = linkage_summary(linkage)
     lap("participants and linkage")
     inputs = reconcile_sources(outs, kept)
-    summary = ingest_summary(outs, kept, link_counts, flags)
+    summary = ingest_summary(outs, kept, link_counts, flags, code_counts)
     lap("reconcile and counts")
     manifest = ingest_manifest(
         study,
@@ -410,11 +450,13 @@ def _run(
         summary=summary,
         tables={"responses": len(parts), "scores": len(scores)},
         link_counts=link_counts,
+        design=study_design(study, code_counts),
         seconds=time.perf_counter() - t0,
         laps=laps,
     )
     data = problems_from_quarantine(kept.quarantine)
-    report = ValidationReport(fatal=(), data=tuple(data), warnings=tuple(warnings))
+    notes = (sgic_line(code_counts),) if code_counts is not None else ()
+    report = ValidationReport(fatal=(), data=tuple(data), warnings=tuple(warnings), notes=notes)
     result = IngestResult(
         parts=parts,
         scores=scores,

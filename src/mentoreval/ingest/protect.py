@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mentoreval.errors import MentorevalError
-from mentoreval.ingest.identifying import detect_identifying
+from mentoreval.ingest.identifying import detect_identifying, identifying_columns
 from mentoreval.ingest.keys import (
     KEY_ENV,
     KEY_MAX_BYTES,
@@ -53,6 +53,7 @@ __all__ = [
     "confusable_groups",
     "detect_identifying",
     "hmac_sha256_hex",
+    "identifying_columns",
     "key_fingerprint",
     "keygen",
     "load_key",

@@ -36,13 +36,23 @@ only); the row indices share one pass over the answer matrix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-__all__ = ["QUALITY_COLUMNS", "flag_quality", "irv", "longstring", "mahalanobis"]
+from mentoreval.config.study_model import AttentionCheck
+from mentoreval.ingest.recode import normalise_label
+
+__all__ = [
+    "QUALITY_COLUMNS",
+    "attention_failures",
+    "flag_quality",
+    "irv",
+    "longstring",
+    "mahalanobis",
+]
 
 QUALITY_COLUMNS = [
     "n_items",
@@ -390,3 +400,22 @@ def flag_quality(
         },
         copy=False,  # every column is a fresh array (no consolidating copy)
     )
+
+
+def attention_failures(
+    kept: pd.DataFrame, checks: Sequence[AttentionCheck], columns: list[str]
+) -> np.ndarray:
+    """Failed attention checks per record (``quality.attention_checks``) of an export's
+    text cells; a check whose column is not in ``columns`` is skipped."""
+    failed = np.zeros(len(kept), dtype=np.int64)
+    for check in checks:
+        if check.column not in columns:
+            continue
+        cells = kept[check.column].astype("string")
+        expected = normalise_label(str(check.expected))
+        norm = cells.fillna("").map(normalise_label)
+        num = pd.to_numeric(norm, errors="coerce")
+        exp_num = pd.to_numeric(pd.Series([expected]), errors="coerce").iloc[0]
+        same = (norm == expected) | (num == exp_num if not pd.isna(exp_num) else False)
+        failed += ((norm != "") & ~same).to_numpy(dtype=bool)
+    return failed

@@ -68,6 +68,8 @@ def combine_records(outs: list[SourceOut]) -> pd.DataFrame:
 
 
 def _duplicates_quarantine(removed: pd.DataFrame, rule: str) -> pd.DataFrame:
+    # A then-test row holds two records (two waves), removed together: quarantined once.
+    removed = removed.drop_duplicates(["source", "source_row"])
     return quarantine_frame(
         removed["source_row"].to_numpy(),
         source="",
@@ -107,7 +109,11 @@ def keep_records(
     q_parts = [q for o in outs for q in o.quarantine]
     if len(removed):
         q_parts.append(_duplicates_quarantine(removed, cfg.quality.duplicates))
-    dup_counts = records.loc[~keep, "participant_id"].value_counts()
+    removed_rows = records.loc[~keep, ["participant_id", "source", "source_row"]]
+    # per participant, the export rows removed (a then-test row's two records count once)
+    dup_counts = removed_rows.drop_duplicates(["source", "source_row"])[
+        "participant_id"
+    ].value_counts()
     kept_pos = np.flatnonzero(keep)
     # The kept records: no copy when every record is kept (records has a RangeIndex, and
     # neither table is changed after this).

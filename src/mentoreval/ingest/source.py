@@ -10,8 +10,7 @@ instrument's answers are recoded (:func:`mentoreval.ingest.recode.recode_items`)
 into the source's item tables; attention checks are counted; unmapped columns that look
 identifying are named. Problems that stop the run are added to the caller's ``fatal`` list.
 
-:func:`source_labels` names each source in the outputs (its file name, or its path when two
-sources share a file name).
+:func:`mentoreval.ingest.checks.source_labels` names each source in the outputs.
 """
 
 from __future__ import annotations
@@ -27,15 +26,20 @@ import pandas as pd
 
 from mentoreval.config.study import Source, Study, StudyConfig, compile_id_pattern
 from mentoreval.errors import MentorevalError, Problem
+from mentoreval.ingest.identifying import identifying_columns
 from mentoreval.ingest.linkage import parse_times
-from mentoreval.ingest.protect import detect_identifying, map_ids
+from mentoreval.ingest.protect import map_ids
+from mentoreval.ingest.quality import attention_failures
 from mentoreval.ingest.quarantine import quarantine_frame, response_keys
 from mentoreval.ingest.recode import ReasonTable, normalise_label, recode_items
+from mentoreval.ingest.sgic import read_codes
 from mentoreval.read import RawTable, read_export
 
-__all__ = ["Block", "SourceOut", "read_source", "source_labels"]
+__all__ = ["Block", "SourceOut", "read_source"]
 
 _EVENT = "redcap_event_name"
+_EMPTY_ID = "the participant id cell is empty"
+_EMPTY_CODE = "every part of the self-generated code is empty or unreadable"
 _REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
 
 
@@ -67,6 +71,7 @@ class SourceOut:
     identifying: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    then: str | None = None  # the wave of the retrospective answers (a then-test source)
 
 
 @dataclass
@@ -80,6 +85,7 @@ class _Mapping:
     fatal: list[Problem]
     quarantine: list[pd.DataFrame]
     set_aside: np.ndarray  # records that do not go on (quarantined or ignored)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -248,7 +254,7 @@ def _check_ids(raw_ids: pd.Series, cfg: StudyConfig, id_col: str, m: _Mapping) -
     empty = u_empty[codes] & ~m.set_aside
     bad = u_bad[codes] & ~m.set_aside & ~empty
     for mask, rule, reason in (
-        (empty, "missing_id", "the participant id cell is empty"),
+        (empty, "missing_id", _EMPTY_CODE if cfg.participant_id.sgic else _EMPTY_ID),
         (
             bad,
             "invalid_id",
@@ -322,14 +328,15 @@ def _roles(records: pd.DataFrame, kept: pd.DataFrame, cfg: StudyConfig, m: _Mapp
     return used
 
 
-def _absent_item(m: _Mapping, inst_id: str, item: str, column: str) -> Problem:
+def _absent_item(m: _Mapping, inst_id: str, item: str, column: str, part: str) -> Problem:
     return Problem(
-        f"item column for {inst_id}.{item} is absent",
+        f"item column for {inst_id}.{item} is absent"
+        + (" (its retrospective 'then' answer)" if part == "then" else ""),
         file=m.name,
         column=column,
-        key=f"instruments.{inst_id}.items.{item}",
+        key=f"instruments.{inst_id}.{part}.{item}",
         fix=(
-            f"map {item} to the export's column under instruments.{inst_id}.items "
+            f"map {item} to the export's column under instruments.{inst_id}.{part} "
             "(or re-export with every item)"
         ),
     )
@@ -342,21 +349,23 @@ def _recode(
     kept_rows: np.ndarray,
     reasons: ReasonTable,
     m: _Mapping,
+    part: str = "items",
 ) -> _Items:
-    """Recode every instrument straight into its columns of the source's item tables."""
+    """Recode every instrument straight into its columns of the source's item tables
+    (``part="then"``: the retrospective answers of the instruments that have them)."""
     lists = _choices(table.columns_meta, "")
     items = _Items(blocks={}, n_shown=np.zeros(len(kept), dtype=np.int64))
     width = sum(len(inst.item_ids) for inst in study.instruments.values())
     col0 = 0
     for inst_id, inst in study.instruments.items():
         col0 += len(inst.item_ids)
-        mapping = study.item_columns(inst_id)
+        mapping = study.item_columns(inst_id) if part == "items" else study.then_columns(inst_id)
         present = [i for i, c in mapping.items() if c in m.columns]
         if not present:
             continue
         absent = [i for i in mapping if i not in present]
         if absent:
-            m.fatal.extend(_absent_item(m, inst_id, item, mapping[item]) for item in absent)
+            m.fatal.extend(_absent_item(m, inst_id, item, mapping[item], part) for item in absent)
             continue
         cols = [mapping[i] for i in inst.item_ids]
         items.used |= set(cols)
@@ -408,43 +417,86 @@ def _recode(
     return items
 
 
-def _attention_failures(kept: pd.DataFrame, cfg: StudyConfig, columns: list[str]) -> np.ndarray:
-    """Failed attention checks per record."""
-    failed = np.zeros(len(kept), dtype=np.int64)
-    for check in cfg.quality.attention_checks:
-        if check.column not in columns:
-            continue
-        cells = kept[check.column].astype("string")
-        expected = normalise_label(str(check.expected))
-        norm = cells.fillna("").map(normalise_label)
-        num = pd.to_numeric(norm, errors="coerce")
-        exp_num = pd.to_numeric(pd.Series([expected]), errors="coerce").iloc[0]
-        same = (norm == expected) | (num == exp_num if not pd.isna(exp_num) else False)
-        failed += ((norm != "") & ~same).to_numpy(dtype=bool)
-    return failed
+def _raw_ids(
+    data: pd.DataFrame, cfg: StudyConfig, src: Source, m: _Mapping
+) -> tuple[pd.Series, list[str], pd.DataFrame | None] | None:
+    """Each row's raw id (a response key of its own in an unlinked survey), the columns it
+    is read from, and (for a self-generated code) its normalised components; None when a
+    column is absent (a fatal problem)."""
+    sgic = cfg.participant_id.sgic
+    if sgic is None:
+        id_col = src.id_column or cfg.participant_id.column
+        if id_col is not None and id_col not in m.columns:
+            m.fatal.append(_absent_id_column(m, id_col))
+            return None
+        if not cfg.participant_id.linked or id_col is None:  # each response its own key
+            return response_keys(m.name, m.rows), [id_col] if id_col else [], None
+        return data[id_col].astype("string"), [id_col], None
+    cols = [sgic.column] if sgic.column else [c.column or "" for c in sgic.components]
+    absent = [c for c in cols if c not in m.columns]
+    for c in absent:
+        m.fatal.append(
+            Problem(
+                f"the self-generated code's column {c!r} is absent",
+                file=m.name,
+                column=c,
+                key="participant_id.sgic",
+                fix=f"name export columns under participant_id.sgic; the first are {m.columns[:8]}",
+            )
+        )
+    if absent:
+        return None
+    codes = read_codes(data, sgic)
+    bad = codes.bad_length & ~m.set_aside
+    if bad.any():
+        width = sum(c.width or 0 for c in sgic.components)
+        m.quarantine.append(
+            quarantine_frame(
+                m.rows[bad],
+                source=m.name,
+                stage="map",
+                rule="invalid_id",
+                reason=f"the self-generated code does not have {width} letters and digits",
+                column=cols[0],
+            )
+        )
+        m.set_aside |= bad
+    for comp, n in zip(sgic.components, codes.unreadable, strict=True):
+        if n:
+            where = comp.column or f"{sgic.column} (a {comp.width}-character part)"
+            m.notes.append(
+                f"{n} answer(s) in {where} cannot be read as a {comp.kind} (e.g. month 13): "
+                "that part of the code agrees with no other code"
+            )
+    return codes.code, cols, codes.components
 
 
-def _identifying(
-    data: pd.DataFrame, meta: pd.DataFrame, unmapped: list[str]
-) -> list[dict[str, str]]:
-    """The unmapped columns that look identifying (or are flagged so in a REDCap
-    dictionary), each with its reason."""
-    ident = detect_identifying(data, columns=unmapped)
-    flagged: list[dict[str, str]] = [
-        {"column": str(c), "reason": str(r)}
-        for c, r in zip(ident["column"], ident["reason"], strict=True)
-    ]
-    if "identifier" in meta and "column" in meta:
-        for c, flag in zip(meta["column"], meta["identifier"], strict=False):
-            if (
-                c in unmapped
-                and str(flag).strip().lower() in {"y", "yes", "true", "1"}
-                and c not in set(ident["column"])
-            ):
-                flagged.append(
-                    {"column": c, "reason": "flagged Identifier? in the REDCap dictionary"}
-                )
-    return flagged
+def _stack_then(
+    study: Study, records: pd.DataFrame, now: _Items, then: _Items, wave: str
+) -> tuple[pd.DataFrame, _Items]:
+    """A then-test source: each response twice, its "now" answers (``records``' wave) and
+    then its retrospective answers as ``wave``; the item tables stacked the same way."""
+    n = len(records)
+    before = records.assign(wave=wave, n_items=then.n_shown)
+    both = pd.concat([records, before], ignore_index=True)
+    width = sum(len(inst.item_ids) for inst in study.instruments.values())
+    answers = np.full((2 * n, width), np.nan)
+    whys = np.zeros((2 * n, width), dtype=np.int16)
+    for half, part in ((slice(0, n), now), (slice(n, 2 * n), then)):
+        if part.answers is not None and part.whys is not None:  # else a problem is fatal
+            answers[half], whys[half] = part.answers, part.whys
+    blocks: dict[str, Block] = {}
+    col0 = 0
+    for inst_id, inst in study.instruments.items():
+        span = slice(col0, col0 + len(inst.item_ids))
+        col0 = span.stop
+        halves = ((np.arange(n), now), (n + np.arange(n), then))
+        if rows := [r for r, p in halves if inst_id in p.blocks]:
+            at = np.concatenate(rows)
+            blocks[inst_id] = Block(rows=at, answers=answers[at, span], reasons=whys[at, span])
+    out = _Items(blocks, np.concatenate([now.n_shown, then.n_shown]), now.used | then.used)
+    out.answers, out.whys = answers, whys
+    return both, out
 
 
 def read_source(
@@ -499,19 +551,16 @@ def read_source(
         quarantine=_excluded(table, name),
         set_aside=np.zeros(len(data), dtype=bool),
     )
-    id_col = src.id_column or cfg.participant_id.column
-    if id_col is not None and id_col not in columns:
-        fatal.append(_absent_id_column(m, id_col))
+    ids = _raw_ids(data, cfg, src, m)
+    if ids is None:
         return None
+    raw_ids, id_cols, components = ids
     wave = _waves(study, src, data, m)
     if wave is None:
         return None
     repeat_cols = _repeating_instances(data, m)
-    if cfg.participant_id.linked and id_col is not None:
-        raw_ids = data[id_col].astype("string")
-        _check_ids(raw_ids, cfg, id_col, m)
-    else:
-        raw_ids = response_keys(name, m.rows)
+    if cfg.participant_id.linked:
+        _check_ids(raw_ids, cfg, id_cols[0], m)
 
     keep = ~m.set_aside
     kept = data if keep.all() else data.loc[keep]  # no copy of the text when all are kept
@@ -524,13 +573,20 @@ def read_source(
             "source_row": m.rows[keep],
         }
     )
-    used = {_EVENT, *repeat_cols, *_roles(records, kept, cfg, m), *([id_col] if id_col else [])}
+    if components is not None:  # the code's components, for linkage (never written)
+        for j, column in enumerate(components.columns):
+            records[f"sgic:{j}"] = components[column].to_numpy()[keep]
+    used = {*id_cols, _EVENT, *repeat_cols, *_roles(records, kept, cfg, m)}
     dropped_declared = [c for c in cfg.columns.drop if c in columns]
     used |= set(dropped_declared)
     items = _recode(study, table, kept, m.rows[keep], reasons, m)
     used |= items.used
     records["n_items"] = items.n_shown
-    records["attention_failed"] = _attention_failures(kept, cfg, columns)
+    records["attention_failed"] = attention_failures(kept, cfg.quality.attention_checks, columns)
+    if src.then is not None:
+        then = _recode(study, table, kept, m.rows[keep], reasons, m, part="then")
+        used |= then.used
+        records, items = _stack_then(study, records, items, then, src.then)
     unmapped = [c for c in columns if c not in used]
     return SourceOut(
         name=name,
@@ -543,53 +599,8 @@ def read_source(
         answers=items.answers,
         whys=items.whys,
         dropped=[*dropped_declared, *unmapped],
-        identifying=_identifying(data, table.columns_meta, unmapped),
-        notes=list(table.notes),
+        identifying=identifying_columns(data, table.columns_meta, unmapped),
+        notes=[*table.notes, *m.notes],
         columns=columns,
+        then=src.then,
     )
-
-
-def source_labels(study: Study, fatal: list[Problem]) -> list[str | None]:
-    """Each source's name in the outputs: its file name, or its path (relative to the
-    study) when two sources share a file name. A file listed twice (under any spelling)
-    is fatal, naming both keys; its later listings get None (not read)."""
-    sources = study.config.sources
-    paths: list[Path | None] = []
-    for i, src in enumerate(sources):
-        try:
-            paths.append(study.resolve(src.path, key=f"sources[{i}].path").resolve())
-        except (MentorevalError, OSError):
-            paths.append(None)  # reported by the reader
-    names = pd.Series([p.name if p is not None else None for p in paths], dtype="object")
-    shared = names.duplicated(keep=False).to_numpy()
-    labels: list[str | None] = []
-    seen: dict[Path, int] = {}
-    for i, (src, p) in enumerate(zip(sources, paths, strict=True)):
-        if p is not None and p in seen:
-            j = seen[p]
-            fatal.append(
-                Problem(
-                    f"the same file is listed as two sources: sources[{j}].path "
-                    f"({sources[j].path!r}) and sources[{i}].path ({src.path!r})",
-                    file=p.name,
-                    key=f"sources[{i}].path",
-                    fix=f"remove sources[{i}] (one export is one source; a file that holds "
-                    "several waves is one source with events:)",
-                )
-            )
-            labels.append(None)
-            continue
-        if p is not None:
-            seen[p] = i
-        if p is None or not shared[i]:
-            labels.append(None if p is None else p.name)
-            continue
-        try:
-            labels.append(p.relative_to(study.base.resolve()).as_posix())
-        except ValueError:
-            labels.append(f"{p.parent.name}/{p.name}")
-    # A source whose path did not resolve is read anyway, so the reader reports it.
-    return [
-        Path(src.path).name if p is None else lab
-        for src, lab, p in zip(sources, labels, paths, strict=True)
-    ]

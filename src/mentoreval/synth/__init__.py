@@ -9,7 +9,10 @@ like real survey exports, and no school can share its students' answers. This su
 - :mod:`~mentoreval.synth.meetings` — meeting logs consistent with the dose model;
 - :mod:`~mentoreval.synth.writers` — Qualtrics, REDCap (+ dictionary), SPSS, Excel,
   Google Forms and plain CSV exports, written byte-deterministically;
-- :mod:`~mentoreval.synth.demo` — the committed demo set under ``data/demo/``.
+- :mod:`~mentoreval.synth.demo` — the committed demo set under ``data/demo/``;
+- :mod:`~mentoreval.synth.sgic` — self-generated identification code answers at two waves,
+  with typos and the true person behind each row;
+- :mod:`~mentoreval.synth.thentest` — a retrospective pre-post ("then-test") study.
 
 Examples
 --------
