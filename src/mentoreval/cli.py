@@ -275,29 +275,13 @@ def ingest(
     The cohort is then added to the multi-year store (Parquet + DuckDB) when the study sets
     programme, cohort and year: unchanged inputs change nothing, changed ones replace it.
     """
+    from mentoreval.ingest.manifest import summary_line
     from mentoreval.ingest.pipeline import ingest_study
 
     if not no_store:
         _check_store(study, store)
     result = ingest_study(study, out_dir=out)
-    s = result.summary
-    linkage = (
-        f"{s['participants']} participants, {s['linked_pairs']} linked pre/post pairs "
-        f"({s['pre_only']} pre only, {s['post_only']} post only, "
-        f"{s['duplicates_removed']} duplicates removed)"
-        if _linked(study)
-        else f"{s['participants']} responses, not linked across waves (unlinked survey)"
-    )
-    typer.echo(
-        f"Read {s['rows_read']} rows: kept {s['rows_kept']}, quarantined {s['rows_quarantined']} "
-        f"(+{s['answers_quarantined']} single answers); {linkage}; "
-        f"{s['quality_flagged']} quality flags"
-        + (
-            "."
-            if s.get("speeder_available", 1)
-            else " (too fast: not available, no duration column)."
-        )
-    )
+    typer.echo(summary_line(result.summary, linked=_linked(study)))
     linkage = result.manifest["design"]["linkage"]
     if linkage["method"] == "sgic":
         from mentoreval.ingest.sgic import sgic_line

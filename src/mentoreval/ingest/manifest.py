@@ -32,6 +32,7 @@ __all__ = [
     "previous_key_problem",
     "reconcile_sources",
     "study_design",
+    "summary_line",
     "versions",
 ]
 
@@ -217,3 +218,31 @@ def ingest_manifest(
         "seconds": round(seconds, 3),
         "seconds_by_stage": {k: round(v, 3) for k, v in laps.items()},
     }
+
+
+def summary_line(s: dict[str, Any], *, linked: bool) -> str:
+    """The one line ``mentoreval ingest`` prints from :func:`ingest_summary`.
+
+    Examples
+    --------
+    >>> s = {"rows_read": 24, "rows_kept": 24, "rows_quarantined": 0, "answers_quarantined": 0,
+    ...      "participants": 12, "linked_pairs": 12, "pre_only": 0, "post_only": 0,
+    ...      "duplicates_removed": 0, "quality_flagged": 0, "speeder_available": 0}
+    >>> print(summary_line(s, linked=True))
+    Read 24 rows: kept 24, quarantined 0 (+0 single answers); 12 participants, 12 linked pre/post pairs (0 pre only, 0 post only, 0 duplicates removed); 0 quality flags (too fast: not available, no duration column).
+    """
+    linkage = (
+        f"{s['participants']} participants, {s['linked_pairs']} linked pre/post pairs "
+        f"({s['pre_only']} pre only, {s['post_only']} post only, "
+        f"{s['duplicates_removed']} duplicates removed)"
+        if linked
+        else f"{s['participants']} responses, not linked across waves (unlinked survey)"
+    )
+    speed = (
+        "." if s.get("speeder_available", 1) else " (too fast: not available, no duration column)."
+    )
+    return (
+        f"Read {s['rows_read']} rows: kept {s['rows_kept']}, quarantined {s['rows_quarantined']} "
+        f"(+{s['answers_quarantined']} single answers); {linkage}; "
+        f"{s['quality_flagged']} quality flags{speed}"
+    )

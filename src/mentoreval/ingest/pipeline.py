@@ -83,7 +83,7 @@ from mentoreval.ingest.recode import ReasonTable
 from mentoreval.ingest.records import KeptRecords, combine_records, keep_records
 from mentoreval.ingest.responses import RESPONSE_COLUMNS, Responses, item_tables, write_responses
 from mentoreval.ingest.scores import ingest_scores
-from mentoreval.ingest.sgic import link_codes, participant_status, sgic_line
+from mentoreval.ingest.sgic import link_records, participant_status, sgic_line
 from mentoreval.ingest.source import SourceOut, read_source
 from mentoreval.ingest.writing import write_processed
 from mentoreval.safefs import OutputFolder
@@ -314,27 +314,6 @@ def _responses(
     )
 
 
-def _link_codes(
-    records: pd.DataFrame, cfg: StudyConfig
-) -> tuple[pd.DataFrame, dict[str, int] | None]:
-    """A study linked by self-generated codes: each record's code after linkage (its
-    reference-wave partner's when linked with a tolerance) as ``raw_id``, its status as
-    ``code_link``; the components dropped (they are never written). The linkage counts."""
-    sgic = cfg.participant_id.sgic
-    if sgic is None:
-        return records, None
-    parts = [c for c in records.columns if c.startswith("sgic:")]
-    links = link_codes(
-        records["raw_id"],
-        records[parts],
-        records["wave"],
-        reference=cfg.analysis.pre,
-        tolerance=sgic.tolerance,
-    )
-    records = records.drop(columns=parts).assign(raw_id=links.code.array, code_link=links.status)
-    return records, links.counts
-
-
 def _link_report(kept: KeptRecords, cfg: StudyConfig, *, coded: bool) -> pd.DataFrame:
     """The link report (``linkage.csv``); with self-generated codes, each participant's
     ``code_link`` (exact, tolerant, ambiguous or unlinked)."""
@@ -417,7 +396,7 @@ def _run(
     lap("read, map and recode")
     if cfg.participant_id.linked:  # response keys of an unlinked survey are not ids
         warnings.extend(lookalike_ids(records))
-    records, code_counts = _link_codes(records, cfg)
+    records, code_counts = link_records(records, cfg)
     records["participant_id"] = pseudonymise(records["raw_id"], setup.key)
     lap("pseudonymise")
     records = records.drop(columns="raw_id")

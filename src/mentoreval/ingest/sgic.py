@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from mentoreval.config.study_model import Sgic
+from mentoreval.config.study_model import Sgic, StudyConfig
 from mentoreval.ingest.linkage import MATCH_STATUS, match_codes
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Codes",
     "fold",
     "link_codes",
+    "link_records",
     "normalise_component",
     "participant_status",
     "read_codes",
@@ -217,7 +218,7 @@ def read_codes(data: pd.DataFrame, sgic: Sgic) -> Codes:
 
     Examples
     --------
-    >>> from mentoreval.config.study_model import Sgic
+    >>> from mentoreval.config.study_model import Sgic, StudyConfig
     >>> sgic = Sgic.model_validate({"components": [
     ...     {"column": "m", "kind": "letter"}, {"column": "b", "kind": "month"},
     ...     {"column": "s", "kind": "number"}]})
@@ -398,3 +399,24 @@ def sgic_line(counts: dict[str, int]) -> str:
         f"linked with up to {counts['tolerance']} differing component(s), "
         f"{counts['ambiguous']} ambiguous (not linked), {counts['unlinked']} unlinked"
     )
+
+
+def link_records(
+    records: pd.DataFrame, cfg: StudyConfig
+) -> tuple[pd.DataFrame, dict[str, int] | None]:
+    """A study linked by self-generated codes: each record's code after linkage (its
+    reference-wave partner's when linked with a tolerance) as ``raw_id``, its status as
+    ``code_link``; the components dropped (they are never written). The linkage counts."""
+    sgic = cfg.participant_id.sgic
+    if sgic is None:
+        return records, None
+    parts = [c for c in records.columns if c.startswith("sgic:")]
+    links = link_codes(
+        records["raw_id"],
+        records[parts],
+        records["wave"],
+        reference=cfg.analysis.pre,
+        tolerance=sgic.tolerance,
+    )
+    records = records.drop(columns=parts).assign(raw_id=links.code.array, code_link=links.status)
+    return records, links.counts

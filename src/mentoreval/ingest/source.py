@@ -4,7 +4,7 @@
 maps it: the reader's exclusions go to the quarantine; the wave comes from the source's
 ``wave`` or, for REDCap, its ``events``; REDCap repeating instances are set aside; an empty
 id, or one that does not match ``participant_id.pattern``, quarantines its row (an unlinked
-survey gives each row a response key instead, :func:`response_keys`); role columns
+survey gives each row a response key instead, :func:`~mentoreval.ingest.quarantine.response_keys`); role columns
 (group, covariates, meta, duration, submission time) are kept as ``col:<name>``; each
 instrument's answers are recoded (:func:`mentoreval.ingest.recode.recode_items`) straight
 into the source's item tables; attention checks are counted; unmapped columns that look
@@ -15,8 +15,6 @@ identifying are named. Problems that stop the run are added to the caller's ``fa
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,22 +22,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentoreval.config.study import Source, Study, StudyConfig, compile_id_pattern
+from mentoreval.config.study import Source, Study, StudyConfig
 from mentoreval.errors import MentorevalError, Problem
 from mentoreval.ingest.identifying import identifying_columns
+from mentoreval.ingest.ids import add_code_parts, check_ids, read_ids
 from mentoreval.ingest.linkage import parse_times
-from mentoreval.ingest.protect import map_ids
+from mentoreval.ingest.mapping import SourceMapping
 from mentoreval.ingest.quality import attention_failures
-from mentoreval.ingest.quarantine import quarantine_frame, response_keys
-from mentoreval.ingest.recode import ReasonTable, normalise_label, recode_items
-from mentoreval.ingest.sgic import read_codes
+from mentoreval.ingest.quarantine import quarantine_frame
+from mentoreval.ingest.recode import ReasonTable, recode_items
 from mentoreval.read import RawTable, read_export
 
 __all__ = ["Block", "SourceOut", "read_source"]
 
 _EVENT = "redcap_event_name"
-_EMPTY_ID = "the participant id cell is empty"
-_EMPTY_CODE = "every part of the self-generated code is empty or unreadable"
 _REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
 
 
@@ -75,20 +71,6 @@ class SourceOut:
 
 
 @dataclass
-class _Mapping:
-    """What the steps of mapping one source share."""
-
-    name: str  # the source's name in the outputs
-    key: str  # its key in the study config, ``sources[i]``
-    columns: list[str]
-    rows: np.ndarray  # the source row of each record
-    fatal: list[Problem]
-    quarantine: list[pd.DataFrame]
-    set_aside: np.ndarray  # records that do not go on (quarantined or ignored)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
 class _Items:
     """The recoded item columns of one source's kept records."""
 
@@ -97,13 +79,6 @@ class _Items:
     used: set[str] = field(default_factory=set)  # the export's item columns
     answers: np.ndarray | None = None
     whys: np.ndarray | None = None
-
-
-def _clean_id(text: str) -> str:
-    """The id as compared with ``participant_id.pattern``: normalised but not case-folded."""
-    t = unicodedata.normalize("NFKC", text)
-    t = re.sub("[\u200b-\u200d\ufeff]", "", t)
-    return re.sub(r"\s+", " ", t).strip()
 
 
 def _choices(meta: pd.DataFrame, column: str) -> dict[str, Any]:
@@ -153,26 +128,7 @@ def _excluded(table: RawTable, name: str) -> list[pd.DataFrame]:
     ]
 
 
-def _absent_id_column(m: _Mapping, id_col: str) -> Problem:
-    similar = [
-        c
-        for c in m.columns
-        if normalise_label(c).replace(" ", "_")
-        in {"id", "record_id", "student_id", normalise_label(id_col)}
-    ]
-    return Problem(
-        f"the participant id column {id_col!r} is absent",
-        file=m.name,
-        column=id_col,
-        fix=(
-            f"set participant_id.column (or {m.key}.id_column) to one of the export's "
-            f"columns{' such as ' + repr(similar[0]) if similar else ''}; the first ones are "
-            f"{m.columns[:8]}"
-        ),
-    )
-
-
-def _waves(study: Study, src: Source, data: pd.DataFrame, m: _Mapping) -> pd.Series | None:
+def _waves(study: Study, src: Source, data: pd.DataFrame, m: SourceMapping) -> pd.Series | None:
     """Each record's wave: the source's ``wave``, or its REDCap event through ``events``
     (an event mapped to null sets its rows aside). None when the events cannot be mapped."""
     if src.wave is not None:
@@ -221,7 +177,7 @@ def _waves(study: Study, src: Source, data: pd.DataFrame, m: _Mapping) -> pd.Ser
     return wave
 
 
-def _repeating_instances(data: pd.DataFrame, m: _Mapping) -> list[str]:
+def _repeating_instances(data: pd.DataFrame, m: SourceMapping) -> list[str]:
     """Set REDCap repeating instrument/event rows aside; the repeat columns present."""
     repeat_cols = [c for c in _REPEAT if c in m.columns]
     if repeat_cols:
@@ -241,41 +197,7 @@ def _repeating_instances(data: pd.DataFrame, m: _Mapping) -> list[str]:
     return repeat_cols
 
 
-def _check_ids(raw_ids: pd.Series, cfg: StudyConfig, id_col: str, m: _Mapping) -> None:
-    """Set aside (and quarantine) the rows whose id is empty or does not match the pattern."""
-    codes, uniques = pd.factorize(raw_ids, use_na_sentinel=True)
-    cleaned = map_ids(uniques, _clean_id, lower=False)  # plain ASCII ids are already clean
-    u_empty = np.append(cleaned == "", True)
-    u_bad = np.zeros(len(cleaned) + 1, dtype=bool)
-    if cfg.participant_id.pattern:
-        # RE2 (no backtracking): a pattern runs in time linear in the ids.
-        u_bad[:-1] = ~compile_id_pattern(cfg.participant_id.pattern)(cleaned)
-        u_bad[:-1] &= ~u_empty[:-1]
-    empty = u_empty[codes] & ~m.set_aside
-    bad = u_bad[codes] & ~m.set_aside & ~empty
-    for mask, rule, reason in (
-        (empty, "missing_id", _EMPTY_CODE if cfg.participant_id.sgic else _EMPTY_ID),
-        (
-            bad,
-            "invalid_id",
-            f"the participant id does not match participant_id.pattern {cfg.participant_id.pattern!r}",
-        ),
-    ):
-        if mask.any():
-            m.quarantine.append(
-                quarantine_frame(
-                    m.rows[mask],
-                    source=m.name,
-                    stage="map",
-                    rule=rule,
-                    reason=reason,
-                    column=id_col,
-                )
-            )
-            m.set_aside |= mask
-
-
-def _submission_times(records: pd.DataFrame, column: str, m: _Mapping) -> None:
+def _submission_times(records: pd.DataFrame, column: str, m: SourceMapping) -> None:
     """Parse the submission times in place; unreadable ones are fatal (they decide which
     duplicate submission is kept)."""
     times, unreadable = parse_times(records[f"col:{column}"])
@@ -305,7 +227,9 @@ def _submission_times(records: pd.DataFrame, column: str, m: _Mapping) -> None:
     records[f"col:{column}"] = times
 
 
-def _roles(records: pd.DataFrame, kept: pd.DataFrame, cfg: StudyConfig, m: _Mapping) -> set[str]:
+def _roles(
+    records: pd.DataFrame, kept: pd.DataFrame, cfg: StudyConfig, m: SourceMapping
+) -> set[str]:
     """Copy the role columns into ``records`` (as ``col:<name>``); the columns used
     (roles, attention checks and declared drops)."""
     roles = cfg.columns
@@ -328,7 +252,7 @@ def _roles(records: pd.DataFrame, kept: pd.DataFrame, cfg: StudyConfig, m: _Mapp
     return used
 
 
-def _absent_item(m: _Mapping, inst_id: str, item: str, column: str, part: str) -> Problem:
+def _absent_item(m: SourceMapping, inst_id: str, item: str, column: str, part: str) -> Problem:
     return Problem(
         f"item column for {inst_id}.{item} is absent"
         + (" (its retrospective 'then' answer)" if part == "then" else ""),
@@ -348,7 +272,7 @@ def _recode(
     kept: pd.DataFrame,
     kept_rows: np.ndarray,
     reasons: ReasonTable,
-    m: _Mapping,
+    m: SourceMapping,
     part: str = "items",
 ) -> _Items:
     """Recode every instrument straight into its columns of the source's item tables
@@ -415,60 +339,6 @@ def _recode(
             )
         )
     return items
-
-
-def _raw_ids(
-    data: pd.DataFrame, cfg: StudyConfig, src: Source, m: _Mapping
-) -> tuple[pd.Series, list[str], pd.DataFrame | None] | None:
-    """Each row's raw id (a response key of its own in an unlinked survey), the columns it
-    is read from, and (for a self-generated code) its normalised components; None when a
-    column is absent (a fatal problem)."""
-    sgic = cfg.participant_id.sgic
-    if sgic is None:
-        id_col = src.id_column or cfg.participant_id.column
-        if id_col is not None and id_col not in m.columns:
-            m.fatal.append(_absent_id_column(m, id_col))
-            return None
-        if not cfg.participant_id.linked or id_col is None:  # each response its own key
-            return response_keys(m.name, m.rows), [id_col] if id_col else [], None
-        return data[id_col].astype("string"), [id_col], None
-    cols = [sgic.column] if sgic.column else [c.column or "" for c in sgic.components]
-    absent = [c for c in cols if c not in m.columns]
-    for c in absent:
-        m.fatal.append(
-            Problem(
-                f"the self-generated code's column {c!r} is absent",
-                file=m.name,
-                column=c,
-                key="participant_id.sgic",
-                fix=f"name export columns under participant_id.sgic; the first are {m.columns[:8]}",
-            )
-        )
-    if absent:
-        return None
-    codes = read_codes(data, sgic)
-    bad = codes.bad_length & ~m.set_aside
-    if bad.any():
-        width = sum(c.width or 0 for c in sgic.components)
-        m.quarantine.append(
-            quarantine_frame(
-                m.rows[bad],
-                source=m.name,
-                stage="map",
-                rule="invalid_id",
-                reason=f"the self-generated code does not have {width} letters and digits",
-                column=cols[0],
-            )
-        )
-        m.set_aside |= bad
-    for comp, n in zip(sgic.components, codes.unreadable, strict=True):
-        if n:
-            where = comp.column or f"{sgic.column} (a {comp.width}-character part)"
-            m.notes.append(
-                f"{n} answer(s) in {where} cannot be read as a {comp.kind} (e.g. month 13): "
-                "that part of the code agrees with no other code"
-            )
-    return codes.code, cols, codes.components
 
 
 def _stack_then(
@@ -542,7 +412,7 @@ def read_source(
     name = label or path.name
     data = table.data
     columns = list(data.columns)
-    m = _Mapping(
+    m = SourceMapping(
         name=name,
         key=f"sources[{order}]",
         columns=columns,
@@ -551,7 +421,7 @@ def read_source(
         quarantine=_excluded(table, name),
         set_aside=np.zeros(len(data), dtype=bool),
     )
-    ids = _raw_ids(data, cfg, src, m)
+    ids = read_ids(data, cfg, src, m)
     if ids is None:
         return None
     raw_ids, id_cols, components = ids
@@ -560,7 +430,7 @@ def read_source(
         return None
     repeat_cols = _repeating_instances(data, m)
     if cfg.participant_id.linked:
-        _check_ids(raw_ids, cfg, id_cols[0], m)
+        check_ids(raw_ids, cfg, id_cols[0], m)
 
     keep = ~m.set_aside
     kept = data if keep.all() else data.loc[keep]  # no copy of the text when all are kept
@@ -573,9 +443,7 @@ def read_source(
             "source_row": m.rows[keep],
         }
     )
-    if components is not None:  # the code's components, for linkage (never written)
-        for j, column in enumerate(components.columns):
-            records[f"sgic:{j}"] = components[column].to_numpy()[keep]
+    add_code_parts(records, components, keep)
     used = {*id_cols, _EVENT, *repeat_cols, *_roles(records, kept, cfg, m)}
     dropped_declared = [c for c in cfg.columns.drop if c in columns]
     used |= set(dropped_declared)
