@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mentoreval.config.groups import level_problems
 from mentoreval.config.id_pattern import compile_id_pattern
 from mentoreval.config.study_model import LABEL, LABEL_FIX, InstrumentMap, StudyConfig, data_root
 from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem
@@ -258,6 +259,9 @@ def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check:
             "analysis.group.column",
             "use the same column in both places",
         )
+    if cfg.analysis.group is not None:
+        for message, key, fix in level_problems(cfg.analysis.group):
+            check.add(message, key, fix)
 
 
 def _check_column_roles(

@@ -59,13 +59,13 @@ from mentoreval.config.paths import default_out_dir
 from mentoreval.config.study import Study, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
 from mentoreval.ingest.checks import (
-    check_groups,
     check_instruments,
     check_source_rows,
     lookalike_ids,
     problems_from_quarantine,
     source_warnings,
 )
+from mentoreval.ingest.groups import label_covariates, map_groups
 from mentoreval.ingest.linkage import link_waves, linkage_summary
 from mentoreval.ingest.manifest import (
     ingest_manifest,
@@ -284,7 +284,8 @@ def _read_sources(
         if out is not None:
             outs.append(out)
     check_source_rows(study, outs, fatal, warnings)
-    check_groups(study, outs, fatal, warnings)
+    map_groups(study, outs, fatal, warnings)
+    label_covariates(study, outs)
     check_instruments(study, outs, fatal)
     warnings.extend(source_warnings(outs))
     return outs

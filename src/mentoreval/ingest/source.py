@@ -26,6 +26,7 @@ import pandas as pd
 
 from mentoreval.config.study import Source, Study, StudyConfig, compile_id_pattern
 from mentoreval.errors import MentorevalError, Problem
+from mentoreval.ingest.groups import column_labels
 from mentoreval.ingest.linkage import parse_times
 from mentoreval.ingest.protect import detect_identifying, map_ids
 from mentoreval.ingest.quarantine import quarantine_frame
@@ -66,6 +67,7 @@ class SourceOut:
     identifying: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # group/covariate codes
 
 
 @dataclass
@@ -542,6 +544,7 @@ def read_source(
         identifying=_identifying(data, table.columns_meta, unmapped),
         notes=list(table.notes),
         columns=columns,
+        labels=column_labels(table.columns_meta, [cfg.columns.group, *cfg.columns.covariates]),
     )
 
 
