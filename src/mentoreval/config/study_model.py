@@ -91,8 +91,10 @@ class Columns(_Strict):
 
 
 class InstrumentMap(_Strict):
-    """How one instrument's items appear in the exports."""
+    """How one instrument's items appear in the exports, and which of its scales the study
+    uses (``scales``; default all): the items of scales not used need not be exported."""
 
+    scales: list[str] | None = Field(default=None, min_length=1)
     items: dict[str, str] = Field(default_factory=dict)
     values: dict[str | int | float, Code] = Field(default_factory=dict)
     synonyms: dict[str, list[str]] = Field(default_factory=dict)

@@ -330,8 +330,8 @@ def _absent_item(m: _Mapping, inst_id: str, item: str, column: str) -> Problem:
         column=column,
         key=f"instruments.{inst_id}.items.{item}",
         fix=(
-            f"map {item} to the export's column under instruments.{inst_id}.items "
-            "(or re-export with every item)"
+            f"map {item} to the export's column under instruments.{inst_id}.items (or "
+            f"re-export with every item, or list the scales used under instruments.{inst_id}.scales)"
         ),
     )
 
