@@ -239,8 +239,9 @@ def validate(
     """Read every export of a study, write nothing, and list every problem.
 
     Exit 2 when ingest would stop (config, file, id column, item column, event, key), or when
-    rows or answers would be quarantined (unknown answers, bad ids, duplicates) unless
-    --lenient. Warnings (identifying or unmapped columns that will be dropped) exit 0.
+    rows or answers would be quarantined (unknown answers, bad ids) unless --lenient.
+    Warnings (identifying or unmapped columns that will be dropped) and notes (duplicates
+    resolved by quality.duplicates, previews excluded by a source's exclude) exit 0.
     """
     from mentoreval.ingest.pipeline import check_study
 
@@ -249,13 +250,18 @@ def validate(
         ("error", report.fatal),
         ("quarantine", report.data),
         ("warning", report.warnings),
+        ("note", report.notes),
     ):
         for p in problems:
-            typer.echo(f"{label}: {p}", err=label != "warning")
+            typer.echo(f"{label}: {p}", err=label not in {"warning", "note"})
     if report.fatal or (report.data and not lenient):
         n = len(report.fatal) + len(report.data)
         raise MentorevalError(f"{study}: {n} problem(s) found (see above); nothing was written")
-    typer.echo(f"{study}: OK ({len(report.warnings)} warning(s))")
+    typer.echo(
+        f"{study}: OK ({len(report.warnings)} warning(s), {len(report.notes)} note(s)"
+        + (f", {len(report.data)} row(s)/answer(s) to quarantine: --lenient" if report.data else "")
+        + ")"
+    )
 
 
 @app.command("ingest")

@@ -429,3 +429,21 @@ def test_annual_report_and_brief_pass_axe_core(annual_report: tuple[Path, Report
     _, outputs = annual_report
     pages = [outputs.html, outputs.html.with_name("brief.html")]
     assert axe_violations(pages) == {"annual_report.html": [], "brief.html": []}
+
+
+def test_annual_config_outside_a_project_with_no_cohorts_names_the_store_key(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "annual.yaml").write_text("title: A\nprogramme: peer\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "mentoreval", "annual", str(tmp_path / "annual.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"no cohorts in the store {tmp_path / 'data' / 'store'}" in done.stderr
+    assert "name it with store: in the annual config" in done.stderr

@@ -150,8 +150,16 @@ def lookalike_ids(records: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
+def problems_from_quarantine(
+    q: pd.DataFrame, duplicates: str = "keep_last"
+) -> tuple[list[Problem], list[Problem]]:
+    """What ``validate`` lists from the quarantine: the rows and answers set aside against
+    the study's wishes (unknown answers, bad ids, ...), and the notes, one per source and
+    rule with its count, for rows set aside by a rule the study declares — duplicate
+    submissions resolved by ``quality.duplicates``, Qualtrics previews/tests/spam and
+    unfinished responses excluded by a source's ``exclude``/``unfinished``."""
     out: list[Problem] = []
+    notes: list[Problem] = []
     # Rows the readers exclude (Qualtrics previews and tests, unfinished LimeSurvey
     # responses, ...): one problem per source and rule, with the count ingest reports.
     read = q[(q["stage"] == "read") & ~q["rule"].isin(["empty_row", "blank_row"])]
@@ -162,7 +170,8 @@ def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
         for (rsrc, rrule), n, first, rwhy in zip(
             counts.index, counts["n"], counts["first"], counts["reason"], strict=True
         ):
-            out.append(
+            declared = str(rrule) in _READ_RULES
+            (notes if declared else out).append(
                 Problem(
                     f"{rrule}: {n} row(s) excluded when reading ({_READ_RULES.get(str(rrule), str(rwhy))}; "
                     f"first: {rwhy})",
@@ -170,6 +179,21 @@ def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
                     row=int(first),
                 )
             )
+    dup = q[q["rule"] == "duplicate"]
+    for src, rows in dup.groupby("source", sort=True)["source_row"]:
+        shown = ", ".join(str(int(r)) for r in sorted(rows)[:5]) + (
+            ", ..." if len(rows) > 5 else ""
+        )
+        notes.append(
+            Problem(
+                f"duplicate: {len(rows)} submission(s) set aside (row(s) {shown}) because a "
+                f"{'later' if duplicates == 'keep_last' else 'earlier'} one of the same "
+                f"participant and wave is kept (quality.duplicates: {duplicates}; the rows "
+                "go to quarantine.csv)",
+                file=str(src),
+            )
+        )
+    q = q[q["rule"] != "duplicate"]
     for rule, part in q.groupby("rule", sort=True):
         if rule in {"empty_row", "blank_row"} or part["stage"].iloc[0] == "read":
             continue
@@ -193,4 +217,4 @@ def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
             )
         if len(part) > _LISTED:
             out.append(Problem(f"{rule}: ... and {len(part) - _LISTED} more (see quarantine.csv)"))
-    return out
+    return out, notes

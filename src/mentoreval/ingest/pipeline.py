@@ -159,20 +159,25 @@ class ValidationReport:
     fatal
         Problems that stop ``ingest``.
     data
-        Rows or answers ``ingest`` would quarantine (unknown values, invalid ids, duplicates).
+        Rows or answers ``ingest`` would quarantine against the study's wishes (unknown
+        values, invalid ids).
     warnings
         Worth knowing, harmless: identifying columns without a role (dropped), unmapped
         columns (dropped), reader notes.
+    notes
+        Rows set aside by a rule the study declares, counted: duplicates resolved by
+        ``quality.duplicates``, previews/tests excluded by a source's ``exclude``.
     """
 
     fatal: tuple[Problem, ...] = ()
     data: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    notes: tuple[Problem, ...] = ()
 
     @property
     def problems(self) -> list[Problem]:
-        """Fatal problems, then data problems, then warnings."""
-        return [*self.fatal, *self.data, *self.warnings]
+        """Fatal problems, then data problems, then warnings, then notes."""
+        return [*self.fatal, *self.data, *self.warnings, *self.notes]
 
 
 # --------------------------------------------------------------------------- the run
@@ -412,8 +417,10 @@ def _run(
         seconds=time.perf_counter() - t0,
         laps=laps,
     )
-    data = problems_from_quarantine(kept.quarantine)
-    report = ValidationReport(fatal=(), data=tuple(data), warnings=tuple(warnings))
+    data, notes = problems_from_quarantine(kept.quarantine, cfg.quality.duplicates)
+    report = ValidationReport(
+        fatal=(), data=tuple(data), warnings=tuple(warnings), notes=tuple(notes)
+    )
     result = IngestResult(
         parts=parts,
         scores=scores,

@@ -26,6 +26,7 @@ import pandas as pd
 
 from mentoreval.config.study import Source, Study, StudyConfig, compile_id_pattern
 from mentoreval.errors import MentorevalError, Problem
+from mentoreval.ingest.columns import absent_id_column, item_column_problems, renamed_headers
 from mentoreval.ingest.groups import column_labels
 from mentoreval.ingest.linkage import parse_times
 from mentoreval.ingest.protect import detect_identifying, map_ids
@@ -146,25 +147,6 @@ def _excluded(table: RawTable, name: str) -> list[pd.DataFrame]:
             value=[None if pd.isna(v) else str(v) for v in ex["value"]],
         )
     ]
-
-
-def _absent_id_column(m: _Mapping, id_col: str) -> Problem:
-    similar = [
-        c
-        for c in m.columns
-        if normalise_label(c).replace(" ", "_")
-        in {"id", "record_id", "student_id", normalise_label(id_col)}
-    ]
-    return Problem(
-        f"the participant id column {id_col!r} is absent",
-        file=m.name,
-        column=id_col,
-        fix=(
-            f"set participant_id.column (or {m.key}.id_column) to one of the export's "
-            f"columns{' such as ' + repr(similar[0]) if similar else ''}; the first ones are "
-            f"{m.columns[:8]}"
-        ),
-    )
 
 
 def _waves(study: Study, src: Source, data: pd.DataFrame, m: _Mapping) -> pd.Series | None:
@@ -323,19 +305,6 @@ def _roles(records: pd.DataFrame, kept: pd.DataFrame, cfg: StudyConfig, m: _Mapp
     return used
 
 
-def _absent_item(m: _Mapping, inst_id: str, item: str, column: str) -> Problem:
-    return Problem(
-        f"item column for {inst_id}.{item} is absent",
-        file=m.name,
-        column=column,
-        key=f"instruments.{inst_id}.items.{item}",
-        fix=(
-            f"map {item} to the export's column under instruments.{inst_id}.items (or "
-            f"re-export with every item, or list the scales used under instruments.{inst_id}.scales)"
-        ),
-    )
-
-
 def _recode(
     study: Study,
     table: RawTable,
@@ -349,15 +318,14 @@ def _recode(
     items = _Items(blocks={}, n_shown=np.zeros(len(kept), dtype=np.int64))
     width = sum(len(inst.item_ids) for inst in study.instruments.values())
     col0 = 0
+    found = item_column_problems(study, m.name, m.columns)
     for inst_id, inst in study.instruments.items():
         col0 += len(inst.item_ids)
         mapping = study.item_columns(inst_id)
-        present = [i for i, c in mapping.items() if c in m.columns]
-        if not present:
+        if inst_id not in found:
             continue
-        absent = [i for i in mapping if i not in present]
-        if absent:
-            m.fatal.extend(_absent_item(m, inst_id, item, mapping[item]) for item in absent)
+        if found[inst_id]:
+            m.fatal.extend(found[inst_id])
             continue
         cols = [mapping[i] for i in inst.item_ids]
         items.used |= set(cols)
@@ -502,7 +470,9 @@ def read_source(
     )
     id_col = src.id_column or cfg.participant_id.column
     if id_col not in columns:
-        fatal.append(_absent_id_column(m, id_col))
+        fatal.append(absent_id_column(name, m.key, columns, id_col))
+        # the item columns are checked too: one run names both
+        fatal.extend(p for ps in item_column_problems(study, name, columns).values() for p in ps)
         return None
     wave = _waves(study, src, data, m)
     if wave is None:
@@ -542,7 +512,7 @@ def read_source(
         whys=items.whys,
         dropped=[*dropped_declared, *unmapped],
         identifying=_identifying(data, table.columns_meta, unmapped),
-        notes=list(table.notes),
+        notes=[*table.notes, *renamed_headers(table.columns_meta)],
         columns=columns,
         labels=column_labels(table.columns_meta, [cfg.columns.group, *cfg.columns.covariates]),
     )

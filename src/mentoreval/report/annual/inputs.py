@@ -57,6 +57,13 @@ def secondary_rows(df: pd.DataFrame, by: Sequence[str], values: Sequence[str]) -
     return out
 
 
+_STORE_FIX = (
+    "if the cohorts are in another store (an annual config outside the project reads "
+    "<its folder>/data/store), name it with store: in the annual config, e.g. "
+    "store: ../my-project/data/store (relative to the annual config's folder)"
+)
+
+
 def select_cohorts(config: AnnualConfig) -> pd.DataFrame:
     from mentoreval.config.study import load_study
 
@@ -84,7 +91,8 @@ def select_cohorts(config: AnnualConfig) -> pd.DataFrame:
                         f"not in the store: {listed}",
                         file=str(config.path),
                         key="studies",
-                        fix="run 'mentoreval ingest STUDY' for each, or set update_store: true",
+                        fix="run 'mentoreval ingest STUDY' for each, or set update_store: "
+                        f"true; {_STORE_FIX}",
                     ),
                 ),
             )
@@ -96,7 +104,7 @@ def select_cohorts(config: AnnualConfig) -> pd.DataFrame:
                     "no matching cohorts",
                     file=str(config.path),
                     key="programmes",
-                    fix="check programmes/years, or ingest the studies into this store",
+                    fix=f"check programmes/years, or ingest the studies into this store; {_STORE_FIX}",
                 ),
             ),
         )
