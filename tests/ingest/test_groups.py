@@ -257,3 +257,33 @@ def test_named_level_missing_or_listed_twice_is_a_config_error(
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "analysis.group.control" in done.stderr and "'waitlist'" in done.stderr
     assert "'yes' is listed under two levels, 'mentored' and 'comparison'" in done.stderr
+
+
+def test_covariate_with_labels_for_some_codes_only_stays_numeric(
+    tmp_path: Path, key_file: Path
+) -> None:
+    import pyreadstat
+
+    frame = pd.DataFrame(
+        {
+            "sid": [f"S{i:02d}" for i in range(12)],
+            "arm": ["m" if i < 6 else "c" for i in range(12)],
+            "age": [float(20 + i) for i in range(11)] + [99.0],
+            **{c: [float((i + k) % 6) for i in range(12)] for k, c in enumerate(WHO5)},
+        }
+    )
+    for wave in ("pre", "post"):
+        pyreadstat.write_sav(
+            frame, str(tmp_path / f"{wave}.sav"), variable_value_labels={"age": {99.0: "refused"}}
+        )
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "title: SPSS\nparticipant_id: {column: sid}\n"
+        "sources: [{path: pre.sav, wave: pre}, {path: post.sav, wave: post}]\n"
+        "columns: {covariates: [age]}\ninstruments: {who5: {}}\n"
+        "analysis: {group: {column: arm, treated: m, control: c}}\n",
+        encoding="utf-8",
+    )
+    ingested_groups(key_file, study)
+    people = pd.read_parquet(tmp_path / "processed" / "participants.parquet")
+    assert str(people["age"].dtype) in {"Float64", "double[pyarrow]", "float64"}

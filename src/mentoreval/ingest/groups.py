@@ -9,7 +9,8 @@ declared level's name (``treated``/``control`` as written, or the names under
 ``analysis.group.levels``); a value no level claims becomes its label. A declared level
 that matches nothing stops the run, listing the levels present with their students; the
 study is never silently analysed as single-arm. :func:`label_covariates` gives coded
-covariates their labels, so a coded category is analysed as a category, not a number.
+covariates their labels (when every value has one), so a coded category is analysed as a
+category, not a number.
 """
 
 from __future__ import annotations
@@ -210,15 +211,17 @@ def _level_problems(
 
 
 def label_covariates(study: Study, outs: list[SourceOut]) -> None:
-    """Coded covariates (with labels in the export's metadata) become their labels, as a
-    group level does; a code without a label stays as exported."""
+    """Coded covariates become their labels, as a group level does, when every value in
+    the source has a label (a categorical field: a REDCap radio, an SPSS nominal); a
+    number with labels only for special codes (an age with ``99 = refused``) stays as
+    exported."""
     for c in study.config.columns.covariates:
         for o in outs:
             labels = o.labels.get(c)
-            if labels and f"col:{c}" in o.records:
-                values = o.records[f"col:{c}"].astype("string")
-                by_key = {level_key(code): lab for code, lab in labels.items()}
-                found = {str(v): by_key.get(level_key(str(v))) for v in values.dropna().unique()}
-                o.records[f"col:{c}"] = _recode(
-                    values, {v: lab for v, lab in found.items() if lab is not None}
-                )
+            if not labels or f"col:{c}" not in o.records:
+                continue
+            values = o.records[f"col:{c}"].astype("string")
+            by_key = {level_key(code): lab for code, lab in labels.items()}
+            found = {str(v): by_key.get(level_key(str(v))) for v in values.dropna().unique()}
+            if found and all(lab is not None for lab in found.values()):
+                o.records[f"col:{c}"] = _recode(values, {v: str(lab) for v, lab in found.items()})
