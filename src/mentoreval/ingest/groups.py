@@ -176,11 +176,13 @@ def _level_problems(
                     fix="list each code or label under one level only",
                 )
             )
+    missing = False
     for role in ("treated", "control"):
         name = getattr(spec, role)
         matched = [v for v in values if v.level == name]
         if not matched:
             fatal.append(_not_found(spec, role, gcol, students))
+            missing = True
             continue
         loose = sorted({v.present for v in matched if not v.exact})
         if loose:
@@ -197,7 +199,7 @@ def _level_problems(
     for v in sorted(
         {v.present: v for v in values if v.level is None}.values(), key=lambda v: v.present
     ):
-        if v.present in students.index and not v.ambiguous:
+        if v.present in students.index and not v.ambiguous and not missing:
             warnings.append(
                 Problem(
                     f"{int(students[v.present])} students in group {v.shown!r} are not "
