@@ -287,3 +287,27 @@ def test_covariate_with_labels_for_some_codes_only_stays_numeric(
     ingested_groups(key_file, study)
     people = pd.read_parquet(tmp_path / "processed" / "participants.parquet")
     assert str(people["age"].dtype) in {"Float64", "double[pyarrow]", "float64"}
+
+
+def test_report_on_processed_data_without_the_declared_levels_stops_not_single_arm(
+    tmp_path: Path, key_file: Path
+) -> None:
+    from mentoreval.disclose import DisclosurePolicy
+    from mentoreval.errors import DataError
+    from mentoreval.report.cohort.analysis import analyse_cohort
+
+    study = redcap_study(tmp_path, "{column: mentored, treated: '1', control: '0'}")
+    ingested_groups(key_file, study)
+    # the config changed after the ingest: the processed data hold '1'/'0', not the names
+    study.write_text(
+        study.read_text().replace(
+            "treated: '1', control: '0'",
+            "levels: {mentored: ['1'], comparison: ['0']}, treated: mentored, control: comparison",
+        )
+    )
+    with pytest.raises(DataError) as info:
+        analyse_cohort(
+            tmp_path / "processed", study, policy=DisclosurePolicy(profile="off"), use_ledger=False
+        )
+    said = str(info.value.problems[0])
+    assert "analysis.group" in said and "['0', '1']" in said and "mentoreval ingest" in said
