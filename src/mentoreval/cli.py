@@ -113,7 +113,7 @@ def instruments_show(
 
     inst = load_instrument(instrument, dirs=dirs)
     typer.echo(f"{inst.title} ({inst.id}, version {inst.version}) — domain: {inst.domain}")
-    typer.echo(f"Citation: {inst.citation}")
+    typer.echo(f"Citation: {inst.citation or 'none (a local instrument)'}")
     text = "item text shipped" if inst.licence.ship_item_text else "item text NOT shipped"
     typer.echo(f"Licence: {inst.licence.name} [{text}]")
     if inst.recall_period:
@@ -131,6 +131,31 @@ def instruments_show(
     typer.echo(inst.scales_frame().to_string(index=False))
     if inst.notes:
         typer.echo(f"\nNotes: {inst.notes}")
+
+
+@instruments_app.command("new")
+def instruments_new(
+    items: Annotated[int, typer.Option("--items", min=1, max=500, help="Number of items.")],
+    scale: Annotated[
+        str, typer.Option("--scale", help="Response codes as low-high, e.g. 1-4 or 0-5.")
+    ] = "1-5",
+    reverse: Annotated[
+        str | None,
+        typer.Option("--reverse", help="Reverse-keyed item numbers, e.g. 1,2,5."),
+    ] = None,
+    inst_id: Annotated[
+        str, typer.Option("--id", help="The instrument id (lower case; the file's name).")
+    ] = "local_items",
+) -> None:
+    """Print a starter definition of a local instrument (save it as <id>.yaml and fill in
+    the TODOs): mentoreval instruments new --items 20 --scale 1-4 --reverse 1,2,5 > my.yaml"""
+    from mentoreval.instruments.definitions import check_definition_text
+    from mentoreval.instruments.local import parse_codes, parse_reverse, starter_yaml
+
+    low, high = parse_codes(scale)
+    text = starter_yaml(inst_id, items, low, high, parse_reverse(reverse, items))
+    check_definition_text(text, f"{inst_id}.yaml")
+    typer.echo(text, nl=False)
 
 
 @instruments_app.command("score")
@@ -214,8 +239,9 @@ def validate(
     """Read every export of a study, write nothing, and list every problem.
 
     Exit 2 when ingest would stop (config, file, id column, item column, event, key), or when
-    rows or answers would be quarantined (unknown answers, bad ids, duplicates) unless
-    --lenient. Warnings (identifying or unmapped columns that will be dropped) exit 0.
+    rows or answers would be quarantined (unknown answers, bad ids) unless --lenient.
+    Warnings (identifying or unmapped columns that will be dropped) and notes (duplicates
+    resolved by quality.duplicates, previews excluded by a source's exclude) exit 0.
     """
     from mentoreval.ingest.pipeline import check_study
 
@@ -227,15 +253,18 @@ def validate(
         ("error", report.fatal),
         ("quarantine", report.data),
         ("warning", report.warnings),
+        ("note", report.notes),
     ):
         for p in problems:
-            typer.echo(f"{label}: {p}", err=label != "warning")
-    for note in report.notes:
-        typer.echo(f"note: {note}")
+            typer.echo(f"{label}: {p}", err=label not in {"warning", "note"})
     if report.fatal or (report.data and not lenient):
         n = len(report.fatal) + len(report.data)
         raise MentorevalError(f"{study}: {n} problem(s) found (see above); nothing was written")
-    typer.echo(f"{study}: OK ({len(report.warnings)} warning(s))")
+    typer.echo(
+        f"{study}: OK ({len(report.warnings)} warning(s), {len(report.notes)} note(s)"
+        + (f", {len(report.data)} row(s)/answer(s) to quarantine: --lenient" if report.data else "")
+        + ")"
+    )
 
 
 def _design_line(study: Path) -> str | None:

@@ -78,11 +78,6 @@ CASES: dict[str, tuple[str, dict[str, str], list[str]]] = {
         {"csv": "student," + ",".join(WHO5) + "\nA1,1,2,3,4,5\n"},
         ["pre.csv", "'sid'", "participant_id.column"],
     ),
-    "duplicate_submissions": (
-        "validate",
-        {"csv": GOOD_CSV + "a1 ,5,5,5,5,5\n"},
-        ["pre.csv", "row 4", "duplicate"],
-    ),
     "empty_id": (
         "validate",
         {"csv": GOOD_CSV + ",5,5,5,5,5\n"},
@@ -162,6 +157,19 @@ def test_broken_input_exits_2(case: str, tmp_path: Path, key: Path) -> None:
     for text in expected:
         assert text in res.stderr, (text, res.stderr)
     assert not (tmp_path / "data").exists()
+
+
+def test_duplicates_the_study_rule_resolves_are_a_counted_note_not_an_error(
+    tmp_path: Path, key: Path
+) -> None:
+    study = make(tmp_path, csv=GOOD_CSV + "a1 ,5,5,5,5,5\n")
+    res = run_cli("validate", str(study), env_key=key)
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert (
+        "note: pre.csv: duplicate: 1 submission(s) set aside (row(s) 2) because a later one "
+        "of the same participant and wave is kept (quality.duplicates: keep_last"
+    ) in res.stdout, res.stdout
+    assert "OK (0 warning(s), 1 note(s))" in res.stdout
 
 
 def test_cell_problems_do_not_stop_ingest(tmp_path: Path, key: Path) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mentoreval.config.design import source_waves, study_design
+from mentoreval.config.groups import level_problems
 from mentoreval.config.id_pattern import compile_id_pattern
 from mentoreval.config.study_model import LABEL, LABEL_FIX, InstrumentMap, StudyConfig, data_root
 from mentoreval.errors import ConfigError, InstrumentError, MentorevalError, Problem
@@ -287,16 +288,47 @@ def _load_instruments(cfg: StudyConfig, check: _Checker) -> dict[str, Instrument
         try:
             inst = load_instrument(inst_id, dirs=dirs)
         except InstrumentError as exc:
-            check.add(
-                str(exc).splitlines()[0],
-                f"instruments.{inst_id}",
-                "use an instrument id listed by 'mentoreval instruments list'",
-            )
+            _instrument_problems(inst_id, exc, check)
             continue
+        if mapping is not None and mapping.scales is not None:
+            inst = _used_scales(inst_id, inst, mapping.scales, check)
         instruments[inst_id] = inst
         if mapping is not None:
             _check_instrument_map(inst_id, inst, mapping, check)
     return instruments
+
+
+def _instrument_problems(inst_id: str, exc: InstrumentError, check: _Checker) -> None:
+    """An instrument that does not load: every problem of a broken definition, with its
+    file and key; an unknown id, with the ids there are."""
+    if not exc.problems:
+        check.add(
+            str(exc).splitlines()[0],
+            f"instruments.{inst_id}",
+            "use an instrument id listed by 'mentoreval instruments list', or put "
+            f"{inst_id}.yaml in a folder named under instrument_dirs",
+        )
+        return
+    for p in exc.problems:
+        where = ": ".join(str(w) for w in (p.file, p.key) if w)
+        check.add(
+            f"the definition does not load: {where + ': ' if where else ''}{p.message}",
+            f"instruments.{inst_id}",
+            p.fix or "correct the definition (see docs/instruments.md)",
+        )
+
+
+def _used_scales(inst_id: str, inst: Instrument, scales: list[str], check: _Checker) -> Instrument:
+    """The instrument reduced to the scales the study uses (all of it if one is unknown)."""
+    known = [s.id for s in inst.scales]
+    unknown = [s for s in scales if s not in known]
+    for s in unknown:
+        check.add(
+            f"{inst_id} has no scale {s!r}",
+            f"instruments.{inst_id}.scales",
+            f"use scale ids of {inst_id}: {known}",
+        )
+    return inst if unknown else inst.subset(scales)
 
 
 def _check_instrument_map(
@@ -306,10 +338,12 @@ def _check_instrument_map(
     key = f"instruments.{inst_id}"
     for item in mapping.items:
         if item not in inst.item_ids:
+            used = "" if mapping.scales is None else f" in the scales used {mapping.scales}"
             check.add(
-                f"unknown item {item!r}",
+                f"unknown item {item!r}{used}",
                 f"{key}.items",
-                f"use item ids of {inst_id}: {inst.item_ids}",
+                f"use item ids of {inst_id}{used}: {inst.item_ids}"
+                + (" (or add the item's scale under scales)" if used else ""),
             )
     cols = list(mapping.items.values())
     twice = sorted({c for c in cols if cols.count(c) > 1})
@@ -394,6 +428,9 @@ def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check:
             "analysis.group.column",
             "use the same column in both places",
         )
+    if cfg.analysis.group is not None:
+        for message, key, fix in level_problems(cfg.analysis.group):
+            check.add(message, key, fix)
 
 
 def _check_column_roles(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from mentoreval.read.base import Format
 
@@ -158,25 +158,49 @@ class Columns(_Strict):
 
 
 class InstrumentMap(_Strict):
-    """How one instrument's items appear in the exports.
+    """How one instrument's items appear in the exports, and which of its scales the study
+    uses (``scales``; default all): the items of scales not used need not be exported.
 
     ``then`` maps items to the columns of a retrospective ("then-test") question, "how was
     it *before* the programme?", asked in the same survey as ``items`` ("now"); a source
     with ``then: <wave>`` records those answers as that wave of the same response.
     """
 
+    scales: list[str] | None = Field(default=None, min_length=1)
     items: dict[str, str] = Field(default_factory=dict)
     then: dict[str, str] = Field(default_factory=dict)
     values: dict[str | int | float, Code] = Field(default_factory=dict)
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
 
 
+def _as_text(value: object) -> object:
+    """A level written as a number in YAML (``treated: 1``) is the text ``"1"``."""
+    if isinstance(value, bool):
+        return value  # refused by the str type: ``yes``/``no`` are text in strict YAML anyway
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value
+
+
+LevelText = Annotated[str, BeforeValidator(_as_text)]
+
+
 class GroupSpec(_Strict):
-    """The grouping column and its two levels."""
+    """The grouping column and its two levels.
+
+    ``treated`` and ``control`` are each a level as exported: a code (``"1"``) or its
+    label (``"Yes"``, from a REDCap dictionary or SPSS value labels), matched whatever the
+    case, spaces or number form. With ``levels``, each level gets a name and the codes and
+    labels that mean it (``{mentored: ["1", "Yes"]}``); ``treated`` and ``control`` then
+    name levels, and the processed data and reports use those names.
+    """
 
     column: str
-    treated: str
-    control: str
+    treated: LevelText
+    control: LevelText
+    levels: dict[str, list[LevelText]] | None = None
 
 
 class AnalysisOptions(_Strict):
@@ -267,6 +291,23 @@ class StudyConfig(_Strict):
     def linked(self) -> bool:
         """Whether responses are linked across waves by a participant id."""
         return self.participant_id.linked
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_role(cls, data: Any) -> Any:
+        """``analysis.group.column`` gives its column the group role when ``columns.group``
+        is not set (one column, declared once)."""
+        if not isinstance(data, dict):
+            return data
+        analysis = data.get("analysis")
+        group = analysis.get("group") if isinstance(analysis, dict) else None
+        column = group.get("column") if isinstance(group, dict) else None
+        columns = data.get("columns")
+        if not isinstance(column, str) or not isinstance(columns, dict | None):
+            return data
+        if columns is None or columns.get("group") is None:
+            return {**data, "columns": {**(columns or {}), "group": column}}
+        return data
 
 
 def data_root(value: str, base: Path) -> Path:

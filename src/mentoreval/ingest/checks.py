@@ -2,7 +2,7 @@
 
 Run after every source is read and mapped (:mod:`mentoreval.ingest.source`), before the
 records are combined: a source with no records, or none left (:func:`check_source_rows`);
-the group column and the declared treated/control levels (:func:`check_groups`); an
+an
 instrument no source has (:func:`check_instruments`); ids that differ only in look-alike
 characters (:func:`lookalike_ids`). Each adds located problems to ``fatal`` (the run stops)
 or ``warnings``. :func:`source_warnings` turns what the sources noticed (identifying-looking
@@ -18,14 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mentoreval.config.study import GroupSpec, Study
+from mentoreval.config.study import Study
 from mentoreval.errors import MentorevalError, Problem
 from mentoreval.ingest.protect import confusable_collisions, confusable_groups
 from mentoreval.ingest.quarantine import CELL_RULES
 from mentoreval.ingest.source import SourceOut
 
 __all__ = [
-    "check_groups",
     "check_instruments",
     "check_source_rows",
     "lookalike_ids",
@@ -98,130 +97,6 @@ def check_source_rows(
             )
 
 
-def _norm_level(values: pd.Series) -> pd.Series:
-    """Group labels as compared with the declared levels: NFKC, case-folded, spaces
-    collapsed, numbers in one form (``1``, ``1.0`` and `` 1 `` are equal)."""
-    text = values.astype("string").str.normalize("NFKC").str.strip().str.casefold()
-    text = text.str.replace(r"\s+", " ", regex=True)
-    num = pd.to_numeric(text, errors="coerce")
-    as_num = num.map(lambda x: f"{x:g}", na_action="ignore").astype("string")
-    return as_num.where(num.notna(), text)
-
-
-def _absent_group_column(
-    gcol: str | None, spec: GroupSpec | None, present: set[str]
-) -> Problem | None:
-    for name, key in (
-        (gcol, "columns.group"),
-        (spec.column if spec else None, "analysis.group.column"),
-    ):
-        if name and name not in present and not (name == "group" and gcol in present):
-            return Problem(
-                f"the group column {name!r} is absent from every export",
-                key=key,
-                column=name,
-                fix=f"set {key} to the export's group column (the first columns are "
-                f"{sorted(present)[:8]}), or remove it for a single-arm study",
-            )
-    return None
-
-
-def _students_per_level(outs: list[SourceOut], col: str) -> pd.Series:
-    """Distinct students (raw ids, case and spaces aside) per group label, every wave."""
-    both = pd.concat(
-        [o.records[["raw_id", col]] for o in outs if col in o.records], ignore_index=True
-    )
-    labels = both[col].astype("string")
-    ids = both["raw_id"].astype("string").str.strip().str.casefold()
-    return ids.groupby(labels, dropna=True).nunique()
-
-
-def _match_declared_levels(
-    spec: GroupSpec,
-    gcol: str | None,
-    students: pd.Series,
-    fatal: list[Problem],
-    warnings: list[Problem],
-) -> dict[str, str]:
-    """Find the treated and control levels in the data; the labels that match one only
-    after normalising, each with the declared label it is recoded to."""
-    norm_of = _norm_level(pd.Series(students.index, dtype="string"))
-    norm_of.index = students.index
-    recode: dict[str, str] = {}
-    for role, level in (("treated", spec.treated), ("control", spec.control)):
-        if level in students.index:
-            continue
-        target = _norm_level(pd.Series([level], dtype="string")).iloc[0]
-        alike = [str(v) for v in norm_of.index[(norm_of == target).to_numpy()]]
-        if alike:
-            recode.update({v: level for v in alike})
-            warnings.append(
-                Problem(
-                    f"group level(s) {', '.join(repr(v) for v in alike)} matched "
-                    f"analysis.group.{role} {level!r} after normalising case, spaces and "
-                    f"number form; they are analysed as {level!r}",
-                    key=f"analysis.group.{role}",
-                    column=gcol,
-                    fix=f"write analysis.group.{role} exactly as in the data to silence this",
-                )
-            )
-            continue
-        listed = ", ".join(f"{v!r} ({int(n)} students)" for v, n in students.items()) or "none"
-        fatal.append(
-            Problem(
-                f"analysis.group.{role} {level!r} is not a level of the group column "
-                f"{gcol!r}; the levels present are: {listed}",
-                key=f"analysis.group.{role}",
-                column=gcol,
-                fix=f"set analysis.group.{role} to one of the levels present",
-            )
-        )
-    return recode
-
-
-def _undeclared_levels(students: pd.Series, declared: set[str], gcol: str | None) -> list[Problem]:
-    return [
-        Problem(
-            f"{int(n)} students in group {level!r} are not analysed: not declared "
-            "as treated or control",
-            key="analysis.group",
-            column=gcol,
-            fix="declare the level under analysis.group (treated or control) to "
-            "analyse it, or leave it: the students stay in the processed data",
-        )
-        for level, n in zip(students.index.astype(str), students.to_numpy(), strict=True)
-        if level not in declared
-    ]
-
-
-def check_groups(
-    study: Study, outs: list[SourceOut], fatal: list[Problem], warnings: list[Problem]
-) -> None:
-    """The group column exists; the declared treated and control levels are in the data
-    (matched exactly, or after normalising case, spaces and number form, which is said and
-    the data recoded to the declared label); undeclared levels are said (not analysed)."""
-    cfg = study.config
-    spec = cfg.analysis.group
-    gcol = cfg.columns.group
-    if not outs:
-        return
-    absent = _absent_group_column(gcol, spec, {c for o in outs for c in o.columns})
-    if absent is not None:
-        fatal.append(absent)
-        return
-    col = f"col:{gcol or (spec.column if spec else '')}"
-    if spec is None or not any(col in o.records for o in outs):
-        return
-    students = _students_per_level(outs, col)
-    recode = _match_declared_levels(spec, gcol, students, fatal, warnings)
-    warnings.extend(_undeclared_levels(students, {spec.treated, spec.control, *recode}, gcol))
-    if recode:
-        for o in outs:
-            if col in o.records:
-                values = o.records[col].astype("string")
-                o.records[col] = values.replace(recode)
-
-
 def check_instruments(study: Study, outs: list[SourceOut], fatal: list[Problem]) -> None:
     """An instrument whose item columns no source has is fatal (when every source was read
     and nothing else is wrong)."""
@@ -280,8 +155,16 @@ def lookalike_ids(records: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
+def problems_from_quarantine(
+    q: pd.DataFrame, duplicates: str = "keep_last"
+) -> tuple[list[Problem], list[Problem]]:
+    """What ``validate`` lists from the quarantine: the rows and answers set aside against
+    the study's wishes (unknown answers, bad ids, ...), and the notes, one per source and
+    rule with its count, for rows set aside by a rule the study declares — duplicate
+    submissions resolved by ``quality.duplicates``, Qualtrics previews/tests/spam and
+    unfinished responses excluded by a source's ``exclude``/``unfinished``."""
     out: list[Problem] = []
+    notes: list[Problem] = []
     # Rows the readers exclude (Qualtrics previews and tests, unfinished LimeSurvey
     # responses, ...): one problem per source and rule, with the count ingest reports.
     read = q[(q["stage"] == "read") & ~q["rule"].isin(["empty_row", "blank_row"])]
@@ -292,7 +175,8 @@ def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
         for (rsrc, rrule), n, first, rwhy in zip(
             counts.index, counts["n"], counts["first"], counts["reason"], strict=True
         ):
-            out.append(
+            declared = str(rrule) in _READ_RULES
+            (notes if declared else out).append(
                 Problem(
                     f"{rrule}: {n} row(s) excluded when reading ({_READ_RULES.get(str(rrule), str(rwhy))}; "
                     f"first: {rwhy})",
@@ -300,6 +184,21 @@ def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
                     row=int(first),
                 )
             )
+    dup = q[q["rule"] == "duplicate"]
+    for src, rows in dup.groupby("source", sort=True)["source_row"]:
+        shown = ", ".join(str(int(r)) for r in sorted(rows)[:5]) + (
+            ", ..." if len(rows) > 5 else ""
+        )
+        notes.append(
+            Problem(
+                f"duplicate: {len(rows)} submission(s) set aside (row(s) {shown}) because a "
+                f"{'later' if duplicates == 'keep_last' else 'earlier'} one of the same "
+                f"participant and wave is kept (quality.duplicates: {duplicates}; the rows "
+                "go to quarantine.csv)",
+                file=str(src),
+            )
+        )
+    q = q[q["rule"] != "duplicate"]
     for rule, part in q.groupby("rule", sort=True):
         if rule in {"empty_row", "blank_row"} or part["stage"].iloc[0] == "read":
             continue
@@ -323,7 +222,7 @@ def problems_from_quarantine(q: pd.DataFrame) -> list[Problem]:
             )
         if len(part) > _LISTED:
             out.append(Problem(f"{rule}: ... and {len(part) - _LISTED} more (see quarantine.csv)"))
-    return out
+    return out, notes
 
 
 def source_labels(study: Study, fatal: list[Problem]) -> list[str | None]:

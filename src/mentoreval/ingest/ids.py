@@ -13,13 +13,13 @@ import pandas as pd
 
 from mentoreval.config.study import Source, StudyConfig, compile_id_pattern
 from mentoreval.errors import Problem
+from mentoreval.ingest.columns import absent_id_column
 from mentoreval.ingest.mapping import SourceMapping
 from mentoreval.ingest.protect import map_ids
 from mentoreval.ingest.quarantine import quarantine_frame, response_keys
-from mentoreval.ingest.recode import normalise_label
 from mentoreval.ingest.sgic import read_codes
 
-__all__ = ["absent_id_column", "add_code_parts", "check_ids", "clean_id", "read_ids"]
+__all__ = ["add_code_parts", "check_ids", "clean_id", "read_ids"]
 
 _EMPTY_ID = "the participant id cell is empty"
 _EMPTY_CODE = "every part of the self-generated code is empty or unreadable"
@@ -30,25 +30,6 @@ def clean_id(text: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     t = re.sub("[\u200b-\u200d\ufeff]", "", t)
     return re.sub(r"\s+", " ", t).strip()
-
-
-def absent_id_column(m: SourceMapping, id_col: str) -> Problem:
-    similar = [
-        c
-        for c in m.columns
-        if normalise_label(c).replace(" ", "_")
-        in {"id", "record_id", "student_id", normalise_label(id_col)}
-    ]
-    return Problem(
-        f"the participant id column {id_col!r} is absent",
-        file=m.name,
-        column=id_col,
-        fix=(
-            f"set participant_id.column (or {m.key}.id_column) to one of the export's "
-            f"columns{' such as ' + repr(similar[0]) if similar else ''}; the first ones are "
-            f"{m.columns[:8]}"
-        ),
-    )
 
 
 def check_ids(raw_ids: pd.Series, cfg: StudyConfig, id_col: str, m: SourceMapping) -> None:
@@ -95,7 +76,7 @@ def read_ids(
     if sgic is None:
         id_col = src.id_column or cfg.participant_id.column
         if id_col is not None and id_col not in m.columns:
-            m.fatal.append(absent_id_column(m, id_col))
+            m.fatal.append(absent_id_column(m.name, m.key, m.columns, id_col))
             return None
         if not cfg.participant_id.linked or id_col is None:  # each response its own key
             return response_keys(m.name, m.rows), [id_col] if id_col else [], None

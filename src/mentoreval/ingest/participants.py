@@ -2,8 +2,9 @@
 
 Each student's group and covariates come from the first filled value in the order pre,
 post, other waves (then source order and row): another wave fills what the preferred one
-left empty. A column whose every filled value is a number is numeric (``Float64``), else
-text (``string``).
+left empty. The group is text (the declared level names, :mod:`mentoreval.ingest.groups`);
+a covariate whose every filled value is a number is numeric (``Float64``), else text
+(``string``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def participants_table(kept: KeptRecords, cfg: StudyConfig) -> pd.DataFrame:
         people, at = np.unique(pid_codes[order], return_index=True)
         row_of = np.full(len(pid_cats), -1, dtype=np.int64)
         row_of[people] = order[at]
-        participants[name] = _numeric_or_text(
-            pd.Series(values.take(row_of[by_pid], allow_fill=True), copy=False)
+        first_values = pd.Series(values.take(row_of[by_pid], allow_fill=True), copy=False)
+        # the group is a level's name, never a number ('1', not 1.0)
+        participants[name] = (
+            first_values.astype("string") if name == "group" else _numeric_or_text(first_values)
         )
     return participants

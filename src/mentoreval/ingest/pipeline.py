@@ -59,7 +59,6 @@ from mentoreval.config.paths import default_out_dir
 from mentoreval.config.study import Study, StudyConfig, load_study
 from mentoreval.errors import KeyMismatchError, MentorevalError, Problem, raise_problems
 from mentoreval.ingest.checks import (
-    check_groups,
     check_instruments,
     check_source_rows,
     lookalike_ids,
@@ -67,6 +66,7 @@ from mentoreval.ingest.checks import (
     source_labels,
     source_warnings,
 )
+from mentoreval.ingest.groups import label_covariates, map_groups
 from mentoreval.ingest.linkage import link_waves, linkage_summary
 from mentoreval.ingest.manifest import (
     ingest_manifest,
@@ -162,23 +162,26 @@ class ValidationReport:
     fatal
         Problems that stop ``ingest``.
     data
-        Rows or answers ``ingest`` would quarantine (unknown values, invalid ids, duplicates).
+        Rows or answers ``ingest`` would quarantine against the study's wishes (unknown
+        values, invalid ids).
     warnings
         Worth knowing, harmless: identifying columns without a role (dropped), unmapped
         columns (dropped), reader notes.
     notes
-        What the check found that is neither: the self-generated codes' linkage report.
+        Worth a line, harmless: rows set aside by a rule the study declares, counted
+        (duplicates resolved by ``quality.duplicates``, previews/tests excluded by a source's
+        ``exclude``), and the self-generated codes' linkage report.
     """
 
     fatal: tuple[Problem, ...] = ()
     data: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[Problem, ...] = ()
 
     @property
     def problems(self) -> list[Problem]:
-        """Fatal problems, then data problems, then warnings."""
-        return [*self.fatal, *self.data, *self.warnings]
+        """Fatal problems, then data problems, then warnings, then notes."""
+        return [*self.fatal, *self.data, *self.warnings, *self.notes]
 
 
 # --------------------------------------------------------------------------- the run
@@ -290,7 +293,8 @@ def _read_sources(
         if out is not None:
             outs.append(out)
     check_source_rows(study, outs, fatal, warnings)
-    check_groups(study, outs, fatal, warnings)
+    map_groups(study, outs, fatal, warnings)
+    label_covariates(study, outs)
     check_instruments(study, outs, fatal)
     warnings.extend(source_warnings(outs))
     return outs
@@ -433,9 +437,12 @@ def _run(
         seconds=time.perf_counter() - t0,
         laps=laps,
     )
-    data = problems_from_quarantine(kept.quarantine)
-    notes = (sgic_line(code_counts),) if code_counts is not None else ()
-    report = ValidationReport(fatal=(), data=tuple(data), warnings=tuple(warnings), notes=notes)
+    data, notes = problems_from_quarantine(kept.quarantine, cfg.quality.duplicates)
+    if code_counts is not None:
+        notes.append(Problem(sgic_line(code_counts)))
+    report = ValidationReport(
+        fatal=(), data=tuple(data), warnings=tuple(warnings), notes=tuple(notes)
+    )
     result = IngestResult(
         parts=parts,
         scores=scores,

@@ -24,6 +24,8 @@ import pandas as pd
 
 from mentoreval.config.study import Source, Study, StudyConfig
 from mentoreval.errors import MentorevalError, Problem
+from mentoreval.ingest.columns import item_column_problems, renamed_headers
+from mentoreval.ingest.groups import column_labels
 from mentoreval.ingest.identifying import identifying_columns
 from mentoreval.ingest.ids import add_code_parts, check_ids, read_ids
 from mentoreval.ingest.linkage import parse_times
@@ -68,6 +70,7 @@ class SourceOut:
     notes: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     then: str | None = None  # the wave of the retrospective answers (a then-test source)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # group/covariate codes
 
 
 @dataclass
@@ -252,20 +255,6 @@ def _roles(
     return used
 
 
-def _absent_item(m: SourceMapping, inst_id: str, item: str, column: str, part: str) -> Problem:
-    return Problem(
-        f"item column for {inst_id}.{item} is absent"
-        + (" (its retrospective 'then' answer)" if part == "then" else ""),
-        file=m.name,
-        column=column,
-        key=f"instruments.{inst_id}.{part}.{item}",
-        fix=(
-            f"map {item} to the export's column under instruments.{inst_id}.{part} "
-            "(or re-export with every item)"
-        ),
-    )
-
-
 def _recode(
     study: Study,
     table: RawTable,
@@ -281,15 +270,14 @@ def _recode(
     items = _Items(blocks={}, n_shown=np.zeros(len(kept), dtype=np.int64))
     width = sum(len(inst.item_ids) for inst in study.instruments.values())
     col0 = 0
+    found = item_column_problems(study, m.name, m.columns, part=part)
     for inst_id, inst in study.instruments.items():
         col0 += len(inst.item_ids)
         mapping = study.item_columns(inst_id) if part == "items" else study.then_columns(inst_id)
-        present = [i for i, c in mapping.items() if c in m.columns]
-        if not present:
+        if inst_id not in found:
             continue
-        absent = [i for i in mapping if i not in present]
-        if absent:
-            m.fatal.extend(_absent_item(m, inst_id, item, mapping[item], part) for item in absent)
+        if found[inst_id]:
+            m.fatal.extend(found[inst_id])
             continue
         cols = [mapping[i] for i in inst.item_ids]
         items.used |= set(cols)
@@ -423,6 +411,8 @@ def read_source(
     )
     ids = read_ids(data, cfg, src, m)
     if ids is None:
+        # the item columns are checked too: one run names both
+        fatal.extend(p for ps in item_column_problems(study, name, columns).values() for p in ps)
         return None
     raw_ids, id_cols, components = ids
     wave = _waves(study, src, data, m)
@@ -468,7 +458,8 @@ def read_source(
         whys=items.whys,
         dropped=[*dropped_declared, *unmapped],
         identifying=identifying_columns(data, table.columns_meta, unmapped),
-        notes=[*table.notes, *m.notes],
+        notes=[*table.notes, *renamed_headers(table.columns_meta), *m.notes],
         columns=columns,
         then=src.then,
+        labels=column_labels(table.columns_meta, [cfg.columns.group, *cfg.columns.covariates]),
     )

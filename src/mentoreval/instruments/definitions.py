@@ -17,16 +17,19 @@ are found through the ``MENTOREVAL_INSTRUMENTS`` environment variable (folders s
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mentoreval.errors import InstrumentError, Problem, raise_problems
+from mentoreval.instruments.local import local_defaults
 from mentoreval.instruments.references import check_references
 from mentoreval.resources import bundled_path
 from mentoreval.yamlio import load_yaml, pydantic_problems
@@ -38,6 +41,7 @@ __all__ = [
     "ResponseScale",
     "Scale",
     "builtin_instrument_dir",
+    "check_definition_text",
     "instrument_dirs",
     "list_instruments",
     "load_instrument",
@@ -47,6 +51,10 @@ __all__ = [
 Domain = Literal["wellbeing", "burnout", "career", "mentoring", "other"]
 Marker = Literal["V", "S", "U"]
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+ItemId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=64)]
+"""An item id: like :data:`Id`, and R-style dotted names (``at.ease``) too. Item ids are
+data (values of the responses table, keys of the study config); no formula or query text is
+ever built from them."""
 
 
 class _Strict(BaseModel):
@@ -91,8 +99,8 @@ class ResponseScale(_Strict):
 class Item(_Strict):
     """One item: its id, text (``None`` when the licence forbids shipping it) and keying."""
 
-    id: Id
-    text: str | None
+    id: ItemId
+    text: str | None = None
     reverse: bool = False
     response_scale: Id = "default"
 
@@ -147,8 +155,8 @@ class Scale(_Strict):
 
     id: Id
     title: str
-    items: list[Id] = Field(min_length=1)
-    method: Literal["mean", "sum"]
+    items: list[ItemId] = Field(min_length=1)
+    method: Literal["mean", "sum"] = "mean"
     min_answered: int = Field(ge=1)
     min_answered_marker: Marker | None = None
     transform: Transform | None = None
@@ -164,12 +172,12 @@ class Instrument(_Strict):
     """A validated instrument definition (see ``docs/instruments.md`` for the YAML format)."""
 
     id: Id
-    version: str
+    version: str = "1"
     title: str
     short_title: str | None = None
-    citation: str
+    citation: str | None = None
     licence: Licence
-    domain: Domain
+    domain: Domain = "other"
     recall_period: str | None = None
     notes: str | None = None
     response_scales: dict[Id, ResponseScale] = Field(min_length=1)
@@ -177,10 +185,36 @@ class Instrument(_Strict):
     scales: list[Scale] = Field(min_length=1)
     source_file: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _local_defaults(cls, data: Any) -> Any:
+        """Defaults for a local instrument: ``licence: local`` (text shipped), the title is
+        the id, a scale's ``min_answered`` is all its items and its ``range`` the range of
+        its items (see ``docs/instruments.md``)."""
+        return local_defaults(data)
+
     @cached_property
     def item_ids(self) -> list[str]:
         """Item ids in definition order."""
         return [item.id for item in self.items]
+
+    def subset(self, scale_ids: Sequence[str]) -> Instrument:
+        """The instrument with only the scales ``scale_ids`` and the items they use (a study
+        that uses, e.g., only the CBI's personal burnout scale).
+
+        >>> cbi = load_instrument("cbi").subset(["personal"])
+        >>> [s.id for s in cbi.scales], len(cbi.items)
+        (['personal'], 6)
+        """
+        scales = [s for s in self.scales if s.id in set(scale_ids)]
+        used = {i for s in scales for i in s.items}
+        return Instrument.model_validate(
+            {
+                **self.model_dump(exclude={"scales", "items"}),
+                "scales": [s.model_dump() for s in scales],
+                "items": [i.model_dump() for i in self.items if i.id in used],
+            }
+        )
 
     def item(self, item_id: str) -> Item:
         """Return the item with id ``item_id``."""
@@ -283,6 +317,22 @@ def instrument_dirs(dirs: Iterable[str | Path] | None = None) -> list[Path]:
     return out
 
 
+def _id_fix(problem: Problem, error: Any) -> Problem:
+    """An id that does not match the id rule: say the rule and a name that would do."""
+    if error["type"] != "string_pattern_mismatch":
+        return problem
+    bad = str(error["input"])
+    suggestion = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_.]", "_", bad.strip().lower()))
+    suggestion = re.sub(r"^[^a-z]+", "", suggestion).strip("._") or "item_1"
+    return replace(
+        problem,
+        message=f"{bad!r} is not a valid id",
+        fix="ids are lower-case letters, digits and '_', starting with a letter (item ids "
+        f"may also have dots, e.g. at.ease): rename it, e.g. {suggestion!r}, here and "
+        "wherever it is listed",
+    )
+
+
 def _parse(data: Any, file: str) -> Instrument:
     if not isinstance(data, dict):
         raise InstrumentError(
@@ -292,10 +342,21 @@ def _parse(data: Any, file: str) -> Instrument:
     try:
         inst = Instrument.model_validate({**data, "source_file": file})
     except ValidationError as exc:
-        raise_problems(pydantic_problems(exc, file=file), error=InstrumentError, what=f"in {file}")
+        problems = [
+            _id_fix(p, e)
+            for p, e in zip(
+                pydantic_problems(exc, file=file), exc.errors(include_url=False), strict=True
+            )
+        ]
+        raise_problems(problems, error=InstrumentError, what=f"in {file}")
         raise  # pragma: no cover - raise_problems always raises here
     raise_problems(check_references(inst, file), error=InstrumentError, what=f"in {file}")
     return inst
+
+
+def check_definition_text(text: str, file: str) -> Instrument:
+    """Validate a definition given as YAML text (as :func:`load_instrument` does a file)."""
+    return _parse(load_yaml(file, text=text, error=InstrumentError), file)
 
 
 def load_instrument(ref: str | Path, *, dirs: Iterable[str | Path] | None = None) -> Instrument:

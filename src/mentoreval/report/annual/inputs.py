@@ -41,6 +41,13 @@ def t_ci(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+_STORE_FIX = (
+    "if the cohorts are in another store (an annual config outside the project reads "
+    "<its folder>/data/store), name it with store: in the annual config, e.g. "
+    "store: ../my-project/data/store (relative to the annual config's folder)"
+)
+
+
 def select_cohorts(config: AnnualConfig) -> pd.DataFrame:
     from mentoreval.config.study import load_study
 
@@ -68,7 +75,8 @@ def select_cohorts(config: AnnualConfig) -> pd.DataFrame:
                         f"not in the store: {listed}",
                         file=str(config.path),
                         key="studies",
-                        fix="run 'mentoreval ingest STUDY' for each, or set update_store: true",
+                        fix="run 'mentoreval ingest STUDY' for each, or set update_store: "
+                        f"true; {_STORE_FIX}",
                     ),
                 ),
             )
@@ -80,7 +88,7 @@ def select_cohorts(config: AnnualConfig) -> pd.DataFrame:
                     "no matching cohorts",
                     file=str(config.path),
                     key="programmes",
-                    fix="check programmes/years, or ingest the studies into this store",
+                    fix=f"check programmes/years, or ingest the studies into this store; {_STORE_FIX}",
                 ),
             ),
         )

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.config.study import GroupSpec
 from mentoreval.disclose.ledger import ReleaseLedger
+from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.report.cohort.caveats import attempt, group_caveats
 from mentoreval.report.cohort.comparisons import (
@@ -58,6 +60,35 @@ __all__ = ["analyse_cohort"]
 
 
 # ------------------------------------------------------------------------- results
+
+
+def _declared_levels_present(
+    participants: pd.DataFrame, group: GroupSpec, config: Path
+) -> pd.Series:
+    """The group levels of the processed data, when they hold the declared treated and
+    control levels; a study that declares a group is never reported as single-arm."""
+    levels = (
+        participants["group"].dropna().astype(str)
+        if "group" in participants.columns
+        else pd.Series([], dtype=str)
+    )
+    if not {group.treated, group.control} <= set(levels):
+        present = sorted(set(levels))
+        raise DataError(
+            f"{config.name}: analysis.group declares {group.treated!r} and {group.control!r} "
+            f"but the processed data hold the group levels {present}",
+            (
+                Problem(
+                    f"the processed data hold the group levels {present}, not "
+                    f"{group.treated!r} and {group.control!r}",
+                    file=config.name,
+                    key="analysis.group",
+                    fix="run 'mentoreval ingest' on the study again: the processed data "
+                    "were written before this group config (or by an older mentoreval)",
+                ),
+            ),
+        )
+    return levels
 
 
 def _undeclared_groups(
@@ -182,17 +213,16 @@ def analyse_cohort(
     # design
     group_col: str | None = None
     treated = "mentored"
-    if opts.group is not None and "group" in participants.columns:
-        levels = participants["group"].dropna().astype(str)
+    if opts.group is not None:
+        levels = _declared_levels_present(participants, opts.group, study.path)
         treated = opts.group.treated
-        if {opts.group.treated, opts.group.control} <= set(levels):
-            notices.extend(_undeclared_groups(levels, treated, opts.group.control, policy))
-            participants["group"] = participants["group"].astype("string")
-            participants = participants[
-                participants["group"].isna()
-                | participants["group"].isin([treated, opts.group.control])
-            ]
-            group_col = "group"
+        # the declared levels are there (else the report stops: never single-arm)
+        notices.extend(_undeclared_groups(levels, treated, opts.group.control, policy))
+        participants["group"] = participants["group"].astype("string")
+        participants = participants[
+            participants["group"].isna() | participants["group"].isin([treated, opts.group.control])
+        ]
+        group_col = "group"
     design = "comparison" if group_col else "single_arm"
     covariates = [c for c in cfg.columns.covariates if c in participants.columns]
     people = participants[["participant_id", *([group_col] if group_col else []), *covariates]]

@@ -60,7 +60,7 @@ def instrument_meta(study: Study) -> pd.DataFrame:
                 "version": inst.version,
                 "domain": inst.domain,
                 "items": len(inst.item_ids),
-                "citation": inst.citation,
+                "citation": inst.citation or "none (a local instrument)",
                 "licence": inst.licence.name,
                 "recall_period": inst.recall_period or "",
             }
