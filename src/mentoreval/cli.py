@@ -8,7 +8,6 @@ problems when there are several — and exit with code 2; tracebacks appear only
 
 from __future__ import annotations
 
-import errno
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +21,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from mentoreval import __version__
-from mentoreval.errors import MentorevalError
+from mentoreval.errors import MentorevalError, describe_os_error
 
 
 class _Interrupted(Exception):
@@ -570,46 +569,6 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-_OS_FIXES = {
-    errno.ENOSPC: "the disk is full: free some space, or write to another folder with --out",
-    errno.EDQUOT: "the disk quota is used up: free some space, or write elsewhere with --out",
-    errno.EFBIG: "the file would be larger than allowed here: write elsewhere with --out",
-    errno.EROFS: "the folder is read-only: choose another output folder with --out",
-    errno.EACCES: "permission denied: check the folder's permissions, or choose another",
-    errno.EPERM: "permission denied: check the folder's permissions, or choose another",
-    errno.ENOTDIR: "a path that should be a folder is a file: check the path",
-    errno.EISDIR: "a path that should be a file is a folder: check the path",
-    errno.EEXIST: "something already exists at this path: move it, or choose another path",
-    errno.ENOENT: "no such file or folder: check the path",
-    errno.ENAMETOOLONG: "the path is too long: use a shorter folder or file name",
-}
-
-
-def describe_os_error(exc: OSError) -> tuple[str, int]:
-    """A one-line message for an operating-system error and the exit code to use.
-
-    Errors of the machine (disk full, read-only or forbidden folder, a file where a
-    folder should be) are the user's to fix: exit 2, naming the path and the fix. Any
-    other ``OSError`` is probably a bug: exit 1, asking for ``--debug``.
-
-    Examples
-    --------
-    >>> import errno
-    >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "out/a.csv"))
-    ('out/a.csv: No space left on device (fix: the disk is full: free some space, or write to another folder with --out); outputs of earlier runs are intact', 2)
-    """
-    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
-    what = exc.strerror or type(exc).__name__
-    located = f"{where}: {what}" if where else what
-    fix = _OS_FIXES.get(exc.errno) if exc.errno is not None else None
-    if fix is not None:
-        return f"{located} (fix: {fix}); outputs of earlier runs are intact", 2
-    return (
-        f"{located} (an unexpected system error; fix: rerun with --debug and report the traceback)",
-        1,
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,7 @@ holds each of them, so a user fixes everything in one pass.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ __all__ = [
     "Problem",
     "ReadError",
     "ReportError",
+    "describe_os_error",
     "raise_problems",
 ]
 
@@ -163,3 +165,45 @@ def raise_problems(
     if found:
         noun = "problem" if len(found) == 1 else "problems"
         raise error(f"{len(found)} {noun} {what}", tuple(found))
+
+
+# ------------------------------------------------------------------ system errors
+
+_OS_FIXES = {
+    errno.ENOSPC: "the disk is full: free some space, or write to another folder with --out",
+    errno.EDQUOT: "the disk quota is used up: free some space, or write elsewhere with --out",
+    errno.EFBIG: "the file would be larger than allowed here: write elsewhere with --out",
+    errno.EROFS: "the folder is read-only: choose another output folder with --out",
+    errno.EACCES: "permission denied: check the folder's permissions, or choose another",
+    errno.EPERM: "permission denied: check the folder's permissions, or choose another",
+    errno.ENOTDIR: "a path that should be a folder is a file: check the path",
+    errno.EISDIR: "a path that should be a file is a folder: check the path",
+    errno.EEXIST: "something already exists at this path: move it, or choose another path",
+    errno.ENOENT: "no such file or folder: check the path",
+    errno.ENAMETOOLONG: "the path is too long: use a shorter folder or file name",
+}
+
+
+def describe_os_error(exc: OSError) -> tuple[str, int]:
+    """A one-line message for an operating-system error and the exit code to use.
+
+    Errors of the machine (disk full, read-only or forbidden folder, a file where a
+    folder should be) are the user's to fix: exit 2, naming the path and the fix. Any
+    other ``OSError`` is probably a bug: exit 1, asking for ``--debug``.
+
+    Examples
+    --------
+    >>> import errno
+    >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "out/a.csv"))
+    ('out/a.csv: No space left on device (fix: the disk is full: free some space, or write to another folder with --out); outputs of earlier runs are intact', 2)
+    """
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    what = exc.strerror or type(exc).__name__
+    located = f"{where}: {what}" if where else what
+    fix = _OS_FIXES.get(exc.errno) if exc.errno is not None else None
+    if fix is not None:
+        return f"{located} (fix: {fix}); outputs of earlier runs are intact", 2
+    return (
+        f"{located} (an unexpected system error; fix: rerun with --debug and report the traceback)",
+        1,
+    )

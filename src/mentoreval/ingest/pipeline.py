@@ -581,7 +581,8 @@ def validate_study(config_path: str | Path) -> list[Problem]:
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "study.yaml").write_text("title: Demo\\nparticipant_id: {column: sid}\\n"
-    ...     "sources: [{path: pre.csv, wave: pre}]\\ninstruments: {who5: {}}\\n")
+    ...     "sources: [{path: pre.csv, wave: pre}]\\ninstruments: {who5: {}}\\n"
+    ...     "analysis: {pre: pre, post: post}\\n")
     >>> [p.key for p in validate_study(folder / "study.yaml")]
     ['sources[0].path', 'analysis.post']
     """

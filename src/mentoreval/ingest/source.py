@@ -357,6 +357,20 @@ def _stack_then(
     return both, out
 
 
+def _start_mapping(table: RawTable, name: str, order: int, fatal: list[Problem]) -> SourceMapping:
+    """The shared state of mapping ``table``: nothing set aside yet but its excluded rows'
+    quarantine."""
+    return SourceMapping(
+        name=name,
+        key=f"sources[{order}]",
+        columns=list(table.data.columns),
+        rows=table.source_row,
+        fatal=fatal,
+        quarantine=_excluded(table, name),
+        set_aside=np.zeros(len(table.data), dtype=bool),
+    )
+
+
 def read_source(
     study: Study,
     order: int,
@@ -400,15 +414,7 @@ def read_source(
     name = label or path.name
     data = table.data
     columns = list(data.columns)
-    m = SourceMapping(
-        name=name,
-        key=f"sources[{order}]",
-        columns=columns,
-        rows=table.source_row,
-        fatal=fatal,
-        quarantine=_excluded(table, name),
-        set_aside=np.zeros(len(data), dtype=bool),
-    )
+    m = _start_mapping(table, name, order, fatal)
     ids = read_ids(data, cfg, src, m)
     if ids is None:
         # the item columns are checked too: one run names both
