@@ -307,11 +307,11 @@ CASES = [
         qualtrics(["IP Address"] * 5 + ["Survey Preview"]),
         counts={"rows_read": 12, "rows_kept": 11, "rows_quarantined": 1},
     ),
-    Case(
+    Case(  # a preview set aside by the source's own exclude rule is a note, not an error
         "qualtrics_preview_row_validate",
         qualtrics(["IP Address"] * 5 + ["Survey Preview"]),
         command="validate",
-        exit=2,
+        exit=0,
         names=("pre_qualtrics.csv", "preview"),
     ),
     Case(
