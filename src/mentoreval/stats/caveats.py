@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from mentoreval.errors import MentorevalError
 from mentoreval.stats.power import Design, plan_sample_size
 
 __all__ = ["CAVEAT_COLUMNS", "assess_caveats"]
@@ -186,8 +187,12 @@ def _underpowered(
 ) -> dict[str, object]:
     """Whether the ``n`` pairs of one scale reach the sample size the plan needs."""
     design: Design = "paired" if single else "ancova"
-    plan = plan_sample_size(planned_effect, design=design, power=power, alpha=alpha,
-                            r_prepost=r if np.isfinite(r) and abs(r) < 1 else 0.5)  # fmt: skip
+    try:
+        plan = plan_sample_size(planned_effect, design=design, power=power, alpha=alpha,
+                                r_prepost=r if np.isfinite(r) and abs(r) < 1 else 0.5)  # fmt: skip
+    except MentorevalError as exc:  # no sample size reaches the power: say so, do not stop
+        return {"caveat": "underpowered", **ids, "applies": True, "severity": "high",
+                "detail": f"{n} participants have both waves; {exc.problems[0].message}."}  # fmt: skip
     need = int(plan["n_total"].iloc[0])
     under = n < need
     return {

@@ -72,7 +72,10 @@ def power_t(
         df, ncp = 2 * n - 3, np.sqrt(n / 2) * effect / np.sqrt(1 - r_prepost**2)
     q = stats.t.ppf(1 - alpha / 2, df)
     # R's default strict = FALSE ignores rejections in the wrong tail
-    return float(stats.nct.sf(q, df, ncp))
+    power = float(stats.nct.sf(q, df, ncp))
+    if not np.isfinite(power):  # far outside scipy's range: the power has saturated
+        power = 1.0 if ncp > q else 0.0
+    return power
 
 
 def plan_sample_size(
@@ -111,6 +114,11 @@ def plan_sample_size(
     >>> plan_sample_size(0.5, design="paired")[["n", "n_required"]].round(4)
              n  n_required
     0  33.3672          34
+
+    A pre–post correlation near 1 (degenerate data) needs the smallest test there is:
+
+    >>> int(plan_sample_size(0.3, design="ancova", r_prepost=0.999999)["n_required"].iloc[0])
+    2
     """
     check_choice(design, name="design", choices=_DESIGNS)
     _check(effect, alpha, r_prepost)
@@ -118,7 +126,17 @@ def plan_sample_size(
     def f(n: float) -> float:
         return power_t(n, effect, design=design, alpha=alpha, r_prepost=r_prepost) - power
 
-    n = float(optimize.brentq(f, 2.0 + 1e-9, 1e5, xtol=1e-10))
+    low, high = 2.0 + 1e-9, 1e5
+    at_low, at_high = f(low), f(high)
+    if not np.isfinite(at_high) or at_high < 0:
+        problem = Problem(
+            f"no sample size up to {high:,.0f} reaches {power:.0%} power for effect {effect:g}",
+            key="effect",
+            fix="plan for a larger effect or a lower power",
+        )
+        raise MentorevalError(str(problem), (problem,))
+    # the smallest t test (2 per group or pairs) may already have the power (r near 1)
+    n = low if at_low >= 0 else float(optimize.brentq(f, low, high, xtol=1e-10))
     n_req = int(np.ceil(n - 1e-9))
     return pd.DataFrame(
         {
