@@ -401,6 +401,7 @@ class OutputFolder:
         self._lock_timeout = lock_timeout
         self._stack = contextlib.ExitStack()
         self._staging: Path | None = None
+        self._made: list[Path] = []
         self.committed = False
 
     @property
@@ -411,6 +412,9 @@ class OutputFolder:
         return self._staging
 
     def __enter__(self) -> OutputFolder:
+        # folders above the output that this run creates (removed again, if still empty,
+        # when the run fails: a failed run leaves nothing behind)
+        self._made = [p for p in self.final.parents if not p.exists()]
         self._stack.enter_context(
             folder_lock(self.final, timeout=self._lock_timeout, what=self.kind)
         )
@@ -471,6 +475,12 @@ class OutputFolder:
                 self._staging = None
         finally:
             self._stack.close()
+        if not self.committed:
+            for parent in self._made:  # deepest first; only while empty
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
 
 
 def mark_container(

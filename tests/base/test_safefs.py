@@ -200,3 +200,20 @@ def test_input_paths_outside_the_study_and_its_roots_are_refused(tmp_path: Path)
         resolve_input(shared / "x.csv", base=study, roots=[shared], key="k")
         == (shared / "x.csv").resolve()
     )
+
+
+def test_a_failed_run_leaves_no_folder_it_created(tmp_path: Path) -> None:
+    """'mentoreval annual' stopping on 'no cohorts' left an empty reports/ behind."""
+    target = tmp_path / "project" / "reports" / "annual"
+    with pytest.raises(RuntimeError), OutputFolder(target, kind="annual report"):
+        raise RuntimeError("no cohorts")
+    assert not (tmp_path / "project").exists()
+    # a folder that was there before stays, and a committed run keeps its parents
+    (tmp_path / "project").mkdir()
+    with pytest.raises(RuntimeError), OutputFolder(target, kind="annual report"):
+        raise RuntimeError("no cohorts")
+    assert (tmp_path / "project").is_dir() and not (tmp_path / "project" / "reports").exists()
+    with OutputFolder(target, kind="annual report") as output:
+        (output.staging / "a.txt").write_text("x")
+        output.commit()
+    assert (target / "a.txt").is_file()
