@@ -164,5 +164,5 @@ def test_randomised_design_without_a_group_is_refused(tmp_path: Path):
     )
     from mentoreval.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="analysis.design"):
+    with pytest.raises(ConfigError, match=r"analysis\.design"):
         load_study(config)

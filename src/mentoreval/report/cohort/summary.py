@@ -90,7 +90,7 @@ def _regression(tables: Mapping[str, pd.DataFrame], design: str) -> str:
     if design != "single_arm" and not bal.empty and "smd" in bal.columns:
         base = bal[(bal["variable"].astype(str) == "pre") & bal["smd"].notna()]
         if len(base) and float(base["smd"].abs().max()) >= REGRESSION_SMD:
-            top = base.loc[base["smd"].abs().idxmax()]
+            top = base.iloc[int(base["smd"].abs().to_numpy(dtype=float).argmax())]
             name = _labels(tables).get((str(top["instrument"]), str(top["scale"])), "a scale")
             apart = f"; the groups started {abs(float(top['smd'])):.1f} SD apart on {name}"
     if not flagged and not apart:

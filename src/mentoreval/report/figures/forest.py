@@ -25,7 +25,7 @@ __all__ = ["plot_change_forest"]
 
 
 def _row_label(text: str, higher_is_better: object) -> str:
-    """A row's label, wrapped so the data area keeps most of the width, with its side of
+    r"""A row's label, wrapped so the data area keeps most of the width, with its side of
     improvement when known.
 
     Examples
@@ -52,7 +52,7 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
     policy: DisclosurePolicy | None = None,
     better: str | None = None,
 ) -> Figure:
-    """Forest plot of effect sizes with CIs, one row per scale or cohort.
+    r"""Forest plot of effect sizes with CIs, one row per scale or cohort.
 
     Suppressed rows (NaN estimate) are listed with "< k" instead of a point. Each row is
     labelled directly with its estimate and CI, the same signed number the text gives: a
