@@ -20,7 +20,6 @@ FUNCTION_LINES = 80
 KNOWN: set[str] = {
     "report/cohort/analysis.py:analyse_cohort",
     "report/cohort/caveats.py:group_caveats",
-    "report/cohort/comparisons.py:controlled_findings",
     "report/cohort/figures.py:draw_figures",
     "report/cohort/runner.py:run_cohort_report",
     "report/cohort/tables.py:data_quality",

@@ -293,3 +293,43 @@ def test_a_then_test_that_cannot_work_is_refused_naming_the_key(
     folder: Path, sources: str, who5: str, key: str
 ) -> None:
     assert key in _keys(folder, sources=sources, who5=who5)
+
+
+def test_design_defaults_to_comparison_with_a_group_and_single_arm_without(folder: Path) -> None:
+    (folder / "study.yaml").write_text(GOOD)
+    assert load_study(folder / "study.yaml").config.analysis.resolved_design == "comparison"
+    no_group = GOOD.replace("group: {column: group, treated: mentored, control: comparison}, ", "")
+    (folder / "study.yaml").write_text(no_group)
+    assert load_study(folder / "study.yaml").config.analysis.resolved_design == "single_arm"
+    randomised = GOOD.replace("analysis: {", "analysis: {design: randomised, ")
+    (folder / "study.yaml").write_text(randomised)
+    assert load_study(folder / "study.yaml").config.analysis.resolved_design == "randomised"
+
+
+@pytest.mark.parametrize(
+    ("design", "with_group", "fix"),
+    [
+        ("randomised", False, "add analysis.group"),
+        ("comparison", False, "add analysis.group"),
+        ("single_arm", True, "remove analysis.group"),
+    ],
+)
+def test_design_inconsistent_with_the_group_is_refused_naming_the_key(
+    folder: Path, design: str, with_group: bool, fix: str
+) -> None:
+    text = GOOD.replace("analysis: {", f"analysis: {{design: {design}, ")
+    if not with_group:
+        text = text.replace("group: {column: group, treated: mentored, control: comparison}, ", "")
+    (folder / "study.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_study(folder / "study.yaml")
+    (problem,) = info.value.problems
+    assert problem.key == "analysis.design" and design in problem.message
+    assert fix in (problem.fix or "")
+
+
+def test_design_outside_the_three_is_refused(folder: Path) -> None:
+    (folder / "study.yaml").write_text(GOOD.replace("analysis: {", "analysis: {design: rct, "))
+    with pytest.raises(ConfigError) as info:
+        load_study(folder / "study.yaml")
+    assert any("analysis.design" in (p.key or "") for p in info.value.problems)

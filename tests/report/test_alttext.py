@@ -81,14 +81,16 @@ def _cohort_tables(design: str) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def test_single_arm_forest_alt_is_signed_as_the_figure_draws_it() -> None:
-    """The forest plot draws d_z so that right is better; burnout's −0.2 is drawn (and
-    described) as +0.2."""
+def test_single_arm_forest_alt_keeps_the_texts_sign_and_says_which_way_is_better() -> None:
+    """Issue 16, point 3: one sign everywhere. Burnout's d_z of −0.2 is drawn and described
+    as −0.2 (never silently flipped), its row saying lower is better."""
     texts = cohort_alt_texts(_cohort_tables("single_arm"), {"forest": None}, design="single_arm",
                              info={})  # fmt: skip
-    assert "positive value is an improvement" in texts["forest"]
     assert "WHO-5: Wellbeing (0–100) +0.30 (95% CI 0.02 to 0.58)" in texts["forest"]
-    assert "CBI: Personal burnout (0–100) +0.20 (95% CI −0.08 to 0.48)" in texts["forest"]
+    assert (
+        "CBI: Personal burnout (0–100) (lower is better) −0.20 (95% CI −0.48 to 0.08)"
+        in texts["forest"]
+    )
 
 
 def test_comparison_forest_alt_gives_the_controlled_effect_in_points() -> None:

@@ -332,7 +332,7 @@ def test_brief_fits_two_pages_and_says_what_a_committee_needs(demo_report):
     html = (out / "brief.html").read_text()
     assert '<a href="cohort_report.html">' in html  # where the full report is
     (alt,) = re.findall(r'<img [^>]*alt="([^"]*)"', html)  # one figure, described
-    assert alt.startswith("Forest plot of the controlled effect")
+    assert alt.startswith("Forest plot of the controlled comparison")
 
 
 def test_pdfs_are_portrait_tagged_and_bookmarked(demo_report):

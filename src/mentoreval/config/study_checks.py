@@ -431,6 +431,26 @@ def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check:
     if cfg.analysis.group is not None:
         for message, key, fix in level_problems(cfg.analysis.group):
             check.add(message, key, fix)
+    _check_design(cfg, check)
+
+
+def _check_design(cfg: StudyConfig, check: _Checker) -> None:
+    """``analysis.design`` agrees with ``analysis.group``: a comparison or randomised design
+    needs the group; a single-arm design has none."""
+    design, group = cfg.analysis.design, cfg.analysis.group
+    if design in ("comparison", "randomised") and group is None:
+        check.add(
+            f"analysis.design is {design!r} but no analysis.group is given",
+            "analysis.design",
+            "add analysis.group (column, treated, control), or set design: single_arm",
+        )
+    elif design == "single_arm" and group is not None:
+        check.add(
+            "analysis.design is 'single_arm' but analysis.group names a comparison group",
+            "analysis.design",
+            "set design: comparison (or randomised, if students were randomly allocated), "
+            "or remove analysis.group",
+        )
 
 
 def _check_column_roles(

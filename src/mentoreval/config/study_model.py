@@ -22,6 +22,7 @@ __all__ = [
     "AnalysisOptions",
     "AttentionCheck",
     "Columns",
+    "Design",
     "Disclosure",
     "GroupSpec",
     "InstrumentMap",
@@ -203,9 +204,13 @@ class GroupSpec(_Strict):
     levels: dict[str, list[LevelText]] | None = None
 
 
+Design = Literal["single_arm", "comparison", "randomised"]
+"""The study design ``analysis.design`` states; it sets how the reports may speak of effects."""
+
+
 class AnalysisOptions(_Strict):
-    """Analysis options (waves, outcomes, multiplicity, confidence, minimal important
-    differences).
+    """Analysis options (waves, design, outcomes, multiplicity, confidence, minimal
+    important differences).
 
     ``waves`` lists the waves analysed, in order; one wave (``[post]``) makes a post-only
     (single-wave) study. ``mid`` sets a minimal important difference in scale units, by
@@ -217,9 +222,31 @@ class AnalysisOptions(_Strict):
     waves: list[str] | None = Field(default=None, min_length=1)
     mid: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     group: GroupSpec | None = None
+    design: Design | None = None
     primary: list[str] = Field(default_factory=list)
     multiplicity: Literal["holm", "bh", "none"] = "holm"
     confidence: float = Field(default=0.95, gt=0, lt=1)
+
+    @property
+    def resolved_design(self) -> Design:
+        """``design`` as written, else ``comparison`` with a group and ``single_arm`` without.
+
+        Only a ``randomised`` design lets the reports speak of the programme's effect; a
+        comparison group that chose not to join is ``comparison`` (non-randomised).
+
+        Examples
+        --------
+        >>> AnalysisOptions().resolved_design
+        'single_arm'
+        >>> g = GroupSpec(column="group", treated="mentored", control="comparison")
+        >>> AnalysisOptions(group=g).resolved_design
+        'comparison'
+        >>> AnalysisOptions(group=g, design="randomised").resolved_design
+        'randomised'
+        """
+        if self.design is not None:
+            return self.design
+        return "comparison" if self.group is not None else "single_arm"
 
 
 class Disclosure(_Strict):

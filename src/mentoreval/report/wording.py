@@ -18,7 +18,7 @@ from mentoreval.disclose.formatting import format_cell
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
-__all__ = ["Finding", "format_change", "format_finding", "format_headline"]
+__all__ = ["Finding", "controlled_lead", "format_change", "format_finding", "format_headline"]
 
 
 _THRESHOLDS = (0.2, 0.5, 0.8)
@@ -43,6 +43,8 @@ def format_finding(
     higher_is_better: bool = True,
     thresholds: Sequence[float] = _THRESHOLDS,
     contrast: bool = False,
+    p_adjusted: float | None = None,
+    alpha: float = 0.05,
 ) -> str:
     """A calibrated judgement, in words, of a standardised change and its CI.
 
@@ -64,6 +66,11 @@ def format_finding(
     contrast
         The effect is a difference between groups (mentored − comparison), not a change
         over time: the words say "difference" instead of "change".
+    p_adjusted, alpha
+        For a primary outcome, its multiplicity-adjusted p-value (Holm or BH over the
+        primary outcomes) and the level (1 − confidence). When the unadjusted interval
+        clears zero but the adjusted p does not reach ``alpha``, the judgement defers to the
+        adjustment: the report's own inference decides whether a change is "probably real".
 
     Returns
     -------
@@ -87,8 +94,17 @@ def format_finding(
     'not reported'
     >>> format_finding(0.30, -0.05, 0.65, contrast=True)
     'a small improvement, consistent with no difference'
+    >>> format_finding(0.45, 0.11, 0.79, p_adjusted=0.129)
+    'a small improvement, consistent with no change once adjusted for the other primary outcomes'
+    >>> format_finding(0.45, 0.11, 0.79, p_adjusted=0.033)
+    'a small improvement; probably real, but it could be negligible'
     """
     text = _judge(effect, ci_low, ci_high, higher_is_better, thresholds)
+    adjusted = p_adjusted is not None and math.isfinite(float(p_adjusted))
+    if adjusted and float(p_adjusted) >= alpha and text.startswith("a "):  # type: ignore[arg-type]  # checked finite just above
+        core = text.split(";", 1)[0].split(",", 1)[0]
+        if not text.endswith("consistent with no change"):
+            text = f"{core}, consistent with no change once adjusted for the other primary outcomes"
     return text.replace("change", "difference") if contrast else text
 
 
@@ -182,7 +198,8 @@ class Finding:
     suppressed
         Whether disclosure control removed the numbers.
     design
-        ``"single_arm"`` or ``"comparison"``. For a comparison design ``n_pairs``,
+        ``"single_arm"``, ``"comparison"`` (non-randomised) or ``"randomised"``
+        (``analysis.design``). With a group, ``n_pairs``,
         ``mean_diff`` … ``d_z_ci_high`` are the *mentored* group's own change and the
         fields below hold the controlled effect.
     n_control
@@ -191,6 +208,10 @@ class Finding:
         ANCOVA adjusted difference (mentored − comparison) at follow-up, in scale units.
     adj_std, adj_std_ci_low, adj_std_ci_high
         The same divided by the pooled baseline SD (what the judgement reads).
+    p_adj
+        The multiplicity-adjusted p-value of the effect judged (the paired test in a
+        single-arm study, the ANCOVA in a comparison design); a primary outcome's judgement
+        defers to it.
     d_ppc2, d_ppc2_ci_low, d_ppc2_ci_high
         Morris (2008) standardised difference in change, with its CI.
     """
@@ -218,6 +239,7 @@ class Finding:
     adj_std: float = float("nan")
     adj_std_ci_low: float = float("nan")
     adj_std_ci_high: float = float("nan")
+    p_adj: float = float("nan")
     d_ppc2: float = float("nan")
     d_ppc2_ci_low: float = float("nan")
     d_ppc2_ci_high: float = float("nan")
@@ -255,7 +277,7 @@ def format_headline(
         return float("nan") if v is None else float(v)
 
     tag = " (primary outcome)" if f.get("primary") else ""
-    if f.get("design") == "comparison":
+    if f.get("design") in ("comparison", "randomised"):
         return _controlled_headline(f, value, tag, confidence, policy)
     if f.get("suppressed") or not math.isfinite(value("d_z")):
         return (
@@ -277,6 +299,28 @@ def format_headline(
     )
 
 
+def controlled_lead(design: str) -> str:
+    """How a between-group result is introduced: only a randomised design may call it the
+    programme's effect; a non-randomised comparison says what was compared.
+
+    Examples
+    --------
+    >>> controlled_lead("comparison")
+    'compared with students who did not join, adjusted for their baseline (ANCOVA, mentored − comparison at follow-up):'
+    >>> controlled_lead("randomised")
+    "the programme's effect (ANCOVA, mentored − comparison at follow-up, adjusted for the baseline score):"
+    """
+    if design == "randomised":
+        return (
+            "the programme's effect (ANCOVA, mentored − comparison at follow-up, adjusted for "
+            "the baseline score):"
+        )
+    return (
+        "compared with students who did not join, adjusted for their baseline (ANCOVA, "
+        "mentored − comparison at follow-up):"
+    )
+
+
 def _controlled_headline(
     f: Mapping[str, Any],
     value: Callable[[str], float],
@@ -293,8 +337,7 @@ def _controlled_headline(
             "in a group answered both surveys, so the comparison is suppressed."
         )
     parts = [
-        f"**{f['label']}**{tag}: controlled effect (mentored − comparison at follow-up, "
-        f"ANCOVA adjusted for the baseline score) "
+        f"**{f['label']}**{tag}: {controlled_lead(str(f.get('design')))} "
         + format_change(
             value("adj_diff"),
             value("adj_ci_low"),

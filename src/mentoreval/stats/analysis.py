@@ -186,6 +186,10 @@ def run_analysis(
                     moderators=moderators, dose=dose, pool_by=pool_by, mixed=mixed)  # fmt: skip
     fits = _fit_scales(opts, scores, participants, wide)
     tables.update(fits.tables())
+    if "ancova" in tables:  # the controlled effect is judged: adjusted like the paired tests
+        tables["ancova"] = tables["ancova"].assign(
+            p_adj=_adjusted(tables["ancova"], primary=primary, multiplicity=multiplicity)
+        )
     if grp:
         cov_cols = [c for c in covariates if c in wide.columns]
         first = wide.drop_duplicates("participant_id")
@@ -216,13 +220,7 @@ def _comparisons(
     Benjamini–Hochberg.
     """
     is_primary = primary_mask(comp, primary)
-    p = comp["p_value"].to_numpy(dtype=float)
-    p_adj = np.full(p.shape, np.nan)
-    if is_primary.any():
-        p_adj[is_primary] = adjust_pvalues(p[is_primary], method=multiplicity)
-    if (~is_primary).any():
-        p_adj[~is_primary] = adjust_pvalues(p[~is_primary], method="bh")
-    comp["p_adj"] = p_adj
+    comp["p_adj"] = _adjusted(comp, primary=primary, multiplicity=multiplicity)
     return {
         "comparisons": comp,
         "multiplicity": comp[["instrument", "scale"]].assign(
@@ -231,6 +229,32 @@ def _comparisons(
             n_tests=np.where(is_primary, int(is_primary.sum()), int((~is_primary).sum())),
         ),
     }
+
+
+def _adjusted(
+    table: pd.DataFrame,
+    *,
+    primary: Sequence[str] | None,
+    multiplicity: Literal["holm", "bh", "bonferroni", "none"],
+) -> np.ndarray:
+    """``p_value`` adjusted within its family: the primary scales by ``multiplicity``, the
+    others (exploratory) by Benjamini–Hochberg.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"instrument": ["a", "b", "c"], "scale": ["total"] * 3,
+    ...                   "p_value": [0.011, 0.073, 0.1]})
+    >>> _adjusted(t, primary=["a.total", "b.total", "c.total"], multiplicity="holm").round(3)
+    array([0.033, 0.146, 0.146])
+    """
+    is_primary = primary_mask(table, primary)
+    p = table["p_value"].to_numpy(dtype=float)
+    p_adj = np.full(p.shape, np.nan)
+    if is_primary.any():
+        p_adj[is_primary] = adjust_pvalues(p[is_primary], method=multiplicity)
+    if (~is_primary).any():
+        p_adj[~is_primary] = adjust_pvalues(p[~is_primary], method="bh")
+    return p_adj
 
 
 def _change_summary(

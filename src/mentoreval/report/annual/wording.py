@@ -53,9 +53,27 @@ def _sd_of_change(outcomes: pd.DataFrame, scope: str, instrument: str, scale: st
     return float(math.sqrt(((n - 1) * variance).sum() / (n - 1).sum()))
 
 
-def _heterogeneity_words(i2: float) -> str:
+#: Fewer cohorts than this and I² says too little to call them similar or different.
+MIN_COHORTS_FOR_HETEROGENEITY = 5
+
+
+def _heterogeneity_words(i2: float, k: int = MIN_COHORTS_FOR_HETEROGENEITY) -> str:
+    """How much the cohorts differed, in words; never judged from fewer than five cohorts.
+
+    Examples
+    --------
+    >>> _heterogeneity_words(0.0, 3)
+    'with 3 cohorts, how much they differ cannot be judged (I² is unreliable below 5)'
+    >>> _heterogeneity_words(10.0, 6)
+    'the cohorts were similar (I² = 10%)'
+    """
     if pd.isna(i2):
         return ""
+    if k < MIN_COHORTS_FOR_HETEROGENEITY:
+        return (
+            f"with {k} cohorts, how much they differ cannot be judged (I² is unreliable "
+            f"below {MIN_COHORTS_FOR_HETEROGENEITY})"
+        )
     if i2 < 25:
         return f"the cohorts were similar (I² = {i2:.0f}%)"
     if i2 < 50:
@@ -156,8 +174,8 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
             "report, "
             f"{'that cohort' if one else 'those cohorts'} count{'s' if one else ''} only "
             "the mentored students, and the change is the mentored students' own change "
-            "between the surveys; the programme's controlled effect is in the cohort "
-            f"report{'' if one else 's'}."
+            "between the surveys; the comparison with students who did not join is in "
+            f"the cohort report{'' if one else 's'}."
         )
     else:
         lines.append(
@@ -178,7 +196,7 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
             r.estimate, r.ci_low, r.ci_high,
         )  # fmt: skip
         pairs = format_cell(r.n_pairs, kind="count", policy=cfg.policy)
-        spread = _heterogeneity_words(r.i2)
+        spread = _heterogeneity_words(r.i2, int(r.k))
         lines.append(
             f"- **{label}** ({r.programme}; {r.k} cohorts, {pairs} students with both "
             f"surveys): mean change {change} — {judgement}" + (f"; {spread}." if spread else ".")

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
@@ -37,7 +36,7 @@ def _forest(
     tables: Mapping[str, pd.DataFrame], design: str, confidence: float, policy: DisclosurePolicy
 ) -> str:
     scales = tables["scales"]
-    if design == "comparison" and "ancova" in tables:
+    if design != "single_arm" and "ancova" in tables:
         rows = _labelled(tables["ancova"], scales)
         rows["label"] = [
             f"{lab}{'' if hib else ' (lower is better)'}"
@@ -45,25 +44,25 @@ def _forest(
         ]
         return forest_alt(
             rows,
-            what="the controlled effect per scale (mentored − comparison at follow-up, "
-            "adjusted for the baseline score; drawn in baseline SDs with right favouring the "
-            "mentored students), here in each scale's points",
+            what="the controlled comparison per scale (mentored − comparison at follow-up, "
+            "adjusted for the baseline score; drawn in baseline SDs with the same sign, each "
+            "row marking its better side), here in each scale's points",
             units="points",
             confidence=confidence,
             decimals=1,
             policy=policy,
         )
     rows = _labelled(tables["comparisons"], scales)
-    sign = np.where(rows["higher_is_better"], 1.0, -1.0)
-    low, high = rows["d_z_ci_low"] * sign, rows["d_z_ci_high"] * sign
-    rows = rows.assign(benefit=rows["d_z"] * sign, low=np.fmin(low, high), high=np.fmax(low, high))
+    rows["label"] = [
+        f"{lab}{'' if hib else ' (lower is better)'}"
+        for lab, hib in zip(rows["label"], rows["higher_is_better"], strict=True)
+    ]
     return forest_alt(
         rows,
-        what="the standardised change d_z per scale, signed so that a positive value is an "
-        "improvement on every scale",
-        estimate="benefit",
-        ci_low="low",
-        ci_high="high",
+        what="the standardised change d_z per scale (post − pre)",
+        estimate="d_z",
+        ci_low="d_z_ci_low",
+        ci_high="d_z_ci_high",
         confidence=confidence,
         policy=policy,
     )

@@ -19,11 +19,7 @@ from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.report.cohort.caveats import attempt, group_caveats
-from mentoreval.report.cohort.comparisons import (
-    controlled_findings,
-    headline_findings,
-    per_group_comparisons,
-)
+from mentoreval.report.cohort.comparisons import cohort_findings, per_group_comparisons
 from mentoreval.report.cohort.figures import draw_figures
 from mentoreval.report.cohort.inputs import (
     check_waves,
@@ -43,6 +39,7 @@ from mentoreval.report.cohort.release import (
     suppress_rows,
 )
 from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS, CohortResults
+from mentoreval.report.cohort.summary import summary_caveats
 from mentoreval.report.cohort.tables import (
     comparison_tables,
     data_quality,
@@ -223,7 +220,7 @@ def analyse_cohort(
             participants["group"].isna() | participants["group"].isin([treated, opts.group.control])
         ]
         group_col = "group"
-    design = "comparison" if group_col else "single_arm"
+    design = opts.resolved_design if group_col else "single_arm"
     covariates = [c for c in cfg.columns.covariates if c in participants.columns]
     people = participants[["participant_id", *([group_col] if group_col else []), *covariates]]
     people = collapse_rare_levels(people, covariates, policy)
@@ -435,31 +432,12 @@ def analyse_cohort(
             "students in a small cohort; pool this cohort with another, or wait for more "
             "responses, before reporting results.",
         )
-    controlled = None
-    if group_col:
-        headline = controlled_findings(
-            tables, comp, wide, meta_idx, is_primary, group_col, treated, policy
-        )
-        controlled = pd.DataFrame(
-            [
-                f.to_dict()
-                for f in controlled_findings(
-                    tables,
-                    comp,
-                    wide,
-                    meta_idx,
-                    is_primary,
-                    group_col,
-                    treated,
-                    policy,
-                    every_scale=True,
-                )
-            ]
-        )
-        result_info["headline_effect"] = "ancova"
-    else:
-        headline = headline_findings(comparisons, meta_idx, is_primary, policy)
-        result_info["headline_effect"] = "paired change"
+    headline, controlled = cohort_findings(
+        tables, comp, wide, meta_idx, is_primary, policy, group_col=group_col,
+        treated=treated, design=design, alpha=1 - confidence,
+    )  # fmt: skip
+    result_info["headline_effect"] = "ancova" if group_col else "paired change"
+    result_info["summary_caveats"] = summary_caveats(tables, design, result_info["group"])
     figures = draw_figures(
         tables, wide, meta_idx, study, pre, post, confidence, policy,
         group_col=group_col, treated=treated, controlled=controlled,

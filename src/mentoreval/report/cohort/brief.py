@@ -19,7 +19,7 @@ from typing import Any
 from mentoreval.disclose.formatting import format_cell
 from mentoreval.frames import iter_rows
 from mentoreval.report.brief import Brief, BriefFigure, write_brief
-from mentoreval.report.cohort.document import CohortReport, open_cohort_report
+from mentoreval.report.cohort.document import CohortReport, forest_caption, open_cohort_report
 from mentoreval.report.wording import format_change
 
 __all__ = ["cohort_brief", "write_cohort_brief"]
@@ -114,8 +114,20 @@ def _first_sentence(detail: str) -> str:
 
 
 def _caveats(report: CohortReport) -> tuple[tuple[str, str], ...]:
-    """Each caveat's title and first sentence, the most serious first; in a non-randomised
-    comparison, self-selection first unless the report's caveats already name it."""
+    """The summary's cautions (self-selection first in a non-randomised comparison, then
+    drop-out, regression to the mean, power, complete cases), then each other caveat's
+    title and first sentence, the most serious first."""
+    said = (report.results.get("info") or {}).get("summary_caveats")
+    if said is not None:
+        kinds = {c["caveat"] for c in said}
+        rest = [c for c in _table_caveats(report) if c[0] not in kinds]
+        return (*((c["title"], c["text"]) for c in said), *(c[1:] for c in rest))
+    return tuple(c[1:] for c in _table_caveats(report))
+
+
+def _table_caveats(report: CohortReport) -> list[tuple[str, str, str]]:
+    """The caveats table as (kind, title, first sentence), the most serious first; in a
+    non-randomised comparison, self-selection first unless a caveat already names it."""
     cav = report.tables.get("caveats")
     out = []
     if cav is not None and not cav.empty and "title" in cav.columns:
@@ -124,11 +136,11 @@ def _caveats(report: CohortReport) -> tuple[tuple[str, str], ...]:
             if row.caveat == "single_arm":
                 continue  # the design sentence says it
             detail = str(row.detail) if isinstance(row.detail, str) else ""
-            out.append((str(row.title), _first_sentence(detail)))
-    named = " ".join(t.lower() for t, _ in out)
+            out.append((str(row.caveat), str(row.title), _first_sentence(detail)))
+    named = " ".join(t.lower() for _, t, _ in out)
     if report.results["design"] == "comparison" and "select" not in named and "chose" not in named:
-        out.insert(0, _SELF_SELECTION)
-    return tuple(out)
+        out.insert(0, ("self_selection", *_SELF_SELECTION))
+    return out
 
 
 def cohort_brief(report: CohortReport) -> Brief:
@@ -175,9 +187,14 @@ def cohort_brief(report: CohortReport) -> Brief:
     )
     if r["design"] == "single_arm":
         intro = "Change between the two surveys for the students who answered both:"
+    elif r["design"] == "randomised":
+        intro = (
+            "The programme's effect: mentored compared with comparison students at "
+            "follow-up, adjusted for their baseline scores:"
+        )
     else:
         intro = (
-            "Mentored compared with comparison students at follow-up, adjusted for their "
+            "Mentored students compared with students who did not join, adjusted for their "
             "baseline scores:"
         )
     entry = (r.get("figures") or {}).get("forest")
@@ -186,14 +203,7 @@ def cohort_brief(report: CohortReport) -> Brief:
         figure = BriefFigure(
             png=(report.folder / entry["png"]).read_bytes(),
             alt=str(entry.get("alt") or "Forest plot of every scale's result"),
-            caption=(
-                "Standardised change per scale with its confidence interval; right of the "
-                "dashed line is an improvement."
-                if r["design"] == "single_arm"
-                else "Controlled effect per scale (mentored − comparison, in baseline SDs) "
-                "with its confidence interval; right of the dashed line favours the mentored "
-                "students."
-            ),
+            caption=forest_caption(r["design"]),
         )
     notices = (
         [str(r["disclosure"]["warning"])] if (r.get("disclosure") or {}).get("warning") else []

@@ -133,7 +133,7 @@ def group_caveats(
             rs = []
             for r, name in zip(iter_rows(scoped), names, strict=True):
                 m = _R_TEXT.search(str(r.detail))
-                rs.append(f"{name} {m.group(1)}" if m else name)
+                rs += [] if m and m.group(1) == "nan" else [f"{name} {m.group(1)}" if m else name]
             detail = (
                 "Students with unusually high or low first scores tend to score closer to "
                 "the average the second time, whatever the programme does; the lower the "

@@ -82,27 +82,20 @@ def controlled_findings(
     policy: DisclosurePolicy,
     *,
     every_scale: bool = False,
+    design: str = "comparison",
+    alpha: float = 0.05,
 ) -> tuple[Finding, ...]:
     """Headline findings of a comparison design: the controlled effect (ANCOVA adjusted
     difference, standardised by the pooled baseline SD, and d_ppc2) judged, plus the
-    mentored group's own change; primary outcomes first."""
-    comp = tables["comparisons"]
+    mentored group's own change; primary outcomes first. A primary outcome's judgement
+    defers to its multiplicity-adjusted p (``p_adj`` of the ``ancova`` table)."""
     anc = tables.get("ancova", pd.DataFrame(columns=["instrument", "scale"]))
-    dpp = tables.get("d_ppc2", pd.DataFrame(columns=["instrument", "scale"]))
     sds = _pooled_baseline_sd(wide, group_col)
-
-    def row(frame: pd.DataFrame, i: str, s: str, **where: str) -> Mapping[str, Any]:
-        sel = frame[(frame["instrument"] == i) & (frame["scale"] == s)]
-        for k, v in where.items():
-            sel = sel[sel[k].astype(str) == v]
-        return {str(k): v for k, v in sel.iloc[0].items()} if len(sel) else {}
-
     nan = float("nan")
     candidates = []
     for pos, r in enumerate(iter_rows(pooled_comp)):
         i, s = str(r.instrument), str(r.scale)
-        a = row(anc, i, s)
-        est = float(a.get("estimate", nan))
+        est = float(_row(anc, i, s).get("estimate", nan))
         sd = sds.get((i, s), nan)
         std = est / sd if sd and math.isfinite(sd) else nan
         candidates.append((bool(is_primary[pos]), abs(std) if math.isfinite(std) else -1.0, i, s))
@@ -111,55 +104,115 @@ def controlled_findings(
     chosen = [c for c in candidates if c[0]][:5] if n_primary > 5 else candidates[:5]
     if every_scale:
         chosen = sorted(candidates, key=lambda c: (c[2], c[3]))
-    out = []
-    for primary, _, i, s in chosen:
-        m = meta.loc[(i, s)]
-        hib = bool(m["higher_is_better"])  # type: ignore[call-overload,index]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
-        a, d = row(anc, i, s), row(dpp, i, s)
-        own = row(comp, i, s, group=treated)
-        other = [g for g in comp.loc[comp["group"] != treated, "group"].astype(str).unique()]
-        ctrl = row(comp, i, s, group=other[0]) if other else {}
-        sd = sds.get((i, s), nan)
-        est = float(a.get("estimate", nan))
-        lo, hi = float(a.get("ci_low", nan)), float(a.get("ci_high", nan))
-        scaled = [v / sd if math.isfinite(sd) and sd > 0 else nan for v in (est, lo, hi)]
-        judgement = format_finding(*scaled, higher_is_better=hib, contrast=True)
-        out.append(
-            Finding(
-                instrument=i,
-                scale=s,
-                label=str(m["label"]),  # type: ignore[call-overload,index]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
-                primary=primary,
-                n_pairs=float(own.get("n_pairs", nan)),
-                mean_diff=float(own.get("mean_diff", nan)),
-                ci_low=float(own.get("ci_low", nan)),
-                ci_high=float(own.get("ci_high", nan)),
-                d_z=float(own.get("d_z", nan)),
-                d_z_ci_low=float(own.get("d_z_ci_low", nan)),
-                d_z_ci_high=float(own.get("d_z_ci_high", nan)),
-                higher_is_better=hib,
-                units=f"points on a {m['range_low']:g}–{m['range_high']:g} scale",  # type: ignore[call-overload,index]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
-                judgement=judgement,
-                suppressed=bool(a.get("suppressed", True)) or not math.isfinite(est),
-                design="comparison",
-                n_control=float(ctrl.get("n_pairs", nan)),
-                adj_diff=est,
-                adj_ci_low=lo,
-                adj_ci_high=hi,
-                adj_std=scaled[0],
-                adj_std_ci_low=scaled[1],
-                adj_std_ci_high=scaled[2],
-                d_ppc2=float(d.get("value", nan)),
-                d_ppc2_ci_low=float(d.get("ci_low", nan)),
-                d_ppc2_ci_high=float(d.get("ci_high", nan)),
-            )
-        )
-    return tuple(out)
+    kw: dict[str, Any] = {"treated": treated, "design": design, "alpha": alpha}
+    return tuple(
+        _controlled_finding(tables, meta, i, s, primary=p, sd=sds.get((i, s), nan), **kw)
+        for p, _, i, s in chosen
+    )
+
+
+def _row(frame: pd.DataFrame, i: str, s: str, **where: str) -> Mapping[str, Any]:
+    """The first row of ``frame`` for one scale (and ``where``), as a mapping; ``{}`` if none."""
+    sel = frame[(frame["instrument"] == i) & (frame["scale"] == s)]
+    for k, v in where.items():
+        sel = sel[sel[k].astype(str) == v]
+    return {str(k): v for k, v in sel.iloc[0].items()} if len(sel) else {}
+
+
+def _controlled_finding(
+    tables: Mapping[str, pd.DataFrame],
+    meta: pd.DataFrame,
+    i: str,
+    s: str,
+    *,
+    primary: bool,
+    treated: str,
+    sd: float,
+    design: str,
+    alpha: float,
+) -> Finding:
+    """One scale's controlled finding (see :func:`controlled_findings`)."""
+    nan = float("nan")
+    comp = tables["comparisons"]
+    m = meta.loc[(i, s)]
+    hib = bool(m["higher_is_better"])  # type: ignore[call-overload,index]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
+    a = _row(tables.get("ancova", pd.DataFrame(columns=["instrument", "scale"])), i, s)
+    d = _row(tables.get("d_ppc2", pd.DataFrame(columns=["instrument", "scale"])), i, s)
+    own = _row(comp, i, s, group=treated)
+    other = [g for g in comp.loc[comp["group"] != treated, "group"].astype(str).unique()]
+    ctrl = _row(comp, i, s, group=other[0]) if other else {}
+    est = float(a.get("estimate", nan))
+    lo, hi = float(a.get("ci_low", nan)), float(a.get("ci_high", nan))
+    scaled = [v / sd if math.isfinite(sd) and sd > 0 else nan for v in (est, lo, hi)]
+    p_adj = float(a.get("p_adj", nan)) if primary else None
+    judgement = format_finding(*scaled, higher_is_better=hib, contrast=True,
+                               p_adjusted=p_adj, alpha=alpha)  # fmt: skip
+    return Finding(
+        instrument=i,
+        scale=s,
+        label=str(m["label"]),  # type: ignore[call-overload,index]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
+        primary=primary,
+        n_pairs=float(own.get("n_pairs", nan)),
+        mean_diff=float(own.get("mean_diff", nan)),
+        ci_low=float(own.get("ci_low", nan)),
+        ci_high=float(own.get("ci_high", nan)),
+        d_z=float(own.get("d_z", nan)),
+        d_z_ci_low=float(own.get("d_z_ci_low", nan)),
+        d_z_ci_high=float(own.get("d_z_ci_high", nan)),
+        higher_is_better=hib,
+        units=f"points on a {m['range_low']:g}–{m['range_high']:g} scale",  # type: ignore[call-overload,index]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
+        judgement=judgement,
+        suppressed=bool(a.get("suppressed", True)) or not math.isfinite(est),
+        design=design,
+        n_control=float(ctrl.get("n_pairs", nan)),
+        adj_diff=est,
+        adj_ci_low=lo,
+        adj_ci_high=hi,
+        adj_std=scaled[0],
+        adj_std_ci_low=scaled[1],
+        adj_std_ci_high=scaled[2],
+        p_adj=float(a.get("p_adj", nan)),
+        d_ppc2=float(d.get("value", nan)),
+        d_ppc2_ci_low=float(d.get("ci_low", nan)),
+        d_ppc2_ci_high=float(d.get("ci_high", nan)),
+    )
+
+
+def cohort_findings(
+    tables: Mapping[str, pd.DataFrame],
+    pooled_comp: pd.DataFrame,
+    wide: pd.DataFrame,
+    meta: pd.DataFrame,
+    is_primary: np.ndarray,
+    policy: DisclosurePolicy,
+    *,
+    group_col: str | None,
+    treated: str,
+    design: str,
+    alpha: float,
+) -> tuple[tuple[Finding, ...], pd.DataFrame | None]:
+    """The summary's findings and, with a group, every scale's controlled finding (for the
+    forest plot): controlled effects with a group, paired changes without."""
+    if not group_col:
+        headline = headline_findings(tables["comparisons"], meta, is_primary, policy, alpha=alpha)
+        return headline, None
+    kw: dict[str, Any] = {"design": design, "alpha": alpha}
+    args = (tables, pooled_comp, wide, meta, is_primary, group_col, treated, policy)
+    headline = controlled_findings(*args, **kw)
+    every = controlled_findings(*args, every_scale=True, **kw)
+    return headline, pd.DataFrame([f.to_dict() for f in every])
 
 
 def headline_findings(
-    comp: pd.DataFrame, meta: pd.DataFrame, is_primary: np.ndarray, policy: DisclosurePolicy
+    comp: pd.DataFrame,
+    meta: pd.DataFrame,
+    is_primary: np.ndarray,
+    policy: DisclosurePolicy,
+    *,
+    alpha: float = 0.05,
 ) -> tuple[Finding, ...]:
+    """Headline findings of a single-arm design: the paired change, primary outcomes first;
+    a primary outcome's judgement defers to its multiplicity-adjusted p (``p_adj``)."""
     ranked = comp.assign(primary_=is_primary, size_=comp["d_z"].abs().fillna(-1.0))
     ranked = ranked.sort_values(["primary_", "size_"], ascending=[False, False], kind="stable")
     chosen = ranked.head(5) if is_primary.sum() <= 5 else ranked[ranked["primary_"]].head(5)
@@ -168,6 +221,9 @@ def headline_findings(
         m = meta.loc[(r.instrument, r.scale)]
         hib = bool(m["higher_is_better"])
         units = f"points on a {m['range_low']:g}–{m['range_high']:g} scale"
+        p_adj = float(getattr(r, "p_adj", float("nan")))
+        judgement = format_finding(r.d_z, r.d_z_ci_low, r.d_z_ci_high, higher_is_better=hib,
+                                   p_adjusted=p_adj if r.primary_ else None, alpha=alpha)  # fmt: skip
         out.append(
             Finding(
                 instrument=str(r.instrument),
@@ -183,8 +239,9 @@ def headline_findings(
                 d_z_ci_high=float(r.d_z_ci_high),
                 higher_is_better=hib,
                 units=units,
-                judgement=format_finding(r.d_z, r.d_z_ci_low, r.d_z_ci_high, higher_is_better=hib),
+                judgement=judgement,
                 suppressed=bool(r.suppressed),
+                p_adj=p_adj,
             )
         )
     return tuple(out)

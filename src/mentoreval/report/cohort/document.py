@@ -24,6 +24,7 @@ from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
 from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes
 from mentoreval.report.cohort.figures import slug
+from mentoreval.report.cohort.summary import SELF_SELECTION
 from mentoreval.report.layout import figure_html, refs, table_caption
 from mentoreval.report.sections import SectionedReport, ref_list, section
 from mentoreval.report.tables import format_report_table, report_table_html
@@ -31,13 +32,22 @@ from mentoreval.report.tables import format_report_table, report_table_html
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
-__all__ = ["CohortReport", "open_cohort_report"]
+__all__ = ["CohortReport", "forest_caption", "open_cohort_report"]
 
 
 _DOMAIN_TITLES = {
     "wellbeing": "Wellbeing", "burnout": "Burnout", "career": "Career confidence",
     "mentoring": "Mentoring quality", "other": "Other outcomes",
 }  # fmt: skip
+
+
+_DESIGN_WORDS = {
+    "single_arm": "single group, pre/post",
+    "comparison": "mentored vs a comparison group that chose not to join (not randomised)",
+    "randomised": "randomised: mentored vs comparison group",
+    "unlinked": "unlinked waves (independent samples)",
+    "single_wave": "one wave",
+}
 
 
 _METHODS_TEXT = """\
@@ -69,6 +79,53 @@ other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and do
 exploratory and unadjusted.
 
 **Disclosure control.** {disclosure}"""
+
+
+def forest_caption(design: str) -> str:
+    """The summary figure's caption: what is drawn, with the sign the text uses.
+
+    Examples
+    --------
+    >>> forest_caption("single_arm")[:60]
+    'Standardised change per scale (d_z, post − pre) with its con'
+    """
+    if design == "single_arm":
+        return (
+            "Standardised change per scale (d_z, post − pre) with its confidence interval, "
+            "the same sign as the text; each row marks the side of the dashed line where "
+            "its scale improves (for burnout, lower is better)."
+        )
+    return (
+        "Mentored − comparison at follow-up, adjusted for baseline (ANCOVA), in baseline SDs "
+        "with its confidence interval, the same sign as the text; each row marks the side "
+        "of the dashed line where its scale improves (for burnout, lower is better)."
+    )
+
+
+def _adjusted_note(families: pd.DataFrame | None, results: Mapping[str, Any]) -> str:
+    """The one sentence saying the primary judgements read the adjusted p-value.
+
+    Examples
+    --------
+    >>> fam = pd.DataFrame({"family": ["primary", "primary", "exploratory"],
+    ...                     "method": ["holm", "holm", "bh"], "n_tests": [2, 2, 1]})
+    >>> _adjusted_note(fam, {"confidence": 0.95})
+    '*For the primary outcomes the judgement also reads the Holm-adjusted p-value over the 2 primary outcomes: a result whose adjusted p is 0.05 or more is called consistent with no change.*'
+    """
+    if families is None or families.empty:
+        return ""
+    prim = families[families["family"].astype(str) == "primary"]
+    if prim.empty or str(prim["method"].iloc[0]) == "none":
+        return ""
+    method = {"holm": "Holm", "bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"}.get(
+        str(prim["method"].iloc[0]), str(prim["method"].iloc[0])
+    )
+    alpha = 1 - float(results.get("confidence", 0.95))
+    return (
+        f"*For the primary outcomes the judgement also reads the {method}-adjusted p-value "
+        f"over the {int(prim['n_tests'].iloc[0])} primary outcomes: a result whose adjusted "
+        f"p is {alpha:.2g} or more is called consistent with no change.*"
+    )
 
 
 class CohortReport(SectionedReport):
@@ -142,11 +199,7 @@ class CohortReport(SectionedReport):
         """Title, cohort, design and (loudly) any disclosure notice."""
         r = self.results
         info = r.get("info") or {}
-        design = {
-            "comparison": "mentored vs comparison group",
-            "unlinked": "unlinked waves (independent samples)",
-            "single_wave": "one wave",
-        }.get(r["design"], "single group, pre/post")
+        design = _DESIGN_WORDS.get(r["design"], "single group, pre/post")
         lines = [f"# {r['title']}", ""]
         facts = [
             f"Programme: {info.get('programme') or '–'}",
@@ -173,27 +226,27 @@ class CohortReport(SectionedReport):
             "Each finding gives the number of students, the change in the scale's own units, "
             "the standardised change with its confidence interval and what that means."
         )
-        caption = (
-            "Standardised change per scale with its confidence interval; right of the dashed "
-            "line is an improvement."
-        )
-        if r["design"] == "comparison":
-            intro = (
-                "The programme's effect: mentored compared with comparison students at "
-                "follow-up, adjusted for their baseline scores (ANCOVA; the controlled "
-                "effect), in the scale's own units and in baseline standard deviations, with "
-                "d_ppc2 (the standardised difference in change) beside it. The judgement "
-                "reads the controlled effect. Each finding then gives the mentored students' "
-                "own change between the surveys."
+        caption = forest_caption(r["design"])
+        if r["design"] != "single_arm":
+            lead = (
+                "The programme's effect: mentored compared with comparison students"
+                if r["design"] == "randomised"
+                else "Mentored students compared with students who did not join"
             )
-            caption = (
-                "Controlled effect per scale (ANCOVA difference, mentored − comparison, in "
-                "baseline SDs) with its confidence interval; right of the dashed line favours "
-                "the mentored students."
+            intro = (
+                f"{lead} at follow-up, adjusted for their baseline scores (ANCOVA; the "
+                "controlled comparison), in the scale's own units and in baseline standard "
+                "deviations, with d_ppc2 (the standardised difference in change) beside it. "
+                "The judgement reads the controlled comparison. Each finding then gives the "
+                "mentored students' own change between the surveys."
             )
         if r["design"] in DESIGNS:
             intro, caption = str(info.get("design_text") or ""), ""
-        tail = []
+        tail = [_adjusted_note(self.tables.get("multiplicity"), r)]
+        cautions = (r.get("info") or {}).get("summary_caveats") or []
+        if cautions:
+            tail += ["", "**Read these results with care.**", ""]
+            tail += [f"- **{c['title']}.** {c['text']}" for c in cautions]
         if r["design"] == "single_arm":
             tail.append(
                 "\n*Without a comparison group these are changes over time, not effects of the "
@@ -202,7 +255,7 @@ class CohortReport(SectionedReport):
         number = self._figure("forest", caption)
         if number is not None:
             intro += f" {refs('Figure', [number])} shows every scale."
-        self._md("\n".join([intro, "", *bullets, *tail]), at=0)
+        self._md("\n".join([intro, "", *bullets, "", *tail]), at=0)
 
     @section
     def show_participation(self) -> None:
@@ -245,8 +298,8 @@ class CohortReport(SectionedReport):
                 "d_z", "d_z_ci_low", "d_z_ci_high", "g_av", "wilcoxon_p", "rank_biserial"]  # fmt: skip
         ci = {"mean_diff": ("ci_low", "ci_high"), "d_z": ("d_z_ci_low", "d_z_ci_high")}
         what = (
-            "paired pre/post comparison within each group (mentored first; the programme's "
-            "effect is the controlled comparison in section 4)"
+            "paired pre/post comparison within each group (mentored first; the comparison "
+            "between the groups, adjusted for baseline, is in section 4)"
             if by_group
             else "paired pre/post comparison"
         )
@@ -335,7 +388,7 @@ class CohortReport(SectionedReport):
                 "baseline-adjusted analysis is possible."
             )
             return
-        if self.results["design"] != "comparison":
+        if self.results["design"] == "single_arm":
             self._md(
                 "This evaluation has **no comparison group** (single-arm design), so no "
                 "between-group analysis is possible. The changes above may reflect the "
@@ -367,7 +420,7 @@ class CohortReport(SectionedReport):
                                                "ci_low", "ci_high"], ci={"emmean": ("ci_low", "ci_high")},
                     caption="ANCOVA adjusted means at follow-up")  # fmt: skip
         base_cols = ["instrument", "scale", "n_treated", "n_control", "estimate", "se",
-                     "ci_low", "ci_high", "p_value"]  # fmt: skip
+                     "ci_low", "ci_high", "p_value", "p_adj"]  # fmt: skip
         est_ci = {"estimate": ("ci_low", "ci_high")}
         self._table("ancova", columns=base_cols, ci=est_ci,
                     caption="ANCOVA: adjusted difference at follow-up (mentored − comparison)")  # fmt: skip
@@ -468,9 +521,11 @@ class CohortReport(SectionedReport):
         lines = []
         if self.results["design"] == "single_arm":
             lines.append(
-                "- **Single-arm design.** Without a comparison group, change over time cannot "
-                "be separated from the programme's effect."
+                "- **Single-arm design.** Without a comparison group, what the programme did "
+                "cannot be separated from change over time."
             )
+        elif self.results["design"] == "comparison":
+            lines.append(f"- **Not randomised.** {SELF_SELECTION}")
         if cav is not None and len(cav) and "title" in cav.columns:
             for row in iter_rows(cav):
                 if row.caveat == "single_arm" and self.results["design"] == "single_arm":

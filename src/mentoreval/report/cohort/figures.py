@@ -63,14 +63,9 @@ def draw_figures(
     comp = tables["comparisons"]
     forest = comp.merge(meta.reset_index()[["instrument", "scale", "label", "higher_is_better"]],
                         on=["instrument", "scale"], how="left")  # fmt: skip
-    sign = np.where(forest["higher_is_better"].astype(bool), 1.0, -1.0)
-    lo = forest["d_z_ci_low"] * sign
-    hi = forest["d_z_ci_high"] * sign
-    forest = forest.assign(
-        benefit=forest["d_z"] * sign,
-        benefit_low=np.minimum(lo, hi),
-        benefit_high=np.maximum(lo, hi),
-    )
+    # one sign everywhere: the same post − pre (or mentored − comparison) number as the
+    # text, each row saying on which side its improvement lies
+    forest = forest.assign(higher_is_better=forest["higher_is_better"].astype(bool))
     if controlled is not None and len(controlled):
         fitted = tables.get("ancova", pd.DataFrame(columns=["instrument", "scale"]))
         keys = set(zip(fitted["instrument"].astype(str), fitted["scale"].astype(str), strict=True))
@@ -82,21 +77,18 @@ def draw_figures(
         ]
         num = ["adj_std", "adj_std_ci_low", "adj_std_ci_high"]
         c = c.assign(**{k: pd.to_numeric(c[k], errors="coerce").astype(float) for k in num})
-        sign = np.where(c["higher_is_better"].astype(bool), 1.0, -1.0)
-        lo, hi = c["adj_std_ci_low"] * sign, c["adj_std_ci_high"] * sign
-        c = c.assign(benefit=c["adj_std"] * sign,
-                     benefit_low=np.fmin(lo, hi), benefit_high=np.fmax(lo, hi))  # fmt: skip
         figs["forest"] = plot_change_forest(
-            c, label="label", estimate="benefit", ci_low="benefit_low", ci_high="benefit_high",
-            title="Controlled effect per scale",
-            xlabel=f"Mentored − comparison in baseline SDs ({confidence:.0%} CI)",
-            policy=policy,
+            c.assign(higher_is_better=c["higher_is_better"].astype(bool)), label="label",
+            estimate="adj_std", ci_low="adj_std_ci_low", ci_high="adj_std_ci_high",
+            title="Mentored − comparison at follow-up, adjusted for baseline",
+            xlabel=f"Difference in baseline SDs ({confidence:.0%} CI)", policy=policy,
+            better="higher_is_better",
         )  # fmt: skip
     else:
         figs["forest"] = plot_change_forest(
-            forest, label="label", estimate="benefit", ci_low="benefit_low",
-            ci_high="benefit_high", title="Standardised change per scale",
-            xlabel=f"d_z with {confidence:.0%} CI (positive = improvement)", policy=policy,
+            forest, label="label", estimate="d_z", ci_low="d_z_ci_low", ci_high="d_z_ci_high",
+            title="Standardised change per scale (post − pre)",
+            xlabel=f"d_z with {confidence:.0%} CI", policy=policy, better="higher_is_better",
         )  # fmt: skip
     both = wide.dropna(subset=["pre", "post"])
     if group_col:

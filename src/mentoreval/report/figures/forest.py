@@ -6,6 +6,7 @@ Report stage (how it is drawn).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping
 
 import pandas as pd
@@ -23,6 +24,21 @@ from mentoreval.report.figures.base import (
 __all__ = ["plot_change_forest"]
 
 
+def _row_label(text: str, higher_is_better: object) -> str:
+    r"""A row's label, wrapped so the data area keeps most of the width, with its side of
+    improvement when known.
+
+    Examples
+    --------
+    >>> _row_label("CBI: Client/patient-related burnout (0–100)", False)
+    'CBI: Client/patient-related\nburnout (0–100)\n← better'
+    """
+    lines = textwrap.wrap(text, width=28) or [text]
+    if higher_is_better is not None and not pd.isna(higher_is_better):  # type: ignore[call-overload]  # a cell: bool or NA
+        lines.append("better →" if bool(higher_is_better) else "← better")
+    return "\n".join(lines)
+
+
 def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is ~65 lines
     effects: pd.DataFrame,
     *,
@@ -34,11 +50,14 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
     title: str | None = None,
     xlabel: str = "Effect size (Hedges' g) with 95% CI",
     policy: DisclosurePolicy | None = None,
+    better: str | None = None,
 ) -> Figure:
-    """Forest plot of effect sizes with CIs, one row per scale or cohort.
+    r"""Forest plot of effect sizes with CIs, one row per scale or cohort.
 
     Suppressed rows (NaN estimate) are listed with "< k" instead of a point. Each row is
-    labelled directly with its estimate and CI.
+    labelled directly with its estimate and CI, the same signed number the text gives: a
+    scale where lower is better is never flipped; with ``better`` each row says on which
+    side of zero its improvement lies ("better →" or "← better").
 
     Parameters
     ----------
@@ -54,6 +73,9 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
         Texts.
     policy
         Supplies the "< k" label.
+    better
+        A boolean column: whether a higher value is the better outcome on that row's
+        scale (``higher_is_better``).
 
     Returns
     -------
@@ -67,18 +89,23 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
     >>> fig = plot_change_forest(e, pooled={"estimate": 0.3, "ci_low": 0.0, "ci_high": 0.6})
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['wellbeing', 'burnout', 'Pooled (random effects)']
+    >>> e = e.assign(hib=[True, False])
+    >>> fig = plot_change_forest(e, better="hib")
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['wellbeing\nbetter →', 'burnout\n← better']
     """
     policy = policy or DisclosurePolicy()
     need_columns(effects, [label, estimate, ci_low, ci_high], "plot_change_forest")
     rows = effects.reset_index(drop=True)
     n_rows = len(rows) + (1 if pooled else 0)
-    fig, ax = new_figure(6.0, 0.9 + 0.42 * max(n_rows, 1))
+    per_row = 0.55 if better else 0.42
+    fig, ax = new_figure(7.0, 0.9 + per_row * max(n_rows, 1))
     with report_rc():
         ticks: list[str] = []
         text_x = ax.get_yaxis_transform()
         for i, row in rows.iterrows():
             y = -int(str(i))
-            ticks.append(str(row[label]))
+            ticks.append(_row_label(str(row[label]), None if better is None else row[better]))
             est, lo, hi = (float(row[c]) for c in (estimate, ci_low, ci_high))
             if math.isnan(est):
                 ax.text(1.02, y, f"n {policy.label}", transform=text_x, va="center", fontsize=8)
