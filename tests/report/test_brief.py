@@ -109,3 +109,19 @@ def test_figures_are_sized_from_their_own_image(
     assert "<figcaption>Figure 4. A chart</figcaption>" in html
     shown_height = int(html.split('height="')[1].split('"')[0]) / 96
     assert shown_height == pytest.approx(height_px / 150 * scale, abs=0.02)
+
+
+def test_cohort_brief_shows_a_hidden_count_with_the_mark_and_a_true_reason() -> None:
+    """A count hidden to protect another cell reads "[c]", never a dash; a withheld
+    finding never claims "fewer than 10" when it may have been withheld for differencing."""
+    from mentoreval.config.disclosure import DisclosurePolicy
+    from mentoreval.report.cohort.brief import _finding
+
+    base = {"label": "WHO-5", "units": "points", "judgement": "a small improvement",
+            "design": "comparison", "adj_diff": 4.1, "adj_ci_low": -2.5, "adj_ci_high": 10.6,
+            "n_pairs": None, "n_control": 53.0}  # fmt: skip
+    _, text = _finding(base, 0.95, DisclosurePolicy())
+    assert "[c] mentored and 53 comparison students" in text and "–" not in text
+    _, withheld = _finding({**base, "adj_diff": None}, 0.95, DisclosurePolicy())
+    assert withheld.startswith("not reported: withheld to protect small groups")
+    assert "or the count differs by a few students from an earlier report" in withheld

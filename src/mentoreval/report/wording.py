@@ -18,7 +18,14 @@ from mentoreval.disclose.formatting import format_cell
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
-__all__ = ["Finding", "controlled_lead", "format_change", "format_finding", "format_headline"]
+__all__ = [
+    "Finding",
+    "controlled_lead",
+    "format_change",
+    "format_finding",
+    "format_headline",
+    "withheld_reason",
+]
 
 
 _THRESHOLDS = (0.2, 0.5, 0.8)
@@ -280,10 +287,7 @@ def format_headline(
     if f.get("design") in ("comparison", "randomised"):
         return _controlled_headline(f, value, tag, confidence, policy)
     if f.get("suppressed") or not math.isfinite(value("d_z")):
-        return (
-            f"**{f['label']}**{tag}: not reported — fewer than {policy.threshold} students "
-            "answered both surveys, so every number is suppressed."
-        )
+        return f"**{f['label']}**{tag}: not reported — {withheld_reason(policy, group=False)}."
     change = format_change(
         value("mean_diff"),
         value("ci_low"),
@@ -296,6 +300,22 @@ def format_headline(
         f"answered both surveys; mean change {change}; standardised change d_z = "
         f"{_num(value('d_z'))} ({confidence:.0%} CI {_num(value('d_z_ci_low'))} to "
         f"{_num(value('d_z_ci_high'))}): {f['judgement']}."
+    )
+
+
+def withheld_reason(policy: DisclosurePolicy, *, group: bool) -> str:
+    """Why a finding's numbers are not shown, true whichever rule withheld them (a small
+    group, or a count a few students away from an earlier report of the cohort).
+
+    Examples
+    --------
+    >>> withheld_reason(DisclosurePolicy(), group=False)
+    'withheld to protect small groups: fewer than 10 students answered both surveys, or the count differs by a few students from an earlier report of this cohort'
+    """
+    who = "students in a group" if group else "students"
+    return (
+        f"withheld to protect small groups: fewer than {policy.threshold} {who} answered both "
+        "surveys, or the count differs by a few students from an earlier report of this cohort"
     )
 
 
@@ -332,10 +352,7 @@ def _controlled_headline(
     units = str(f.get("units") or "points")
     level = f"{confidence:.0%} CI"
     if not math.isfinite(value("adj_diff")):
-        return (
-            f"**{f['label']}**{tag}: not reported — fewer than {policy.threshold} students "
-            "in a group answered both surveys, so the comparison is suppressed."
-        )
+        return f"**{f['label']}**{tag}: not reported — {withheld_reason(policy, group=True)}."
     parts = [
         f"**{f['label']}**{tag}: {controlled_lead(str(f.get('design')))} "
         + format_change(

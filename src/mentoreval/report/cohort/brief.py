@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.disclose.formatting import format_cell
+from mentoreval.disclose.release import MARK
 from mentoreval.frames import iter_rows
 from mentoreval.report.brief import Brief, BriefFigure, write_brief
 from mentoreval.report.cohort.document import CohortReport, forest_caption, open_cohort_report
-from mentoreval.report.wording import format_change
+from mentoreval.report.wording import format_change, withheld_reason
 
 __all__ = ["cohort_brief", "write_cohort_brief"]
 
@@ -57,20 +59,23 @@ def _design(results: Mapping[str, Any], n_students: str) -> str:
     )
 
 
-def _finding(f: Mapping[str, Any], confidence: float, threshold: int) -> tuple[str, str]:
+def _count(f: Mapping[str, Any], name: str) -> str:
+    """A finding's count as printed: the disclosure mark when the release hides it (its
+    statistics are shown, so the group is not small)."""
+    value = _value(f, name)
+    return format_cell(value, kind="count") if math.isfinite(value) else MARK
+
+
+def _finding(f: Mapping[str, Any], confidence: float, policy: DisclosurePolicy) -> tuple[str, str]:
     label = str(f["label"])
     units = str(f.get("units") or "points")
     lower_is_better = not f.get("higher_is_better", True)
     if f.get("design") in ("comparison", "randomised"):
         if not math.isfinite(_value(f, "adj_diff")):
-            return (
-                label,
-                f"not reported: fewer than {threshold} students in a group answered both surveys.",
-            )
+            return label, f"not reported: {withheld_reason(policy, group=True)}."
         change = format_change(_value(f, "adj_diff"), _value(f, "adj_ci_low"),
                                _value(f, "adj_ci_high"), units=units, confidence=confidence)  # fmt: skip
-        n_t = format_cell(_value(f, "n_pairs"), kind="count")
-        n_c = format_cell(_value(f, "n_control"), kind="count")
+        n_t, n_c = _count(f, "n_pairs"), _count(f, "n_control")
         lower = "lower scores are better; " if lower_is_better else ""
         return label, (
             f"{f['judgement']}: mentored students scored {change} compared with the "
@@ -78,10 +83,10 @@ def _finding(f: Mapping[str, Any], confidence: float, threshold: int) -> tuple[s
             "answered both surveys)."
         )
     if f.get("suppressed") or not math.isfinite(_value(f, "mean_diff")):
-        return label, f"not reported: fewer than {threshold} students answered both surveys."
+        return label, f"not reported: {withheld_reason(policy, group=False)}."
     change = format_change(_value(f, "mean_diff"), _value(f, "ci_low"), _value(f, "ci_high"),
                            units=units, confidence=confidence)  # fmt: skip
-    n = format_cell(_value(f, "n_pairs"), kind="count")
+    n = _count(f, "n_pairs")
     lower = ", where lower is better" if lower_is_better else ""
     return (
         label,
@@ -171,9 +176,12 @@ def cohort_brief(report: CohortReport) -> Brief:
     primary = [f for f in headline if f.get("primary")] or headline
     threshold = report.policy.threshold
     pairs = [_value(f, "n_pairs") for f in primary if math.isfinite(_value(f, "n_pairs"))]
+    shown = any(math.isfinite(_value(f, k)) for f in primary for k in ("mean_diff", "adj_diff"))
     n_students = (
         f"{format_cell(max(pairs), kind='count')} answered both surveys"
         if pairs
+        else f"{MARK} answered both surveys"  # hidden to protect another count
+        if shown
         else f"fewer than {threshold} answered both surveys"
     )
     facts = " · ".join(
@@ -218,7 +226,7 @@ def cohort_brief(report: CohortReport) -> Brief:
         facts=facts,
         design=_design(r, n_students),
         findings_intro=intro,
-        findings=tuple(_finding(f, report.confidence, threshold) for f in primary),
+        findings=tuple(_finding(f, report.confidence, report.policy) for f in primary),
         caveats=_caveats(report),
         notices=tuple(notices),
         full_report="cohort_report",
