@@ -288,3 +288,22 @@ def test_format_cell_never_negative_zero() -> None:
     assert format_cell(-0.0001) == "0.00"
     assert format_cell(-0.04, kind="percent") == "0.0%"
     assert format_cell(-0.5) == "-0.50"
+
+
+def test_a_count_hidden_as_a_complement_still_blocks_differencing_after_a_save(
+    tmp_path,
+) -> None:
+    """A pooled total minus the other cohorts gives a complement back: a later release a
+    few students away from it is withheld, although the earlier report never printed it;
+    the audit does not treat it as known (it was not published)."""
+    from mentoreval.disclose.ledger import ReleaseLedger
+
+    key = ("peer/2024/2024", "outcomes", "who5 / total", "n_pairs")
+    ledger = ReleaseLedger()
+    ledger.record(key, 59, shown=False)
+    ledger.record(("peer/2024/2024", "annual.participation", "enrolled", "n"), 80)
+    path = ledger.save(tmp_path / "releases.json")
+    again = ReleaseLedger.load(path)
+    assert again.hidden == {key: {59}} and key not in again.entries
+    assert again.conflicts(key, 56, k=10) and not again.conflicts(key, 59, k=10)
+    assert '"shown": false' in path.read_text()

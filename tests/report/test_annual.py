@@ -150,10 +150,13 @@ def test_analysis_over_three_years(demo_store: Path, tmp_path: Path) -> None:
         load_annual_config(write_annual(tmp_path, copy_store(demo_store, tmp_path)))
     )
     part = analysis["participation"].set_index("year")
-    assert part.loc[2023, "enrolled"] == 70
+    assert part.loc[2023, "enrolled"] == 70 and part.loc[2023, "linked_pairs"] == 57
     # 57 linked pairs of whom 50 have both WHO-5 scores: the 7 without would follow from
-    # 57 − 50, so the linked count is hidden (as a complement: the row is not withheld)
-    assert pd.isna(part.loc[2023, "linked_pairs"]) and part.loc[2023, "counts_hidden"]
+    # 57 − 50. The retention counts are kept (they carry the participation figure), so the
+    # WHO-5 pairs are hidden instead, as a complement: the change itself is still shown
+    who5 = analysis["outcomes"].query("instrument == 'who5' and year == 2023").iloc[0]
+    assert pd.isna(who5["n_pairs"]) and who5["counts_hidden"] and not who5["suppressed"]
+    assert who5["mean_diff"] == pytest.approx(4.08)
     assert not part["suppressed"].any()
     # peer 2025 has a comparison group: only the 70 mentored students are the programme's
     assert part.loc[2025, "enrolled"] == 70
@@ -447,7 +450,10 @@ def test_annual_release_is_decided_once_and_audited_with_the_cohort_reports(
     first = analyse_annual(config, ledger=ReleaseLedger())
     assert any("No hidden count can be worked out" in n for n in first.notes)
     outcomes = first["outcomes"]
-    who5 = outcomes[(outcomes["instrument"] == "who5") & (outcomes["year"] == 2024)].iloc[0]
+    full = analyse_annual(
+        load_annual_config(write_annual(tmp_path / "off", store, disclosure={"profile": "off"}))
+    )["outcomes"]
+    who5 = full[(full["instrument"] == "who5") & (full["year"] == 2024)].iloc[0]
     # a count hidden anywhere is hidden everywhere: the same cohort × scale in the trends
     for name in ("trends", "forest"):
         shown = first[name]

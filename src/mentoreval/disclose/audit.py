@@ -62,7 +62,8 @@ __all__ = [
 def earlier_values(
     ledger: ReleaseLedger | None, earlier: Sequence[ReleaseRegistry] = ()
 ) -> dict[LedgerKey, set[int]]:
-    """Ledger key → every value released before (ledger entries, shown earlier counts).
+    """Ledger key → every value released before (ledger entries, shown or hidden as a
+    complement; shown earlier counts).
 
     Examples
     --------
@@ -72,8 +73,9 @@ def earlier_values(
     """
     out: dict[LedgerKey, set[int]] = {}
     if ledger is not None:
-        for lkey, values in ledger.entries.items():
-            out.setdefault(lkey, set()).update(int(v) for v in values)
+        for source in (ledger.entries, ledger.hidden):
+            for lkey, values in source.items():
+                out.setdefault(lkey, set()).update(int(v) for v in values)
     for registry in earlier:
         hidden = registry.decision.hidden
         for key, count in registry.counts.items():

@@ -269,7 +269,8 @@ class ReleaseRegistry(CountRegistry):
         }
 
     def record(self, ledger: ReleaseLedger) -> None:
-        """Record every shown count with a ledger key in ``ledger`` (its true value).
+        """Record every shown count with a ledger key in ``ledger`` (its true value), and
+        every count hidden as a complement among the ledger's hidden values.
 
         Examples
         --------
@@ -281,8 +282,13 @@ class ReleaseRegistry(CountRegistry):
         """
         decision = self.decision
         for key, count in self._counts.items():
-            if count.ledger_key is not None and count.published and key not in decision.hidden:
+            if count.ledger_key is None or not count.published:
+                continue
+            reason = decision.hidden.get(key)
+            if reason is None:
                 ledger.record(count.ledger_key, count.value)
+            elif reason == "complementary":  # not shown, but it may follow from the rest
+                ledger.record(count.ledger_key, count.value, shown=False)
 
     def table_values(self, keys: Mapping[tuple[str, str], str]) -> pd.DataFrame:
         """A table's published values (NaN when hidden) from :meth:`add_table`'s keys."""

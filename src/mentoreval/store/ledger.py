@@ -111,8 +111,6 @@ def merge_release_ledger(
     with store_lock(root, timeout=lock_timeout):
         path = ledger_dir(root) / LEDGER_FILE
         merged = ReleaseLedger.load(path)
-        for key, ns in ledger.entries.items():
-            for n in ns:
-                merged.record(key, n)
+        merged.merge(ledger)
         merged.save(path)
     return path

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.audit import earlier_values
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.disclose.release import PRIMARY_REASONS, ReleaseRegistry
 from mentoreval.report.released import (
@@ -71,6 +72,9 @@ REVEALING: Dependents = {
 }
 
 _PARTICIPATION = ["enrolled", "with_meetings", "pre_responses", "post_responses", "linked_pairs"]
+#: The counts behind each cohort's retention: hidden as complements only when nothing else
+#: will do (like an outcome's pairs), so the retention line survives where it can.
+_HEADLINE = {"pre_responses", "linked_pairs"}
 
 
 def _cohort(r: pd.Series) -> str:
@@ -98,6 +102,7 @@ def register_cohort_counts(
                 at=[("participation", i, col)],
                 ledger=("annual.participation", col, "n"),
                 study=cohort,
+                keep=col in _HEADLINE,
             )
             for col in _PARTICIPATION
         }
@@ -126,7 +131,7 @@ def withheld_outcomes(
     out["suppressed"] = False
     if not policy.active:
         return out
-    earlier = ledger.entries if ledger is not None else None
+    earlier = earlier_values(ledger)  # shown, or hidden as complements, before
     primary = {
         k for k, why in reg.registry.primary(policy, earlier_values=earlier).items()
         if why in PRIMARY_REASONS and why != "unpublished"

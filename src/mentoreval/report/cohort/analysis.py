@@ -453,5 +453,5 @@ def analyse_cohort(
         notices=tuple(notices),
         figures=figures,
         info=result_info,
-        ledger=None if release is None else ReleaseLedger(entries=release.entries),
+        ledger=None if release is None else ReleaseLedger(release.entries, release.hidden),
     )

@@ -232,7 +232,7 @@ def analyse_design(
         study=study.name, title=cfg.title, design=kind, policy=policy, confidence=confidence,
         tables=tables, headline=(), notices=tuple(notices),
         figures=_figures(tables, scores, study, waves, group, confidence, policy), info=info,
-        ledger=None if release is None else ReleaseLedger(entries=release.entries),
+        ledger=None if release is None else ReleaseLedger(release.entries, release.hidden),
     )  # fmt: skip
 
 

@@ -110,7 +110,11 @@ def open_release(
         from mentoreval.store.parquet import load_release_ledger
 
         ledger = load_release_ledger(default_store_root(study.path))
-    return CohortRelease(entries=copy.deepcopy(ledger.entries), study=_ledger_study(study))
+    return CohortRelease(
+        entries=copy.deepcopy(ledger.entries),
+        hidden=copy.deepcopy(ledger.hidden),
+        study=_ledger_study(study),
+    )
 
 
 def protect_cells(
