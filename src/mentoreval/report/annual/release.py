@@ -77,8 +77,10 @@ _PARTICIPATION = ["enrolled", "with_meetings", "pre_responses", "post_responses"
 _HEADLINE = {"pre_responses", "linked_pairs"}
 
 
-def _cohort(r: pd.Series) -> str:
-    return f"{r['programme']}/{r['cohort']}/{int(r['year'])}"
+def _cohort(r: pd.Series, programme: str = "programme") -> str:
+    """The cohort's ledger study (``programme/cohort/year``) of a row; ``programme`` names
+    the row's programme column (a forest row's own is its scope)."""
+    return f"{r[programme]}/{r['cohort']}/{int(r['year'])}"
 
 
 class AnnualRegistry(ReleasedCells):
@@ -144,8 +146,8 @@ def withheld_outcomes(
     return out
 
 
-def _outcome_key(reg: AnnualRegistry, r: pd.Series) -> str:
-    return reg.pairs_key(_cohort(r), str(r["instrument"]), str(r["scale"]))
+def _outcome_key(reg: AnnualRegistry, r: pd.Series, programme: str = "programme") -> str:
+    return reg.pairs_key(_cohort(r, programme), str(r["instrument"]), str(r["scale"]))
 
 
 def _register_views(reg: AnnualRegistry, tables: Mapping[str, pd.DataFrame]) -> None:
@@ -157,13 +159,11 @@ def _register_views(reg: AnnualRegistry, tables: Mapping[str, pd.DataFrame]) -> 
         where = (str(r["programme"]), str(r["instrument"]), str(r["scale"]))
         if r["row"] != "cohort":
             continue
-        source = {**r.to_dict(), "programme": r["cohort_programme"]}
         key = reg.count(
-            _outcome_key(reg, pd.Series(source)), r["n_pairs"], at=[("forest", i, "n_pairs")]
+            _outcome_key(reg, r, "cohort_programme"), r["n_pairs"], at=[("forest", i, "n_pairs")]
         )
         if key is not None and not pd.isna(r["weight_random"]):
             pooled_parts.setdefault(where, []).append(key)
-    pooled_keys: dict[tuple[str, str, str], str | None] = {}
     for i, r in rows_of(tables.get("pooled")):
         where = (str(r["programme"]), str(r["instrument"]), str(r["scale"]))
         key = reg.count(
@@ -171,7 +171,6 @@ def _register_views(reg: AnnualRegistry, tables: Mapping[str, pd.DataFrame]) -> 
             ledger=("pooled", " / ".join(where), "n_pairs"),
         )  # fmt: skip
         reg.total(key, pooled_parts.get(where, []))
-        pooled_keys[where] = key
     for i, r in rows_of(tables.get("forest")):
         if r["row"] == "pooled":
             where = (str(r["programme"]), str(r["instrument"]), str(r["scale"]))
