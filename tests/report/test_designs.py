@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import os
 import re
 
 import pandas as pd
@@ -14,7 +15,8 @@ from mentoreval.cli import main
 
 
 def _report(tmp_path, **study) -> tuple[str, dict, str]:
-    config = write_study(tmp_path / "study", n_students=80, seed=11, **study)
+    study.setdefault("n_students", 80)
+    config = write_study(tmp_path / "study", seed=11, **study)
     out = tmp_path / "report"
     with pytest.raises(SystemExit) as done:
         main(["report", str(config), "--out", str(out)])
@@ -66,3 +68,17 @@ def test_post_only_survey_is_described_by_group(tmp_path):
     assert eq["mid"].iloc[0] == 5  # analysis.mid overrides the published 10
     assert "linked pairs" not in text and "paired t" not in text
     assert not re.search(r"\bnan\b", text)
+
+
+def test_equivalence_is_not_shown_for_a_comparison_the_release_withholds(tmp_path):
+    # 18 students split over two arms: each arm is under k = 10, so the between-group
+    # comparison is withheld; its TOST (estimate ± MID) would give the estimate back
+    _, _, out = _report(
+        tmp_path / "small", design="comparison", waves=("post",), instruments=("who5",),
+        n_students=18, effects={"who5": 0.4}, analysis="  waves: [post]\n  mid: {who5: 5}\n",
+    )  # fmt: skip
+    between = pd.read_csv(f"{out}/tables/between_groups.csv")
+    assert between["mean_diff"].isna().all()  # withheld by the release
+    path = f"{out}/tables/equivalence.csv"
+    eq = pd.read_csv(path) if os.path.exists(path) else pd.DataFrame(columns=["estimate"])
+    assert eq["estimate"].dropna().empty

@@ -133,24 +133,16 @@ def _tables(scores: pd.DataFrame, data: dict[str, Any], study: Study, design: De
               "instruments": instrument_meta(study),
               "descriptives": dt.descriptives(scores, group, confidence)}  # fmt: skip
     tables["comparisons"] = pd.DataFrame(columns=COMPARISON_TABLE_COLUMNS)  # no pairs
-    mids = scale_mids(study)
-    alpha = (1 - confidence) / 2  # the TOST interval is the report's CI
-    estimates = pd.DataFrame()
     if len(waves) == 2:
         pre, post = waves
         adjust = study.config.analysis.multiplicity
         tables["unlinked"] = dt.unlinked_comparisons(
             scores, pre, post, group, [treated, control], confidence, adjust
         )
-        estimates = tables["unlinked"]
         if group:
             tables["interaction"] = dt.interaction(scores, pre, post, group, treated, confidence)
-            estimates = tables["interaction"]
     elif group:
         tables["between_groups"] = dt.between_groups(scores, group, treated, control, confidence)
-        estimates = tables["between_groups"]
-    if len(estimates) and mids:
-        tables["equivalence"] = dt.equivalence(estimates, mids, alpha)
     order = {(r.instrument, r.scale): [b.strip() for b in r.bands.split(";")]
              for r in iter_rows(meta) if r.bands}  # fmt: skip
     tables["wave_bands"] = dt.wave_bands(scores, order)
@@ -217,6 +209,9 @@ def analyse_design(
     )  # fmt: skip
     tables = decided.tables
     kind = "single_wave" if len(waves) == 1 else "unlinked"
+    equivalence = _equivalence(tables, study, confidence)
+    if equivalence is not None:
+        tables["equivalence"] = equivalence
     notices = [DESIGN_TEXT[kind], *notices, *decided.notices]
     tables["caveats"] = _caveats(kind, group is not None)
     info = {
@@ -234,6 +229,21 @@ def analyse_design(
         figures=_figures(tables, scores, study, waves, group, confidence, policy), info=info,
         ledger=None if release is None else ReleaseLedger(release.entries, release.hidden),
     )  # fmt: skip
+
+
+def _equivalence(
+    released: dict[str, pd.DataFrame], study: Study, confidence: float
+) -> pd.DataFrame | None:
+    """TOST against ±MID for the design's main comparison, computed from the *released*
+    table: a row whose estimate or SE the release withheld (a small arm) gets no test, so
+    the equivalence table cannot show what the release hid."""
+    mids = scale_mids(study)
+    main = next((n for n in ("interaction", "unlinked", "between_groups") if n in released), None)
+    if not mids or main is None or released[main].empty:
+        return None
+    alpha = (1 - confidence) / 2  # the TOST interval is the report's CI
+    tested = dt.equivalence(released[main], mids, alpha)
+    return tested if len(tested) else None
 
 
 def _caveats(kind: str, grouped: bool) -> pd.DataFrame:
