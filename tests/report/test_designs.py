@@ -82,3 +82,37 @@ def test_equivalence_is_not_shown_for_a_comparison_the_release_withholds(tmp_pat
     path = f"{out}/tables/equivalence.csv"
     eq = pd.read_csv(path) if os.path.exists(path) else pd.DataFrame(columns=["estimate"])
     assert eq["estimate"].dropna().empty
+
+
+def test_then_test_report_names_the_design_and_its_recall_caveat(tmp_path, monkeypatch):
+    from mentoreval.ingest.protect import keygen
+
+    keygen(tmp_path / "keys" / "k.key")
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(tmp_path / "keys" / "k.key"))
+    study = tmp_path / "study"
+    study.mkdir()
+    rng = __import__("numpy").random.default_rng(5)
+    now = rng.integers(2, 6, size=(40, 5))
+    then = (now - rng.integers(0, 2, size=(40, 5))).clip(0, 5)
+    rows = [f"MED{i:05d},{','.join(map(str, now[i]))},{','.join(map(str, then[i]))}" for i in range(40)]
+    (study / "post.csv").write_text(
+        "sid,who5_1,who5_2,who5_3,who5_4,who5_5,b1,b2,b3,b4,b5\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    (study / "study.yaml").write_text(
+        "title: Then-test cohort\nparticipant_id: {column: sid}\n"
+        "sources: [{path: post.csv, wave: post, then: pre}]\n"
+        "instruments:\n  who5: {then: {who5_1: b1, who5_2: b2, who5_3: b3, who5_4: b4, who5_5: b5}}\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    out = tmp_path / "report"
+    with pytest.raises(SystemExit) as done:
+        main(["report", str(study / "study.yaml"), "--out", str(out)])
+    assert done.value.code in (0, None)
+    results = json.loads((out / "results.json").read_text())
+    assert results["info"]["retrospective"] == {"then": "pre", "now": "post"}
+    assert results["info"]["summary_caveats"][0]["title"] == "Retrospective pre-test"
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", (out / "cohort_report.html").read_text()))
+    assert "Retrospective pre-test" in text and "from memory" in text
+    brief = html_lib.unescape(re.sub(r"<[^>]+>", " ", (out / "brief.html").read_text()))
+    assert "then-test" in re.sub(r"\s+", " ", brief)

@@ -8,8 +8,9 @@ how the parts fit.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -172,149 +173,274 @@ def analyse_cohort(
     >>> res.headline[0].judgement  # doctest: +SKIP
     'a small improvement; probably real, but it could be negligible'
     """
-    from mentoreval.config.study import load_study
     from mentoreval.stats._common import to_prepost
-    from mentoreval.stats.analysis import run_analysis
-    from mentoreval.stats.cutoffs import compare_bands
-    from mentoreval.stats.paired import compare_pair
-    from mentoreval.stats.reliability import fit_reliability_many
 
-    study = (
-        study_config
-        if not isinstance(study_config, str | os.PathLike)
-        else load_study(Path(study_config))
-    )
+    study, data, scores = _inputs(processed, study_config)
     cfg = study.config
     policy = policy or policy_for_study(study)
-    opts = cfg.analysis
-    pre, post, confidence = opts.pre, opts.post, float(opts.confidence)
-    data = load_processed(processed)
-    scores = data["scores"].copy()
-    for c in ("participant_id", "wave", "instrument", "scale"):
-        scores[c] = scores[c].astype(str)
-    check_waves(scores, data["linkage"], pre, post, str(study.path))
-    participants = data["participants"].copy()
-    participants["participant_id"] = participants["participant_id"].astype(str)
+    pre, post, confidence = cfg.analysis.pre, cfg.analysis.post, float(cfg.analysis.confidence)
     meta = scale_meta(study)
-    meta_idx = meta.set_index(["instrument", "scale"])
-    notices: list[str] = []
-    if policy.warning:
-        notices.append(policy.warning)
+    notices: list[str] = [policy.warning] if policy.warning else []
     release = open_release(study, ledger, use_ledger=use_ledger, policy=policy)
     if release is None:
         notices.append(LEDGER_OFF)
     # Tables are built in full; what may be released is decided once, on all of them
     # together (registry.py). Only the item charts merge answer options as they are built.
     full = DisclosurePolicy(profile="off") if policy.active else policy
+    arms = _arms(data["participants"], study, policy)
+    notices.extend(arms.notices)
+    raw = _run_stats(scores, arms, study, meta, imputations=imputations, seed=seed)
+    wide = to_prepost(scores, arms.people, pre=pre, post=post)
+    comp = raw["comparisons"].copy()
+    is_primary = (raw["multiplicity"]["family"] == "primary").to_numpy()
+    tables = _outcome_tables(raw, scores, data, study, arms, meta, full)
+    # participation: flow and response rates
+    tables.update(
+        participation_tables(data, study, comp, is_primary, arms.group_col, arms.treated, full)
+    )
+    likert, merged_any = _likert_table(data, study, pre, post, policy)
+    if likert is not None:
+        tables["likert"] = likert
+    tables.update(_comparison_group_tables(raw, wide, comp, is_primary, arms, confidence, full))
+    # data quality, then one release decision over every table
+    tables.update(data_quality(data, study, pre, post, full))
+    decided = release_tables(
+        tables, study=release.study if release is not None else study.name, ledger=release,
+        policy=policy, pre=pre, treated=arms.treated, derived=DERIVED_COLUMNS,
+        control=arms.control,
+    )  # fmt: skip
+    tables = decided.tables
+    notices.extend(decided.notices)
+    # caveats (each stated once, listing its scales) and notes
+    meta_idx = meta.set_index(["instrument", "scale"])
+    tables["caveats"] = group_caveats(
+        _applying(raw.get("caveats")), meta_idx, tables, policy, decided.withheld_scales
+    )
+    tables["fit_notes"] = raw.get("fit_notes", pd.DataFrame())
+    notices = _closing_notices(
+        notices, tables["comparisons"], arms.design, policy,
+        merged_items=merged_any, ledger_withheld=bool(decided.withheld_scales),
+    )  # fmt: skip
+    info = _result_info(study, arms, data)
+    headline, controlled = cohort_findings(
+        tables, comp, wide, meta_idx, is_primary, policy, group_col=arms.group_col,
+        treated=arms.treated, design=arms.design, alpha=1 - confidence,
+    )  # fmt: skip
+    info["headline_effect"] = "ancova" if arms.group_col else "paired change"
+    info["summary_caveats"] = summary_caveats(
+        tables, arms.design, info["group"], retrospective=info["retrospective"] is not None
+    )
+    figures = draw_figures(
+        tables, wide, meta_idx, study, pre, post, confidence, policy,
+        group_col=arms.group_col, treated=arms.treated, controlled=controlled,
+    )  # fmt: skip
+    return CohortResults(
+        study=study.name, title=cfg.title, design=arms.design, policy=policy,
+        confidence=confidence, tables=tables, headline=headline, notices=tuple(notices),
+        figures=figures, info=info,
+        ledger=None if release is None else ReleaseLedger(release.entries, release.hidden),
+    )  # fmt: skip
 
-    # design
+
+def _inputs(
+    processed: IngestResult | str | os.PathLike[str], study_config: Study | str | os.PathLike[str]
+) -> tuple[Study, dict[str, Any], pd.DataFrame]:
+    """The study, its processed data and its scores (keys as text), with both waves present."""
+    from mentoreval.config.study import load_study
+
+    study = (
+        study_config
+        if not isinstance(study_config, str | os.PathLike)
+        else load_study(Path(study_config))
+    )
+    data = load_processed(processed)
+    scores = data["scores"].copy()
+    for c in ("participant_id", "wave", "instrument", "scale"):
+        scores[c] = scores[c].astype(str)
+    opts = study.config.analysis
+    check_waves(scores, data["linkage"], opts.pre, opts.post, str(study.path))
+    return study, data, scores
+
+
+def _applying(caveats: pd.DataFrame | None) -> pd.DataFrame:
+    """The caveats that apply to this cohort."""
+    if caveats is None or not len(caveats):
+        return pd.DataFrame() if caveats is None else caveats
+    return caveats[caveats["applies"].astype(bool)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class _Arms:
+    """Who is analysed and how: the participants kept (with group and covariates), the
+    group column (``None`` single-arm), the treated and control levels and the design."""
+
+    people: pd.DataFrame
+    group_col: str | None
+    treated: str
+    control: str | None
+    design: str
+    covariates: list[str]
+    notices: list[str]
+
+
+def _arms(participants: pd.DataFrame, study: Study, policy: DisclosurePolicy) -> _Arms:
+    """The design's arms: the declared group levels (else the report stops: never single-arm
+    when a group is declared), undeclared levels left out with a notice, rare covariate
+    levels collapsed."""
+    cfg = study.config
+    opts = cfg.analysis
+    participants = participants.copy()
+    participants["participant_id"] = participants["participant_id"].astype(str)
     group_col: str | None = None
-    treated = "mentored"
+    treated, control = "mentored", None
+    notices: list[str] = []
     if opts.group is not None:
         levels = _declared_levels_present(participants, opts.group, study.path)
-        treated = opts.group.treated
-        # the declared levels are there (else the report stops: never single-arm)
-        notices.extend(_undeclared_groups(levels, treated, opts.group.control, policy))
+        treated, control = opts.group.treated, opts.group.control
+        notices.extend(_undeclared_groups(levels, treated, control, policy))
         participants["group"] = participants["group"].astype("string")
         participants = participants[
-            participants["group"].isna() | participants["group"].isin([treated, opts.group.control])
+            participants["group"].isna() | participants["group"].isin([treated, control])
         ]
         group_col = "group"
-    design = opts.resolved_design if group_col else "single_arm"
     covariates = [c for c in cfg.columns.covariates if c in participants.columns]
     people = participants[["participant_id", *([group_col] if group_col else []), *covariates]]
-    people = collapse_rare_levels(people, covariates, policy)
-    primary = list(opts.primary)
-    reliability = {
-        (r.instrument, r.scale): float(r.reliability)
-        for r in iter_rows(meta)
-        if not pd.isna(r.reliability)
-    }
-    hib = {(r.instrument, r.scale): bool(r.higher_is_better) for r in iter_rows(meta)}
-    ranges = {(r.instrument, r.scale): (r.range_low, r.range_high) for r in iter_rows(meta)}
+    return _Arms(
+        people=collapse_rare_levels(people, covariates, policy),
+        group_col=group_col,
+        treated=treated,
+        control=control,
+        design=opts.resolved_design if group_col else "single_arm",
+        covariates=covariates,
+        notices=notices,
+    )
 
+
+def _run_stats(
+    scores: pd.DataFrame, arms: _Arms, study: Study, meta: pd.DataFrame, *,
+    imputations: int, seed: int,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Every statistic of the linked pre/post design (:func:`mentoreval.stats.run_analysis`)."""
+    from mentoreval.stats.analysis import run_analysis
+
+    opts = study.config.analysis
+    rows = list(iter_rows(meta))
     analysis = run_analysis(
         scores,
-        people,
-        pre=pre,
-        post=post,
-        group=group_col,
-        treated=treated,
-        covariates=covariates if group_col else (),
+        arms.people,
+        pre=opts.pre,
+        post=opts.post,
+        group=arms.group_col,
+        treated=arms.treated,
+        covariates=arms.covariates if arms.group_col else (),
         primary=list(opts.primary) or None,
         multiplicity=opts.multiplicity,
-        reliability=reliability,
-        higher_is_better=hib,
-        score_range=ranges,
+        reliability={
+            (r.instrument, r.scale): float(r.reliability)
+            for r in rows
+            if not pd.isna(r.reliability)
+        },
+        higher_is_better={(r.instrument, r.scale): bool(r.higher_is_better) for r in rows},
+        score_range={(r.instrument, r.scale): (r.range_low, r.range_high) for r in rows},
         m=imputations,
         seed=seed,
         mixed=True,
-        confidence=confidence,
+        confidence=float(opts.confidence),
     )
-    raw = dict(analysis.tables)
-    wide = to_prepost(scores, people, pre=pre, post=post)
-    ncount = group_counts(wide, group_col, treated)
+    return dict(analysis.tables)
 
-    comp = raw["comparisons"].copy()
-    multiplicity = raw["multiplicity"]
-    is_primary = (multiplicity["family"] == "primary").to_numpy()
-    tables: dict[str, pd.DataFrame] = {}
+
+def _outcome_tables(
+    raw: dict[str, pd.DataFrame], scores: pd.DataFrame, data: dict[str, Any], study: Study,
+    arms: _Arms, meta: pd.DataFrame, full: DisclosurePolicy,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """The pre/post comparisons (per arm in a comparison design), bands, reliability and
+    change classes, built in full."""
+    opts = study.config.analysis
     comp_cols = [c for c in COMPARISON_TABLE_COLUMNS if c != "suppressed"]
-    if group_col and opts.group is not None:
+    tables: dict[str, pd.DataFrame] = {}
+    if arms.group_col and arms.control is not None:
         # within-group pre/post per arm (mentored first): pooling the arms would read as
         # the programme's effect
         by_group = per_group_comparisons(
-            scores, people, group_col, [treated, opts.group.control], pre=pre, post=post,
-            confidence=confidence, primary=primary or None, multiplicity=opts.multiplicity,
+            scores, arms.people, arms.group_col, [arms.treated, arms.control], pre=opts.pre,
+            post=opts.post, confidence=float(opts.confidence),
+            primary=list(opts.primary) or None, multiplicity=opts.multiplicity,
         )  # fmt: skip
         # the mentored rows share their ledger key with the annual report's outcomes
-        arms = by_group[[*comp_cols, "group"]].assign(
-            _arm=lambda d: d["group"].astype(str).where(d["group"].astype(str) != treated, "")
+        per_arm = by_group[[*comp_cols, "group"]].assign(
+            _arm=lambda d: d["group"].astype(str).where(d["group"].astype(str) != arms.treated, "")
         )
         tables["comparisons"] = suppress_rows(
-            arms, full, n_columns=["n_pairs"], keys=["instrument", "scale", "_arm"],
+            per_arm, full, n_columns=["n_pairs"], keys=["instrument", "scale", "_arm"],
         )[[*COMPARISON_TABLE_COLUMNS, "group"]]  # fmt: skip
     else:
         tables["comparisons"] = suppress_rows(
-            comp[comp_cols], full, n_columns=["n_pairs"], keys=["instrument", "scale"]
-        )
-    tables["multiplicity"] = multiplicity
+            raw["comparisons"][comp_cols], full, n_columns=["n_pairs"],
+            keys=["instrument", "scale"],
+        )  # fmt: skip
+    tables["multiplicity"] = raw["multiplicity"]
     tables["scales"] = meta
     tables["instruments"] = instrument_meta(study)
-
-    # participation: flow and response rates
-    tables.update(participation_tables(data, study, comp, is_primary, group_col, treated, full))
-
-    # outcome domains: bands, Likert, reliability, change classes
-    if "band" in scores.columns and scores["band"].notna().any():
-        bands = compare_bands(scores[scores["band"].notna()], pre=pre, post=post)
-        order = {
-            (r.instrument, r.scale): [b.strip() for b in r.bands.split(";")]
-            for r in iter_rows(meta)
-            if r.bands
-        }
-        bands["band_order"] = [
-            order.get((i, s), []).index(b) if b in order.get((i, s), []) else 99
-            for i, s, b in zip(bands["instrument"], bands["scale"], bands["band"], strict=True)
-        ]
-        bands = bands.sort_values(["instrument", "scale", "band_order"], kind="stable")
-        bands = bands.drop(columns=["band_order", "statistic"]).reset_index(drop=True)
-        bands = protect_bands(bands, full)
+    bands = _band_table(scores, meta, opts.pre, opts.post, full)
+    if bands is not None:
         tables["bands"] = bands
-    likert_parts = []
+    rel = _reliability_table(data, study, full)
+    if rel is not None:
+        tables["reliability"] = rel
+    if "change_summary" in raw:
+        tables["change"] = protect_classes(raw["change_summary"], full)
+    return tables
+
+
+def _band_table(
+    scores: pd.DataFrame, meta: pd.DataFrame, pre: str, post: str, full: DisclosurePolicy
+) -> pd.DataFrame | None:
+    """Students per published band before and after (McNemar–Bowker), in the bands' order."""
+    from mentoreval.stats.cutoffs import compare_bands
+
+    if "band" not in scores.columns or not scores["band"].notna().any():
+        return None
+    bands = compare_bands(scores[scores["band"].notna()], pre=pre, post=post)
+    order = {
+        (r.instrument, r.scale): [b.strip() for b in r.bands.split(";")]
+        for r in iter_rows(meta)
+        if r.bands
+    }
+    bands["band_order"] = [
+        order.get((i, s), []).index(b) if b in order.get((i, s), []) else 99
+        for i, s, b in zip(bands["instrument"], bands["scale"], bands["band"], strict=True)
+    ]
+    bands = bands.sort_values(["instrument", "scale", "band_order"], kind="stable")
+    bands = bands.drop(columns=["band_order", "statistic"]).reset_index(drop=True)
+    return protect_bands(bands, full)
+
+
+def _likert_table(
+    data: dict[str, Any], study: Study, pre: str, post: str, policy: DisclosurePolicy
+) -> tuple[pd.DataFrame | None, bool]:
+    """Answer counts per item and wave; whether answer options were merged to protect
+    small counts."""
+    parts = []
     merged_any = False
     for inst_id in study.instruments:
         long, merged = likert_counts(data["responses"], study, inst_id, [pre, post], policy)
         merged_any |= merged
         if len(long):
-            likert_parts.append(long)
-    if likert_parts:
-        tables["likert"] = pd.concat(likert_parts, ignore_index=True)
-    frames = {}
-    reverse = {}
-    ranges_items = {}
+            parts.append(long)
+    return (pd.concat(parts, ignore_index=True) if parts else None), merged_any
+
+
+def _reliability_table(
+    data: dict[str, Any], study: Study, full: DisclosurePolicy
+) -> pd.DataFrame | None:
+    """Cronbach's alpha (with its CI) and omega per scale and wave (scales of ≥ 2 items)."""
+    from mentoreval.stats.reliability import fit_reliability_many
+
+    opts = study.config.analysis
+    frames, reverse, ranges_items = {}, {}, {}
     for inst_id, inst in study.instruments.items():
-        for wave in (pre, post):
+        for wave in (opts.pre, opts.post):
             items = wide_items(data["responses"], inst_id, wave)
             if items.empty:
                 continue
@@ -325,106 +451,76 @@ def analyse_cohort(
                     reverse[(inst_id, s.id)] = [i for i in cols if inst.item(i).reverse]
         rs = next(iter(inst.response_scales.values()))
         ranges_items[inst_id] = (rs.low, rs.high)
-    if frames:
-        rel = attempt(
-            lambda: fit_reliability_many(
-                frames, reverse=reverse, response_range=ranges_items, confidence=confidence
-            )[0]
-        )
-        if rel is not None:
-            keep = [
-                c
-                for c in (
-                    "instrument",
-                    "scale",
-                    "wave",
-                    "n_complete",
-                    "n_items",
-                    "alpha",
-                    "alpha_ci_low",
-                    "alpha_ci_high",
-                    "omega_total",
-                )
-                if c in rel.columns
-            ]
-            tables["reliability"] = suppress_rows(
-                rel[keep], full, n_columns=["n_complete"], value_columns=[c for c in keep[5:]]
-            )
-    if "change_summary" in raw:
-        tables["change"] = protect_classes(raw["change_summary"], full)
+    if not frames:
+        return None
+    confidence = float(opts.confidence)
+    rel = attempt(
+        lambda: fit_reliability_many(
+            frames, reverse=reverse, response_range=ranges_items, confidence=confidence
+        )[0]
+    )
+    if rel is None:
+        return None
+    columns = ("instrument", "scale", "wave", "n_complete", "n_items", "alpha", "alpha_ci_low",
+               "alpha_ci_high", "omega_total")  # fmt: skip
+    keep = [c for c in columns if c in rel.columns]
+    return suppress_rows(
+        rel[keep], full, n_columns=["n_complete"], value_columns=[c for c in keep[5:]]
+    )
 
-    # comparison group
-    if group_col:
+
+def _comparison_group_tables(
+    raw: dict[str, pd.DataFrame], wide: pd.DataFrame, comp: pd.DataFrame, is_primary: Any,
+    arms: _Arms, confidence: float, full: DisclosurePolicy,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """The comparison-group models, attrition, exploratory subgroups, dose and moderation."""
+    from mentoreval.stats.paired import compare_pair
+
+    tables: dict[str, pd.DataFrame] = {}
+    if arms.group_col:
+        ncount = group_counts(wide, arms.group_col, arms.treated)
         tables.update(comparison_tables(raw, ncount, full))
     if "attrition" in raw:
-        att = raw["attrition"].copy()
         tables["attrition"] = suppress_rows(
-            att, full, n_columns=["n_baseline"], count_columns=["n_completed"],
-            value_columns=["attrition"], blocks=["instrument", "scale"],
+            raw["attrition"].copy(), full, n_columns=["n_baseline"],
+            count_columns=["n_completed"], value_columns=["attrition"],
+            blocks=["instrument", "scale"],
         )  # fmt: skip
-
     # exploratory subgroups (the mentored students' own change in a comparison design)
-    sub_wide = wide if not group_col else wide[wide[group_col].astype(str) == treated]
+    g = arms.group_col
+    sub_wide = wide if not g else wide[wide[g].astype(str) == arms.treated]
     tables["subgroups"] = subgroups(
-        sub_wide, covariates, comp, is_primary, confidence, full, compare_pair
+        sub_wide, arms.covariates, comp, is_primary, confidence, full, compare_pair
     )
     if "dose" in raw:
         tables["dose"] = suppress_rows(raw["dose"], full, n_columns=["n"])
     if "moderation" in raw and "n" in raw["moderation"].columns:
         tables["moderation"] = suppress_rows(raw["moderation"], full, n_columns=["n"])
+    return tables
 
-    # data quality, then one release decision over every table
-    tables.update(data_quality(data, study, pre, post, full))
-    decided = release_tables(
-        tables, study=release.study if release is not None else study.name, ledger=release,
-        policy=policy, pre=pre, treated=treated, derived=DERIVED_COLUMNS,
-        control=opts.group.control if group_col and opts.group else None,
-    )  # fmt: skip
-    tables = decided.tables
-    notices.extend(decided.notices)
 
-    # caveats (each stated once, listing its scales) and notes
-    cav = raw.get("caveats", pd.DataFrame())
-    if len(cav):
-        cav = cav[cav["applies"].astype(bool)].reset_index(drop=True)
-    withheld_scales = decided.withheld_scales
-    tables["caveats"] = group_caveats(cav, meta_idx, tables, policy, withheld_scales)
-    notes = raw.get("fit_notes", pd.DataFrame())
-    tables["fit_notes"] = notes
+def _closing_notices(
+    notices: list[str], comparisons: pd.DataFrame, design: str, policy: DisclosurePolicy, *,
+    merged_items: bool, ledger_withheld: bool,
+) -> list[str]:  # fmt: skip
+    """The notices after the release: single-arm design, merged answer options, and (first)
+    that every pair count is under k."""
+    out = list(notices)
     if design == "single_arm":
-        notices.append(
+        out.append(
             "Single-arm design: there is no comparison group, so the changes shown cannot be "
             "attributed to the programme. Students' wellbeing usually changes over an "
             "academic year anyway (maturation, the calendar), and extreme baseline scores "
             "drift back towards the average (regression to the mean)."
         )
-    if merged_any:
-        notices.append(
+    if merged_items:
+        out.append(
             "In the item charts, answer options were combined into lower / middle / upper "
             "groups so that no answer count rests on fewer than "
             f"{policy.threshold} students."
         )
-
-    comparisons = tables["comparisons"]
-    result_info = {
-        "programme": cfg.programme,
-        "cohort": cfg.cohort,
-        "year": cfg.year,
-        "pre": pre,
-        "post": post,
-        "primary": primary,
-        "multiplicity": opts.multiplicity,
-        "covariates": covariates,
-        "group": (
-            {"treated": opts.group.treated, "control": opts.group.control}
-            if group_col and opts.group
-            else None
-        ),
-        "key_fingerprint": (data.get("manifest") or {}).get("key_fingerprint"),  # type: ignore[call-overload]  # pandas-stubs: a cell or groupby key is typed as any scalar; here it is the column's str/float
-    }
-    ledger_withheld = bool(decided.withheld_scales)
     if (comparisons.empty or comparisons["suppressed"].all()) and not ledger_withheld:
-        notices.insert(
+        out.insert(
             0 if not policy.warning else 1,
             f"Fewer than {policy.threshold} students answered both surveys on every outcome, "
             f"so every number that rests on them is suppressed (shown as "
@@ -432,26 +528,34 @@ def analyse_cohort(
             "students in a small cohort; pool this cohort with another, or wait for more "
             "responses, before reporting results.",
         )
-    headline, controlled = cohort_findings(
-        tables, comp, wide, meta_idx, is_primary, policy, group_col=group_col,
-        treated=treated, design=design, alpha=1 - confidence,
-    )  # fmt: skip
-    result_info["headline_effect"] = "ancova" if group_col else "paired change"
-    result_info["summary_caveats"] = summary_caveats(tables, design, result_info["group"])
-    figures = draw_figures(
-        tables, wide, meta_idx, study, pre, post, confidence, policy,
-        group_col=group_col, treated=treated, controlled=controlled,
-    )  # fmt: skip
-    return CohortResults(
-        study=study.name,
-        title=cfg.title,
-        design=design,
-        policy=policy,
-        confidence=confidence,
-        tables=tables,
-        headline=headline,
-        notices=tuple(notices),
-        figures=figures,
-        info=result_info,
-        ledger=None if release is None else ReleaseLedger(release.entries, release.hidden),
-    )
+    return out
+
+
+def _result_info(study: Study, arms: _Arms, data: dict[str, Any]) -> dict[str, Any]:
+    """What the notebook and the brief need besides the tables."""
+    cfg = study.config
+    opts = cfg.analysis
+    manifest = data.get("manifest") or {}
+    design = manifest.get("design") or {}
+    return {
+        "programme": cfg.programme,
+        "cohort": cfg.cohort,
+        "year": cfg.year,
+        "pre": opts.pre,
+        "post": opts.post,
+        "primary": list(opts.primary),
+        "multiplicity": opts.multiplicity,
+        "covariates": arms.covariates,
+        "group": (
+            {"treated": arms.treated, "control": arms.control}
+            if arms.group_col and arms.control is not None
+            else None
+        ),
+        "key_fingerprint": manifest.get("key_fingerprint"),
+        # a then-test: the 'before' wave was asked after the programme, in the same survey
+        "retrospective": (
+            {"then": design.get("then"), "now": design.get("now")}
+            if design.get("kind") == "then_test"
+            else None
+        ),
+    }

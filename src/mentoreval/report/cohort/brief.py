@@ -39,6 +39,11 @@ def _design(results: Mapping[str, Any], n_students: str) -> str:
     info = results.get("info") or {}
     pre, post = info.get("pre") or "pre", info.get("post") or "post"
     waves = f"surveyed before ({pre}) and after ({post}) the programme"
+    if info.get("retrospective"):
+        waves = (
+            "surveyed once after the programme, rating each item as it was before the "
+            f"programme ({pre}, from memory: a then-test) and now ({post})"
+        )
     if info.get("design_text"):  # an unlinked or single-wave survey
         return str(info["design_text"])
     if results["design"] == "randomised":

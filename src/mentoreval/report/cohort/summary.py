@@ -27,6 +27,7 @@ REGRESSION_SMD = 0.2
 
 #: Each caution's short title, by kind.
 TITLES = {
+    "retrospective": "Retrospective pre-test",
     "self_selection": "Not randomised",
     "differential_attrition": "Unequal drop-out",
     "regression_to_mean": "Regression to the mean",
@@ -38,6 +39,13 @@ SELF_SELECTION = (
     "Students chose whether to join, so the groups may differ in ways the baseline "
     "adjustment does not capture: a difference between them is not proof that the "
     "programme caused it."
+)
+
+RETROSPECTIVE = (
+    "The 'before' answers were given after the programme, from memory (a then-test; Howard "
+    "et al. 1979). It avoids students changing how they read the questions, but recall can "
+    "be biased and students may rate their earlier selves lower to match the change they "
+    "expect: read the change as the students' perceived change, not a measured one."
 )
 
 _POWER = re.compile(r"effect of ([\d.]+) with (\d+)% power")
@@ -141,6 +149,8 @@ def summary_caveats(
     tables: Mapping[str, pd.DataFrame],
     design: str,
     group: Mapping[str, str] | None = None,
+    *,
+    retrospective: bool = False,
 ) -> list[dict[str, str]]:
     """The cautions the summary states, most fundamental first, one sentence each.
 
@@ -154,6 +164,9 @@ def summary_caveats(
         ``single_arm``, ``comparison`` (non-randomised) or ``randomised``.
     group
         ``{"treated": …, "control": …}`` with a comparison group.
+    retrospective
+        The 'before' wave was asked after the programme (a then-test): its recall and
+        response-shift caution comes first.
 
     Returns
     -------
@@ -181,6 +194,7 @@ def summary_caveats(
     results rest on those who answered both, who may differ from those who left.
     """
     said = {
+        "retrospective": RETROSPECTIVE if retrospective else "",
         "self_selection": SELF_SELECTION if design == "comparison" else "",
         "differential_attrition": _attrition(tables, group),
         "regression_to_mean": _regression(tables, design),
