@@ -94,7 +94,9 @@ def test_then_test_report_names_the_design_and_its_recall_caveat(tmp_path, monke
     rng = __import__("numpy").random.default_rng(5)
     now = rng.integers(2, 6, size=(40, 5))
     then = (now - rng.integers(0, 2, size=(40, 5))).clip(0, 5)
-    rows = [f"MED{i:05d},{','.join(map(str, now[i]))},{','.join(map(str, then[i]))}" for i in range(40)]
+    rows = [
+        f"MED{i:05d},{','.join(map(str, now[i]))},{','.join(map(str, then[i]))}" for i in range(40)
+    ]
     (study / "post.csv").write_text(
         "sid,who5_1,who5_2,who5_3,who5_4,who5_5,b1,b2,b3,b4,b5\n" + "\n".join(rows) + "\n",
         encoding="utf-8",

@@ -175,3 +175,22 @@ def test_redirected_output_drops_benign_kernel_lines_only(tmp_path: Path) -> Non
         os.write(2, b"a real problem\n")
         os.write(1, f"{NOISE[1]}\n".encode())
     assert log.read_text() == "earlier line\na real problem\n"
+
+
+def test_egress_scan_searches_a_self_generated_codes_free_text_answers(tmp_path):
+    from mentoreval.config.study import load_study
+    from mentoreval.report.cohort.runner import _forbidden
+
+    (tmp_path / "pre.csv").write_text(
+        "mother,month,who5_1,who5_2,who5_3,who5_4,who5_5\nMargaret,3,1,2,3,4,5\nAl,4,1,2,3,4,5\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "study.yaml").write_text(
+        "title: SGIC\nparticipant_id:\n  sgic: {components: [{column: mother, kind: text}, "
+        "{column: month, kind: month}]}\n"
+        "sources: [{path: pre.csv, wave: pre}]\ninstruments: {who5: {}}\n",
+        encoding="utf-8",
+    )
+    forbidden = _forbidden(load_study(tmp_path / "study.yaml"), {})
+    # a name typed as part of the code is searched for; a two-letter answer or a month is not
+    assert forbidden["raw id"] == ["Margaret"]

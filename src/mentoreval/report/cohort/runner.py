@@ -20,6 +20,7 @@ from mentoreval.resources import bundled_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study import Study
+    from mentoreval.config.study_model import Sgic
 
 __all__ = ["TEMPLATE", "run_cohort_report"]
 
@@ -41,8 +42,8 @@ def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str
     raw: set[str] = set()
     cfg = study.config
     for src in cfg.sources:
-        column = src.id_column or cfg.participant_id.column
-        if column is None:
+        columns = _id_columns(src.id_column or cfg.participant_id.column, cfg.participant_id.sgic)
+        if not columns:
             continue  # an anonymous survey: no id to look for
         table = read_export(
             study.resolve(src.path),
@@ -51,13 +52,37 @@ def _forbidden(study: Study, processed: Mapping[str, Any]) -> dict[str, list[str
             dictionary=study.resolve(src.dictionary) if src.dictionary else None,
             sheet=src.sheet,
         )
-        if column in table.data.columns:
-            raw |= {v.strip() for v in table.data[column].dropna().astype(str) if v.strip()}
+        for column, shortest in columns.items():
+            if column in table.data.columns:
+                values = table.data[column].dropna().astype(str).str.strip()
+                raw |= set(values[values.str.len() >= shortest])
     # a one- or two-character id would match ordinary text; they are not searched for
     return {
         "pseudonym": sorted(p for p in pseudonyms if len(p) >= 6),
         "raw id": sorted(r for r in raw if len(r) >= 3),
     }
+
+
+def _id_columns(column: str | None, sgic: Sgic | None) -> dict[str, int]:
+    """The export columns whose answers identify a student, each with the shortest answer
+    searched for: the id column; of a self-generated code, its one code column or the
+    answers of its free-text components (a name, a place; a letter, month or number alone
+    is too short to search for).
+
+    Examples
+    --------
+    >>> from mentoreval.config.study_model import Sgic
+    >>> sgic = Sgic.model_validate({"components": [{"column": "mother", "kind": "text"},
+    ...                                            {"column": "month", "kind": "month"}]})
+    >>> _id_columns(None, sgic), _id_columns("sid", None)
+    ({'mother': 4}, {'sid': 3})
+    """
+    out = {column: 3} if column else {}
+    if sgic is not None and sgic.column is not None:
+        out[sgic.column] = 3
+    elif sgic is not None:
+        out |= {c.column: 4 for c in sgic.components if c.kind == "text" and c.column}
+    return out
 
 
 def run_cohort_report(
