@@ -496,3 +496,43 @@ def test_annual_config_outside_a_project_with_no_cohorts_names_the_store_key(
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"no cohorts in the store {tmp_path / 'data' / 'store'}" in done.stderr
     assert "name it with store: in the annual config" in done.stderr
+
+
+def _design_studies(tmp_path: Path) -> Path:
+    """A linked (2024), an anonymous unlinked (2025) and a post-only (2023) peer cohort."""
+    from cohort_study import write_study
+
+    specs = {
+        2023: {"waves": ("post",), "analysis": "  waves: [post]\n"},
+        2024: {},
+        2025: {"participant_id": "none"},
+    }
+    studies = []
+    for year, spec in specs.items():
+        config = write_study(tmp_path / f"y{year}", n_students=80, seed=year, **spec)  # type: ignore[arg-type]
+        text = config.read_text().replace('cohort: "2025"', f'cohort: "{year}"')
+        config.write_text(text.replace("year: 2025", f"year: {year}"))
+        studies.append(f"  - {config}")
+    path = tmp_path / "annual.yaml"
+    path.write_text(
+        "title: Peer annual\nprogramme: peer\n"
+        f"store: {tmp_path / 'store'}\nstudies:\n" + "\n".join(studies) + "\n"
+    )
+    return path
+
+
+def test_unlinked_and_single_wave_cohorts_get_no_retention_or_paired_change(
+    tmp_path: Path,
+) -> None:
+    config = load_annual_config(_design_studies(tmp_path))
+    assert [r.status for r in update_store(config, echo=False)] == ["added"] * 3
+    analysis = analyse_annual(config)
+    part = analysis["participation"].set_index("year")
+    # without linkage there are no pairs (not 0 pairs) and no count of students enrolled;
+    # a wave that was not surveyed has no responses to count (not 0 responses)
+    assert pd.isna(part.loc[2025, "linked_pairs"]) and pd.isna(part.loc[2025, "enrolled"])
+    assert part.loc[2025, "pre_responses"] > 0 and pd.isna(part.loc[2025, "retention_pct"])
+    assert pd.isna(part.loc[2023, "pre_responses"]) and pd.isna(part.loc[2023, "linked_pairs"])
+    assert set(analysis["outcomes"]["year"]) <= {2024}
+    note = next(n for n in analysis.notes if n.startswith("No retention or paired change"))
+    assert "peer 2025 (its waves are not linked" in note and "peer 2023 (one survey wave)" in note

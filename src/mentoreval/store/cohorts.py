@@ -241,13 +241,20 @@ def _treated(study: Study) -> str | None:
 
 
 def _cohort_info(study: Study, manifest: dict[str, Any]) -> dict[str, Any]:
-    """The ``cohort_info`` row: waves, treated group, primary outcomes, meeting cadence."""
+    """The ``cohort_info`` row: waves, design, treated group, primary outcomes, meeting
+    cadence."""
+    from mentoreval.config.design import study_design
+
     cfg = study.config
+    design = study_design(cfg)
     return {
         "study": study.name,
         "title": cfg.title,
         "pre_wave": cfg.analysis.pre,
         "post_wave": cfg.analysis.post,
+        # "linked" (paired statistics apply), "unlinked" or "single_wave": the annual report
+        # computes retention and paired change only for linked cohorts
+        "design": "linked" if design.paired else design.kind,
         "treated": _treated(study),
         "primary": ", ".join(cfg.analysis.primary),
         "target_cadence_days": float(cfg.meetings.target_cadence_days) if cfg.meetings else None,

@@ -149,6 +149,7 @@ def analyse_annual(
         primary_set={(str(a), str(b)) for a, b in primary},
     )
     per_cohort = _per_cohort(run, cohorts, store)
+    run.notes.extend(n for n in [unpaired_note(per_cohort.unpaired)] if n)
     participation = _participation(per_cohort.part_rows)
     raw_outcomes = _outcomes(run, per_cohort.outcome_parts, store["instruments"])
     reg = new_registry(run.year_span)
@@ -245,6 +246,8 @@ class _PerCohort:
     outcome_parts: list[pd.DataFrame] = field(default_factory=list)
     change_parts: list[pd.DataFrame] = field(default_factory=list)
     comparison: list[str] = field(default_factory=list)
+    #: cohorts whose waves are not linked (or with one wave), with their design
+    unpaired: list[tuple[str, str]] = field(default_factory=list)
 
     def change(self) -> pd.DataFrame:
         """Every cohort's per-person pre and post scores, stacked (empty without any)."""
@@ -269,11 +272,19 @@ def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]
         row_info = ci.iloc[0] if len(ci) else pd.Series(dtype=object)
         pre = str(row_info.get("pre_wave", "pre") or "pre")
         post = str(row_info.get("post_wave", "post") or "post")
+        design = _design(row_info)
         people = mentored_people(row_info, of(store["participants"]))
         treated = row_info.get("treated")
         out.comparison.append(str(treated) if isinstance(treated, str) and treated else "")
         ids = set(people["participant_id"].astype(str))
-        out.part_rows.append(_participation_row(c, ids, of(store["linkage"]), of(store["dose"])))
+        row = _participation_row(c, ids, of(store["linkage"]), of(store["dose"]))
+        out.part_rows.append(_unpaired(row, design) if design != "linked" else row)
+        if design != "linked":
+            name = f"{c.programme} {c.cohort}"
+            out.unpaired.append(
+                (name if str(c.cohort) == str(c.year) else f"{name} ({c.year})", design)
+            )
+            continue  # no pairs: retention and paired change do not apply
         cohort_scores = of(store["scores"])
         cohort_scores = cohort_scores[cohort_scores["participant_id"].astype(str).isin(ids)]
         where = f"{c.programme}/{c.cohort}/{c.year}"
@@ -289,6 +300,45 @@ def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]
         if change is not None:
             out.change_parts.append(change)
     return out
+
+
+def _design(info: pd.Series) -> str:
+    """A stored cohort's design: ``linked``, ``unlinked`` or ``single_wave`` (cohorts filed
+    before the store kept it were linked pre/post studies)."""
+    design = info.get("design")
+    return str(design) if isinstance(design, str) and design else "linked"
+
+
+def _unpaired(row: dict[str, Any], design: str) -> dict[str, Any]:
+    """A participation row of a cohort without linked waves: its responses per wave (a wave
+    not surveyed is blank, not 0) and no linked pairs (not applicable, not 0). Without
+    linkage each response is counted on its own, so the students enrolled are unknown."""
+    out = {**row, "linked_pairs": math.nan}
+    if design == "unlinked":
+        out["enrolled"] = math.nan
+    for wave in ("pre_responses", "post_responses"):
+        if out[wave] == 0:
+            out[wave] = math.nan
+    return out
+
+
+def unpaired_note(unpaired: list[tuple[str, str]]) -> str | None:
+    """The note naming the cohorts without retention or paired change, and why.
+
+    Examples
+    --------
+    >>> unpaired_note([("peer 2025", "unlinked"), ("peer 2023", "single_wave")])
+    'No retention or paired change for peer 2025 (its waves are not linked: an anonymous survey or ids that cannot be linked) and peer 2023 (one survey wave); their own cohort reports describe them.'
+    """
+    if not unpaired:
+        return None
+    why = {
+        "unlinked": "its waves are not linked: an anonymous survey or ids that cannot be linked",
+        "single_wave": "one survey wave",
+    }
+    named = [f"{name} ({why.get(design, design)})" for name, design in unpaired]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"No retention or paired change for {listed}; their own cohort reports describe them."
 
 
 def _participation_row(
