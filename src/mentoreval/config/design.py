@@ -36,12 +36,25 @@ class Design:
         The id column (``None`` for an anonymous survey).
     group
         The comparison group's column and levels, or ``None``.
+    contrast
+        The primary contrast (earlier wave, later wave); default the first and last wave.
     """
 
     waves: tuple[str, ...]
     linked: bool
     id_column: str | None
     group: GroupSpec | None
+    contrast: tuple[str, str] | None = None
+
+    @property
+    def primary(self) -> tuple[str, str]:
+        """The waves of the primary contrast (earlier, later)."""
+        return self.contrast or (self.waves[0], self.waves[-1])
+
+    @property
+    def multiwave(self) -> bool:
+        """More than two linked waves: the multi-wave model beside the paired contrast."""
+        return self.paired and len(self.waves) > 2
 
     @property
     def single_wave(self) -> bool:
@@ -70,7 +83,7 @@ class Design:
         --------
         >>> g = GroupSpec(column="group", treated="mentored", control="comparison")
         >>> Design(("pre", "mid", "post"), True, "sid", g).describe()
-        "Design: 3 waves (pre, mid, post), linked by id, comparison group (treated 'mentored', control 'comparison')."
+        "Design: 3 waves (pre, mid, post), linked by id, comparison group (treated 'mentored', control 'comparison'); primary contrast post vs pre."
         >>> Design(("pre", "post"), False, None, None).describe()
         'Design: 2 waves (pre, post), unlinked (no participant id), single group.'
         >>> Design(("post",), False, "code", None).describe()
@@ -92,7 +105,10 @@ class Design:
             if self.group is not None
             else "single group"
         )
-        return f"Design: {waves}, {link}, {group}."
+        primary = (
+            f"; primary contrast {self.primary[1]} vs {self.primary[0]}" if n > 2 else ""
+        )
+        return f"Design: {waves}, {link}, {group}{primary}."
 
 
 def source_waves(cfg: StudyConfig) -> list[str]:
@@ -129,4 +145,5 @@ def study_design(cfg: StudyConfig) -> Design:
         linked=cfg.participant_id.linked,
         id_column=cfg.participant_id.column,
         group=a.group,
+        contrast=(a.contrast[0], a.contrast[1]) if a.contrast and len(waves) > 1 else None,
     )

@@ -391,6 +391,35 @@ def _check_mid(cfg: StudyConfig, instruments: dict[str, Instrument], check: _Che
             )
 
 
+def _check_waves(cfg: StudyConfig, check: _Checker) -> None:
+    """``analysis.waves`` names each wave once; ``analysis.contrast`` names two of them,
+    earlier first, and agrees with ``analysis.pre``/``analysis.post`` when those are set."""
+    a = cfg.analysis
+    waves = a.waves or []
+    for j, wave in enumerate(waves):
+        if wave in waves[:j]:
+            check.add(f"wave {wave!r} is listed twice", f"analysis.waves[{j}]",
+                      "list each wave once, in time order")  # fmt: skip
+    if a.contrast is None:
+        return
+    if len(waves) < 2:
+        check.add("analysis.contrast needs analysis.waves (two or more waves)",
+                  "analysis.contrast", "list the waves under analysis.waves, in time order")  # fmt: skip
+        return
+    for j, wave in enumerate(a.contrast):
+        if wave not in waves:
+            check.add(f"wave {wave!r} is not one of analysis.waves {waves}",
+                      f"analysis.contrast[{j}]", "name two waves of analysis.waves")  # fmt: skip
+    first, second = a.contrast
+    if {first, second} <= set(waves) and waves.index(first) >= waves.index(second):
+        check.add(f"the contrast {first!r} vs {second!r} does not name the earlier wave first",
+                  "analysis.contrast", f"write [earlier, later], e.g. [{waves[0]}, {waves[-1]}]")  # fmt: skip
+    if (a.pre, a.post) != (first, second):
+        check.add(f"analysis.pre/post ({a.pre!r}, {a.post!r}) differ from analysis.contrast "
+                  f"{list(a.contrast)}", "analysis.pre",
+                  "with analysis.waves, name the primary contrast in analysis.contrast only")  # fmt: skip
+
+
 def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check: _Checker) -> None:
     """The pre/post waves are given by a source, primary outcomes name scales, one group."""
     waves = source_waves(cfg)
@@ -408,6 +437,7 @@ def _check_analysis(cfg: StudyConfig, instruments: dict[str, Instrument], check:
                 key,
                 "name a wave used under sources",
             )
+    _check_waves(cfg, check)
     _check_mid(cfg, instruments, check)
     for j, outcome in enumerate(cfg.analysis.primary):
         inst_id, _, scale = outcome.partition(".")

@@ -213,19 +213,55 @@ class AnalysisOptions(_Strict):
     important differences).
 
     ``waves`` lists the waves analysed, in order; one wave (``[post]``) makes a post-only
-    (single-wave) study. ``mid`` sets a minimal important difference in scale units, by
-    instrument (``who5``) or scale (``who5.total``), over the instrument's published one.
+    (single-wave) study. With two or more waves, ``contrast`` names the primary contrast
+    (earlier wave, later wave; default the first and the last wave), and ``pre`` and
+    ``post`` follow it (the paired statistics compare those two waves). ``mid`` sets a
+    minimal important difference in scale units, by instrument (``who5``) or scale
+    (``who5.total``), over the instrument's published one.
+
+    Examples
+    --------
+    >>> a = AnalysisOptions.model_validate({"waves": ["pre", "mid", "post", "followup"]})
+    >>> a.pre, a.post
+    ('pre', 'followup')
+    >>> a = AnalysisOptions.model_validate({"waves": ["t0", "t1", "t2"], "contrast": ["t0", "t1"]})
+    >>> a.pre, a.post
+    ('t0', 't1')
     """
 
     pre: str = "pre"
     post: str = "post"
     waves: list[str] | None = Field(default=None, min_length=1)
+    contrast: list[str] | None = Field(default=None, min_length=2, max_length=2)
     mid: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     group: GroupSpec | None = None
     design: Design | None = None
     primary: list[str] = Field(default_factory=list)
     multiplicity: Literal["holm", "bh", "none"] = "holm"
     confidence: float = Field(default=0.95, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _contrast_waves(cls, data: Any) -> Any:
+        """With ``waves`` (two or more), ``pre``/``post`` default to the primary contrast
+        (``contrast``, else the first and last wave); ``pre``/``post`` written without a
+        ``contrast`` name it. Inconsistent values are left for the config checks, which
+        say where they are."""
+        if not isinstance(data, dict):
+            return data
+        waves, contrast = data.get("waves"), data.get("contrast")
+        if not isinstance(waves, list) or len(waves) < 2:
+            return data
+        out = dict(data)
+        if contrast is None and ("pre" in data or "post" in data):
+            out["contrast"] = [data.get("pre", waves[0]), data.get("post", waves[-1])]
+        elif contrast is None:
+            out["contrast"] = [waves[0], waves[-1]]
+        named = out["contrast"]
+        if isinstance(named, list) and len(named) == 2 and all(isinstance(w, str) for w in named):
+            out.setdefault("pre", named[0])
+            out.setdefault("post", named[1])
+        return out
 
     @property
     def resolved_design(self) -> Design:
