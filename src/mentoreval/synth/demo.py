@@ -172,6 +172,12 @@ def _readme(studies: tuple[DemoStudy, ...], cohorts: Mapping[str, SyntheticCohor
         "`batch.yaml` lists every job; `<programme>/annual.yaml` (provisional shape) lists the",
         "cohorts of one programme for the annual report.",
         "",
+        "`designs/` holds studies of other designs (`mentoreval.synth.multiwave`):",
+        "`designs/waves-2025` has four linked waves (pre, mid, post, followup) with a comparison",
+        "group; its `truth.csv` gives each group's expected score at each wave and the true",
+        "change from baseline (what the multi-wave model estimates). It sets no programme or",
+        "cohort, so it stays out of the annual reports.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -214,6 +220,7 @@ def build_demo(path: str | Path) -> dict[str, Path]:
         name = s.folder.replace("/", "-")
         jobs.append({"kind": "cohort", "config": f"{s.folder}/study.yaml", "name": name})
         annual.setdefault(s.spec.programme, []).append(f"{s.folder.split('/')[1]}/study.yaml")
+    written.update(_design_studies(root, jobs))
     for programme, studies in annual.items():
         p = root / programme / "annual.yaml"
         body = {
@@ -245,6 +252,25 @@ def build_demo(path: str | Path) -> dict[str, Path]:
     readme.write_text(_readme(DEMO_STUDIES, cohorts), encoding="utf-8")
     written["README.md"] = readme
     return dict(sorted(written.items()))
+
+
+def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
+    """The demo studies of other designs (issue 17), each with its job: four linked waves
+    with a comparison group (``designs/waves-2025``). No programme or cohort: they stay
+    out of the annual store."""
+    from mentoreval.synth.multiwave import write_waves_study
+
+    folder = "designs/waves-2025"
+    config, _ = write_waves_study(
+        root / folder, title="Multi-wave mentoring study, 2025 (four waves, synthetic)",
+        key_file=KEY_FILE, n_students=160, seed=2025,
+    )  # fmt: skip
+    jobs.append({"kind": "cohort", "config": f"{folder}/study.yaml", "name": "waves-2025"})
+    return {
+        p.relative_to(root).as_posix(): p
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
+    } | {f"{folder}/study.yaml": config}
 
 
 def demo_hashes(path: str | Path) -> dict[str, str]:

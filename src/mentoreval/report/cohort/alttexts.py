@@ -68,6 +68,29 @@ def _forest(
     )
 
 
+def _trajectory_texts(
+    tables: Mapping[str, pd.DataFrame],
+    scales: pd.DataFrame,
+    info: Mapping[str, Any],
+    confidence: float,
+    policy: DisclosurePolicy,
+) -> dict[str, str]:
+    """A multi-wave study's trajectory figures, from the released ``wave_means``."""
+    from mentoreval.report.figures.trajectory import trajectory_alt
+
+    means = tables.get("wave_means")
+    if means is None or means.empty:
+        return {}
+    waves = [str(w) for w in info.get("waves") or dict.fromkeys(means["wave"])]
+    return {
+        slug("trajectory", str(i), str(s)): trajectory_alt(
+            rows, label=str(rows["label"].iloc[0]), waves=waves, confidence=confidence,
+            policy=policy,
+        )  # fmt: skip
+        for (i, s), rows in _labelled(means, scales).groupby(["instrument", "scale"], sort=False)
+    }
+
+
 def cohort_alt_texts(
     tables: Mapping[str, pd.DataFrame],
     figures: Mapping[str, Any],
@@ -128,6 +151,7 @@ def cohort_alt_texts(
             texts[slug("bands", str(i), str(s))] = bands_alt(
                 rows, label=str(rows["label"].iloc[0]), pre=pre, post=post, policy=policy
             )
+    texts.update(_trajectory_texts(tables, scales, info, confidence, policy))
     if "likert" in tables:
         titles = {}
         if "instruments" in tables:

@@ -8,6 +8,7 @@ how the parts fit.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,7 @@ def analyse_cohort(
     seed: int = 0,
     ledger: ReleaseLedger | None = None,
     use_ledger: bool = True,
+    extra_tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> CohortResults:
     """Analyse one ingested study and apply disclosure control to every table.
 
@@ -155,6 +157,8 @@ def analyse_cohort(
     use_ledger
         ``False`` skips the ledger, for internal use only: allowed only when the
         disclosure profile is ``"off"``, and reported as a notice.
+    extra_tables
+        Further tables built in full (a multi-wave study's), released with the others.
 
     Returns
     -------
@@ -204,6 +208,7 @@ def analyse_cohort(
     tables.update(_comparison_group_tables(raw, wide, comp, is_primary, arms, confidence, full))
     # data quality, then one release decision over every table
     tables.update(data_quality(data, study, pre, post, full))
+    tables.update(extra_tables or {})
     decided = release_tables(
         tables, study=release.study if release is not None else study.name, ledger=release,
         policy=policy, pre=pre, treated=arms.treated, derived=DERIVED_COLUMNS,

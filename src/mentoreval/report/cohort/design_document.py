@@ -3,7 +3,9 @@
 Report stage (how it is shown). :class:`~mentoreval.report.cohort.document.CohortReport`
 calls these for ``design`` ``"unlinked"`` or ``"single_wave"``: no paired table, no
 linkage; each instrument's scores at each wave, the design's comparison and, where a
-minimal important difference exists, the equivalence test.
+minimal important difference exists, the equivalence test. :func:`show_waves` adds a
+multi-wave study's trajectory, participation, model-based means and contrasts before the
+paired comparison of its primary contrast.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from mentoreval.report.sections import ref_list
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.report.cohort.document import CohortReport
 
-__all__ = ["DESIGNS", "METHODS_TEXT", "show_design_outcomes"]
+__all__ = ["DESIGNS", "METHODS_TEXT", "show_design_outcomes", "show_waves"]
 
 #: The designs these sections show.
 DESIGNS = ("unlinked", "single_wave")
@@ -88,3 +90,56 @@ def show_design_outcomes(report: CohortReport, instrument: str, title: str) -> N
     if parts:
         text = ", ".join(parts)
         report._md(text[:1].upper() + text[1:] + ".", at=lead_at)
+
+
+_WAVE_TABLES = (
+    ("wave_participation", ["scale", "group", "wave", "n", "n_baseline", "retention",
+                            "attrition"], None,
+     "students with a score at each wave, those of them seen at baseline, and retention"),
+    ("wave_means", ["scale", "group", "wave", "n", "estimate", "ci_low", "ci_high"],
+     {"estimate": ("ci_low", "ci_high")}, "model-based means at each wave"),
+    ("multiwave", ["scale", "family", "group", "contrast", "n", "estimate", "ci_low",
+                   "ci_high", "df", "p_value", "p_adj"], {"estimate": ("ci_low", "ci_high")},
+     "each wave against baseline (mixed model, Satterthwaite df, Holm-adjusted)"),
+)  # fmt: skip
+
+
+def show_waves(report: CohortReport, instrument: str, title: str) -> None:
+    """A multi-wave study's trajectory figures and tables for one instrument (nothing for
+    a two-wave study), with a sentence saying how they were made and what is primary."""
+    if "multiwave" not in report.tables and "wave_means" not in report.tables:
+        return
+    info = report.results.get("info") or {}
+    scales = report.tables["scales"]
+    labels = scales[scales["instrument"] == instrument].set_index("scale")["label"]
+    lead_at = report._mark()
+    figs = [
+        report._figure(slug("trajectory", instrument, str(s)),
+                       f"{labels[s]}: model-based mean at each wave with its "
+                       f"{report.confidence:.0%} confidence interval")
+        for s in labels.index
+    ]  # fmt: skip
+    said = [(ref_list(figs, "Figure"), "the trajectory over the waves")]
+    for name, columns, ci, what in _WAVE_TABLES:
+        table = report.tables.get(name)
+        if table is None or table.empty:
+            continue
+        shown = table.assign(scale=[str(labels.get(s, s)) for s in table["scale"]])
+        report.tables = {**report.tables, f"{name}_shown": shown}
+        number = report._table(f"{name}_shown", columns=columns, ci=ci,
+                               where={"instrument": instrument}, caption=f"{title}: {what}")  # fmt: skip
+        said.append((ref_list([number], "Table"), what.split(" (")[0]))
+    parts = [f"{w} ({where})" for where, w in said if where]
+    waves = info.get("waves") or []
+    text = (
+        f"{len(waves)} waves ({', '.join(waves)}). A mixed model with a random intercept per "
+        "student and the wave as a factor uses every score a student gave; each later wave "
+        "is compared with the first (Satterthwaite df, Holm adjustment within each group). "
+        f"The primary result is the paired comparison of {info.get('post')} with "
+        f"{info.get('pre')} below. Shown: " + "; ".join(parts) + "."
+    )
+    report._md(text, at=lead_at)
+    lines = info.get("multiwave_summary") or []
+    mine = [line for line in lines if line.startswith(tuple(str(x) for x in labels))]
+    if mine:
+        report._md("\n".join(f"- {line}" for line in mine))

@@ -58,6 +58,10 @@ def analyse_study(
         else study_config
     )
     design = study_design(study.config)
+    if design.multiwave:
+        from mentoreval.report.cohort.multiwave import analyse_multiwave
+
+        return analyse_multiwave(processed, study, design, **options)
     if design.paired:
         return analyse_cohort(processed, study, **options)
     keep = {k: v for k, v in options.items() if k in ("policy", "ledger", "use_ledger")}

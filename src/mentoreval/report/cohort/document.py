@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -22,15 +22,12 @@ from mentoreval.disclose.formatting import FLAG_COLUMNS
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
-from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes
+from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes, show_waves
 from mentoreval.report.cohort.figures import slug
 from mentoreval.report.cohort.summary import SELF_SELECTION
 from mentoreval.report.layout import figure_html, refs, table_caption
 from mentoreval.report.sections import SectionedReport, ref_list, section
 from mentoreval.report.tables import format_report_table, report_table_html
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 __all__ = ["CohortReport", "forest_caption", "open_cohort_report"]
 
@@ -199,13 +196,13 @@ class CohortReport(SectionedReport):
         """Title, cohort, design and (loudly) any disclosure notice."""
         r = self.results
         info = r.get("info") or {}
-        design = _DESIGN_WORDS.get(r["design"], "single group, pre/post")
+        design = info.get("design_words") or _DESIGN_WORDS.get(r["design"], "single group, pre/post")
         lines = [f"# {r['title']}", ""]
         facts = [
             f"Programme: {info.get('programme') or '–'}",
             f"cohort: {info.get('cohort') or '–'}",
             f"design: {design}",
-            f"waves: {info.get('pre')} → {info.get('post')}",
+            f"waves: {' → '.join(map(str, info.get('waves') or [info.get('pre'), info.get('post')]))}",
         ]
         lines.append(" · ".join(facts))
         for notice in r.get("notices", []):
@@ -222,7 +219,8 @@ class CohortReport(SectionedReport):
         if not bullets:
             bullets = ["- No outcome could be analysed."]
         intro = (
-            "What changed between the two surveys, for the students who answered both. "
+            f"What changed between the {info.get('pre')} and {info.get('post')} surveys, for the "
+            "students who answered both. "
             "Each finding gives the number of students, the change in the scale's own units, "
             "the standardised change with its confidence interval and what that means."
         )
@@ -324,8 +322,8 @@ class CohortReport(SectionedReport):
         title = str(self.tables["instruments"].set_index("instrument").at[instrument, "title"])
         self._md(f"#### {title}")
         if self.results["design"] in DESIGNS:
-            show_design_outcomes(self, instrument, title)
-            return
+            return show_design_outcomes(self, instrument, title)
+        show_waves(self, instrument, title)
         lead_at = self._mark()
         labels = dict(zip(scales["scale"], scales["label"], strict=True))
         dist = [self._figure(slug("prepost", instrument, s), f"{labels[s]}: scores at each "

@@ -50,6 +50,9 @@ REVEALING: dict[str, list[tuple[list[str], list[str]]]] = {
     "wave_bands": [(["n"], ["prop"])],
     "ancova": [(["n_treated", "n_control", "n"], ["df"])],
     "adjusted_means": [(["n"], ["df"])],
+    "wave_participation": [(["n_first", "n_baseline"], ["retention", "attrition"])],
+    "wave_means": [(["n"], ["df"])],
+    "multiwave": [(["n"], ["df"])],
 }
 
 #: Statistics, by table: withheld when a count they rest on is a *primary* suppression.
@@ -85,6 +88,9 @@ STATISTICS: dict[str, list[tuple[list[str], list[str]]]] = {
                                                      "g_s_ci_high", "mann_whitney_p",
                                                      "rank_biserial"])],
     "interaction": [(["n"], ["estimate", "se", "t", "p_value", "ci_low", "ci_high"])],
+    "wave_participation": [(["n_baseline"], ["retention", "attrition"])],
+    "wave_means": [(["n"], ["estimate", "se", "ci_low", "ci_high"])],
+    "multiwave": [(["n"], ["estimate", "se", "t", "p_value", "p_adj", "ci_low", "ci_high"])],
 }  # fmt: skip
 
 
@@ -165,6 +171,9 @@ _TABLE_NAMES = {
     "ipw": "controlled comparisons",
     "balance": "group balance",
     "balance_participants": "group balance",
+    "wave_participation": "participation at each wave",
+    "wave_means": "model-based means per wave",
+    "multiwave": "multi-wave comparisons",
 }
 
 
