@@ -49,7 +49,9 @@ def test_four_waves_default_to_last_versus_first_as_the_primary_contrast(tmp_pat
 
 
 def test_a_named_contrast_sets_the_paired_waves(tmp_path: Path):
-    study = load_study(write(tmp_path, "{waves: [pre, mid, post, followup], contrast: [pre, post]}"))
+    study = load_study(
+        write(tmp_path, "{waves: [pre, mid, post, followup], contrast: [pre, post]}")
+    )
     assert (study.config.analysis.pre, study.config.analysis.post) == ("pre", "post")
     assert study_design(study.config).describe().endswith("primary contrast post vs pre.")
 

@@ -16,9 +16,7 @@ from mentoreval.synth.multiwave import generate_waves, write_waves_study
 def who5_scores(data: pd.DataFrame) -> pd.DataFrame:
     """WHO-5 total by hand: 4 × the sum of the five 0-5 items (0-100)."""
     items = [f"who5_{i}" for i in range(1, 6)]
-    return data.assign(score=4 * data[items].sum(axis=1))[
-        ["student_id", "wave", "group", "score"]
-    ]
+    return data.assign(score=4 * data[items].sum(axis=1))[["student_id", "wave", "group", "score"]]
 
 
 def test_every_change_from_baseline_lies_in_the_models_99_percent_interval():

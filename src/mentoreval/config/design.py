@@ -105,9 +105,7 @@ class Design:
             if self.group is not None
             else "single group"
         )
-        primary = (
-            f"; primary contrast {self.primary[1]} vs {self.primary[0]}" if n > 2 else ""
-        )
+        primary = f"; primary contrast {self.primary[1]} vs {self.primary[0]}" if n > 2 else ""
         return f"Design: {waves}, {link}, {group}{primary}."
 
 

@@ -267,9 +267,7 @@ def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
     )  # fmt: skip
     jobs.append({"kind": "cohort", "config": f"{folder}/study.yaml", "name": "waves-2025"})
     return {
-        p.relative_to(root).as_posix(): p
-        for p in sorted((root / folder).rglob("*"))
-        if p.is_file()
+        p.relative_to(root).as_posix(): p for p in sorted((root / folder).rglob("*")) if p.is_file()
     } | {f"{folder}/study.yaml": config}
 
 

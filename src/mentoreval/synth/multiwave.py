@@ -103,8 +103,8 @@ def generate_waves(
     rng = np.random.default_rng(seed)
     model = item_model(instrument)
     arms = list(traj)
-    control = rng.random(n_students) < comparison_share if len(arms) > 1 else np.zeros(
-        n_students, bool
+    control = (
+        rng.random(n_students) < comparison_share if len(arms) > 1 else np.zeros(n_students, bool)
     )
     arm = np.where(control, arms[-1], arms[0])
     mu = np.array([traj[a] for a in arm])  # students × waves

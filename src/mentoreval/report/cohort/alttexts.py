@@ -84,9 +84,12 @@ def _trajectory_texts(
     waves = [str(w) for w in info.get("waves") or dict.fromkeys(means["wave"])]
     return {
         slug("trajectory", str(i), str(s)): trajectory_alt(
-            rows, label=str(rows["label"].iloc[0]), waves=waves, confidence=confidence,
+            rows,
+            label=str(rows["label"].iloc[0]),
+            waves=waves,
+            confidence=confidence,
             policy=policy,
-        )  # fmt: skip
+        )
         for (i, s), rows in _labelled(means, scales).groupby(["instrument", "scale"], sort=False)
     }
 

@@ -65,8 +65,13 @@ _TABLES = (
 )  # fmt: skip
 
 
-def show_design_outcomes(report: CohortReport, instrument: str, title: str) -> None:
-    """One instrument's outcome figures and tables in an unlinked or single-wave design."""
+def show_design_outcomes(report: CohortReport, instrument: str, title: str) -> bool:
+    """One instrument's outcome figures and tables in an unlinked or single-wave design
+    (``True``: nothing more to show); in a linked design, a multi-wave study's
+    :func:`show_waves` (``False``: the paired comparison follows)."""
+    if report.results["design"] not in DESIGNS:
+        show_waves(report, instrument, title)
+        return False
     scales = report.tables["scales"]
     labels = scales[scales["instrument"] == instrument].set_index("scale")["label"]
     lead_at = report._mark()
@@ -90,6 +95,7 @@ def show_design_outcomes(report: CohortReport, instrument: str, title: str) -> N
     if parts:
         text = ", ".join(parts)
         report._md(text[:1].upper() + text[1:] + ".", at=lead_at)
+    return True
 
 
 _WAVE_TABLES = (

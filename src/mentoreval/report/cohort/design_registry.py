@@ -76,7 +76,7 @@ def register_design_tables(
 def _own_or(reg: CohortRegistry, key: str, value: object, existing: str) -> str | None:
     """``existing`` when it holds the same number (one count, one decision), else ``key``."""
     old = reg.registry.counts.get(existing)
-    if old is not None and not pd.isna(value) and old.value == int(value):  # type: ignore[call-overload,arg-type]  # a table cell
+    if old is not None and not pd.isna(value) and old.value == int(value):  # type: ignore[call-overload]  # a table cell
         return existing
     return reg.count(key, value)
 

@@ -22,7 +22,7 @@ from mentoreval.disclose.formatting import FLAG_COLUMNS
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
-from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes, show_waves
+from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes
 from mentoreval.report.cohort.figures import slug
 from mentoreval.report.cohort.summary import SELF_SELECTION
 from mentoreval.report.layout import figure_html, refs, table_caption
@@ -196,7 +196,9 @@ class CohortReport(SectionedReport):
         """Title, cohort, design and (loudly) any disclosure notice."""
         r = self.results
         info = r.get("info") or {}
-        design = info.get("design_words") or _DESIGN_WORDS.get(r["design"], "single group, pre/post")
+        design = info.get("design_words") or _DESIGN_WORDS.get(
+            r["design"], "single group, pre/post"
+        )
         lines = [f"# {r['title']}", ""]
         facts = [
             f"Programme: {info.get('programme') or '–'}",
@@ -321,9 +323,8 @@ class CohortReport(SectionedReport):
         """One instrument's figures and tables, introduced by a sentence naming them."""
         title = str(self.tables["instruments"].set_index("instrument").at[instrument, "title"])
         self._md(f"#### {title}")
-        if self.results["design"] in DESIGNS:
-            return show_design_outcomes(self, instrument, title)
-        show_waves(self, instrument, title)
+        if show_design_outcomes(self, instrument, title):
+            return
         lead_at = self._mark()
         labels = dict(zip(scales["scale"], scales["label"], strict=True))
         dist = [self._figure(slug("prepost", instrument, s), f"{labels[s]}: scores at each "

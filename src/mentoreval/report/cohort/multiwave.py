@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -66,12 +66,13 @@ def _scale_tables(fit: MultiWave, contrast: tuple[str, str]) -> dict[str, pd.Dat
     first = part[part["wave"] == part["wave"].iloc[0]].set_index("group")["n"]
     part["n_first"] = part["group"].map(first)
     part["attrition"] = 1 - part["retention"]
-    n = part.set_index(["wave", "group"])
+    both = {(str(w), str(g)): float(v) for w, g, v in
+            zip(part["wave"], part["group"], part["n_baseline"], strict=True)}  # fmt: skip
     means = fit.means.merge(part[["wave", "group", "n"]], on=["wave", "group"], how="left")
     tests = fit.contrasts.copy()
-    tests["n"] = [
-        n.at[(w, g), "n_baseline"] if (w, g) in n.index else n.xs(w, level="wave")["n_baseline"].sum()
-        for w, g in zip(tests["wave"], tests["group"], strict=True)
+    tests["n"] = [  # an arm's students at the wave and baseline; both arms' for a difference
+        both.get((w, g), sum(v for (w2, _), v in both.items() if w2 == w))
+        for w, g in zip(tests["wave"].astype(str), tests["group"].astype(str), strict=True)
     ]
     tests["primary"] = tests["primary"] & (contrast[0] == str(fit.info["baseline"].iloc[0]))
     return {
@@ -104,7 +105,7 @@ def multiwave_tables(
         first = {g.treated if g else "": 0, g.control if g else "": 1}
         for name, t in _scale_tables(fit, design.primary).items():
             t = t.sort_values("group", key=lambda s: s.map(first).fillna(2), kind="stable")
-            parts.setdefault(name, []).append(t.assign(instrument=inst, scale=scale))
+            parts.setdefault(name, []).append(t.assign(instrument=str(inst), scale=str(scale)))
     return {
         name: pd.concat(frames, ignore_index=True)[
             [*_KEYS, *[c for c in frames[0].columns if c not in _KEYS]]
@@ -141,7 +142,7 @@ def multiwave_lines(
         said = []
         for r in rows.to_dict("records"):
             if pd.isna(r["estimate"]):
-                said.append(f"{r['wave']} not shown (too few students)")
+                said.append(f"{r['wave']} not shown (withheld to protect small groups)")
                 continue
             p = float(r["p_adj"])
             ptext = "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
@@ -165,9 +166,9 @@ def _trajectories(
     if means is None:
         return {}
     meta = tables["scales"].set_index(_KEYS)
-    figs = {}
+    figs: dict[str, Figure] = {}
     for (inst, scale), rows in means.groupby(_KEYS, sort=False):
-        m = meta.loc[(inst, scale)]
+        m = cast(pd.Series, meta.loc[(str(inst), str(scale))])  # one row per scale
         figs[slug("trajectory", str(inst), str(scale))] = plot_trajectory(
             rows, waves=waves, title=str(m["label"]), ylabel="Score (model-based mean)",
             limits=(float(m["range_low"]), float(m["range_high"])), policy=policy,

@@ -119,8 +119,8 @@ def trajectory_alt(
         for w in waves:
             if w not in rows.index:
                 continue
-            r = rows.loc[w]
-            if not math.isfinite(float(r["estimate"])):
+            r = rows.loc[str(w)]
+            if not math.isfinite(float(r["estimate"])):  # type: ignore[arg-type]  # one row per wave
                 said.append(f"{w} {few}")
                 continue
             said.append(
