@@ -97,7 +97,7 @@ def test_job_runners_hand_the_jobs_store_to_the_reports(monkeypatch: pytest.Monk
 def test_demo_run_leaves_the_projects_store_and_processed_data_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The whole demo (9 reports, a few minutes): its six cohorts end up in its own store,
+    """The whole demo (10 reports, a few minutes): its six cohorts end up in its own store,
     and the checkout's data/store and data/processed are as they were."""
     from mentoreval.ingest.protect import keygen
     from mentoreval.run.demo import run_demo
@@ -115,4 +115,6 @@ def test_demo_run_leaves_the_projects_store_and_processed_data_alone(
     assert {name: snapshot(REPO / "data" / name) for name in ("store", "processed")} == before
     assert len(list_cohorts(out / "store")) == 6
     assert (out / "store" / "ledger" / "releases.json").is_file()
-    assert len(list((out / "processed").glob("*/scores.parquet"))) == 7  # + waves-2025
+    assert (
+        len(list((out / "processed").glob("*/scores.parquet"))) == 8
+    )  # + designs/waves-2025, anonymous-2025

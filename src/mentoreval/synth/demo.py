@@ -176,7 +176,8 @@ def _readme(studies: tuple[DemoStudy, ...], cohorts: Mapping[str, SyntheticCohor
         "`designs/waves-2025` has four linked waves (pre, mid, post, followup) with a comparison",
         "group; its `truth.csv` gives each group's expected score at each wave and the true",
         "change from baseline (what the multi-wave model estimates). It sets no programme or",
-        "cohort, so it stays out of the annual reports.",
+        "cohort, so it stays out of the annual reports. `designs/anonymous-2025` is an anonymous",
+        "pre/post survey (no student id: the waves are compared as independent samples).",
         "",
     ]
     return "\n".join(lines)
@@ -256,8 +257,9 @@ def build_demo(path: str | Path) -> dict[str, Path]:
 
 def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
     """The demo studies of other designs (issue 17), each with its job: four linked waves
-    with a comparison group (``designs/waves-2025``). No programme or cohort: they stay
-    out of the annual store."""
+    with a comparison group (``designs/waves-2025``) and an anonymous (unlinked) pre/post
+    survey with a comparison group (``designs/anonymous-2025``). No programme or cohort:
+    they stay out of the annual store."""
     from mentoreval.synth.multiwave import write_waves_study
 
     folder = "designs/waves-2025"
@@ -266,8 +268,19 @@ def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
         key_file=KEY_FILE, n_students=160, seed=2025,
     )  # fmt: skip
     jobs.append({"kind": "cohort", "config": f"{folder}/study.yaml", "name": "waves-2025"})
+    anonymous = "designs/anonymous-2025"
+    write_waves_study(
+        root / anonymous, title="Anonymous pre/post survey, 2025 (unlinked, synthetic)",
+        key_file=KEY_FILE, n_students=140, seed=2026, waves=("pre", "post"),
+        trajectory={"mentored": (0.0, 0.3), "comparison": (0.0, 0.05)}, retention=(1.0, 0.8),
+        linked=False,
+    )  # fmt: skip
+    jobs.append({"kind": "cohort", "config": f"{anonymous}/study.yaml", "name": "anonymous-2025"})
     return {
-        p.relative_to(root).as_posix(): p for p in sorted((root / folder).rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): p
+        for f in (folder, anonymous)
+        for p in sorted((root / f).rglob("*"))
+        if p.is_file()
     } | {f"{folder}/study.yaml": config}
 
 

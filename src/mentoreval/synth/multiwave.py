@@ -151,11 +151,13 @@ def write_waves_study(
     title: str = "Multi-wave mentoring study (synthetic)",
     key_file: str = "../../demo.key",
     contrast: Sequence[str] | None = None,
+    linked: bool = True,
     **options: object,
 ) -> tuple[Path, MultiWaveData]:
     """Write one export per wave (``exports/<wave>.csv``), ``truth.csv`` and a ``study.yaml``
     with ``analysis.waves`` (and a comparison group when there are two arms) into ``folder``;
-    ``options`` go to :func:`generate_waves`. Returns the config's path and the data.
+    ``options`` go to :func:`generate_waves`. ``linked=False`` writes an anonymous survey
+    (no id column, ``participant_id: none``). Returns the config's path and the data.
 
     Examples
     --------
@@ -170,6 +172,8 @@ def write_waves_study(
     sources = []
     for wave in data.waves:
         rows = data.responses[data.responses["wave"] == wave].drop(columns="wave")
+        if not linked:
+            rows = rows.drop(columns="student_id")
         path = folder / "exports" / f"{wave}.csv"
         rows.to_csv(path, index=False, float_format="%g", lineterminator="\n")
         sources.append({"path": f"exports/{wave}.csv", "format": "csv", "wave": wave})
@@ -184,7 +188,7 @@ def write_waves_study(
     config = {
         "title": title,
         "key_file": key_file,
-        "participant_id": {"column": "student_id", "pattern": "^[0-9]{7}$"},
+        "participant_id": ({"column": "student_id", "pattern": "^[0-9]{7}$"} if linked else "none"),
         "sources": sources,
         "columns": {"group": "group"} if len(arms) > 1 else {},
         "instruments": {instrument: None},
@@ -194,7 +198,7 @@ def write_waves_study(
         del config["columns"]
     path = folder / "study.yaml"
     path.write_text(
-        "# A linked study with more than two waves: synthetic, see mentoreval.synth.multiwave.\n"
+        f"# {title}; made by mentoreval.synth.multiwave.\n"
         "# key_file is a path, never a key; `make demo` sets MENTOREVAL_KEY_FILE.\n"
         + yaml.safe_dump(config, sort_keys=False),
         encoding="utf-8",

@@ -71,6 +71,7 @@ def show_design_outcomes(report: CohortReport, instrument: str, title: str) -> b
     :func:`show_waves` (``False``: the paired comparison follows)."""
     if report.results["design"] not in DESIGNS:
         show_waves(report, instrument, title)
+        _show_equivalence(report, instrument, title)
         return False
     scales = report.tables["scales"]
     labels = scales[scales["instrument"] == instrument].set_index("scale")["label"]
@@ -149,3 +150,28 @@ def show_waves(report: CohortReport, instrument: str, title: str) -> None:
     mine = [line for line in lines if line.startswith(tuple(str(x) for x in labels))]
     if mine:
         report._md("\n".join(f"- {line}" for line in mine))
+
+
+def _show_equivalence(report: CohortReport, instrument: str, title: str) -> None:
+    """A linked study's TOST of the paired change against the scale's MID, if any."""
+    table = report.tables.get("equivalence")
+    if table is None or table.empty or not (table["instrument"] == instrument).any():
+        return
+    scales = report.tables["scales"]
+    labels = scales[scales["instrument"] == instrument].set_index("scale")["label"]
+    shown = table.assign(scale=[str(labels.get(s, s)) for s in table["scale"]])
+    report.tables = {**report.tables, "equivalence_shown": shown}
+    lead_at = report._mark()
+    number = report._table(
+        "equivalence_shown", where={"instrument": instrument},
+        columns=["scale", "group", "mid", "estimate", "ci_low", "ci_high", "p_tost", "verdict",
+                 "mid_source"], ci={"estimate": ("ci_low", "ci_high")},
+        caption=f"{title}: the paired change tested against the minimal important difference "
+        "(TOST)",
+    )  # fmt: skip
+    report._md(
+        f"{ref_list([number], 'Table')} tests the paired change against the minimal important "
+        f"difference (two one-sided tests): a change is called smaller than it only when the "
+        f"whole {report.confidence:.0%} interval lies inside ±MID.",
+        at=lead_at,
+    )

@@ -29,6 +29,7 @@ from mentoreval.report.cohort import design_tables as dt
 from mentoreval.report.cohort.analysis import analyse_cohort
 from mentoreval.report.cohort.design_wording import DESIGN_TEXT, difference_line
 from mentoreval.report.cohort.inputs import instrument_meta, load_processed, scale_meta
+from mentoreval.report.cohort.mid import mid_source_text
 from mentoreval.report.cohort.publish import release_tables
 from mentoreval.report.cohort.release import LEDGER_OFF, open_release, policy_for_study
 from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS, CohortResults
@@ -58,12 +59,16 @@ def analyse_study(
         else study_config
     )
     design = study_design(study.config)
-    if design.multiwave:
+    if design.paired:
+        from mentoreval.report.cohort.mid import with_mid_verdicts
         from mentoreval.report.cohort.multiwave import analyse_multiwave
 
-        return analyse_multiwave(processed, study, design, **options)
-    if design.paired:
-        return analyse_cohort(processed, study, **options)
+        res = (
+            analyse_multiwave(processed, study, design, **options)
+            if design.multiwave
+            else analyse_cohort(processed, study, **options)
+        )
+        return with_mid_verdicts(res, scale_mids(study))
     keep = {k: v for k, v in options.items() if k in ("policy", "ledger", "use_ledger")}
     return analyse_design(processed, study, design, **keep)
 
@@ -79,7 +84,8 @@ def scale_mids(study: Study) -> dict[tuple[str, str], tuple[float, str]]:
             if mine is not None:
                 out[(inst_id, s.id)] = (float(mine), "analysis.mid in study.yaml")
             elif s.mcid is not None:
-                out[(inst_id, s.id)] = (float(s.mcid), s.mcid_source or inst.citation or "")
+                source = mid_source_text(s.mcid_source or inst.citation or "")
+                out[(inst_id, s.id)] = (float(s.mcid), source)
     return out
 
 
