@@ -92,3 +92,23 @@ def test_two_waves_say_nothing_of_a_primary_contrast(tmp_path: Path):
     assert study_design(study.config).describe() == (
         "Design: 2 waves (pre, post), linked by id, single group."
     )
+
+
+def test_validate_prints_the_inferred_multiwave_design_first(tmp_path: Path, capsys):
+    from mentoreval.cli import main
+    from mentoreval.ingest.protect import keygen
+    from mentoreval.synth.multiwave import write_waves_study
+
+    keygen(tmp_path / "k.key")
+    config, _ = write_waves_study(tmp_path / "s", key_file="../k.key", n_students=24, seed=1,
+                                  waves=("pre", "mid", "post"),
+                                  trajectory={"mentored": (0, 0.2, 0.4), "comparison": (0, 0, 0)},
+                                  retention=(1.0, 0.9, 0.9))  # fmt: skip
+    with pytest.raises(SystemExit) as done:
+        main(["validate", str(config)])
+    assert done.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Design: 3 waves (pre, mid, post), linked by id, comparison group (treated "
+        "'mentored', control 'comparison'); primary contrast post vs pre."
+    )
