@@ -193,7 +193,7 @@ def build_demo(path: str | Path) -> dict[str, Path]:
     >>> import tempfile
     >>> files = build_demo(tempfile.mkdtemp())
     >>> sorted(k for k in files if k.endswith("study.yaml"))[:2]
-    ['faculty/2023/study.yaml', 'faculty/2024/study.yaml']
+    ['designs/anonymous-2025/study.yaml', 'designs/waves-2025/study.yaml']
     """
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
