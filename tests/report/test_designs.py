@@ -116,5 +116,6 @@ def test_then_test_report_names_the_design_and_its_recall_caveat(tmp_path, monke
     assert results["info"]["summary_caveats"][0]["title"] == "Retrospective pre-test"
     text = html_lib.unescape(re.sub(r"<[^>]+>", " ", (out / "cohort_report.html").read_text()))
     assert "Retrospective pre-test" in text and "from memory" in text
+    assert "design: single group, pre/post, retrospective pre-post (then-test)" in text
     brief = html_lib.unescape(re.sub(r"<[^>]+>", " ", (out / "brief.html").read_text()))
     assert "then-test" in re.sub(r"\s+", " ", brief)

@@ -116,5 +116,5 @@ def test_demo_run_leaves_the_projects_store_and_processed_data_alone(
     assert len(list_cohorts(out / "store")) == 6
     assert (out / "store" / "ledger" / "releases.json").is_file()
     assert (
-        len(list((out / "processed").glob("*/scores.parquet"))) == 8
-    )  # + designs/waves-2025, anonymous-2025
+        len(list((out / "processed").glob("*/scores.parquet"))) == 10
+    )  # + designs/waves-, anonymous-, post-only-, then-test-2025

@@ -178,6 +178,11 @@ def _readme(studies: tuple[DemoStudy, ...], cohorts: Mapping[str, SyntheticCohor
         "change from baseline (what the multi-wave model estimates). It sets no programme or",
         "cohort, so it stays out of the annual reports. `designs/anonymous-2025` is an anonymous",
         "pre/post survey (no student id: the waves are compared as independent samples).",
+        "`designs/post-only-2025` is surveyed once, after the programme, with a comparison group",
+        "(the groups are described and compared at that one wave; no change statistics).",
+        '`designs/then-test-2025` asks each WHO-5 item twice after the programme, "before the',
+        'programme" (from memory) and "now" (`mentoreval.synth.thentest`: a retrospective',
+        "pre-post with a known recall shift).",
         "",
     ]
     return "\n".join(lines)
@@ -258,9 +263,12 @@ def build_demo(path: str | Path) -> dict[str, Path]:
 def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
     """The demo studies of other designs (issue 17), each with its job: four linked waves
     with a comparison group (``designs/waves-2025``) and an anonymous (unlinked) pre/post
-    survey with a comparison group (``designs/anonymous-2025``). No programme or cohort:
+    survey with a comparison group (``designs/anonymous-2025``), a post-only survey with a
+    comparison group (``designs/post-only-2025``) and a retrospective pre-post
+    (``designs/then-test-2025``). No programme or cohort:
     they stay out of the annual store."""
     from mentoreval.synth.multiwave import write_waves_study
+    from mentoreval.synth.thentest import write_then_test_study
 
     folder = "designs/waves-2025"
     config, _ = write_waves_study(
@@ -276,9 +284,19 @@ def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
         linked=False,
     )  # fmt: skip
     jobs.append({"kind": "cohort", "config": f"{anonymous}/study.yaml", "name": "anonymous-2025"})
+    post_only = "designs/post-only-2025"
+    write_waves_study(
+        root / post_only, title="Post-only survey with a comparison group, 2025 (synthetic)",
+        key_file=KEY_FILE, n_students=120, seed=2027, waves=("post",),
+        trajectory={"mentored": (0.3,), "comparison": (0.0,)}, retention=(0.85,),
+    )  # fmt: skip
+    jobs.append({"kind": "cohort", "config": f"{post_only}/study.yaml", "name": "post-only-2025"})
+    then_test = "designs/then-test-2025"
+    write_then_test_study(root / then_test, n_students=80, seed=2028, key_file=KEY_FILE)
+    jobs.append({"kind": "cohort", "config": f"{then_test}/study.yaml", "name": "then-test-2025"})
     return {
         p.relative_to(root).as_posix(): p
-        for f in (folder, anonymous)
+        for f in (folder, anonymous, post_only, then_test)
         for p in sorted((root / f).rglob("*"))
         if p.is_file()
     } | {f"{folder}/study.yaml": config}

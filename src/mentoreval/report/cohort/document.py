@@ -199,6 +199,7 @@ class CohortReport(SectionedReport):
         design = info.get("design_words") or _DESIGN_WORDS.get(
             r["design"], "single group, pre/post"
         )
+        design += ", retrospective pre-post (then-test)" if info.get("retrospective") else ""
         lines = [f"# {r['title']}", ""]
         facts = [
             f"Programme: {info.get('programme') or '–'}",
