@@ -6,6 +6,7 @@ import html as html_lib
 import json
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -68,6 +69,11 @@ def test_post_only_survey_is_described_by_group(tmp_path):
     assert eq["mid"].iloc[0] == 5  # analysis.mid overrides the published 10
     assert "linked pairs" not in text and "paired t" not in text
     assert not re.search(r"\bnan\b", text)
+    # the brief gives the between-group finding, not a baseline-adjusted comparison
+    brief = html_lib.unescape(re.sub(r"<[^>]+>", " ", Path(out, "brief.html").read_text()))
+    brief = re.sub(r"\s+", " ", brief)
+    assert "What the one survey shows" in brief and "(mentored − comparison; 95% CI" in brief
+    assert "baseline" not in brief and "No outcome could be reported" not in brief
 
 
 def test_equivalence_is_not_shown_for_a_comparison_the_release_withholds(tmp_path):

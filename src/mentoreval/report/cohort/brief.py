@@ -153,6 +153,24 @@ def _table_caveats(report: CohortReport) -> list[tuple[str, str, str]]:
     return out
 
 
+def _design_findings(report: CohortReport) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """An unlinked or single-wave report's findings: its summary lines (the comparison of
+    the waves or of the groups, one per scale), each split into the scale and the sentence."""
+    scales = report.tables.get("scales")
+    labels = sorted(map(str, scales["label"]), key=len, reverse=True) if scales is not None else []
+    found = []
+    for line in (report.results.get("info") or {}).get("summary") or []:
+        label = next((x for x in labels if line.startswith(f"{x}: ")), "")
+        found.append((label, line[len(label) + 2 :] if label else line))
+    intro = (
+        "What the surveys show (responses compared as independent samples, not linked "
+        "student by student):"
+        if report.results["design"] == "unlinked"
+        else "What the one survey shows:"
+    )
+    return intro, tuple(found)
+
+
 def cohort_brief(report: CohortReport) -> Brief:
     """The brief of a cohort report, from its written results.
 
@@ -198,7 +216,10 @@ def cohort_brief(report: CohortReport) -> Brief:
         )
         if v not in (None, "")
     )
-    if r["design"] == "single_arm":
+    findings = tuple(_finding(f, report.confidence, report.policy) for f in primary)
+    if r["design"] in ("unlinked", "single_wave"):  # no pairs: the design's own comparison
+        intro, findings = _design_findings(report)
+    elif r["design"] == "single_arm":
         intro = "Change between the two surveys for the students who answered both:"
     elif r["design"] == "randomised":
         intro = (
@@ -231,7 +252,7 @@ def cohort_brief(report: CohortReport) -> Brief:
         facts=facts,
         design=_design(r, n_students),
         findings_intro=intro,
-        findings=tuple(_finding(f, report.confidence, report.policy) for f in primary),
+        findings=findings,
         caveats=_caveats(report),
         notices=tuple(notices),
         full_report="cohort_report",
