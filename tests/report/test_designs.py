@@ -69,6 +69,9 @@ def test_post_only_survey_is_described_by_group(tmp_path):
     assert eq["mid"].iloc[0] == 5  # analysis.mid overrides the published 10
     assert "linked pairs" not in text and "paired t" not in text
     assert not re.search(r"\bnan\b", text)
+    # small answer counts are merged into neighbouring options, not blanked from the chart
+    likert = pd.read_csv(f"{out}/tables/likert.csv")
+    assert likert["n"].notna().all() and (likert["n"] >= 10).all()
     # the brief gives the between-group finding, not a baseline-adjusted comparison
     brief = html_lib.unescape(re.sub(r"<[^>]+>", " ", Path(out, "brief.html").read_text()))
     brief = re.sub(r"\s+", " ", brief)

@@ -134,8 +134,9 @@ def _people(data: dict[str, Any], design: Design) -> tuple[pd.DataFrame, str | N
 
 def _tables(scores: pd.DataFrame, data: dict[str, Any], study: Study, design: Design,
             waves: list[str], group: str | None, policy: DisclosurePolicy,
-            confidence: float) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """Every table of the design, built in full."""
+            confidence: float, items: DisclosurePolicy) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Every table of the design, built in full; only the item charts merge answer options
+    as they are built (under the release's policy ``items``), as the linked report's do."""
     g = design.group
     treated, control = (g.treated, g.control) if g else ("mentored", "")
     meta = scale_meta(study)
@@ -157,7 +158,7 @@ def _tables(scores: pd.DataFrame, data: dict[str, Any], study: Study, design: De
              for r in iter_rows(meta) if r.bands}  # fmt: skip
     tables["wave_bands"] = dt.wave_bands(scores, order)
     likert = [
-        likert_counts(data["responses"], study, i, waves, policy)[0] for i in study.instruments
+        likert_counts(data["responses"], study, i, waves, items)[0] for i in study.instruments
     ]
     if any(len(x) for x in likert):
         tables["likert"] = pd.concat([x for x in likert if len(x)], ignore_index=True)
@@ -210,7 +211,7 @@ def analyse_design(
     if release is None:
         notices.append(LEDGER_OFF)
     full = DisclosurePolicy(profile="off") if policy.active else policy
-    tables = _tables(scores, data, study, design, waves, group, full, confidence)
+    tables = _tables(scores, data, study, design, waves, group, full, confidence, policy)
     g = design.group if group else None
     decided = release_tables(
         tables, study=release.study if release is not None else study.name, ledger=release,
