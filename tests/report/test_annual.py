@@ -536,3 +536,27 @@ def test_unlinked_and_single_wave_cohorts_get_no_retention_or_paired_change(
     assert set(analysis["outcomes"]["year"]) <= {2024}
     note = next(n for n in analysis.notes if n.startswith("No retention or paired change"))
     assert "peer 2025 (its waves are not linked" in note and "peer 2023 (one survey wave)" in note
+
+
+def test_a_multi_wave_cohort_is_pooled_by_its_primary_contrast_with_a_note(
+    tmp_path: Path, demo_key: Path
+) -> None:
+    from mentoreval.synth.multiwave import write_waves_study
+
+    config, _ = write_waves_study(tmp_path / "waves", key_file=str(demo_key), n_students=80, seed=4)
+    text = config.read_text().replace(
+        "title:", 'programme: peer\ncohort: "2025"\nyear: 2025\ntitle:', 1
+    )
+    config.write_text(text)
+    annual = tmp_path / "annual.yaml"
+    annual.write_text(
+        f"title: Waves\nprogramme: peer\nstore: {tmp_path / 'store'}\nstudies:\n  - {config}\n"
+    )
+    loaded = load_annual_config(annual)
+    update_store(loaded, echo=False)
+    analysis = analyse_annual(loaded)
+    assert len(analysis["outcomes"]) > 0  # paired change of the contrast's two waves
+    assert any(
+        "has 4 waves (pre, mid, post, followup)" in n and "followup vs pre" in n
+        for n in analysis.notes
+    )

@@ -255,6 +255,7 @@ def _cohort_info(study: Study, manifest: dict[str, Any]) -> dict[str, Any]:
         # "linked" (paired statistics apply), "unlinked" or "single_wave": the annual report
         # computes retention and paired change only for linked cohorts
         "design": "linked" if design.paired else design.kind,
+        "waves": ", ".join(design.waves),
         "treated": _treated(study),
         "primary": ", ".join(cfg.analysis.primary),
         "target_cadence_days": float(cfg.meetings.target_cadence_days) if cfg.meetings else None,

@@ -279,12 +279,12 @@ def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]
         ids = set(people["participant_id"].astype(str))
         row = _participation_row(c, ids, of(store["linkage"]), of(store["dose"]))
         out.part_rows.append(_unpaired(row, design) if design != "linked" else row)
+        name = f"{c.programme} {c.cohort}"
+        name = name if str(c.cohort) == str(c.year) else f"{name} ({c.year})"
         if design != "linked":
-            name = f"{c.programme} {c.cohort}"
-            out.unpaired.append(
-                (name if str(c.cohort) == str(c.year) else f"{name} ({c.year})", design)
-            )
+            out.unpaired.append((name, design))
             continue  # no pairs: retention and paired change do not apply
+        run.notes.extend(_contrast_note(name, row_info, pre, post))
         cohort_scores = of(store["scores"])
         cohort_scores = cohort_scores[cohort_scores["participant_id"].astype(str).isin(ids)]
         where = f"{c.programme}/{c.cohort}/{c.year}"
@@ -307,6 +307,18 @@ def _design(info: pd.Series) -> str:
     before the store kept it were linked pre/post studies)."""
     design = info.get("design")
     return str(design) if isinstance(design, str) and design else "linked"
+
+
+def _contrast_note(name: str, info: pd.Series, pre: str, post: str) -> list[str]:
+    """For a cohort of more than two waves, the note that its change here is its primary
+    contrast."""
+    waves = [w for w in str(info.get("waves") or "").split(", ") if w]
+    if len(waves) <= 2:
+        return []
+    return [
+        f"{name} has {len(waves)} waves ({', '.join(waves)}): its change here is its primary "
+        f"contrast, {post} vs {pre}; every wave is in its cohort report."
+    ]
 
 
 def _unpaired(row: dict[str, Any], design: str) -> dict[str, Any]:
