@@ -10,7 +10,9 @@ paired comparison of its primary contrast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from mentoreval.report.cohort.figures import slug
 from mentoreval.report.sections import ref_list
@@ -81,15 +83,7 @@ def show_design_outcomes(report: CohortReport, instrument: str, title: str) -> b
         for s in labels.index
     ]
     said = [(ref_list(figs, "Figure"), "scores at each wave")]
-    for name, columns, ci, what in _TABLES:
-        table = report.tables.get(name)
-        if table is None or table.empty or "instrument" not in table:
-            continue
-        shown = table.assign(scale=[str(labels.get(s, s)) for s in table["scale"]])
-        report.tables = {**report.tables, f"{name}_shown": shown}
-        number = report._table(f"{name}_shown", columns=columns, ci=ci,
-                               where={"instrument": instrument}, caption=f"{title}: {what}")  # fmt: skip
-        said.append((ref_list([number], "Table"), what.split(" (")[0]))
+    said += _show_tables(report, _TABLES, labels, instrument, title)
     parts = [f"{w} ({where})" for where, w in said if where]
     if slug("likert", instrument) in report.results["figures"]:
         parts.append("the answers to each item in the item answers appendix")
@@ -111,6 +105,24 @@ _WAVE_TABLES = (
 )  # fmt: skip
 
 
+def _show_tables(
+    report: CohortReport, specs: Any, labels: pd.Series, instrument: str, title: str
+) -> list[tuple[str, str]]:
+    """Each table of ``specs`` (name, columns, CI columns, what it shows) for one instrument,
+    with its scales labelled; returns (its reference, what it shows) for the lead sentence."""
+    said = []
+    for name, columns, ci, what in specs:
+        table = report.tables.get(name)
+        if table is None or table.empty or "instrument" not in table:
+            continue
+        shown = table.assign(scale=[str(labels.get(s, s)) for s in table["scale"]])
+        report.tables = {**report.tables, f"{name}_shown": shown}
+        number = report._table(f"{name}_shown", columns=columns, ci=ci,
+                               where={"instrument": instrument}, caption=f"{title}: {what}")  # fmt: skip
+        said.append((ref_list([number], "Table"), what.split(" (")[0]))
+    return said
+
+
 def show_waves(report: CohortReport, instrument: str, title: str) -> None:
     """A multi-wave study's trajectory figures and tables for one instrument (nothing for
     a two-wave study), with a sentence saying how they were made and what is primary."""
@@ -127,15 +139,7 @@ def show_waves(report: CohortReport, instrument: str, title: str) -> None:
         for s in labels.index
     ]  # fmt: skip
     said = [(ref_list(figs, "Figure"), "the trajectory over the waves")]
-    for name, columns, ci, what in _WAVE_TABLES:
-        table = report.tables.get(name)
-        if table is None or table.empty:
-            continue
-        shown = table.assign(scale=[str(labels.get(s, s)) for s in table["scale"]])
-        report.tables = {**report.tables, f"{name}_shown": shown}
-        number = report._table(f"{name}_shown", columns=columns, ci=ci,
-                               where={"instrument": instrument}, caption=f"{title}: {what}")  # fmt: skip
-        said.append((ref_list([number], "Table"), what.split(" (")[0]))
+    said += _show_tables(report, _WAVE_TABLES, labels, instrument, title)
     parts = [f"{w} ({where})" for where, w in said if where]
     waves = info.get("waves") or []
     text = (
