@@ -197,8 +197,8 @@ def build_demo(path: str | Path) -> dict[str, Path]:
     --------
     >>> import tempfile
     >>> files = build_demo(tempfile.mkdtemp())
-    >>> sorted(k for k in files if k.endswith("study.yaml"))[:2]
-    ['designs/anonymous-2025/study.yaml', 'designs/waves-2025/study.yaml']
+    >>> [k.split("/")[1] for k in sorted(files) if k.startswith("designs/") and k.endswith(".yaml")]
+    ['anonymous-2025', 'post-only-2025', 'then-test-2025', 'waves-2025']
     """
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
