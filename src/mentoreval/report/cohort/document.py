@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -22,15 +22,13 @@ from mentoreval.disclose.formatting import FLAG_COLUMNS
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
+from mentoreval.report.cohort.arms import arms_note, likert_figures
 from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes
 from mentoreval.report.cohort.figures import slug
 from mentoreval.report.cohort.summary import SELF_SELECTION
 from mentoreval.report.layout import figure_html, refs, table_caption
 from mentoreval.report.sections import SectionedReport, ref_list, section
 from mentoreval.report.tables import format_report_table, report_table_html
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 __all__ = ["CohortReport", "forest_caption", "open_cohort_report"]
 
@@ -333,19 +331,22 @@ class CohortReport(SectionedReport):
         paired = self._table("comparisons", columns=cols, where={"instrument": instrument},
                              caption=f"{title}: {what}", ci=ci)  # fmt: skip
         bands: list[int | None] = []
+        apart = arms_note(self.tables.get("bands"))
         for scale in scales["scale"]:
             name = slug("bands", instrument, scale)
-            if name in self.results["figures"]:
-                bands.append(self._figure(name, f"{labels[scale]}: students per score band"))
-                bands.append(self._table("bands", where={"instrument": instrument, "scale": scale},
-                            columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
-                                     "prop_post", "n_entered", "n_left", "p_value"],
-                            caption=f"{labels[scale]}: band shifts (students with both waves; "
-                            "McNemar test per band)"))  # fmt: skip
+            # a chart with nothing to draw is left out; its table says what is hidden
+            bands.append(self._figure(name, f"{labels[scale]}: students per score band{apart}")
+                         if name in self.results["figures"] else None)  # fmt: skip
+            bands.append(self._table("bands", where={"instrument": instrument, "scale": scale},
+                        columns=["group", "band", "n_pairs", "n_pre", "prop_pre", "n_post",
+                                 "prop_post", "n_entered", "n_left", "p_value"],
+                        caption=f"{labels[scale]}: band shifts (students with both waves"
+                        f"{apart}; McNemar test per band)"))  # fmt: skip
         change = self._table("change", where={"instrument": instrument},
-                             columns=["scale", "n_pairs", "improved", "unchanged",
+                             columns=["group", "scale", "n_pairs", "improved", "unchanged",
                                       "deteriorated", "recovered"],
-                             caption=f"{title}: reliable change (Jacobson–Truax)")  # fmt: skip
+                             caption=f"{title}: reliable change (Jacobson–Truax)"
+                             f"{arms_note(self.tables.get('change'))}")  # fmt: skip
         said = [
             (ref_list(dist, "Figure"), "scores at each wave"),
             (ref_list([paired], "Table"), "the paired comparison"),
@@ -353,7 +354,7 @@ class CohortReport(SectionedReport):
             (ref_list([change], "Table"), "reliable change"),
         ]
         parts = [f"{what_} ({where})" for where, what_ in said if where]
-        if slug("likert", instrument) in self.results["figures"]:
+        if any(n.startswith(slug("likert", instrument)) for n in self.results["figures"]):
             parts.append("the answers to each item in the item answers appendix")
         if parts:
             text = ", ".join(parts)
@@ -366,13 +367,12 @@ class CohortReport(SectionedReport):
         shown = False
         for instrument, title in instruments.items():
             at = self._mark()
-            number = self._figure(
-                slug("likert", str(instrument)),
-                f"{title}: answers per item at each wave; disagreeing answers to the left.",
-            )
+            numbers = [self._figure(name, f"{title}: answers per item at each wave{who}.")
+                       for name, who in likert_figures(self.results["figures"], str(instrument))]  # fmt: skip
+            number = next((n for n in numbers if n is not None), None)
             if number is not None:
                 self._md(f"### {title}", at=at)
-                self._refer(at + 1, [number], "shows how the students answered each item",
+                self._refer(at + 1, numbers, "shows how the students answered each item",
                             kind="Figure")  # fmt: skip
                 shown = True
         if not shown:
@@ -494,10 +494,10 @@ class CohortReport(SectionedReport):
             labelled = rel.assign(scale=[self._scale_label(i, s) for i, s in zip(
                 rel["instrument"], rel["scale"], strict=True)])  # fmt: skip
             self.tables = {**self.tables, "reliability_by_scale": labelled}
-            rel_no = self._table("reliability_by_scale", columns=["scale", "wave", "n_complete", "n_items",
+            rel_no = self._table("reliability_by_scale", columns=["group", "scale", "wave", "n_complete", "n_items",
                         "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"],
                         ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
-                        caption="Reliability of each scale at each wave")  # fmt: skip
+                        caption=f"Reliability of each scale at each wave{arms_note(rel)}")  # fmt: skip
             self._refer(at, [rel_no], "gives each scale's internal consistency at each wave")
         p = self.policy
         disclosure = (
