@@ -76,8 +76,9 @@ def test_mentored_mcnemar_is_the_mentored_students_own_not_the_pooled_one(
     bands = unprotected.tables["bands"]
     row = bands[(bands["instrument"] == "who5") & (bands["band"] == "poor wellbeing")]
     shown = row.set_index("group")["p_value"]
-    mine, pooled = _hand_mcnemar(scores, mentored, "poor wellbeing"), _hand_mcnemar(
-        scores, both, "poor wellbeing"
+    mine, pooled = (
+        _hand_mcnemar(scores, mentored, "poor wellbeing"),
+        _hand_mcnemar(scores, both, "poor wellbeing"),
     )
     assert shown["mentored"] == pytest.approx(mine, abs=1e-12)
     assert abs(mine - pooled) > 0.01  # the pooled test would tell another story
@@ -104,3 +105,31 @@ def test_released_arm_tables_hide_small_arm_cells(released: CohortResults) -> No
         values = table[columns].to_numpy(dtype=float).ravel()
         shown = values[~pd.isna(values)]
         assert ((shown == 0) | (shown >= 10)).all(), name
+
+
+def test_a_measure_taken_once_is_described_once(
+    processed: Path, unprotected: CohortResults
+) -> None:
+    """Mentoring quality (MES) is asked after the programme only: one descriptive row per
+    arm that answered it, no paired row, no model, no caveat (issue 16, point 6)."""
+    mes = ("mes", "total")
+    for name in ("comparisons", "ancova", "d_ppc2", "attrition", "caveats", "fit_notes"):
+        table = unprotected.tables.get(name, pd.DataFrame())
+        if {"instrument", "scale"} <= set(table.columns):
+            keys = set(zip(table["instrument"], table["scale"], strict=True))
+            assert mes not in keys, name
+    assert not unprotected.tables["caveats"]["scales"].astype(str).str.contains("MES").any()
+    scores = pd.read_parquet(processed / "scores.parquet")
+    people = pd.read_parquet(processed / "participants.parquet")
+    mentored = set(
+        people.loc[people["group"].astype(str) == "mentored", "participant_id"].astype(str)
+    )
+    own = scores[(scores["instrument"] == "mes") & scores["score"].notna()
+                 & scores["participant_id"].astype(str).isin(mentored)]  # fmt: skip
+    desc = unprotected.tables["descriptives"]
+    row = desc[desc["instrument"] == "mes"].set_index("group").loc["mentored"]
+    assert row["wave"] == "post" and row["n"] == len(own)
+    assert row["mean"] == pytest.approx(own["score"].mean(), abs=1e-12)
+    assert row["sd"] == pytest.approx(own["score"].std(ddof=1), abs=1e-12)
+    half = stats.t.ppf(0.975, len(own) - 1) * own["score"].std(ddof=1) / len(own) ** 0.5
+    assert row["ci_low"] == pytest.approx(own["score"].mean() - half, abs=1e-12)

@@ -28,7 +28,15 @@ from mentoreval.report.cohort.tables import likert_counts
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study import Study
 
-__all__ = ["Arms", "arms_note", "describe_arms", "likert_figures"]
+__all__ = [
+    "Arms",
+    "arms_note",
+    "describe_arms",
+    "describe_once",
+    "likert_figures",
+    "measured_once",
+    "without",
+]
 
 Key = tuple[str, str]
 
@@ -247,3 +255,57 @@ def likert_figures(figures: Iterable[str], instrument: str) -> list[tuple[str, s
         elif name.startswith(own + "_"):
             found.append((name, f", {name.removeprefix(own + '_').replace('-', ' ')} students"))
     return found
+
+
+def measured_once(scores: pd.DataFrame, pre: str, post: str) -> set[Key]:
+    """The scales scored at only one of the two waves (mentoring quality, asked after the
+    programme): described once, never compared before and after.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"instrument": ["who5", "who5", "mes"], "scale": "total",
+    ...                   "wave": ["pre", "post", "post"], "score": [50.0, 60.0, 4.0]})
+    >>> measured_once(s, "pre", "post")
+    {('mes', 'total')}
+    """
+    scored = scores.dropna(subset=["score"])
+    waves = scored.groupby(["instrument", "scale"])["wave"].agg(lambda w: set(map(str, w)))
+    return {
+        (str(i), str(s))
+        for (i, s), w in waves.items()  # type: ignore[misc]  # a two-level index
+        if not {pre, post} <= w
+    }
+
+
+def without(frame: pd.DataFrame, scales: set[Key]) -> pd.DataFrame:
+    """``frame`` without the rows of ``scales`` (by its ``instrument`` and ``scale``)."""
+    if not scales or frame.empty or not {"instrument", "scale"} <= set(frame.columns):
+        return frame
+    keys = zip(frame["instrument"].astype(str), frame["scale"].astype(str), strict=True)
+    return frame[[k not in scales for k in keys]].reset_index(drop=True)
+
+
+def describe_once(
+    scores: pd.DataFrame,
+    arms: Arms,
+    scales: set[Key],
+    confidence: float,
+    full: DisclosurePolicy,
+) -> pd.DataFrame:
+    """n, mean, SD and CI of each scale measured once, at its wave, per arm (mentored first;
+    ``group`` "all" in a single-arm design), built in full for the release."""
+    from mentoreval.report.cohort.design_tables import descriptives
+
+    once = scores[[(str(i), str(s)) in scales for i, s in zip(scores["instrument"],
+                                                              scores["scale"], strict=True)]]  # fmt: skip
+    parts = []
+    for arm in arms.labels:
+        own = arms.select(once, arm)
+        if own["score"].notna().any():
+            table = descriptives(own, None, confidence)
+            parts.append(table.assign(group="all" if arm is None else arm))
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat(parts, ignore_index=True)
+    return suppress_rows(table, full, n_columns=["n"],
+                         value_columns=["mean", "sd", "ci_low", "ci_high"])  # fmt: skip

@@ -25,6 +25,8 @@ from mentoreval.outputs import table_from_json
 from mentoreval.report.cohort.arms import arms_note, likert_figures
 from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes
 from mentoreval.report.cohort.figures import slug
+from mentoreval.report.cohort.methods_text import PAIRED_METHODS_TEXT
+from mentoreval.report.cohort.once_document import show_measured_once
 from mentoreval.report.cohort.summary import SELF_SELECTION
 from mentoreval.report.layout import figure_html, refs, table_caption
 from mentoreval.report.sections import SectionedReport, ref_list, section
@@ -46,37 +48,6 @@ _DESIGN_WORDS = {
     "unlinked": "unlinked waves (independent samples)",
     "single_wave": "one wave",
 }
-
-
-_METHODS_TEXT = """\
-**Paired comparisons.** For each scale, students with a score at both waves form the
-pairs. The mean change is post − pre with a t-based {conf} confidence interval (paired t
-test, as R's `t.test(post, pre, paired = TRUE)`); the Wilcoxon signed-rank test (R's
-`wilcox.test`, exact for n < 50 without ties) and the matched-pairs rank-biserial
-correlation are reported alongside.
-
-**Effect sizes.** d_z = mean change / SD of the changes, with a noncentral-t CI;
-d_av = mean change / mean of the pre and post SDs; g_av = d_av × J(n − 1) (Hedges'
-small-sample correction). The summary's judgements read d_z and its CI against 0.2
-(small), 0.5 (moderate) and 0.8 (large), in the direction in which the scale improves.
-
-**Bands.** Shares of students in each published band at both waves, compared with
-McNemar's test per band (continuity-corrected). **Reliability.** Cronbach's α (Feldt CI)
-and McDonald's ω total at each wave. **Reliable change.** Jacobson–Truax RCI with the
-published reliability of the scale.
-
-**Comparison group** (when present). Baseline balance as standardised mean differences;
-ANCOVA of the follow-up score on baseline, group and covariates with adjusted (estimated
-marginal) means; a linear mixed model (random intercept per student, Satterthwaite df)
-using every available score; sensitivity analyses: multiple imputation of missing
-follow-up scores (m imputations, Rubin's rules), inverse-probability weighting, and d_ppc2
-(Morris 2008).
-
-**Multiplicity.** Primary outcomes: {method} adjustment across the primary scales; all
-other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and dose are
-exploratory and unadjusted.
-
-**Disclosure control.** {disclosure}"""
 
 
 def forest_caption(design: str) -> str:
@@ -309,6 +280,8 @@ class CohortReport(SectionedReport):
             for instrument in dict.fromkeys(in_domain["instrument"]):
                 in_scales = in_domain[in_domain["instrument"] == instrument]
                 self._instrument_outcomes(str(instrument), in_scales, cols, ci, what)
+        if self.results["design"] not in DESIGNS:
+            show_measured_once(self)
 
     def _instrument_outcomes(
         self,
@@ -509,7 +482,7 @@ class CohortReport(SectionedReport):
             "no individual points, lines, minima, maxima or outliers."
         )
         info = self.results.get("info") or {}
-        text = METHODS_TEXT if self.results["design"] in DESIGNS else _METHODS_TEXT
+        text = METHODS_TEXT if self.results["design"] in DESIGNS else PAIRED_METHODS_TEXT
         self._md("### Tests and effect sizes\n\n" + text.format(
             conf=f"{self.confidence:.0%}", method=info.get("multiplicity", "holm"),
             disclosure=disclosure))  # fmt: skip
