@@ -133,3 +133,17 @@ def test_a_measure_taken_once_is_described_once(
     assert row["sd"] == pytest.approx(own["score"].std(ddof=1), abs=1e-12)
     half = stats.t.ppf(0.975, len(own) - 1) * own["score"].std(ddof=1) / len(own) ** 0.5
     assert row["ci_low"] == pytest.approx(own["score"].mean() - half, abs=1e-12)
+
+
+def test_item_answers_follow_the_instrument_order_earlier_wave_first(
+    unprotected: CohortResults,
+) -> None:
+    likert = unprotected.tables["likert"]
+    mes = likert[(likert["instrument"] == "mes") & (likert["group"] == "mentored")]
+    assert list(dict.fromkeys(mes["item"])) == [f"mes_{i}" for i in range(1, 13)]
+    who5 = likert[(likert["instrument"] == "who5") & (likert["group"] == "mentored")]
+    assert list(dict.fromkeys(zip(who5["item"], who5["wave"])))[:2] == [
+        ("who5_1", "pre"),
+        ("who5_1", "post"),
+    ]
+    assert not who5["item_label"].str.endswith("…").any()  # whole texts; charts wrap them

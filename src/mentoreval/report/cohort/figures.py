@@ -6,6 +6,7 @@ Report stage (how it is drawn), from the disclosure-controlled tables only.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
@@ -122,7 +123,9 @@ def _likert_figures(
     arm = likert["group"] if "group" in likert.columns else pd.Series("", likert.index)
     for (inst, a), g in likert.assign(_arm=arm.fillna("")).groupby(["instrument", "_arm"],
                                                                    sort=False):  # fmt: skip
-        g = g.assign(row=g["item_label"].astype(str) + " (" + g["wave"].astype(str) + ")")
+        # the whole item text, wrapped (never cut mid-word), then its wave
+        g = g.assign(row=[f"{textwrap.fill(str(t), 48)} ({w})"
+                          for t, w in zip(g["item_label"], g["wave"], strict=True)])  # fmt: skip
         counts = g.pivot_table(index="row", columns="level_order", values="n",
                                aggfunc="first", dropna=False, sort=False)  # fmt: skip
         levels = g.drop_duplicates("level_order").sort_values("level_order")["level"].tolist()

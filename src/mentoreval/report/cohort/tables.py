@@ -17,9 +17,6 @@ import pandas as pd
 from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.disclose.derived import blank_derivable
 from mentoreval.disclose.formatting import format_cell
-from mentoreval.report.cohort.inputs import (
-    shorten,
-)
 from mentoreval.report.cohort.release import (
     FLOW_ROUND_TO,
     CohortRelease,
@@ -98,10 +95,7 @@ def likert_counts(
     out = protect(layout, release)
     long = out.drop(columns=["total"]).reset_index(names="row")
     long[["item", "wave"]] = long["row"].str.split(" · ", n=1, expand=True)
-    texts = {
-        i.id: shorten(i.text) if inst.licence.ship_item_text and i.text else i.id
-        for i in inst.items
-    }
+    texts = {i.id: i.text if inst.licence.ship_item_text and i.text else i.id for i in inst.items}
     long["item_label"] = long["item"].map(texts)
     long.insert(0, "instrument", instrument)
     levels = [c for c in out.columns if c not in ("total", "suppressed")]
@@ -112,7 +106,10 @@ def likert_counts(
         value_name="n",
     )
     long["level_order"] = long["level"].map({lv: i for i, lv in enumerate(levels)})
-    long = long.sort_values(["item", "wave", "level_order"], kind="stable").reset_index(drop=True)
+    # the instrument's own item order (mes_2 before mes_10), the earlier wave first
+    long["_item"] = long["item"].map({i: n for n, i in enumerate(inst.item_ids)})
+    long["_wave"] = long["wave"].map({w: n for n, w in enumerate(waves)})
+    long = long.sort_values(["_item", "_wave", "level_order"], kind="stable").reset_index(drop=True)
     return long[
         ["instrument", "item", "item_label", "wave", "level_order", "level", "n", "suppressed"]
     ], merged

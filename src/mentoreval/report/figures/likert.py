@@ -34,6 +34,7 @@ def plot_likert_diverging(
     sort: bool = True,
     show_n: bool = True,
     policy: DisclosurePolicy | None = None,
+    ends: tuple[str, str] | None = None,
 ) -> Figure:
     """Diverging stacked bars of Likert answers, centred on the neutral level.
 
@@ -57,6 +58,10 @@ def plot_likert_diverging(
         Append "(n = ..)" to each item label.
     policy
         Supplies the "< k" label.
+    ends
+        The response scale's own end labels for the axis caption ("At no time ← | → All
+        of the time" on a frequency scale); default: the first and last level's outer
+        labels (a merged level "A – B" gives A at the low end, B at the high end).
 
     Returns
     -------
@@ -75,7 +80,8 @@ def plot_likert_diverging(
     policy = policy or DisclosurePolicy()
     lay = _layout(counts, neutral=neutral, sort=sort)
     colours = _colours(lay)
-    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(lay.ordered))
+    lines = sum(max(1, str(item).count("\n") + 1) for item in lay.ordered)
+    fig, ax = new_figure(7.0, 1.3 + max(0.45 * len(lay.ordered), 0.16 * lines))
     with report_rc():
         ticks = []
         for pos, item in enumerate(lay.ordered):
@@ -98,7 +104,8 @@ def plot_likert_diverging(
         ax.set_yticks([-i for i in range(len(lay.ordered))], ticks)
         ax.set_xlim(-100, 100)
         ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
-        ax.set_xlabel("Share of answers (disagree ← | → agree)")
+        low, high = ends or (lay.levels[0].split(" – ")[0], lay.levels[-1].split(" – ")[-1])
+        ax.set_xlabel(f"Share of answers ({low} ← | → {high})")
         legend_on_top(ax, ncol=len(lay.levels), fontsize=7)
         if title:
             ax.set_title(title, loc="left", pad=22)
