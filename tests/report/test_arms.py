@@ -147,3 +147,14 @@ def test_item_answers_follow_the_instrument_order_earlier_wave_first(
         ("who5_1", "post"),
     ]
     assert not who5["item_label"].str.endswith("…").any()  # whole texts; charts wrap them
+
+
+def test_released_balance_levels_show_shares_not_head_counts(released: CohortResults) -> None:
+    """A categorical level's share rests on its head-count (hidden with it), but the cell
+    keeps the share: it was overwritten by the count (41.00 instead of 0.59)."""
+    for name in ("balance", "balance_participants"):
+        table = released.tables[name]
+        levels = table[table["type"].astype(str) == "categorical"]
+        shares = levels[["mean_treated", "mean_control"]].to_numpy(dtype=float).ravel()
+        shown = shares[~pd.isna(shares)]
+        assert len(shown) and ((shown >= 0) & (shown <= 1)).all(), name

@@ -294,6 +294,7 @@ def _register_balance(
                     round(float(r[mean]) * float(r[column])),
                     at=[(name, i, mean)],
                 )  # fmt: skip
+                reg.resting.add((name, i, mean))  # the cell shows the share, not the count
                 if level:
                     levels.setdefault(scope, []).append(level)
                     totals[scope] = n
