@@ -186,14 +186,16 @@ class CohortReport(SectionedReport):
         """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
         r = self.results
         info = r.get("info") or {}
-        texts = r.get("headline_text") or info.get("summary") or []
+        # one line per finding; its detail is in the outcome and comparison tables
+        texts = r.get("headline_lines") or r.get("headline_text") or info.get("summary") or []
         bullets = [f"- {t}" for t in texts]
         if not bullets:
             bullets = ["- No outcome could be analysed."]
         intro = (
             "What changed between the two surveys, for the students who answered both. "
-            "Each finding gives the number of students, the change in the scale's own units, "
-            "the standardised change with its confidence interval and what that means."
+            "Each line gives the change in the scale's own units with its confidence "
+            "interval, the number of students and what that means; the standardised change "
+            "(d_z) is in section 3."
         )
         caption = forest_caption(r["design"])
         if r["design"] != "single_arm":
@@ -203,11 +205,11 @@ class CohortReport(SectionedReport):
                 else "Mentored students compared with students who did not join"
             )
             intro = (
-                f"{lead} at follow-up, adjusted for their baseline scores (ANCOVA; the "
-                "controlled comparison), in the scale's own units and in baseline standard "
-                "deviations, with d_ppc2 (the standardised difference in change) beside it. "
-                "The judgement reads the controlled comparison. Each finding then gives the "
-                "mentored students' own change between the surveys."
+                f"{lead} at follow-up, adjusted for their baseline scores (ANCOVA): each line "
+                "gives the adjusted difference in the scale's own units with its confidence "
+                "interval and the judgement, which reads it. The same comparison in baseline "
+                "standard deviations, with d_ppc2, is in section 4; the mentored students' "
+                "own change between the surveys is in section 3."
             )
         if r["design"] in DESIGNS:
             intro, caption = str(info.get("design_text") or ""), ""
