@@ -205,7 +205,10 @@ def describe_arms(
         answers = arms.select(responses, arm)
         if has_bands and own["band"].notna().any():
             parts["bands"].append(_label(protect_bands(_bands(own, meta, pre, post), full), arm))
+        answered = set(answers.loc[answers["value"].notna(), "instrument"].astype(str))
         for inst_id in study.instruments:
+            if inst_id not in answered:  # an arm not asked this measure (mentoring quality)
+                continue
             long, m = likert_counts(answers, study, inst_id, [pre, post], policy)
             merged |= m
             if len(long):
