@@ -105,7 +105,8 @@ def plot_prepost(
         raise fail(f"confidence={confidence} outside (0, 1)", fix="use e.g. 0.95")
     names = dict(labels or {})
     ticks = [names.get(w, str(w).capitalize()) for w in order]
-    fig, ax = new_figure(max(4.8, 1.3 * len(order) + 0.8), 3.6)
+    # narrow enough to share a row with another chart (report/layout.py), even with 4 waves
+    fig, ax = new_figure(4.8 if len(order) <= 2 else 5.0, 3.6)
     with report_rc():
         for i, name in enumerate(order):
             column = pd.to_numeric(data.loc[data[wave] == name, value], errors="coerce")
