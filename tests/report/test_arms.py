@@ -142,7 +142,7 @@ def test_item_answers_follow_the_instrument_order_earlier_wave_first(
     mes = likert[(likert["instrument"] == "mes") & (likert["group"] == "mentored")]
     assert list(dict.fromkeys(mes["item"])) == [f"mes_{i}" for i in range(1, 13)]
     who5 = likert[(likert["instrument"] == "who5") & (likert["group"] == "mentored")]
-    assert list(dict.fromkeys(zip(who5["item"], who5["wave"])))[:2] == [
+    assert list(dict.fromkeys(zip(who5["item"], who5["wave"], strict=True)))[:2] == [
         ("who5_1", "pre"),
         ("who5_1", "post"),
     ]

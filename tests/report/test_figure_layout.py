@@ -68,15 +68,13 @@ def test_figure_numbers_use_a_true_minus_sign() -> None:
 
 
 def test_forest_data_area_takes_at_least_half_the_width() -> None:
-    e = pd.DataFrame(
-        {
-            "label": ["CBI: Client/patient-related burnout (0–100)",
-                      "Career confidence: Specialty-choice confidence (single item 1–5)",
-                      "WHO-5: Wellbeing (0–100)"],  # fmt: skip
-            "d": [-0.44, 0.31, 0.33], "lo": [-0.81, -0.17, -0.06], "hi": [-0.07, 0.8, 0.71],
-            "hib": [False, True, True],
-        }
-    )  # fmt: skip
+    labels = [
+        "CBI: Client/patient-related burnout (0–100)",
+        "Career confidence: Specialty-choice confidence (single item 1–5)",
+        "WHO-5: Wellbeing (0–100)",
+    ]
+    e = pd.DataFrame({"label": labels, "d": [-0.44, 0.31, 0.33], "lo": [-0.81, -0.17, -0.06],
+                      "hi": [-0.07, 0.8, 0.71], "hib": [False, True, True]})  # fmt: skip
     fig = plot_change_forest(e, label="label", estimate="d", ci_low="lo", ci_high="hi",
                              better="hib")  # fmt: skip
     texts = _texts(fig)

@@ -272,12 +272,10 @@ def measured_once(scores: pd.DataFrame, pre: str, post: str) -> set[Key]:
     {('mes', 'total')}
     """
     scored = scores.dropna(subset=["score"])
-    waves = scored.groupby(["instrument", "scale"])["wave"].agg(lambda w: set(map(str, w)))
-    return {
-        (str(i), str(s))
-        for (i, s), w in waves.items()  # type: ignore[misc]  # a two-level index
-        if not {pre, post} <= w
-    }
+    seen: dict[Key, set[str]] = {}
+    for i, s, w in zip(scored["instrument"], scored["scale"], scored["wave"], strict=True):
+        seen.setdefault((str(i), str(s)), set()).add(str(w))
+    return {key for key, waves in seen.items() if not {pre, post} <= waves}
 
 
 def without(frame: pd.DataFrame, scales: set[Key]) -> pd.DataFrame:
