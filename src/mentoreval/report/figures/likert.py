@@ -5,6 +5,7 @@ Report stage (how it is drawn).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,14 +81,15 @@ def plot_likert_diverging(
     policy = policy or DisclosurePolicy()
     lay = _layout(counts, neutral=neutral, sort=sort)
     colours = _colours(lay)
-    lines = sum(max(1, str(item).count("\n") + 1) for item in lay.ordered)
+    names = {item: _wrapped(str(item)) for item in lay.ordered}
+    lines = sum(names[item].count("\n") + 1 for item in lay.ordered)
     fig, ax = new_figure(7.0, 1.3 + max(0.45 * len(lay.ordered), 0.16 * lines))
     with report_rc():
         ticks = []
         for pos, item in enumerate(lay.ordered):
             y = -pos
             n_text = f" (n = {int(lay.totals[item])})" if show_n and lay.complete[item] else ""
-            ticks.append(f"{item}{n_text}")
+            ticks.append(f"{names[item]}{n_text}")
             if not lay.complete[item] or lay.totals[item] <= 0:
                 ax.text(
                     0,
@@ -110,6 +112,17 @@ def plot_likert_diverging(
         if title:
             ax.set_title(title, loc="left", pad=22)
     return fig
+
+
+def _wrapped(label: str, width: int = 48) -> str:
+    r"""An item's label wrapped at word boundaries (never cut), each given line kept.
+
+    Examples
+    --------
+    >>> _wrapped("I have felt cheerful and in good spirits, most days of the last two weeks")
+    'I have felt cheerful and in good spirits, most\ndays of the last two weeks'
+    """
+    return "\n".join(textwrap.fill(line, width) for line in label.split("\n"))
 
 
 @dataclass(frozen=True)
