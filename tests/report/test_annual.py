@@ -119,7 +119,10 @@ def test_demo_annual_configs_load() -> None:
         config = load_annual_config(REPO / "data" / "demo" / programme / "annual.yaml")
         assert config.programmes == (programme,)
         assert config.studies is not None and len(config.studies) == 3
-        assert config.store_root == REPO / "data" / "store"
+        # the demo's own store (issue 16): `studies: all` over the project's data/store
+        # never pools demo cohorts
+        assert config.store_root.resolve() == (REPO / "reports" / "demo" / "store").resolve()
+        assert config.store_root.resolve() != (REPO / "data" / "store").resolve()
 
 
 def test_annual_config_reports_every_problem_at_once(tmp_path: Path) -> None:

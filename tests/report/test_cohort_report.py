@@ -132,7 +132,12 @@ def test_pdf_has_sections_and_headline_numbers(demo_report):
     shown = [f for f in results["headline"] if not f["suppressed"]]
     assert shown
     for f in shown:
-        assert f"{int(f['n_pairs'])} students" in text
+        # the one-line summary gives the number the judgement reads (the adjusted
+        # difference in a comparison design); n and d_z are in the outcome tables
+        if f.get("adj_diff") is not None:
+            assert f"{f['adj_diff']:+.1f}".replace("-", "−") in text
+        else:
+            assert f"{int(f['n_pairs'])} students" in text
         assert f"{f['d_z']:.2f}".replace("-", "−") in text
         assert f["judgement"].split(";")[0].split(",")[0] in text
 

@@ -91,9 +91,9 @@ def test_signs_agree_between_results_json_the_text_and_the_forest_plot(studies):
     ax = results.figures["forest"].axes[0]
     drawn = {}
     for text in ax.texts:
-        m = re.match(r"^(-?[\d.]+) \[", text.get_text())
+        m = re.match(r"^([\u2212-]?[\d.]+) \[", text.get_text())  # a true minus sign
         if m:
-            drawn[round(text.get_position()[1])] = float(m.group(1))
+            drawn[round(text.get_position()[1])] = float(m.group(1).replace("\u2212", "-"))
     labels = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
     assert drawn, "the forest plot labels each row with its estimate"
     saved = open_cohort_report(folder).results["headline"]

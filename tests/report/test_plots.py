@@ -58,8 +58,8 @@ def test_prepost_hides_extremes_and_points() -> None:
     assert not [c for c in ax.collections if isinstance(c, PathCollection)]  # no scatter
     markers = [ln for ln in ax.lines if ln.get_marker() not in (None, "None", "", " ")]
     assert all(len(ln.get_xdata()) <= 2 for ln in markers)  # only the two mean markers
-    labels = [t.get_text() for t in ax.texts]
-    assert any(t.startswith("mean ") and "n = 40" in t for t in labels)  # direct labels
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert any("\nmean " in t and "n = 40" in t for t in labels)  # labelled under each wave
     assert plt.get_fignums() == []  # not registered with pyplot
 
 
@@ -67,7 +67,7 @@ def test_prepost_small_wave_not_drawn() -> None:
     data = pd.concat([scores(30).query("wave == 'pre'"), scores(6).query("wave == 'post'")])
     fig = plot_prepost(data)
     assert any("not shown" in t.get_text() for t in fig.axes[0].texts)
-    assert sum(1 for t in fig.axes[0].texts if t.get_text().startswith("mean")) == 1
+    assert sum(1 for t in fig.axes[0].get_xticklabels() if "mean" in t.get_text()) == 1
 
 
 def test_prepost_missing_column() -> None:
@@ -88,7 +88,7 @@ def test_forest_suppressed_and_pooled() -> None:
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "n [c]" in texts
     assert "0.20 [0.00, 0.40]" in texts
-    assert "0.10 [-0.10, 0.30]" in texts
+    assert "0.10 [\u22120.10, 0.30]" in texts  # a true minus sign
 
 
 def test_likert_centred_on_neutral() -> None:
@@ -167,9 +167,9 @@ def test_prepost_label_shows_the_mark_where_the_release_hides_the_count():
     """A pair count hidden in the tables (to protect another cell) is hidden in the
     chart too: the label reads "n = [c]", never the number."""
     data = scores(49)
-    shown = [t.get_text() for t in plot_prepost(data).axes[0].texts]
+    shown = [t.get_text() for t in plot_prepost(data).axes[0].get_xticklabels()]
     assert sum("n = 49" in t for t in shown) == 2
-    hidden = plot_prepost(data, hidden_n=["pre", "post"]).axes[0].texts
+    hidden = plot_prepost(data, hidden_n=["pre", "post"]).axes[0].get_xticklabels()
     labels = [t.get_text() for t in hidden]
     assert sum("n = [c]" in t for t in labels) == 2
     assert not any("n = 49" in t for t in labels)

@@ -62,6 +62,9 @@ class ReleasedCells:
     cells: dict[tuple[str, int, str], str] = field(default_factory=dict)
     #: the ledger's table name of counts registered without one
     default_table: str = "cohort.release"
+    #: cells that show a number resting on their count (a level's share, whose head-count
+    #: is the count): hidden with it, never overwritten by the (rounded) count
+    resting: set[tuple[str, int, str]] = field(default_factory=set)
 
     def count(
         self,
@@ -194,7 +197,11 @@ def write_release(
     stats = protect_derived(_mask(tables, reg, primary), statistics)
     hidden_all = _mask(stats, reg, decision.hidden)
     for (table, row, column), key in reg.cells.items():  # rounded where the profile asks
-        if table in hidden_all and key not in decision.hidden:
+        if (
+            table in hidden_all
+            and key not in decision.hidden
+            and (table, row, column) not in reg.resting
+        ):
             hidden_all[table].loc[row, column] = reg.registry.value(key)
     out = protect_derived(hidden_all, revealing)
     for name, frame in out.items():  # ``suppressed``: the row's statistics are withheld

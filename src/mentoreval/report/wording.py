@@ -303,6 +303,70 @@ def format_headline(
     )
 
 
+def short_label(label: str) -> str:
+    """A scale's label without its instrument's name when the scale repeats it.
+
+    Examples
+    --------
+    >>> short_label("Career confidence: Career confidence (mean 1–5)")
+    'Career confidence (mean 1–5)'
+    >>> short_label("CBI: Personal burnout (0–100)")
+    'CBI: Personal burnout (0–100)'
+    """
+    head, sep, tail = label.partition(": ")
+    return tail if sep and tail.lower().startswith(head.lower()) else label
+
+
+def summary_line(
+    finding: Finding | Mapping[str, Any],
+    *,
+    confidence: float = 0.95,
+    policy: DisclosurePolicy | None = None,
+) -> str:
+    """One executive-summary line (Markdown): the scale, the number the judgement reads with
+    its interval, and the judgement; the detail is in the report's tables.
+
+    Examples
+    --------
+    >>> f = Finding("who5", "total", "WHO-5: Wellbeing (0–100)", True, 51, 6.2, 2.1, 10.3,
+    ...             0.45, 0.16, 0.73, True, "points on a 0–100 scale",
+    ...             "a small improvement; probably real, but it could be negligible", False)
+    >>> summary_line(f)
+    '**WHO-5: Wellbeing (0–100)** (primary): +6.2 points on a 0–100 scale (95% CI 2.1 to 10.3) between the surveys, 51 students: a small improvement; probably real, but it could be negligible.'
+    """
+    policy = policy or DisclosurePolicy()
+    f = finding if isinstance(finding, Mapping) else finding.to_dict()
+
+    def value(name: str) -> float:
+        v = f.get(name)
+        return float("nan") if v is None else float(v)
+
+    name = f"**{short_label(str(f['label']))}**" + (" (primary)" if f.get("primary") else "")
+    units = str(f.get("units") or "points")
+    controlled = f.get("design") in ("comparison", "randomised")
+    est, lo, hi = (("adj_diff", "adj_ci_low", "adj_ci_high") if controlled
+                   else ("mean_diff", "ci_low", "ci_high"))  # fmt: skip
+    if f.get("suppressed") or not math.isfinite(value(est)):
+        return f"{name}: not reported — {withheld_reason(policy, group=controlled)}."
+    change = format_change(value(est), value(lo), value(hi), units=units, confidence=confidence)
+    if controlled:
+        who = (
+            "mentored − comparison, adjusted for baseline"
+            if f.get("design") == "randomised"
+            else "compared with students who did not join, adjusted for baseline"
+        )
+        a, b = value("adj_std"), value("d_ppc2")
+        split = (
+            " The ANCOVA and the difference in change (d_ppc2) point in opposite directions "
+            "(section 4)."
+            if math.isfinite(a) and math.isfinite(b) and a * b < 0 and max(abs(a), abs(b)) >= 0.2
+            else ""
+        )
+        return f"{name}: {change} {who}: {f['judgement']}.{split}"
+    n = format_cell(value("n_pairs"), kind="count", suppressed=True, policy=policy)
+    return f"{name}: {change} between the surveys, {n} students: {f['judgement']}."
+
+
 def withheld_reason(policy: DisclosurePolicy, *, group: bool) -> str:
     """Why a finding's numbers are not shown, true whichever rule withheld them (a small
     group, or a count a few students away from an earlier report of the cohort).

@@ -233,9 +233,13 @@ def build_demo(path: str | Path) -> dict[str, Path]:
             "title": f"{programme.title()} mentoring, annual report",
             "programme": programme,
             "studies": studies,
+            # the demo's own store (as `mentoreval demo` uses), never the user's data/store
+            "store": "../../../reports/demo/store",
         }
         p.write_text(
             "# Provisional annual-report config: the cohorts of one programme, oldest first.\n"
+            "# store: the demo's own store under reports/demo, never the project's data/store,\n"
+            "# so `studies: all` in a real annual report never pools demo cohorts.\n"
             + yaml.safe_dump(body, sort_keys=False),
             encoding="utf-8",
         )

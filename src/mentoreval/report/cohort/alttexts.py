@@ -148,12 +148,18 @@ def cohort_alt_texts(
                 policy=policy,
             )  # fmt: skip
     if "bands" in tables and "scales" in tables:
-        for (i, s), rows in _labelled(tables["bands"], scales).groupby(
+        bands = _labelled(tables["bands"], scales)
+        arm = bands["group"] if "group" in bands.columns else pd.Series("", bands.index)
+        for (i, s), rows in bands.assign(_arm=arm.fillna("")).groupby(
             ["instrument", "scale"], sort=False
         ):
-            texts[slug("bands", str(i), str(s))] = bands_alt(
-                rows, label=str(rows["label"].iloc[0]), pre=pre, post=post, policy=policy
-            )
+            # each arm described apart, mentored first, as the chart draws them
+            texts[slug("bands", str(i), str(s))] = " ".join(
+                (f"{str(a).capitalize()} students: " if a else "")
+                + bands_alt(own, label=str(own["label"].iloc[0]), pre=pre, post=post,
+                            policy=policy)
+                for a, own in rows.groupby("_arm", sort=False)
+            )  # fmt: skip
     texts.update(_trajectory_texts(tables, scales, info, confidence, policy))
     if "likert" in tables:
         titles = {}
@@ -162,10 +168,14 @@ def cohort_alt_texts(
             titles = dict(
                 zip(inst["instrument"].astype(str), inst["title"].astype(str), strict=True)
             )
-        for i, rows in tables["likert"].groupby("instrument", sort=False):
-            texts[slug("likert", str(i))] = likert_alt(
-                rows, title=titles.get(str(i), str(i)), policy=policy
-            )
+        likert = tables["likert"]
+        arm = likert["group"] if "group" in likert.columns else pd.Series("", likert.index)
+        for (i, a), rows in likert.assign(_arm=arm.fillna("")).groupby(
+            ["instrument", "_arm"], sort=False
+        ):
+            title = titles.get(str(i), str(i)) + (f", {a} students" if a else "")
+            name = slug("likert", str(i), *([str(a)] if a else []))
+            texts[name] = likert_alt(rows, title=title, policy=policy)
     return {
         name: texts.get(name) or f"Chart: {name.replace('_', ' ')} (numbers in the tables)."
         for name in figures

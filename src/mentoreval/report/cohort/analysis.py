@@ -20,7 +20,8 @@ from mentoreval.config.study import GroupSpec
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
-from mentoreval.report.cohort.caveats import attempt, group_caveats
+from mentoreval.report.cohort.arms import Arms, describe_arms, describe_once, measured_once, without
+from mentoreval.report.cohort.caveats import group_caveats
 from mentoreval.report.cohort.comparisons import cohort_findings, per_group_comparisons
 from mentoreval.report.cohort.figures import draw_figures
 from mentoreval.report.cohort.inputs import (
@@ -28,16 +29,14 @@ from mentoreval.report.cohort.inputs import (
     instrument_meta,
     load_processed,
     scale_meta,
-    wide_items,
 )
+from mentoreval.report.cohort.participation import participation_tables
 from mentoreval.report.cohort.publish import collapse_rare_levels, release_tables
 from mentoreval.report.cohort.release import (
     DERIVED_COLUMNS,
     LEDGER_OFF,
     open_release,
     policy_for_study,
-    protect_bands,
-    protect_classes,
     suppress_rows,
 )
 from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS, CohortResults
@@ -46,8 +45,6 @@ from mentoreval.report.cohort.tables import (
     comparison_tables,
     data_quality,
     group_counts,
-    likert_counts,
-    participation_tables,
     subgroups,
 )
 
@@ -202,10 +199,10 @@ def analyse_cohort(
     tables.update(
         participation_tables(data, study, comp, is_primary, arms.group_col, arms.treated, full)
     )
-    likert, merged_any = _likert_table(data, study, pre, post, policy)
-    if likert is not None:
-        tables["likert"] = likert
+    # bands, item answers, reliable change and reliability: one arm at a time
+    once, merged_any = _descriptive_tables(tables, scores, data, study, arms, meta, policy, full)
     tables.update(_comparison_group_tables(raw, wide, comp, is_primary, arms, confidence, full))
+    tables.update({k: without(t, once) for k, t in tables.items() if k in _PAIRED_MODELS})
     # data quality, then one release decision over every table
     tables.update(data_quality(data, study, pre, post, full))
     tables.update(extra_tables or {})
@@ -218,10 +215,9 @@ def analyse_cohort(
     notices.extend(decided.notices)
     # caveats (each stated once, listing its scales) and notes
     meta_idx = meta.set_index(["instrument", "scale"])
-    tables["caveats"] = group_caveats(
-        _applying(raw.get("caveats")), meta_idx, tables, policy, decided.withheld_scales
-    )
-    tables["fit_notes"] = raw.get("fit_notes", pd.DataFrame())
+    cav = without(_applying(raw.get("caveats")), once)
+    tables["caveats"] = group_caveats(cav, meta_idx, tables, policy, decided.withheld_scales)
+    tables["fit_notes"] = without(raw.get("fit_notes", pd.DataFrame()), once)
     notices = _closing_notices(
         notices, tables["comparisons"], arms.design, policy,
         merged_items=merged_any, ledger_withheld=bool(decided.withheld_scales),
@@ -359,8 +355,7 @@ def _outcome_tables(
     raw: dict[str, pd.DataFrame], scores: pd.DataFrame, data: dict[str, Any], study: Study,
     arms: _Arms, meta: pd.DataFrame, full: DisclosurePolicy,
 ) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """The pre/post comparisons (per arm in a comparison design), bands, reliability and
-    change classes, built in full."""
+    """The pre/post comparisons (per arm in a comparison design), built in full."""
     opts = study.config.analysis
     comp_cols = [c for c in COMPARISON_TABLE_COLUMNS if c != "suppressed"]
     tables: dict[str, pd.DataFrame] = {}
@@ -387,91 +382,37 @@ def _outcome_tables(
     tables["multiplicity"] = raw["multiplicity"]
     tables["scales"] = meta
     tables["instruments"] = instrument_meta(study)
-    bands = _band_table(scores, meta, opts.pre, opts.post, full)
-    if bands is not None:
-        tables["bands"] = bands
-    rel = _reliability_table(data, study, full)
-    if rel is not None:
-        tables["reliability"] = rel
-    if "change_summary" in raw:
-        tables["change"] = protect_classes(raw["change_summary"], full)
     return tables
 
 
-def _band_table(
-    scores: pd.DataFrame, meta: pd.DataFrame, pre: str, post: str, full: DisclosurePolicy
-) -> pd.DataFrame | None:
-    """Students per published band before and after (McNemar–Bowker), in the bands' order."""
-    from mentoreval.stats.cutoffs import compare_bands
-
-    if "band" not in scores.columns or not scores["band"].notna().any():
-        return None
-    bands = compare_bands(scores[scores["band"].notna()], pre=pre, post=post)
-    order = {
-        (r.instrument, r.scale): [b.strip() for b in r.bands.split(";")]
-        for r in iter_rows(meta)
-        if r.bands
-    }
-    bands["band_order"] = [
-        order.get((i, s), []).index(b) if b in order.get((i, s), []) else 99
-        for i, s, b in zip(bands["instrument"], bands["scale"], bands["band"], strict=True)
-    ]
-    bands = bands.sort_values(["instrument", "scale", "band_order"], kind="stable")
-    bands = bands.drop(columns=["band_order", "statistic"]).reset_index(drop=True)
-    return protect_bands(bands, full)
+#: Tables of a before/after model: no row for a measure taken at one wave only.
+_PAIRED_MODELS = ("ancova", "mixed", "imputation", "ipw", "d_ppc2", "attrition", "balance")
 
 
-def _likert_table(
-    data: dict[str, Any], study: Study, pre: str, post: str, policy: DisclosurePolicy
-) -> tuple[pd.DataFrame | None, bool]:
-    """Answer counts per item and wave; whether answer options were merged to protect
-    small counts."""
-    parts = []
-    merged_any = False
-    for inst_id in study.instruments:
-        long, merged = likert_counts(data["responses"], study, inst_id, [pre, post], policy)
-        merged_any |= merged
-        if len(long):
-            parts.append(long)
-    return (pd.concat(parts, ignore_index=True) if parts else None), merged_any
-
-
-def _reliability_table(
-    data: dict[str, Any], study: Study, full: DisclosurePolicy
-) -> pd.DataFrame | None:
-    """Cronbach's alpha (with its CI) and omega per scale and wave (scales of ≥ 2 items)."""
-    from mentoreval.stats.reliability import fit_reliability_many
-
+def _descriptive_tables(
+    tables: dict[str, pd.DataFrame], scores: pd.DataFrame, data: dict[str, Any], study: Study,
+    arms: _Arms, meta: pd.DataFrame, policy: DisclosurePolicy, full: DisclosurePolicy,
+) -> tuple[set[tuple[str, str]], bool]:  # fmt: skip
+    """Add the bands, item answers, reliable change and reliability of each arm (never both
+    arms pooled), and describe a measure taken at one wave once (``descriptives``) instead
+    of comparing it. Returns the scales measured once and whether item answer options
+    were merged."""
     opts = study.config.analysis
-    frames, reverse, ranges_items = {}, {}, {}
-    for inst_id, inst in study.instruments.items():
-        for wave in (opts.pre, opts.post):
-            items = wide_items(data["responses"], inst_id, wave)
-            if items.empty:
-                continue
-            for s in inst.scales:
-                cols = [c for c in s.items if c in items.columns]
-                if len(cols) >= 2:
-                    frames[(inst_id, s.id, wave)] = items[cols]
-                    reverse[(inst_id, s.id)] = [i for i in cols if inst.item(i).reverse]
-        rs = next(iter(inst.response_scales.values()))
-        ranges_items[inst_id] = (rs.low, rs.high)
-    if not frames:
-        return None
-    confidence = float(opts.confidence)
-    rel = attempt(
-        lambda: fit_reliability_many(
-            frames, reverse=reverse, response_range=ranges_items, confidence=confidence
-        )[0]
-    )
-    if rel is None:
-        return None
-    columns = ("instrument", "scale", "wave", "n_complete", "n_items", "alpha", "alpha_ci_low",
-               "alpha_ci_high", "omega_total")  # fmt: skip
-    keep = [c for c in columns if c in rel.columns]
-    return suppress_rows(
-        rel[keep], full, n_columns=["n_complete"], value_columns=[c for c in keep[5:]]
-    )
+    order = [arms.treated, arms.control] if arms.group_col and arms.control else []
+    described = describe_arms(
+        Arms.from_people(arms.people, arms.group_col, order), scores, data["responses"], study,
+        meta, pre=opts.pre, post=opts.post, confidence=float(opts.confidence), policy=policy,
+        full=full,
+    )  # fmt: skip
+    tables.update(described.tables)
+    once = measured_once(scores, opts.pre, opts.post)
+    if once:
+        tables["comparisons"] = without(tables["comparisons"], once)
+        tables["descriptives"] = describe_once(
+            scores, Arms.from_people(arms.people, arms.group_col, order), once,
+            float(opts.confidence), full,
+        )  # fmt: skip
+    return once, described.merged
 
 
 def _comparison_group_tables(

@@ -22,8 +22,11 @@ from mentoreval.disclose.formatting import FLAG_COLUMNS
 from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.outputs import table_from_json
+from mentoreval.report.cohort.arms import arms_note, likert_figures
 from mentoreval.report.cohort.design_document import DESIGNS, METHODS_TEXT, show_design_outcomes
 from mentoreval.report.cohort.figures import slug
+from mentoreval.report.cohort.methods_text import PAIRED_METHODS_TEXT
+from mentoreval.report.cohort.once_document import show_measured_once
 from mentoreval.report.cohort.summary import SELF_SELECTION
 from mentoreval.report.layout import figure_html, refs, table_caption
 from mentoreval.report.sections import SectionedReport, ref_list, section
@@ -45,37 +48,6 @@ _DESIGN_WORDS = {
     "unlinked": "unlinked waves (independent samples)",
     "single_wave": "one wave",
 }
-
-
-_METHODS_TEXT = """\
-**Paired comparisons.** For each scale, students with a score at both waves form the
-pairs. The mean change is post − pre with a t-based {conf} confidence interval (paired t
-test, as R's `t.test(post, pre, paired = TRUE)`); the Wilcoxon signed-rank test (R's
-`wilcox.test`, exact for n < 50 without ties) and the matched-pairs rank-biserial
-correlation are reported alongside.
-
-**Effect sizes.** d_z = mean change / SD of the changes, with a noncentral-t CI;
-d_av = mean change / mean of the pre and post SDs; g_av = d_av × J(n − 1) (Hedges'
-small-sample correction). The summary's judgements read d_z and its CI against 0.2
-(small), 0.5 (moderate) and 0.8 (large), in the direction in which the scale improves.
-
-**Bands.** Shares of students in each published band at both waves, compared with
-McNemar's test per band (continuity-corrected). **Reliability.** Cronbach's α (Feldt CI)
-and McDonald's ω total at each wave. **Reliable change.** Jacobson–Truax RCI with the
-published reliability of the scale.
-
-**Comparison group** (when present). Baseline balance as standardised mean differences;
-ANCOVA of the follow-up score on baseline, group and covariates with adjusted (estimated
-marginal) means; a linear mixed model (random intercept per student, Satterthwaite df)
-using every available score; sensitivity analyses: multiple imputation of missing
-follow-up scores (m imputations, Rubin's rules), inverse-probability weighting, and d_ppc2
-(Morris 2008).
-
-**Multiplicity.** Primary outcomes: {method} adjustment across the primary scales; all
-other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and dose are
-exploratory and unadjusted.
-
-**Disclosure control.** {disclosure}"""
 
 
 def forest_caption(design: str) -> str:
@@ -217,15 +189,17 @@ class CohortReport(SectionedReport):
         """Executive summary: 3–5 findings with n, change, effect size, CI and a judgement."""
         r = self.results
         info = r.get("info") or {}
-        texts = r.get("headline_text") or info.get("summary") or []
+        # one line per finding; its detail is in the outcome and comparison tables
+        texts = r.get("headline_lines") or r.get("headline_text") or info.get("summary") or []
         bullets = [f"- {t}" for t in texts]
         if not bullets:
             bullets = ["- No outcome could be analysed."]
         intro = (
             f"What changed between the {info.get('pre')} and {info.get('post')} surveys, for the "
             "students who answered both. "
-            "Each finding gives the number of students, the change in the scale's own units, "
-            "the standardised change with its confidence interval and what that means."
+            "Each line gives the change in the scale's own units with its confidence "
+            "interval, the number of students and what that means; the standardised change "
+            "(d_z) is in section 3."
         )
         caption = forest_caption(r["design"])
         if r["design"] != "single_arm":
@@ -235,11 +209,11 @@ class CohortReport(SectionedReport):
                 else "Mentored students compared with students who did not join"
             )
             intro = (
-                f"{lead} at follow-up, adjusted for their baseline scores (ANCOVA; the "
-                "controlled comparison), in the scale's own units and in baseline standard "
-                "deviations, with d_ppc2 (the standardised difference in change) beside it. "
-                "The judgement reads the controlled comparison. Each finding then gives the "
-                "mentored students' own change between the surveys."
+                f"{lead} at follow-up, adjusted for their baseline scores (ANCOVA): each line "
+                "gives the adjusted difference in the scale's own units with its confidence "
+                "interval and the judgement, which reads it. The same comparison in baseline "
+                "standard deviations, with d_ppc2, is in section 4; the mentored students' "
+                "own change between the surveys is in section 3."
             )
         if r["design"] in DESIGNS:
             intro, caption = str(info.get("design_text") or ""), ""
@@ -312,6 +286,8 @@ class CohortReport(SectionedReport):
             for instrument in dict.fromkeys(in_domain["instrument"]):
                 in_scales = in_domain[in_domain["instrument"] == instrument]
                 self._instrument_outcomes(str(instrument), in_scales, cols, ci, what)
+        if self.results["design"] not in DESIGNS:
+            show_measured_once(self)
 
     def _instrument_outcomes(
         self,
@@ -333,19 +309,22 @@ class CohortReport(SectionedReport):
         paired = self._table("comparisons", columns=cols, where={"instrument": instrument},
                              caption=f"{title}: {what}", ci=ci)  # fmt: skip
         bands: list[int | None] = []
+        apart = arms_note(self.tables.get("bands"))
         for scale in scales["scale"]:
             name = slug("bands", instrument, scale)
-            if name in self.results["figures"]:
-                bands.append(self._figure(name, f"{labels[scale]}: students per score band"))
-                bands.append(self._table("bands", where={"instrument": instrument, "scale": scale},
-                            columns=["band", "n_pairs", "n_pre", "prop_pre", "n_post",
-                                     "prop_post", "n_entered", "n_left", "p_value"],
-                            caption=f"{labels[scale]}: band shifts (students with both waves; "
-                            "McNemar test per band)"))  # fmt: skip
+            # a chart with nothing to draw is left out; its table says what is hidden
+            bands.append(self._figure(name, f"{labels[scale]}: students per score band{apart}")
+                         if name in self.results["figures"] else None)  # fmt: skip
+            bands.append(self._table("bands", where={"instrument": instrument, "scale": scale},
+                        columns=["group", "band", "n_pairs", "n_pre", "prop_pre", "n_post",
+                                 "prop_post", "n_entered", "n_left", "p_value"],
+                        caption=f"{labels[scale]}: band shifts (students with both waves"
+                        f"{apart}; McNemar test per band)"))  # fmt: skip
         change = self._table("change", where={"instrument": instrument},
-                             columns=["scale", "n_pairs", "improved", "unchanged",
+                             columns=["group", "scale", "n_pairs", "improved", "unchanged",
                                       "deteriorated", "recovered"],
-                             caption=f"{title}: reliable change (Jacobson–Truax)")  # fmt: skip
+                             caption=f"{title}: reliable change (Jacobson–Truax)"
+                             f"{arms_note(self.tables.get('change'))}")  # fmt: skip
         said = [
             (ref_list(dist, "Figure"), "scores at each wave"),
             (ref_list([paired], "Table"), "the paired comparison"),
@@ -353,7 +332,7 @@ class CohortReport(SectionedReport):
             (ref_list([change], "Table"), "reliable change"),
         ]
         parts = [f"{what_} ({where})" for where, what_ in said if where]
-        if slug("likert", instrument) in self.results["figures"]:
+        if any(n.startswith(slug("likert", instrument)) for n in self.results["figures"]):
             parts.append("the answers to each item in the item answers appendix")
         if parts:
             text = ", ".join(parts)
@@ -366,13 +345,12 @@ class CohortReport(SectionedReport):
         shown = False
         for instrument, title in instruments.items():
             at = self._mark()
-            number = self._figure(
-                slug("likert", str(instrument)),
-                f"{title}: answers per item at each wave; disagreeing answers to the left.",
-            )
+            numbers = [self._figure(name, f"{title}: answers per item at each wave{who}.")
+                       for name, who in likert_figures(self.results["figures"], str(instrument))]  # fmt: skip
+            number = next((n for n in numbers if n is not None), None)
             if number is not None:
                 self._md(f"### {title}", at=at)
-                self._refer(at + 1, [number], "shows how the students answered each item",
+                self._refer(at + 1, numbers, "shows how the students answered each item",
                             kind="Figure")  # fmt: skip
                 shown = True
         if not shown:
@@ -494,10 +472,10 @@ class CohortReport(SectionedReport):
             labelled = rel.assign(scale=[self._scale_label(i, s) for i, s in zip(
                 rel["instrument"], rel["scale"], strict=True)])  # fmt: skip
             self.tables = {**self.tables, "reliability_by_scale": labelled}
-            rel_no = self._table("reliability_by_scale", columns=["scale", "wave", "n_complete", "n_items",
+            rel_no = self._table("reliability_by_scale", columns=["group", "scale", "wave", "n_complete", "n_items",
                         "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"],
                         ci={"alpha": ("alpha_ci_low", "alpha_ci_high")},
-                        caption="Reliability of each scale at each wave")  # fmt: skip
+                        caption=f"Reliability of each scale at each wave{arms_note(rel)}")  # fmt: skip
             self._refer(at, [rel_no], "gives each scale's internal consistency at each wave")
         p = self.policy
         disclosure = (
@@ -509,7 +487,7 @@ class CohortReport(SectionedReport):
             "no individual points, lines, minima, maxima or outliers."
         )
         info = self.results.get("info") or {}
-        text = METHODS_TEXT if self.results["design"] in DESIGNS else _METHODS_TEXT
+        text = METHODS_TEXT if self.results["design"] in DESIGNS else PAIRED_METHODS_TEXT
         self._md("### Tests and effect sizes\n\n" + text.format(
             conf=f"{self.confidence:.0%}", method=info.get("multiplicity", "holm"),
             disclosure=disclosure))  # fmt: skip

@@ -20,7 +20,7 @@ from mentoreval.report.cohort.results import (
     RESULTS_VERSION,
     CohortResults,
 )
-from mentoreval.report.wording import format_headline
+from mentoreval.report.wording import format_headline, summary_line
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -102,6 +102,10 @@ def write_cohort_outputs(
         "headline": [f.to_dict() for f in results.headline],
         "headline_text": [
             format_headline(f, confidence=results.confidence, policy=results.policy)
+            for f in results.headline
+        ],
+        "headline_lines": [
+            summary_line(f, confidence=results.confidence, policy=results.policy)
             for f in results.headline
         ],
         "comparisons": to_jsonable(comp[_comparison_columns(comp)]),

@@ -173,6 +173,23 @@ def _pairs_key(inst: str, scale: str, arm: str) -> str:
     return f"pairs.{inst}.{scale}.{arm}"
 
 
+def _arm_of(row: pd.Series) -> str:
+    """The arm a descriptive row describes: its ``group``, or "all" (single-arm design)."""
+    group = row.get("group")
+    return "all" if group is None or pd.isna(group) else str(group)
+
+
+def _scope(*parts: object, arm: str) -> str:
+    """A key prefix naming what is counted, with the arm when it is one of two.
+
+    Examples
+    --------
+    >>> _scope("bands", "who5", "total", arm="all"), _scope("bands", "who5", "total", arm="mentored")
+    ('bands.who5.total', 'bands.who5.total.mentored')
+    """
+    return ".".join(str(p) for p in (*parts, *([] if arm == "all" else [arm])))
+
+
 def _register_outcomes(
     reg: CohortRegistry,
     tables: Mapping[str, pd.DataFrame],
@@ -195,11 +212,11 @@ def _register_outcomes(
             per_scale.setdefault((inst, scale), []).append(key)
     for name in ("bands", "change"):
         for i, r in rows_of(tables.get(name)):
-            inst, scale = str(r["instrument"]), str(r["scale"])
-            pooled = reg.count(
-                _pairs_key(inst, scale, "all"), r["n_pairs"], at=[(name, i, "n_pairs")]
-            )
-            reg.total(pooled, per_scale.get((inst, scale), []))
+            inst, scale, arm = str(r["instrument"]), str(r["scale"]), _arm_of(r)
+            # one arm's pairs (a comparison design describes each arm apart) or all pairs
+            pairs = reg.count(_pairs_key(inst, scale, arm), r["n_pairs"], at=[(name, i, "n_pairs")])
+            if arm == "all":
+                reg.total(pairs, per_scale.get((inst, scale), []))
 
 
 def _arm_count(
@@ -277,6 +294,7 @@ def _register_balance(
                     round(float(r[mean]) * float(r[column])),
                     at=[(name, i, mean)],
                 )  # fmt: skip
+                reg.resting.add((name, i, mean))  # the cell shows the share, not the count
                 if level:
                     levels.setdefault(scope, []).append(level)
                     totals[scope] = n
@@ -291,13 +309,16 @@ def _register_bands(reg: CohortRegistry, bands: pd.DataFrame | None) -> None:
     """Bands at each wave sum to the scale's pairs; post = pre + entered − left."""
     if bands is None or bands.empty:
         return
-    for (inst, scale), rows in bands.groupby(["instrument", "scale"], sort=False):
-        total = reg.registry.counts.get(_pairs_key(str(inst), str(scale), "all"))
+    arms = bands["group"].astype(str) if "group" in bands.columns else pd.Series("all", bands.index)
+    for (inst, scale, arm), rows in bands.groupby([bands["instrument"], bands["scale"], arms],
+                                                  sort=False):  # fmt: skip
+        total = reg.registry.counts.get(_pairs_key(str(inst), str(scale), str(arm)))
         total_key = total.key if total is not None else None
+        base = _scope("bands", inst, scale, arm=str(arm))
         for wave in ("pre", "post"):
             parts = [
                 reg.count(
-                    f"bands.{inst}.{scale}.{wave}.{r['band']}",
+                    f"{base}.{wave}.{r['band']}",
                     r[f"n_{wave}"],
                     at=[("bands", int(i), f"n_{wave}")],  # type: ignore[call-overload]  # a RangeIndex
                 )
@@ -306,7 +327,6 @@ def _register_bands(reg: CohortRegistry, bands: pd.DataFrame | None) -> None:
             reg.total(total_key, parts, attribute=True)
         for i, r in rows.iterrows():
             row = int(i)  # type: ignore[call-overload]  # a RangeIndex
-            base = f"bands.{inst}.{scale}"
             into = reg.count(
                 f"{base}.entered.{r['band']}", r["n_entered"], at=[("bands", row, "n_entered")]
             )
@@ -325,8 +345,9 @@ def _register_bands(reg: CohortRegistry, bands: pd.DataFrame | None) -> None:
 
 def _register_change(reg: CohortRegistry, change: pd.DataFrame | None) -> None:
     for i, r in rows_of(change):
-        base = f"change.{r['instrument']}.{r['scale']}"
-        total = reg.registry.counts.get(_pairs_key(str(r["instrument"]), str(r["scale"]), "all"))
+        arm = _arm_of(r)
+        base = _scope("change", r["instrument"], r["scale"], arm=arm)
+        total = reg.registry.counts.get(_pairs_key(str(r["instrument"]), str(r["scale"]), arm))
         parts = [
             reg.count(f"{base}.{c}", r.get(c), at=[("change", i, c)])
             for c in ("improved", "unchanged", "deteriorated")
@@ -342,12 +363,17 @@ def _register_likert(reg: CohortRegistry, likert: pd.DataFrame | None) -> None:
     """Answer options of an item at a wave: classes of the students who answered it."""
     if likert is None or likert.empty:
         return
-    for (item, wave), rows in likert.groupby(["item", "wave"], sort=False):
+    arms = (
+        likert["group"].astype(str) if "group" in likert.columns else pd.Series("all", likert.index)
+    )
+    for (item, wave, arm), rows in likert.groupby([likert["item"], likert["wave"], arms],
+                                                  sort=False):  # fmt: skip
+        base = _scope("likert", arm=str(arm))
         parts = []
         for i, r in rows.iterrows():
             parts.append(
                 reg.count(
-                    f"likert.{item}.{wave}.{r['level']}",
+                    f"{base}.{item}.{wave}.{r['level']}",
                     r["n"],
                     at=[("likert", int(i), "n")],  # type: ignore[call-overload]  # a RangeIndex
                 )
@@ -355,7 +381,7 @@ def _register_likert(reg: CohortRegistry, likert: pd.DataFrame | None) -> None:
         shown = [p for p in parts if p is not None]
         if len(shown) == len(parts) and shown:
             value = sum(reg.registry.counts[p].value for p in shown)
-            total = reg.count(f"likert.{item}.{wave}.answered", value, published=False)
+            total = reg.count(f"{base}.{item}.{wave}.answered", value, published=False)
             # (not linked to the wave's respondents: who skipped an item is not treated as
             # a sensitive attribute; see docs/disclosure.md)
             reg.total(total, shown, attribute=True)
@@ -371,11 +397,14 @@ def _register_parts_of_waves(
         return key if key in reg.registry.counts else None
 
     for i, r in rows_of(tables.get("reliability")):
+        arm = _arm_of(r)
         n = reg.count(
-            f"reliability.{r['instrument']}.{r['scale']}.{r['wave']}", r["n_complete"],
-            at=[("reliability", i, "n_complete")],
+            _scope("reliability", r["instrument"], r["scale"], r["wave"], arm=arm),
+            r["n_complete"], at=[("reliability", i, "n_complete")],
         )  # fmt: skip
-        reg.share(n, wave_key(r["wave"]))
+        # an arm's complete cases at baseline are part of its baseline students
+        arm_base = f"group.{arm}.baseline" if str(r["wave"]) == pre else None
+        reg.share(n, arm_base if arm_base in reg.registry.counts else wave_key(r["wave"]))
     for name, column in (("quality_flags", "n_responses"), ("missingness", "n_responses")):
         for i, r in rows_of(tables.get(name)):
             whole = wave_key(r["wave"])

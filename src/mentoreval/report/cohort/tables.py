@@ -6,30 +6,44 @@ Report stage (what is computed and what may be released, table by table).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from mentoreval.config.disclosure import DisclosurePolicy
-from mentoreval.disclose.derived import blank_derivable
-from mentoreval.disclose.formatting import format_cell
-from mentoreval.report.cohort.inputs import (
-    shorten,
-)
 from mentoreval.report.cohort.release import (
-    FLOW_ROUND_TO,
     CohortRelease,
     protect_cells,
-    protect_flow,
     suppress_rows,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study import Study
+
+
+def _merge_levels(counts: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """Answer options merged into lower / (middle) / upper groups, named by their ends.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame([[1, 2, 3, 4, 5]], columns=["SD", "D", "N", "A", "SA"])
+    >>> _merge_levels(c, list(c.columns)).to_dict("records")
+    [{'SD – D': 3, 'N': 3, 'A – SA': 9}]
+    """
+    k = len(labels)
+    mid = k // 2
+    groups: dict[str, list[str]] = {}
+    low_label = f"{labels[0]} – {labels[mid - 1]}" if mid > 1 else labels[0]
+    groups[low_label] = list(labels[:mid])
+    if k % 2 == 1:
+        groups[labels[mid]] = [labels[mid]]
+        high = list(labels[mid + 1 :])
+    else:
+        high = list(labels[mid:])
+    groups[f"{high[0]} – {high[-1]}" if len(high) > 1 else high[0]] = high
+    return pd.DataFrame({g: counts[ls].sum(axis=1) for g, ls in groups.items()})
 
 
 def likert_counts(
@@ -79,29 +93,12 @@ def likert_counts(
             study=ledger.study if ledger else "", table=f"cohort.likert.{instrument}",
         )  # fmt: skip
 
-    merged = False
-    layout = full
-    if policy.active and protect(full)["suppressed"].any():
-        k = len(labels)
-        mid = k // 2
-        groups: dict[str, list[str]] = {}
-        low_label = f"{labels[0]} – {labels[mid - 1]}" if mid > 1 else labels[0]
-        groups[low_label] = labels[:mid]
-        if k % 2 == 1:
-            groups[labels[mid]] = [labels[mid]]
-            high = labels[mid + 1 :]
-        else:
-            high = labels[mid:]
-        groups[f"{high[0]} – {high[-1]}" if len(high) > 1 else high[0]] = high
-        layout = pd.DataFrame({g: full[ls].sum(axis=1) for g, ls in groups.items()})
-        merged = True
+    merged = policy.active and bool(protect(full)["suppressed"].any())
+    layout = _merge_levels(full, labels) if merged else full
     out = protect(layout, release)
     long = out.drop(columns=["total"]).reset_index(names="row")
     long[["item", "wave"]] = long["row"].str.split(" · ", n=1, expand=True)
-    texts = {
-        i.id: shorten(i.text) if inst.licence.ship_item_text and i.text else i.id
-        for i in inst.items
-    }
+    texts = {i.id: i.text if inst.licence.ship_item_text and i.text else i.id for i in inst.items}
     long["item_label"] = long["item"].map(texts)
     long.insert(0, "instrument", instrument)
     levels = [c for c in out.columns if c not in ("total", "suppressed")]
@@ -112,7 +109,10 @@ def likert_counts(
         value_name="n",
     )
     long["level_order"] = long["level"].map({lv: i for i, lv in enumerate(levels)})
-    long = long.sort_values(["item", "wave", "level_order"], kind="stable").reset_index(drop=True)
+    # the instrument's own item order (mes_2 before mes_10), the earlier wave first
+    long["_item"] = long["item"].map({i: n for n, i in enumerate(inst.item_ids)})
+    long["_wave"] = long["wave"].map({w: n for n, w in enumerate(waves)})
+    long = long.sort_values(["_item", "_wave", "level_order"], kind="stable").reset_index(drop=True)
     return long[
         ["instrument", "item", "item_label", "wave", "level_order", "level", "n", "suppressed"]
     ], merged
@@ -133,213 +133,6 @@ def group_counts(wide: pd.DataFrame, group: str | None, treated: str) -> pd.Data
         .rename(columns={"_t": "n_treated", "_c": "n_control"})
         .reset_index()
     )
-
-
-def participation_tables(
-    data: Mapping[str, Any],
-    study: Study,
-    comp: pd.DataFrame,
-    is_primary: np.ndarray,
-    group_col: str | None,
-    treated: str,
-    policy: DisclosurePolicy,
-    release: CohortRelease | None = None,
-) -> dict[str, pd.DataFrame]:
-    cfg = study.config
-    pre, post = cfg.analysis.pre, cfg.analysis.post
-    wave_of: dict[str, str] = {}
-    for src in cfg.sources:
-        if src.wave:
-            wave_of[Path(src.path).name] = src.wave
-    manifest = data.get("manifest") or {}
-    read: dict[str, float] = {pre: 0.0, post: 0.0}
-    for name, entry in (manifest.get("inputs") or {}).items():
-        w = wave_of.get(name)
-        if w in read:
-            read[w] += float(entry.get("records", 0))
-    q = data["quarantine"]
-    row_level = q[q["rule"].astype(str) != "unknown_value"] if len(q) else q
-    reasons: dict[str, dict[str, float]] = {pre: {}, post: {}}
-    for _, r in row_level.iterrows():
-        w = wave_of.get(Path(str(r["source"])).name)
-        if w in reasons:
-            reasons[w][str(r["rule"])] = reasons[w].get(str(r["rule"]), 0) + 1
-    link = data["linkage"]
-    status = link["status"].astype(str).value_counts()
-    linked = float(status.get("matched", 0))
-    pre_only = float(status.get("pre_only", 0))
-    post_only = float(status.get("post_only", 0))
-    kept_pre = linked + pre_only
-    kept_post = linked + post_only
-    for w, kept in ((pre, kept_pre), (post, kept_post)):
-        if read[w] < kept + sum(reasons[w].values()):
-            read[w] = kept + sum(reasons[w].values())
-    prim = comp.loc[is_primary] if is_primary.any() else comp
-    analysed = float(prim["n_pairs"].min()) if len(prim) else 0.0
-    analysed = min(analysed, linked)
-    cells: dict[str, float] = {
-        "read_pre": read[pre], "kept_pre": kept_pre, "excl_pre": read[pre] - kept_pre,
-        "read_post": read[post], "kept_post": kept_post, "excl_post": read[post] - kept_post,
-        "linked": linked, "pre_only": pre_only, "post_only": post_only,
-        "analysed": analysed, "not_analysed": linked - analysed,
-    }  # fmt: skip
-    lines: list[tuple[str, list[str]]] = [
-        ("read_pre", ["kept_pre", "excl_pre"]),
-        ("read_post", ["kept_post", "excl_post"]),
-        ("kept_pre", ["linked", "pre_only"]),
-        ("kept_post", ["linked", "post_only"]),
-        ("linked", ["analysed", "not_analysed"]),
-    ]
-    for w, tag in ((pre, "pre"), (post, "post")):
-        names = []
-        for rule, n in sorted(reasons[w].items()):
-            key = f"reason_{tag}_{rule}"
-            cells[key] = n
-            names.append(key)
-        if names:
-            lines.append((f"excl_{tag}", names))
-    safe, flow_rounded = protect_flow(cells, policy, release=release, table="cohort.flow")
-
-    def reason_text(tag: str, extra: str | None = None) -> str:
-        parts = [
-            f"{k.split('_', 2)[2].replace('_', ' ')}: {format_cell(v, suppressed=True, kind='count', policy=policy)}"
-            for k, v in safe.items()
-            if k.startswith(f"reason_{tag}_")
-        ]
-        if extra:
-            parts.append(extra)
-        return "; ".join(parts)
-
-    flow = pd.DataFrame(
-        {
-            "stage": [
-                f"Baseline ({pre}) responses received",
-                "Baseline responses kept",
-                f"Linked to a follow-up ({post}) response",
-                "Analysed (primary outcome scorable at both waves)",
-            ],
-            "n": [safe["read_pre"], safe["kept_pre"], safe["linked"], safe["analysed"]],
-            "excluded": [safe["excl_pre"], safe["pre_only"], safe["not_analysed"], np.nan],
-            "reasons": [
-                reason_text("pre") or "none",
-                "no follow-up response",
-                "too many items missing",
-                None,
-            ],
-        }
-    )
-    participation = pd.DataFrame(
-        {
-            "wave": [pre, post],
-            "received": [safe["read_pre"], safe["read_post"]],
-            "excluded": [safe["excl_pre"], safe["excl_post"]],
-            "kept": [safe["kept_pre"], safe["kept_post"]],
-            "reasons": [reason_text("pre") or "none", reason_text("post") or "none"],
-        }
-    )
-    link_cells, link_rounded = protect_flow(
-        {"all": linked + pre_only + post_only, "a": linked, "b": pre_only, "c": post_only},
-        policy,
-        release=release,
-        table="cohort.linkage",
-    )
-    linkage = pd.DataFrame(
-        {
-            "measure": ["participants", "linked pairs", "baseline only", "follow-up only"],
-            "n": [link_cells[k] for k in ("all", "a", "b", "c")],
-        }
-    )
-    # the rate from the published (rounded) counts, so it reveals nothing they do not
-    shown_all, shown_linked = link_cells["all"], link_cells["a"]
-    rate = shown_linked / shown_all * 100 if shown_all else np.nan
-    linkage["percent"] = [np.nan, rate, np.nan, np.nan]
-    linkage["suppressed"] = linkage["n"].isna()
-    linkage = blank_derivable(
-        linkage.assign(_n0=[shown_all] * 4, _n1=[shown_linked] * 4),
-        count_columns=["_n0", "_n1"],
-        derived_columns=["percent"],
-    )
-    linkage = linkage.drop(columns=["_n0", "_n1"])  # fmt: skip
-
-    # response rates by group (baseline → linked follow-up)
-    people = data["participants"].copy()
-    people["participant_id"] = people["participant_id"].astype(str)
-    link2 = link.assign(participant_id=link["participant_id"].astype(str))
-    merged = link2.merge(people, on="participant_id", how="left")
-    merged = merged[merged["status"].astype(str).isin(["matched", "pre_only"])]
-    groups = (
-        merged["group"].astype("string").fillna("(not recorded)")
-        if "group" in merged.columns and group_col
-        else pd.Series("all students", index=merged.index)
-    )
-    rate_cells: dict[str, float] = {}
-    rate_lines: list[tuple[str, list[str]]] = []
-    labels = sorted(groups.unique()) if group_col else []
-    for g in labels:
-        sel = merged[groups == g]
-        n_base = float(len(sel))
-        n_link = float((sel["status"].astype(str) == "matched").sum())
-        rate_cells |= {f"{g}|base": n_base, f"{g}|link": n_link, f"{g}|drop": n_base - n_link}
-        rate_lines.append((f"{g}|base", [f"{g}|link", f"{g}|drop"]))
-    n_base_all = float(len(merged))
-    n_link_all = float((merged["status"].astype(str) == "matched").sum())
-    rate_cells |= {
-        "all|base": n_base_all,
-        "all|link": n_link_all,
-        "all|drop": n_base_all - n_link_all,
-    }
-    rate_lines.append(("all|base", ["all|link", "all|drop"]))
-    if labels:
-        for part in ("base", "link", "drop"):
-            rate_lines.append((f"all|{part}", [f"{g}|{part}" for g in labels]))
-    safe_rates = protect_cells(
-        rate_cells, rate_lines, policy, release=release, table="cohort.response_rates"
-    )
-    rows = []
-    for g in [*labels, "all"]:
-        base, linkd, drop = (safe_rates[f"{g}|{p}"] for p in ("base", "link", "drop"))
-        pct = linkd / base * 100 if base and not (math.isnan(base) or math.isnan(linkd)) else np.nan
-        if policy.active and drop == 0:
-            pct = np.nan  # a 100 % group (class disclosure)
-        rows.append(
-            {
-                "group": "all students" if g == "all" else g,
-                "n_baseline": base,
-                "n_followed_up": linkd,
-                "followed_up_pct": pct,
-                "suppressed": any(math.isnan(v) for v in (base, linkd, drop)) or math.isnan(pct),
-            }
-        )
-    flow_reasons = pd.DataFrame(
-        [
-            {"wave_role": tag, "rule": k.split("_", 2)[2], "n": v}
-            for tag in ("pre", "post")
-            for k, v in cells.items()
-            if k.startswith(f"reason_{tag}_")
-        ],
-        columns=["wave_role", "rule", "n"],
-    )
-    notes = []
-    if flow_rounded or link_rounded:
-        notes.append(
-            f"Some exclusion counts are below {policy.threshold}, so they are shown as "
-            f"\u201c{policy.label}\u201d and the other counts of the flow are rounded to the "
-            f"nearest {policy.round_to or FLOW_ROUND_TO}; totals may therefore not add up "
-            "exactly, and no hidden count can be worked out by subtraction."
-        )
-    flow.attrs["note"] = " ".join(notes)
-    participation = participation.assign(suppressed=participation["excluded"].isna())
-    return {
-        # the last stage has no exclusions (NaN: not applicable, not hidden)
-        "flow": flow.assign(
-            suppressed=flow["n"].isna() | (flow["excluded"].isna() & (flow.index < len(flow) - 1))
-        ),
-        "flow_note": pd.DataFrame({"note": notes}),
-        "flow_reasons": flow_reasons,
-        "participation": participation,
-        "linkage": linkage,
-        "response_rates": pd.DataFrame(rows),
-    }
 
 
 def comparison_tables(
@@ -471,6 +264,69 @@ def _flag_not_available(g: pd.DataFrame, col: str, min_items: int) -> str | None
     return None
 
 
+def _quality_flags(
+    quality: pd.DataFrame,
+    study: Study,
+    policy: DisclosurePolicy,
+    release: CohortRelease | None,
+) -> pd.DataFrame:
+    """Responses flagged by each quality check, per wave (a check that could not run says
+    why, instead of a count of 0)."""
+    rows = []
+    flags = [
+        ("speeder", "too fast"), ("longstring_flag", "same answer in a long run"),
+        ("irv_flag", "too little variation"), ("attention_flag", "failed an attention check"),
+        ("mahalanobis_flag", "unusual answer pattern"), ("any_flag", "any flag"),
+    ]  # fmt: skip
+    min_items = study.config.quality.longstring_min_items
+    for wave, g in quality.groupby(quality["wave"].astype(str), sort=False):
+        n = float(len(g))
+        for col, label in flags:
+            if col not in g.columns:
+                continue
+            absent = _flag_not_available(g, col, min_items)
+            if absent is not None:  # a count of 0 would claim nobody was too fast
+                rows.append(
+                    {
+                        "wave": wave,
+                        "flag": f"{label}: {absent}",
+                        "n_responses": np.nan,  # shown in the wave's other rows
+                        "n_flagged": np.nan,
+                        "flagged_pct": np.nan,
+                        "suppressed": False,
+                    }
+                )
+                continue
+            k = float(g[col].astype(bool).sum())
+            hide = policy.is_small(n) or policy.is_small(k) or policy.is_small(n - k)
+            hide_n = policy.is_small(n)
+            if release is not None and policy.active:
+                where = f"{wave} / {label}"
+                counts = {f"{where} / n_responses": n, f"{where} / n_flagged": k}
+                late = release.cells("cohort.quality_flags", counts, policy.threshold)
+                hide_n |= f"{where} / n_responses" in late
+                hide |= bool(late)
+                release.record_cells(
+                    "cohort.quality_flags",
+                    counts,
+                    {
+                        f"{where} / n_responses": np.nan if hide_n else n,
+                        f"{where} / n_flagged": np.nan if hide else k,
+                    },
+                )
+            rows.append(
+                {
+                    "wave": wave,
+                    "flag": label,
+                    "n_responses": np.nan if hide_n else n,
+                    "n_flagged": np.nan if hide else k,
+                    "flagged_pct": np.nan if hide or n == 0 else k / n * 100,
+                    "suppressed": hide,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def data_quality(
     data: Mapping[str, Any],
     study: Study,
@@ -482,59 +338,7 @@ def data_quality(
     out: dict[str, pd.DataFrame] = {}
     quality = data.get("quality")
     if quality is not None and len(quality):
-        rows = []
-        flags = [
-            ("speeder", "too fast"), ("longstring_flag", "same answer in a long run"),
-            ("irv_flag", "too little variation"), ("attention_flag", "failed an attention check"),
-            ("mahalanobis_flag", "unusual answer pattern"), ("any_flag", "any flag"),
-        ]  # fmt: skip
-        min_items = study.config.quality.longstring_min_items
-        for wave, g in quality.groupby(quality["wave"].astype(str), sort=False):
-            n = float(len(g))
-            for col, label in flags:
-                if col not in g.columns:
-                    continue
-                absent = _flag_not_available(g, col, min_items)
-                if absent is not None:  # a count of 0 would claim nobody was too fast
-                    rows.append(
-                        {
-                            "wave": wave,
-                            "flag": f"{label}: {absent}",
-                            "n_responses": np.nan,  # shown in the wave's other rows
-                            "n_flagged": np.nan,
-                            "flagged_pct": np.nan,
-                            "suppressed": False,
-                        }
-                    )
-                    continue
-                k = float(g[col].astype(bool).sum())
-                hide = policy.is_small(n) or policy.is_small(k) or policy.is_small(n - k)
-                hide_n = policy.is_small(n)
-                if release is not None and policy.active:
-                    where = f"{wave} / {label}"
-                    counts = {f"{where} / n_responses": n, f"{where} / n_flagged": k}
-                    late = release.cells("cohort.quality_flags", counts, policy.threshold)
-                    hide_n |= f"{where} / n_responses" in late
-                    hide |= bool(late)
-                    release.record_cells(
-                        "cohort.quality_flags",
-                        counts,
-                        {
-                            f"{where} / n_responses": np.nan if hide_n else n,
-                            f"{where} / n_flagged": np.nan if hide else k,
-                        },
-                    )
-                rows.append(
-                    {
-                        "wave": wave,
-                        "flag": label,
-                        "n_responses": np.nan if hide_n else n,
-                        "n_flagged": np.nan if hide else k,
-                        "flagged_pct": np.nan if hide or n == 0 else k / n * 100,
-                        "suppressed": hide,
-                    }
-                )
-        out["quality_flags"] = pd.DataFrame(rows)
+        out["quality_flags"] = _quality_flags(quality, study, policy, release)
     resp = data["responses"]
     if len(resp):
         r = resp.assign(

@@ -64,7 +64,8 @@ def plot_bands(  # long by its numpydoc docstring; the drawing itself is ~65 lin
     import seaborn as sns
 
     colours = sns.color_palette("cividis", len(bands)).as_hex()
-    fig, ax = new_figure(6.5, 1.1 + 0.55 * len(table))
+    # narrow enough to share a row with another chart (report/layout.py)
+    fig, ax = new_figure(5.0, 1.1 + 0.5 * len(table))
     with report_rc():
         ticks = []
         for pos, (wave, row) in enumerate(table.iterrows()):

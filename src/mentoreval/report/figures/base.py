@@ -143,7 +143,17 @@ def need_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def fmt(value: float, decimals: int = 2) -> str:
-    return f"{value:.{decimals}f}"
+    """A number for figure text, with a true minus sign (U+2212) as the tick labels have.
+
+    Examples
+    --------
+    >>> fmt(-0.071), fmt(3.14159, 1), fmt(-0.001)
+    ('−0.07', '3.1', '0.00')
+    """
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-") and float(text) == 0:  # no "−0.00"
+        text = text[1:]
+    return text.replace("-", "\u2212")
 
 
 def legend_on_top(ax: Any, *, ncol: int, fontsize: float) -> None:

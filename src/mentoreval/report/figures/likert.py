@@ -5,6 +5,7 @@ Report stage (how it is drawn).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ def plot_likert_diverging(
     sort: bool = True,
     show_n: bool = True,
     policy: DisclosurePolicy | None = None,
+    ends: tuple[str, str] | None = None,
 ) -> Figure:
     """Diverging stacked bars of Likert answers, centred on the neutral level.
 
@@ -57,6 +59,10 @@ def plot_likert_diverging(
         Append "(n = ..)" to each item label.
     policy
         Supplies the "< k" label.
+    ends
+        The response scale's own end labels for the axis caption ("At no time ← | → All
+        of the time" on a frequency scale); default: the first and last level's outer
+        labels (a merged level "A – B" gives A at the low end, B at the high end).
 
     Returns
     -------
@@ -75,13 +81,15 @@ def plot_likert_diverging(
     policy = policy or DisclosurePolicy()
     lay = _layout(counts, neutral=neutral, sort=sort)
     colours = _colours(lay)
-    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(lay.ordered))
+    names = {item: _wrapped(str(item)) for item in lay.ordered}
+    lines = sum(names[item].count("\n") + 1 for item in lay.ordered)
+    fig, ax = new_figure(7.0, 1.3 + max(0.45 * len(lay.ordered), 0.16 * lines))
     with report_rc():
         ticks = []
         for pos, item in enumerate(lay.ordered):
             y = -pos
             n_text = f" (n = {int(lay.totals[item])})" if show_n and lay.complete[item] else ""
-            ticks.append(f"{item}{n_text}")
+            ticks.append(f"{names[item]}{n_text}")
             if not lay.complete[item] or lay.totals[item] <= 0:
                 ax.text(
                     0,
@@ -98,11 +106,23 @@ def plot_likert_diverging(
         ax.set_yticks([-i for i in range(len(lay.ordered))], ticks)
         ax.set_xlim(-100, 100)
         ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
-        ax.set_xlabel("Share of answers (disagree ← | → agree)")
+        low, high = ends or (lay.levels[0].split(" – ")[0], lay.levels[-1].split(" – ")[-1])
+        ax.set_xlabel(f"Share of answers ({low} ← | → {high})")
         legend_on_top(ax, ncol=len(lay.levels), fontsize=7)
         if title:
             ax.set_title(title, loc="left", pad=22)
     return fig
+
+
+def _wrapped(label: str, width: int = 48) -> str:
+    r"""An item's label wrapped at word boundaries (never cut), each given line kept.
+
+    Examples
+    --------
+    >>> _wrapped("I have felt cheerful and in good spirits, most days of the last two weeks")
+    'I have felt cheerful and in good spirits, most\ndays of the last two weeks'
+    """
+    return "\n".join(textwrap.fill(line, width) for line in label.split("\n"))
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def plot_prepost(
     >>> d = pd.DataFrame({"wave": ["pre"] * 30 + ["post"] * 30,
     ...                   "score": np.r_[rng.normal(50, 10, 30), rng.normal(56, 10, 30)]})
     >>> fig = plot_prepost(d, title="WHO-5", limits=(0, 100))
-    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    >>> [t.get_text().splitlines()[0] for t in fig.axes[0].get_xticklabels()]
     ['Pre', 'Post']
     """
     policy = policy or DisclosurePolicy()
@@ -104,7 +104,9 @@ def plot_prepost(
     if not 0 < confidence < 1:
         raise fail(f"confidence={confidence} outside (0, 1)", fix="use e.g. 0.95")
     names = dict(labels or {})
-    fig, ax = new_figure(4.8, 3.6)
+    ticks = [names.get(w, str(w).capitalize()) for w in order]
+    # narrow enough to share a row with another chart (report/layout.py), even with 4 waves
+    fig, ax = new_figure(4.8 if len(order) <= 2 else 5.0, 3.6)
     with report_rc():
         for i, name in enumerate(order):
             column = pd.to_numeric(data.loc[data[wave] == name, value], errors="coerce")
@@ -123,8 +125,10 @@ def plot_prepost(
                 continue
             color = OKABE_ITO[i % len(OKABE_ITO)]
             n_text = policy.label if name in hidden_n else str(values.size)
-            _draw_wave(ax, values, x, color, whis=whis, confidence=confidence, n_text=n_text)
-        ax.set_xticks(range(len(order)), [names.get(w, str(w).capitalize()) for w in order])
+            stat = _draw_wave(ax, values, x, color, whis=whis, confidence=confidence)
+            # under the wave's own violin, never beside it over the neighbour
+            ticks[i] = f"{ticks[i]}\n{stat}\nn = {n_text}"
+        ax.set_xticks(range(len(order)), ticks, fontsize=8)
         ax.set_xlim(-0.6, len(order) - 0.1)
         if limits is not None:
             ax.set_ylim(*limits)
@@ -150,9 +154,9 @@ def _draw_wave(
     *,
     whis: tuple[float, float],
     confidence: float,
-    n_text: str,
-) -> None:
-    """One wave at ``x``: half-violin, box without fliers, and the mean with its t CI."""
+) -> str:
+    """One wave at ``x``: half-violin, box without fliers, and the mean with its t CI;
+    returns the mean and CI in words, for the wave's label under the axis."""
     n = values.size
     lo, hi = np.percentile(values, whis)
     _half_violin(ax, values, x - 0.05, lo, hi, color, 0.35)
@@ -185,13 +189,4 @@ def _draw_wave(
         capsize=3,
         linewidth=1.2,
     )
-    ax.annotate(
-        f"mean {fmt(mean)}\n[{fmt(mean - half)}, {fmt(mean + half)}]\nn = {n_text}",
-        xy=(x + 0.2, mean),
-        xytext=(4, 0),
-        textcoords="offset points",
-        ha="left",
-        va="center",
-        fontsize=8,
-        color=TEXT,
-    )
+    return f"mean {fmt(mean)}\n[{fmt(mean - half)}, {fmt(mean + half)}]"
