@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Tests run on every core (pytest-xdist); `make test XDIST=` runs them serially.
+XDIST ?= -n auto --dist worksteal
 
 .PHONY: demo test test-all lint format typecheck check clean help
 
@@ -24,10 +26,10 @@ demo: $(STAMP)  ## run the pipeline on the bundled demo data; reports go to repo
 	$(VENV)/bin/mentoreval demo
 
 test: $(STAMP)  ## run the test suite (slow simulations skipped)
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 test-all: $(STAMP)  ## run every test, including the slow simulations
-	$(PY) -m pytest --runslow
+	$(PY) -m pytest $(XDIST) --runslow
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -12,6 +12,7 @@ Usage::
     python benchmarks/batch.py --kind annual        # annual reports of the peer demo years
     python benchmarks/batch.py --kind tiny-notebook # the runner's own overhead only
 
+With ``--repeat N`` serial and parallel runs alternate N times and medians are kept.
 Prints the serial and parallel wall times, their ratio (target ≤ 0.6 on 2 cores), the
 time per report and the batch runner's own overhead per report (wall time not spent
 inside the jobs).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -92,6 +94,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument("--executor", choices=["local", "dask"], default="local")
     parser.add_argument(
+        "--repeat", type=int, default=1, help="serial/parallel pairs, alternating (medians kept)"
+    )
+    parser.add_argument(
         "--kind", default="cohort", help="cohort (default), annual or tiny-notebook"
     )
     args = parser.parse_args()
@@ -111,13 +116,19 @@ def main() -> None:
                 for i, config in enumerate(configs)
             ]
 
-        serial, serial_busy = timed(
-            jobs("serial"), n_jobs=1, executor=args.executor, log_dir=base / "logs-serial"
-        )
-        parallel, parallel_busy = timed(
-            jobs("parallel"), n_jobs=args.jobs, executor=args.executor, log_dir=base / "logs-par"
-        )
-
+        runs: dict[str, list[tuple[float, float]]] = {"serial": [], "parallel": []}
+        for r in range(args.repeat):
+            for mode, n_jobs in (("serial", 1), ("parallel", args.jobs)):
+                shutil.rmtree(base / mode, ignore_errors=True)
+                runs[mode].append(
+                    timed(jobs(mode), n_jobs=n_jobs, executor=args.executor,
+                          log_dir=base / f"logs-{mode}-{r}")
+                )  # fmt: skip
+    serial, serial_busy = (statistics.median(x) for x in zip(*runs["serial"], strict=True))
+    parallel, parallel_busy = (statistics.median(x) for x in zip(*runs["parallel"], strict=True))
+    if args.repeat > 1:
+        for mode, values in runs.items():
+            print(f"{mode:8s} runs: " + ", ".join(f"{w:.1f}" for w, _ in values) + " s")
     ratio = parallel / serial
     print(f"reports per mode     {args.runs}  (kind {args.kind}, executor {args.executor})")
     print(f"serial   (--jobs 1)  {serial:7.2f} s   {serial / args.runs:5.2f} s/report")

@@ -106,9 +106,9 @@ def test_id_pattern_with_catastrophic_backtracking_runs_in_bounded_time() -> Non
 
     matches = compile_id_pattern("^(a+)+$")
     ids = ["a" * 36 + "!", "a" * 5000 + "!", "aaaa"]
-    start = time.perf_counter()
+    start = time.process_time()
     assert matches(ids).tolist() == [False, False, True]
-    assert time.perf_counter() - start < 1  # Python's re takes minutes on the first id
+    assert time.process_time() - start < 1  # Python's re takes minutes on the first id
 
 
 def test_id_pattern_is_a_full_match() -> None:

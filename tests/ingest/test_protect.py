@@ -219,9 +219,9 @@ def test_plain_ascii_ids_have_no_lookalikes_and_cost_one_pass() -> None:
     import time
 
     ids = pd.Series([f"S{i:07d}" for i in range(200_000)])
-    start = time.perf_counter()
+    start = time.process_time()
     assert confusable_collisions(ids) == 0
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
 
 
 def test_lookalike_table_maps_cyrillic_and_greek_letters_to_ascii() -> None:

@@ -209,9 +209,9 @@ def test_declared_dimension_of_a_million_rows_is_not_trusted(tmp_path: Path) -> 
         lambda x: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B1048576"', x),
     )
     p.write_bytes(data)
-    start = time.perf_counter()
+    start = time.process_time()
     t = read_export(p)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     assert len(t.data) == 40 and t.excluded.empty and t.record_count_check == 40
 
 

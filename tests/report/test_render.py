@@ -188,9 +188,9 @@ def test_egress_scan_is_one_pass_for_many_students(tmp_path: Path) -> None:
     forbidden = {"pseudonym": [f"{i:064x}" for i in range(5000)], "raw id": ["1234567"]}
     text = "<p>" + " ".join(f"cell {i} 12345678 x1234567" for i in range(20000)) + "</p>"
     (tmp_path / "big.html").write_text(text)
-    start = time.perf_counter()
+    start = time.process_time()
     egress_scan([tmp_path / "big.html"], forbidden=forbidden)  # 1234567 only inside words
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     (tmp_path / "leak.html").write_text(text + f"<td>{5:064X}</td><td>1234567</td>")
     with pytest.raises(DisclosureError) as info:
         egress_scan([tmp_path / "leak.html"], forbidden=forbidden)

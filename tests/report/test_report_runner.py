@@ -194,3 +194,24 @@ def test_egress_scan_searches_a_self_generated_codes_free_text_answers(tmp_path)
     forbidden = _forbidden(load_study(tmp_path / "study.yaml"), {})
     # a name typed as part of the code is searched for; a two-letter answer or a month is not
     assert forbidden["raw id"] == ["Margaret"]
+
+
+def test_report_kernel_imports_no_analysis_stack() -> None:
+    # The template's first cell imports open_cohort_report from mentoreval.report.cohort;
+    # importing the analysis, disclosure control's LP solver and the runner with it cost
+    # the kernel about 4 s per report. A fresh interpreter shows what that import loads.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mentoreval.report.cohort import open_cohort_report; "
+        "print(sorted(m for m in ('scipy.optimize', 'statsmodels', 'mentoreval.disclose.ranges', "
+        "'mentoreval.report.cohort.analysis', 'mentoreval.report.cohort.runner', "
+        "'papermill', 'weasyprint') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    from mentoreval.report import cohort
+
+    assert cohort.run_cohort_report.__module__ == "mentoreval.report.cohort.runner"
+    assert "analyse_cohort" in cohort.__all__ and callable(cohort.analyse_cohort)

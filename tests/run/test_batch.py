@@ -296,7 +296,8 @@ def _comparable(value: object, roots: tuple[str, ...]) -> object:
 def test_dask_local_cluster_matches_local_executor_on_cohort_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Real cohort reports (two small synthetic studies): both executors, same outputs."""
+    """A real cohort report (a small synthetic study) in each executor: same outputs. One
+    report per executor keeps the test light when the suite runs on every core."""
     from cohort_study import write_study
     from mentoreval.ingest.protect import key_fingerprint, keygen, load_key
 
@@ -306,14 +307,13 @@ def test_dask_local_cluster_matches_local_executor_on_cohort_reports(
     monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key))
     template = tmp_path / "template"
     write_study(template / "school-a", n_students=40, design="comparison", seed=21)
-    write_study(template / "school-b", n_students=30, design="single_arm", seed=22)
     outputs = {}
     for executor in ("local", "dask"):
         root = tmp_path / executor
         shutil.copytree(template, root / "studies")
         jobs = [
             Job(name, "cohort-html", root / "studies" / name / "study.yaml", root / "out" / name)
-            for name in ("school-a", "school-b")
+            for name in ("school-a",)
         ]
         summary = run_batch(
             jobs,
@@ -322,10 +322,10 @@ def test_dask_local_cluster_matches_local_executor_on_cohort_reports(
             log_dir=root / "logs",
             progress=False,
         )
-        assert summary["status"].tolist() == ["ok", "ok"], summary["error"].tolist()
+        assert summary["status"].tolist() == ["ok"], summary["error"].tolist()
         outputs[executor] = root / "out"
     local, remote = outputs["local"], outputs["dask"]
-    for name in ("school-a", "school-b"):
+    for name in ("school-a",):
         tables = sorted(p.name for p in (local / name / "tables").glob("*.csv"))
         assert "comparisons.csv" in tables
         assert tables == sorted(p.name for p in (remote / name / "tables").glob("*.csv"))

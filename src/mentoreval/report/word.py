@@ -196,35 +196,43 @@ class _Writer:
             settings.append(update)
 
     def table(self, el: Any) -> None:
+        """A Word table, built row by row on the table's XML.
+
+        Each ``w:tr`` is appended once and its cells are made in place (a spanning cell
+        gets ``w:gridSpan``, short rows are padded with empty cells). Looking cells up
+        through ``Table.cell`` rebuilds the table's whole cell list on every call, which made
+        a table of a few hundred rows take minutes (quadratic in its size).
+        """
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.shared import Pt
+        from docx.table import _Cell
 
         caption = el.find("caption")
         if caption is not None and _text(caption):
             self.doc.add_paragraph(_text(caption), style="Caption")
-        rows = [tr for tr in el.iter("tr")]
+        rows = [[c for c in tr if c.tag in ("td", "th")] for tr in el.iter("tr")]
         if not rows:
             return
-        widths = [
-            sum(int(c.get("colspan") or 1) for c in tr if c.tag in ("td", "th")) for tr in rows
-        ]
-        table = self.doc.add_table(rows=len(rows), cols=max(widths), style="Table Grid")
-        size = Pt(7 if max(widths) > 10 else 8.5)
-        for r, tr in enumerate(rows):
+        widths = [sum(int(c.get("colspan") or 1) for c in cells) for cells in rows]
+        n_cols = max(widths)
+        table = self.doc.add_table(rows=0, cols=n_cols, style="Table Grid")
+        grid = [col.w for col in table._tbl.tblGrid.gridCol_lst]
+        size = Pt(7 if n_cols > 10 else 8.5)
+        for r, cells in enumerate(rows):
+            tr = table._tbl.add_tr()
             col = 0
-            header = all(c.tag == "th" for c in tr if isinstance(c.tag, str)) and r == 0
-            for cell_el in (c for c in tr if c.tag in ("td", "th")):
+            for cell_el in cells:
                 span = int(cell_el.get("colspan") or 1)
-                cell = table.cell(r, col)
-                if span > 1:
-                    cell = cell.merge(table.cell(r, col + span - 1))
+                cell = _Cell(_add_tc(tr, grid[col : col + span]), table)
                 self._cell(cell, cell_el, size)
                 if col > 0:
                     for par in cell.paragraphs:
                         par.alignment = WD_ALIGN_PARAGRAPH.RIGHT
                 col += span
-            if header:
-                _repeat_header(table.rows[r])
+            for pad in range(col, n_cols):
+                _add_tc(tr, grid[pad : pad + 1])
+            if r == 0 and all(c.tag == "th" for c in cells):
+                _repeat_header(tr)
 
     def _cell(self, cell: _Cell, el: Any, size: Any) -> None:
         par = cell.paragraphs[0]
@@ -266,11 +274,21 @@ def _heading_text(el: Any) -> list[str]:
     return parts
 
 
-def _repeat_header(row: Any) -> None:
+def _add_tc(tr: Any, grid: list[Any]) -> Any:
+    """A new cell at the end of the row ``tr``, spanning the grid columns ``grid``."""
+    tc = tr.add_tc()
+    if all(w is not None for w in grid):
+        tc.width = sum(grid)
+    if len(grid) > 1:
+        tc.grid_span = len(grid)
+    return tc
+
+
+def _repeat_header(tr: Any) -> None:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    props = row._tr.get_or_add_trPr()
+    props = tr.get_or_add_trPr()
     flag = OxmlElement("w:tblHeader")
     flag.set(qn("w:val"), "true")
     props.append(flag)

@@ -23,13 +23,51 @@ Modules: ``analysis`` (assembly), ``inputs``, ``comparisons``, ``tables``, ``rel
 :class:`CohortReport`), ``runner`` (:func:`run_cohort_report`).
 """
 
-from mentoreval.report.cohort.analysis import analyse_cohort
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mentoreval.report.cohort.document import CohortReport, open_cohort_report
-from mentoreval.report.cohort.outputs import write_cohort_outputs
-from mentoreval.report.cohort.release import policy_for_study
-from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS, CohortResults
-from mentoreval.report.cohort.runner import TEMPLATE, run_cohort_report
-from mentoreval.report.wording import Finding, format_change, format_finding, format_headline
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mentoreval.report.cohort.analysis import analyse_cohort
+    from mentoreval.report.cohort.outputs import write_cohort_outputs
+    from mentoreval.report.cohort.release import policy_for_study
+    from mentoreval.report.cohort.results import COMPARISON_TABLE_COLUMNS, CohortResults
+    from mentoreval.report.cohort.runner import TEMPLATE, run_cohort_report
+    from mentoreval.report.wording import (
+        Finding,
+        format_change,
+        format_finding,
+        format_headline,
+    )
+
+#: Where each name lives; imported on first use. The report kernel imports only
+#: :func:`open_cohort_report` from here, so it must not pay for the analysis stack
+#: (statistics, disclosure control's linear programs, the runner): seconds per report.
+_LAZY = {
+    "analyse_cohort": "mentoreval.report.cohort.analysis",
+    "write_cohort_outputs": "mentoreval.report.cohort.outputs",
+    "policy_for_study": "mentoreval.report.cohort.release",
+    "COMPARISON_TABLE_COLUMNS": "mentoreval.report.cohort.results",
+    "CohortResults": "mentoreval.report.cohort.results",
+    "TEMPLATE": "mentoreval.report.cohort.runner",
+    "run_cohort_report": "mentoreval.report.cohort.runner",
+    "Finding": "mentoreval.report.wording",
+    "format_change": "mentoreval.report.wording",
+    "format_finding": "mentoreval.report.wording",
+    "format_headline": "mentoreval.report.wording",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COMPARISON_TABLE_COLUMNS",

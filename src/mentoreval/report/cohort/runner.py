@@ -6,8 +6,10 @@ one progress bar; every pseudonym and raw id is a forbidden string in the egress
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,12 +151,9 @@ def run_cohort_report(
     from mentoreval.config.paths import default_out_dir, default_store_root, project_root
     from mentoreval.config.study import load_study
     from mentoreval.ingest.pipeline import ingest_study
-    from mentoreval.outputs import build_manifest, local_paths, publishable_path, write_json
-    from mentoreval.report.cohort.brief import write_cohort_brief
-    from mentoreval.report.notebook import cast_parameters, run_notebook
-    from mentoreval.report.render import egress_scan, render_html, render_pdf
-    from mentoreval.report.word import html_to_docx
-    from mentoreval.safefs import MARKER, OutputFolder
+    from mentoreval.outputs import publishable_path, write_json
+    from mentoreval.report.notebook import cast_parameters
+    from mentoreval.safefs import OutputFolder
     from mentoreval.store.parquet import load_release_ledger, merge_release_ledger
 
     config = Path(study_config).resolve()
@@ -202,32 +201,109 @@ def run_cohort_report(
         cast_parameters(TEMPLATE, parameters)
         bar.update()
         stage("execute")
-        fingerprint = ingested.manifest.get("key_fingerprint")
-        inputs = [config, *(study.resolve(s.path) for s in study.config.sources)]
-        manifest = build_manifest(
-            inputs=[p for p in inputs if p.is_file()],
-            parameters={k: v for k, v in parameters.items() if k != "output_dir"},
-            key_fingerprint=fingerprint,
-            extra={
-                "study": study.name,
-                "disclosure": {"profile": results.policy.profile, "k": results.policy.threshold},
-                "design": results.design,
-            },
-            repo=Path(__file__).parent,
-            root=root,
-        )
+        manifest = _manifest(study, config, ingested, results, parameters, root)
         write_json(manifest, staging / "manifest.json")
-        with kernel_log(output.final, progress):
+        _execute_and_render(
+            stage, bar, staging, parameters, root=root, title=results.title, pdf=pdf,
+            log=kernel_log(output.final, progress),
+        )  # fmt: skip
+        stage("manifest")
+        _finish(manifest, staging, study, ingested, root, bar=bar, stage=stage)
+        final = output.commit()
+    if results.ledger is not None:
+        merge_release_ledger(store, results.ledger)
+    return final / "cohort_report.html"
+
+
+def _manifest(
+    study: Study,
+    config: Path,
+    ingested: Any,
+    results: Any,
+    parameters: Mapping[str, str],
+    root: Path,
+) -> dict[str, Any]:
+    """The run's manifest: inputs and their hashes, parameters, key fingerprint, policy."""
+    from mentoreval.outputs import build_manifest
+
+    inputs = [config, *(study.resolve(s.path) for s in study.config.sources)]
+    return build_manifest(
+        inputs=[p for p in inputs if p.is_file()],
+        parameters={k: v for k, v in parameters.items() if k != "output_dir"},
+        key_fingerprint=ingested.manifest.get("key_fingerprint"),
+        extra={
+            "study": study.name,
+            "disclosure": {"profile": results.policy.profile, "k": results.policy.threshold},
+            "design": results.design,
+        },
+        repo=Path(__file__).parent,
+        root=root,
+    )
+
+
+def _finish(
+    manifest: dict[str, Any],
+    staging: Path,
+    study: Study,
+    ingested: Any,
+    root: Path,
+    *,
+    bar: Any,
+    stage: Callable[[str], None],
+) -> None:
+    """The manifest with every output listed, then the egress scan of the whole folder."""
+    from mentoreval.outputs import local_paths, write_json
+    from mentoreval.report.render import egress_scan
+    from mentoreval.safefs import MARKER
+
+    manifest["outputs"] = sorted(
+        str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file() and p.name != MARKER
+    )
+    write_json(manifest, staging / "manifest.json")
+    bar.update()
+    stage("egress scan")
+    forbidden = _forbidden(study, load_processed(ingested))
+    forbidden["local path"] = local_paths(root)
+    egress_scan([staging], forbidden=forbidden)
+    bar.update()
+
+
+def _execute_and_render(
+    stage: Callable[[str], None],
+    bar: Any,
+    staging: Path,
+    parameters: Mapping[str, str],
+    *,
+    root: Path,
+    title: str,
+    pdf: bool,
+    log: contextlib.AbstractContextManager[None],
+) -> None:
+    """Execute the template, then HTML, PDF and Word; the brief is written meanwhile.
+
+    The brief reads only what :func:`write_cohort_outputs` wrote (``results.json`` and the
+    figures), not the notebook, so it is made in a thread while the kernel (a separate
+    process) runs the template; the two are independent and the main thread only waits on
+    the kernel. Its errors are raised here, after the notebook.
+    """
+    from mentoreval.report.cohort.brief import write_cohort_brief
+    from mentoreval.report.notebook import run_notebook
+    from mentoreval.report.render import render_html, render_pdf
+    from mentoreval.report.word import html_to_docx
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief") as pool:
+        brief = pool.submit(write_cohort_brief, staging, pdf=pdf)
+        with log:
             notebook = run_notebook(
                 TEMPLATE,
                 staging / "cohort_report.ipynb",
-                parameters=parameters,
+                parameters=dict(parameters),
                 cwd=root,
                 progress=False,
             )
         bar.update()
         stage("HTML")
-        html = render_html(notebook, staging / "cohort_report.html", title=results.title)
+        html = render_html(notebook, staging / "cohort_report.html", title=title)
         bar.update()
         if pdf:
             stage("PDF")
@@ -237,22 +313,5 @@ def run_cohort_report(
         html_to_docx(html, staging / "cohort_report.docx")
         bar.update()
         stage("brief")
-        write_cohort_brief(staging, pdf=pdf)
+        brief.result()
         bar.update()
-        stage("manifest")
-        manifest["outputs"] = sorted(
-            str(p.relative_to(staging))
-            for p in staging.rglob("*")
-            if p.is_file() and p.name != MARKER
-        )
-        write_json(manifest, staging / "manifest.json")
-        bar.update()
-        stage("egress scan")
-        forbidden = _forbidden(study, load_processed(ingested))
-        forbidden["local path"] = local_paths(root)
-        egress_scan([staging], forbidden=forbidden)
-        bar.update()
-        final = output.commit()
-    if results.ledger is not None:
-        merge_release_ledger(store, results.ledger)
-    return final / "cohort_report.html"
