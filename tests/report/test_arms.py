@@ -158,3 +158,25 @@ def test_released_balance_levels_show_shares_not_head_counts(released: CohortRes
         shares = levels[["mean_treated", "mean_control"]].to_numpy(dtype=float).ravel()
         shown = shares[~pd.isna(shares)]
         assert len(shown) and ((shown >= 0) & (shown <= 1)).all(), name
+
+
+def test_a_single_arm_report_with_a_measure_taken_once_gives_its_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The faculty demo has no comparison group and asks mentoring quality after the
+    programme only. The summary's primary flags were matched to the comparisons by position,
+    and the comparisons leave that measure out, so the analysis stopped with a length error
+    (``make demo`` failed on faculty/2025)."""
+    study = DEMO.parents[2] / "faculty" / "2025" / "study.yaml"
+    if not study.is_file():
+        pytest.skip("demo data not present")
+    keygen(tmp_path / "demo.key")
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(tmp_path / "demo.key"))
+    ingest_study(study, out_dir=tmp_path / "processed")
+    results = analyse_cohort(tmp_path / "processed", study, imputations=2,
+                             policy=DisclosurePolicy(profile="off"), use_ledger=False)  # fmt: skip
+    measured_once = set(results.tables["descriptives"]["instrument"])
+    shown = {f.instrument for f in results.headline}
+    assert measured_once and shown and not shown & measured_once
+    primary = {(f.instrument, f.scale) for f in results.headline if f.primary}
+    assert primary == {("who5", "total"), ("olbi", "exhaustion"), ("caas_sf", "total")}

@@ -194,13 +194,25 @@ def cohort_findings(
     """The summary's findings and, with a group, every scale's controlled finding (for the
     forest plot): controlled effects with a group, paired changes without."""
     if not group_col:
-        headline = headline_findings(tables["comparisons"], meta, is_primary, policy, alpha=alpha)
-        return headline, None
+        comp = tables["comparisons"]
+        primary = _primary_rows(comp, pooled_comp, is_primary)
+        return headline_findings(comp, meta, primary, policy, alpha=alpha), None
     kw: dict[str, Any] = {"design": design, "alpha": alpha}
     args = (tables, pooled_comp, wide, meta, is_primary, group_col, treated, policy)
     headline = controlled_findings(*args, **kw)
     every = controlled_findings(*args, every_scale=True, **kw)
     return headline, pd.DataFrame([f.to_dict() for f in every])
+
+
+def _primary_rows(
+    frame: pd.DataFrame, pooled_comp: pd.DataFrame, is_primary: np.ndarray
+) -> np.ndarray:
+    """``is_primary`` (one flag per row of ``pooled_comp``) for the rows of ``frame``, matched
+    by instrument and scale: the released comparisons leave out a measure taken once."""
+    keys = zip(pooled_comp["instrument"].astype(str), pooled_comp["scale"].astype(str), strict=True)
+    flags = dict(zip(keys, np.asarray(is_primary, dtype=bool), strict=True))
+    rows = zip(frame["instrument"].astype(str), frame["scale"].astype(str), strict=True)
+    return np.array([flags.get(k, False) for k in rows], dtype=bool)
 
 
 def headline_findings(
