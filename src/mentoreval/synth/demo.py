@@ -185,7 +185,7 @@ def _readme(studies: tuple[DemoStudy, ...], cohorts: Mapping[str, SyntheticCohor
         "pre-post with a known recall shift).",
         "`designs/sgic-2025` is an anonymous pre/post survey linked by self-generated codes",
         "(`mentoreval.synth.sgic`: six components, tolerance 1; a fifth of the returning",
-        "students type one component differently after the programme, 1 in 20 two).",
+        "students type one component differently after the programme, 1 in 10 two).",
         "`designs/randomised-2025` is a randomised pre/post study with a waitlist control",
         "(`analysis.design: randomised`: the only design whose report speaks of the",
         "programme's effect).",
@@ -317,8 +317,8 @@ def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
     randomised = "designs/randomised-2025"
     write_waves_study(
         root / randomised, title="Randomised waitlist-controlled study, 2025 (synthetic)",
-        key_file=KEY_FILE, n_students=130, seed=2030, waves=("pre", "post"),
-        trajectory={"mentored": (0.0, 0.35), "waitlist": (0.0, 0.05)}, retention=(1.0, 0.85),
+        key_file=KEY_FILE, n_students=130, seed=2032, waves=("pre", "post"),
+        trajectory={"mentored": (0.0, 0.35), "waitlist": (0.0, 0.05)}, retention=(1.0, 0.8),
         design="randomised",
     )  # fmt: skip
     jobs.append({"kind": "cohort", "config": f"{randomised}/study.yaml", "name": "randomised-2025"})

@@ -206,7 +206,7 @@ def write_sgic_study(
     n_students: int = 130,
     seed: int = 2029,
     one_error: float = 0.2,
-    two_errors: float = 0.05,
+    two_errors: float = 0.1,
     effect: float = 0.3,
 ) -> SgicStudy:
     """Write ``exports/pre.csv``, ``exports/post.csv``, ``truth.csv`` and a ``study.yaml``
