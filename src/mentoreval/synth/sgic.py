@@ -263,9 +263,7 @@ def write_sgic_study(
         "title": title,
         "key_file": key_file,
         "participant_id": sgic_config(),
-        "sources": [
-            {"path": f"exports/{w}.csv", "format": "csv", "wave": w} for w in data.waves
-        ],
+        "sources": [{"path": f"exports/{w}.csv", "format": "csv", "wave": w} for w in data.waves],
         "instruments": {str(data.truth["instrument"].iloc[0]): None},
         "analysis": {"pre": data.waves[0], "post": data.waves[-1]},
     }
