@@ -78,6 +78,29 @@ def test_sgic_demo_links_its_known_pairs_and_is_reported_as_a_single_group(tmp_p
     }
     assert saved["design"] == "single_arm"
     assert "programme's effect" not in brief and "not effects of the programme" in brief
+    # the report's linkage table names the code's linkage
+    table = saved["table_data"]["linkage"]
+    shown = dict(zip(*(pd.DataFrame(table["rows"], columns=table["columns"])[c]
+                       for c in ("measure", "n")), strict=True))  # fmt: skip
+    assert shown == {
+        "participants": 142, "linked pairs": 92, "baseline only": 38, "follow-up only": 12,
+        "linked pairs with the same self-generated code": 65,
+        "linked pairs whose codes differ within the tolerance": 27,
+        "not linked: code ambiguous (two or more candidates)": 0,
+    }  # fmt: skip
+
+
+def test_a_small_count_of_tolerant_code_links_is_hidden_with_a_complement(tmp_path):
+    """7 pairs linked within the tolerance: hidden, and so is the exact count (linked
+    pairs minus it), while the linked pairs stay readable."""
+    study = write_sgic_study(tmp_path, n_students=130, seed=5, one_error=0.05)
+    processed = ingest_study(study.config, out_dir=tmp_path / "o", key=bytes(32), write=False)
+    assert processed.manifest["design"]["linkage"]["tolerant"] == 7
+    results = analyse_study(processed, load_study(study.config), ledger=ReleaseLedger())
+    link = results.tables["linkage"].set_index("measure")["n"]
+    assert pd.isna(link["linked pairs whose codes differ within the tolerance"])
+    assert pd.isna(link["linked pairs with the same self-generated code"])
+    assert link["linked pairs"] == 94
 
 
 def test_randomised_demo_validates_as_randomised(tmp_path, capsys):
