@@ -97,7 +97,7 @@ def test_job_runners_hand_the_jobs_store_to_the_reports(monkeypatch: pytest.Monk
 def test_demo_run_leaves_the_projects_store_and_processed_data_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The whole demo (10 reports, a few minutes): its six cohorts end up in its own store,
+    """The whole demo (14 reports, a few minutes): its six cohorts end up in its own store,
     and the checkout's data/store and data/processed are as they were."""
     from mentoreval.ingest.protect import keygen
     from mentoreval.run.demo import run_demo
@@ -116,5 +116,5 @@ def test_demo_run_leaves_the_projects_store_and_processed_data_alone(
     assert len(list_cohorts(out / "store")) == 6
     assert (out / "store" / "ledger" / "releases.json").is_file()
     assert (
-        len(list((out / "processed").glob("*/scores.parquet"))) == 10
-    )  # + designs/waves-, anonymous-, post-only-, then-test-2025
+        len(list((out / "processed").glob("*/scores.parquet"))) == 12
+    )  # + designs/waves-, anonymous-, post-only-, then-test-, sgic-, randomised-2025

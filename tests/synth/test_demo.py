@@ -44,7 +44,7 @@ def test_demo_shape():
     assert 300 <= sum(s.spec.n_students for s in DEMO_STUDIES) <= 600
     batch = yaml.safe_load((DEMO / "batch.yaml").read_text())
     kinds = [j["kind"] for j in batch["jobs"]]
-    assert kinds.count("cohort") == 10 and kinds.count("annual") == 2  # + designs/
+    assert kinds.count("cohort") == 12 and kinds.count("annual") == 2  # + 6 designs/
     for job in batch["jobs"]:
         assert (DEMO / job["config"]).is_file()
     for s in DEMO_STUDIES:

@@ -38,6 +38,10 @@ class Design:
         The comparison group's column and levels, or ``None``.
     contrast
         The primary contrast (earlier wave, later wave); default the first and last wave.
+    sgic
+        Whether the responses are linked by a self-generated identification code.
+    randomised
+        Whether the config states ``analysis.design: randomised``.
     """
 
     waves: tuple[str, ...]
@@ -45,6 +49,8 @@ class Design:
     id_column: str | None
     group: GroupSpec | None
     contrast: tuple[str, str] | None = None
+    sgic: bool = False
+    randomised: bool = False
 
     @property
     def primary(self) -> tuple[str, str]:
@@ -88,11 +94,16 @@ class Design:
         'Design: 2 waves (pre, post), unlinked (no participant id), single group.'
         >>> Design(("post",), False, "code", None).describe()
         "Design: 1 wave (post), single-wave survey (ids in 'code' are not linked), single group."
+        >>> Design(("pre", "post"), True, None, None, sgic=True).describe()
+        'Design: 2 waves (pre, post), linked by self-generated code, single group.'
+        >>> Design(("pre", "post"), True, "sid", g, randomised=True).describe()
+        "Design: 2 waves (pre, post), linked by id, randomised groups (treated 'mentored', control 'comparison')."
         """
         n = len(self.waves)
         waves = f"{n} wave{'s' if n != 1 else ''} ({', '.join(self.waves)})"
         if self.linked:
-            link = "linked by id" if n > 1 else "single-wave survey"
+            how = "self-generated code" if self.sgic else "id"
+            link = f"linked by {how}" if n > 1 else "single-wave survey"
         else:
             why = (
                 "no participant id"
@@ -100,8 +111,9 @@ class Design:
                 else f"ids in {self.id_column!r} are not linked"
             )
             link = f"unlinked ({why})" if n > 1 else f"single-wave survey ({why})"
+        arms = "randomised groups" if self.randomised else "comparison group"
         group = (
-            f"comparison group (treated {self.group.treated!r}, control {self.group.control!r})"
+            f"{arms} (treated {self.group.treated!r}, control {self.group.control!r})"
             if self.group is not None
             else "single group"
         )
@@ -144,4 +156,6 @@ def study_design(cfg: StudyConfig) -> Design:
         id_column=cfg.participant_id.column,
         group=a.group,
         contrast=(a.contrast[0], a.contrast[1]) if a.contrast and len(waves) > 1 else None,
+        sgic=cfg.participant_id.sgic is not None,
+        randomised=a.resolved_design == "randomised",
     )

@@ -1,8 +1,9 @@
 """``mentoreval demo``: the whole pipeline on the bundled synthetic demo data.
 
 The demo batch (``data/demo/batch.yaml``: six cohorts of two programmes over three years,
-then one annual report per programme) is run through :func:`mentoreval.run.batch.run_batch`,
-exactly as a programme lead would run their own batch. From a source checkout the
+six studies of other designs under ``designs/``, then one annual report per programme) is
+run through :func:`mentoreval.run.batch.run_batch`, exactly as a programme lead would run
+their own batch. From a source checkout the
 committed ``data/demo/`` is used; from an installed package the same files are regenerated
 deterministically with :func:`mentoreval.synth.demo.build_demo`.
 

@@ -183,6 +183,12 @@ def _readme(studies: tuple[DemoStudy, ...], cohorts: Mapping[str, SyntheticCohor
         '`designs/then-test-2025` asks each WHO-5 item twice after the programme, "before the',
         'programme" (from memory) and "now" (`mentoreval.synth.thentest`: a retrospective',
         "pre-post with a known recall shift).",
+        "`designs/sgic-2025` is an anonymous pre/post survey linked by self-generated codes",
+        "(`mentoreval.synth.sgic`: six components, tolerance 1; a fifth of the returning",
+        "students type one component differently after the programme, 1 in 10 two).",
+        "`designs/randomised-2025` is a randomised pre/post study with a waitlist control",
+        "(`analysis.design: randomised`: the only design whose report speaks of the",
+        "programme's effect).",
         "",
     ]
     return "\n".join(lines)
@@ -197,8 +203,9 @@ def build_demo(path: str | Path) -> dict[str, Path]:
     --------
     >>> import tempfile
     >>> files = build_demo(tempfile.mkdtemp())
-    >>> [k.split("/")[1] for k in sorted(files) if k.startswith("designs/") and k.endswith(".yaml")]
-    ['anonymous-2025', 'post-only-2025', 'then-test-2025', 'waves-2025']
+    >>> print(*(k.split("/")[1] for k in sorted(files) if k.startswith("designs/")
+    ...         and k.endswith(".yaml")))
+    anonymous-2025 post-only-2025 randomised-2025 sgic-2025 then-test-2025 waves-2025
     """
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
@@ -268,10 +275,13 @@ def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
     """The demo studies of other designs (issue 17), each with its job: four linked waves
     with a comparison group (``designs/waves-2025``) and an anonymous (unlinked) pre/post
     survey with a comparison group (``designs/anonymous-2025``), a post-only survey with a
-    comparison group (``designs/post-only-2025``) and a retrospective pre-post
-    (``designs/then-test-2025``). No programme or cohort:
+    comparison group (``designs/post-only-2025``), a retrospective pre-post
+    (``designs/then-test-2025``), an anonymous pre/post survey linked by self-generated
+    codes (``designs/sgic-2025``) and a randomised waitlist-controlled pre/post study
+    (``designs/randomised-2025``). No programme or cohort:
     they stay out of the annual store."""
     from mentoreval.synth.multiwave import write_waves_study
+    from mentoreval.synth.sgic import write_sgic_study
     from mentoreval.synth.thentest import write_then_test_study
 
     folder = "designs/waves-2025"
@@ -298,9 +308,23 @@ def _design_studies(root: Path, jobs: list[dict[str, str]]) -> dict[str, Path]:
     then_test = "designs/then-test-2025"
     write_then_test_study(root / then_test, n_students=80, seed=2028, key_file=KEY_FILE)
     jobs.append({"kind": "cohort", "config": f"{then_test}/study.yaml", "name": "then-test-2025"})
+    sgic = "designs/sgic-2025"
+    write_sgic_study(
+        root / sgic, title="Anonymous pre/post survey linked by self-generated codes, 2025 "
+        "(synthetic)", key_file=KEY_FILE, n_students=130, seed=2029,
+    )  # fmt: skip
+    jobs.append({"kind": "cohort", "config": f"{sgic}/study.yaml", "name": "sgic-2025"})
+    randomised = "designs/randomised-2025"
+    write_waves_study(
+        root / randomised, title="Randomised waitlist-controlled study, 2025 (synthetic)",
+        key_file=KEY_FILE, n_students=130, seed=2032, waves=("pre", "post"),
+        trajectory={"mentored": (0.0, 0.35), "waitlist": (0.0, 0.05)}, retention=(1.0, 0.8),
+        design="randomised",
+    )  # fmt: skip
+    jobs.append({"kind": "cohort", "config": f"{randomised}/study.yaml", "name": "randomised-2025"})
     return {
         p.relative_to(root).as_posix(): p
-        for f in (folder, anonymous, post_only, then_test)
+        for f in (folder, anonymous, post_only, then_test, sgic, randomised)
         for p in sorted((root / f).rglob("*"))
         if p.is_file()
     } | {f"{folder}/study.yaml": config}

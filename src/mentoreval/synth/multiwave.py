@@ -152,12 +152,14 @@ def write_waves_study(
     key_file: str = "../../demo.key",
     contrast: Sequence[str] | None = None,
     linked: bool = True,
+    design: str | None = None,
     **options: object,
 ) -> tuple[Path, MultiWaveData]:
     """Write one export per wave (``exports/<wave>.csv``), ``truth.csv`` and a ``study.yaml``
     with ``analysis.waves`` (and a comparison group when there are two arms) into ``folder``;
     ``options`` go to :func:`generate_waves`. ``linked=False`` writes an anonymous survey
-    (no id column, ``participant_id: none``). Returns the config's path and the data.
+    (no id column, ``participant_id: none``); ``design`` sets ``analysis.design`` (e.g.
+    ``"randomised"`` for a waitlist control). Returns the config's path and the data.
 
     Examples
     --------
@@ -185,6 +187,8 @@ def write_waves_study(
         analysis["contrast"] = list(contrast)
     if len(arms) > 1:
         analysis["group"] = {"column": "group", "treated": arms[0], "control": arms[-1]}
+    if design is not None:
+        analysis["design"] = design
     config = {
         "title": title,
         "key_file": key_file,

@@ -11,17 +11,32 @@ The default code has six components, as the codes studied in the literature do
 month, birth day, number of older siblings, and the first letter of the birthplace. First
 letters are drawn from a skewed distribution (a Zipf-like law over the alphabet; real
 initials are far from uniform), siblings mostly 0-2.
+
+:func:`write_sgic_study` writes a whole anonymous pre/post study linked by such codes (the
+``designs/sgic-2025`` demo): the answers of :func:`~mentoreval.synth.multiwave.generate_waves`
+with the code's components in place of the student id.
 """
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-__all__ = ["SGIC_COMPONENTS", "SyntheticCodes", "generate_codes", "sgic_config"]
+from mentoreval.synth.multiwave import MultiWaveData, generate_waves
+
+__all__ = [
+    "SGIC_COMPONENTS",
+    "SgicStudy",
+    "SyntheticCodes",
+    "generate_codes",
+    "sgic_config",
+    "write_sgic_study",
+]
 
 SGIC_COMPONENTS: tuple[tuple[str, str], ...] = (
     ("mother_initial", "letter"),
@@ -161,3 +176,102 @@ def sgic_config(
             "tolerance": tolerance,
         }
     }
+
+
+@dataclass(frozen=True)
+class SgicStudy:
+    """An anonymous pre/post study linked by self-generated codes, written to a folder.
+
+    Attributes
+    ----------
+    config
+        The ``study.yaml`` written.
+    data
+        The responses (with the true ``student_id``, never in an export) and their truth.
+    errors
+        Per returning student (index ``student_id``), how many components of the post code
+        differ from the pre code.
+    """
+
+    config: Path
+    data: MultiWaveData
+    errors: pd.Series
+
+
+def write_sgic_study(
+    folder: str | Path,
+    *,
+    title: str = "Anonymous pre/post survey linked by self-generated codes (synthetic)",
+    key_file: str = "../../demo.key",
+    n_students: int = 130,
+    seed: int = 2029,
+    one_error: float = 0.2,
+    two_errors: float = 0.1,
+    effect: float = 0.3,
+) -> SgicStudy:
+    """Write ``exports/pre.csv``, ``exports/post.csv``, ``truth.csv`` and a ``study.yaml``
+    (``participant_id.sgic`` with :data:`SGIC_COMPONENTS`, tolerance 1) into ``folder``.
+
+    One mentored group answers WHO-5 before (everyone) and after (80%) the programme, its
+    latent mean ``effect`` SD higher after. Each returning student types a post code that
+    differs from the pre code in one component (share ``one_error``: linkable within the
+    tolerance) or in two (share ``two_errors``: beyond it, so unlinked), else the same code,
+    typed as students type (case, month names, leading zeros).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> study = write_sgic_study(Path(tempfile.mkdtemp()), n_students=40, seed=1)
+    >>> post = pd.read_csv(study.config.parent / "exports" / "post.csv", dtype=str)
+    >>> list(post.columns[:3]), "student_id" in post.columns
+    (['mother_initial', 'father_initial', 'birth_month'], False)
+    >>> sorted(set(study.errors.tolist()))
+    [0, 1, 2]
+    """
+    data = generate_waves(
+        n_students, waves=("pre", "post"), trajectory={"mentored": (0.0, effect)},
+        retention=(1.0, 0.8), seed=seed,
+    )  # fmt: skip
+    rng = np.random.default_rng([seed, 1])
+    ids = np.sort(data.responses["student_id"].unique())
+    truth = {c: _values(kind, c, len(ids), rng) for c, kind in SGIC_COMPONENTS}
+    folder = Path(folder)
+    (folder / "exports").mkdir(parents=True, exist_ok=True)
+    errors = pd.Series(dtype=np.int64)
+    for wave in data.waves:
+        rows = data.responses[data.responses["wave"] == wave]
+        at = np.searchsorted(ids, rows["student_id"].to_numpy())
+        n_wrong = np.zeros(len(rows), dtype=np.int64)
+        if wave != data.waves[0]:
+            u = rng.random(len(rows))
+            n_wrong = (u < one_error + two_errors).astype(np.int64) + (u < two_errors)
+            errors = pd.Series(n_wrong, index=rows["student_id"].to_numpy(), name="errors")
+        which = rng.permuted(np.tile(np.arange(len(SGIC_COMPONENTS)), (len(rows), 1)), axis=1)
+        codes = {}
+        for j, (column, kind) in enumerate(SGIC_COMPONENTS):
+            value = truth[column][at]
+            changed = ((n_wrong >= 1) & (which[:, 0] == j)) | ((n_wrong >= 2) & (which[:, 1] == j))
+            value = np.where(changed, _wrong(kind, column, value, rng), value)
+            codes[column] = _typed(kind, value, rng)
+        items = rows.drop(columns=["student_id", "wave", "group"]).reset_index(drop=True)
+        export = pd.concat([pd.DataFrame(codes), items], axis=1)
+        export = export.iloc[rng.permutation(len(export))]  # no order to link by
+        path = folder / "exports" / f"{wave}.csv"
+        export.to_csv(path, index=False, float_format="%g", lineterminator="\n")
+    data.truth.to_csv(folder / "truth.csv", index=False, float_format="%.6f", lineterminator="\n")
+    config = {
+        "title": title,
+        "key_file": key_file,
+        "participant_id": sgic_config(),
+        "sources": [{"path": f"exports/{w}.csv", "format": "csv", "wave": w} for w in data.waves],
+        "instruments": {str(data.truth["instrument"].iloc[0]): None},
+        "analysis": {"pre": data.waves[0], "post": data.waves[-1]},
+    }
+    path = folder / "study.yaml"
+    path.write_text(
+        f"# {title}; made by mentoreval.synth.sgic.\n"
+        "# key_file is a path, never a key; `make demo` sets MENTOREVAL_KEY_FILE.\n"
+        + yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+    return SgicStudy(path, data, errors)

@@ -123,6 +123,13 @@ def _flow_cells(
     for w, tag in ((pre, "pre"), (post, "post")):
         for rule, n in sorted(reasons[w].items()):
             cells[f"reason_{tag}_{rule}"] = n
+    if "code_link" in link.columns:  # linked by self-generated codes (ingest/sgic.py)
+        how, matched = link["code_link"].astype(str), link["status"].astype(str) == "matched"
+        cells |= {
+            "code_exact": float((matched & (how == "exact")).sum()),
+            "code_tolerant": float((matched & (how == "tolerant")).sum()),
+            "code_ambiguous": float((~matched & (how == "ambiguous")).sum()),
+        }
     return cells
 
 
@@ -135,7 +142,8 @@ def _flow_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, bool]:
     """The flow, participation and linkage tables from the protected counts, and whether
     the protection rounded any of them."""
-    safe, flow_rounded = protect_flow(cells, policy, release=release, table="cohort.flow")
+    flow_cells = {k: v for k, v in cells.items() if not k.startswith("code_")}
+    safe, flow_rounded = protect_flow(flow_cells, policy, release=release, table="cohort.flow")
 
     def reason_text(tag: str, extra: str | None = None) -> str:
         parts = [
@@ -174,35 +182,50 @@ def _flow_tables(
             "reasons": [reason_text("pre") or "none", reason_text("post") or "none"],
         }
     )
-    link_cells, link_rounded = protect_flow(
-        {
-            "all": cells["linked"] + cells["pre_only"] + cells["post_only"],
-            "a": cells["linked"],
-            "b": cells["pre_only"],
-            "c": cells["post_only"],
-        },
-        policy,
-        release=release,
-        table="cohort.linkage",
+    linkage, link_rounded = _linkage_table(cells, policy, release)
+    return flow, participation, linkage, flow_rounded or link_rounded
+
+
+#: The linkage table's rows: (count, name in the release ledger, measure); the ``code_``
+#: rows only with self-generated codes, after the four rows every study has (the registry,
+#: ``registry._register_flow``, finds each count by its row).
+_LINKAGE_ROWS = (
+    ("all", "all", "participants"),
+    ("linked", "a", "linked pairs"),
+    ("pre_only", "b", "baseline only"),
+    ("post_only", "c", "follow-up only"),
+    ("code_exact", "code_exact", "linked pairs with the same self-generated code"),
+    ("code_tolerant", "code_tolerant", "linked pairs whose codes differ within the tolerance"),
+    ("code_ambiguous", "code_ambiguous", "not linked: code ambiguous (two or more candidates)"),
+)
+
+
+def _linkage_table(
+    cells: Mapping[str, float], policy: DisclosurePolicy, release: CohortRelease | None
+) -> tuple[pd.DataFrame, bool]:
+    """Participants, linked pairs, baseline only and follow-up only; with self-generated
+    codes also the pairs linked exactly and within the tolerance, and the participants left
+    unlinked because their code was ambiguous. All counts are protected together, and the
+    linkage rate is worked out from the published (rounded) counts, so it reveals nothing
+    they do not. Returns (table, rounded?)."""
+    full = dict(cells) | {"all": cells["linked"] + cells["pre_only"] + cells["post_only"]}
+    rows = [row for row in _LINKAGE_ROWS if row[0] in full]
+    link_cells, rounded = protect_flow(
+        {name: full[k] for k, name, _ in rows}, policy, release=release, table="cohort.linkage"
     )
     linkage = pd.DataFrame(
-        {
-            "measure": ["participants", "linked pairs", "baseline only", "follow-up only"],
-            "n": [link_cells[k] for k in ("all", "a", "b", "c")],
-        }
+        {"measure": [m for _, _, m in rows], "n": [link_cells[name] for _, name, _ in rows]}
     )
-    # the rate from the published (rounded) counts, so it reveals nothing they do not
     shown_all, shown_linked = link_cells["all"], link_cells["a"]
     rate = shown_linked / shown_all * 100 if shown_all else np.nan
-    linkage["percent"] = [np.nan, rate, np.nan, np.nan]
+    linkage["percent"] = [rate if k == "linked" else np.nan for k, _, _ in rows]
     linkage["suppressed"] = linkage["n"].isna()
     linkage = blank_derivable(
-        linkage.assign(_n0=[shown_all] * 4, _n1=[shown_linked] * 4),
+        linkage.assign(_n0=shown_all, _n1=shown_linked),
         count_columns=["_n0", "_n1"],
         derived_columns=["percent"],
     )
-    linkage = linkage.drop(columns=["_n0", "_n1"])  # fmt: skip
-    return flow, participation, linkage, flow_rounded or link_rounded
+    return linkage.drop(columns=["_n0", "_n1"]), rounded
 
 
 def _response_rates(

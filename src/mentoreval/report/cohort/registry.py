@@ -84,7 +84,7 @@ def _register_flow(
         keys["not_analysed"] = reg.count(
             "flow.not_analysed", flow.at[2, "excluded"], at=[("flow", 2, "excluded")]
         )
-    if link is not None and len(link) == 4:
+    if link is not None and len(link) >= 4:
         keys["participants"] = reg.count(
             "flow.participants", link.at[0, "n"], at=[("linkage", 0, "n")]
         )
@@ -96,8 +96,25 @@ def _register_flow(
         keys.get("participants"), [keys.get("linked"), keys.get("pre_only"), keys.get("post_only")]
     )
     reg.total(keys.get("linked"), [keys.get("analysed"), keys.get("not_analysed")])
+    _register_codes(reg, link, keys)
     _register_reasons(reg, tables.get("flow_reasons"), keys)
     return keys
+
+
+def _register_codes(
+    reg: CohortRegistry, link: pd.DataFrame | None, keys: Mapping[str, str | None]
+) -> None:
+    """A study linked by self-generated codes (linkage rows 4-6): the linked pairs split
+    into those with the same code and those within the tolerance, and the participants left
+    unlinked by an ambiguous code (a share of all participants)."""
+    if link is None or len(link) != 7:
+        return
+    exact, tolerant, ambiguous = (
+        reg.count(f"flow.code_{name}", link.at[i, "n"], at=[("linkage", i, "n")])
+        for i, name in ((4, "exact"), (5, "tolerant"), (6, "ambiguous"))
+    )
+    reg.total(keys.get("linked"), [exact, tolerant])
+    reg.share(ambiguous, keys.get("participants"))
 
 
 def _register_reasons(
