@@ -115,6 +115,9 @@ def test_randomised_demo_speaks_of_the_programmes_effect_and_recovers_it(tmp_pat
     _, saved, brief = _report("randomised-2025", tmp_path)
     assert saved["design"] == "randomised"
     assert "randomly allocated" in brief and "The programme's effect" in brief
+    # the control arm is named as the config names it: a waitlist, not "comparison" students
+    assert "compared with waitlist students" in brief and "waitlist group" in brief
+    assert "comparison students" not in brief
     truth = pd.read_csv(DESIGNS / "randomised-2025" / "truth.csv")
     change = truth[truth["wave"] == "post"].set_index("group")["change"]
     effect = change["mentored"] - change["waitlist"]  # 5.56 points

@@ -71,7 +71,14 @@ def _count(f: Mapping[str, Any], name: str) -> str:
     return format_cell(value, kind="count") if math.isfinite(value) else MARK
 
 
-def _finding(f: Mapping[str, Any], confidence: float, policy: DisclosurePolicy) -> tuple[str, str]:
+def _finding(
+    f: Mapping[str, Any],
+    confidence: float,
+    policy: DisclosurePolicy,
+    arms: tuple[str, str] = ("mentored", "comparison"),
+) -> tuple[str, str]:
+    """(label, sentence) of one primary finding; ``arms`` names the treated and control
+    groups as the config does (a randomised waitlist is "waitlist", not "comparison")."""
     label = str(f["label"])
     units = str(f.get("units") or "points")
     lower_is_better = not f.get("higher_is_better", True)
@@ -83,8 +90,8 @@ def _finding(f: Mapping[str, Any], confidence: float, policy: DisclosurePolicy) 
         n_t, n_c = _count(f, "n_pairs"), _count(f, "n_control")
         lower = "lower scores are better; " if lower_is_better else ""
         return label, (
-            f"{f['judgement']}: mentored students scored {change} compared with the "
-            f"comparison group ({lower}{n_t} mentored and {n_c} comparison students "
+            f"{f['judgement']}: {arms[0]} students scored {change} compared with the "
+            f"{arms[1]} group ({lower}{n_t} {arms[0]} and {n_c} {arms[1]} students "
             "answered both surveys)."
         )
     if f.get("suppressed") or not math.isfinite(_value(f, "mean_diff")):
@@ -216,14 +223,16 @@ def cohort_brief(report: CohortReport) -> Brief:
         )
         if v not in (None, "")
     )
-    findings = tuple(_finding(f, report.confidence, report.policy) for f in primary)
+    group = info.get("group") or {}
+    arms = (str(group.get("treated") or "mentored"), str(group.get("control") or "comparison"))
+    findings = tuple(_finding(f, report.confidence, report.policy, arms) for f in primary)
     if r["design"] in ("unlinked", "single_wave"):  # no pairs: the design's own comparison
         intro, findings = _design_findings(report)
     elif r["design"] == "single_arm":
         intro = "Change between the two surveys for the students who answered both:"
     elif r["design"] == "randomised":
         intro = (
-            "The programme's effect: mentored compared with comparison students at "
+            f"The programme's effect: {arms[0]} compared with {arms[1]} students at "
             "follow-up, adjusted for their baseline scores:"
         )
     else:

@@ -203,8 +203,11 @@ class CohortReport(SectionedReport):
         )
         caption = forest_caption(r["design"])
         if r["design"] != "single_arm":
+            group = info.get("group") or {}
+            treated = group.get("treated") or "mentored"
+            control = group.get("control") or "comparison"
             lead = (
-                "The programme's effect: mentored compared with comparison students"
+                f"The programme's effect: {treated} compared with {control} students"
                 if r["design"] == "randomised"
                 else "Mentored students compared with students who did not join"
             )
