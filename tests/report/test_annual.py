@@ -414,10 +414,10 @@ def test_annual_report_and_brief_come_in_html_pdf_and_word(
     brief = " ".join((p.extract_text() or "") for p in PdfReader(out / "brief.pdf").pages)
     assert len(PdfReader(out / "brief.pdf").pages) <= 2
     brief = " ".join(brief.split())
-    assert "Peer mentoring, annual report" in brief  # the config's title
+    assert "Peer mentoring, annual report, 2023–2025" in brief  # the config's title and years
     assert "pooled over 3 cohorts" in brief and "Few cohorts" in brief
     report = docx.Document(str(out / "annual_report.docx"))
-    assert report.core_properties.title == "Peer mentoring, annual report"
+    assert report.core_properties.title == "Peer mentoring, annual report, 2023–2025"
     assert "4. Pooled estimates (random effects)" in [
         p.text for p in report.paragraphs if p.style.name == "Heading 1"
     ]

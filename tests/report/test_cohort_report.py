@@ -439,3 +439,65 @@ def test_report_command_says_a_third_group_is_not_analysed(tmp_path):
         html_lib.unescape((tmp_path / "out" / "cohort_report.html").read_text()).split()
     )
     assert "Students in group 'waitlist' are not analysed" in text
+
+
+def _contents_entries(pdf: Path) -> list[tuple[str, int]]:
+    """``(text, printed page)`` of each contents entry, from the PDF's own text."""
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "2", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    block = text[text.index("Contents") + len("Contents") : text.index("\n\n1. ")]
+    entries, pending = [], ""
+    for line in (x.strip() for x in block.splitlines()):
+        if not line:
+            continue
+        found = re.fullmatch(r"(.*?)[\s.]*\.\s*(\d+)", f"{pending} {line}".strip())
+        if found:
+            entries.append((found.group(1).rstrip(" ."), int(found.group(2))))
+            pending = ""
+        else:  # an entry wrapped over two lines
+            pending = f"{pending} {line}".strip()
+    return entries
+
+
+
+def _heading_pages(pdf: Path) -> list[tuple[int, str, int]]:
+    """``(depth, title, page)`` of every heading in document order, from the PDF's
+    bookmarks (depth 0 the title, 1 the sections, 2 their subsections, ...)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    out: list[tuple[int, str, int]] = []
+
+    def walk(items: list, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                out.append((depth, " ".join(item.title.split()),
+                            reader.get_destination_page_number(item) + 1))  # fmt: skip
+
+    walk(reader.outline, 0)
+    return out
+
+
+def test_pdf_contents_page_numbers_are_the_pages_of_their_headings(demo_report):
+    from pypdf import PdfReader
+
+    _, out, _ = demo_report
+    pdf = out / "cohort_report.pdf"
+    entries = _contents_entries(pdf)
+    every = _heading_pages(pdf)
+    listed = [(t, p) for d, t, p in every if d in (1, 2)]  # the h2 and h3 in the contents
+    assert [t for t, _ in entries] == [t.rstrip(" .") for t, _ in listed]
+    # the case that went wrong: an instrument heading in its domain section and again in
+    # the item appendix (one id twice); its appendix entry must give the appendix page
+    start = next(i for i, (d, t, _) in enumerate(every) if t == "8. Item answers appendix")
+    earlier = {t for _, t, _ in every[:start]}
+    repeated = [t for d, t, _ in every[start + 1 :] if d == 2 and t in earlier]
+    assert repeated, "the fixture names an instrument in its domain and in the appendix"
+    pages = [" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages]
+    for (text, printed), (_, page) in zip(entries, listed, strict=True):
+        assert printed == page, (text, printed, page)
+        assert " ".join(text.split()[:3]) in pages[page - 1], text
