@@ -373,6 +373,20 @@ def test_annual_report_over_three_demo_years_renders(
     # numbers look like numbers; CSVs rounded, results.json at full precision (issue 16)
     assert assert_html_numbers_look_like_numbers(html) >= 5
     assert assert_csvs_rounded_with_full_precision_in_results(out) > 0
+    # issue 16: the heading names the programme and the years, as the HTML title does
+    assert "<h1>Peer mentoring, annual report, 2023–2025</h1>" in html
+    assert "<title>Peer mentoring, annual report, 2023–2025</title>" in html
+    # the pooled primary p-values are Holm-adjusted, said once, and the verdicts read them
+    assert (
+        len(re.findall(r"adjusted for 3 outcomes by Holm(?:'|&#x27;|&#39;|’)s method", html)) == 1
+    )
+    assert "p (Holm)" in headers
+    assert pooled.loc[pooled["primary"], "p_adj"].notna().all()
+    assert pooled.loc[~pooled["primary"], "p_adj"].isna().all()
+    # the year-by-year means are the per-cohort table's, shown once and referred to
+    trends = html[html.index("5. Trends across years") : html.index("6. Dose")]
+    assert "Mean scores by year" not in html and "<caption>" not in trends
+    assert "the mean scores by year are those of Table 2" in trends.lower()
     # the executed notebook keeps no pseudonym and no error output
     nb = json.loads(outputs.notebook.read_text())
     assert not any(

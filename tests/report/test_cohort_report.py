@@ -441,17 +441,29 @@ def test_report_command_says_a_third_group_is_not_analysed(tmp_path):
     assert "Students in group 'waitlist' are not analysed" in text
 
 
-def _contents_entries(pdf: Path) -> list[tuple[str, int]]:
-    """``(text, printed page)`` of each contents entry, from the PDF's own text."""
+def _contents_entries(pdf: Path, first_section: str) -> list[tuple[str, int]]:
+    """``(text, printed page)`` of each contents entry, read from the PDF's first page:
+    the lines between "Contents" and the first section's heading, left column first."""
     import subprocess
+    import xml.etree.ElementTree as ET
 
-    text = subprocess.run(["pdftotext", "-f", "1", "-l", "2", str(pdf), "-"],
-                          capture_output=True, text=True, check=True).stdout  # fmt: skip
-    block = text[text.index("Contents") + len("Contents") : text.index("\n\n1. ")]
+    xhtml = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox-layout", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    page = next(e for e in ET.fromstring(xhtml).iter() if e.tag.endswith("page"))
+    half = float(page.get("width", "595")) / 2
+    words = [(float(w.get("xMin", 0)), float(w.get("yMin", 0)), w.text or "")
+             for w in page.iter() if w.tag.endswith("word")]  # fmt: skip
+    top = next(y for _, y, t in words if t == "Contents")
+    first = first_section.split()[0]  # "1.": the section heading after the contents
+    below = sorted(y for x, y, t in words if y > top + 12 and t == first and x < half)
+    bottom = below[1] if len(below) > 1 else 1e9  # below[0] is the contents' own "1."
+    rows: dict[tuple[bool, int], list[tuple[float, str]]] = {}
+    for x, y, t in words:
+        if top < y < bottom - 1:
+            rows.setdefault((x >= half, round(y / 4)), []).append((x, t))
+    region = [" ".join(t for _, t in sorted(ws)) for _, ws in sorted(rows.items())]
     entries, pending = [], ""
-    for line in (x.strip() for x in block.splitlines()):
-        if not line:
-            continue
+    for line in region:
         found = re.fullmatch(r"(.*?)[\s.]*\.\s*(\d+)", f"{pending} {line}".strip())
         if found:
             entries.append((found.group(1).rstrip(" ."), int(found.group(2))))
@@ -459,7 +471,6 @@ def _contents_entries(pdf: Path) -> list[tuple[str, int]]:
         else:  # an entry wrapped over two lines
             pending = f"{pending} {line}".strip()
     return entries
-
 
 
 def _heading_pages(pdf: Path) -> list[tuple[int, str, int]]:
@@ -487,9 +498,9 @@ def test_pdf_contents_page_numbers_are_the_pages_of_their_headings(demo_report):
 
     _, out, _ = demo_report
     pdf = out / "cohort_report.pdf"
-    entries = _contents_entries(pdf)
     every = _heading_pages(pdf)
     listed = [(t, p) for d, t, p in every if d in (1, 2)]  # the h2 and h3 in the contents
+    entries = _contents_entries(pdf, listed[0][0])
     assert [t for t, _ in entries] == [t.rstrip(" .") for t, _ in listed]
     # the case that went wrong: an instrument heading in its domain section and again in
     # the item appendix (one id twice); its appendix entry must give the appendix page

@@ -110,11 +110,17 @@ def annual_brief(analysis: AnnualAnalysis) -> Brief:
             f"{cfg.confidence:.0%} CIs.",
         )
     notices = (cfg.policy.warning,) if cfg.policy.warning else ()
+    adjusted = analysis["pooled"]["primary"].astype(bool).sum() > 1
+    intro = "Change between the two surveys, pooled over the cohorts" + (
+        " (judged with p-values adjusted over the primary outcomes by Holm's method):"
+        if adjusted
+        else ":"
+    )
     return Brief(
         title=analysis.title,
         facts=facts,
         design=design,
-        findings_intro="Change between the two surveys, pooled over the cohorts:",
+        findings_intro=intro,
         findings=_findings(analysis),
         caveats=tuple(caveats),
         full_report="annual_report",

@@ -152,7 +152,7 @@ def holm_statement(primary: pd.DataFrame, alpha: float) -> str:
     """
     sizes = sorted(set(primary.groupby("programme").size().tolist()))
     k = str(sizes[0]) if len(sizes) == 1 else " or ".join(str(n) for n in sizes)
-    within = " within each programme" if primary["programme"].nunique() > 1 else ""
+    within = " within each programme" if len(set(primary["programme"])) > 1 else ""
     return (
         f"The pooled p-values of the primary outcomes are adjusted for {k} outcomes{within} "
         "by Holm's method (p (Holm) in the pooled table); a change whose adjusted p is "
