@@ -373,6 +373,21 @@ def test_annual_report_over_three_demo_years_renders(
     # numbers look like numbers; CSVs rounded, results.json at full precision (issue 16)
     assert assert_html_numbers_look_like_numbers(html) >= 5
     assert assert_csvs_rounded_with_full_precision_in_results(out) > 0
+    # issue 16: the heading names the programme and the years, as the HTML title does
+    assert "<h1>Peer mentoring, annual report, 2023–2025</h1>" in html
+    assert "<title>Peer mentoring, annual report, 2023–2025</title>" in html
+    # the pooled primary p-values are Holm-adjusted, said once, and the verdicts read them
+    assert (
+        len(re.findall(r"adjusted for 3 outcomes by Holm(?:'|&#x27;|&#39;|’)s method", html)) == 1
+    )
+    assert "p (Holm)" in headers
+    assert pooled.loc[pooled["primary"], "p_adj"].notna().all()
+    assert pooled.loc[~pooled["primary"], "p_adj"].isna().all()
+    # the year-by-year means are the per-cohort table's, shown once and referred to
+    start = html.index('<h2 id="5.-Trends-across-years"')
+    trends = html[start : html.index('<h2 id="6.-Dose', start)]
+    assert "Mean scores by year" not in html and "<caption>" not in trends
+    assert "The mean scores by year are those of Table 2" in trends
     # the executed notebook keeps no pseudonym and no error output
     nb = json.loads(outputs.notebook.read_text())
     assert not any(
@@ -414,10 +429,10 @@ def test_annual_report_and_brief_come_in_html_pdf_and_word(
     brief = " ".join((p.extract_text() or "") for p in PdfReader(out / "brief.pdf").pages)
     assert len(PdfReader(out / "brief.pdf").pages) <= 2
     brief = " ".join(brief.split())
-    assert "Peer mentoring, annual report" in brief  # the config's title
+    assert "Peer mentoring, annual report, 2023–2025" in brief  # the config's title and years
     assert "pooled over 3 cohorts" in brief and "Few cohorts" in brief
     report = docx.Document(str(out / "annual_report.docx"))
-    assert report.core_properties.title == "Peer mentoring, annual report"
+    assert report.core_properties.title == "Peer mentoring, annual report, 2023–2025"
     assert "4. Pooled estimates (random effects)" in [
         p.text for p in report.paragraphs if p.style.name == "Heading 1"
     ]

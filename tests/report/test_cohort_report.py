@@ -439,3 +439,76 @@ def test_report_command_says_a_third_group_is_not_analysed(tmp_path):
         html_lib.unescape((tmp_path / "out" / "cohort_report.html").read_text()).split()
     )
     assert "Students in group 'waitlist' are not analysed" in text
+
+
+def _contents_entries(pdf: Path, first_section: str) -> list[tuple[str, int]]:
+    """``(text, printed page)`` of each contents entry, read from the PDF's first page:
+    the lines between "Contents" and the first section's heading, left column first."""
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    xhtml = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox-layout", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    page = next(e for e in ET.fromstring(xhtml).iter() if e.tag.endswith("page"))
+    half = float(page.get("width", "595")) / 2
+    words = [(float(w.get("xMin", 0)), float(w.get("yMin", 0)), w.text or "")
+             for w in page.iter() if w.tag.endswith("word")]  # fmt: skip
+    top = next(y for _, y, t in words if t == "Contents")
+    first = first_section.split()[0]  # "1.": the section heading after the contents
+    below = sorted(y for x, y, t in words if y > top + 12 and t == first and x < half)
+    bottom = below[1] if len(below) > 1 else 1e9  # below[0] is the contents' own "1."
+    rows: dict[tuple[bool, int], list[tuple[float, str]]] = {}
+    for x, y, t in words:
+        if top < y < bottom - 1:
+            rows.setdefault((x >= half, round(y / 4)), []).append((x, t))
+    region = [" ".join(t for _, t in sorted(ws)) for _, ws in sorted(rows.items())]
+    entries, pending = [], ""
+    for line in region:
+        found = re.fullmatch(r"(.*?)[\s.]*\.\s*(\d+)", f"{pending} {line}".strip())
+        if found:
+            entries.append((found.group(1).rstrip(" ."), int(found.group(2))))
+            pending = ""
+        else:  # an entry wrapped over two lines
+            pending = f"{pending} {line}".strip()
+    return entries
+
+
+def _heading_pages(pdf: Path) -> list[tuple[int, str, int]]:
+    """``(depth, title, page)`` of every heading in document order, from the PDF's
+    bookmarks (depth 0 the title, 1 the sections, 2 their subsections, ...)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    out: list[tuple[int, str, int]] = []
+
+    def walk(items: list, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                out.append((depth, " ".join(item.title.split()),
+                            reader.get_destination_page_number(item) + 1))  # fmt: skip
+
+    walk(reader.outline, 0)
+    return out
+
+
+def test_pdf_contents_page_numbers_are_the_pages_of_their_headings(demo_report):
+    from pypdf import PdfReader
+
+    _, out, _ = demo_report
+    pdf = out / "cohort_report.pdf"
+    every = _heading_pages(pdf)
+    listed = [(t, p) for d, t, p in every if d in (1, 2)]  # the h2 and h3 in the contents
+    entries = _contents_entries(pdf, listed[0][0])
+    assert [t for t, _ in entries] == [t.rstrip(" .") for t, _ in listed]
+    # the case that went wrong: an instrument heading in its domain section and again in
+    # the item appendix (one id twice); its appendix entry must give the appendix page
+    start = next(i for i, (d, t, _) in enumerate(every) if t == "8. Item answers appendix")
+    earlier = {t for _, t, _ in every[:start]}
+    repeated = [t for d, t, _ in every[start + 1 :] if d == 2 and t in earlier]
+    assert repeated, "the fixture names an instrument in its domain and in the appendix"
+    pages = [" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages]
+    for (text, printed), (_, page) in zip(entries, listed, strict=True):
+        assert printed == page, (text, printed, page)
+        assert " ".join(text.split()[:3]) in pages[page - 1], text

@@ -12,9 +12,10 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["add_contents", "headings"]
+__all__ = ["add_contents", "headings", "unique_heading_ids"]
 
 _HEADING = re.compile(r"<h([23])\b([^>]*)>(.*?)</h\1>", re.DOTALL | re.IGNORECASE)
+_ANY_HEADING = re.compile(r"<h([1-6])\b([^>]*)>(.*?)</h\1>", re.DOTALL | re.IGNORECASE)
 _ID = re.compile(r"""\bid=(["'])(.*?)\1""")
 _TAG = re.compile(r"<[^>]+>")
 _ANCHOR = re.compile(r"<a\b[^>]*class=[\"']anchor-link[\"'][^>]*>.*?</a>", re.DOTALL)
@@ -39,8 +40,49 @@ def headings(body: str) -> list[tuple[int, str, str]]:
     return found
 
 
+def unique_heading_ids(body: str) -> str:
+    """Give every heading an ``id`` of its own: a later heading whose ``id`` repeats an
+    earlier one (nbconvert makes ids from the heading text, so an instrument named in a
+    domain section and again in the item appendix gets one id twice) becomes ``<id>-2``,
+    ``<id>-3``…, with its own anchor link. Otherwise a contents link, its PDF page number
+    (``target-counter``) and its bookmark would all lead to the first heading.
+
+    Examples
+    --------
+    >>> unique_heading_ids('<h4 id="W">W<a class="anchor-link" href="#W">¶</a></h4>'
+    ...                    '<h3 id="W">W<a class="anchor-link" href="#W">¶</a></h3>')
+    '<h4 id="W">W<a class="anchor-link" href="#W">¶</a></h4><h3 id="W-2">W<a class="anchor-link" href="#W-2">¶</a></h3>'
+    """
+    taken = {html.unescape(m.group(2)) for m in _ID.finditer(body)}
+    seen: set[str] = set()
+
+    def rename(match: re.Match[str]) -> str:
+        found = _ID.search(match.group(2))
+        if not found:
+            return match.group(0)
+        ident = html.unescape(found.group(2))
+        if ident not in seen:
+            seen.add(ident)
+            return match.group(0)
+        n = 2
+        while f"{ident}-{n}" in taken:
+            n += 1
+        new = f"{ident}-{n}"
+        taken.add(new)
+        seen.add(new)
+        old_attr, old_href = found.group(2), f'href="#{found.group(2)}"'
+        escaped = html.escape(new, quote=True)
+        attrs = match.group(2).replace(f"id={found.group(1)}{old_attr}{found.group(1)}",
+                                       f'id="{escaped}"', 1)  # fmt: skip
+        inner = match.group(3).replace(old_href, f'href="#{escaped}"')
+        return f"<h{match.group(1)}{attrs}>{inner}</h{match.group(1)}>"
+
+    return _ANY_HEADING.sub(rename, body)
+
+
 def add_contents(body: str, *, title: str = "Contents") -> str:
-    """Insert a linked table of contents before the first ``h2`` (unchanged without one).
+    """Insert a linked table of contents before the first ``h2`` (unchanged without one);
+    repeated heading ids are made unique first (:func:`unique_heading_ids`).
 
     The list nests subsections under their section; the ``<nav>`` is labelled for screen
     readers. The first section's heading is the insertion point, inside the cell that holds
@@ -58,6 +100,7 @@ def add_contents(body: str, *, title: str = "Contents") -> str:
     >>> add_contents("<p>no sections</p>")
     '<p>no sections</p>'
     """
+    body = unique_heading_ids(body)
     found = headings(body)
     if not any(level == 2 for level, _, _ in found):
         return body

@@ -237,7 +237,7 @@ def build_demo(path: str | Path) -> dict[str, Path]:
     for programme, studies in annual.items():
         p = root / programme / "annual.yaml"
         body = {
-            "title": f"{programme.title()} mentoring, annual report",
+            "title": f"{programme.title()} mentoring: annual report",
             "programme": programme,
             "studies": studies,
             # the demo's own store (as `mentoreval demo` uses), never the user's data/store

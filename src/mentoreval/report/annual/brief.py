@@ -43,7 +43,9 @@ def _findings(analysis: AnnualAnalysis) -> tuple[tuple[str, str], ...]:
         change = format_change(r.estimate, r.ci_low, r.ci_high, confidence=cfg.confidence,
                                decimals=decimals(instrument, scale))  # fmt: skip
         judgement = pooled_judgement(analysis["outcomes"], str(r.programme), instrument, scale,
-                                     r.estimate, r.ci_low, r.ci_high)  # fmt: skip
+                                     r.estimate, r.ci_low, r.ci_high,
+                                     p_adjusted=float(getattr(r, "p_adj", float("nan"))),
+                                     alpha=1 - cfg.confidence)  # fmt: skip
         lower = "" if scale_info(instrument, scale)[1] is not False else "; lower is better"
         pairs = format_cell(r.n_pairs, kind="count", policy=cfg.policy)
         out.append((label, f"{judgement}: mean change {change} pooled over {r.k} cohorts "
@@ -108,11 +110,17 @@ def annual_brief(analysis: AnnualAnalysis) -> Brief:
             f"{cfg.confidence:.0%} CIs.",
         )
     notices = (cfg.policy.warning,) if cfg.policy.warning else ()
+    adjusted = analysis["pooled"]["primary"].astype(bool).sum() > 1
+    intro = "Change between the two surveys, pooled over the cohorts" + (
+        " (judged with p-values adjusted over the primary outcomes by Holm's method):"
+        if adjusted
+        else ":"
+    )
     return Brief(
-        title=cfg.title,
+        title=analysis.title,
         facts=facts,
         design=design,
-        findings_intro="Change between the two surveys, pooled over the cohorts:",
+        findings_intro=intro,
         findings=_findings(analysis),
         caveats=tuple(caveats),
         full_report="annual_report",

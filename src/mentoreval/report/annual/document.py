@@ -49,6 +49,7 @@ class AnnualReport:
         self.analysis = analysis
         self.numbers = Numbering()
         self.alt = figure_alt_texts(analysis)
+        self.table_numbers: dict[str, int] = {}
 
     def _show(self, lead: str, blocks: list[str]) -> None:
         from IPython.display import HTML, Markdown, display
@@ -63,6 +64,7 @@ class AnnualReport:
             blocks.append(annual_table_html(self.analysis, name, caption=caption))
             return None
         number = self.numbers.table()
+        self.table_numbers[name] = number
         blocks.append(
             annual_table_html(self.analysis, name, caption=table_caption(number, caption))
         )
@@ -85,6 +87,13 @@ class AnnualReport:
         if shown:
             blocks.append(figures_html(shown))
         return numbers
+
+    def show_title(self) -> None:
+        """The report's heading: the config's title naming the programmes and years
+        (:attr:`~mentoreval.report.annual.results.AnnualAnalysis.title`)."""
+        import html
+
+        self._show("", [f"<h1>{html.escape(self.analysis.title)}</h1>"])
 
     def show_participation(self) -> None:
         """Participation per cohort (table) and retention by cohort year (figure)."""
@@ -126,11 +135,10 @@ class AnnualReport:
         self._show("; ".join(s for s in said if s) + "." if any(said) else "", blocks)
 
     def show_trends(self) -> None:
-        """Mean scores by year (unchanged instruments), the exclusions, and trend charts."""
+        """Trend charts and the instruments without a trend; the year-by-year means are
+        those of the per-cohort table (shown once, in :meth:`show_outcomes`, and named here
+        by its number)."""
         blocks: list[str] = []
-        table = self._table(
-            "trends", "Mean scores by year (instruments unchanged across years)", blocks
-        )
         excluded = self._table("trend_exclusions", "Instruments without a trend, and why", blocks)
         trends = plot_annual_trends(self.analysis)
         figures = self._figures(
@@ -138,12 +146,15 @@ class AnnualReport:
             "mean score at the first and second survey by year",
             blocks,
         )
-        said = [f"{refs('Table', [table])} gives the mean scores by year" if table else "",
+        outcomes = self.table_numbers.get("outcomes")
+        said = [f"the mean scores by year are those of {refs('Table', [outcomes])}"
+                if outcomes and not self.analysis.tables["trends"].empty else "",
                 f"{refs('Table', [excluded])} lists the instruments without a trend"
                 if excluded else "",
                 f"{refs('Figure', figures)} draw{'s' if len(figures) == 1 else ''} the "
                 "primary outcomes by year" if figures else ""]  # fmt: skip
-        self._show("; ".join(s for s in said if s) + "." if any(said) else "", blocks)
+        lead = "; ".join(s for s in said if s)
+        self._show(lead[:1].upper() + lead[1:] + "." if lead else "", blocks)
 
     def show_dose(self) -> None:
         """Change by thirds of dose and the dose–response slope (exploratory)."""

@@ -89,7 +89,7 @@ def write_annual_outputs(
         figures[name]["alt"] = alt[name]
     pooled = analysis["pooled"]
     results = {
-        "title": analysis.config.title,
+        "title": analysis.title,
         "programmes": sorted(set(analysis["cohorts"]["programme"])),
         "years": sorted({int(y) for y in analysis["cohorts"]["year"]}),
         "pooled": pooled.to_dict(orient="records"),

@@ -19,12 +19,12 @@ from mentoreval.report.annual.inputs import cohort_label
 if TYPE_CHECKING:
     from mentoreval.stats.meta import Pooled
 
-__all__ = ["pooled_and_forest"]
+__all__ = ["holm_within_scope", "pooled_and_forest"]
 
 _POOLED_COLS = [
     "programme", "instrument", "scale", "k", "n_pairs", "estimate", "se", "ci_low",
-    "ci_high", "p_value", "pi_low", "pi_high", "tau2", "i2", "q", "q_p_value", "primary",
-    "method",
+    "ci_high", "p_value", "p_adj", "pi_low", "pi_high", "tau2", "i2", "q", "q_p_value",
+    "primary", "method",
 ]  # fmt: skip
 _FOREST_COLS = [
     "programme", "instrument", "scale", "row", "label", "n_pairs", "estimate",
@@ -75,8 +75,36 @@ def pooled_and_forest(
                 scope, instrument, scale, h, primary_set, conf, notes, pooled_rows, forest_rows
             )
     pooled = pd.DataFrame(pooled_rows, columns=_POOLED_COLS).assign(suppressed=False)
+    pooled["p_adj"] = holm_within_scope(pooled)
     forest = pd.DataFrame(forest_rows, columns=_FOREST_COLS)
     return pooled, forest
+
+
+def holm_within_scope(pooled: pd.DataFrame) -> np.ndarray:
+    """Holm-adjusted p of each pooled primary outcome; NaN for the other rows.
+
+    The family is the primary outcomes pooled in one scope (a programme, or all
+    programmes together), as R's ``p.adjust(p, method = "holm")`` over their pooled
+    p-values; secondary outcomes are not adjusted (they are not judged).
+
+    Examples
+    --------
+    >>> pooled = pd.DataFrame({"programme": ["peer"] * 3, "primary": [True, True, False],
+    ...                        "p_value": [0.01, 0.04, 0.002]})
+    >>> holm_within_scope(pooled).round(3).tolist()
+    [0.02, 0.04, nan]
+    """
+    from mentoreval.stats.multiplicity import adjust_pvalues
+
+    out = np.full(len(pooled), np.nan)
+    if pooled.empty:
+        return out
+    primary = pooled["primary"].astype(bool).to_numpy()
+    scopes = pooled["programme"].astype(str).to_numpy()
+    for scope in sorted(set(scopes[primary])):
+        rows = np.flatnonzero(primary & (scopes == scope))
+        out[rows] = adjust_pvalues(pooled["p_value"].to_numpy(dtype=float)[rows], method="holm")
+    return out
 
 
 def _pool_one(
@@ -166,6 +194,7 @@ def _pooled_row(
         "ci_low": float(rnd["ci_low"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
         "ci_high": float(rnd["ci_high"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
         "p_value": float(rnd["p_value"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
+        "p_adj": np.nan,  # Holm over the scope's primary outcomes, once all are pooled
         "pi_low": float(rnd["pi_low"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
         "pi_high": float(rnd["pi_high"]),  # type: ignore[arg-type]  # pandas-stubs: one row of the meta-analysis table, a scalar
         "tau2": float(het["tau2"]),

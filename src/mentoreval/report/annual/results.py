@@ -5,7 +5,7 @@ Report stage (what is computed); built by :func:`mentoreval.report.annual.analys
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,35 @@ from mentoreval.disclose.ledger import ReleaseLedger
 if TYPE_CHECKING:
     pass
 
-__all__ = ["AnnualAnalysis"]
+__all__ = ["AnnualAnalysis", "annual_title"]
+
+
+def annual_title(title: str, programmes: Iterable[str], years: Iterable[int]) -> str:
+    """The report's heading: the config's title, naming the programmes and the years the
+    report covers (from the stored cohorts) where the title does not already name them.
+
+    Examples
+    --------
+    >>> annual_title("Peer mentoring: annual report", ["peer"], [2025, 2023, 2024])
+    'Peer mentoring: annual report, 2023–2025'
+    >>> annual_title("Annual report", ["peer", "faculty"], [2024])
+    'Annual report: faculty and peer programmes, 2024'
+    >>> annual_title("Peer mentoring 2023–2025", ["peer"], [2023, 2024, 2025])
+    'Peer mentoring 2023–2025'
+    """
+    names = sorted({str(p) for p in programmes})
+    ys = sorted({int(y) for y in years})
+    head = title.strip().rstrip(".")
+    folded = head.casefold()
+    extras = []
+    if names and not any(n.casefold() in folded for n in names):
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        extras.append(f"{listed} programme{'s' if len(names) > 1 else ''}")
+    if ys and not (str(ys[0]) in head and str(ys[-1]) in head):
+        extras.append(str(ys[0]) if len(ys) == 1 else f"{ys[0]}–{ys[-1]}")
+    if not extras:
+        return head
+    return head + (": " if len(extras) == 2 else ", ") + ", ".join(extras)
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,14 @@ class AnnualAnalysis:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    @property
+    def title(self) -> str:
+        """The heading of the report and its brief (:func:`annual_title` of the cohorts)."""
+        cohorts = self.tables.get("cohorts")
+        if cohorts is None or cohorts.empty:
+            return self.config.title
+        return annual_title(self.config.title, cohorts["programme"], cohorts["year"])
 
     def to_frame(self) -> pd.DataFrame:
         """The ``pooled`` table."""

@@ -18,6 +18,7 @@ from mentoreval.report.annual.inputs import (
     select_cohorts,
     store_table,
 )
+from mentoreval.report.annual.results import annual_title
 from mentoreval.resources import bundled_path
 from mentoreval.store.cohorts import update_store
 
@@ -89,6 +90,8 @@ def run_annual_report(
     protected = [cfg.path, *(cfg.studies or ())]
     with OutputFolder(folder, kind="annual report", protected=protected, key="--out") as output:
         update_store(cfg, echo=progress)
+        cohorts = select_cohorts(cfg)
+        title = annual_title(cfg.title, cohorts["programme"], cohorts["year"])
         with kernel_log(output.final, progress):
             root = project_root(cfg.path)  # paths relative to it: no home folder published
             forbidden = annual_forbidden(cfg)
@@ -108,7 +111,7 @@ def run_annual_report(
                 forbidden=forbidden,
                 cwd=root,
                 progress=progress,
-                title=cfg.title,
+                title=title,
             )
         staging = output.staging
         final = output.commit()

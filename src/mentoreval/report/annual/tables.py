@@ -48,7 +48,7 @@ _SHOWN = {
     "outcomes": ["n_pairs", "mean_pre", "mean_post", "mean_diff", "ci_low", "ci_high",
                  "p_value", "d_z", "g_av"],
     "pooled": ["k", "n_pairs", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "p_value",
-               "tau2", "i2"],
+               "p_adj", "tau2", "i2"],
     "trends": ["version", "n_pairs", "mean_pre", "mean_post", "mean_diff", "ci_low", "ci_high"],
     "trend_exclusions": ["versions", "reason"],
     "dose": ["n_pairs", "median_dose", "mean_change", "ci_low", "ci_high", "label"],
@@ -299,9 +299,10 @@ VIEWS: dict[str, tuple[list[str], dict[str, tuple[str, str]], list[str], dict[st
         {"mean_diff": ("ci_low", "ci_high")}, ["programme", "cohort"], {}),
     "pooled": (
         ["programme", "outcome", "k", "n_pairs", "estimate", "ci_low", "ci_high", "pi_low",
-         "pi_high", "p_value", "tau2", "i2"],
+         "pi_high", "p_value", "p_adj", "tau2", "i2"],
         {"estimate": ("ci_low", "ci_high")}, ["programme"],
-        {"estimate": "Pooled change", "pi_low": "PI low", "pi_high": "PI high"}),
+        {"estimate": "Pooled change", "pi_low": "PI low", "pi_high": "PI high",
+         "p_adj": "p (Holm)"}),
     "trends": (
         ["programme", "outcome", "cohort", "version", "n_pairs", "mean_pre", "mean_post",
          "mean_diff", "ci_low", "ci_high"],

@@ -30,6 +30,7 @@ __all__ = [
     "format_annual_methods",
     "format_annual_summary",
     "format_provenance",
+    "holm_statement",
     "pooled_judgement",
 ]
 
@@ -99,10 +100,15 @@ def pooled_judgement(
     estimate: float,
     ci_low: float,
     ci_high: float,
+    *,
+    p_adjusted: float | None = None,
+    alpha: float = 0.05,
 ) -> str:
     """The words for a pooled change: :func:`~mentoreval.report.wording.format_finding` of
     the change divided by the SD of the within-student change pooled over the cohorts, in
     the direction in which the scale improves (the summary and the brief say the same).
+    A primary outcome passes its Holm-adjusted pooled p (``p_adjusted``): an interval clear
+    of zero whose adjusted p reaches ``alpha`` or more is not called real.
 
     Examples
     --------
@@ -110,18 +116,48 @@ def pooled_judgement(
     ...                     "scale": ["total"] * 2, "se": [2.0, 2.0], "n_pairs": [50, 50]})
     >>> pooled_judgement(out, "peer", "who5", "total", 4.0, 1.0, 7.0)
     'a small improvement; probably real, but it could be negligible'
+    >>> pooled_judgement(out, "peer", "who5", "total", 4.0, 1.0, 7.0, p_adjusted=0.09)
+    'a small improvement, consistent with no change once adjusted for the other primary outcomes'
     """
     from mentoreval.report.wording import format_finding
 
     higher_is_better = scale_info(instrument, scale)[1]
     sd = _sd_of_change(outcomes, scope, instrument, scale)
+    adjusted = p_adjusted if p_adjusted is not None and p_adjusted == p_adjusted else None
     if higher_is_better is not None and sd > 0:
         return format_finding(
-            estimate / sd, ci_low / sd, ci_high / sd, higher_is_better=higher_is_better
-        )
+            estimate / sd, ci_low / sd, ci_high / sd, higher_is_better=higher_is_better,
+            p_adjusted=adjusted, alpha=alpha,
+        )  # fmt: skip
+    if adjusted is not None and adjusted >= alpha:
+        return "consistent with no change once adjusted for the other primary outcomes"
     if ci_low > 0 or ci_high < 0:
         return "an increase" if ci_low > 0 else "a decrease"
     return "consistent with no change"
+
+
+def holm_statement(primary: pd.DataFrame, alpha: float) -> str:
+    """The one sentence saying the pooled p-values of the primary outcomes are adjusted
+    (Holm, within each programme's family, see
+    :func:`~mentoreval.report.annual.pooling.holm_within_scope`) and that the verdicts
+    read them.
+
+    Examples
+    --------
+    >>> primary = pd.DataFrame({"programme": ["peer"] * 3})
+    >>> holm_statement(primary, 0.05)  # doctest: +NORMALIZE_WHITESPACE
+    "The pooled p-values of the primary outcomes are adjusted for 3 outcomes by Holm's
+    method (p (Holm) in the pooled table); a change whose adjusted p is 0.05 or more is
+    called consistent with no change."
+    """
+    sizes = sorted(set(primary.groupby("programme").size().tolist()))
+    k = str(sizes[0]) if len(sizes) == 1 else " or ".join(str(n) for n in sizes)
+    within = " within each programme" if len(set(primary["programme"])) > 1 else ""
+    return (
+        f"The pooled p-values of the primary outcomes are adjusted for {k} outcomes{within} "
+        "by Holm's method (p (Holm) in the pooled table); a change whose adjusted p is "
+        f"{alpha:.2g} or more is called consistent with no change."
+    )
 
 
 def format_annual_summary(analysis: AnnualAnalysis) -> str:
@@ -193,7 +229,8 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
         )  # fmt: skip
         judgement = pooled_judgement(
             outcomes, str(r.programme), str(r.instrument), str(r.scale),
-            r.estimate, r.ci_low, r.ci_high,
+            r.estimate, r.ci_low, r.ci_high, p_adjusted=float(r.p_adj),
+            alpha=1 - cfg.confidence,
         )  # fmt: skip
         pairs = format_cell(r.n_pairs, kind="count", policy=cfg.policy)
         spread = _heterogeneity_words(r.i2, int(r.k))
@@ -203,6 +240,9 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
         )
     if primary.empty:
         lines.append("- No primary outcome could be pooled over cohorts (see the notes).")
+    else:
+        family = pooled[pooled["primary"].astype(bool)]
+        lines.append(f"\n{holm_statement(family, 1 - cfg.confidence)}")
     lines.append(
         "\nThese are changes between the first and second survey of the same students, "
         "pooled over cohorts: they include whatever changes over an academic year anyway, "
