@@ -19,6 +19,7 @@ from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.errors import ConfigError, DataError, DisclosureError
 from mentoreval.ingest.protect import keygen
 from mentoreval.report.annual.analysis import DERIVED_COLUMNS, analyse_annual
+from mentoreval.report.annual.document import open_annual_report
 from mentoreval.report.annual.outputs import save_release_ledger
 from mentoreval.report.annual.results import AnnualAnalysis
 from mentoreval.report.annual.runner import run_annual_report
@@ -554,6 +555,24 @@ def test_unlinked_and_single_wave_cohorts_get_no_retention_or_paired_change(
     assert set(analysis["outcomes"]["year"]) <= {2024}
     note = next(n for n in analysis.notes if n.startswith("No retention or paired change"))
     assert "peer 2025 (its waves are not linked" in note and "peer 2023 (one survey wave)" in note
+
+
+def test_a_retention_chart_with_fewer_than_two_years_shown_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the 2024 cohort here has linked pairs; a demo annual report whose linked-pair
+    # counts the ledger withheld drew an empty chart with a lone legend (issue 16, point 8)
+    config = load_annual_config(_design_studies(tmp_path))
+    update_store(config, echo=False)
+    analysis = analyse_annual(config)
+    assert analysis["participation"]["retention_pct"].notna().sum() < 2
+    report = open_annual_report(analysis)
+    shown: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(report, "_show", lambda lead, blocks: shown.append((lead, blocks)))
+    report.show_participation()
+    lead, blocks = shown[0]
+    assert lead.startswith("Table 1 counts the students per cohort; retention by cohort year")
+    assert "is not drawn" in lead and not any("<figure" in b for b in blocks)
 
 
 def test_a_multi_wave_cohort_is_pooled_by_its_primary_contrast_with_a_note(

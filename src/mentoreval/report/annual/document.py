@@ -100,14 +100,20 @@ class AnnualReport:
         blocks: list[str] = []
         table = self._table("participation", "Participation per cohort (mentored students)",
                             blocks)  # fmt: skip
+        part = self.analysis["participation"]
+        drawable = "retention_pct" in part.columns and part["retention_pct"].notna().sum() >= 2
+        # a line needs two shown years; an empty chart is replaced by a sentence (issue 16)
         figure = self._figures(
-            [("participation", plot_annual_participation(self.analysis))],
+            [("participation", plot_annual_participation(self.analysis))] if drawable else [],
             "linked pairs as a share of pre responses",
             blocks,
         )
         said = [f"{refs('Table', [table])} counts the students per cohort" if table else "",
-                f"{refs('Figure', figure)} shows the retention by cohort year"]  # fmt: skip
-        self._show("; ".join(s for s in said if s) + ".", blocks)
+                f"{refs('Figure', figure)} shows the retention by cohort year" if figure
+                else "retention by cohort year is not drawn: fewer than two cohorts' linked "
+                "pairs can be shown without revealing a small group"]  # fmt: skip
+        text = "; ".join(s for s in said if s)
+        self._show(text[:1].upper() + text[1:] + ".", blocks)
 
     def show_outcomes(self) -> None:
         """Each cohort's paired change."""
