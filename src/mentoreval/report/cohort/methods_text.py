@@ -4,10 +4,13 @@ Report stage (how it is shown); filled by
 :meth:`~mentoreval.report.cohort.document.CohortReport.show_methods`.
 """
 
+from mentoreval.report.cohort.bayes import bf_reading
+
 __all__ = ["PAIRED_METHODS_TEXT"]
 
 #: ``{conf}``, ``{method}`` and ``{disclosure}`` are filled in by the report.
-PAIRED_METHODS_TEXT = """\
+PAIRED_METHODS_TEXT = (
+    """\
 **Paired comparisons.** For each scale, students with a score at both waves form the
 pairs. The mean change is post − pre with a t-based {conf} confidence interval (paired t
 test, as R's `t.test(post, pre, paired = TRUE)`); the Wilcoxon signed-rank test (R's
@@ -38,4 +41,11 @@ follow-up scores (m imputations, Rubin's rules), inverse-probability weighting, 
 other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and dose are
 exploratory and unadjusted.
 
+"""
+    + bf_reading("paired t test (the t of the paired comparison with its n of pairs)")
+    .replace("{", "{{")
+    .replace("}", "}}")
+    + """
+
 **Disclosure control.** {disclosure}"""
+)
