@@ -38,22 +38,23 @@ BF_COLUMN = "bf10"
 BF_LABEL = "BF₁₀ (JZS, r = 0.707)"
 
 
-def bf_reading(which: str) -> str:
-    """The methods text's paragraph on the Bayes factor column, for the t test ``which``.
+def bf_reading(test: str, source: str, what: str = "change", note: str = "") -> str:
+    """The methods text's paragraph on the Bayes factor column: ``test`` is the t test,
+    ``source`` the published numbers it is computed from, ``what`` the effect it weighs.
 
     Examples
     --------
-    >>> bf_reading("paired t").split(". ")[0]
-    '**Bayes factors.** BF₁₀ (JZS, r = 0.707) is a default-prior Bayes factor of the paired t'
+    >>> bf_reading("paired t test", "the t and number of pairs").split(" (JZS prior")[0]
+    '**Bayes factors.** BF₁₀ (JZS, r = 0.707) is a default-prior Bayes factor of the paired t test'
     """
     return (
-        f"**Bayes factors.** {BF_LABEL} is a default-prior Bayes factor of the {which}. It "
-        "uses the JZS prior, a Cauchy distribution of scale r = √2/2 on the standardised "
-        "effect (Rouder et al. 2009), as R's `BayesFactor::ttestBF`, and is computed from "
-        "the t and n the tables publish. BF₁₀ > 3: the data favour a change; < 1/3: they "
-        "favour no change; between: inconclusive (at least moderate evidence either way in "
-        "Jeffreys' classification as worded by Lee & Wagenmakers 2013; above 10 or below "
-        "1/10, strong)."
+        f"**Bayes factors.** {BF_LABEL} is a default-prior Bayes factor of the {test} (JZS "
+        "prior: a Cauchy distribution of scale r = √2/2 on the standardised effect; Rouder "
+        f"et al. 2009; as R's `BayesFactor::ttestBF`), computed from {source} the tables "
+        f"publish.{' ' + note if note else ''} BF₁₀ > 3: the data favour a {what}; < 1/3: "
+        f"they favour no {what}; between: inconclusive (Jeffreys 1961, in the wording of "
+        "Lee & Wagenmakers 2013: 3–10 moderate, above 10 strong evidence, and likewise below "
+        "1/3 and 1/10)."
     )
 
 

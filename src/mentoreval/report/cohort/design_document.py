@@ -46,8 +46,11 @@ only when the whole {conf} interval lies inside ±MID.
 
 """
     + bf_reading(
-        "two-sample t test; as `ttestBF` does, it uses Student's pooled t (from the pooled "
-        "standardised difference d_s and the two n), not the Welch t of the tables"
+        "two-sample t test",
+        "the pooled standardised difference d_s and the two n",
+        "difference",
+        "As `ttestBF` does, it uses Student's pooled t, d_s / √(1/n₁ + 1/n₂), not the Welch "
+        "t of the tables; the group × wave interaction has none.",
     )
     .replace("{", "{{")
     .replace("}", "}}")

@@ -42,7 +42,7 @@ other scales are exploratory, adjusted by Benjamini–Hochberg. Subgroups and do
 exploratory and unadjusted.
 
 """
-    + bf_reading("paired t test (the t of the paired comparison with its n of pairs)")
+    + bf_reading("paired t test", "the t and the number of pairs")
     .replace("{", "{{")
     .replace("}", "}}")
     + """
