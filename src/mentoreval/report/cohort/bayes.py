@@ -24,8 +24,6 @@ from mentoreval.stats.equivalence import bayes_factor_t
 
 __all__ = [
     "BF_COLUMN",
-    "BF_LABEL",
-    "bf_reading",
     "independent_bayes_factors",
     "paired_bayes_factors",
     "with_bayes_factors",
@@ -33,29 +31,6 @@ __all__ = [
 
 #: The column of a table holding BF₁₀.
 BF_COLUMN = "bf10"
-
-#: The column's label in a report table.
-BF_LABEL = "BF₁₀ (JZS, r = 0.707)"
-
-
-def bf_reading(test: str, source: str, what: str = "change", note: str = "") -> str:
-    """The methods text's paragraph on the Bayes factor column: ``test`` is the t test,
-    ``source`` the published numbers it is computed from, ``what`` the effect it weighs.
-
-    Examples
-    --------
-    >>> bf_reading("paired t test", "the t and number of pairs").split(" (JZS prior")[0]
-    '**Bayes factors.** BF₁₀ (JZS, r = 0.707) is a default-prior Bayes factor of the paired t test'
-    """
-    return (
-        f"**Bayes factors.** {BF_LABEL} is a default-prior Bayes factor of the {test} (JZS "
-        "prior: a Cauchy distribution of scale r = √2/2 on the standardised effect; Rouder "
-        f"et al. 2009; as R's `BayesFactor::ttestBF`), computed from {source} the tables "
-        f"publish.{' ' + note if note else ''} BF₁₀ > 3: the data favour a {what}; < 1/3: "
-        f"they favour no {what}; between: inconclusive (Jeffreys 1961, in the wording of "
-        "Lee & Wagenmakers 2013: 3–10 moderate, above 10 strong evidence, and likewise below "
-        "1/3 and 1/10)."
-    )
 
 
 def _released(table: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mentoreval.report.cohort.bayes import bf_reading
 from mentoreval.report.cohort.figures import slug
+from mentoreval.report.cohort.methods_text import bf_reading
 from mentoreval.report.sections import ref_list
 
 if TYPE_CHECKING:  # pragma: no cover
