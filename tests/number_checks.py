@@ -110,6 +110,10 @@ def assert_csvs_rounded_with_full_precision_in_results(folder: Path) -> int:
                 elif kind == "p" and cell == "<0.001":
                     assert value < 0.001, where
                     continue
+                elif kind == "bf":  # a Bayes factor: three significant digits
+                    assert float(cell) == float(f"{value:.3g}"), where
+                    changed += float(cell) != float(value)
+                    continue
                 decimals = len(cell.partition(".")[2])
                 assert decimals <= places, where
                 assert abs(float(cell) - float(value)) <= 0.5 * 10**-places + 1e-12, where

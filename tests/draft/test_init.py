@@ -21,7 +21,7 @@ from mentoreval.ingest.protect import keygen
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
 #: The programme demos. The design demos under designs/ are not what init drafts today: an
-#: anonymous survey has no id column to find, and init proposes pre/post, not analysis.waves.
+#: anonymous survey has no id column to find (exports of more than two waves: see the end).
 STUDIES = sorted(
     p.parent.relative_to(DEMO).as_posix()
     for p in DEMO.glob("*/*/study.yaml")
@@ -338,3 +338,68 @@ def test_cli_bad_input_exits_2_without_traceback(
     assert res.returncode == 2
     assert message in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "study.yaml").exists()
+
+
+# --------------------------------------------------------------------------- more than two waves
+
+
+def _four_waves(folder: Path, key: Path) -> Path:
+    """Four linked exports (pre, mid, post, followup) from the multi-wave generator."""
+    from mentoreval.synth.multiwave import write_waves_study
+
+    config, _ = write_waves_study(folder, key_file=str(key), n_students=40, seed=4)
+    return config.parent / "exports"
+
+
+def test_init_on_four_wave_exports_lists_the_waves_in_time_order_and_validates(
+    tmp_path: Path, key_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key_env))
+    exports = _four_waves(tmp_path / "study", key_env)
+    # the file names sort followup, mid, post, pre: the order comes from what they name
+    out = tmp_path / "draft.yaml"
+    made = _cli("init", exports, "--out", out, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "TODO" not in text.split("# 0 TODO(s) left.")[1]
+    assert "the last wave against the\n  # first; to change it" in text
+    cfg = load_study(out).config
+    assert cfg.analysis.waves == ["pre", "mid", "post", "followup"]
+    assert cfg.analysis.contrast == ["pre", "followup"]
+    assert {Path(s.path).name: s.wave for s in cfg.sources} == {
+        "pre.csv": "pre", "mid.csv": "mid", "post.csv": "post", "followup.csv": "followup"
+    }  # fmt: skip
+    assert check_study(out).fatal == ()
+    said = _cli("validate", out, cwd=tmp_path)
+    assert said.returncode == 0, said.stderr
+    assert "Design: 4 waves (pre, mid, post, followup), linked by id, comparison group" in (
+        " ".join(said.stdout.split())
+    )
+    assert "primary contrast followup vs pre" in " ".join(said.stdout.split())
+
+
+def test_init_maps_four_redcap_events_to_waves_in_time_order(
+    tmp_path: Path, key_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", str(key_env))
+    exports = _four_waves(tmp_path / "study", key_env)
+    events = {"followup": "6_month_follow_up_arm_1", "post": "end_of_year_arm_1",
+              "mid": "mid_year_arm_1", "pre": "baseline_arm_1"}  # fmt: skip
+    frames = [  # the export's rows in reverse time order: the events' order is not time order
+        pd.read_csv(exports / f"{wave}.csv").assign(redcap_event_name=event)
+        for wave, event in events.items()
+    ]
+    (tmp_path / "redcap").mkdir()
+    pd.concat(frames).rename(columns={"student_id": "record_id"}).to_csv(
+        tmp_path / "redcap" / "export.csv", index=False
+    )
+    draft = draft_study([tmp_path / "redcap"])
+    (source,) = draft.sources
+    assert source.events == {e: w for w, e in events.items()}
+    out = draft.write(tmp_path / "study.yaml")
+    cfg = load_study(out).config
+    assert cfg.analysis.waves == ["pre", "mid", "post", "followup"]
+    assert cfg.analysis.contrast == ["pre", "followup"]
+    assert check_study(out).fatal == ()

@@ -89,8 +89,9 @@ def test_report_outputs_exist(demo_report):
                  "results.json", "manifest.json", "tables/comparisons.csv"):  # fmt: skip
         assert (out / name).is_file(), name
     header = (out / "tables" / "comparisons.csv").read_text().splitlines()[0]
-    # the demo is a comparison design: one row per group, with a group column
-    assert header.split(",") == [*COMPARISON_TABLE_COLUMNS, "group"]
+    # the demo is a comparison design: one row per group, with a group column, and the
+    # Bayes factor of each released paired t
+    assert header.split(",") == [*COMPARISON_TABLE_COLUMNS, "group", "bf10"]
     assert list((out / "figures").glob("*.svg")) and list((out / "figures").glob("*.png"))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["key_fingerprint"] and all(len(i["sha256"]) == 64 for i in manifest["inputs"])

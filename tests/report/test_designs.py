@@ -13,6 +13,8 @@ import pytest
 
 from cohort_study import write_study
 from mentoreval.cli import main
+from mentoreval.outputs import table_from_json
+from mentoreval.stats.equivalence import bayes_factor_t
 
 
 def _report(tmp_path, **study) -> tuple[str, dict, str]:
@@ -35,6 +37,11 @@ def test_anonymous_survey_is_reported_unlinked_with_no_paired_statistic(tmp_path
     assert pd.read_csv(f"{out}/tables/comparisons.csv").empty  # no pairs
     unlinked = pd.read_csv(f"{out}/tables/unlinked.csv")
     assert {"n_pre", "n_post", "g_s", "mann_whitney_p"} <= set(unlinked.columns)
+    released = table_from_json(results["table_data"]["unlinked"])
+    assert released["bf10"].notna().all()
+    for r in released.itertuples():  # BF₁₀ of the released pooled t (d_s and n), per arm
+        t = r.d_s / (1 / r.n_pre + 1 / r.n_post) ** 0.5
+        assert r.bf10 == bayes_factor_t(t, int(r.n_pre), int(r.n_post))
     inter = pd.read_csv(f"{out}/tables/interaction.csv")
     assert set(inter["contrast"]) == {"difference in change: mentored - comparison"}
     # WHO-5 carries its published MID (10 points): the verdict reads the interval against it
@@ -65,6 +72,13 @@ def test_post_only_survey_is_described_by_group(tmp_path):
     assert set(desc["wave"]) == {"post"} and set(desc["group"]) == {"mentored", "comparison"}
     between = pd.read_csv(f"{out}/tables/between_groups.csv")
     assert {"n_treated", "n_control", "g_s"} <= set(between.columns)
+    # BF₁₀ of the released comparison: Student's pooled t from its d_s and n (as ttestBF)
+    released = table_from_json(results["table_data"]["between_groups"])
+    assert released["bf10"].notna().all()
+    for r in released.itertuples():
+        t = r.d_s / (1 / r.n_treated + 1 / r.n_control) ** 0.5
+        assert r.bf10 == bayes_factor_t(t, int(r.n_control), int(r.n_treated))
+    assert "BF₁₀ (JZS, r = 0.707)" in text and "Student's pooled t" in text
     eq = pd.read_csv(f"{out}/tables/equivalence.csv")
     assert eq["mid"].iloc[0] == 5  # analysis.mid overrides the published 10
     assert "linked pairs" not in text and "paired t" not in text
@@ -88,6 +102,7 @@ def test_equivalence_is_not_shown_for_a_comparison_the_release_withholds(tmp_pat
     )  # fmt: skip
     between = pd.read_csv(f"{out}/tables/between_groups.csv")
     assert between["mean_diff"].isna().all()  # withheld by the release
+    assert between["bf10"].isna().all() and between["d_s"].isna().all()  # and its BF₁₀
     path = f"{out}/tables/equivalence.csv"
     eq = pd.read_csv(path) if os.path.exists(path) else pd.DataFrame(columns=["estimate"])
     assert eq["estimate"].dropna().empty

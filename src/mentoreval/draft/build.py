@@ -30,10 +30,10 @@ from .roles import (
     propose_waves,
     submitted_column,
 )
+from .stages import wave_rank
 
 __all__ = ["draft_study"]
 
-_WAVE_ORDER = {"pre": 0, "post": 2}
 _ROLE_ORDER = ("drop", "group", "covariate", "duration", "meta", "unplaced")
 
 
@@ -240,7 +240,7 @@ def _assemble(
     sources = tuple(
         sorted(
             (_source(e, ids[e.name], waves[e.name], id_column) for e in files),
-            key=lambda s: (_WAVE_ORDER.get(s.wave or "", 1), s.name),
+            key=lambda s: (wave_rank(s.wave or ""), s.name),
         )
     )
     weakest = min((c for c in ids.values() if c.column), key=lambda c: c.confidence, default=None)

@@ -30,6 +30,7 @@ import pandas as pd
 from mentoreval.ingest.protect import detect_identifying
 
 from .evidence import ExportFile, norm_text, profile_columns
+from .stages import stage_waves
 
 __all__ = [
     "ColumnRole",
@@ -288,15 +289,22 @@ def _event_waves(export: ExportFile) -> WaveChoice:
     names = list(dict.fromkeys(events))
     mapping: dict[str, str] = {}
     others = []
+    stems = {name: re.sub(r"_arm_\d+$", "", name) for name in names}
+    staged = stage_waves(stems) or {}  # more than two stages: one wave each
     for name in names:
-        stem = re.sub(r"_arm_\d+$", "", name)
-        wave = _wave_of(stem)
+        stem = stems[name]
+        wave = staged.get(name) or (None if staged else _wave_of(stem))
         if wave is None:
             wave = stem
             others.append(name)
         mapping[name] = wave
     ok = {"pre", "post"} <= set(mapping.values())
     why = f"REDCap events {names}"
+    todo = "which REDCap event is the pre wave and which the post wave?"
+    if staged:
+        ok = not others
+        why += f"; {len(set(staged.values()))} stages named, each its own wave"
+        todo = f"place the REDCap events {others} in time order under analysis.waves"
     if others:
         why += f"; {others} are neither pre nor post (kept as their own waves)"
     return WaveChoice(
@@ -305,7 +313,7 @@ def _event_waves(export: ExportFile) -> WaveChoice:
         events=mapping,
         confidence=0.9 if ok and not others else 0.6,
         evidence=why,
-        todo=None if ok else "which REDCap event is the pre wave and which the post wave?",
+        todo=None if ok else todo,
     )
 
 
@@ -331,11 +339,19 @@ def propose_waves(exports: Sequence[ExportFile], submitted: dict[str, str]) -> l
     [('baseline.csv', 'pre'), ('follow-up.csv', 'post')]
     """
     out: list[WaveChoice] = []
+    files = [e for e in exports if "redcap_event_name" not in e.table.data.columns]
+    staged = stage_waves({e.name: e.path.stem for e in files}) or {}
     for e in exports:
         if "redcap_event_name" in e.table.data.columns:
             out.append(_event_waves(e))
             continue
-        wave = _wave_of(e.path.stem)
+        if staged:  # more than two stages named: each file its own wave
+            wave = staged.get(e.name)
+            why = f"file name {e.name!r}, one of {len(staged)} waves in time order"
+            if wave is not None:
+                out.append(WaveChoice(e.name, wave, None, 0.85, why))
+                continue
+        wave = None if staged else _wave_of(e.path.stem)
         if wave is not None:
             out.append(WaveChoice(e.name, wave, None, 0.9, f"file name {e.name!r}"))
         else:

@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .stages import in_time_order
+
 if TYPE_CHECKING:  # model imports this module to write itself
     from .model import StudyDraft
 
@@ -229,10 +231,14 @@ def _analysis(w: _Lines, draft: StudyDraft) -> None:
         names = [s.wave] if s.wave else list((s.events or {}).values())
         waves += [x for x in names if x and x not in waves]
     w.add(0, "analysis:")
-    for which in ("pre", "post"):
-        value = which if which in waves else "TODO"
-        note = "" if value != "TODO" else f"   # no source gives a {which!r} wave: name one"
-        w.add(1, f"{which}: {value}{note}")
+    named = in_time_order(x for x in waves if x != "TODO")
+    if len(named) > 2:
+        _waves(w, named)
+    else:
+        for which in ("pre", "post"):
+            value = which if which in waves else "TODO"
+            note = "" if value != "TODO" else f"   # no source gives a {which!r} wave: name one"
+            w.add(1, f"{which}: {value}{note}")
     g = draft.group
     if g and "treated" in g:
         w.add(
@@ -243,6 +249,16 @@ def _analysis(w: _Lines, draft: StudyDraft) -> None:
     scales = [f"{i.id}.{i.scales[0]}" for i in draft.instruments.values() if i.scales]
     if scales:
         w.add(1, f"# primary: [{', '.join(scales[:3])}]   # choose the primary outcomes")
+
+
+def _waves(w: _Lines, waves: list[str]) -> None:
+    """More than two waves: ``analysis.waves`` in time order and the primary contrast."""
+    w.add(1, f"waves: [{', '.join(yaml_scalar(x) for x in waves)}]   # in time order, "
+             "from the file (or event) names: check it")  # fmt: skip
+    w.add(1, "# the primary contrast [earlier, later]: by default the last wave against the")
+    w.add(1, "# first; to change it, name two other waves of analysis.waves "
+             f"(e.g. [{yaml_scalar(waves[0])}, {yaml_scalar(waves[-2])}])")  # fmt: skip
+    w.add(1, f"contrast: [{yaml_scalar(waves[0])}, {yaml_scalar(waves[-1])}]")
 
 
 def _tail(w: _Lines, draft: StudyDraft, base: Path) -> None:

@@ -14,9 +14,14 @@ p          ``p_value``, ``p_*``, ``*_p``                   ``0.046``,   ``0.046`
 percent    ``*_pct``, ``percent``, ``i2`` (0–100)          ``41.2%``    ``41.2``
 share      ``prop_*``, ``attrition`` (0–1)                 ``41.2%``    ``0.412``
 number     :data:`STATISTICS` and any other column         ``0.26``     ``0.262``
+bf         :data:`BAYES_FACTORS` (``bf10``)                ``0.31``,    ``0.312``,
+                                                           ``4.7``,     ``4.72``,
+                                                           ``> 1000``   ``1230.0``
 =========  ==============================================  ===========  ===============
 
-Statistics are shown with :data:`DECIMALS` places (2 unless listed) and written to the CSVs
+A Bayes factor spans orders of magnitude, so it is shown with two significant digits
+(never fewer than two decimals below 1), ``< 0.001`` and ``> 1000`` beyond; the CSVs keep
+three significant digits. Statistics are shown with :data:`DECIMALS` places (2 unless listed) and written to the CSVs
 with one more; a numeric column that is none of the above and holds only whole numbers
 (a ``df`` of a paired t test, a scale's range) is a count. Text columns naming a level, a
 cohort or a year show a whole number written as a float (``"1.0"``) as ``"1"``. The
@@ -37,10 +42,12 @@ from mentoreval.config.disclosure import DisclosurePolicy, policy_or_default
 from mentoreval.disclose.formatting import FLAG_COLUMNS, format_cell, hidden_flags
 
 __all__ = [
+    "BAYES_FACTORS",
     "COUNT_COLUMNS",
     "DECIMALS",
     "STATISTICS",
     "NumberKind",
+    "bf_text",
     "column_kinds",
     "format_numbers",
     "round_for_paste",
@@ -48,7 +55,10 @@ __all__ = [
 ]
 
 
-NumberKind = Literal["count", "p", "percent", "share", "number"]
+NumberKind = Literal["count", "p", "percent", "share", "number", "bf"]
+
+#: Bayes factors (BF₁₀), shown with significant digits rather than fixed decimals.
+BAYES_FACTORS: frozenset[str] = frozenset({"bf10"})
 
 
 #: Whole numbers of students, responses, items, cohorts, tests or imputations, and the
@@ -104,6 +114,8 @@ def _named_kind(name: str) -> NumberKind | None:
         return "share"
     if name in STATISTICS:
         return "number"
+    if name in BAYES_FACTORS:
+        return "bf"
     return None
 
 
@@ -157,6 +169,28 @@ def whole_label(value: object) -> object:
         if match:
             return match.group(1)
     return value
+
+
+def bf_text(value: float) -> str:
+    """A Bayes factor as a reader sees it: two significant digits (at least two decimals
+    below 1), ``< 0.001`` and ``> 1000`` beyond.
+
+    Examples
+    --------
+    >>> [bf_text(v) for v in (0.0004, 0.0312, 0.3149, 1.0, 4.712, 17.26, 312.4, 24000.0)]
+    ['< 0.001', '0.031', '0.31', '1.0', '4.7', '17', '310', '> 1000']
+    """
+    if value < 0.001:
+        return "< 0.001"
+    if value > 1000:
+        return "> 1000"
+    rounded = float(f"{value:.2g}")
+    places = max(0, 1 - math.floor(math.log10(rounded)))
+    return f"{rounded:.{places}f}"
+
+
+def _paste_bf(value: float) -> float:
+    return value if not math.isfinite(value) or value == 0 else float(f"{value:.3g}")
 
 
 def _decimals(name: str, default: int | None) -> int:
@@ -218,12 +252,13 @@ def format_numbers(
             continue
         kind = chosen[name]
         values = series.astype(float) * (100 if kind == "share" else 1)
-        cell = "percent" if kind == "share" else kind
+        cell = "percent" if kind == "share" else "number" if kind == "bf" else kind
         places = _decimals(name, decimals)
         out[column] = [
-            format_cell(v, suppressed=bool(s), kind=cell, decimals=places, policy=policy)
+            bf_text(float(v)) if kind == "bf" and math.isfinite(v)
+            else format_cell(v, suppressed=bool(s), kind=cell, decimals=places, policy=policy)
             for v, s in zip(values, flags, strict=True)
-        ]
+        ]  # fmt: skip
     return out
 
 
@@ -274,6 +309,8 @@ def round_for_paste(
         kind = chosen[name]
         if kind == "count":
             out[column] = values.round().astype("Int64")
+        elif kind == "bf":
+            out[column] = values.map(_paste_bf).astype(float)
         elif kind == "p":
             pasted = values.map(_paste_p)
             text = any(isinstance(v, str) for v in pasted)

@@ -65,6 +65,7 @@ COLUMN_LABELS: dict[str, str] = {
     "retention_pct": "Retention", "k": "Cohorts", "pi": "Prediction interval", "tau2": "τ²",
     "i2": "I²", "median_dose": "Median dose", "mean_change": "Mean change", "slope": "Slope",
     "breakdown": "Breakdown", "versions": "Versions by year", "reason": "Reason", "dose": "Dose",
+    "bf10": "BF₁₀ (JZS, r = 0.707)",
 }  # fmt: skip
 
 _NEGATIVE_ZERO = re.compile(r"-0(\.0*)?%?")

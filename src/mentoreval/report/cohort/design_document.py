@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mentoreval.report.cohort.figures import slug
+from mentoreval.report.cohort.methods_text import bf_reading
 from mentoreval.report.sections import ref_list
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +26,8 @@ __all__ = ["DESIGNS", "METHODS_TEXT", "show_design_outcomes", "show_waves"]
 #: The designs these sections show.
 DESIGNS = ("unlinked", "single_wave")
 
-METHODS_TEXT = """\
+METHODS_TEXT = (
+    """\
 **Independent samples.** Responses cannot be linked across waves (or there is one wave), so
 no paired statistic is computed. Waves (or groups) are compared as independent samples:
 Welch's t with its {conf} confidence interval (R's `t.test(var.equal = FALSE)`), Hedges'
@@ -42,14 +44,27 @@ only when the whole {conf} interval lies inside ±MID.
 
 **Multiplicity.** {method} adjustment of the Welch p-values across the scales.
 
+"""
+    + bf_reading(
+        "two-sample t test",
+        "the pooled standardised difference d_s and the two n",
+        "difference",
+        "As `ttestBF` does, it uses Student's pooled t, d_s / √(1/n₁ + 1/n₂), not the Welch "
+        "t of the tables; the group × wave interaction has none.",
+    )
+    .replace("{", "{{")
+    .replace("}", "}}")
+    + """
+
 **Disclosure control.** {disclosure}"""
+)
 
 _TABLES = (
     ("descriptives", ["scale", "wave", "group", "n", "mean", "sd", "ci_low", "ci_high"],
      {"mean": ("ci_low", "ci_high")}, "scores at each wave (all responses)"),
     ("unlinked", ["scale", "group", "n_pre", "n_post", "mean_pre", "mean_post", "mean_diff",
                   "ci_low", "ci_high", "df", "p_value", "p_adj", "g_s", "g_s_ci_low",
-                  "g_s_ci_high", "mann_whitney_p", "rank_biserial"],
+                  "g_s_ci_high", "mann_whitney_p", "rank_biserial", "bf10"],
      {"mean_diff": ("ci_low", "ci_high"), "g_s": ("g_s_ci_low", "g_s_ci_high")},
      "waves compared as independent samples (Welch t, Hedges' g_s, Mann–Whitney)"),
     ("interaction", ["scale", "n", "estimate", "ci_low", "ci_high", "df", "p_value"],
@@ -57,7 +72,7 @@ _TABLES = (
      "difference in change, mentored − comparison (group × wave, HC3)"),
     ("between_groups", ["scale", "wave", "n_treated", "n_control", "mean_diff", "ci_low",
                         "ci_high", "df", "p_value", "g_s", "g_s_ci_low", "g_s_ci_high",
-                        "mann_whitney_p", "rank_biserial"],
+                        "mann_whitney_p", "rank_biserial", "bf10"],
      {"mean_diff": ("ci_low", "ci_high"), "g_s": ("g_s_ci_low", "g_s_ci_high")},
      "mentored − comparison (Welch t, Hedges' g_s, Mann–Whitney)"),
     ("equivalence", ["scale", "group", "mid", "estimate", "ci_low", "ci_high", "p_tost",

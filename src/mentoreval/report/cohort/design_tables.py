@@ -166,7 +166,7 @@ def between_groups(
                      "n_control": float(r["n_pre"]), "n_treated": float(r["n_post"]),
                      **{k: r[k] for k in ("mean_diff", "se", "ci_low", "ci_high", "t", "df",
                                           "p_value", "g_s", "g_s_ci_low", "g_s_ci_high",
-                                          "mann_whitney_p", "rank_biserial")}})  # fmt: skip
+                                          "mann_whitney_p", "rank_biserial", "d_s")}})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -27,6 +27,7 @@ from mentoreval.errors import DataError, Problem
 from mentoreval.frames import iter_rows
 from mentoreval.report.cohort import design_tables as dt
 from mentoreval.report.cohort.analysis import analyse_cohort
+from mentoreval.report.cohort.bayes import with_bayes_factors
 from mentoreval.report.cohort.design_wording import DESIGN_TEXT, difference_line
 from mentoreval.report.cohort.inputs import instrument_meta, load_processed, scale_meta
 from mentoreval.report.cohort.mid import mid_source_text
@@ -68,9 +69,9 @@ def analyse_study(
             if design.multiwave
             else analyse_cohort(processed, study, **options)
         )
-        return with_mid_verdicts(res, scale_mids(study))
+        return with_bayes_factors(with_mid_verdicts(res, scale_mids(study)))
     keep = {k: v for k, v in options.items() if k in ("policy", "ledger", "use_ledger")}
-    return analyse_design(processed, study, design, **keep)
+    return with_bayes_factors(analyse_design(processed, study, design, **keep))
 
 
 def scale_mids(study: Study) -> dict[tuple[str, str], tuple[float, str]]:

@@ -273,7 +273,8 @@ class CohortReport(SectionedReport):
         by_group = "group" in comp.columns and comp["group"].notna().any()
         cols = [*(["group"] if by_group else []), "scale", "n_pairs", "mean_pre", "sd_pre",
                 "mean_post", "sd_post", "mean_diff", "ci_low", "ci_high", "p_value", "p_adj",
-                "d_z", "d_z_ci_low", "d_z_ci_high", "g_av", "wilcoxon_p", "rank_biserial"]  # fmt: skip
+                "d_z", "d_z_ci_low", "d_z_ci_high", "g_av", "wilcoxon_p", "rank_biserial",
+                "bf10"]  # fmt: skip
         ci = {"mean_diff": ("ci_low", "ci_high"), "d_z": ("d_z_ci_low", "d_z_ci_high")}
         what = (
             "paired pre/post comparison within each group (mentored first; the comparison "

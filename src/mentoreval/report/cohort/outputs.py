@@ -29,9 +29,10 @@ __all__ = ["write_cohort_outputs"]
 
 
 def _comparison_columns(table: pd.DataFrame) -> list[str]:
-    """The contract columns, plus ``group`` (one row per group) in a comparison design and
-    ``counts_hidden`` where a count is hidden to protect another (so it reads "[c]")."""
-    extra = [c for c in ("group", HIDDEN_COUNTS) if c in table.columns]
+    """The contract columns, plus ``group`` (one row per group) in a comparison design,
+    ``bf10`` (the Bayes factor of the released paired t) and ``counts_hidden`` where a count
+    is hidden to protect another (so it reads "[c]")."""
+    extra = [c for c in ("group", "bf10", HIDDEN_COUNTS) if c in table.columns]
     return [*COMPARISON_TABLE_COLUMNS, *extra]
 
 
