@@ -78,6 +78,13 @@ def test_sgic_demo_links_its_known_pairs_and_is_reported_as_a_single_group(tmp_p
     }
     assert saved["design"] == "single_arm"
     assert "programme's effect" not in brief and "not effects of the programme" in brief
+    # the design says the survey was anonymous and how it was linked, and who may be missing
+    assert saved["info"]["linked_by_code"] is True
+    assert "linked by a code made up from personal facts" in brief
+    assert "codes did not match are left out" in brief
+    flow = saved["table_data"]["flow"]
+    reasons = pd.DataFrame(flow["rows"], columns=flow["columns"])["reasons"].tolist()
+    assert "no follow-up response with a matching code" in reasons
     # the report's linkage table names the code's linkage
     table = saved["table_data"]["linkage"]
     shown = dict(zip(*(pd.DataFrame(table["rows"], columns=table["columns"])[c]
@@ -115,6 +122,7 @@ def test_randomised_demo_speaks_of_the_programmes_effect_and_recovers_it(tmp_pat
     _, saved, brief = _report("randomised-2025", tmp_path)
     assert saved["design"] == "randomised"
     assert "randomly allocated" in brief and "The programme's effect" in brief
+    assert saved["info"]["linked_by_code"] is False and "personal facts" not in brief
     # the control arm is named as the config names it: a waitlist, not "comparison" students
     assert "compared with waitlist students" in brief and "waitlist group" in brief
     assert "comparison students" not in brief

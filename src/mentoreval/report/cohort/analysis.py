@@ -498,6 +498,8 @@ def _result_info(study: Study, arms: _Arms, data: dict[str, Any]) -> dict[str, A
             else None
         ),
         "key_fingerprint": manifest.get("key_fingerprint"),
+        # an anonymous survey whose waves were linked by self-generated codes
+        "linked_by_code": getattr(cfg.participant_id, "sgic", None) is not None,
         # a then-test: the 'before' wave was asked after the programme, in the same survey
         "retrospective": (
             {"then": design.get("then"), "now": design.get("now")}

@@ -46,6 +46,19 @@ def _design(results: Mapping[str, Any], n_students: str) -> str:
         )
     if info.get("design_text"):  # an unlinked or single-wave survey
         return str(info["design_text"])
+    return _design_core(results, info, waves, n_students) + (
+        " The survey was anonymous: each student's answers were linked by a code made up from "
+        "personal facts, and students whose codes did not match are left out of the pairs; "
+        "they may differ from those who were linked."
+        if info.get("linked_by_code")
+        else ""
+    )
+
+
+def _design_core(
+    results: Mapping[str, Any], info: Mapping[str, Any], waves: str, n_students: str
+) -> str:
+    """The design sentence of a linked two-wave study."""
     if results["design"] == "randomised":
         return (
             f"Students were randomly allocated to mentoring or to a comparison group and "

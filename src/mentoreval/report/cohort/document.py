@@ -172,6 +172,9 @@ class CohortReport(SectionedReport):
             r["design"], "single group, pre/post"
         )
         design += ", retrospective pre-post (then-test)" if info.get("retrospective") else ""
+        design += (
+            ", anonymous, linked by self-generated codes" if info.get("linked_by_code") else ""
+        )
         lines = [f"# {r['title']}", ""]
         facts = [
             f"Programme: {info.get('programme') or '–'}",

@@ -143,6 +143,7 @@ def _flow_tables(
     """The flow, participation and linkage tables from the protected counts, and whether
     the protection rounded any of them."""
     flow_cells = {k: v for k, v in cells.items() if not k.startswith("code_")}
+    by_code = len(flow_cells) < len(cells)  # linked by self-generated codes
     safe, flow_rounded = protect_flow(flow_cells, policy, release=release, table="cohort.flow")
 
     def reason_text(tag: str, extra: str | None = None) -> str:
@@ -167,7 +168,10 @@ def _flow_tables(
             "excluded": [safe["excl_pre"], safe["pre_only"], safe["not_analysed"], np.nan],
             "reasons": [
                 reason_text("pre") or "none",
-                "no follow-up response",
+                # with self-generated codes a follow-up may exist whose code did not match
+                "no follow-up response with a matching code"
+                if by_code
+                else "no follow-up response",
                 "too many items missing",
                 None,
             ],
