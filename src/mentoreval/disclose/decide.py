@@ -153,13 +153,13 @@ def decide_release(
             if found is not None:
                 pick, stuck = found
         if pick is None and stuck is None:
-            result = system.audit(only_protected=True, memo=memo)
+            result = system.audit(only_protected=True, memo=memo, first_failure=True)
             if result.passed:
                 result = system.audit(memo=memo)
                 break
             pick = system.lp_pick(result.failures[0])
-            if pick is None:
-                result.raise_if_failed()
+            if pick is None:  # name every disclosed cell, not only the first
+                system.audit(only_protected=True, memo=memo).raise_if_failed()
             rounds += 1
         if pick is None:
             raise registry_error(
@@ -198,7 +198,7 @@ def _prune(
         system = build_system(releases, policy=policy, ledger=ledger, current=current)
         if policy.round_to is None and system.propagation_pick() is not None:
             continue
-        if system.audit(only_protected=True, memo=memo).passed:
+        if system.audit(only_protected=True, memo=memo, first_failure=True).passed:
             hidden = trial
     releases[-1] = (registry, hidden)
     system = build_system(releases, policy=policy, ledger=ledger, current=current)

@@ -6,13 +6,15 @@ variables: :func:`free_system` moves the known ones to the right-hand side and s
 unknowns into connected components (a table and the relations around it), so each linear
 program holds only the few cells of one component. :func:`solve_cell` then solves two
 (``scipy.optimize.linprog``, HiGHS) for one cell, and names the relations that bind it
-(non-zero duals in either).
+(non-zero duals in either). :func:`solve_cell_fast` gets the same range from the
+component's warm-started model (:class:`~mentoreval.disclose.highs.ComponentLP`) and calls
+:func:`solve_cell` only for a cell whose relations will be reported.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +22,18 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
+from mentoreval.disclose.highs import ComponentLP
 from mentoreval.errors import DisclosureError, Problem
 
-__all__ = ["Component", "FreeSystem", "Memo", "free_system", "solve_cell", "solve_cell_once"]
+__all__ = [
+    "Component",
+    "FreeSystem",
+    "Memo",
+    "free_system",
+    "solve_cell",
+    "solve_cell_fast",
+    "solve_cell_once",
+]
 
 #: One connected component of unknown cells: its columns, its rows, the equations
 #: restricted to it (``None`` when no relation holds it), their right-hand side, and the
@@ -149,22 +160,60 @@ def solve_cell(name: str, col: int, component: Component) -> tuple[float, float,
                     ),
                 ),
             )
-        values.append(sign * float(res.fun))
+        values.append(_snap(sign * float(res.fun)))
         marginals = np.asarray(res.eqlin.marginals)
         binding |= {int(comp_rows[i]) for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
     return values[0], values[1], binding, 2
 
 
-def solve_cell_once(
-    memo: Memo | None, cells: frozenset[str], name: str, col: int, component: Component
+def _snap(value: float) -> float:
+    """An LP optimum to 9 decimals (counts and their bounds are multiples of 0.5, so this
+    only removes the solver's round-off, the same from either path)."""
+    return round(value, 9) + 0.0
+
+
+def solve_cell_fast(
+    name: str,
+    col: int,
+    component: Component,
+    lp: ComponentLP | None,
+    explain: Callable[[float, float], bool],
 ) -> tuple[float, float, set[int], int]:
-    """:func:`solve_cell`, or its earlier result for the same cell among the same unknown
-    ``cells`` when ``memo`` holds one (0 LPs then)."""
+    """As :func:`solve_cell`, the range from ``lp`` (the component's warm-started model);
+    the binding relations only for a cell that ``explain(low, high)`` says will be
+    reported (a disclosed one), by :func:`solve_cell` again. Without ``lp``, or when
+    HiGHS gives no optimum, :func:`solve_cell` alone."""
+    comp_cols, _, sub, _, _ = component
+    if lp is None or sub is None:
+        return solve_cell(name, col, component)
+    found = lp.range(int(np.searchsorted(comp_cols, col)))
+    if found is None:
+        return solve_cell(name, col, component)
+    lo, hi = _snap(found[0]), _snap(found[1])
+    if explain(lo, hi):
+        lo, hi, binding, solved = solve_cell(name, col, component)
+        return lo, hi, binding, solved + 2
+    return lo, hi, set(), 2
+
+
+def solve_cell_once(
+    memo: Memo | None,
+    cells: frozenset[str],
+    name: str,
+    col: int,
+    component: Component,
+    *,
+    lp: ComponentLP | None = None,
+    explain: Callable[[float, float], bool] = lambda lo, hi: True,
+) -> tuple[float, float, set[int], int]:
+    """:func:`solve_cell` (or :func:`solve_cell_fast`, given ``lp``), or its earlier
+    result for the same cell among the same unknown ``cells`` when ``memo`` holds one
+    (0 LPs then)."""
     memo_key = (cells, name)
     if memo is not None and memo_key in memo:
         lo, hi, rows_seen = memo[memo_key]
         return lo, hi, set(rows_seen), 0
-    lo, hi, bound_rows, solved = solve_cell(name, col, component)
+    lo, hi, bound_rows, solved = solve_cell_fast(name, col, component, lp, explain)
     if memo is not None:
         memo[memo_key] = (lo, hi, tuple(sorted(bound_rows)))
     return lo, hi, bound_rows, solved

@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from mentoreval.config.disclosure import DisclosurePolicy
+from mentoreval.disclose.highs import ComponentLP
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.disclose.ranges import Component, Memo, free_system, solve_cell_once
 from mentoreval.disclose.reasons import PRIMARY_REASONS, LedgerKey, Reason
@@ -252,12 +254,21 @@ class LinearSystem:
 
     # --------------------------------------------------------------- solving
 
-    def audit(self, *, only_protected: bool = False, memo: Memo | None = None) -> AuditResult:
+    def audit(
+        self,
+        *,
+        only_protected: bool = False,
+        memo: Memo | None = None,
+        first_failure: bool = False,
+    ) -> AuditResult:
         """Feasible range of every hidden cell (``only_protected``: of primary cells only).
 
         ``memo`` carries LP results between systems of the same releases (as while
         :meth:`~mentoreval.disclose.release.ReleaseRegistry.decide` hides one more cell
         at a time): a cell whose component has the same hidden cells is not solved again.
+        ``first_failure`` stops at the first disclosed cell: ``passed`` and
+        ``failures[0]`` are as for the whole audit, and the cells after it are not solved
+        (what the search for the next complement needs, at a fraction of the LPs).
         """
         start = time.perf_counter()
         k = self.policy.threshold
@@ -277,6 +288,7 @@ class LinearSystem:
         rows, cols, coefs = self._arrays()
         free = free_system(rows, cols, coefs, self.constants, low, high, n_rows)
         cache: dict[int, Component] = {}
+        models: dict[int, ComponentLP] = {}
         members: dict[int, frozenset[str]] = {}
         ranges = []
         n_lps = 0
@@ -286,8 +298,16 @@ class LinearSystem:
             if comp not in cache:
                 cache[comp] = free.component(comp)
                 members[comp] = frozenset(self.names[free.free_vars[c]] for c in cache[comp][0])
+                models[comp] = ComponentLP(cache[comp])
+            is_protected = bool(protected[var])
             lo, hi, bound_rows, solved = solve_cell_once(
-                memo, members[comp], self.names[var], free.col_of[var], cache[comp]
+                memo,
+                members[comp],
+                self.names[var],
+                free.col_of[var],
+                cache[comp],
+                lp=models[comp],
+                explain=partial(_reported, protected=is_protected, k=k),
             )
             n_lps += solved
             binding = sorted(bound_rows)
@@ -305,6 +325,8 @@ class LinearSystem:
                     relations=tuple(self.row_names[r] for r in binding),
                 )
             )
+            if first_failure and ranges[-1].disclosed:
+                break
         return AuditResult(
             k,
             True,
@@ -314,6 +336,12 @@ class LinearSystem:
             n_lps,
             time.perf_counter() - start,
         )
+
+
+def _reported(low: float, high: float, *, protected: bool, k: int) -> bool:
+    """Whether a cell's range will be reported with the relations that bind it (a
+    disclosed primary cell, named by the refusal and by the next complement's choice)."""
+    return protected and is_disclosed(low, high, k)
 
 
 def build_system(
