@@ -154,6 +154,27 @@ def test_save_figure_is_deterministic(tmp_path: Path) -> None:
         save_figure(plot_bands(pd.DataFrame({"a": [20]})), tmp_path / "c", formats=("gif",))  # type: ignore[arg-type]
 
 
+def test_save_figure_lays_out_once_for_both_files_with_tights_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    from PIL import Image, ImageChops
+
+    reference = plot_prepost(scores(), title="X")
+    reference.savefig(tmp_path / "tight.png", dpi=150, bbox_inches="tight",
+                      metadata={"Software": "mentoreval"})  # fmt: skip
+    fig = plot_prepost(scores(), title="X")
+    draws = []
+    original = type(fig).draw
+    monkeypatch.setattr(type(fig), "draw", lambda self, r: (draws.append(1), original(self, r)))
+    png, _ = save_figure(fig, tmp_path / "fig")
+    assert len(draws) == 3  # one layout, then one draw per file (was two per file)
+    assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    ours, tight = Image.open(png).convert("RGB"), Image.open(tmp_path / "tight.png").convert("RGB")
+    assert ours.size == tight.size
+    assert ImageChops.difference(ours, tight).getbbox() is None
+
+
 def test_repr_is_safe() -> None:
     fig = plot_bands(pd.DataFrame({"a": [20]}), title="Bands")
     assert repr(fig) == "[figure: Bands]"

@@ -1,6 +1,11 @@
 """Saving report figures: PNG and SVG, byte-for-byte reproducible (fixed ``svg.hashsalt``,
 no dates in the metadata).
 
+Each ``savefig`` of a figure with a layout engine first lays it out again in a draw of its
+own, and ``bbox_inches="tight"`` measures it there: two draws per file. The figure is laid
+out and measured once instead (at the PNG's resolution), and both files are drawn with that
+layout and bounding box: three draws for the pair instead of four (issue 18).
+
 Report stage (how it is drawn).
 """
 
@@ -11,7 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import matplotlib as mpl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from mentoreval.report.figures.base import (
     HASHSALT,
@@ -68,9 +76,32 @@ def save_figure(
         "svg": {"Date": None, "Creator": "mentoreval"},
         "png": {"Software": "mentoreval"},
     }
-    for fmt in formats:
-        target = stem.with_name(stem.name + f".{fmt}")
-        with report_rc({"svg.hashsalt": HASHSALT, "svg.fonttype": "none"}):
-            fig.savefig(target, format=fmt, dpi=dpi, metadata=metadata[fmt], bbox_inches="tight")
-        written.append(target)
+    engine = fig.get_layout_engine()
+    with report_rc({"svg.hashsalt": HASHSALT, "svg.fonttype": "none"}):
+        bbox = _laid_out_bbox(fig, dpi)
+        # no layout engine: savefig then draws once, with the layout just computed
+        with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)
+        try:
+            for fmt in formats:
+                target = stem.with_name(stem.name + f".{fmt}")
+                fig.savefig(target, format=fmt, dpi=dpi, metadata=metadata[fmt], bbox_inches=bbox)
+                written.append(target)
+        finally:
+            fig.set_layout_engine(engine)
     return written
+
+
+def _laid_out_bbox(fig: Figure, dpi: int) -> Bbox:
+    """Lay ``fig`` out at ``dpi`` once; its tight bounding box (inches), padded as
+    ``savefig`` pads it."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    original = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox(canvas.get_renderer())
+    finally:
+        fig.set_dpi(original)
+    pad = float(mpl.rcParams["savefig.pad_inches"])
+    return bbox.padded(pad)
