@@ -128,6 +128,52 @@ def test_report_kernel_prints_no_tcp_warning_and_no_shutdown_interrupt(
     assert cells[-1].outputs[0]["text"] == "42\n"
 
 
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return (
+        not Path(f"/proc/{pid}/stat").exists()
+        or ") Z " not in Path(f"/proc/{pid}/stat").read_text()
+    )
+
+
+def test_prestarted_kernel_runs_the_notebook_from_count_one_and_then_stops(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Started ahead (its warm-up import silent), handed to papermill, stopped after."""
+    from mentoreval.report.kernel import PrestartedKernel
+
+    with PrestartedKernel(cwd=tmp_path, warm_up="import json") as kernel:
+        pid = kernel.km.provisioner.pid
+        assert _pid_running(pid)
+        # its own session id, so its socket identity is not papermill's client's: the
+        # kernel answers only one of two clients sharing an identity (a 60 s hang)
+        assert kernel.km.clients[0].session.session != kernel.km.session.session
+        out = run_notebook(
+            _tiny_template(tmp_path), tmp_path / "out.ipynb", parameters={"answer": 21},
+            progress=False, km=kernel.km,
+        )  # fmt: skip
+    cells = nbformat.read(out, as_version=4).cells
+    assert cells[-1].outputs[0]["text"] == "42\n"
+    assert [c.execution_count for c in cells] == [1, 2, 3]  # the warm-up left no count
+    assert not kernel.km.clients
+    assert not _pid_running(pid)
+    captured = capfd.readouterr()
+    for line in NOISE:
+        assert line not in captured.err and line not in captured.out
+
+
+def test_prestarted_kernel_stops_when_the_analysis_fails(tmp_path: Path) -> None:
+    from mentoreval.report.kernel import PrestartedKernel
+
+    with pytest.raises(ValueError, match="analysis failed"), PrestartedKernel(cwd=tmp_path) as k:
+        pid = k.km.provisioner.pid
+        raise ValueError("analysis failed")
+    assert not _pid_running(pid)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="Unix domain sockets")
 def test_report_kernel_uses_ipc_in_a_private_folder_removed_afterwards() -> None:
     from mentoreval.report.kernel import QuietKernelManager

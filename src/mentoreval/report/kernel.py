@@ -23,7 +23,11 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-__all__ = ["QuietKernelManager"]
+__all__ = ["WARM_UP", "PrestartedKernel", "QuietKernelManager"]
+
+#: What a kernel started ahead of its notebook imports while it waits: the modules the
+#: cohort template's first cell imports. A constant: never built from a user's input.
+WARM_UP = "import mentoreval.report.cohort.document"
 
 
 #: Longest Unix socket path (``sun_path`` holds 108 bytes on Linux, 104 on macOS).
@@ -63,6 +67,7 @@ class QuietKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.clients: list[Any] = []
         self._private: Path | None = None
         folder = _private_folder()
         if folder is None:
@@ -71,6 +76,12 @@ class QuietKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = str(folder / "kernel.json")
         self.ip = str(folder / "kernel-ipc")
+
+    def client(self, **kwargs: Any) -> Any:
+        """A client of this kernel, remembered so :class:`PrestartedKernel` can close it."""
+        kc = super().client(**kwargs)
+        self.clients.append(kc)
+        return kc
 
     async def _async_interrupt_kernel(self) -> None:
         """Interrupt the kernel, except while shutting it down: the report has finished,
@@ -91,3 +102,69 @@ class QuietKernelManager(AsyncKernelManager):
         if self._private is not None:
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
+
+
+class PrestartedKernel:
+    """A report kernel started while the analysis runs, handed to papermill afterwards.
+
+    Starting a kernel and importing the report stack in it takes a few seconds in which
+    the report's own process has the analysis to do; started first, the kernel is ready
+    (its imports done, by :data:`WARM_UP`, sent as a silent request that leaves no trace
+    in the notebook) by the time the template is executed (issue 18). Pass :attr:`km` to
+    :func:`~mentoreval.report.notebook.run_notebook`; :meth:`close` (or leaving the
+    ``with`` block) stops every client and the kernel, whether or not it was used.
+
+    Parameters
+    ----------
+    cwd
+        The kernel's working folder (the project, as for papermill's ``cwd``).
+    warm_up
+        Code run silently first; only :data:`WARM_UP` or another constant.
+
+    Examples
+    --------
+    >>> with PrestartedKernel(cwd=Path(".")) as kernel:  # doctest: +SKIP
+    ...     run_notebook(template, out, parameters=params, km=kernel.km)
+    """
+
+    def __init__(self, *, cwd: str | os.PathLike[str], warm_up: str = WARM_UP) -> None:
+        from jupyter_client.session import Session
+        from jupyter_core.utils import run_sync
+
+        self.km = QuietKernelManager(kernel_name="python3")
+        try:
+            run_sync(self.km.start_kernel)(cwd=str(cwd))
+            # A session of its own: a client's socket identity is its session id, and the
+            # kernel answers only the first of two clients sharing one (papermill's client
+            # would wait in vain). The shell channel only: no heartbeat thread.
+            session = Session(
+                key=self.km.session.key, signature_scheme=self.km.session.signature_scheme
+            )
+            warm = self.km.client(session=session)
+            channels = {"shell": True, "iopub": False, "stdin": False, "hb": False}
+            warm.start_channels(control=False, **channels)  # the kernel's shell channel
+            warm.execute(warm_up, silent=True, store_history=False, allow_stdin=False)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the clients (papermill's too) and the kernel; remove its private folder."""
+        from jupyter_core.utils import run_sync
+
+        for kc in self.km.clients:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+        self.km.clients.clear()
+        with contextlib.suppress(Exception):
+            if run_sync(self.km.is_alive)():
+                run_sync(self.km.shutdown_kernel)(now=False)
+        with contextlib.suppress(Exception):
+            run_sync(self.km.cleanup_resources)()
+        self.km.cleanup_private_folder()
+
+    def __enter__(self) -> PrestartedKernel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

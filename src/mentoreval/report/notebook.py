@@ -225,6 +225,7 @@ def run_notebook(
     cwd: str | os.PathLike[str] | None = None,
     progress: bool = True,
     execution_timeout: int | None = None,
+    km: Any = None,
 ) -> Path:
     """Execute a report template with validated, cast parameters.
 
@@ -243,6 +244,10 @@ def run_notebook(
         Show a progress bar over the stages (check parameters, execute).
     execution_timeout
         Seconds allowed per cell (``None``: no limit).
+    km
+        A kernel manager whose kernel is already running (from
+        :class:`~mentoreval.report.kernel.PrestartedKernel`, which then also stops it);
+        ``None`` starts a fresh kernel for this run.
 
     Returns
     -------
@@ -279,6 +284,7 @@ def run_notebook(
                 cwd=None if cwd is None else str(cwd),
                 execution_timeout=execution_timeout,
                 log_output=False,
+                **({} if km is None else {"km": km}),
             )
         except PapermillExecutionError as exc:
             section = _failed_section(target)
@@ -336,6 +342,7 @@ def build_report(
     cwd: str | os.PathLike[str] | None = None,
     progress: bool = True,
     title: str | None = None,
+    km: Any = None,
 ) -> ReportOutputs:
     """Execute, render and scan a report: ``<out_dir>/<name>.ipynb|.html|.pdf|.docx``.
 
@@ -343,7 +350,7 @@ def build_report(
     Everything in ``out_dir`` (tables, figures, JSON written by the notebook) is
     scanned for the ``forbidden`` strings; see :func:`mentoreval.report.render.egress_scan`.
     ``title`` is the HTML ``<title>`` (and so the PDF's and Word file's title); by default
-    the notebook's.
+    the notebook's. ``km``: a running kernel's manager, as for :func:`run_notebook`.
 
     Returns
     -------
@@ -374,7 +381,7 @@ def build_report(
         cast_parameters(template, parameters)
         bar.update()
         bar.set_postfix_str("execute")
-        run_notebook(template, notebook, parameters=parameters, cwd=cwd, progress=False)
+        run_notebook(template, notebook, parameters=parameters, cwd=cwd, progress=False, km=km)
         bar.update()
         bar.set_postfix_str("HTML")
         render_html(notebook, html, title=title)

@@ -6,6 +6,7 @@ Report stage (how it is run); ``mentoreval annual`` and the batch runner call
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +31,8 @@ __all__ = ["TEMPLATE", "annual_forbidden", "run_annual_report"]
 #: The papermill template of the annual report.
 # notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
 TEMPLATE = bundled_path("templates", "annual_report.ipynb")
+#: What the annual report's kernel imports while the store is updated (a constant).
+ANNUAL_WARM_UP = "import mentoreval.report.annual, mentoreval.report.figures"
 
 
 def annual_forbidden(config: AnnualConfig) -> dict[str, list[str]]:
@@ -79,6 +82,7 @@ def run_annual_report(
     """
     from mentoreval.config.paths import project_root
     from mentoreval.outputs import local_paths, publishable_path
+    from mentoreval.report.kernel import PrestartedKernel
     from mentoreval.report.notebook import ReportOutputs, build_report
     from mentoreval.report.runtime import kernel_log
     from mentoreval.safefs import OutputFolder
@@ -88,7 +92,16 @@ def run_annual_report(
         cfg = replace(cfg, store_root=Path(store_root).resolve())
     folder = Path(out_dir) if out_dir is not None else project_root(cfg.path) / "reports" / cfg.name
     protected = [cfg.path, *(cfg.studies or ())]
-    with OutputFolder(folder, kind="annual report", protected=protected, key="--out") as output:
+    with (
+        OutputFolder(folder, kind="annual report", protected=protected, key="--out") as output,
+        contextlib.ExitStack() as stack,
+    ):
+        # the template's kernel starts (and imports the report stack) while the store is
+        # brought up to date
+        with kernel_log(output.final, progress):
+            kernel = stack.enter_context(
+                PrestartedKernel(cwd=project_root(cfg.path), warm_up=ANNUAL_WARM_UP)
+            )
         update_store(cfg, echo=progress)
         cohorts = select_cohorts(cfg)
         title = annual_title(cfg.title, cohorts["programme"], cohorts["year"])
@@ -112,6 +125,7 @@ def run_annual_report(
                 cwd=root,
                 progress=progress,
                 title=title,
+                km=kernel.km,
             )
         staging = output.staging
         final = output.commit()

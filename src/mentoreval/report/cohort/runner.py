@@ -23,6 +23,7 @@ from mentoreval.resources import bundled_path
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study import Study
     from mentoreval.config.study_model import Sgic
+    from mentoreval.report.kernel import PrestartedKernel
 
 __all__ = ["TEMPLATE", "run_cohort_report"]
 
@@ -152,6 +153,7 @@ def run_cohort_report(
     from mentoreval.config.study import load_study
     from mentoreval.ingest.pipeline import ingest_study
     from mentoreval.outputs import publishable_path, write_json
+    from mentoreval.report.kernel import PrestartedKernel
     from mentoreval.report.notebook import cast_parameters
     from mentoreval.safefs import OutputFolder
     from mentoreval.store.parquet import load_release_ledger, merge_release_ledger
@@ -170,6 +172,7 @@ def run_cohort_report(
             key="--out",
         ) as output,  # fmt: skip
         tqdm(total=len(stages), desc="report", unit="stage", disable=not progress) as bar,
+        contextlib.ExitStack() as stack,
     ):
 
         def stage(name: str) -> None:
@@ -178,6 +181,9 @@ def run_cohort_report(
         stage("ingest")
         processed = Path(processed_dir) if processed_dir else default_out_dir(study)
         ingested = ingest_study(config, out_dir=processed)
+        # the template's kernel starts (and imports the report stack) during the analysis
+        with kernel_log(output.final, progress):
+            kernel = stack.enter_context(PrestartedKernel(cwd=project_root(config)))
         bar.update()
         stage("analyse")
         store = Path(store_root) if store_root else default_store_root(config)
@@ -205,7 +211,7 @@ def run_cohort_report(
         write_json(manifest, staging / "manifest.json")
         _execute_and_render(
             stage, bar, staging, parameters, root=root, title=results.title, pdf=pdf,
-            log=kernel_log(output.final, progress),
+            log=kernel_log(output.final, progress), kernel=kernel,
         )  # fmt: skip
         stage("manifest")
         _finish(manifest, staging, study, ingested, root, bar=bar, stage=stage)
@@ -278,6 +284,7 @@ def _execute_and_render(
     title: str,
     pdf: bool,
     log: contextlib.AbstractContextManager[None],
+    kernel: PrestartedKernel,
 ) -> None:
     """Execute the template, then HTML, PDF and Word; the brief is written meanwhile.
 
@@ -300,7 +307,9 @@ def _execute_and_render(
                 parameters=dict(parameters),
                 cwd=root,
                 progress=False,
+                km=kernel.km,
             )
+            kernel.close()
         bar.update()
         stage("HTML")
         html = render_html(notebook, staging / "cohort_report.html", title=title)
