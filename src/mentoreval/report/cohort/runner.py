@@ -153,7 +153,6 @@ def run_cohort_report(
     from mentoreval.config.study import load_study
     from mentoreval.ingest.pipeline import ingest_study
     from mentoreval.outputs import publishable_path, write_json
-    from mentoreval.report.kernel import PrestartedKernel
     from mentoreval.report.notebook import cast_parameters
     from mentoreval.safefs import OutputFolder
     from mentoreval.store.parquet import load_release_ledger, merge_release_ledger
@@ -181,16 +180,13 @@ def run_cohort_report(
         stage("ingest")
         processed = Path(processed_dir) if processed_dir else default_out_dir(study)
         ingested = ingest_study(config, out_dir=processed)
-        # the template's kernel starts (and imports the report stack) during the analysis
-        with kernel_log(output.final, progress):
-            kernel = stack.enter_context(PrestartedKernel(cwd=project_root(config)))
+        kernel = _start_kernel(stack, output.final, project_root(config), progress)
         bar.update()
         stage("analyse")
         store = Path(store_root) if store_root else default_store_root(config)
         ledger = load_release_ledger(store) if use_ledger else None
-        results = analyse_study(
-            ingested, study, policy=policy, ledger=ledger, use_ledger=use_ledger
-        )
+        results = analyse_study(ingested, study, policy=policy, ledger=ledger,
+                                use_ledger=use_ledger)  # fmt: skip
         bar.update()
         stage("write")
         staging = output.staging
@@ -245,6 +241,17 @@ def _manifest(
         repo=Path(__file__).parent,
         root=root,
     )
+
+
+def _start_kernel(
+    stack: contextlib.ExitStack, final: Path, root: Path, progress: bool
+) -> PrestartedKernel:
+    """The template's kernel, started now so it starts and imports the report stack while
+    the analysis runs (its start-up messages to the kernel log); ``stack`` stops it."""
+    from mentoreval.report.kernel import PrestartedKernel
+
+    with kernel_log(final, progress):
+        return stack.enter_context(PrestartedKernel(cwd=root))
 
 
 def _finish(
