@@ -7,34 +7,19 @@ of inner cells small), as a report's bands, Likert and group tables. Run:
 
 from __future__ import annotations
 
+import sys
 import time
-
-import numpy as np
-import pandas as pd
+from pathlib import Path
 
 from mentoreval.disclose.audit import feasible_ranges
-from mentoreval.disclose.release import ReleaseRegistry
 
-
-def big_release(tables: int = 17, seed: int = 0, small_share: float = 0.12) -> ReleaseRegistry:
-    """~500 counts with margins."""
-    rng = np.random.default_rng(seed)
-    reg = ReleaseRegistry("big")
-    for t in range(tables):
-        cells = rng.integers(10, 60, size=(5, 4))
-        small = rng.random((5, 4)) < small_share
-        cells[small] = rng.integers(1, 10, size=int(small.sum()))
-        frame = pd.DataFrame(cells, columns=list("abcd"), index=[f"g{i}" for i in range(5)])
-        frame.loc["all"] = frame.sum()
-        frame["n"] = frame[list("abcd")].sum(axis=1)
-        reg.add_table(f"t{t}", frame, count_columns=list("abcd"), total_column="n",
-                      total_row="all", attribute=True)  # fmt: skip
-    return reg
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from margin_tables import margin_release
 
 
 def main() -> None:
     for seed, share in [(0, 0.05), (1, 0.05), (0, 0.12), (1, 0.12), (2, 0.12)]:
-        reg = big_release(seed=seed, small_share=share)
+        reg = margin_release(seed=seed, small_share=share)
         start = time.perf_counter()
         decision = reg.decide()
         decide_s = time.perf_counter() - start

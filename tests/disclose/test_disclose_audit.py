@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from margin_tables import margin_release
 from mentoreval.disclose import DisclosurePolicy, ReleaseLedger
 from mentoreval.disclose.audit import (
     AUDIT_SENTENCE,
@@ -291,28 +292,8 @@ def test_releases_need_distinct_names() -> None:
 # ------------------------------------------------------- size and a property
 
 
-def big_release(tables: int = 17, seed: int = 0) -> ReleaseRegistry:
-    """~500 counts: tables of 5 groups × 4 classes with row and column margins."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    reg = ReleaseRegistry("big")
-    import pandas as pd
-
-    for t in range(tables):
-        cells = rng.integers(10, 60, size=(5, 4))
-        small = rng.random((5, 4)) < 0.12
-        cells[small] = rng.integers(1, 10, size=int(small.sum()))
-        frame = pd.DataFrame(cells, columns=["a", "b", "c", "d"], index=[f"g{i}" for i in range(5)])
-        frame.loc["all"] = frame.sum()
-        frame["n"] = frame[["a", "b", "c", "d"]].sum(axis=1)
-        reg.add_table(f"t{t}", frame, count_columns=["a", "b", "c", "d"], total_column="n",
-                      total_row="all", attribute=True)  # fmt: skip
-    return reg
-
-
 def test_a_report_sized_release_is_protected() -> None:
-    reg = big_release()
+    reg = margin_release()
     assert len(reg.counts) == 17 * 30
     decision = reg.decide()
     result = feasible_ranges(reg)

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from margin_tables import margin_release
 from mentoreval.disclose import DisclosurePolicy
 from mentoreval.disclose.highs import ComponentLP
 from mentoreval.disclose.ranges import free_system, solve_cell
@@ -19,20 +19,9 @@ from mentoreval.disclose.system import build_system
 POLICY = DisclosurePolicy()
 
 
-def margin_release(tables: int, seed: int) -> ReleaseRegistry:
-    """Tables of 5 groups × 4 classes with row and column margins, some cells small."""
-    rng = np.random.default_rng(seed)
-    reg = ReleaseRegistry("margins")
-    for t in range(tables):
-        cells = rng.integers(10, 60, size=(5, 4))
-        small = rng.random((5, 4)) < 0.2
-        cells[small] = rng.integers(0, 10, size=int(small.sum()))
-        frame = pd.DataFrame(cells, columns=list("abcd"), index=[f"g{i}" for i in range(5)])
-        frame.loc["all"] = frame.sum()
-        frame["n"] = frame[list("abcd")].sum(axis=1)
-        reg.add_table(f"t{t}", frame, count_columns=list("abcd"), total_column="n",
-                      total_row="all", attribute=True)  # fmt: skip
-    return reg
+def release(seed: int) -> ReleaseRegistry:
+    """Six margin tables with a fifth of the cells small (zeros too)."""
+    return margin_release(6, seed, small_share=0.2, smallest=0)
 
 
 def hide_small_and_a_margin(reg: ReleaseRegistry) -> dict[str, str]:
@@ -46,7 +35,7 @@ def hide_small_and_a_margin(reg: ReleaseRegistry) -> dict[str, str]:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_component_lp_gives_linprogs_range_for_every_hidden_cell(seed: int) -> None:
-    reg = margin_release(6, seed)
+    reg = release(seed)
     system = build_system([(reg, hide_small_and_a_margin(reg))], policy=POLICY)
     rows, cols, coefs = system._arrays()
     free = free_system(rows, cols, coefs, system.constants, np.asarray(system._low),
@@ -65,7 +54,7 @@ def test_component_lp_gives_linprogs_range_for_every_hidden_cell(seed: int) -> N
 
 
 def test_first_failure_audit_stops_at_the_full_audits_first_failure() -> None:
-    reg = margin_release(6, 0)
+    reg = release(0)
     system = build_system([(reg, hide_small_and_a_margin(reg))], policy=POLICY)
     full = system.audit(only_protected=True)
     early = system.audit(only_protected=True, first_failure=True)
@@ -77,11 +66,19 @@ def test_first_failure_audit_stops_at_the_full_audits_first_failure() -> None:
     assert full.failures[0].relations
 
 
-def test_decide_settles_on_a_passing_suppression_with_the_fast_ranges() -> None:
-    reg = margin_release(6, 0)
-    decision = reg.decide()
-    assert decision.audit.passed
-    assert decision.rounds > 0
+@pytest.mark.parametrize("seed", [0, 2, 7])  # releases whose greedy pass is not enough
+def test_decide_hides_the_same_counts_as_with_linprog_alone(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = release(seed).decide()
+    monkeypatch.setattr(ComponentLP, "range", lambda self, position: None)  # linprog only
+    slow = release(seed).decide()
+    assert fast.rounds > 0 and fast.audit.passed
+    assert dict(fast.hidden) == dict(slow.hidden)
+    assert fast.rounds == slow.rounds
+    assert [(r.key, r.low, r.high) for r in fast.audit.ranges] == [
+        (r.key, r.low, r.high) for r in slow.audit.ranges
+    ]
 
 
 def test_highs_licence_banner_never_reaches_standard_output() -> None:

@@ -284,7 +284,7 @@ def run_notebook(
                 cwd=None if cwd is None else str(cwd),
                 execution_timeout=execution_timeout,
                 log_output=False,
-                **({} if km is None else {"km": km}),
+                km=km,  # None: papermill starts (and stops) a kernel of its own
             )
         except PapermillExecutionError as exc:
             section = _failed_section(target)
