@@ -115,6 +115,30 @@ def test_egress_scans_pdf_and_ipynb_and_free_text(built: ReportOutputs) -> None:
         egress_scan([built.notebook], forbidden={"raw id": ["deliberate failure"]})
 
 
+def test_egress_pdf_text_keeps_every_word_pypdf_reads(built: ReportOutputs) -> None:
+    # the scan reads PDFs with PDFium; it must see every word pypdf (the reader it replaced)
+    # sees, so no identifier that pypdf would have found is missed
+    from pypdf import PdfReader
+
+    from mentoreval.report.render import pdf_text
+
+    assert built.pdf is not None
+    words = re.compile(r"[0-9a-z]+")
+    ours = set(words.findall(pdf_text(built.pdf).lower()))
+    theirs = set(
+        words.findall("\n".join(p.extract_text() for p in PdfReader(built.pdf).pages).lower())
+    )
+    assert len(theirs) > 30
+    assert theirs <= ours
+
+
+def test_egress_names_a_pdf_it_cannot_read(tmp_path: Path) -> None:
+    broken = tmp_path / "report.pdf"
+    broken.write_bytes(b"%PDF-1.7\nnot really a pdf")
+    with pytest.raises(DisclosureError, match=r"report\.pdf: cannot be read for scanning"):
+        egress_scan([broken])
+
+
 def test_render_html_refuses_failed_notebook(built: ReportOutputs, tmp_path: Path) -> None:
     nb = nbformat.read(built.notebook, as_version=4)
     code = next(c for c in nb.cells if c.cell_type == "code")
