@@ -122,6 +122,31 @@ def test_written_outputs_round_trip(comparison_results, tmp_path):
     assert comp["n_pairs"].tolist() == comparison_results.tables["comparisons"]["n_pairs"].tolist()
 
 
+def test_figures_saved_by_the_helper_process_are_the_same_files(comparison_results, tmp_path):
+    """Issue 18: every second figure is pickled to the helper process and saved there; the
+    PNG and SVG files must be byte-for-byte those this process writes."""
+    import dataclasses
+    import pickle
+
+    from mentoreval.report.helper import Helper
+
+    # a figure is laid out when saved, and a second layout can move it by a pixel: each
+    # run gets figures never saved before (copies for the helper run, as in a report)
+    fresh = {
+        name: pickle.loads(pickle.dumps(fig)) for name, fig in comparison_results.figures.items()
+    }
+    with Helper(enabled=True) as helper:
+        copies = dataclasses.replace(comparison_results, figures=fresh)
+        there = write_cohort_outputs(copies, tmp_path / "there", helper=helper)
+    here = write_cohort_outputs(comparison_results, tmp_path / "here")
+    figures = sorted(k for k in here if k.startswith("figure:"))
+    assert len(figures) >= 4 and figures == sorted(k for k in there if k.startswith("figure:"))
+    for key in figures:
+        assert here[key].read_bytes() == there[key].read_bytes(), key
+    results = [(tmp_path / run / "results.json").read_text() for run in ("here", "there")]
+    assert results[0] == results[1]
+
+
 def test_results_json_keeps_every_table_at_full_precision_and_csvs_are_rounded(
     comparison_results, tmp_path
 ):

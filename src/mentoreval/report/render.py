@@ -36,6 +36,7 @@ skip_iri_grammars()  # nbformat/papermill import 1.4 s faster (see its docstring
 __all__ = [
     "REMOVED_TAGS",
     "TEMPLATE_DIR",
+    "EgressScan",
     "egress_scan",
     "pdf_text",
     "render_html",
@@ -521,45 +522,100 @@ def egress_scan(
     mentoreval.errors.DisclosureError: egress scan failed: 1 leak in 1 file
       - ...t.csv: pseudonym #1 found (fix: remove it from the output and rerun)
     """
-    scanned = _collect(paths)
-    patterns = _patterns(forbidden)
-    problems: list[Problem] = []
-    leaky: set[Path] = set()
-    for path in scanned:
+    scan = EgressScan(forbidden)
+    scan.add(paths)
+    scan.check()
+    return scan.scanned
+
+
+class EgressScan:
+    """An egress scan done in parts, reported once: :meth:`add` scans files as they are
+    finished, :meth:`check` fails with every leak found in any part.
+
+    The cohort runner scans the report folder while the helper process prints the PDF,
+    then the PDF and the manifest (:meth:`pending` lists what is left), then checks.
+    :func:`egress_scan` is the one-part form; see it for what is searched and reported.
+
+    Parameters
+    ----------
+    forbidden
+        As for :func:`egress_scan`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "t.csv").write_text("scale,n\\ntotal,40\\n")
+    >>> scan = EgressScan({"pseudonym": ["p-7f3a9c"]})
+    >>> scan.add([d / "t.csv"])
+    >>> _ = (d / "u.json").write_text('{"id": "P-7F3A9C"}')
+    >>> [p.name for p in scan.pending([d])]
+    ['u.json']
+    >>> scan.add(scan.pending([d]))
+    >>> scan.check()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mentoreval.errors.DisclosureError: egress scan failed: 1 leak in 1 file
+      - ...u.json: pseudonym #1 found (fix: remove it from the output and rerun)
+    >>> import shutil; shutil.rmtree(d)
+    """
+
+    def __init__(self, forbidden: Iterable[str] | Mapping[str, Iterable[str]] = ()) -> None:
+        self._patterns = _patterns(forbidden)
+        self.scanned: list[Path] = []
+        self.problems: list[Problem] = []
+        self._leaky: set[Path] = set()
+
+    def pending(self, paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+        """The files in ``paths`` (as :func:`egress_scan` collects them) not scanned yet."""
+        done = set(self.scanned)
+        return [p for p in _collect(paths) if p not in done]
+
+    def add(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Scan ``paths`` (files, or folders searched recursively); remember any leak."""
+        for path in _collect(paths):
+            self.scanned.append(path)
+            self._scan_file(path)
+
+    def _scan_file(self, path: Path) -> None:
         try:
             search_text, generic_text = _texts(path)
         except (OSError, ValueError) as exc:
-            problems.append(Problem(f"cannot be read for scanning: {exc}", file=str(path)))
-            leaky.add(path)
-            continue
+            self._report(Problem(f"cannot be read for scanning: {exc}", file=str(path)))
+            return
         search_text = _normalise(search_text)
         words = set(_TOKEN.findall(search_text.lower()))
-        for kind, index, tokens, pattern in patterns:
+        for kind, index, tokens, pattern in self._patterns:
             if tokens <= words and pattern.search(search_text):
-                problems.append(
+                self._report(
                     Problem(
                         f"{kind} #{index + 1} found",
                         file=str(path),
                         fix="remove it from the output and rerun",
                     )
                 )
-                leaky.add(path)
         seen: set[str] = set()
         for kind, pattern in _GENERIC:
             if kind not in seen and pattern.search(generic_text):
                 seen.add(kind)
-                problems.append(
+                self._report(
                     Problem(
                         f"{kind} found",
                         file=str(path),
                         fix="end plot cells with ';' and let no error or warning reach the report",
                     )
                 )
-                leaky.add(path)
-    if problems:
-        noun = "leak" if len(problems) == 1 else "leaks"
-        files_noun = "file" if len(leaky) == 1 else "files"
-        raise DisclosureError(
-            f"egress scan failed: {len(problems)} {noun} in {len(leaky)} {files_noun}", problems
-        )
-    return scanned
+
+    def _report(self, problem: Problem) -> None:
+        self.problems.append(problem)
+        self._leaky.add(Path(str(problem.file)))
+
+    def check(self) -> None:
+        """Raise :class:`~mentoreval.errors.DisclosureError` listing every leak found."""
+        if self.problems:
+            count, files = len(self.problems), len(self._leaky)
+            noun = "leak" if count == 1 else "leaks"
+            files_noun = "file" if files == 1 else "files"
+            raise DisclosureError(
+                f"egress scan failed: {count} {noun} in {files} {files_noun}", self.problems
+            )

@@ -8,6 +8,7 @@ keeps every table at full precision (``table_data``), and the report is drawn fr
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from mentoreval.report.cohort.results import (
 from mentoreval.report.wording import format_headline, summary_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from mentoreval.report.helper import Helper
 
 __all__ = ["write_cohort_outputs"]
 
@@ -37,7 +38,7 @@ def _comparison_columns(table: pd.DataFrame) -> list[str]:
 
 
 def write_cohort_outputs(
-    results: CohortResults, out_dir: str | os.PathLike[str]
+    results: CohortResults, out_dir: str | os.PathLike[str], *, helper: Helper | None = None
 ) -> dict[str, Path]:
     """Write ``tables/*.csv``, ``figures/*.png|svg`` and ``results.json`` into ``out_dir``.
 
@@ -50,6 +51,10 @@ def write_cohort_outputs(
         From :func:`analyse_cohort` (already disclosure-controlled).
     out_dir
         The report folder.
+    helper
+        A running :class:`~mentoreval.report.helper.Helper`: every second figure is saved
+        there while this process writes the tables and the other figures (the files are
+        the same byte for byte).
 
     Returns
     -------
@@ -61,10 +66,17 @@ def write_cohort_outputs(
     """
     from mentoreval.outputs import table_json, to_jsonable, write_json, write_table
     from mentoreval.report.figures.charts import save_figure
+    from mentoreval.report.helper import save_figure_pickled
     from mentoreval.report.numbers import round_for_paste
 
     folder = Path(out_dir)
     written: dict[str, Path] = {}
+    # every second figure to the helper first, so it draws while this process goes on
+    given = {
+        name: helper.submit(save_figure_pickled, pickle.dumps(fig), str(folder / "figures" / name))
+        for i, (name, fig) in enumerate(results.figures.items())
+        if helper is not None and helper.enabled and i % 2
+    }
     full: dict[str, dict[str, object]] = {}
     for name, table in results.tables.items():
         frame = table
@@ -78,8 +90,13 @@ def write_cohort_outputs(
         confidence=results.confidence, policy=results.policy,
     )  # fmt: skip
     figures: dict[str, dict[str, str]] = {}
-    for name, fig in results.figures.items():
-        paths = save_figure(fig, folder / "figures" / name)
+    saved = {
+        name: save_figure(fig, folder / "figures" / name)
+        for name, fig in results.figures.items()
+        if name not in given
+    }
+    for name in results.figures:
+        paths = given[name].result() if name in given else saved[name]
         figures[name] = {p.suffix[1:]: str(p.relative_to(folder)) for p in paths}
         figures[name]["alt"] = alt[name]
         for p in paths:

@@ -23,6 +23,7 @@ from mentoreval.resources import bundled_path
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study import Study
     from mentoreval.config.study_model import Sgic
+    from mentoreval.report.helper import Helper, Task
     from mentoreval.report.kernel import PrestartedKernel
 
 __all__ = ["TEMPLATE", "run_cohort_report"]
@@ -160,8 +161,8 @@ def run_cohort_report(
     config = Path(study_config).resolve()
     study = load_study(config)
     final = Path(out_dir) if out_dir else project_root(config) / "reports" / study.name
-    stages = ["ingest", "analyse", "write", "execute", "HTML", *(["PDF"] if pdf else []),
-              "Word", "brief", "manifest", "egress scan"]  # fmt: skip
+    stages = ["ingest", "analyse", "write", "execute", "HTML", "Word", "brief", "egress scan",
+              *(["PDF"] if pdf else []), "manifest"]  # fmt: skip
     with (
         OutputFolder(
             final,
@@ -180,7 +181,7 @@ def run_cohort_report(
         stage("ingest")
         processed = Path(processed_dir) if processed_dir else default_out_dir(study)
         ingested = ingest_study(config, out_dir=processed)
-        kernel = _start_kernel(stack, output.final, project_root(config), progress)
+        kernel, helper = _start_processes(stack, output.final, project_root(config), progress)
         bar.update()
         stage("analyse")
         store = Path(store_root) if store_root else default_store_root(config)
@@ -190,7 +191,7 @@ def run_cohort_report(
         bar.update()
         stage("write")
         staging = output.staging
-        write_cohort_outputs(results, staging)
+        write_cohort_outputs(results, staging, helper=helper)
         # Paths relative to the project, and the notebook runs there: the published
         # notebook and manifest never show a user's home folder.
         root = project_root(config)
@@ -205,12 +206,11 @@ def run_cohort_report(
         stage("execute")
         manifest = _manifest(study, config, ingested, results, parameters, root)
         write_json(manifest, staging / "manifest.json")
-        _execute_and_render(
+        printing = _execute_and_render(
             stage, bar, staging, parameters, root=root, title=results.title, pdf=pdf,
-            log=kernel_log(output.final, progress), kernel=kernel,
+            log=kernel_log(output.final, progress), kernel=kernel, helper=helper,
         )  # fmt: skip
-        stage("manifest")
-        _finish(manifest, staging, study, ingested, root, bar=bar, stage=stage)
+        _finish(manifest, staging, study, ingested, root, bar=bar, stage=stage, pdf=printing)
         final = output.commit()
     if results.ledger is not None:
         merge_release_ledger(store, results.ledger)
@@ -243,15 +243,18 @@ def _manifest(
     )
 
 
-def _start_kernel(
+def _start_processes(
     stack: contextlib.ExitStack, final: Path, root: Path, progress: bool
-) -> PrestartedKernel:
-    """The template's kernel, started now so it starts and imports the report stack while
-    the analysis runs (its start-up messages to the kernel log); ``stack`` stops it."""
+) -> tuple[PrestartedKernel, Helper]:
+    """The template's kernel and the helper process, started now so they start and import
+    the report stack while the analysis runs (their start-up messages, and anything the
+    helper prints later, to the kernel log); ``stack`` stops both."""
+    from mentoreval.report.helper import Helper
     from mentoreval.report.kernel import PrestartedKernel
 
     with kernel_log(final, progress):
-        return stack.enter_context(PrestartedKernel(cwd=root))
+        helper = stack.enter_context(Helper())
+        return stack.enter_context(PrestartedKernel(cwd=root)), helper
 
 
 def _finish(
@@ -263,21 +266,34 @@ def _finish(
     *,
     bar: Any,
     stage: Callable[[str], None],
+    pdf: Task[Path] | None,
 ) -> None:
-    """The manifest with every output listed, then the egress scan of the whole folder."""
+    """The egress scan of the whole folder, in two parts around the PDF the helper is
+    printing: every other file first, then the PDF and the manifest (with every output
+    listed) once the PDF is there; then one verdict for both parts."""
     from mentoreval.outputs import local_paths, write_json
-    from mentoreval.report.render import egress_scan
+    from mentoreval.report.render import EgressScan
     from mentoreval.safefs import MARKER
 
+    stage("egress scan")
+    forbidden = _forbidden(study, load_processed(ingested))
+    forbidden["local path"] = local_paths(root)
+    scan = EgressScan(forbidden)
+    printed = staging / "cohort_report.pdf"
+    scan.add(p for p in scan.pending([staging]) if p != printed)
+    bar.update()
+    if pdf is not None:
+        stage("PDF")
+        pdf.result()
+        bar.update()
+    stage("manifest")
     manifest["outputs"] = sorted(
         str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file() and p.name != MARKER
     )
     write_json(manifest, staging / "manifest.json")
-    bar.update()
-    stage("egress scan")
-    forbidden = _forbidden(study, load_processed(ingested))
-    forbidden["local path"] = local_paths(root)
-    egress_scan([staging], forbidden=forbidden)
+    scan.add(p for p in scan.pending([staging]) if p.name != "manifest.json")
+    scan.add([staging / "manifest.json"])
+    scan.check()
     bar.update()
 
 
@@ -292,8 +308,10 @@ def _execute_and_render(
     pdf: bool,
     log: contextlib.AbstractContextManager[None],
     kernel: PrestartedKernel,
-) -> None:
-    """Execute the template, then HTML, PDF and Word; the brief is written meanwhile.
+    helper: Helper,
+) -> Task[Path] | None:
+    """Execute the template, then HTML, then the PDF (in the helper: returned, still
+    printing) and Word; the brief is written meanwhile.
 
     The brief reads only what :func:`write_cohort_outputs` wrote (``results.json`` and the
     figures), not the notebook, so it is made in a thread while the kernel (a separate
@@ -321,13 +339,11 @@ def _execute_and_render(
         stage("HTML")
         html = render_html(notebook, staging / "cohort_report.html", title=title)
         bar.update()
-        if pdf:
-            stage("PDF")
-            render_pdf(html, staging / "cohort_report.pdf")
-            bar.update()
+        printing = helper.submit(render_pdf, html, staging / "cohort_report.pdf") if pdf else None
         stage("Word")
         html_to_docx(html, staging / "cohort_report.docx")
         bar.update()
         stage("brief")
         brief.result()
         bar.update()
+    return printing
