@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from mentoreval.errors import DisclosureError, Problem, ReportError
-from mentoreval.report.contents import add_contents
+from mentoreval.report.contents import add_contents, two_column_contents
 from mentoreval.report.runtime import skip_iri_grammars
 
 skip_iri_grammars()  # nbformat/papermill import 1.4 s faster (see its docstring)
@@ -242,17 +242,19 @@ _OTHER_STYLE = re.compile(r"<style(?![^>]*id=\"mentoreval-css\")[^>]*>.*?</style
 
 
 def _print_html(html: str) -> str:
-    """The HTML for print: only the report's own stylesheet.
+    """The HTML for print: only the report's own stylesheet, the contents in two lists.
 
     The JupyterLab theme CSS (hundreds of kB of screen rules) is what makes WeasyPrint
-    slow; the report's print CSS styles everything the PDF shows.
+    slow; the report's print CSS styles everything the PDF shows. The contents are split
+    into two lists side by side (:func:`~mentoreval.report.contents.two_column_contents`),
+    which WeasyPrint lays out once, where a CSS two-column list is laid out again and again.
 
     Examples
     --------
     >>> _print_html('<style>.jp{}</style><style type="text/css" id="mentoreval-css">t{}</style>')
     '<style type="text/css" id="mentoreval-css">t{}</style>'
     """
-    return _OTHER_STYLE.sub("", html)
+    return two_column_contents(_OTHER_STYLE.sub("", html))
 
 
 def render_pdf(
