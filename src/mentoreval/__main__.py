@@ -2,4 +2,6 @@
 
 from mentoreval.cli import main
 
-main()
+# guarded: a spawned process (a batch worker, the report's helper) imports the main module
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ one progress bar; every pseudonym and raw id is a forbidden string in the egress
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study_model import Sgic
     from mentoreval.report.helper import Helper, Task
     from mentoreval.report.kernel import PrestartedKernel
+    from mentoreval.report.render import EgressScan
 
 __all__ = ["TEMPLATE", "run_cohort_report"]
 
@@ -206,11 +208,13 @@ def run_cohort_report(
         stage("execute")
         manifest = _manifest(study, config, ingested, results, parameters, root)
         write_json(manifest, staging / "manifest.json")
-        printing = _execute_and_render(
+        # what is written so far is scanned while the kernel runs the template
+        scan = functools.partial(_scan_written, study, ingested, root, _scannable(staging))
+        printing, scanned = _execute_and_render(
             stage, bar, staging, parameters, root=root, title=results.title, pdf=pdf,
-            log=kernel_log(output.final, progress), kernel=kernel, helper=helper,
+            log=kernel_log(output.final, progress), kernel=kernel, helper=helper, scan=scan,
         )  # fmt: skip
-        _finish(manifest, staging, study, ingested, root, bar=bar, stage=stage, pdf=printing)
+        _finish(manifest, staging, scanned, bar=bar, stage=stage, pdf=printing)
         final = output.commit()
     if results.ledger is not None:
         merge_release_ledger(store, results.ledger)
@@ -257,28 +261,43 @@ def _start_processes(
         return stack.enter_context(PrestartedKernel(cwd=root)), helper
 
 
+def _scannable(folder: Path) -> list[Path]:
+    """The files of ``folder`` the egress scan reads, as they are now."""
+    from mentoreval.report.render import EgressScan
+
+    return EgressScan().pending([folder])
+
+
+def _scan_written(study: Study, ingested: Any, root: Path, files: list[Path]) -> EgressScan:
+    """An egress scan of the report (every pseudonym, raw id and local path forbidden)
+    that has read ``files``: the tables, figures and results written before the template
+    runs, scanned in a thread meanwhile."""
+    from mentoreval.outputs import local_paths
+    from mentoreval.report.render import EgressScan
+
+    forbidden = _forbidden(study, load_processed(ingested))
+    forbidden["local path"] = local_paths(root)
+    scan = EgressScan(forbidden)
+    scan.add(files)
+    return scan
+
+
 def _finish(
     manifest: dict[str, Any],
     staging: Path,
-    study: Study,
-    ingested: Any,
-    root: Path,
+    scan: EgressScan,
     *,
     bar: Any,
     stage: Callable[[str], None],
     pdf: Task[Path] | None,
 ) -> None:
-    """The egress scan of the whole folder, in two parts around the PDF the helper is
-    printing: every other file first, then the PDF and the manifest (with every output
-    listed) once the PDF is there; then one verdict for both parts."""
-    from mentoreval.outputs import local_paths, write_json
-    from mentoreval.report.render import EgressScan
+    """The rest of the egress scan, in two parts around the PDF the helper is printing:
+    every other file not yet read, then the PDF and the manifest (with every output
+    listed) once the PDF is there; then one verdict for the whole folder."""
+    from mentoreval.outputs import write_json
     from mentoreval.safefs import MARKER
 
     stage("egress scan")
-    forbidden = _forbidden(study, load_processed(ingested))
-    forbidden["local path"] = local_paths(root)
-    scan = EgressScan(forbidden)
     printed = staging / "cohort_report.pdf"
     scan.add(p for p in scan.pending([staging]) if p != printed)
     bar.update()
@@ -309,22 +328,24 @@ def _execute_and_render(
     log: contextlib.AbstractContextManager[None],
     kernel: PrestartedKernel,
     helper: Helper,
-) -> Task[Path] | None:
+    scan: Callable[[], EgressScan],
+) -> tuple[Task[Path] | None, EgressScan]:
     """Execute the template, then HTML, then the PDF (in the helper: returned, still
-    printing) and Word; the brief is written meanwhile.
+    printing) and Word. Meanwhile the helper writes the brief and a thread runs ``scan``
+    (the files written before the template ran); the scan is returned.
 
     The brief reads only what :func:`write_cohort_outputs` wrote (``results.json`` and the
-    figures), not the notebook, so it is made in a thread while the kernel (a separate
-    process) runs the template; the two are independent and the main thread only waits on
-    the kernel. Its errors are raised here, after the notebook.
+    figures), not the notebook, so it is made while the kernel (a separate process) runs
+    the template. Errors of both are raised here, after the notebook.
     """
     from mentoreval.report.cohort.brief import write_cohort_brief
     from mentoreval.report.notebook import run_notebook
     from mentoreval.report.render import render_html, render_pdf
     from mentoreval.report.word import html_to_docx
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief") as pool:
-        brief = pool.submit(write_cohort_brief, staging, pdf=pdf)
+    brief = helper.submit(functools.partial(write_cohort_brief, pdf=pdf), staging)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan") as pool:
+        scanned = pool.submit(scan)
         with log:
             notebook = run_notebook(
                 TEMPLATE,
@@ -346,4 +367,4 @@ def _execute_and_render(
         stage("brief")
         brief.result()
         bar.update()
-    return printing
+        return printing, scanned.result()
