@@ -22,10 +22,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mentoreval.errors import Problem, ReportError
 from mentoreval.report.runtime import skip_iri_grammars
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mentoreval.report.helper import Helper
 
 skip_iri_grammars()  # nbformat/papermill import 1.4 s faster (see its docstring)
 
@@ -343,6 +346,7 @@ def build_report(
     progress: bool = True,
     title: str | None = None,
     km: Any = None,
+    helper: Helper | None = None,
 ) -> ReportOutputs:
     """Execute, render and scan a report: ``<out_dir>/<name>.ipynb|.html|.pdf|.docx``.
 
@@ -351,6 +355,8 @@ def build_report(
     scanned for the ``forbidden`` strings; see :func:`mentoreval.report.render.egress_scan`.
     ``title`` is the HTML ``<title>`` (and so the PDF's and Word file's title); by default
     the notebook's. ``km``: a running kernel's manager, as for :func:`run_notebook`.
+    ``helper``: a running :class:`~mentoreval.report.helper.Helper`, which prints the PDF
+    while this process writes the Word file and scans every other file.
 
     Returns
     -------
@@ -367,7 +373,8 @@ def build_report(
     """
     from tqdm.auto import tqdm
 
-    from mentoreval.report.render import egress_scan, render_html, render_pdf
+    from mentoreval.report.helper import Helper
+    from mentoreval.report.render import EgressScan, render_html, render_pdf
     from mentoreval.report.word import html_to_docx
 
     folder = Path(out_dir)
@@ -375,7 +382,7 @@ def build_report(
     notebook = folder / f"{name}.ipynb"
     html = folder / f"{name}.html"
     pdf_path = folder / f"{name}.pdf" if pdf else None
-    stages = ["parameters", "execute", "HTML", *(["PDF"] if pdf else []), "Word", "egress scan"]
+    stages = ["parameters", "execute", "HTML", "Word", "egress scan", *(["PDF"] if pdf else [])]
     with tqdm(total=len(stages), desc=name, unit="stage", disable=not progress) as bar:
         bar.set_postfix_str(stages[0])
         cast_parameters(template, parameters)
@@ -386,17 +393,26 @@ def build_report(
         bar.set_postfix_str("HTML")
         render_html(notebook, html, title=title)
         bar.update()
-        if pdf_path is not None:
-            bar.set_postfix_str("PDF")
-            render_pdf(html, pdf_path)
-            bar.update()
+        # the PDF prints (in the helper when there is one) while Word and the scan go on
+        printing = (
+            (helper or Helper(enabled=False)).submit(render_pdf, html, pdf_path)
+            if pdf_path
+            else None
+        )
         bar.set_postfix_str("Word")
         html_to_docx(html, folder / f"{name}.docx")
         bar.update()
         bar.set_postfix_str("egress scan")
-        scanned = egress_scan([folder], forbidden=forbidden)
+        scan = EgressScan(forbidden)
+        scan.add(p for p in scan.pending([folder]) if p != pdf_path)
         bar.update()
+        if printing is not None:
+            bar.set_postfix_str("PDF")
+            printing.result()
+            scan.add(scan.pending([folder]))
+            bar.update()
+        scan.check()
     return ReportOutputs(
-        notebook=notebook, html=html, pdf=pdf_path, scanned=tuple(scanned),
+        notebook=notebook, html=html, pdf=pdf_path, scanned=tuple(scan.scanned),
         docx=folder / f"{name}.docx",
     )  # fmt: skip

@@ -82,6 +82,7 @@ def run_annual_report(
     """
     from mentoreval.config.paths import project_root
     from mentoreval.outputs import local_paths, publishable_path
+    from mentoreval.report.helper import Helper
     from mentoreval.report.kernel import PrestartedKernel
     from mentoreval.report.notebook import ReportOutputs, build_report
     from mentoreval.report.runtime import kernel_log
@@ -99,6 +100,7 @@ def run_annual_report(
         # the template's kernel starts (and imports the report stack) while the store is
         # brought up to date
         with kernel_log(output.final, progress):
+            helper = stack.enter_context(Helper())  # prints the PDF while Word is written
             kernel = stack.enter_context(
                 PrestartedKernel(cwd=project_root(cfg.path), warm_up=ANNUAL_WARM_UP)
             )
@@ -126,6 +128,7 @@ def run_annual_report(
                 progress=progress,
                 title=title,
                 km=kernel.km,
+                helper=helper,
             )
         staging = output.staging
         final = output.commit()
