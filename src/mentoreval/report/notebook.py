@@ -352,7 +352,7 @@ def build_report(
 
     Stages, shown on one progress bar: parameters, execute, HTML, PDF, Word, egress scan.
     Everything in ``out_dir`` (tables, figures, JSON written by the notebook) is
-    scanned for the ``forbidden`` strings; see :func:`mentoreval.report.render.egress_scan`.
+    scanned for the ``forbidden`` strings; see :func:`mentoreval.report.egress.egress_scan`.
     ``title`` is the HTML ``<title>`` (and so the PDF's and Word file's title); by default
     the notebook's. ``km``: a running kernel's manager, as for :func:`run_notebook`.
     ``helper``: a running :class:`~mentoreval.report.helper.Helper`, which prints the PDF
@@ -374,7 +374,8 @@ def build_report(
     from tqdm.auto import tqdm
 
     from mentoreval.report.helper import Helper
-    from mentoreval.report.render import EgressScan, render_html, render_pdf
+    from mentoreval.report.egress import EgressScan
+    from mentoreval.report.render import render_html, render_pdf
     from mentoreval.report.word import html_to_docx
 
     folder = Path(out_dir)

@@ -8,7 +8,7 @@ tables are Word tables (header row repeated on each page, caption above), and fi
 embedded pictures with their alternative text and caption. The HTML's table of contents
 becomes a Word TOC field (listing the headings until Word updates it with page numbers).
 Nothing is added that the HTML does not hold, so the egress scan of the HTML holds for the
-Word file too, and :func:`mentoreval.report.render.egress_scan` reads the ``.docx`` as well.
+Word file too, and :func:`mentoreval.report.egress.egress_scan` reads the ``.docx`` as well.
 """
 
 from __future__ import annotations

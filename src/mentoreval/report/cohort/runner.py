@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study_model import Sgic
     from mentoreval.report.helper import Helper, Task
     from mentoreval.report.kernel import PrestartedKernel
-    from mentoreval.report.render import EgressScan
+    from mentoreval.report.egress import EgressScan
 
 __all__ = ["TEMPLATE", "run_cohort_report"]
 
@@ -263,7 +263,7 @@ def _start_processes(
 
 def _scannable(folder: Path) -> list[Path]:
     """The files of ``folder`` the egress scan reads, as they are now."""
-    from mentoreval.report.render import EgressScan
+    from mentoreval.report.egress import EgressScan
 
     return EgressScan().pending([folder])
 
@@ -273,7 +273,7 @@ def _scan_written(study: Study, ingested: Any, root: Path, files: list[Path]) ->
     that has read ``files``: the tables, figures and results written before the template
     runs, scanned in a thread meanwhile."""
     from mentoreval.outputs import local_paths
-    from mentoreval.report.render import EgressScan
+    from mentoreval.report.egress import EgressScan
 
     forbidden = _forbidden(study, load_processed(ingested))
     forbidden["local path"] = local_paths(root)
