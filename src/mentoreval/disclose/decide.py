@@ -21,7 +21,7 @@ from mentoreval.disclose.audit import earlier_values
 from mentoreval.disclose.ledger import ReleaseLedger
 from mentoreval.disclose.reasons import PRIMARY_REASONS, LedgerKey, Reason
 from mentoreval.disclose.registry import CountRegistry, registry_error
-from mentoreval.disclose.system import build_system
+from mentoreval.disclose.system import SystemBuilder
 
 if TYPE_CHECKING:
     from mentoreval.disclose.ranges import Memo
@@ -141,8 +141,9 @@ def decide_release(
     releases = [*((o, o.decision.hidden) for o in earlier), (registry, hidden)]
     memo: Memo = {}
     added = rounds = 0
+    builder = SystemBuilder(releases, policy=policy, ledger=ledger, current=len(earlier))
     while True:
-        system = build_system(releases, policy=policy, ledger=ledger, current=len(earlier))
+        system = builder.build(hidden)
         if not policy.active:
             result = system.audit()
             break
@@ -169,23 +170,20 @@ def decide_release(
                 fix="withhold the earlier release's counts or merge the small group",
             )
         hidden[pick] = "complementary"
-        releases[-1] = (registry, hidden)
         added += 1
         if added > max_rounds:
             raise registry_error("complementary suppression did not settle", key=registry.name)
     if prune and added:
-        hidden, result = _prune(registry, releases, hidden, policy, ledger, len(earlier), memo)
+        hidden, result = _prune(registry, builder, hidden, policy, memo)
     unpublished = frozenset(k for k, c in registry.counts.items() if not c.published)
     return Decision(policy, dict(hidden), result, rounds, unpublished)
 
 
 def _prune(
     registry: ReleaseRegistry,
-    releases: list[tuple[ReleaseRegistry, Mapping[str, Reason]]],
+    builder: SystemBuilder,
     hidden: dict[str, Reason],
     policy: DisclosurePolicy,
-    ledger: ReleaseLedger | None,
-    current: int,
     memo: Memo,
 ) -> tuple[dict[str, Reason], AuditResult]:
     """Show again each complement whose return keeps the audit passing."""
@@ -194,12 +192,9 @@ def _prune(
     complements.sort(key=lambda k: (-counts[k].value, k))
     for key in complements:
         trial = {k: r for k, r in hidden.items() if k != key}
-        releases[-1] = (registry, trial)
-        system = build_system(releases, policy=policy, ledger=ledger, current=current)
+        system = builder.build(trial)
         if policy.round_to is None and system.propagation_pick() is not None:
             continue
         if system.audit(only_protected=True, memo=memo, first_failure=True).passed:
             hidden = trial
-    releases[-1] = (registry, hidden)
-    system = build_system(releases, policy=policy, ledger=ledger, current=current)
-    return hidden, system.audit(memo=memo)
+    return hidden, builder.build(hidden).audit(memo=memo)

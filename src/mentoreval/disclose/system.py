@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,7 +32,7 @@ from mentoreval.disclose.verdict import AuditResult, CellRange, is_disclosed
 if TYPE_CHECKING:  # release imports this module (through decide) to audit its decisions
     from mentoreval.disclose.release import ReleaseRegistry
 
-__all__ = ["LinearSystem", "build_system"]
+__all__ = ["LinearSystem", "SystemBuilder", "build_system"]
 
 
 class LinearSystem:
@@ -79,14 +79,7 @@ class LinearSystem:
     ) -> int:
         """Add a cell; a shown one is known (an interval when counts are rounded); a
         ``keep`` cell is hidden as a complement only when no other cell will do."""
-        base = self.policy.round_to
-        if shown and base is not None and base > 1 and value != 0:
-            rounded = self.policy.round_count(value)
-            low, high = max(rounded - base / 2, 0.0), rounded + base / 2
-        elif shown:
-            low = high = float(value)
-        else:
-            low, high = 0.0, math.inf
+        low, high = self._interval(value, shown)
         self.names.append(name)
         self.releases.append(release)
         self.keys.append(key)
@@ -99,6 +92,37 @@ class LinearSystem:
         self._keep.append(keep)
         self._hidden.append(not shown)
         return len(self.names) - 1
+
+    def _interval(self, value: float, shown: bool) -> tuple[float, float]:
+        """What an attacker knows of a cell: its value (an interval when counts are
+        rounded) when shown, else only that it is not negative."""
+        base = self.policy.round_to
+        if shown and base is not None and base > 1 and value != 0:
+            rounded = self.policy.round_count(value)
+            return max(rounded - base / 2, 0.0), rounded + base / 2
+        if shown:
+            return float(value), float(value)
+        return 0.0, math.inf
+
+    def _set_var(
+        self, index: int, *, shown: bool, reason: str, protected: bool, editable: bool
+    ) -> None:
+        """Change what is shown of cell ``index`` (as :meth:`add_var` would have set it)."""
+        self._low[index], self._high[index] = self._interval(self._values[index], shown)
+        self.reasons[index] = reason
+        self._protected[index] = protected
+        self._editable[index] = editable and shown
+        self._hidden[index] = not shown
+
+    def _copy(self) -> LinearSystem:
+        """A copy whose cells can be changed with :meth:`_set_var`; the relations (never
+        changed once built) are shared."""
+        new = LinearSystem.__new__(LinearSystem)
+        new.__dict__.update(self.__dict__)
+        for name in ("reasons", "_low", "_high", "_protected", "_editable", "_hidden"):
+            setattr(new, name, list(getattr(self, name)))
+        new._binding = {}
+        return new
 
     def add_row(
         self, terms: Mapping[int, float], constant: float, name: str, total: int = -1
@@ -383,21 +407,14 @@ def _add_release(
     policy = system.policy
     index: dict[str, int] = {}
     for key, count in registry.counts.items():
-        reason = hidden.get(key, "")
-        shown = count.published and key not in hidden
-        protected = reason in PRIMARY_REASONS or (
-            reason == "unpublished" and count.sensitive and policy.is_small(count.value)
-        )
         index[key] = system.add_var(
             f"{registry.name}: {key}" if several else key,
             release=registry.name,
             key=key,
             value=count.value,
-            shown=shown,
-            reason="small" if reason == "unpublished" and protected else reason,
-            protected=protected and policy.active,
             editable=editable,
             keep=count.keep,
+            **_cell_state(count, hidden.get(key), policy),
         )
         if count.ledger_key is not None:
             by_ledger.setdefault(count.ledger_key, []).append(index[key])
@@ -409,6 +426,55 @@ def _add_release(
             name,
             index[relation.total] if relation.total is not None else -1,
         )
+
+
+def _cell_state(count: Any, reason: Reason | None, policy: DisclosurePolicy) -> dict[str, Any]:
+    """How a count of a release enters the system, given why it is hidden (``None``:
+    not hidden): ``shown``, ``reason`` and ``protected``."""
+    why = reason or ""
+    protected = why in PRIMARY_REASONS or (
+        why == "unpublished" and count.sensitive and policy.is_small(count.value)
+    )
+    return {
+        "shown": count.published and reason is None,
+        "reason": "small" if why == "unpublished" and protected else why,
+        "protected": protected and policy.active,
+    }
+
+
+class SystemBuilder:
+    """:func:`build_system` for the many trials of one decision, where only the hidden
+    counts of the release being decided change: the system is built once, and each trial
+    is a copy with those cells changed (issue 18: a decision of the demo cohort built its
+    system 158 times, 640 cells each).
+
+    :meth:`build` gives the same system as :func:`build_system` with the current release
+    hiding ``hidden`` (a test compares them field by field).
+    """
+
+    def __init__(
+        self,
+        releases: Sequence[tuple[ReleaseRegistry, Mapping[str, Reason]]],
+        *,
+        policy: DisclosurePolicy,
+        ledger: ReleaseLedger | None = None,
+        current: int,
+    ) -> None:
+        self._base = build_system(releases, policy=policy, ledger=ledger, current=current)
+        registry = releases[current][0]
+        # the releases' cells come first, in order; the current release's from here
+        start = sum(len(r.counts) for r, _ in releases[:current])
+        self._cells = list(enumerate(registry.counts.items(), start=start))
+        self._policy = policy
+
+    def build(self, hidden: Mapping[str, Reason]) -> LinearSystem:
+        """The system with the current release hiding ``hidden`` (count key → reason)."""
+        system = self._base._copy()
+        for index, (key, count) in self._cells:
+            system._set_var(
+                index, editable=True, **_cell_state(count, hidden.get(key), self._policy)
+            )
+        return system
 
 
 def _add_difference(

@@ -373,8 +373,8 @@ def build_report(
     """
     from tqdm.auto import tqdm
 
-    from mentoreval.report.helper import Helper
     from mentoreval.report.egress import EgressScan
+    from mentoreval.report.helper import Helper
     from mentoreval.report.render import render_html, render_pdf
     from mentoreval.report.word import html_to_docx
 

@@ -24,9 +24,9 @@ from mentoreval.resources import bundled_path
 if TYPE_CHECKING:  # pragma: no cover
     from mentoreval.config.study import Study
     from mentoreval.config.study_model import Sgic
+    from mentoreval.report.egress import EgressScan
     from mentoreval.report.helper import Helper, Task
     from mentoreval.report.kernel import PrestartedKernel
-    from mentoreval.report.egress import EgressScan
 
 __all__ = ["TEMPLATE", "run_cohort_report"]
 
