@@ -279,3 +279,42 @@ def test_report_process_imports_papermill_without_compiling_iri_grammars() -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False None"
+
+
+def test_split_egress_scan_reads_every_file_and_lists_leaks_of_both_parts(tmp_path):
+    """Issue 18: the runner scans what is written before the template in a thread, the rest
+    while the helper prints the PDF, then the PDF and the manifest. A leak written after the
+    first part (the brief), one in the PDF and one in the rewritten manifest must all be
+    found, in one error, and every scannable file must have been read."""
+    import weasyprint
+
+    from mentoreval.errors import DisclosureError
+    from mentoreval.report.cohort.runner import _finish
+    from mentoreval.report.egress import EgressScan, files_to_scan
+    from mentoreval.report.helper import Helper
+
+    staging = tmp_path / "staging"
+    (staging / "tables").mkdir(parents=True)
+    (staging / "tables" / "a.csv").write_text("n\n40\n")
+    (staging / "manifest.json").write_text("{}")
+    early = EgressScan({"pseudonym": ["p-7f3a9c"]})
+    early.add(f for f in files_to_scan([staging]) if f.name != "manifest.json")
+    (staging / "brief.html").write_text("<p>P-7F3A9C</p>")  # written while the template ran
+
+    def print_pdf() -> Path:
+        target = staging / "cohort_report.pdf"
+        weasyprint.HTML(string="<p>student p-7f3a9c</p>").write_pdf(target)
+        return target
+
+    pdf = Helper(enabled=False).submit(print_pdf)
+    manifest = {"note": "p-7f3a9c"}
+    with pytest.raises(DisclosureError, match="3 leaks in 3 files") as caught:
+        _finish(manifest, staging, early, bar=_Bar(), stage=lambda name: None, pdf=pdf)
+    named = {Path(str(p.file)).name for p in caught.value.problems}
+    assert named == {"brief.html", "cohort_report.pdf", "manifest.json"}
+    assert sorted(early.scanned) == files_to_scan([staging])
+
+
+class _Bar:
+    def update(self) -> None:
+        pass

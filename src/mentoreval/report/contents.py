@@ -183,7 +183,6 @@ def two_column_contents(body: str) -> str:
     while first < len(entries) - 1 and 2 * (taken + entries[first][2]) <= total + entries[first][2]:
         taken += entries[first][2]
         first += 1
-    first = max(first, 1)
 
     def items(chosen: list[tuple[int, int, int]]) -> str:
         return "".join(listing[a:b] for a, b, _ in chosen)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mentoreval.errors import DisclosureError, Problem, ReportError
 
-__all__ = ["EgressScan", "egress_scan", "pdf_text"]
+__all__ = ["EgressScan", "egress_scan", "files_to_scan", "pdf_text"]
 
 _SCANNED_SUFFIXES = (
     ".html", ".htm", ".pdf", ".docx", ".ipynb", ".csv", ".json", ".svg", ".txt", ".md",
@@ -135,7 +135,9 @@ def _texts(path: Path) -> tuple[str, str]:
     return raw, raw
 
 
-def _collect(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def files_to_scan(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files :func:`egress_scan` reads of ``paths``: named files, and the files of the
+    kinds it reads (not PNG) in named folders, searched recursively."""
     found: list[Path] = []
     for entry in paths:
         path = Path(entry)
@@ -279,11 +281,11 @@ class EgressScan:
     def pending(self, paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         """The files in ``paths`` (as :func:`egress_scan` collects them) not scanned yet."""
         done = set(self.scanned)
-        return [p for p in _collect(paths) if p not in done]
+        return [p for p in files_to_scan(paths) if p not in done]
 
     def add(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Scan ``paths`` (files, or folders searched recursively); remember any leak."""
-        for path in _collect(paths):
+        for path in files_to_scan(paths):
             self.scanned.append(path)
             self._scan_file(path)
 

@@ -18,6 +18,7 @@ from mentoreval.config.disclosure import DisclosurePolicy
 from mentoreval.report.cohort.designs import analyse_study
 from mentoreval.report.cohort.inputs import load_processed
 from mentoreval.report.cohort.outputs import write_cohort_outputs
+from mentoreval.report.egress import files_to_scan
 from mentoreval.report.runtime import kernel_log
 from mentoreval.resources import bundled_path
 
@@ -209,7 +210,7 @@ def run_cohort_report(
         manifest = _manifest(study, config, ingested, results, parameters, root)
         write_json(manifest, staging / "manifest.json")
         # what is written so far is scanned while the kernel runs the template
-        scan = functools.partial(_scan_written, study, ingested, root, _scannable(staging))
+        scan = functools.partial(_scan_written, study, ingested, root, files_to_scan([staging]))
         printing, scanned = _execute_and_render(
             stage, bar, staging, parameters, root=root, title=results.title, pdf=pdf,
             log=kernel_log(output.final, progress), kernel=kernel, helper=helper, scan=scan,
@@ -261,24 +262,17 @@ def _start_processes(
         return stack.enter_context(PrestartedKernel(cwd=root)), helper
 
 
-def _scannable(folder: Path) -> list[Path]:
-    """The files of ``folder`` the egress scan reads, as they are now."""
-    from mentoreval.report.egress import EgressScan
-
-    return EgressScan().pending([folder])
-
-
 def _scan_written(study: Study, ingested: Any, root: Path, files: list[Path]) -> EgressScan:
     """An egress scan of the report (every pseudonym, raw id and local path forbidden)
     that has read ``files``: the tables, figures and results written before the template
-    runs, scanned in a thread meanwhile."""
+    runs, scanned in a thread meanwhile (not the manifest, rewritten at the end)."""
     from mentoreval.outputs import local_paths
     from mentoreval.report.egress import EgressScan
 
     forbidden = _forbidden(study, load_processed(ingested))
     forbidden["local path"] = local_paths(root)
     scan = EgressScan(forbidden)
-    scan.add(files)
+    scan.add(f for f in files if f.name != "manifest.json")
     return scan
 
 
@@ -298,8 +292,8 @@ def _finish(
     from mentoreval.safefs import MARKER
 
     stage("egress scan")
-    printed = staging / "cohort_report.pdf"
-    scan.add(p for p in scan.pending([staging]) if p != printed)
+    last = {staging / "cohort_report.pdf", staging / "manifest.json"}  # scanned when final
+    scan.add(p for p in scan.pending([staging]) if p not in last)
     bar.update()
     if pdf is not None:
         stage("PDF")
@@ -310,8 +304,7 @@ def _finish(
         str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file() and p.name != MARKER
     )
     write_json(manifest, staging / "manifest.json")
-    scan.add(p for p in scan.pending([staging]) if p.name != "manifest.json")
-    scan.add([staging / "manifest.json"])
+    scan.add(scan.pending([staging]))  # the PDF and the manifest
     scan.check()
     bar.update()
 
