@@ -7,8 +7,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Tests run on every core (pytest-xdist); `make test XDIST=` runs them serially.
-XDIST ?= -n auto --dist worksteal
+# Tests run on every core (pytest-xdist); `make test XDIST=` runs them serially. Each test
+# module runs on one worker (loadscope), so a module-scoped report is built once.
+XDIST ?= -n auto --dist loadscope
 
 .PHONY: demo test test-all lint format typecheck check clean help
 

@@ -3,6 +3,7 @@ flag, paths to shared fixtures, and where doctests make their temporary folders.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from _pytest.doctest import DoctestItem
 
 REPO = Path(__file__).resolve().parent
 SHARED_FORMATS = REPO.parent / "shared" / "formats"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # make test runs one pytest worker per core: a report's helper process (its second
+    # core) would only compete with the other worker. Tests that need the helper turn it on.
+    os.environ.setdefault("MENTOREVAL_HELPER", "0")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

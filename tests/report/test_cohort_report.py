@@ -78,7 +78,10 @@ def demo_report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     config = write_study(folder, n_students=80, design="comparison", seed=11)
     out = folder / "reports" / "demo"
-    assert _cli(["report", str(config), "--out", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        # as a user runs it: with the helper process (the suite turns it off elsewhere)
+        patch.delenv("MENTOREVAL_HELPER", raising=False)
+        assert _cli(["report", str(config), "--out", str(out)]) == 0
     (processed,) = (folder / "data" / "processed").iterdir()
     return config, out, processed
 

@@ -39,10 +39,16 @@ def test_helper_is_off_in_a_batch_worker() -> None:
     import concurrent.futures as cf
     import multiprocessing
 
-    assert helper_wanted() is ((os.cpu_count() or 1) >= 2)
+    assert helper_wanted({}) is ((os.cpu_count() or 1) >= 2)
     spawn = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        assert pool.submit(helper_wanted).result() is False
+        assert pool.submit(helper_wanted, {}).result() is False
+
+
+@pytest.mark.parametrize("value", ["0", "off", "OFF", " no ", "false"])
+def test_helper_is_off_when_the_environment_says_so(value: str) -> None:
+    assert helper_wanted({"MENTOREVAL_HELPER": value}) is False
+    assert helper_wanted({"MENTOREVAL_HELPER": "1"}) is ((os.cpu_count() or 1) >= 2)
 
 
 def test_helper_error_reaches_the_caller_with_its_message(tmp_path: Path) -> None:

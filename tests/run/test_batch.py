@@ -293,6 +293,7 @@ def _comparable(value: object, roots: tuple[str, ...]) -> object:
     return value
 
 
+@pytest.mark.slow  # a Dask cluster and two full reports: 50 s; the notebook-job test above is fast
 def test_dask_local_cluster_matches_local_executor_on_cohort_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,7 +10,9 @@ while the main process ingests and analyses. The main process hands it half the 
 goes on with its own half, the Word file and the egress scan meanwhile.
 
 It is off (every task runs here, in order) inside a batch worker, whose cores are already
-busy with the other jobs, and on a one-core machine. If the helper process dies (killed,
+busy with the other jobs, on a one-core machine, and when ``MENTOREVAL_HELPER=0`` (set it
+where other processes already keep every core busy: the test suite runs one pytest worker
+per core, so it sets it). If the helper process dies (killed,
 out of memory), the task is run again here: the report never depends on it.
 """
 
@@ -20,27 +22,40 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["Helper", "Task", "helper_wanted", "save_figure_pickled"]
+__all__ = ["HELPER_ENV", "Helper", "Task", "helper_wanted", "save_figure_pickled"]
 
 T = TypeVar("T")
 
 
-def helper_wanted() -> bool:
+#: The environment variable that turns the helper off (``0``, ``off``, ``no`` or ``false``).
+HELPER_ENV = "MENTOREVAL_HELPER"
+
+
+def helper_wanted(environ: Mapping[str, str] | None = None) -> bool:
     """Whether a report run here should start a helper process: not inside a worker
-    process of a batch (its cores are busy with the other jobs), not on one core.
+    process of a batch (its cores are busy with the other jobs), not on one core, not when
+    ``$MENTOREVAL_HELPER`` is ``0`` / ``off`` / ``no`` / ``false``.
+
+    Parameters
+    ----------
+    environ
+        The environment to read ``MENTOREVAL_HELPER`` from; default ``os.environ``.
 
     Examples
     --------
-    >>> isinstance(helper_wanted(), bool)
-    True
+    >>> helper_wanted({"MENTOREVAL_HELPER": "off"})
+    False
     """
+    env = os.environ if environ is None else environ
+    if env.get(HELPER_ENV, "").strip().lower() in {"0", "off", "no", "false"}:
+        return False
     return multiprocessing.parent_process() is None and (os.cpu_count() or 1) >= 2
 
 
