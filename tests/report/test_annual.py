@@ -263,6 +263,78 @@ def test_ledger_blocks_differencing_against_an_earlier_report(
     assert any("differ" in n for n in later.notes)
 
 
+def test_figures_the_report_showed_are_written_as_shown_and_drawn_once(
+    demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: write_annual_outputs and the brief reuse the PNG and SVG the report drew
+    for its pages; the files equal those of a run that draws every figure afresh."""
+    import matplotlib
+
+    from mentoreval.report.annual import figures as annual_figures
+    from mentoreval.report.annual.brief import annual_brief
+    from mentoreval.report.annual.outputs import write_annual_outputs
+
+    matplotlib.use("Agg")
+    config = load_annual_config(write_annual(tmp_path, copy_store(demo_store, tmp_path)))
+    fresh = analyse_annual(config)
+    write_annual_outputs(fresh, tmp_path / "fresh")
+    shown = analyse_annual(config)
+    report = open_annual_report(shown)
+    for show in (report.show_participation, report.show_pooled, report.show_trends):
+        show()
+    assert {"participation", "forest_01", "trend_01"} <= set(shown.drawn)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a figure the report showed was drawn again")
+
+    for name in ("plot_annual_participation", "forest_figures", "plot_annual_trends"):
+        monkeypatch.setattr(annual_figures, name, never)
+    results = write_annual_outputs(shown, tmp_path / "shown")
+    assert annual_brief(shown).figure.png == shown.drawn["forest_01"]["png"]
+    files = sorted(p.name for p in (tmp_path / "fresh" / "figures").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "shown" / "figures").iterdir())
+    assert len(files) == 2 * len(shown.drawn)
+    for name in files:
+        written = (tmp_path / "shown" / "figures" / name).read_bytes()
+        assert written == (tmp_path / "fresh" / "figures" / name).read_bytes(), name
+        stem, fmt = name.rsplit(".", 1)
+        assert written == shown.drawn[stem][fmt]  # the picture shown is the file saved
+    assert results["inputs"]  # the manifest was written after the figures
+
+
+def test_paired_rows_compare_every_scale_and_name_the_one_that_cannot_be() -> None:
+    """All of a cohort's scales in one comparison, each equal to its own; a scale with a
+    duplicated score is named in a note and the other scales keep their rows."""
+    from mentoreval.report.annual.inputs import paired_rows
+    from mentoreval.stats import compare_paired
+
+    rng = np.random.default_rng(3)
+    ids = [f"p{i:02d}" for i in range(12)]
+    frames = [
+        pd.DataFrame({"participant_id": ids, "wave": wave, "instrument": instrument,
+                      "scale": scale, "score": rng.normal(50, 10, len(ids))})
+        for instrument, scale in (("cbi", "personal"), ("who5", "total"))
+        for wave in ("pre", "post")
+    ] + [pd.DataFrame({"participant_id": ids[:5], "wave": "post", "instrument": "mq",
+                       "scale": "total", "score": 3.0})]  # fmt: skip
+    scores = pd.concat(frames, ignore_index=True)
+    notes: list[str] = []
+    rows = paired_rows(scores, pre="pre", post="post", confidence=0.95, notes=notes, where="c")
+    assert rows[["instrument", "scale"]].to_numpy().tolist() == [
+        ["cbi", "personal"], ["who5", "total"]]  # fmt: skip
+    assert notes == []  # mq: measured at the second survey only, not compared
+    for (instrument, scale), row in rows.groupby(["instrument", "scale"]):
+        alone = compare_paired(
+            scores[(scores["instrument"] == instrument) & (scores["scale"] == scale)],
+            p_adjust="none", details=True,
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(row.reset_index(drop=True), alone, check_exact=True)
+    twice = pd.concat([scores, scores[(scores["instrument"] == "who5")].head(1)])
+    rows = paired_rows(twice, pre="pre", post="post", confidence=0.95, notes=notes, where="c")
+    assert rows["instrument"].tolist() == ["cbi"]
+    assert len(notes) == 1 and notes[0].startswith("c who5.total: no paired comparison")
+
+
 def test_missing_cohorts_are_named(tmp_path: Path) -> None:
     path = write_annual(tmp_path, tmp_path / "empty-store", update_store=False)
     with pytest.raises(DataError, match="3 listed cohort"):

@@ -256,28 +256,48 @@ class _PerCohort:
         return pd.concat(self.change_parts, ignore_index=True)
 
 
+def _by_cohort(df: pd.DataFrame) -> tuple[dict[tuple[Any, ...], pd.DataFrame], pd.DataFrame]:
+    """``df``'s rows per ``(programme, cohort, year)``, in their order, and the empty table
+    (what a cohort with no rows gets).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"programme": ["p", "p", "p"], "cohort": ["a", "b", "a"],
+    ...                    "year": [2025, 2025, 2025], "x": [1, 2, 3]})
+    >>> parts, empty = _by_cohort(df)
+    >>> parts[("p", "a", 2025)]["x"].tolist(), len(empty)
+    ([1, 3], 0)
+    """
+    empty = df.iloc[0:0]
+    if df.empty:
+        return {}, empty
+    groups = df.groupby(["programme", "cohort", "year"], sort=False, observed=True)
+    return {tuple(k): g for k, g in groups}, empty
+
+
 def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]) -> _PerCohort:
     """Participation, paired outcomes and per-person change of each cohort, in order."""
     out = _PerCohort()
+    # each store table split by cohort once (a mask per cohort and table re-read every row
+    # of the table for every cohort: minutes at a consortium's 200 cohorts)
+    split = {name: _by_cohort(store[name])
+             for name in ("cohort_info", "participants", "linkage", "dose", "scores")}  # fmt: skip
     for c in iter_rows(cohorts):
         key: tuple[Any, Any, Any] = (c.programme, c.cohort, c.year)
 
-        def of(df: pd.DataFrame, key: tuple[Any, Any, Any] = key) -> pd.DataFrame:
-            if df.empty:
-                return df
-            m = (df["programme"] == key[0]) & (df["cohort"] == key[1]) & (df["year"] == key[2])
-            return df[m]
+        def of(name: str, key: tuple[Any, Any, Any] = key) -> pd.DataFrame:
+            return split[name][0].get(key, split[name][1])
 
-        ci = of(store["cohort_info"])
+        ci = of("cohort_info")
         row_info = ci.iloc[0] if len(ci) else pd.Series(dtype=object)
         pre = str(row_info.get("pre_wave", "pre") or "pre")
         post = str(row_info.get("post_wave", "post") or "post")
         design = _design(row_info)
-        people = mentored_people(row_info, of(store["participants"]))
+        people = mentored_people(row_info, of("participants"))
         treated = row_info.get("treated")
         out.comparison.append(str(treated) if isinstance(treated, str) and treated else "")
         ids = set(people["participant_id"].astype(str))
-        row = _participation_row(c, ids, of(store["linkage"]), of(store["dose"]))
+        row = _participation_row(c, ids, of("linkage"), of("dose"))
         out.part_rows.append(_unpaired(row, design) if design != "linked" else row)
         name = f"{c.programme} {c.cohort}"
         name = name if str(c.cohort) == str(c.year) else f"{name} ({c.year})"
@@ -285,7 +305,7 @@ def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]
             out.unpaired.append((name, design))
             continue  # no pairs: retention and paired change do not apply
         run.notes.extend(_contrast_note(name, row_info, pre, post))
-        cohort_scores = of(store["scores"])
+        cohort_scores = of("scores")
         cohort_scores = cohort_scores[cohort_scores["participant_id"].astype(str).isin(ids)]
         where = f"{c.programme}/{c.cohort}/{c.year}"
         paired = paired_rows(

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from mentoreval.disclose.formatting import format_cell
 from mentoreval.frames import iter_rows
-from mentoreval.report.annual.document import figure_png
-from mentoreval.report.annual.figures import figure_alt_texts, forest_figures
+from mentoreval.report.annual.figures import annual_figure_files, figure_alt_texts
 from mentoreval.report.annual.results import AnnualAnalysis
 from mentoreval.report.annual.tables import decimals, scale_info
 from mentoreval.report.annual.wording import pooled_judgement
@@ -96,15 +95,10 @@ def annual_brief(analysis: AnnualAnalysis) -> Brief:
         ))  # fmt: skip
     caveats += [("", str(note)) for note in analysis.notes]
     figure = None
-    forests = forest_figures(analysis)
-    if forests:
-        import matplotlib.pyplot as plt
-
-        png = figure_png(forests[0])
-        for fig in forests:
-            plt.close(fig)
+    files = annual_figure_files(analysis, kinds=("forest_",))  # as the report showed it
+    if "forest_01" in files:
         figure = BriefFigure(
-            png=png,
+            png=files["forest_01"]["png"],
             alt=figure_alt_texts(analysis)["forest_01"],
             caption=f"Each cohort's mean change and the pooled change (diamond) with their "
             f"{cfg.confidence:.0%} CIs.",

@@ -10,7 +10,6 @@ figures as :func:`~mentoreval.report.layout.figure_html` with the alternative te
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 from mentoreval.report.annual.figures import (
@@ -26,16 +25,7 @@ from mentoreval.report.layout import Numbering, figure_html, figures_html, refs,
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["AnnualReport", "figure_png", "open_annual_report"]
-
-
-def figure_png(fig: Figure, dpi: int = 150) -> bytes:
-    """A figure as PNG bytes, drawn as :func:`~mentoreval.report.figures.saving.save_figure`
-    saves it (tight bounding box, no date in the metadata)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
-                metadata={"Software": "mentoreval"})  # fmt: skip
-    return buffer.getvalue()
+__all__ = ["AnnualReport", "open_annual_report"]
 
 
 class AnnualReport:
@@ -75,12 +65,16 @@ class AnnualReport:
     ) -> list[int]:
         import matplotlib.pyplot as plt
 
+        from mentoreval.report.figures.saving import figure_files
+
         shown, numbers = [], []
         for name, fig in figures:
             number = self.numbers.figure()
             title = fig.axes[0].get_title(loc="left") if fig.axes else ""
             text = f"{title}: {caption}" if title else caption
-            shown.append(figure_html(figure_png(fig), number=number, alt=self.alt[name],
+            # the PNG and SVG written with the report's files later (write_annual_outputs)
+            files = self.analysis.drawn.setdefault(name, figure_files(fig))
+            shown.append(figure_html(files["png"], number=number, alt=self.alt[name],
                                      caption=text))  # fmt: skip
             numbers.append(number)
             plt.close(fig)

@@ -5,6 +5,7 @@ Report stage (how it is drawn), from the disclosure-controlled tables only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "annual_figure_files",
     "figure_alt_texts",
     "forest_figures",
     "plot_annual_participation",
@@ -177,3 +179,38 @@ def plot_annual_trends(analysis: AnnualAnalysis) -> list[Figure]:
             ax.legend(frameon=False)
         figures.append(fig)
     return figures
+
+
+def annual_figure_files(
+    analysis: AnnualAnalysis, *, kinds: tuple[str, ...] = ("participation", "forest_", "trend_")
+) -> dict[str, dict[str, bytes]]:
+    """PNG and SVG of every figure of the annual report (name → format → bytes), named as
+    :func:`figure_alt_texts` names them: those the report has shown
+    (:attr:`AnnualAnalysis.drawn`), the others drawn now and kept there too.
+
+    ``kinds`` limits it to the figures whose names start so (the brief needs the forest
+    plots only).
+
+    Examples
+    --------
+    >>> sorted(annual_figure_files(analysis))  # doctest: +SKIP
+    ['forest_01', 'participation', 'trend_01']
+    """
+    import matplotlib.pyplot as plt
+
+    from mentoreval.report.figures.saving import figure_files
+
+    names = [n for n in figure_alt_texts(analysis) if n.startswith(kinds)]
+    drawers: list[tuple[str, Callable[[], list[Figure]]]] = [
+        ("participation", lambda: [plot_annual_participation(analysis)]),
+        ("forest_", lambda: forest_figures(analysis)),
+        ("trend_", lambda: plot_annual_trends(analysis)),
+    ]
+    for prefix, draw in drawers:
+        kind = [n for n in names if n.startswith(prefix)]
+        if not kind or all(n in analysis.drawn for n in kind):
+            continue
+        for name, fig in zip(kind, draw(), strict=True):
+            analysis.drawn.setdefault(name, figure_files(fig))
+            plt.close(fig)
+    return {name: analysis.drawn[name] for name in names}

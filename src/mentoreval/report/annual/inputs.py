@@ -121,13 +121,43 @@ def mentored_people(info: pd.Series, participants: pd.DataFrame) -> pd.DataFrame
 def paired_rows(
     scores: pd.DataFrame, *, pre: str, post: str, confidence: float, notes: list[str], where: str
 ) -> pd.DataFrame:
+    """One cohort's paired comparison of every instrument × scale measured at both waves
+    (:func:`~mentoreval.stats.compare_paired`, rows with at least two pairs).
+
+    All scales are compared in one call (one reshape of the cohort's scores); only when
+    that call refuses the data are the scales compared one by one, so the note names the
+    scale at fault and the other scales keep their comparison.
+    """
+    from mentoreval.stats import compare_paired
+
+    if scores.empty:
+        return pd.DataFrame()
+    keys = ["instrument", "scale"]
+    at = pd.DataFrame({"pre": scores["wave"].eq(pre), "post": scores["wave"].eq(post)})
+    waves = at.groupby([scores[k] for k in keys], sort=True, observed=True).any()
+    # measured at one wave only (e.g. mentoring quality at follow-up): not compared
+    both = waves.index[waves["pre"] & waves["post"]]
+    if both.empty:
+        return pd.DataFrame()
+    sub = scores[pd.MultiIndex.from_frame(scores[keys]).isin(both)]
+    try:
+        out = compare_paired(
+            sub, pre=pre, post=post, confidence=confidence, p_adjust="none", details=True
+        )
+    except MentorevalError:
+        return _paired_rows_one_by_one(sub, pre=pre, post=post, confidence=confidence,
+                                       notes=notes, where=where)  # fmt: skip
+    return out[out["n_pairs"] >= 2].reset_index(drop=True)
+
+
+def _paired_rows_one_by_one(
+    scores: pd.DataFrame, *, pre: str, post: str, confidence: float, notes: list[str], where: str
+) -> pd.DataFrame:
+    """:func:`paired_rows` scale by scale, noting each scale that cannot be compared."""
     from mentoreval.stats import compare_paired
 
     rows = []
     for (instrument, scale), sub in scores.groupby(["instrument", "scale"], sort=True):
-        waves = set(sub["wave"])
-        if pre not in waves or post not in waves:
-            continue  # measured at one wave only (e.g. mentoring quality at follow-up)
         try:
             out = compare_paired(
                 sub, pre=pre, post=post, confidence=confidence, p_adjust="none", details=True

@@ -12,12 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mentoreval.report.annual.figures import (
-    figure_alt_texts,
-    forest_figures,
-    plot_annual_participation,
-    plot_annual_trends,
-)
+from mentoreval.report.annual.figures import annual_figure_files, figure_alt_texts
 from mentoreval.report.annual.results import AnnualAnalysis
 from mentoreval.store.parquet import (
     merge_release_ledger,
@@ -68,7 +63,6 @@ def write_annual_outputs(
         write_json,
         write_table,
     )
-    from mentoreval.report.figures.charts import save_figure
     from mentoreval.report.numbers import round_for_paste
 
     out = Path(out_dir)
@@ -78,14 +72,16 @@ def write_annual_outputs(
             continue
         full[name] = table_json(table)
         write_table(round_for_paste(table), out / "tables" / f"{name}.csv")
-    drawn = [("participation", plot_annual_participation(analysis))]
-    drawn += [(f"forest_{i + 1:02d}", fig) for i, fig in enumerate(forest_figures(analysis))]
-    drawn += [(f"trend_{i + 1:02d}", fig) for i, fig in enumerate(plot_annual_trends(analysis))]
     alt = figure_alt_texts(analysis)
     figures: dict[str, dict[str, str]] = {}
-    for name, fig in drawn:
-        paths = save_figure(fig, out / "figures" / name)
-        figures[name] = {p.suffix[1:]: str(p.relative_to(out)) for p in paths}
+    # the figures the report has shown are written as shown, the others drawn here
+    for name, files in annual_figure_files(analysis).items():
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        figures[name] = {}
+        for fmt, data in files.items():
+            path = out / "figures" / f"{name}.{fmt}"
+            path.write_bytes(data)
+            figures[name][fmt] = str(path.relative_to(out))
         figures[name]["alt"] = alt[name]
     pooled = analysis["pooled"]
     results = {

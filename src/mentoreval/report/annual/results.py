@@ -71,6 +71,12 @@ class AnnualAnalysis:
     ledger
         The release ledger including this report's releases (saved by
         :func:`save_release_ledger`).
+    drawn
+        The PNG and SVG of each figure already drawn from this analysis (name, as
+        :func:`figure_alt_texts` names them → format → bytes). The report's ``show_*``
+        methods fill it as they show the figures; :func:`write_annual_outputs` and the
+        brief use those bytes, so a figure is drawn once, and the file saved is the picture
+        shown.
     """
 
     config: AnnualConfig
@@ -78,6 +84,7 @@ class AnnualAnalysis:
     primary: tuple[tuple[str, str], ...]
     notes: tuple[str, ...] = ()
     ledger: ReleaseLedger = field(default_factory=ReleaseLedger)
+    drawn: dict[str, dict[str, bytes]] = field(default_factory=dict, compare=False, repr=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]

@@ -11,6 +11,7 @@ Report stage (how it is drawn).
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from mentoreval.report.figures.base import (
     report_rc,
 )
 
-__all__ = ["save_figure"]
+__all__ = ["figure_files", "save_figure"]
 
 
 def save_figure(
@@ -65,17 +66,46 @@ def save_figure(
     ...     [p.name for p in save_figure(fig, Path(d) / "bands")]
     ['bands.png', 'bands.svg']
     """
+    stem = Path(path_stem)
+    files = figure_files(fig, formats=formats, dpi=dpi)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt, data in files.items():
+        target = stem.with_name(stem.name + f".{fmt}")
+        target.write_bytes(data)
+        written.append(target)
+    return written
+
+
+def figure_files(
+    fig: Figure,
+    *,
+    formats: Sequence[Literal["png", "svg"]] = ("png", "svg"),
+    dpi: int = 150,
+) -> dict[str, bytes]:
+    """The bytes :func:`save_figure` writes, by format (one layout for both files).
+
+    A report that shows a figure and later saves it keeps these bytes, so the figure is
+    drawn once for both, and the picture shown is the file saved.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mentoreval.report.figures.bands import plot_bands
+    >>> fig = plot_bands(pd.DataFrame({"low": [20], "high": [30]}, index=["pre"]))
+    >>> files = figure_files(fig)
+    >>> list(files), files["png"][:4]
+    (['png', 'svg'], b'\x89PNG')
+    """
     allowed = ("png", "svg")
     bad = [f for f in formats if f not in allowed]
     if bad:
         raise fail(f"unknown figure format(s) {bad}", fix=f"use {allowed}")
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
     metadata: dict[str, dict[str, Any]] = {
         "svg": {"Date": None, "Creator": "mentoreval"},
         "png": {"Software": "mentoreval"},
     }
+    files: dict[str, bytes] = {}
     engine = fig.get_layout_engine()
     with report_rc({"svg.hashsalt": HASHSALT, "svg.fonttype": "none"}):
         bbox = _laid_out_bbox(fig, dpi)
@@ -84,12 +114,12 @@ def save_figure(
             fig.set_layout_engine(None)
         try:
             for fmt in formats:
-                target = stem.with_name(stem.name + f".{fmt}")
-                fig.savefig(target, format=fmt, dpi=dpi, metadata=metadata[fmt], bbox_inches=bbox)
-                written.append(target)
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata[fmt], bbox_inches=bbox)
+                files[fmt] = buffer.getvalue()
         finally:
             fig.set_layout_engine(engine)
-    return written
+    return files
 
 
 def _laid_out_bbox(fig: Figure, dpi: int) -> Bbox:
