@@ -206,10 +206,11 @@ def test_html_in_headless_chromium(built: ReportOutputs, tmp_path: Path) -> None
 
 
 def test_egress_scan_is_one_pass_for_many_students(tmp_path: Path) -> None:
-    """Thousands of forbidden strings: still exact (word boundaries, case) and fast."""
+    """A consortium's 50,000 forbidden strings: still exact (word boundaries, case) and
+    fast (a regex per student compiled up front took 15 s: only matches are compiled)."""
     import time
 
-    forbidden = {"pseudonym": [f"{i:064x}" for i in range(5000)], "raw id": ["1234567"]}
+    forbidden = {"pseudonym": [f"{i:064x}" for i in range(50_000)], "raw id": ["1234567"]}
     text = "<p>" + " ".join(f"cell {i} 12345678 x1234567" for i in range(20000)) + "</p>"
     (tmp_path / "big.html").write_text(text)
     start = time.process_time()
