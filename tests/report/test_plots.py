@@ -91,6 +91,23 @@ def test_forest_suppressed_and_pooled() -> None:
     assert "0.10 [\u22120.10, 0.30]" in texts  # a true minus sign
 
 
+def test_forest_draws_every_row_in_one_errorbar_at_its_estimate_and_interval() -> None:
+    """Issue 18: a consortium's forest plot of 200 cohorts is one errorbar artist, not 200
+    (drawing time); a suppressed row has no marker."""
+    est = np.linspace(-1.0, 2.0, 40)
+    est[5] = np.nan
+    effects = pd.DataFrame({"scale": [f"c{i}" for i in range(40)], "g_av": est,
+                            "ci_low": est - 0.5, "ci_high": est + 0.75})  # fmt: skip
+    fig = plot_change_forest(effects)
+    (bars,) = fig.axes[0].containers
+    marker, _, (lines,) = bars.lines
+    shown = ~np.isnan(est)
+    assert marker.get_xdata().tolist() == est[shown].tolist()
+    assert marker.get_ydata().tolist() == [-i for i in range(40) if i != 5]
+    spans = np.array([(s[0][0], s[1][0]) for s in lines.get_segments()])
+    np.testing.assert_allclose(spans, np.column_stack([est[shown] - 0.5, est[shown] + 0.75]))
+
+
 def test_likert_centred_on_neutral() -> None:
     counts = pd.DataFrame(
         [[10, 10, 10, 10, 10], [0, 0, 10, 20, 20], [5, 5, np.nan, 5, 5]],

@@ -9,6 +9,7 @@ import math
 import textwrap
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -103,6 +104,7 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
     with report_rc():
         ticks: list[str] = []
         text_x = ax.get_yaxis_transform()
+        drawn: list[tuple[float, int, float, float]] = []  # estimate, row, low, high
         for i, row in rows.iterrows():
             y = -int(str(i))
             ticks.append(_row_label(str(row[label]), None if better is None else row[better]))
@@ -110,15 +112,7 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
             if math.isnan(est):
                 ax.text(1.02, y, f"n {policy.label}", transform=text_x, va="center", fontsize=8)
                 continue
-            ax.errorbar(
-                [est],
-                [y],
-                xerr=[[est - lo], [hi - est]],
-                fmt="s",
-                color=OKABE_ITO[0],
-                markersize=5,
-                capsize=2.5,
-            )
+            drawn.append((est, y, lo, hi))
             ax.text(
                 1.02,
                 y,
@@ -126,6 +120,17 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
                 transform=text_x,
                 va="center",
                 fontsize=8,
+            )
+        if drawn:  # one errorbar for every row: 200 cohorts are one artist, not 200
+            est_, y_, lo_, hi_ = (np.array(v, dtype=float) for v in zip(*drawn, strict=True))
+            ax.errorbar(
+                est_,
+                y_,
+                xerr=[est_ - lo_, hi_ - est_],
+                fmt="s",
+                color=OKABE_ITO[0],
+                markersize=5,
+                capsize=2.5,
             )
         if pooled:
             y = -len(rows)
