@@ -18,7 +18,9 @@ the data. Target: 200 cohorts in <= 60 s, memory growing no faster than the data
     .venv/bin/python benchmarks/annual.py --keep /tmp/consortium  # build once, then reuse
 
 ``--keep DIR`` builds the consortium in ``DIR`` (kept afterwards) or, if ``DIR`` already
-holds one, reuses it: building 200 cohorts takes minutes, the report is what is timed.
+holds one, reuses it (building 200 cohorts takes about a minute; the report is timed).
+``DIR`` must be empty or one this benchmark made: its ``out-*`` and ``store-*`` folders
+are replaced on each run.
 """
 
 from __future__ import annotations
@@ -131,9 +133,12 @@ def main() -> None:
     scales = [int(s) for s in args.scales.split(",") if s] or [total]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
+        built_marks = "built-*"
         if args.keep is not None:
             base = args.keep.resolve()
             base.mkdir(parents=True, exist_ok=True)
+            if any(base.iterdir()) and not any(base.glob(built_marks)):
+                raise SystemExit(f"--keep {base}: not empty and not made by this benchmark")
         built = base / f"built-{max(scales)}x{args.students}"
         start = time.perf_counter()
         if built.is_file():

@@ -272,6 +272,7 @@ def test_figures_the_report_showed_are_written_as_shown_and_drawn_once(
 
     from mentoreval.report.annual import figures as annual_figures
     from mentoreval.report.annual.brief import annual_brief
+    from mentoreval.report.annual.figures import figure_alt_texts
     from mentoreval.report.annual.outputs import write_annual_outputs
 
     matplotlib.use("Agg")
@@ -289,7 +290,7 @@ def test_figures_the_report_showed_are_written_as_shown_and_drawn_once(
 
     for name in ("plot_annual_participation", "forest_figures", "plot_annual_trends"):
         monkeypatch.setattr(annual_figures, name, never)
-    results = write_annual_outputs(shown, tmp_path / "shown")
+    write_annual_outputs(shown, tmp_path / "shown")
     assert annual_brief(shown).figure.png == shown.drawn["forest_01"]["png"]
     files = sorted(p.name for p in (tmp_path / "fresh" / "figures").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "shown" / "figures").iterdir())
@@ -299,7 +300,12 @@ def test_figures_the_report_showed_are_written_as_shown_and_drawn_once(
         assert written == (tmp_path / "fresh" / "figures" / name).read_bytes(), name
         stem, fmt = name.rsplit(".", 1)
         assert written == shown.drawn[stem][fmt]  # the picture shown is the file saved
-    assert results["inputs"]  # the manifest was written after the figures
+    listed = json.loads((tmp_path / "shown" / "results.json").read_text())["figures"]
+    alt = figure_alt_texts(shown)
+    assert listed == {
+        name: {"png": f"figures/{name}.png", "svg": f"figures/{name}.svg", "alt": alt[name]}
+        for name in shown.drawn
+    }
 
 
 def test_paired_rows_compare_every_scale_and_name_the_one_that_cannot_be() -> None:

@@ -279,7 +279,7 @@ def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]
     """Participation, paired outcomes and per-person change of each cohort, in order."""
     out = _PerCohort()
     # each store table split by cohort once (a mask per cohort and table re-read every row
-    # of the table for every cohort: minutes at a consortium's 200 cohorts)
+    # of the table for every cohort: 10 of 24 s of the analysis at a consortium's 200)
     split = {name: _by_cohort(store[name])
              for name in ("cohort_info", "participants", "linkage", "dose", "scores")}  # fmt: skip
     for c in iter_rows(cohorts):

@@ -73,9 +73,10 @@ class AnnualReport:
             title = fig.axes[0].get_title(loc="left") if fig.axes else ""
             text = f"{title}: {caption}" if title else caption
             # the PNG and SVG written with the report's files later (write_annual_outputs)
-            files = self.analysis.drawn.setdefault(name, figure_files(fig))
-            shown.append(figure_html(files["png"], number=number, alt=self.alt[name],
-                                     caption=text))  # fmt: skip
+            if name not in self.analysis.drawn:
+                self.analysis.drawn[name] = figure_files(fig)
+            shown.append(figure_html(self.analysis.drawn[name]["png"], number=number,
+                                     alt=self.alt[name], caption=text))  # fmt: skip
             numbers.append(number)
             plt.close(fig)
         if shown:

@@ -211,6 +211,7 @@ def annual_figure_files(
         if not kind or all(n in analysis.drawn for n in kind):
             continue
         for name, fig in zip(kind, draw(), strict=True):
-            analysis.drawn.setdefault(name, figure_files(fig))
+            if name not in analysis.drawn:  # one shown already keeps the bytes shown
+                analysis.drawn[name] = figure_files(fig)
             plt.close(fig)
     return {name: analysis.drawn[name] for name in names}

@@ -63,6 +63,7 @@ def write_annual_outputs(
         write_json,
         write_table,
     )
+    from mentoreval.report.figures.saving import write_figure_files
     from mentoreval.report.numbers import round_for_paste
 
     out = Path(out_dir)
@@ -76,12 +77,8 @@ def write_annual_outputs(
     figures: dict[str, dict[str, str]] = {}
     # the figures the report has shown are written as shown, the others drawn here
     for name, files in annual_figure_files(analysis).items():
-        (out / "figures").mkdir(parents=True, exist_ok=True)
-        figures[name] = {}
-        for fmt, data in files.items():
-            path = out / "figures" / f"{name}.{fmt}"
-            path.write_bytes(data)
-            figures[name][fmt] = str(path.relative_to(out))
+        paths = write_figure_files(files, out / "figures" / name)
+        figures[name] = {p.suffix[1:]: str(p.relative_to(out)) for p in paths}
         figures[name]["alt"] = alt[name]
     pooled = analysis["pooled"]
     results = {

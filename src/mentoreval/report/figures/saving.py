@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ from mentoreval.report.figures.base import (
     report_rc,
 )
 
-__all__ = ["figure_files", "save_figure"]
+__all__ = ["figure_files", "save_figure", "write_figure_files"]
 
 
 def save_figure(
@@ -66,8 +66,20 @@ def save_figure(
     ...     [p.name for p in save_figure(fig, Path(d) / "bands")]
     ['bands.png', 'bands.svg']
     """
+    return write_figure_files(figure_files(fig, formats=formats, dpi=dpi), path_stem)
+
+
+def write_figure_files(files: Mapping[str, bytes], path_stem: str | os.PathLike[str]) -> list[Path]:
+    """Write :func:`figure_files`' bytes as ``<path_stem>.<format>``; folders are created.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     [p.name for p in write_figure_files({"svg": b"<svg/>"}, Path(d) / "f" / "x")]
+    ['x.svg']
+    """
     stem = Path(path_stem)
-    files = figure_files(fig, formats=formats, dpi=dpi)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt, data in files.items():
