@@ -107,7 +107,8 @@ def forest_alt(
     confidence, decimals
         The CI level and the digits shown.
     pooled
-        ``{"estimate", "ci_low", "ci_high"}`` of a pooled row (random effects), if drawn.
+        ``{"estimate", "ci_low", "ci_high"}`` of a pooled row (random effects), if drawn,
+        and optionally its ``"label"`` (default "pooled (random effects)").
     policy
         Supplies the threshold named for suppressed rows.
 
@@ -132,7 +133,8 @@ def forest_alt(
         unit = units if units not in rows.columns else ""
         value = number(pooled["estimate"], decimals, signed=True) + (f" {unit}" if unit else "")
         interval = _interval(pooled.get("ci_low"), pooled.get("ci_high"), confidence, decimals)
-        parts.append(f"pooled (random effects) {value} ({interval})")
+        name = str(pooled.get("label", "pooled (random effects)"))
+        parts.append(f"{name} {value} ({interval})")
     body = "; ".join(parts) if parts else "no rows"
     return f"Forest plot of {what}: {body}."
 

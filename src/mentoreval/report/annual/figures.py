@@ -6,7 +6,8 @@ Report stage (how it is drawn), from the disclosure-controlled tables only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -55,13 +56,81 @@ def plot_annual_participation(analysis: AnnualAnalysis) -> Figure:
     return fig
 
 
-def _forest_groups(
-    analysis: AnnualAnalysis, primary_only: bool = True
-) -> list[tuple[str, str, str, pd.DataFrame, dict[str, float] | None]]:
-    """``(programme, instrument, scale, cohort rows, pooled)`` of each forest plot, in order."""
+#: The most cohorts one forest plot shows: more are split into figures of at most this
+#: many rows each, so a consortium's 200 cohorts stay legible on a printed page (a row's
+#: label and interval at 8 pt) instead of one figure shrunk to a strip.
+FOREST_ROWS = 25
+
+
+@dataclass(frozen=True)
+class ForestPart:
+    """One forest plot: a programme × outcome's cohorts, or a run of them when there are
+    more than :data:`FOREST_ROWS` (``part`` of ``parts``, cohorts ``first``–``last`` of
+    ``total``, on the x range ``xlim`` shared by the parts)."""
+
+    programme: str
+    instrument: str
+    scale: str
+    rows: pd.DataFrame
+    pooled: dict[str, float] | None
+    part: int = 1
+    parts: int = 1
+    first: int = 1
+    last: int = 1
+    total: int = 1
+    xlim: tuple[float, float] | None = None
+
+    @property
+    def span(self) -> str:
+        """``", cohorts 1–25 of 200"`` for a part of a split plot, else ``""``."""
+        if self.parts == 1:
+            return ""
+        if self.first == self.last:
+            return f", cohort {self.first} of {self.total}"
+        return f", cohorts {self.first}–{self.last} of {self.total}"
+
+
+def _shared_xlim(rows: pd.DataFrame, pooled: dict[str, float] | None) -> tuple[float, float]:
+    """One x range for every part of a split forest plot: all intervals, the pooled one and
+    zero, with a margin, so the parts can be read against each other."""
+    values = [*pd.concat([rows["ci_low"], rows["ci_high"]]).dropna().tolist(), 0.0]
+    if pooled:
+        values += [pooled["ci_low"], pooled["ci_high"]]
+    low, high = min(values), max(values)
+    pad = 0.05 * (high - low or 1.0)
+    return (low - pad, high + pad)
+
+
+def _split_forest(
+    programme: str, instrument: str, scale: str, rows: pd.DataFrame,
+    pooled: dict[str, float] | None,
+) -> list[ForestPart]:  # fmt: skip
+    """A programme × outcome's forest plot, split into balanced parts of at most
+    :data:`FOREST_ROWS` cohorts when it has more."""
+    total = len(rows)
+    parts = max(1, -(-total // FOREST_ROWS))
+    if parts == 1:
+        return [ForestPart(programme, instrument, scale, rows, pooled, first=1, last=total,
+                           total=total)]  # fmt: skip
+    xlim = _shared_xlim(rows, pooled)
+    size, extra = divmod(total, parts)
+    out, start = [], 0
+    for k in range(parts):
+        stop = start + size + (1 if k < extra else 0)
+        out.append(
+            ForestPart(programme, instrument, scale, rows.iloc[start:stop], pooled, part=k + 1,
+                       parts=parts, first=start + 1, last=stop, total=total, xlim=xlim)
+        )  # fmt: skip
+        start = stop
+    return out
+
+
+def _forest_groups(analysis: AnnualAnalysis, primary_only: bool = True) -> list[ForestPart]:
+    """Each forest plot, in order: per programme × outcome, split when it has more than
+    :data:`FOREST_ROWS` cohorts."""
     forest = analysis["forest"]
     wanted = set(analysis.primary)
-    groups = []
+    groups: list[ForestPart] = []
     for (programme, instrument, scale), g in forest.groupby(
         ["programme", "instrument", "scale"], sort=False
     ):
@@ -72,14 +141,16 @@ def _forest_groups(
         if len(pooled_row) and pd.notna(pooled_row["estimate"].iloc[0]):
             p = pooled_row.iloc[0]
             pooled = {k: float(p[k]) for k in ("estimate", "ci_low", "ci_high")}
-        groups.append(
-            (str(programme), str(instrument), str(scale), g[g["row"] == "cohort"], pooled)
+        groups += _split_forest(
+            str(programme), str(instrument), str(scale), g[g["row"] == "cohort"], pooled
         )
     return groups
 
 
 def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> list[Figure]:
-    """One forest plot per programme × outcome (primary outcomes by default).
+    """One forest plot per programme × outcome (primary outcomes by default), split into
+    parts of at most :data:`FOREST_ROWS` cohorts on one x range, each with the pooled
+    estimate of all the cohorts.
 
     Examples
     --------
@@ -87,20 +158,24 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
     """
     from mentoreval.report.figures.charts import plot_change_forest
 
-    return [
-        plot_change_forest(
-            cohort_rows,
-            label="label",
-            estimate="estimate",
-            pooled=pooled,
-            title=f"{scale_info(instrument, scale)[0]} — {programme}",
-            xlabel=f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
-            policy=analysis.config.policy,
+    figures = []
+    for f in _forest_groups(analysis, primary_only):
+        pooled: dict[str, Any] | None = f.pooled
+        if pooled is not None and f.parts > 1:
+            pooled = {**pooled, "label": f"Pooled, all {f.total} cohorts"}
+        figures.append(
+            plot_change_forest(
+                f.rows,
+                label="label",
+                estimate="estimate",
+                pooled=pooled,
+                title=f"{scale_info(f.instrument, f.scale)[0]} — {f.programme}{f.span}",
+                xlabel=f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
+                policy=analysis.config.policy,
+                xlim=f.xlim,
+            )
         )
-        for programme, instrument, scale, cohort_rows, pooled in _forest_groups(
-            analysis, primary_only
-        )
-    ]
+    return figures
 
 
 def _trend_groups(analysis: AnnualAnalysis) -> list[tuple[str, str, str, pd.DataFrame]]:
@@ -142,12 +217,15 @@ def figure_alt_texts(analysis: AnnualAnalysis) -> dict[str, str]:
         policy=policy,
     )
     texts = {"participation": retention}
-    for i, (programme, instrument, scale, rows, pooled) in enumerate(_forest_groups(analysis)):
-        label = scale_info(instrument, scale)[0]
+    for i, f in enumerate(_forest_groups(analysis)):
+        label = scale_info(f.instrument, f.scale)[0]
+        pooled: dict[str, Any] | None = f.pooled
+        if pooled is not None and f.parts > 1:
+            pooled = {**pooled, "label": f"pooled over all {f.total} cohorts (random effects)"}
         texts[f"forest_{i + 1:02d}"] = forest_alt(
-            rows.assign(label=rows["label"].astype(str)),
-            what=f"mean change (post − pre) of {label}, {programme}, by cohort",
-            units="points", confidence=confidence, decimals=decimals(instrument, scale),
+            f.rows.assign(label=f.rows["label"].astype(str)),
+            what=f"mean change (post − pre) of {label}, {f.programme}, by cohort{f.span}",
+            units="points", confidence=confidence, decimals=decimals(f.instrument, f.scale),
             pooled=pooled, policy=policy,
         )  # fmt: skip
     for i, (programme, instrument, scale, rows) in enumerate(_trend_groups(analysis)):

@@ -52,6 +52,7 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
     xlabel: str = "Effect size (Hedges' g) with 95% CI",
     policy: DisclosurePolicy | None = None,
     better: str | None = None,
+    xlim: tuple[float, float] | None = None,
 ) -> Figure:
     r"""Forest plot of effect sizes with CIs, one row per scale or cohort.
 
@@ -77,6 +78,9 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
     better
         A boolean column: whether a higher value is the better outcome on that row's
         scale (``higher_is_better``).
+    xlim
+        The x range, when several plots are to be read against each other (the parts of
+        a split forest plot); default: matplotlib's own.
 
     Returns
     -------
@@ -150,6 +154,8 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
         ax.axvline(0, color="#555555", linewidth=0.8, linestyle="--")
         ax.set_yticks([-i for i in range(n_rows)], ticks)
         ax.set_ylim(-n_rows + 0.5, 0.5)
+        if xlim is not None:
+            ax.set_xlim(*xlim)
         ax.set_xlabel(xlabel)
         if title:
             ax.set_title(title, loc="left")
