@@ -455,6 +455,9 @@ def test_annual_report_over_three_demo_years_renders(
     # issue 16: the heading names the programme and the years, as the HTML title does
     assert "<h1>Peer mentoring, annual report, 2023–2025</h1>" in html
     assert "<title>Peer mentoring, annual report, 2023–2025</title>" in html
+    # the summary opens with what the report covers, not the title the heading just gave
+    assert html.count("Peer mentoring, annual report") == 2  # <title> and <h1>
+    assert "This report covers 3 cohorts of the peer programme, 2023 to 2025." in html
     # the pooled primary p-values are Holm-adjusted, said once, and the verdicts read them
     assert (
         len(re.findall(r"adjusted for 3 outcomes by Holm(?:'|&#x27;|&#39;|’)s method", html)) == 1

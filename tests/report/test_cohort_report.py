@@ -72,11 +72,24 @@ def _assert_clean(folder: Path, forbidden: list[str]) -> None:
             )
 
 
+def _add_waitlist(folder: Path, students: int) -> None:
+    """Put the first ``students`` students of the exports in a group 'waitlist', besides the
+    declared mentored and comparison groups."""
+    ids = sorted(set(pd.read_csv(folder / "exports" / "pre.csv", dtype=str)["student_id"]))
+    for wave in ("pre", "post"):
+        path = folder / "exports" / f"{wave}.csv"
+        frame = pd.read_csv(path, dtype=str)
+        frame.loc[frame["student_id"].isin(ids[:students]), "group"] = "waitlist"
+        frame.to_csv(path, index=False)
+
+
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory):
-    """A comparison-group study reported through the CLI, with the PDF."""
+    """A comparison-group study reported through the CLI, with the PDF; its exports also
+    hold 12 students of a third group ('waitlist'), as real exports sometimes do."""
     folder = tmp_path_factory.mktemp("demo")
-    config = write_study(folder, n_students=80, design="comparison", seed=11)
+    config = write_study(folder, n_students=90, design="comparison", seed=11)
+    _add_waitlist(folder, 12)
     out = folder / "reports" / "demo"
     with pytest.MonkeyPatch.context() as patch:
         # as a user runs it: with the helper process (the suite turns it off elsewhere)
@@ -205,15 +218,37 @@ def test_html_in_headless_chromium(demo_report, tmp_path):
     assert images and all(done and width > 0 for done, width in images)
 
 
-def test_single_arm_report_states_the_caveat(tmp_path):
-    config = write_study(tmp_path, n_students=40, design="single_arm", seed=4)
-    html = run_cohort_report(config, out_dir=tmp_path / "out", pdf=False, progress=False)
-    text = html.read_text()
+@pytest.fixture(scope="module")
+def single_arm_reruns(tmp_path_factory):
+    """A single-arm study reported, rerun unchanged, then rerun after two students' post
+    responses were withdrawn: each run's HTML, comparisons.csv and the project's ledger
+    after it (one study for the single-arm and the ledger tests: three reports, not four)."""
+    from test_cohort import drop_post_responses
+
+    folder = tmp_path_factory.mktemp("single_arm")
+    config = write_study(folder, n_students=40, design="single_arm", seed=6)
+    ledger = folder / "data" / "store" / "ledger" / "releases.json"
+    runs = {}
+    for name in ("first", "again", "later"):
+        if name == "later":
+            drop_post_responses(folder, 2)
+        html = run_cohort_report(config, out_dir=folder / name, pdf=False, progress=False)
+        runs[name] = (
+            html.read_text(),
+            pd.read_csv(folder / name / "tables" / "comparisons.csv"),
+            ledger.read_text() if ledger.is_file() else None,
+        )
+    return folder, config, runs
+
+
+def test_single_arm_report_states_the_caveat(single_arm_reruns):
+    folder, config, runs = single_arm_reruns
+    text = runs["first"][0]
     assert "Single-arm design" in text and "no comparison group" in text
-    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    results = json.loads((folder / "first" / "results.json").read_text())
     assert results["design"] == "single_arm"
-    processed = next((tmp_path / "data" / "processed").glob("*/participants.parquet")).parent
-    _assert_clean(tmp_path / "out", _pseudonyms(processed) + raw_ids(config))
+    processed = next((folder / "data" / "processed").glob("*/participants.parquet")).parent
+    _assert_clean(folder / "first", _pseudonyms(processed) + raw_ids(config))
 
 
 def test_below_threshold_renders_suppressed_and_says_why(tmp_path):
@@ -245,28 +280,18 @@ def test_no_linked_pairs_exits_2(tmp_path, capsys):
     assert "no student answered both" in capsys.readouterr().err
 
 
-def test_rerun_is_checked_against_the_project_ledger(tmp_path):
+def test_rerun_is_checked_against_the_project_ledger(single_arm_reruns):
     """Released once, rerun unchanged, rerun after two students' post responses were
     withdrawn: the ledger lives in the project's data/store/ledger and withholds cells."""
-    from test_cohort import drop_post_responses
-
-    config = write_study(tmp_path, n_students=40, design="single_arm", seed=6)
-    ledger = tmp_path / "data" / "store" / "ledger" / "releases.json"
-
-    def run(name: str) -> tuple[str, pd.DataFrame]:
-        html = run_cohort_report(config, out_dir=tmp_path / name, pdf=False, progress=False)
-        return html.read_text(), pd.read_csv(tmp_path / name / "tables" / "comparisons.csv")
-
-    _, first = run("first")
-    assert ledger.is_file()
-    recorded = ledger.read_text()
-    html, again = run("again")
+    _, _, runs = single_arm_reruns
+    _, first, recorded = runs["first"]
+    assert recorded is not None  # the first run wrote the project's ledger
+    html, again, after_again = runs["again"]
     pd.testing.assert_frame_equal(first, again)
     assert "earlier release of this cohort" not in html
-    assert ledger.read_text() == recorded  # nothing new was released
+    assert after_again == recorded  # nothing new was released
 
-    drop_post_responses(tmp_path, 2)
-    html, later = run("later")
+    html, later, after_later = runs["later"]
     assert "earlier release of this cohort had slightly different counts" in html
     assert "Fewer than 10 students answered both surveys" not in html  # not the reason
     moved = later["suppressed"] & first["n_pairs"].notna()
@@ -274,7 +299,7 @@ def test_rerun_is_checked_against_the_project_ledger(tmp_path):
     kept = ~later["suppressed"]
     # counts are whole numbers in the CSV: a column with a withheld (empty) cell reads as float
     pd.testing.assert_frame_equal(later[kept], first[kept], check_dtype=False)
-    assert ledger.read_text() != recorded  # the unchanged cells were released again
+    assert after_later != recorded  # the unchanged cells were released again
 
 
 @pytest.mark.slow
@@ -428,20 +453,11 @@ def test_report_and_brief_pass_axe_core(demo_report):
     assert found == {f"{stem}.html": [] for stem in DOCUMENTS}
 
 
-def test_report_command_says_a_third_group_is_not_analysed(tmp_path):
+def test_report_command_says_a_third_group_is_not_analysed(demo_report):
     """Issue 20 (point 6), through the CLI: `mentoreval report` on a study whose exports
     hold a group 'waitlist' besides the declared mentored and comparison groups."""
-    config = write_study(tmp_path, n_students=90, design="comparison", seed=11)
-    for wave in ("pre", "post"):
-        path = tmp_path / "exports" / f"{wave}.csv"
-        frame = pd.read_csv(path, dtype=str)
-        ids = sorted(set(pd.read_csv(tmp_path / "exports" / "pre.csv", dtype=str)["student_id"]))
-        frame.loc[frame["student_id"].isin(ids[:12]), "group"] = "waitlist"
-        frame.to_csv(path, index=False)
-    assert _cli(["report", str(config), "--out", str(tmp_path / "out"), "--no-pdf"]) == 0
-    text = " ".join(
-        html_lib.unescape((tmp_path / "out" / "cohort_report.html").read_text()).split()
-    )
+    _, out, _ = demo_report
+    text = " ".join(html_lib.unescape((out / "cohort_report.html").read_text()).split())
     assert "Students in group 'waitlist' are not analysed" in text
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mentoreval.disclose.formatting import format_cell
 from mentoreval.frames import iter_rows
-from mentoreval.report.annual.figures import annual_figure_files, figure_alt_texts
+from mentoreval.report.annual.figures import annual_figure_files, figure_alt_texts, forest_parts
 from mentoreval.report.annual.results import AnnualAnalysis
 from mentoreval.report.annual.tables import decimals, scale_info
 from mentoreval.report.annual.wording import pooled_judgement
@@ -97,11 +97,17 @@ def annual_brief(analysis: AnnualAnalysis) -> Brief:
     figure = None
     files = annual_figure_files(analysis, kinds=("forest_",))  # as the report showed it
     if "forest_01" in files:
+        first = forest_parts(analysis)[0]
+        part = (  # a consortium's plot is split: the brief shows its first part
+            f"Cohorts {first.first}–{first.last} of {first.total} (the full report shows "
+            "them all): each cohort's mean change and the pooled change of all the cohorts"
+            if first.parts > 1
+            else "Each cohort's mean change and the pooled change"
+        )
         figure = BriefFigure(
             png=files["forest_01"]["png"],
             alt=figure_alt_texts(analysis)["forest_01"],
-            caption=f"Each cohort's mean change and the pooled change (diamond) with their "
-            f"{cfg.confidence:.0%} CIs.",
+            caption=f"{part} (diamond) with their {cfg.confidence:.0%} CIs.",
         )
     notices = (cfg.policy.warning,) if cfg.policy.warning else ()
     adjusted = analysis["pooled"]["primary"].astype(bool).sum() > 1

@@ -19,9 +19,12 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "FOREST_ROWS",
+    "ForestPart",
     "annual_figure_files",
     "figure_alt_texts",
     "forest_figures",
+    "forest_parts",
     "plot_annual_participation",
     "plot_annual_trends",
 ]
@@ -125,9 +128,15 @@ def _split_forest(
     return out
 
 
-def _forest_groups(analysis: AnnualAnalysis, primary_only: bool = True) -> list[ForestPart]:
-    """Each forest plot, in order: per programme × outcome, split when it has more than
-    :data:`FOREST_ROWS` cohorts."""
+def forest_parts(analysis: AnnualAnalysis, primary_only: bool = True) -> list[ForestPart]:
+    """Each forest plot, in order (``forest_01`` …): per programme × outcome, split when it
+    has more than :data:`FOREST_ROWS` cohorts.
+
+    Examples
+    --------
+    >>> [(f.scale, f.span) for f in forest_parts(analysis)][:2]  # doctest: +SKIP
+    [('total', ', cohorts 1–25 of 200'), ('total', ', cohorts 26–50 of 200')]
+    """
     forest = analysis["forest"]
     wanted = set(analysis.primary)
     groups: list[ForestPart] = []
@@ -159,7 +168,7 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
     from mentoreval.report.figures.charts import plot_change_forest
 
     figures = []
-    for f in _forest_groups(analysis, primary_only):
+    for f in forest_parts(analysis, primary_only):
         pooled: dict[str, Any] | None = f.pooled
         if pooled is not None and f.parts > 1:
             pooled = {**pooled, "label": f"Pooled, all {f.total} cohorts"}
@@ -217,7 +226,7 @@ def figure_alt_texts(analysis: AnnualAnalysis) -> dict[str, str]:
         policy=policy,
     )
     texts = {"participation": retention}
-    for i, f in enumerate(_forest_groups(analysis)):
+    for i, f in enumerate(forest_parts(analysis)):
         label = scale_info(f.instrument, f.scale)[0]
         pooled: dict[str, Any] | None = f.pooled
         if pooled is not None and f.parts > 1:

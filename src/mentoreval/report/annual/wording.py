@@ -182,8 +182,8 @@ def format_annual_summary(analysis: AnnualAnalysis) -> str:
     span = str(years[0]) if len(years) == 1 else f"{years[0]} to {years[-1]}"
     names = sorted(set(cohorts["programme"]))
     programmes = ", ".join(names)
-    lines = [
-        f"**{cfg.title}.** {len(cohorts)} cohort{'s' if len(cohorts) != 1 else ''} of the "
+    lines = [  # the title is the page's heading already: the summary does not repeat it
+        f"This report covers {len(cohorts)} cohort{'s' if len(cohorts) != 1 else ''} of the "
         f"{programmes} programme{'s' if len(names) > 1 else ''}, "
         f"{span}.",
         "",
