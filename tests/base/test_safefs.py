@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_run import run_mentoreval
 from cohort_study import write_study
 from mentoreval.errors import MentorevalError
 from mentoreval.safefs import MARKER, OutputFolder, check_output_dir, folder_lock, resolve_input
@@ -31,14 +32,8 @@ def _tree(folder: Path) -> dict[str, str]:
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env={**os.environ, "MENTOREVAL_KEY_FILE": ""},
-    )
+    """``mentoreval ARGS`` (in this process) with no key file from the environment."""
+    return run_mentoreval(*args, env={"MENTOREVAL_KEY_FILE": ""}, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

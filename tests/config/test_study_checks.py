@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_run import run_mentoreval
 from mentoreval.ingest.protect import keygen
 
 PERSONAL = [f"cbi_p{i}" for i in range(1, 7)]
@@ -23,13 +23,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def run(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    return run_mentoreval(*args, env=env)
 
 
 def cbi_personal_study(folder: Path, instruments: str, extra: str = "") -> Path:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import mentoreval
+from cli_run import run_mentoreval
 from mentoreval.config.study import Study, load_study
 from mentoreval.draft import draft_study
 from mentoreval.errors import ConfigError
@@ -284,17 +282,8 @@ scales:
 
 
 def _cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # The mentoreval under test, whatever the working folder (cwd) of the command.
-    src = str(Path(mentoreval.__file__).resolve().parents[1])
-    path = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": path},
-        timeout=300,
-    )
+    """``mentoreval ARGS`` in the working folder ``cwd`` (in this process)."""
+    return run_mentoreval(*args, cwd=cwd)
 
 
 def test_cli_writes_then_refuses_to_overwrite_without_force(tmp_path: Path) -> None:

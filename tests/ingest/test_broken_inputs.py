@@ -10,11 +10,11 @@ code, duplicates, bad ids) do not stop ``ingest`` (they are quarantined) but mak
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_run import run_mentoreval
 from mentoreval.ingest.protect import keygen
 
 WHO5 = [f"who5_{i}" for i in range(1, 6)]
@@ -28,17 +28,9 @@ GOOD_CSV = "sid," + ",".join(WHO5) + "\nA1,1,2,3,4,5\nA2,0,0,1,1,2\n"
 
 
 def run_cli(*args: str, env_key: Path | None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if k != "MENTOREVAL_KEY_FILE"}
-    if env_key is not None:
-        env["MENTOREVAL_KEY_FILE"] = str(env_key)
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
+    """``mentoreval ARGS`` (in this process) with ``env_key`` as the key file, or none."""
+    return run_mentoreval(
+        *args, env={"MENTOREVAL_KEY_FILE": None if env_key is None else str(env_key)}
     )
 
 

@@ -6,24 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_run import run_mentoreval
 from mentoreval.ingest.protect import keygen
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "peer"
 
 
 def run(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    return run_mentoreval(*args, env=env)
 
 
 @pytest.mark.parametrize("year", ["2023", "2025"])

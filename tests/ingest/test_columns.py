@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_run import run_mentoreval
 from mentoreval.ingest.protect import keygen
 
 WHO5 = [f"who5_{i}" for i in range(1, 6)]
@@ -24,13 +24,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def validate(env: dict[str, str], study: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", "validate", str(study)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    return run_mentoreval("validate", study, env=env)
 
 
 def write(folder: Path, header: list[str], rows: list[list[str]], study: str) -> Path:

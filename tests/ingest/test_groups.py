@@ -5,15 +5,14 @@ present. Through the command line, as a user runs it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cli_run import run_mentoreval
 from mentoreval.ingest.protect import keygen
 
 WHO5 = [f"who5_{i}" for i in range(1, 6)]
@@ -39,14 +38,7 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(key_file: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MENTOREVAL_KEY_FILE": str(key_file)}
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    return run_mentoreval(*args, env={"MENTOREVAL_KEY_FILE": str(key_file)})
 
 
 def _answers(i: int, wave: int) -> list[str]:

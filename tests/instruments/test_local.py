@@ -4,11 +4,11 @@ definition ``mentoreval instruments new`` prints, dotted item ids and id message
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_run import run_mentoreval
 from mentoreval.errors import InstrumentError
 from mentoreval.instruments.definitions import check_definition_text, load_instrument
 
@@ -28,12 +28,7 @@ scales:
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentoreval", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_mentoreval(*args)
 
 
 def test_local_instrument_needs_only_items_scales_and_direction() -> None:

@@ -583,16 +583,10 @@ def test_annual_release_is_decided_once_and_audited_with_the_cohort_reports(
 def test_annual_config_outside_a_project_with_no_cohorts_names_the_store_key(
     tmp_path: Path,
 ) -> None:
-    import subprocess
-    import sys
+    from cli_run import run_mentoreval
 
     (tmp_path / "annual.yaml").write_text("title: A\nprogramme: peer\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "mentoreval", "annual", str(tmp_path / "annual.yaml")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_mentoreval("annual", tmp_path / "annual.yaml")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"no cohorts in the store {tmp_path / 'data' / 'store'}" in done.stderr
     assert "name it with store: in the annual config" in done.stderr
