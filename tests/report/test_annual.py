@@ -308,6 +308,21 @@ def test_figures_the_report_showed_are_written_as_shown_and_drawn_once(
     }
 
 
+def test_a_brief_whose_forest_plot_would_not_fit_leaves_it_to_the_full_report(
+    demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentoreval.report.annual import brief as annual_brief_module
+
+    analysis = analyse_annual(
+        load_annual_config(write_annual(tmp_path, copy_store(demo_store, tmp_path)))
+    )
+    assert annual_brief_module.annual_brief(analysis).figure is not None  # 3 cohorts fit
+    monkeypatch.setattr(annual_brief_module, "fits_brief", lambda png: False)
+    brief = annual_brief_module.annual_brief(analysis)
+    assert brief.figure is None
+    assert brief.design.endswith("The full report's forest plots show each cohort's change.")
+
+
 def test_paired_rows_compare_every_scale_and_name_the_one_that_cannot_be() -> None:
     """All of a cohort's scales in one comparison, each equal to its own; a scale with a
     duplicated score is named in a note and the other scales keep their rows."""

@@ -93,3 +93,15 @@ def test_split_parts_are_named_in_order_for_the_files(monkeypatch: pytest.Monkey
     names = [n for n in figure_alt_texts(analysis) if n.startswith("forest_")]
     assert names == ["forest_01", "forest_02", "forest_03"]
     assert len(forest_figures(analysis)) == 3
+
+
+def test_the_brief_takes_a_forest_plot_of_ten_cohorts_but_not_one_of_25() -> None:
+    """At 25 rows the plot cannot be shown in the brief's figure box at a legible size: a
+    consortium's brief spilled onto a third page with it."""
+    from mentoreval.report.brief import fits_brief
+    from mentoreval.report.figures.saving import figure_files
+
+    ten = figure_files(forest_figures(_consortium(10))[0], formats=("png",))["png"]
+    many = figure_files(forest_figures(_consortium(FOREST_ROWS))[0], formats=("png",))["png"]
+    assert fits_brief(ten)
+    assert not fits_brief(many)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mentoreval.report.layout import figure_html
 
-__all__ = ["BRIEF_CSS", "Brief", "BriefFigure", "brief_html", "write_brief"]
+__all__ = ["BRIEF_CSS", "Brief", "BriefFigure", "brief_html", "fits_brief", "write_brief"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,25 @@ a { color: #0b4a78; }
 
 # the brief's one figure: at most this tall, so the brief keeps to two pages
 _FIGURE_HEIGHT_IN = 4.2
+
+
+def fits_brief(png: bytes, *, dpi: int = 150) -> bool:
+    """Whether a figure can be the brief's: shown at most :data:`_FIGURE_HEIGHT_IN` tall
+    without shrinking below the legible :data:`~mentoreval.report.layout.MIN_SCALE` of its
+    drawn size (a forest plot of a few dozen cohorts cannot; the brief would spill onto a
+    third page).
+
+    Examples
+    --------
+    >>> def png(w, h):
+    ...     head = b"\\x89PNG\\r\\n\\x1a\\n\\0\\0\\0\\rIHDR"
+    ...     return head + w.to_bytes(4, "big") + h.to_bytes(4, "big")
+    >>> fits_brief(png(1050, 600)), fits_brief(png(1050, 1800))
+    (True, False)
+    """
+    from mentoreval.report.layout import MIN_SCALE, png_size
+
+    return png_size(png)[1] / dpi * MIN_SCALE <= _FIGURE_HEIGHT_IN
 
 
 def _esc(text: str) -> str:

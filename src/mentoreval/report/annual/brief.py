@@ -15,11 +15,11 @@ from pathlib import Path
 
 from mentoreval.disclose.formatting import format_cell
 from mentoreval.frames import iter_rows
-from mentoreval.report.annual.figures import annual_figure_files, figure_alt_texts, forest_parts
+from mentoreval.report.annual.figures import annual_figure_files, figure_alt_texts
 from mentoreval.report.annual.results import AnnualAnalysis
 from mentoreval.report.annual.tables import decimals, scale_info
 from mentoreval.report.annual.wording import pooled_judgement
-from mentoreval.report.brief import Brief, BriefFigure, write_brief
+from mentoreval.report.brief import Brief, BriefFigure, fits_brief, write_brief
 from mentoreval.report.wording import format_change
 
 __all__ = ["annual_brief", "write_annual_brief"]
@@ -60,8 +60,9 @@ def annual_brief(analysis: AnnualAnalysis) -> Brief:
     mentoreval.report.brief.Brief
         Title from the config; the cohorts and how they are combined in one sentence; one
         line per pooled primary outcome (judgement, change, CI, cohorts, students); the
-        first primary outcome's forest plot; the caveats (changes over time, few cohorts,
-        the analysis' own notes).
+        first primary outcome's forest plot when it fits two pages legibly (a dozen
+        cohorts or so; with more, the design says the full report has them); the caveats
+        (changes over time, few cohorts, the analysis' own notes).
 
     Examples
     --------
@@ -96,19 +97,15 @@ def annual_brief(analysis: AnnualAnalysis) -> Brief:
     caveats += [("", str(note)) for note in analysis.notes]
     figure = None
     files = annual_figure_files(analysis, kinds=("forest_",))  # as the report showed it
-    if "forest_01" in files:
-        first = forest_parts(analysis)[0]
-        part = (  # a consortium's plot is split: the brief shows its first part
-            f"Cohorts {first.first}–{first.last} of {first.total} (the full report shows "
-            "them all): each cohort's mean change and the pooled change of all the cohorts"
-            if first.parts > 1
-            else "Each cohort's mean change and the pooled change"
-        )
+    if "forest_01" in files and fits_brief(files["forest_01"]["png"]):
         figure = BriefFigure(
             png=files["forest_01"]["png"],
             alt=figure_alt_texts(analysis)["forest_01"],
-            caption=f"{part} (diamond) with their {cfg.confidence:.0%} CIs.",
+            caption=f"Each cohort's mean change and the pooled change (diamond) with their "
+            f"{cfg.confidence:.0%} CIs.",
         )
+    elif "forest_01" in files:  # too many cohorts to show legibly in two pages
+        design += " The full report's forest plots show each cohort's change."
     notices = (cfg.policy.warning,) if cfg.policy.warning else ()
     adjusted = analysis["pooled"]["primary"].astype(bool).sum() > 1
     intro = "Change between the two surveys, pooled over the cohorts" + (
