@@ -323,6 +323,33 @@ def test_a_brief_whose_forest_plot_would_not_fit_leaves_it_to_the_full_report(
     assert brief.design.endswith("The full report's forest plots show each cohort's change.")
 
 
+def test_the_analysis_shared_with_a_second_process_is_the_same_analysis(
+    demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The template's annual.start_worker(): cohorts analysed by a worker process (from
+    the last backwards) give every table and note exactly as one process does."""
+    import os
+
+    from mentoreval.report import worker
+    from mentoreval.report.annual import start_worker
+
+    config = load_annual_config(write_annual(tmp_path, copy_store(demo_store, tmp_path)))
+    alone = analyse_annual(config)
+    monkeypatch.setenv("MENTOREVAL_HELPER", "1")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    start_worker()
+    try:
+        assert worker._WORKER is not None
+        worker._WORKER.submit(int).result()  # ready: it takes cohorts from the start
+        shared = analyse_annual(config)
+    finally:
+        worker.stop_worker()
+    assert shared.notes == alone.notes
+    assert set(shared.tables) == set(alone.tables)
+    for name, table in alone.tables.items():
+        pd.testing.assert_frame_equal(shared.tables[name], table, check_exact=True)
+
+
 def test_paired_rows_compare_every_scale_and_name_the_one_that_cannot_be() -> None:
     """All of a cohort's scales in one comparison, each equal to its own; a scale with a
     duplicated score is named in a note and the other scales keep their rows."""

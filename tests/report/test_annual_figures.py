@@ -105,3 +105,30 @@ def test_the_brief_takes_a_forest_plot_of_ten_cohorts_but_not_one_of_25() -> Non
     many = figure_files(forest_figures(_consortium(FOREST_ROWS))[0], formats=("png",))["png"]
     assert fits_brief(ten)
     assert not fits_brief(many)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_forest_plots_drawn_on_two_cores_are_the_bytes_drawn_on_one(workers: int) -> None:
+    """A spawned worker draws from the last plot backwards, this process from the first:
+    every file is the one this process draws alone, named and titled in order."""
+    from mentoreval.report.annual.figures import forest_figure_files
+    from mentoreval.report.figures.saving import figure_files
+
+    analysis = _consortium(3 * FOREST_ROWS)  # three parts
+    titles = forest_figure_files(analysis, workers=workers)
+    assert list(titles) == ["forest_01", "forest_02", "forest_03"]
+    assert titles["forest_02"].endswith("peer, cohorts 26–50 of 75")
+    alone = [figure_files(fig) for fig in forest_figures(analysis)]
+    assert [analysis.drawn[name] for name in titles] == alone
+
+
+def test_forest_plots_already_drawn_are_not_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    analysis = _consortium(FOREST_ROWS + 3)
+    analysis.drawn["forest_01"] = {"png": b"shown", "svg": b"shown"}
+    drawn: list[str] = []
+    real = annual_figures._forest_files
+    monkeypatch.setattr(annual_figures, "_forest_files",
+                        lambda kwargs, rc=None: drawn.append(kwargs["title"]) or real(kwargs, rc))  # fmt: skip
+    annual_figures.forest_figure_files(analysis, workers=0)
+    assert analysis.drawn["forest_01"]["png"] == b"shown"
+    assert len(drawn) == 1 and drawn[0].endswith("— peer, cohorts 15–28 of 28")

@@ -15,7 +15,14 @@ import pytest
 import yaml
 
 from mentoreval.errors import ConfigError
-from mentoreval.run.batch import format_batch_summary, is_kernel_startup_race, run_batch, run_job
+from mentoreval.report.helper import helper_wanted
+from mentoreval.run.batch import (
+    format_batch_summary,
+    is_kernel_startup_race,
+    job_environment,
+    run_batch,
+    run_job,
+)
 from mentoreval.run.batch_config import load_batch_config
 from mentoreval.run.jobs import Job, job_kinds, register_job_kind
 
@@ -181,6 +188,18 @@ def raised(func) -> BaseException:
     except BaseException as exc:
         return exc
     raise AssertionError("did not raise")
+
+
+def test_jobs_and_their_kernels_are_told_the_cores_are_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch's workers use the cores: no job, nor a notebook kernel it starts (which is
+    no multiprocessing child and cannot tell), spawns helper processes of its own."""
+    monkeypatch.setenv("MENTOREVAL_KEY_FILE", "k.key")
+    monkeypatch.delenv("MENTOREVAL_HELPER", raising=False)
+    env = job_environment()
+    assert env["MENTOREVAL_KEY_FILE"] == "k.key" and env["MENTOREVAL_HELPER"] == "0"
+    assert not helper_wanted(env)
 
 
 def test_is_kernel_startup_race() -> None:

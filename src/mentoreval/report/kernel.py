@@ -131,9 +131,14 @@ class PrestartedKernel:
         from jupyter_client.session import Session
         from jupyter_core.utils import run_sync
 
+        from mentoreval.report.helper import HELPER_ENV, helper_wanted
+
         self.km = QuietKernelManager(kernel_name="python3")
+        # a report run with no second core to spare (a batch worker, MENTOREVAL_HELPER=0)
+        # says so to its kernel, which would otherwise start processes of its own
+        env = {**os.environ, **({} if helper_wanted() else {HELPER_ENV: "0"})}
         try:
-            run_sync(self.km.start_kernel)(cwd=str(cwd))
+            run_sync(self.km.start_kernel)(cwd=str(cwd), env=env)
             # A session of its own: a client's socket identity is its session id, and the
             # kernel answers only the first of two clients sharing one (papermill's client
             # would wait in vain). The shell channel only: no heartbeat thread.

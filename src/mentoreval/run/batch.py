@@ -52,6 +52,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from tqdm.auto import tqdm
 
 from mentoreval.errors import ConfigError, Problem, raise_problems
+from mentoreval.report.helper import HELPER_ENV
 from mentoreval.report.runtime import redirect_output
 from mentoreval.run.jobs import (
     EXECUTORS,
@@ -133,8 +134,11 @@ def is_kernel_startup_race(exc: BaseException) -> bool:
 
 
 def job_environment() -> dict[str, str]:
-    """The ``MENTOREVAL_*`` variables of this process, to hand to every job."""
-    return {k: v for k, v in os.environ.items() if k.startswith("MENTOREVAL_")}
+    """The ``MENTOREVAL_*`` variables of this process, to hand to every job, and
+    ``MENTOREVAL_HELPER=0``: the batch's workers use the cores, so neither a job nor the
+    notebook kernels it starts spawn helper processes of their own."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("MENTOREVAL_")}
+    return {**env, HELPER_ENV: "0"}
 
 
 @contextlib.contextmanager

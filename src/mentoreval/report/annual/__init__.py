@@ -46,7 +46,7 @@ in the store is :mod:`mentoreval.store.cohorts`.
 """
 
 from mentoreval.config.annual import AnnualConfig, load_annual_config
-from mentoreval.report.annual.analysis import DERIVED_COLUMNS, analyse_annual
+from mentoreval.report.annual.analysis import DERIVED_COLUMNS, analyse_annual, start_worker
 from mentoreval.report.annual.brief import annual_brief, write_annual_brief
 from mentoreval.report.annual.document import AnnualReport, open_annual_report
 from mentoreval.report.annual.figures import (
@@ -94,6 +94,7 @@ __all__ = [
     "plot_annual_trends",
     "run_annual_report",
     "save_release_ledger",
+    "start_worker",
     "write_annual_brief",
     "write_annual_outputs",
 ]

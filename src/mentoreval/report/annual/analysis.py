@@ -37,6 +37,8 @@ from mentoreval.report.annual.release import (
     withheld_outcomes,
 )
 from mentoreval.report.annual.results import AnnualAnalysis
+from mentoreval.report.worker import shared
+from mentoreval.report.worker import start_worker as _start_worker
 from mentoreval.store.parquet import (
     load_release_ledger,
 )
@@ -44,7 +46,7 @@ from mentoreval.store.parquet import (
 if TYPE_CHECKING:
     from mentoreval.config.disclosure import DisclosurePolicy
 
-__all__ = ["DERIVED_COLUMNS", "analyse_annual"]
+__all__ = ["DERIVED_COLUMNS", "analyse_annual", "start_worker"]
 
 _STATS = OUTCOME_STATS
 
@@ -275,6 +277,19 @@ def _by_cohort(df: pd.DataFrame) -> tuple[dict[tuple[Any, ...], pd.DataFrame], p
     return {tuple(k): g for k, g in groups}, empty
 
 
+def start_worker() -> None:
+    """Start the annual report's second process (when a core is free), importing this
+    module and the forest plots' before the analysis: it then analyses half the cohorts
+    and draws half the forest plots (:func:`mentoreval.report.worker.shared`). Nothing
+    to show: the template cell calling it leaves no output.
+
+    Examples
+    --------
+    >>> start_worker()  # doctest: +SKIP
+    """
+    _start_worker(__name__, "mentoreval.report.annual.figures")
+
+
 def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]) -> _PerCohort:
     """Participation, paired outcomes and per-person change of each cohort, in order."""
     out = _PerCohort()
@@ -282,6 +297,8 @@ def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]
     # of the table for every cohort: 10 of 24 s of the analysis at a consortium's 200)
     split = {name: _by_cohort(store[name])
              for name in ("cohort_info", "participants", "linkage", "dose", "scores")}  # fmt: skip
+    calls: list[tuple[Any, ...]] = []
+    contrast: list[list[str]] = []
     for c in iter_rows(cohorts):
         key: tuple[Any, Any, Any] = (c.programme, c.cohort, c.year)
 
@@ -304,22 +321,38 @@ def _per_cohort(run: _Run, cohorts: pd.DataFrame, store: dict[str, pd.DataFrame]
         if design != "linked":
             out.unpaired.append((name, design))
             continue  # no pairs: retention and paired change do not apply
-        run.notes.extend(_contrast_note(name, row_info, pre, post))
+        contrast.append(_contrast_note(name, row_info, pre, post))
         cohort_scores = of("scores")
         cohort_scores = cohort_scores[cohort_scores["participant_id"].astype(str).isin(ids)]
-        where = f"{c.programme}/{c.cohort}/{c.year}"
-        paired = paired_rows(
-            cohort_scores, pre=pre, post=post, confidence=run.conf, notes=run.notes, where=where
-        )
-        if len(paired):
-            paired.insert(0, "year", int(c.year))
-            paired.insert(0, "cohort", c.cohort)
-            paired.insert(0, "programme", c.programme)
+        calls.append(((c.programme, c.cohort, c.year), cohort_scores, pre, post, run.conf))
+    # each cohort's paired change and per-person scores: independent, so shared with a
+    # second process when one was started (worker.start_worker), in the same order
+    for before, (paired, notes, change) in zip(
+        contrast, shared(_cohort_outcomes, calls), strict=True
+    ):
+        run.notes.extend(before + notes)
+        if paired is not None:
             out.outcome_parts.append(paired)
-        change = _change_rows(c, cohort_scores, pre=pre, post=post)
         if change is not None:
             out.change_parts.append(change)
     return out
+
+
+def _cohort_outcomes(
+    key: tuple[Any, Any, Any], cohort_scores: pd.DataFrame, pre: str, post: str, conf: float
+) -> tuple[pd.DataFrame | None, list[str], pd.DataFrame | None]:
+    """One linked cohort's paired change per scale (or None), the notes it needs, and its
+    per-person pre and post scores (or None)."""
+    programme, cohort, year = key
+    notes: list[str] = []
+    paired = paired_rows(cohort_scores, pre=pre, post=post, confidence=conf, notes=notes,
+                         where=f"{programme}/{cohort}/{year}")  # fmt: skip
+    if len(paired):
+        paired.insert(0, "year", int(year))
+        paired.insert(0, "cohort", cohort)
+        paired.insert(0, "programme", programme)
+    change = _change_rows(key, cohort_scores, pre=pre, post=post)
+    return (paired if len(paired) else None), notes, change
 
 
 def _design(info: pd.Series) -> str:
@@ -393,9 +426,10 @@ def _participation_row(
 
 
 def _change_rows(
-    c: Any, cohort_scores: pd.DataFrame, *, pre: str, post: str
+    key: tuple[Any, Any, Any], cohort_scores: pd.DataFrame, *, pre: str, post: str
 ) -> pd.DataFrame | None:
-    """One cohort's per-person pre and post scores (both waves present), or None."""
+    """One cohort's (programme, cohort, year) per-person pre and post scores (both waves
+    present), or None."""
     wide = (
         cohort_scores[cohort_scores["wave"].isin([pre, post])]
         .pivot_table(
@@ -410,11 +444,12 @@ def _change_rows(
     if not (pre in wide and post in wide):
         return None
     wide = wide.dropna(subset=[pre, post])
+    programme, cohort, year = key
     return pd.DataFrame(
         {
-            "programme": c.programme,
-            "cohort": c.cohort,
-            "year": int(c.year),
+            "programme": programme,
+            "cohort": cohort,
+            "year": int(year),
             "participant_id": wide["participant_id"].astype(str),
             "instrument": wide["instrument"].astype(str),
             "scale": wide["scale"].astype(str),

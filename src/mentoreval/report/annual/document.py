@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mentoreval.report.annual.figures import (
     figure_alt_texts,
-    forest_figures,
+    forest_figure_files,
     plot_annual_participation,
     plot_annual_trends,
 )
@@ -67,18 +67,25 @@ class AnnualReport:
 
         from mentoreval.report.figures.saving import figure_files
 
-        shown, numbers = [], []
+        titles = {}
         for name, fig in figures:
-            number = self.numbers.figure()
-            title = fig.axes[0].get_title(loc="left") if fig.axes else ""
-            text = f"{title}: {caption}" if title else caption
+            titles[name] = fig.axes[0].get_title(loc="left") if fig.axes else ""
             # the PNG and SVG written with the report's files later (write_annual_outputs)
             if name not in self.analysis.drawn:
                 self.analysis.drawn[name] = figure_files(fig)
+            plt.close(fig)
+        return self._drawn(titles, caption, blocks)
+
+    def _drawn(self, titles: dict[str, str], caption: str, blocks: list[str]) -> list[int]:
+        """Numbered figures of what :attr:`AnnualAnalysis.drawn` holds, by name, each
+        captioned with its title and ``caption``."""
+        shown, numbers = [], []
+        for name, title in titles.items():
+            number = self.numbers.figure()
+            text = f"{title}: {caption}" if title else caption
             shown.append(figure_html(self.analysis.drawn[name]["png"], number=number,
                                      alt=self.alt[name], caption=text))  # fmt: skip
             numbers.append(number)
-            plt.close(fig)
         if shown:
             blocks.append(figures_html(shown))
         return numbers
@@ -123,9 +130,8 @@ class AnnualReport:
         """Random-effects pooled change (table) and a forest plot per primary outcome."""
         blocks: list[str] = []
         table = self._table("pooled", "Pooled change over cohorts (random effects)", blocks)
-        forests = forest_figures(self.analysis)
-        figures = self._figures(
-            [(f"forest_{i + 1:02d}", fig) for i, fig in enumerate(forests)],
+        figures = self._drawn(
+            forest_figure_files(self.analysis),  # drawn on two cores when one is free
             "each cohort's mean change and the pooled change (diamond) with their "
             f"{self.analysis.config.confidence:.0%} CIs",
             blocks,

@@ -23,6 +23,7 @@ __all__ = [
     "ForestPart",
     "annual_figure_files",
     "figure_alt_texts",
+    "forest_figure_files",
     "forest_figures",
     "forest_parts",
     "plot_annual_participation",
@@ -156,6 +157,24 @@ def forest_parts(analysis: AnnualAnalysis, primary_only: bool = True) -> list[Fo
     return groups
 
 
+def _forest_kwargs(analysis: AnnualAnalysis, f: ForestPart) -> dict[str, Any]:
+    """The :func:`~mentoreval.report.figures.forest.plot_change_forest` arguments of one
+    forest plot (picklable: a worker process draws it from them as this one would)."""
+    pooled: dict[str, Any] | None = f.pooled
+    if pooled is not None and f.parts > 1:
+        pooled = {**pooled, "label": f"Pooled, all {f.total} cohorts"}
+    return {
+        "effects": f.rows,
+        "label": "label",
+        "estimate": "estimate",
+        "pooled": pooled,
+        "title": f"{scale_info(f.instrument, f.scale)[0]} — {f.programme}{f.span}",
+        "xlabel": f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
+        "policy": analysis.config.policy,
+        "xlim": f.xlim,
+    }
+
+
 def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> list[Figure]:
     """One forest plot per programme × outcome (primary outcomes by default), split into
     parts of at most :data:`FOREST_ROWS` cohorts on one x range, each with the pooled
@@ -167,24 +186,59 @@ def forest_figures(analysis: AnnualAnalysis, *, primary_only: bool = True) -> li
     """
     from mentoreval.report.figures.charts import plot_change_forest
 
-    figures = []
-    for f in forest_parts(analysis, primary_only):
-        pooled: dict[str, Any] | None = f.pooled
-        if pooled is not None and f.parts > 1:
-            pooled = {**pooled, "label": f"Pooled, all {f.total} cohorts"}
-        figures.append(
-            plot_change_forest(
-                f.rows,
-                label="label",
-                estimate="estimate",
-                pooled=pooled,
-                title=f"{scale_info(f.instrument, f.scale)[0]} — {f.programme}{f.span}",
-                xlabel=f"Mean change (post − pre) with {analysis.config.confidence:.0%} CI",
-                policy=analysis.config.policy,
-                xlim=f.xlim,
-            )
-        )
-    return figures
+    return [
+        plot_change_forest(**_forest_kwargs(analysis, f))
+        for f in forest_parts(analysis, primary_only)
+    ]
+
+
+def _forest_files(kwargs: dict[str, Any], rc: dict[str, Any] | None = None) -> dict[str, bytes]:
+    """PNG and SVG of one forest plot drawn from its arguments, in the matplotlib style
+    ``rc`` when given (a worker's task: the style of the process that asked)."""
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    from mentoreval.report.figures.charts import plot_change_forest
+    from mentoreval.report.figures.saving import figure_files
+
+    settings: Any = rc  # rc_context's stubs want literal keys
+    with mpl.rc_context(settings):
+        fig = plot_change_forest(**kwargs)
+        try:
+            return figure_files(fig)
+        finally:
+            plt.close(fig)
+
+
+def forest_figure_files(analysis: AnnualAnalysis, *, workers: int | None = None) -> dict[str, str]:
+    """Draw every forest plot not drawn yet into :attr:`AnnualAnalysis.drawn` (PNG and
+    SVG) and return each plot's name and title (``forest_01`` …, in order).
+
+    The plots are drawn with :func:`~mentoreval.report.worker.shared`: on a second core
+    too when :func:`~mentoreval.report.worker.start_worker` started one (``workers``
+    None), on a new one (1) or on this one only (0). A worker draws in this process's
+    ``rcParams``: the bytes are those this process would draw.
+
+    Examples
+    --------
+    >>> forest_figure_files(analysis)["forest_01"]  # doctest: +SKIP
+    'WHO-5: Wellbeing (0–100) — peer'
+    """
+    import matplotlib as mpl
+
+    from mentoreval.report.worker import shared
+
+    parts = forest_parts(analysis)
+    names = [f"forest_{i + 1:02d}" for i in range(len(parts))]
+    todo = [i for i, name in enumerate(names) if name not in analysis.drawn]
+    # this process's style, for a worker to draw in
+    rc: dict[str, Any] = {str(k): v for k, v in mpl.rcParams.items() if k != "backend"}
+    calls = [(_forest_kwargs(analysis, parts[i]), rc) for i in todo]
+    for i, files in zip(todo, shared(_forest_files, calls, workers=workers), strict=True):
+        analysis.drawn[names[i]] = files
+    return {
+        name: _forest_kwargs(analysis, f)["title"] for name, f in zip(names, parts, strict=True)
+    }
 
 
 def _trend_groups(analysis: AnnualAnalysis) -> list[tuple[str, str, str, pd.DataFrame]]:
@@ -288,9 +342,10 @@ def annual_figure_files(
     from mentoreval.report.figures.saving import figure_files
 
     names = [n for n in figure_alt_texts(analysis) if n.startswith(kinds)]
+    if any(n.startswith("forest_") for n in names):
+        forest_figure_files(analysis)  # the missing ones, drawn on two cores when free
     drawers: list[tuple[str, Callable[[], list[Figure]]]] = [
         ("participation", lambda: [plot_annual_participation(analysis)]),
-        ("forest_", lambda: forest_figures(analysis)),
         ("trend_", lambda: plot_annual_trends(analysis)),
     ]
     for prefix, draw in drawers:
