@@ -46,7 +46,7 @@ def format_cell(
     decimals: int = 2,
     policy: DisclosurePolicy | None = None,
 ) -> str:
-    """Format one published number; a suppressed cell becomes ``"< k"``.
+    """Format one published number; a suppressed cell becomes ``"[c]"``.
 
     Parameters
     ----------
@@ -101,7 +101,7 @@ def format_table(
     decimals: int = 2,
     kinds: dict[str, CellKind] | None = None,
 ) -> pd.DataFrame:
-    """Format a suppressed table for display: strings, ``"< k"`` where suppressed.
+    """Format a suppressed table for display: strings, ``"[c]"`` where suppressed.
 
     Columns named ``n`` / ``n_*`` are counts and ``p_*`` / ``*_p`` are p-values unless
     ``kinds`` says otherwise; the ``suppressed`` and ``counts_hidden`` flags are dropped.

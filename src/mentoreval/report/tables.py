@@ -133,7 +133,7 @@ def format_report_table(
     """A protected table as the strings a reader sees, with human column labels.
 
     Numbers are formatted by :func:`~mentoreval.report.numbers.format_numbers` (counts as
-    whole numbers, statistics to a fixed number of decimals per column, ``"< k"`` where
+    whole numbers, statistics to a fixed number of decimals per column, ``"[c]"`` where
     suppressed, no negative zero); each estimate named in ``ci`` gets its interval in the
     same cell (``"0.26 (0.10 to 0.42)"``, the bounds' columns dropped); minus signs become
     typographic; columns are renamed with :func:`column_label`.

@@ -58,7 +58,7 @@ _SHOWN = {
 
 
 def format_annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
-    """One table of the analysis as strings for the report (``"< k"`` where suppressed).
+    """One table of the analysis as strings for the report (``"[c]"`` where suppressed).
 
     The identifying columns (programme, cohort, year, instrument, scale, ...) become the
     index, so the rendered table groups rows.
@@ -145,7 +145,7 @@ def annual_table(analysis: AnnualAnalysis, name: str) -> pd.DataFrame:
     Cohorts are named once (``"2023"``, or ``"spring (2024)"`` when the cohort is not its
     year), outcomes by their instrument and scale titles, the programme only when the
     table has more than one; each estimate carries its CI in one cell; numbers are
-    formatted by the reports' one policy, :mod:`mentoreval.report.numbers` (``"< k"``
+    formatted by the reports' one policy, :mod:`mentoreval.report.numbers` (``"[c]"``
     where suppressed).
 
     Parameters

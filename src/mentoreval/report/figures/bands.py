@@ -34,13 +34,13 @@ def plot_bands(  # long by its numpydoc docstring; the drawing itself is ~65 lin
     ----------
     counts
         Waves × bands (columns in band order, e.g. low → high); values are counts after
-        disclosure control. A wave with a suppressed (NaN) band is listed as "< k".
+        disclosure control. A wave with a suppressed (NaN) band is listed as "[c]".
     title
         Figure title.
     labels
         Display names of the waves (default: capitalised).
     policy
-        Supplies the "< k" label.
+        Supplies the "[c]" label.
 
     Returns
     -------

@@ -3,7 +3,7 @@
 Report stage. Every function draws from aggregated or person-level data but publishes
 only summaries: no individual points or lines, no minima, maxima or outliers. Box
 whiskers and violins stop at percentiles (5th–95th by default); a group below the
-disclosure threshold is not drawn but labelled "< k". Figures are built on
+disclosure threshold is not drawn but labelled "[c]". Figures are built on
 :class:`matplotlib.figure.Figure` directly (not pyplot), so notebooks show each exactly
 once (end the cell with the figure or ``display(fig)``; a ``;`` hides it) and nothing
 needs closing.

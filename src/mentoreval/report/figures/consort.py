@@ -1,4 +1,4 @@
-"""CONSORT-style participant flow, counts below the disclosure threshold shown as "< k".
+"""CONSORT-style participant flow, counts below the disclosure threshold shown as "[c]".
 
 Report stage (how it is drawn).
 """
@@ -45,7 +45,7 @@ def plot_consort(  # long by its numpydoc docstring; the drawing itself is ~75 l
     title
         Figure title.
     policy
-        Supplies the "< k" label for suppressed counts.
+        Supplies the "[c]" label for suppressed counts.
 
     Returns
     -------

@@ -56,7 +56,7 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
 ) -> Figure:
     r"""Forest plot of effect sizes with CIs, one row per scale or cohort.
 
-    Suppressed rows (NaN estimate) are listed with "< k" instead of a point. Each row is
+    Suppressed rows (NaN estimate) are listed with "[c]" instead of a point. Each row is
     labelled directly with its estimate and CI, the same signed number the text gives: a
     scale where lower is better is never flipped; with ``better`` each row says on which
     side of zero its improvement lies ("better →" or "← better").
@@ -74,7 +74,7 @@ def plot_change_forest(  # long by its numpydoc docstring; the drawing itself is
     title, xlabel
         Texts.
     policy
-        Supplies the "< k" label.
+        Supplies the "[c]" label.
     better
         A boolean column: whether a higher value is the better outcome on that row's
         scale (``higher_is_better``).

@@ -41,7 +41,7 @@ def plot_likert_diverging(
 
     Robbins & Heiberger (2011) style: disagreeing levels extend left of zero, agreeing
     levels right, the neutral level is split across zero; items are sorted by net
-    agreement. Rows holding a suppressed (NaN) level are listed as "< k" and not drawn;
+    agreement. Rows holding a suppressed (NaN) level are listed as "[c]" and not drawn;
     small cells are the caller's job (see :func:`mentoreval.disclose.suppress_counts`).
 
     Parameters
@@ -58,7 +58,7 @@ def plot_likert_diverging(
     show_n
         Append "(n = ..)" to each item label.
     policy
-        Supplies the "< k" label.
+        Supplies the "[c]" label.
     ends
         The response scale's own end labels for the axis caption ("At no time ← | → All
         of the time" on a frequency scale); default: the first and last level's outer

@@ -59,7 +59,7 @@ def plot_prepost(
 
     Violins and whiskers stop at the ``whis`` percentiles and no outliers, points or
     individual lines are drawn, so no student's value can be read off. A wave with
-    fewer than k scores is not drawn but labelled "< k".
+    fewer than k scores is not drawn but labelled "[c]".
 
     Parameters
     ----------
