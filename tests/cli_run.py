@@ -21,6 +21,15 @@ import pytest
 from mentoreval.cli import main
 
 
+def exit_code(argv: list[str]) -> int:
+    """``mentoreval.cli.main(argv)`` here, and the exit code a shell would see."""
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0  # pragma: no cover - main always exits
+
+
 def run_mentoreval(
     *args: str | os.PathLike[str],
     env: Mapping[str, str | None] | None = None,
@@ -40,12 +49,7 @@ def run_mentoreval(
         if cwd is not None:
             patch.chdir(Path(cwd))
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main(argv)
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            else:  # pragma: no cover - main always exits
-                code = 0
+            code = exit_code(argv)
     return subprocess.CompletedProcess(
         ["mentoreval", *argv], code, stdout=out.getvalue(), stderr=err.getvalue()
     )

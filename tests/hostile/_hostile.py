@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from mentoreval.cli import main
+from cli_run import exit_code
 from mentoreval.ingest.protect import keygen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -275,12 +275,7 @@ def _outside() -> set[str]:
 def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``mentoreval.cli.main(argv)`` in-process: (exit code, stdout, stderr)."""
     capsys.readouterr()
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    else:  # pragma: no cover - main always exits
-        code = 0
+    code = exit_code(argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
