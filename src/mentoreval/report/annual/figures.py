@@ -69,7 +69,7 @@ FOREST_ROWS = 25
 @dataclass(frozen=True)
 class ForestPart:
     """One forest plot: a programme × outcome's cohorts, or a run of them when there are
-    more than :data:`FOREST_ROWS` (``part`` of ``parts``, cohorts ``first``–``last`` of
+    more than :data:`FOREST_ROWS` (one of ``parts``, cohorts ``first``–``last`` of
     ``total``, on the x range ``xlim`` shared by the parts)."""
 
     programme: str
@@ -77,7 +77,6 @@ class ForestPart:
     scale: str
     rows: pd.DataFrame
     pooled: dict[str, float] | None
-    part: int = 1
     parts: int = 1
     first: int = 1
     last: int = 1
@@ -122,8 +121,8 @@ def _split_forest(
     for k in range(parts):
         stop = start + size + (1 if k < extra else 0)
         out.append(
-            ForestPart(programme, instrument, scale, rows.iloc[start:stop], pooled, part=k + 1,
-                       parts=parts, first=start + 1, last=stop, total=total, xlim=xlim)
+            ForestPart(programme, instrument, scale, rows.iloc[start:stop], pooled, parts=parts,
+                       first=start + 1, last=stop, total=total, xlim=xlim)
         )  # fmt: skip
         start = stop
     return out
@@ -228,17 +227,15 @@ def forest_figure_files(analysis: AnnualAnalysis, *, workers: int | None = None)
 
     from mentoreval.report.worker import shared
 
-    parts = forest_parts(analysis)
-    names = [f"forest_{i + 1:02d}" for i in range(len(parts))]
-    todo = [i for i, name in enumerate(names) if name not in analysis.drawn]
+    plots = {f"forest_{i + 1:02d}": _forest_kwargs(analysis, f)
+             for i, f in enumerate(forest_parts(analysis))}  # fmt: skip
+    todo = [name for name in plots if name not in analysis.drawn]
     # this process's style, for a worker to draw in
     rc: dict[str, Any] = {str(k): v for k, v in mpl.rcParams.items() if k != "backend"}
-    calls = [(_forest_kwargs(analysis, parts[i]), rc) for i in todo]
-    for i, files in zip(todo, shared(_forest_files, calls, workers=workers), strict=True):
-        analysis.drawn[names[i]] = files
-    return {
-        name: _forest_kwargs(analysis, f)["title"] for name, f in zip(names, parts, strict=True)
-    }
+    calls = [(plots[name], rc) for name in todo]
+    for name, files in zip(todo, shared(_forest_files, calls, workers=workers), strict=True):
+        analysis.drawn[name] = files
+    return {name: kwargs["title"] for name, kwargs in plots.items()}
 
 
 def _trend_groups(analysis: AnnualAnalysis) -> list[tuple[str, str, str, pd.DataFrame]]:
