@@ -7,6 +7,11 @@ notebook that only imports the stack and draws one figure, then renders that not
 HTML and to PDF (WeasyPrint). The two alternate, ``--repeat`` times each; the medians
 give ``ratio``.
 
+Each run's CPU time (user + system, of the command and every process it started and
+waited for: kernel, helper) is printed too. CPU time divided by the cores is the shortest
+wall time any schedule of the same work could reach, so ``cpu bound`` (that time over the
+floor's wall time) is the lowest ratio reachable without doing less work.
+
     .venv/bin/python benchmarks/report.py [--n 75] [--repeat 3] [--study data/demo/peer/2025/study.yaml]
 
 Target: ratio <= 1.5.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,7 +40,7 @@ import numpy as np
 import pandas as pd
 import matplotlib
 from mentoreval.report import cohort
-from mentoreval.report import figures as plots
+from mentoreval.report.figures import charts as plots
 fig = plots.plot_bands(pd.DataFrame({"low": [20, 12], "high": [30, 38]}, index=["pre", "post"]))
 fig"""
 
@@ -63,13 +69,25 @@ render_pdf(render_html(nb, folder / "out.html"), folder / "out.pdf")
 """
 
 
-def _timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one fresh process (CPU of everything it waited for)."""
+    cpu = _cpu_of_children()
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{argv[2:4]} failed:\n{done.stdout}\n{done.stderr}")
-    return wall
+    return wall, _cpu_of_children() - cpu
+
+
+def _line(label: str, runs: list[tuple[float, float]]) -> str:
+    return (f"{label}" + ", ".join(f"{w:.1f}" for w, _ in runs) + " s  (cpu "
+            + ", ".join(f"{c:.1f}" for _, c in runs) + " s)")  # fmt: skip
 
 
 def main() -> None:
@@ -100,11 +118,14 @@ def main() -> None:
                                   "--out", str(root / f"r{i}")], env, root))  # fmt: skip
     what = args.study or f"synthetic cohort of {args.n} students (comparison design)"
     print(f"{what}, {args.repeat} alternating runs of each, fresh processes")
-    print("floor  (papermill + HTML + PDF): " + ", ".join(f"{t:.1f}" for t in floor) + " s")
-    print("report (mentoreval report):      " + ", ".join(f"{t:.1f}" for t in report) + " s")
-    f, r = statistics.median(floor), statistics.median(report)
-    print(f"median floor {f:.2f} s, median report {r:.2f} s")
+    print(_line("floor  (papermill + HTML + PDF): ", floor))
+    print(_line("report (mentoreval report):      ", report))
+    f, r = statistics.median(w for w, _ in floor), statistics.median(w for w, _ in report)
+    cpu = statistics.median(c for _, c in report)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"median floor {f:.2f} s, median report {r:.2f} s (cpu {cpu:.1f} s on {cores} cores)")
     print(f"ratio report / floor = {r / f:.2f} (target <= 1.5)")
+    print(f"cpu bound = report cpu / {cores} cores / floor = {cpu / (cores or 1) / f:.2f}")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,19 @@ def test_task_of_a_killed_helper_is_run_here_instead() -> None:
         assert task.result() == os.getpid()
         # and later tasks too, once the pool is known to be broken
         assert helper.submit(_pid).result() == os.getpid()
+
+
+def _analysis_stack_loaded() -> list[str]:
+    import sys
+
+    from mentoreval.report.helper import _warm_up
+
+    _warm_up()
+    return [m for m in ("pandas", "scipy", "statsmodels", "seaborn") if m in sys.modules]
+
+
+def test_helper_warm_up_imports_no_analysis_stack() -> None:
+    # the helper starts while the main process analyses: what it imports competes for the
+    # cores (issue 18); saving figures and printing the PDF need none of these
+    with Helper(enabled=True) as helper:
+        assert helper.submit(_analysis_stack_loaded).result() == []

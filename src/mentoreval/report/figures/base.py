@@ -7,15 +7,17 @@ Report stage (how it is drawn); every chart module of :mod:`mentoreval.report.fi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
-import pandas as pd
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mentoreval.errors import Problem, ReportError
+
+if TYPE_CHECKING:  # pragma: no cover - pandas only for the annotations
+    import pandas as pd
 
 __all__ = [
     "HASHSALT",
