@@ -32,7 +32,7 @@ __all__ = ["TEMPLATE", "annual_forbidden", "run_annual_report"]
 # notebooks/templates in a checkout (through the _bundled link), a copy in a wheel
 TEMPLATE = bundled_path("templates", "annual_report.ipynb")
 #: What the annual report's kernel imports while the store is updated (a constant).
-ANNUAL_WARM_UP = "import mentoreval.report.annual, mentoreval.report.figures"
+ANNUAL_WARM_UP = "import mentoreval.report.annual, mentoreval.report.figures.charts"
 
 
 def annual_forbidden(config: AnnualConfig) -> dict[str, list[str]]:
